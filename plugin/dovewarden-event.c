@@ -1,0 +1,108 @@
+/* Copyright (c) dovewarden authors, see the included COPYING file */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "hostpid.h"
+#include "mail-user.h"
+#include "dovewarden-sink.h"
+#include "dovewarden-user.h"
+#include "dovewarden-event.h"
+
+#define DOVEWARDEN_DROP_LOG_INTERVAL_SECS 60
+
+/* one socket per process, made when the first event is sent */
+static struct dovewarden_sink *dovewarden_sink = NULL;
+static bool dovewarden_sink_failed = FALSE;
+static time_t dovewarden_drop_logged_at = 0;
+static uint64_t dovewarden_drops_logged = 0;
+
+static struct dovewarden_sink *
+dovewarden_sink_get(struct dovewarden_user *duser)
+{
+	struct dovewarden_sink_settings set;
+	const char *warning, *error;
+
+	if (dovewarden_sink != NULL &&
+	    dovewarden_sink_is_foreign(dovewarden_sink))
+		dovewarden_sink_destroy(&dovewarden_sink);
+	if (dovewarden_sink != NULL || dovewarden_sink_failed)
+		return dovewarden_sink;
+
+	i_zero(&set);
+	set.endpoint = duser->set.endpoint;
+	set.host = my_hostname;
+	set.service = duser->user->service;
+	set.queue_limit = duser->set.queue_limit;
+	set.linger_msecs = duser->set.linger_msecs;
+	dovewarden_sink = dovewarden_sink_create(&set, &warning, &error);
+	if (dovewarden_sink == NULL) {
+		e_error(duser->event, "%s", error);
+		dovewarden_sink_failed = TRUE;
+	} else if (warning != NULL) {
+		e_error(duser->event, "%s", warning);
+	}
+	return dovewarden_sink;
+}
+
+struct dovewarden_sink *
+dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
+		       const char *origin)
+{
+	struct dovewarden_sink *sink;
+
+	if (!dovewarden_settings_want(&duser->set, type))
+		return NULL;
+	if ((sink = dovewarden_sink_get(duser)) == NULL)
+		return NULL;
+	dovewarden_sink_begin(sink, type);
+	dovewarden_sink_add_str(sink, "user", duser->user->username);
+	dovewarden_sink_add_str(sink, "session", duser->user->session_id);
+	dovewarden_sink_add_str(sink, "ip", duser->remote_ip);
+	dovewarden_sink_add_str(sink, "origin", origin);
+	return sink;
+}
+
+static void dovewarden_drops_log(struct dovewarden_user *duser)
+{
+	uint64_t dropped = dovewarden_sink_dropped(dovewarden_sink);
+
+	if (dropped == dovewarden_drops_logged)
+		return;
+	e_warning(duser->event, "dropped %"PRIu64" event(s): "
+		  "queue to %s full or daemon absent "
+		  "(dovewarden_queue_limit=%u)", dropped,
+		  duser->set.endpoint, duser->set.queue_limit);
+	dovewarden_drops_logged = dropped;
+	dovewarden_drop_logged_at = ioloop_time;
+}
+
+void dovewarden_event_send(struct dovewarden_user *duser)
+{
+	if (dovewarden_sink_send(dovewarden_sink) > 0)
+		return;
+	if (ioloop_time - dovewarden_drop_logged_at >=
+	    DOVEWARDEN_DROP_LOG_INTERVAL_SECS)
+		dovewarden_drops_log(duser);
+}
+
+void dovewarden_event_send_plain(struct dovewarden_user *duser,
+				 const char *type)
+{
+	const char *origin = dovewarden_user_origin(duser, FALSE);
+
+	if (dovewarden_event_begin(duser, type, origin) != NULL)
+		dovewarden_event_send(duser);
+}
+
+void dovewarden_event_user_done(struct dovewarden_user *duser)
+{
+	if (dovewarden_sink != NULL)
+		dovewarden_drops_log(duser);
+}
+
+void dovewarden_event_deinit(void)
+{
+	if (dovewarden_sink != NULL)
+		dovewarden_sink_destroy(&dovewarden_sink);
+	dovewarden_sink_failed = FALSE;
+}

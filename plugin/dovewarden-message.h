@@ -1,0 +1,56 @@
+#ifndef DOVEWARDEN_MESSAGE_H
+#define DOVEWARDEN_MESSAGE_H
+
+#include "mail-types.h"
+
+struct mail;
+struct dovewarden_user;
+struct dovewarden_settings;
+
+enum dovewarden_change {
+	DOVEWARDEN_CHANGE_SAVE,
+	DOVEWARDEN_CHANGE_COPY,
+	DOVEWARDEN_CHANGE_MOVE,
+	DOVEWARDEN_CHANGE_EXPUNGE,
+	DOVEWARDEN_CHANGE_FLAGS,
+};
+
+/* one message's change within a transaction, kept until commit */
+struct dovewarden_message {
+	enum dovewarden_change change;
+	uint32_t uid, uidvalidity;
+
+	const char *src_mailbox;
+	uint32_t src_uid;
+	bool autoexpunged;
+
+	enum mail_flags old_flags, flags_added, flags_removed;
+	ARRAY_TYPE(const_string) keywords_added, keywords_removed;
+
+	/* the optional dovewarden_fields of a saved message */
+	const char *msgid, *from, *subject;
+	uoff_t size, vsize;
+	bool have_size, have_vsize;
+	enum mail_flags flags;
+	const char *const *keywords;
+};
+
+/* Returns TRUE if msg gets a new UID when its transaction commits. */
+bool dovewarden_message_is_saved(const struct dovewarden_message *msg);
+/* Read the configured optional fields of a message being saved. */
+void dovewarden_message_read_fields(struct dovewarden_message *msg,
+				    pool_t pool,
+				    const struct dovewarden_settings *set,
+				    struct mail *mail);
+/* Record which keywords were added and removed. */
+void dovewarden_message_keywords_diff(struct dovewarden_message *msg,
+				      pool_t pool,
+				      const char *const *old_keywords,
+				      const char *const *new_keywords);
+/* Send the events msg stands for. */
+void dovewarden_message_send(const struct dovewarden_message *msg,
+			     struct dovewarden_user *duser,
+			     const char *origin, const char *mailbox,
+			     const char *save_type);
+
+#endif

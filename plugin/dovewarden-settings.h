@@ -1,0 +1,45 @@
+#ifndef DOVEWARDEN_SETTINGS_H
+#define DOVEWARDEN_SETTINGS_H
+
+struct mail_user;
+
+#define DOVEWARDEN_DEFAULT_ENDPOINT "ipc:///run/dovewarden/events.sock"
+#define DOVEWARDEN_DEFAULT_QUEUE_LIMIT 1000
+#define DOVEWARDEN_DEFAULT_LINGER_MSECS 100
+#define DOVEWARDEN_DEFAULT_FIELDS "size"
+
+/* optional fields named in dovewarden_fields */
+enum dovewarden_field {
+	DOVEWARDEN_FIELD_CMD_ARGS	= 0x01,
+	DOVEWARDEN_FIELD_SIZE		= 0x02,
+	DOVEWARDEN_FIELD_VSIZE		= 0x04,
+	DOVEWARDEN_FIELD_MSGID		= 0x08,
+	DOVEWARDEN_FIELD_FROM		= 0x10,
+	DOVEWARDEN_FIELD_SUBJECT	= 0x20,
+	DOVEWARDEN_FIELD_FLAGS		= 0x40,
+};
+#define DOVEWARDEN_HEADER_FIELDS \
+	(DOVEWARDEN_FIELD_MSGID | DOVEWARDEN_FIELD_FROM | \
+	 DOVEWARDEN_FIELD_SUBJECT)
+
+struct dovewarden_settings {
+	const char *endpoint;
+	/* event type globs; NULL sends every type */
+	const char *const *events;
+	enum dovewarden_field fields;
+	unsigned int queue_limit;
+	unsigned int linger_msecs;
+	/* read headers even when not cached (costs I/O in the mail process) */
+	bool headers_uncached;
+};
+
+/* Read the plugin { dovewarden_* } settings of user. Returns 0, or -1 with
+   *error_r naming the bad setting. */
+int dovewarden_settings_read(struct mail_user *user,
+			     struct dovewarden_settings *set_r,
+			     const char **error_r);
+/* Returns TRUE if set selects events of this type. */
+bool dovewarden_settings_want(const struct dovewarden_settings *set,
+			      const char *type);
+
+#endif

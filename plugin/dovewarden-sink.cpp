@@ -1,0 +1,153 @@
+#include "dovewarden-sink.h"
+
+#include "wire.hpp"
+
+#include <zmq.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr std::string_view k_ipc_prefix = "ipc://";
+
+std::string random_instance_id() {
+  std::random_device device;
+  const std::uint64_t value =
+      (static_cast<std::uint64_t>(device()) << 32) | device();
+  char id[17];
+  std::snprintf(id, sizeof(id), "%016llx",
+                static_cast<unsigned long long>(value));
+  return id;
+}
+
+std::uint64_t now_usecs() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ZeroMQ drops messages to an ipc socket it may not write without a
+// word: find out at connect time so that the admin gets one clear line.
+std::string ipc_access_problem(std::string_view endpoint) {
+  if (endpoint.substr(0, k_ipc_prefix.size()) != k_ipc_prefix)
+    return {};
+  const std::string path(endpoint.substr(k_ipc_prefix.size()));
+  if (access(path.c_str(), W_OK) == 0 || errno == ENOENT)
+    return {};
+  const int saved_errno = errno;
+  return "ipc socket " + path + " is not writable by uid " +
+         std::to_string(geteuid()) + ": " + std::strerror(saved_errno) +
+         " (check the daemon's DOVEWARDEN_ZMQ_SOCKET_MODE/GROUP); "
+         "events will be lost";
+}
+
+} // namespace
+
+struct dovewarden_sink {
+  dovewarden_sink(const dovewarden_sink_settings &set)
+      : m_context(1), m_socket(m_context, zmq::socket_type::push),
+        m_host(set.host), m_service(set.service), m_inst(random_instance_id()),
+        m_pid(getpid()) {
+    m_socket.set(zmq::sockopt::sndhwm, static_cast<int>(set.queue_limit));
+    m_socket.set(zmq::sockopt::linger, static_cast<int>(set.linger_msecs));
+    m_socket.connect(set.endpoint);
+  }
+  dovewarden_sink(const dovewarden_sink &) = delete;
+  dovewarden_sink &operator=(const dovewarden_sink &) = delete;
+
+  zmq::context_t m_context;
+  zmq::socket_t m_socket;
+  dovewarden::wire::Encoder m_encoder;
+  const std::string m_host;
+  const std::string m_service;
+  const std::string m_inst;
+  const pid_t m_pid;
+  std::uint64_t m_seq = 0;
+  std::uint64_t m_dropped = 0;
+};
+
+extern "C" {
+
+dovewarden_sink *dovewarden_sink_create(const dovewarden_sink_settings *set,
+                                        const char **warning_r,
+                                        const char **error_r) {
+  static std::string message;
+  *warning_r = nullptr;
+  *error_r = nullptr;
+  try {
+    auto *sink = new dovewarden_sink(*set);
+    message = ipc_access_problem(set->endpoint);
+    if (!message.empty())
+      *warning_r = message.c_str();
+    return sink;
+  } catch (const std::exception &e) {
+    message = std::string("zmq_connect(") + set->endpoint +
+              ") failed: " + e.what();
+    *error_r = message.c_str();
+    return nullptr;
+  }
+}
+
+void dovewarden_sink_destroy(dovewarden_sink **sink) {
+  // a forked child must not touch its parent's ZeroMQ threads: leak it
+  if (!dovewarden_sink_is_foreign(*sink))
+    delete *sink;
+  *sink = nullptr;
+}
+
+void dovewarden_sink_begin(dovewarden_sink *sink, const char *type) {
+  auto &encoder = sink->m_encoder;
+  encoder.begin(type);
+  encoder.add("ts", now_usecs());
+  encoder.add("host", sink->m_host);
+  encoder.add("svc", sink->m_service);
+  encoder.add("pid", static_cast<std::int64_t>(sink->m_pid));
+  encoder.add("inst", sink->m_inst);
+  encoder.add("seq", ++sink->m_seq);
+}
+
+void dovewarden_sink_add_str(dovewarden_sink *sink, const char *key,
+                             const char *value) {
+  if (value != nullptr)
+    sink->m_encoder.add(key, std::string_view(value));
+}
+
+void dovewarden_sink_add_int(dovewarden_sink *sink, const char *key,
+                             int64_t value) {
+  sink->m_encoder.add(key, static_cast<std::int64_t>(value));
+}
+
+void dovewarden_sink_add_strv(dovewarden_sink *sink, const char *key,
+                              const char *const *values, unsigned int count) {
+  std::vector<std::string_view> list(values, values + count);
+  sink->m_encoder.add(key, list);
+}
+
+int dovewarden_sink_send(dovewarden_sink *sink) {
+  const std::string_view bytes = sink->m_encoder.finish();
+  try {
+    if (sink->m_socket.send(zmq::const_buffer(bytes.data(), bytes.size()),
+                            zmq::send_flags::dontwait))
+      return 1;
+  } catch (const zmq::error_t &) {
+    // only a closed context gets here; treat it as a drop
+  }
+  sink->m_dropped++;
+  return 0;
+}
+
+uint64_t dovewarden_sink_dropped(const dovewarden_sink *sink) {
+  return sink->m_dropped;
+}
+
+int dovewarden_sink_is_foreign(const dovewarden_sink *sink) {
+  return sink->m_pid != getpid() ? 1 : 0;
+}
+
+} // extern "C"

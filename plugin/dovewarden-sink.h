@@ -1,0 +1,55 @@
+#ifndef DOVEWARDEN_SINK_H
+#define DOVEWARDEN_SINK_H
+
+/* the C++ core behind a C interface: one ZeroMQ PUSH socket per process,
+   and the wire encoder (shared/wire.hpp) that fills it */
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dovewarden_sink;
+
+struct dovewarden_sink_settings {
+	const char *endpoint;
+	const char *host;
+	const char *service;
+	unsigned int queue_limit;
+	unsigned int linger_msecs;
+};
+
+/* Create the socket and connect it. Returns NULL and sets *error_r if
+   ZeroMQ failed. A connected sink may still set *warning_r, e.g. when
+   the ipc socket exists but this uid may not write to it. */
+struct dovewarden_sink *
+dovewarden_sink_create(const struct dovewarden_sink_settings *set,
+		       const char **warning_r, const char **error_r);
+/* Close the socket, waiting at most linger_msecs for queued messages. */
+void dovewarden_sink_destroy(struct dovewarden_sink **sink);
+
+/* Build one message: begin() adds the common keys (v, type, ts, host,
+   svc, pid, inst, seq), the add_*() calls the event's own. */
+void dovewarden_sink_begin(struct dovewarden_sink *sink, const char *type);
+void dovewarden_sink_add_str(struct dovewarden_sink *sink,
+			     const char *key, const char *value);
+void dovewarden_sink_add_int(struct dovewarden_sink *sink,
+			     const char *key, int64_t value);
+void dovewarden_sink_add_strv(struct dovewarden_sink *sink, const char *key,
+			      const char *const *values, unsigned int count);
+/* Queue the message without blocking. Returns 1 if queued, 0 if dropped
+   because the queue is full (counted). */
+int dovewarden_sink_send(struct dovewarden_sink *sink);
+
+/* Messages dropped since the sink was created. */
+uint64_t dovewarden_sink_dropped(const struct dovewarden_sink *sink);
+/* Whether this process forked since the sink was created: ZeroMQ's
+   context cannot be used in the child. */
+int dovewarden_sink_is_foreign(const struct dovewarden_sink *sink);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,199 @@
+/* Copyright (c) dovewarden authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "seq-range-array.h"
+#include "mail-storage-private.h"
+#include "dovewarden-user.h"
+#include "dovewarden-event.h"
+#include "dovewarden-sink.h"
+#include "dovewarden-message.h"
+#include "dovewarden-txn.h"
+
+struct dovewarden_txn {
+	pool_t pool;
+	struct dovewarden_user *duser;
+	struct mailbox *box;
+	const char *origin;
+	/* message.new for deliveries, message.append for client saves */
+	const char *save_type;
+	ARRAY(struct dovewarden_message) messages;
+};
+
+/* the source of the MOVE whose copy was seen last: its expunge is part
+   of the message.move, not an event of its own */
+static struct {
+	struct mailbox *box;
+	uint32_t uid;
+} dovewarden_move_source;
+
+void *dovewarden_txn_begin(struct mailbox_transaction_context *t)
+{
+	struct dovewarden_user *duser =
+		DOVEWARDEN_USER_CONTEXT(t->box->storage->user);
+	struct dovewarden_txn *txn;
+	pool_t pool;
+
+	if (duser == NULL)
+		return NULL;
+	/* deliveries assign UIDs only when asked: replication and webhooks
+	   need them */
+	if (duser->delivering)
+		t->flags |= MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS;
+
+	pool = pool_alloconly_create("dovewarden transaction", 1024);
+	txn = p_new(pool, struct dovewarden_txn, 1);
+	txn->pool = pool;
+	txn->duser = duser;
+	txn->box = t->box;
+	txn->origin = dovewarden_user_origin(duser,
+		(t->flags & MAILBOX_TRANSACTION_FLAG_SYNC) != 0);
+	txn->save_type = duser->delivering ? "message.new" : "message.append";
+	p_array_init(&txn->messages, pool, 8);
+	return txn;
+}
+
+static struct dovewarden_message *
+dovewarden_txn_add(struct dovewarden_txn *txn, enum dovewarden_change change,
+		   struct mail *mail)
+{
+	struct dovewarden_message *msg = array_append_space(&txn->messages);
+
+	msg->change = change;
+	msg->uid = mail->uid;
+	return msg;
+}
+
+void dovewarden_txn_save(void *_txn, struct mail *mail)
+{
+	struct dovewarden_txn *txn = _txn;
+
+	if (txn == NULL)
+		return;
+	dovewarden_message_read_fields(
+		dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_SAVE, mail),
+		txn->pool, &txn->duser->set, mail);
+}
+
+void dovewarden_txn_copy(void *_txn, struct mail *src, struct mail *dst)
+{
+	struct dovewarden_txn *txn = _txn;
+	struct mail_save_context *save_ctx = dst->transaction->save_ctx;
+	struct dovewarden_message *msg;
+	bool moving = save_ctx != NULL && save_ctx->moving;
+
+	if (txn == NULL)
+		return;
+	msg = dovewarden_txn_add(txn, moving ? DOVEWARDEN_CHANGE_MOVE :
+				 DOVEWARDEN_CHANGE_COPY, dst);
+	msg->src_mailbox = p_strdup(txn->pool, mailbox_get_vname(src->box));
+	msg->src_uid = src->uid;
+	if (moving) {
+		dovewarden_move_source.box = src->box;
+		dovewarden_move_source.uid = src->uid;
+	}
+}
+
+void dovewarden_txn_expunge(void *_txn, struct mail *mail)
+{
+	struct dovewarden_txn *txn = _txn;
+	struct mail_private *pmail = (struct mail_private *)mail;
+	struct dovewarden_message *msg;
+
+	if (mail->box == dovewarden_move_source.box &&
+	    mail->uid == dovewarden_move_source.uid) {
+		i_zero(&dovewarden_move_source);
+		return;
+	}
+	if (txn == NULL)
+		return;
+	msg = dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_EXPUNGE, mail);
+	msg->autoexpunged = pmail->autoexpunged;
+}
+
+/* flags and keywords of one message arrive as two calls */
+static struct dovewarden_message *
+dovewarden_txn_flag_change(struct dovewarden_txn *txn, struct mail *mail)
+{
+	struct dovewarden_message *msg;
+	unsigned int count = array_count(&txn->messages);
+
+	if (count > 0) {
+		msg = array_idx_modifiable(&txn->messages, count - 1);
+		if (msg->change == DOVEWARDEN_CHANGE_FLAGS &&
+		    msg->uid == mail->uid)
+			return msg;
+	}
+	msg = dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_FLAGS, mail);
+	msg->old_flags = mail_get_flags(mail);
+	return msg;
+}
+
+void dovewarden_txn_update_flags(void *_txn, struct mail *mail,
+				 enum mail_flags old_flags)
+{
+	struct dovewarden_txn *txn = _txn;
+	struct dovewarden_message *msg;
+	enum mail_flags new_flags = mail_get_flags(mail);
+
+	if (txn == NULL || new_flags == old_flags)
+		return;
+	msg = dovewarden_txn_flag_change(txn, mail);
+	msg->old_flags = old_flags;
+	msg->flags_added |= new_flags & ENUM_NEGATE(old_flags);
+	msg->flags_removed |= old_flags & ENUM_NEGATE(new_flags);
+}
+
+void dovewarden_txn_update_keywords(void *_txn, struct mail *mail,
+				    const char *const *old_keywords)
+{
+	struct dovewarden_txn *txn = _txn;
+
+	if (txn == NULL)
+		return;
+	dovewarden_message_keywords_diff(dovewarden_txn_flag_change(txn, mail),
+					 txn->pool, old_keywords,
+					 mail_get_keywords(mail));
+}
+
+static void dovewarden_txn_free(struct dovewarden_txn *txn)
+{
+	pool_unref(&txn->pool);
+}
+
+void dovewarden_txn_commit(void *_txn,
+			   struct mail_transaction_commit_changes *changes)
+{
+	struct dovewarden_txn *txn = _txn;
+	struct dovewarden_message *msg;
+	struct seq_range_iter iter;
+	struct mailbox_status status;
+	unsigned int n = 0;
+	uint32_t uid;
+
+	if (txn == NULL)
+		return;
+	mailbox_get_open_status(txn->box, STATUS_UIDVALIDITY, &status);
+	seq_range_array_iter_init(&iter, &changes->saved_uids);
+	array_foreach_modifiable(&txn->messages, msg) {
+		if (dovewarden_message_is_saved(msg)) {
+			msg->uid = seq_range_array_iter_nth(&iter, n++, &uid) ?
+				uid : 0;
+			msg->uidvalidity = changes->uid_validity;
+		} else {
+			msg->uidvalidity = status.uidvalidity;
+		}
+		dovewarden_message_send(msg, txn->duser, txn->origin,
+					mailbox_get_vname(txn->box),
+					txn->save_type);
+	}
+	dovewarden_txn_free(txn);
+}
+
+void dovewarden_txn_rollback(void *_txn)
+{
+	struct dovewarden_txn *txn = _txn;
+
+	if (txn != NULL)
+		dovewarden_txn_free(txn);
+}

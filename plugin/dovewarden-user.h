@@ -1,0 +1,37 @@
+#ifndef DOVEWARDEN_USER_H
+#define DOVEWARDEN_USER_H
+
+#include "module-context.h"
+#include "mail-user.h"
+#include "dovewarden-settings.h"
+
+#define DOVEWARDEN_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, dovewarden_user_module)
+#define DOVEWARDEN_USER_CONTEXT_REQUIRE(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, dovewarden_user_module)
+
+struct dovewarden_user {
+	union mail_user_module_context module_ctx;
+	struct mail_user *user;
+	struct event *event;
+	struct dovewarden_settings set;
+	const char *remote_ip;
+	/* a session of its own (imap, pop3): login and logout are events */
+	bool interactive;
+	/* changes are deliveries (lmtp, lda) */
+	bool delivering;
+};
+
+extern MODULE_CONTEXT_DEFINE(dovewarden_user_module,
+			     &mail_user_module_register);
+
+/* The dovewarden user of this process named username, or NULL. */
+struct dovewarden_user *dovewarden_user_find(const char *username);
+/* Returns "dsync", "delivery" or "client" for changes made by user. */
+const char *dovewarden_user_origin(const struct dovewarden_user *duser,
+				   bool sync_transaction);
+
+void dovewarden_user_created(struct mail_user *user);
+void dovewarden_users_deinit(void);
+
+#endif

@@ -1,0 +1,38 @@
+# Shared by scripts/demo and scripts/test: what dovewarden needs on Debian 12.
+# shellcheck shell=bash
+
+DW_PACKAGES=(
+	build-essential autoconf automake libtool pkg-config
+	dovecot-core dovecot-imapd dovecot-lmtpd dovecot-pop3d dovecot-dev
+	libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libexpected-dev
+	libcli11-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
+	libboost-test-dev
+	python3 python3-zmq python3-msgpack curl jq procps
+)
+
+# Install what is missing; apt-get update at most once per run.
+dw_install_packages() {
+	local missing=()
+	local pkg
+	for pkg in "${DW_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# Configure (once) and build in the source tree.
+dw_build() {
+	if [ ! -x configure ]; then
+		autoreconf -fi
+	fi
+	if [ ! -f Makefile ]; then
+		./configure --with-dovecot=/usr/lib/dovecot --prefix=/usr \
+			--sysconfdir=/etc --localstatedir=/var "$@"
+	fi
+	make -j"$(nproc)"
+}

@@ -1,0 +1,241 @@
+#include "wire.hpp"
+
+#include <msgpack.hpp>
+
+#include <algorithm>
+
+namespace dovewarden::wire {
+
+namespace {
+
+// msgpack's packer writes through any type with write(const char *, size_t)
+struct StringWriter {
+  std::string &out;
+  void write(const char *data, std::size_t size) { out.append(data, size); }
+};
+
+// room for the largest map header (map32); finish() writes the real one
+// right before the body so no byte is moved
+constexpr std::size_t k_header_room = 5;
+
+std::string_view as_view(const msgpack::object_str &str) {
+  return {str.ptr, str.size};
+}
+
+Value to_value(const msgpack::object &obj) {
+  switch (obj.type) {
+  case msgpack::type::NIL:
+    return nullptr;
+  case msgpack::type::BOOLEAN:
+    return obj.via.boolean;
+  case msgpack::type::POSITIVE_INTEGER:
+    if (obj.via.u64 <= static_cast<std::uint64_t>(INT64_MAX))
+      return static_cast<std::int64_t>(obj.via.u64);
+    return obj.via.u64;
+  case msgpack::type::NEGATIVE_INTEGER:
+    return obj.via.i64;
+  case msgpack::type::FLOAT32:
+  case msgpack::type::FLOAT64:
+    return obj.via.f64;
+  case msgpack::type::STR:
+    return std::string(as_view(obj.via.str));
+  case msgpack::type::ARRAY: {
+    const auto &array = obj.via.array;
+    const bool all_strings =
+        std::all_of(array.ptr, array.ptr + array.size,
+                    [](const auto &o) { return o.type == msgpack::type::STR; });
+    if (all_strings) {
+      Strings strings;
+      strings.reserve(array.size);
+      for (std::uint32_t i = 0; i < array.size; i++)
+        strings.emplace_back(as_view(array.ptr[i].via.str));
+      return strings;
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  Packed packed;
+  StringWriter writer{packed.bytes};
+  msgpack::pack(writer, obj);
+  return packed;
+}
+
+bool is_version(const msgpack::object &obj) {
+  return obj.type == msgpack::type::POSITIVE_INTEGER;
+}
+
+} // namespace
+
+const Value *Message::find(std::string_view key) const {
+  for (const auto &field : fields) {
+    if (field.key == key)
+      return &field.value;
+  }
+  return nullptr;
+}
+
+std::string_view Message::str(std::string_view key) const {
+  const Value *value = find(key);
+  if (value == nullptr)
+    return {};
+  const auto *str = std::get_if<std::string>(value);
+  return str != nullptr ? std::string_view(*str) : std::string_view();
+}
+
+std::int64_t Message::integer(std::string_view key,
+                              std::int64_t fallback) const {
+  const Value *value = find(key);
+  if (value == nullptr)
+    return fallback;
+  if (const auto *i = std::get_if<std::int64_t>(value))
+    return *i;
+  if (const auto *u = std::get_if<std::uint64_t>(value))
+    return static_cast<std::int64_t>(*u);
+  return fallback;
+}
+
+void Message::set(std::string_view key, Value value) {
+  for (auto &field : fields) {
+    if (field.key == key) {
+      field.value = std::move(value);
+      return;
+    }
+  }
+  fields.push_back(Field{std::string(key), std::move(value)});
+}
+
+const char *reject_name(Reject reason) {
+  switch (reason) {
+  case Reject::not_msgpack:
+    return "not_msgpack";
+  case Reject::not_a_map:
+    return "not_a_map";
+  case Reject::bad_key:
+    return "bad_key";
+  case Reject::no_version:
+    return "no_version";
+  case Reject::unknown_version:
+    return "unknown_version";
+  case Reject::no_type:
+    return "no_type";
+  }
+  return "unknown";
+}
+
+tl::expected<Message, Reject> decode(std::string_view bytes) {
+  msgpack::object_handle handle;
+  try {
+    std::size_t offset = 0;
+    handle = msgpack::unpack(bytes.data(), bytes.size(), offset);
+    if (offset != bytes.size())
+      return tl::unexpected(Reject::not_msgpack);
+  } catch (const std::exception &) {
+    return tl::unexpected(Reject::not_msgpack);
+  }
+  const msgpack::object &root = handle.get();
+  if (root.type != msgpack::type::MAP)
+    return tl::unexpected(Reject::not_a_map);
+
+  Message message;
+  bool have_version = false;
+  bool have_type = false;
+  const auto &map = root.via.map;
+  message.fields.reserve(map.size);
+  for (std::uint32_t i = 0; i < map.size; i++) {
+    const auto &kv = map.ptr[i];
+    if (kv.key.type != msgpack::type::STR)
+      return tl::unexpected(Reject::bad_key);
+    const std::string_view key = as_view(kv.key.via.str);
+    if (key == "v") {
+      if (!is_version(kv.val))
+        return tl::unexpected(Reject::no_version);
+      if (kv.val.via.u64 != k_version)
+        return tl::unexpected(Reject::unknown_version);
+      have_version = true;
+    } else if (key == "type") {
+      if (kv.val.type != msgpack::type::STR || kv.val.via.str.size == 0)
+        return tl::unexpected(Reject::no_type);
+      message.type = std::string(as_view(kv.val.via.str));
+      have_type = true;
+    } else {
+      message.fields.push_back(Field{std::string(key), to_value(kv.val)});
+    }
+  }
+  if (!have_version)
+    return tl::unexpected(Reject::no_version);
+  if (!have_type)
+    return tl::unexpected(Reject::no_type);
+  return message;
+}
+
+Encoder::Encoder() { m_buffer.reserve(512); }
+
+void Encoder::begin(std::string_view type) {
+  m_buffer.assign(k_header_room, '\0');
+  m_count = 0;
+  add("v", k_version);
+  add("type", type);
+}
+
+void Encoder::key(std::string_view name) {
+  StringWriter writer{m_buffer};
+  msgpack::packer<StringWriter> packer(writer);
+  packer.pack_str(static_cast<std::uint32_t>(name.size()));
+  packer.pack_str_body(name.data(), static_cast<std::uint32_t>(name.size()));
+  m_count++;
+}
+
+void Encoder::add(std::string_view name, std::string_view value) {
+  key(name);
+  StringWriter writer{m_buffer};
+  msgpack::packer<StringWriter> packer(writer);
+  packer.pack_str(static_cast<std::uint32_t>(value.size()));
+  packer.pack_str_body(value.data(), static_cast<std::uint32_t>(value.size()));
+}
+
+void Encoder::add(std::string_view name, std::int64_t value) {
+  key(name);
+  StringWriter writer{m_buffer};
+  msgpack::packer<StringWriter>(writer).pack_int64(value);
+}
+
+void Encoder::add(std::string_view name, std::uint64_t value) {
+  key(name);
+  StringWriter writer{m_buffer};
+  msgpack::packer<StringWriter>(writer).pack_uint64(value);
+}
+
+void Encoder::add(std::string_view name, bool value) {
+  key(name);
+  StringWriter writer{m_buffer};
+  msgpack::packer<StringWriter> packer(writer);
+  if (value)
+    packer.pack_true();
+  else
+    packer.pack_false();
+}
+
+void Encoder::add(std::string_view name,
+                  const std::vector<std::string_view> &values) {
+  key(name);
+  StringWriter writer{m_buffer};
+  msgpack::packer<StringWriter> packer(writer);
+  packer.pack_array(static_cast<std::uint32_t>(values.size()));
+  for (const auto &value : values) {
+    packer.pack_str(static_cast<std::uint32_t>(value.size()));
+    packer.pack_str_body(value.data(), static_cast<std::uint32_t>(value.size()));
+  }
+}
+
+std::string_view Encoder::finish() {
+  std::string header;
+  StringWriter writer{header};
+  msgpack::packer<StringWriter>(writer).pack_map(m_count);
+  const std::size_t start = k_header_room - header.size();
+  m_buffer.replace(start, header.size(), header);
+  return std::string_view(m_buffer).substr(start);
+}
+
+} // namespace dovewarden::wire
