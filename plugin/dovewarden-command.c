@@ -89,10 +89,12 @@ static void dovewarden_command_send(struct event *event)
 		return;
 	sink = dovewarden_event_begin(duser, DOVEWARDEN_COMMAND_EVENT,
 				      dovewarden_user_origin(duser, FALSE));
-	if (sink == NULL)
-		return;
-	dovewarden_command_add_fields(sink, event, duser);
-	dovewarden_event_send(duser);
+	if (sink != NULL) {
+		dovewarden_command_add_fields(sink, event, duser);
+		dovewarden_event_send(duser);
+	}
+	/* the command's changes were held back to travel with it */
+	dovewarden_event_flush(duser);
 }
 
 static bool

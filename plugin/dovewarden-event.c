@@ -76,13 +76,25 @@ static void dovewarden_drops_log(struct dovewarden_user *duser)
 	dovewarden_drop_logged_at = ioloop_time;
 }
 
-void dovewarden_event_send(struct dovewarden_user *duser)
+void dovewarden_event_send(struct dovewarden_user *duser ATTR_UNUSED)
 {
-	if (dovewarden_sink_send(dovewarden_sink) > 0)
+	dovewarden_sink_queue(dovewarden_sink);
+}
+
+void dovewarden_event_flush(struct dovewarden_user *duser)
+{
+	if (dovewarden_sink == NULL)
 		return;
+	dovewarden_sink_flush(dovewarden_sink);
 	if (ioloop_time - dovewarden_drop_logged_at >=
 	    DOVEWARDEN_DROP_LOG_INTERVAL_SECS)
 		dovewarden_drops_log(duser);
+}
+
+void dovewarden_event_end(struct dovewarden_user *duser)
+{
+	if (!duser->command_flushes)
+		dovewarden_event_flush(duser);
 }
 
 void dovewarden_event_send_plain(struct dovewarden_user *duser,
@@ -92,12 +104,15 @@ void dovewarden_event_send_plain(struct dovewarden_user *duser,
 
 	if (dovewarden_event_begin(duser, type, origin) != NULL)
 		dovewarden_event_send(duser);
+	dovewarden_event_end(duser);
 }
 
 void dovewarden_event_user_done(struct dovewarden_user *duser)
 {
-	if (dovewarden_sink != NULL)
-		dovewarden_drops_log(duser);
+	if (dovewarden_sink == NULL)
+		return;
+	dovewarden_sink_flush(dovewarden_sink);
+	dovewarden_drops_log(duser);
 }
 
 void dovewarden_event_deinit(void)

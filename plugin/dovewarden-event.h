@@ -12,10 +12,15 @@ struct dovewarden_sink;
 struct dovewarden_sink *
 dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 		       const char *origin);
-/* Queue the message without blocking; a drop is counted and logged at
-   most once a minute. */
+/* Add the message to the batch being built. */
 void dovewarden_event_send(struct dovewarden_user *duser);
-/* Send an event that has only the common fields. */
+/* The events of one change are complete: send the batch, unless the imap
+   command that made the change will send it with its own event. */
+void dovewarden_event_end(struct dovewarden_user *duser);
+/* Send the batch without blocking; drops are counted and logged at most
+   once a minute. */
+void dovewarden_event_flush(struct dovewarden_user *duser);
+/* Send an event that has only the common fields, as a change of its own. */
 void dovewarden_event_send_plain(struct dovewarden_user *duser,
 				 const char *type);
 

@@ -23,11 +23,12 @@ dovewarden_mailbox_send(struct mailbox *box, const char *type,
 		return;
 	sink = dovewarden_event_begin(duser, type,
 				      dovewarden_user_origin(duser, FALSE));
-	if (sink == NULL)
-		return;
-	dovewarden_sink_add_str(sink, "mailbox", mailbox_get_vname(box));
-	dovewarden_sink_add_str(sink, "old_mailbox", old_name);
-	dovewarden_event_send(duser);
+	if (sink != NULL) {
+		dovewarden_sink_add_str(sink, "mailbox", mailbox_get_vname(box));
+		dovewarden_sink_add_str(sink, "old_mailbox", old_name);
+		dovewarden_event_send(duser);
+	}
+	dovewarden_event_end(duser);
 }
 
 void dovewarden_mailbox_create(struct mailbox *box)

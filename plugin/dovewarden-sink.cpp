@@ -70,7 +70,45 @@ struct dovewarden_sink {
   const pid_t m_pid;
   std::uint64_t m_seq = 0;
   std::uint64_t m_dropped = 0;
+
+  // the batch's last message is held back: it must go out without
+  // ZMQ_SNDMORE, and only a later message or flush() tells which is last
+  std::string m_held;
+  unsigned int m_batched = 0;
+  // the first frame of the current multipart message was accepted: the
+  // rest of it cannot be refused
+  bool m_open = false;
+  // the first frame was refused: drop the rest of this batch too
+  bool m_refused = false;
+
+  void send_frame(std::string_view bytes, bool more);
 };
+
+void dovewarden_sink::send_frame(std::string_view bytes, bool more) {
+  if (m_refused) {
+    m_dropped++;
+  } else {
+    zmq::send_flags flags = zmq::send_flags::dontwait;
+    if (more)
+      flags = flags | zmq::send_flags::sndmore;
+    bool sent = false;
+    try {
+      sent = m_socket.send(zmq::const_buffer(bytes.data(), bytes.size()),
+                           flags)
+                 .has_value();
+    } catch (const zmq::error_t &) {
+      // only a terminated context gets here: count it as a drop
+    }
+    if (sent) {
+      m_open = more;
+    } else {
+      m_dropped++;
+      m_refused = !m_open && more;
+    }
+  }
+  if (!more)
+    m_refused = false;
+}
 
 extern "C" {
 
@@ -96,8 +134,10 @@ dovewarden_sink *dovewarden_sink_create(const dovewarden_sink_settings *set,
 
 void dovewarden_sink_destroy(dovewarden_sink **sink) {
   // a forked child must not touch its parent's ZeroMQ threads: leak it
-  if (!dovewarden_sink_is_foreign(*sink))
+  if (!dovewarden_sink_is_foreign(*sink)) {
+    dovewarden_sink_flush(*sink);
     delete *sink;
+  }
   *sink = nullptr;
 }
 
@@ -129,17 +169,19 @@ void dovewarden_sink_add_strv(dovewarden_sink *sink, const char *key,
   sink->m_encoder.add(key, list);
 }
 
-int dovewarden_sink_send(dovewarden_sink *sink) {
-  const std::string_view bytes = sink->m_encoder.finish();
-  try {
-    if (sink->m_socket.send(zmq::const_buffer(bytes.data(), bytes.size()),
-                            zmq::send_flags::dontwait))
-      return 1;
-  } catch (const zmq::error_t &) {
-    // only a closed context gets here; treat it as a drop
-  }
-  sink->m_dropped++;
-  return 0;
+void dovewarden_sink_queue(dovewarden_sink *sink) {
+  if (sink->m_batched > 0)
+    sink->send_frame(sink->m_held, true);
+  sink->m_held.assign(sink->m_encoder.finish());
+  if (++sink->m_batched == DOVEWARDEN_SINK_MAX_BATCH)
+    dovewarden_sink_flush(sink);
+}
+
+void dovewarden_sink_flush(dovewarden_sink *sink) {
+  if (sink->m_batched == 0)
+    return;
+  sink->send_frame(sink->m_held, false);
+  sink->m_batched = 0;
 }
 
 uint64_t dovewarden_sink_dropped(const dovewarden_sink *sink) {

@@ -12,6 +12,8 @@ extern "C" {
 
 struct dovewarden_sink;
 
+#define DOVEWARDEN_SINK_MAX_BATCH 32
+
 struct dovewarden_sink_settings {
 	const char *endpoint;
 	const char *host;
@@ -38,9 +40,14 @@ void dovewarden_sink_add_int(struct dovewarden_sink *sink,
 			     const char *key, int64_t value);
 void dovewarden_sink_add_strv(struct dovewarden_sink *sink, const char *key,
 			      const char *const *values, unsigned int count);
-/* Queue the message without blocking. Returns 1 if queued, 0 if dropped
-   because the queue is full (counted). */
-int dovewarden_sink_send(struct dovewarden_sink *sink);
+/* Add the message to the open batch. The events of one IMAP command or
+   one transaction travel as one multipart ZeroMQ message: it wakes
+   ZeroMQ's I/O thread once, not once per event. A batch that reaches
+   DOVEWARDEN_SINK_MAX_BATCH messages is flushed at once. */
+void dovewarden_sink_queue(struct dovewarden_sink *sink);
+/* Hand the open batch to ZeroMQ without blocking. A full queue drops it
+   (counted, see dovewarden_sink_dropped()). */
+void dovewarden_sink_flush(struct dovewarden_sink *sink);
 
 /* Messages dropped since the sink was created. */
 uint64_t dovewarden_sink_dropped(const struct dovewarden_sink *sink);

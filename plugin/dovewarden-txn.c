@@ -187,6 +187,7 @@ void dovewarden_txn_commit(void *_txn,
 					mailbox_get_vname(txn->box),
 					txn->save_type);
 	}
+	dovewarden_event_end(txn->duser);
 	dovewarden_txn_free(txn);
 }
 
