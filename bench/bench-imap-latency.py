@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""IMAP command latency and mail-process memory with and without the plugin.
+
+One throw-away Dovecot with the dovewarden plugin, its events going to a real
+dovewardend; user alice loads it (userdb_mail_plugins=notify,dovewarden), user plain
+loads no mail plugin at all. One IMAP session each, commands interleaved in random
+order, so both see the same server and the same machine. mail_fsync = never:
+the plugin costs CPU, and fsync's noise would drown it.
+
+    bench/bench-imap-latency.py [ROUNDS]      (default 2000)
+"""
+
+import imaplib
+import os
+import random
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+
+from harness.clients import make_message  # noqa: E402
+from harness.env import Env  # noqa: E402
+
+COMMANDS = ("NOOP", "STORE +FLAGS", "STORE -FLAGS", "FETCH", "APPEND")
+
+
+def run(client, name):
+    start = time.perf_counter()
+    if name == "NOOP":
+        typ, _ = client.noop()
+    elif name == "STORE +FLAGS":
+        typ, _ = client.store("1", "+FLAGS", "(\\Seen $Bench)")
+    elif name == "STORE -FLAGS":
+        typ, _ = client.store("1", "-FLAGS", "(\\Seen $Bench)")
+    elif name == "FETCH":
+        typ, _ = client.fetch("1", "(FLAGS UID)")
+    else:
+        typ, _ = client.append("INBOX", None, None, make_message("bench")[0])
+    elapsed = time.perf_counter() - start
+    assert typ == "OK", (name, typ)
+    return elapsed
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def imap_process(master_pid, user):
+    """The imap process serving user: verbose_proctitle shows `imap [user ...]`."""
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(master_pid)],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        pid, args = line.split(None, 1)
+        if "imap" in args and f"[{user} " in args:
+            return int(pid)
+    raise AssertionError(f"no imap process of {user}:\n{out}")
+
+
+def memory(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmSize", "VmRSS", "Threads"):
+                fields[key] = int(value.split()[0])
+    return fields
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
+              userdb_fields={"alice": "userdb_mail_plugins=notify,dovewarden", "plain": ""},
+              global_plugins=False,
+              extra_conf="mail_fsync = never\nverbose_proctitle = yes\n").start()
+    try:
+        clients = {}
+        for label, user in (("plugin", "alice"), ("plain", "plain")):
+            c = imaplib.IMAP4("127.0.0.1", env.dovecot.imap_port)
+            c.login(user, "secret")
+            c.append("INBOX", None, None, make_message("first")[0])
+            c.select("INBOX")
+            clients[label] = c
+        samples = {(label, name): [] for label in clients for name in COMMANDS}
+        for _ in range(100):  # warm-up
+            for label, c in clients.items():
+                run(c, "NOOP")
+        for _ in range(rounds):
+            name = random.choice(COMMANDS)
+            order = list(clients)
+            random.shuffle(order)
+            for label in order:
+                samples[(label, name)].append(run(clients[label], name))
+
+        mem = {label: memory(imap_process(env.dovecot.pid, user))
+               for label, user in (("plugin", "alice"), ("plain", "plain"))}
+        received = env.daemon.metric("dovewarden_events_received_total")
+
+        print(f"IMAP command latency, {rounds} rounds, commands interleaved at random "
+              "between a user with the plugin and one without (µs)\n")
+        print(f"{'command':<14} {'n':>5} {'p50 plain':>10} {'p50 plugin':>11} {'ratio':>6}"
+              f" {'p99 plain':>10} {'p99 plugin':>11} {'ratio':>6}")
+        everything = {"plain": [], "plugin": []}
+        for name in COMMANDS + ("all",):
+            if name == "all":
+                a, b = everything["plain"], everything["plugin"]
+            else:
+                a, b = samples[("plain", name)], samples[("plugin", name)]
+                everything["plain"] += a
+                everything["plugin"] += b
+            p50a, p50b = percentile(a, 0.5) * 1e6, percentile(b, 0.5) * 1e6
+            p99a, p99b = percentile(a, 0.99) * 1e6, percentile(b, 0.99) * 1e6
+            print(f"{name:<14} {len(a):>5} {p50a:>10.0f} {p50b:>11.0f} {p50b / p50a:>6.3f}"
+                  f" {p99a:>10.0f} {p99b:>11.0f} {p99b / p99a:>6.3f}")
+        print(f"\nevents received by dovewardend: {received:.0f}")
+        print("\nimap process memory (kB)")
+        print(f"{'':<8} {'VmSize':>9} {'VmRSS':>9} {'Threads':>8}")
+        for label in ("plain", "plugin"):
+            m = mem[label]
+            print(f"{label:<8} {m['VmSize']:>9} {m['VmRSS']:>9} {m['Threads']:>8}")
+        print(f"{'added':<8} {mem['plugin']['VmSize'] - mem['plain']['VmSize']:>9}"
+              f" {mem['plugin']['VmRSS'] - mem['plain']['VmRSS']:>9}"
+              f" {mem['plugin']['Threads'] - mem['plain']['Threads']:>8}")
+        for c in clients.values():
+            c.logout()
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    main()

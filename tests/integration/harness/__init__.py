@@ -1,0 +1,15 @@
+"""Integration-test harness: a throw-away Dovecot, the real dovewardend, clients."""
+
+from .util import LIVE, REPO, Timeout, diagnostics, free_port, wait_until
+from .dovecot import DOMAIN, USERS, Dovecot, plugin_path
+from .clients import Imap, RawImap, lmtp_deliver, make_message, pop3
+from .daemon import Daemon, Stream, daemon_path, parse_metrics
+from .env import Env, by_session, split_by_command
+
+__all__ = [
+    "LIVE", "REPO", "Timeout", "diagnostics", "free_port", "wait_until",
+    "DOMAIN", "USERS", "Dovecot", "plugin_path",
+    "Imap", "RawImap", "lmtp_deliver", "make_message", "pop3",
+    "Daemon", "Stream", "daemon_path", "parse_metrics",
+    "Env", "by_session", "split_by_command",
+]

@@ -1,0 +1,80 @@
+"""Small helpers shared by the integration harness."""
+
+import os
+import socket
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+class Timeout(AssertionError):
+    """A wait_until() that ran out of time; an AssertionError so tests fail, not error."""
+
+
+def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
+    """Poll pred() until it returns something truthy; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise Timeout(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+_handed_out = set()
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1 that this run has not handed out before."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port")
+
+
+def port_answers(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as s:
+            s.settimeout(2)
+            return s.recv(64) != b""
+    except OSError:
+        return False
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return f"({path}: {e})"
+    return "\n".join(data[-lines:])
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours still answers kill(0); look at /proc
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+# Everything started by the harness that is still running registers here, so
+# the runner can print diagnostics when a test fails.
+LIVE = []
+
+
+def diagnostics():
+    return "\n".join(obj.diagnostics() for obj in list(LIVE))

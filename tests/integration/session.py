@@ -1,0 +1,73 @@
+"""The IMAP session several tests drive, and what it must produce on the stream."""
+
+from harness import Imap, make_message
+
+
+def full_session(dovecot, box="Work", newbox="Archive", user="alice"):
+    """LOGIN … LOGOUT touching every event kind; returns the facts to check against."""
+    f = {"box": box, "newbox": newbox}
+    m = Imap(dovecot, user)
+    f["imap"] = m
+    m.create(box)
+    m.subscribe(box)
+    m.unsubscribe(box)
+    n, f["uv_inbox"] = m.select("INBOX")
+    s1, s2 = n + 1, n + 2
+    uv, f["uid1"] = m.append("INBOX", make_message("first")[0])
+    assert uv == f["uv_inbox"], (uv, f["uv_inbox"])
+    uv, f["uid2"] = m.append("INBOX", make_message("second")[0])
+    m.store(str(s1), "+FLAGS", r"(\Seen)")
+    m.store(str(s1), "+FLAGS", "($Label1)")
+    m.store(str(s1), "-FLAGS", r"(\Seen)")
+    f["uv_box"], src, f["copy_uid"] = m.copy(str(s1), box)
+    assert src == f["uid1"], (src, f["uid1"])
+    uv, src, f["move_uid"] = m.move(str(s2), box)
+    assert (uv, src) == (f["uv_box"], f["uid2"]), (uv, src)
+    m.store(str(s1), "+FLAGS", r"(\Deleted)")
+    m.expunge()
+    m.rename(box, newbox)
+    m.delete(newbox)
+    m.logout()
+    return f
+
+
+def expected_commands(f):
+    """[(cmd_name, {field: value} on imap_command_finished, [(type, {field: value})])] in order.
+
+    The list of events is what the plugin sends for that command (at commit,
+    i.e. before the command's own imap_command_finished), compared as a multiset.
+    """
+    box, newbox = f["box"], f["newbox"]
+    inbox = {"mailbox": "INBOX", "uidvalidity": f["uv_inbox"]}
+    m1 = dict(inbox, uid=f["uid1"])
+    return [
+        ("CREATE", {"mailbox": box}, [("mailbox.create", {"mailbox": box})]),
+        ("SUBSCRIBE", {"mailbox": box}, [("mailbox.subscribe", {"mailbox": box})]),
+        ("UNSUBSCRIBE", {"mailbox": box}, [("mailbox.unsubscribe", {"mailbox": box})]),
+        ("SELECT", {"mailbox": "INBOX"}, []),
+        ("APPEND", {"mailbox": "INBOX"}, [("message.append", m1)]),
+        ("APPEND", {"mailbox": "INBOX"}, [("message.append", dict(inbox, uid=f["uid2"]))]),
+        ("STORE", {"mailbox": "INBOX"}, [("flags.set", dict(m1, flags=["\\Seen"])),
+                                         ("message.read", m1)]),
+        ("STORE", {"mailbox": "INBOX"}, [("flags.set", dict(m1, keywords=["$Label1"]))]),
+        ("STORE", {"mailbox": "INBOX"}, [("flags.clear", dict(m1, flags=["\\Seen"]))]),
+        ("COPY", {"mailbox": "INBOX"}, [("message.copy", {
+            "mailbox": box, "uid": f["copy_uid"], "uidvalidity": f["uv_box"],
+            "src_mailbox": "INBOX", "src_uid": f["uid1"]})]),
+        ("MOVE", {"mailbox": "INBOX"}, [("message.move", {
+            "mailbox": box, "uid": f["move_uid"], "uidvalidity": f["uv_box"],
+            "src_mailbox": "INBOX", "src_uid": f["uid2"]})]),
+        ("STORE", {"mailbox": "INBOX"}, [("flags.set", dict(m1, flags=["\\Deleted"])),
+                                         ("message.trash", m1)]),
+        ("EXPUNGE", {"mailbox": "INBOX"}, [("message.expunge", dict(m1, reason="user"))]),
+        ("RENAME", {"old_mailbox": box, "new_mailbox": newbox},
+         [("mailbox.rename", {"mailbox": newbox, "old_mailbox": box})]),
+        # deleting a mailbox expunges what it still holds: Dovecot reports those
+        ("DELETE", {"mailbox": newbox}, [
+            ("mailbox.delete", {"mailbox": newbox}),
+            ("message.expunge", {"mailbox": newbox, "uid": f["copy_uid"], "uidvalidity": f["uv_box"],
+                                 "reason": "user"}),
+            ("message.expunge", {"mailbox": newbox, "uid": f["move_uid"], "uidvalidity": f["uv_box"],
+                                 "reason": "user"})]),
+        ("LOGOUT", {}, []),
+    ]

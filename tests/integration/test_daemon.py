@@ -1,0 +1,128 @@
+"""dovewardend on its own: bad input, bad configuration, start and stop."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import msgpack
+import zmq
+
+from harness import Daemon, daemon_path, free_port, wait_until
+
+
+class DaemonTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="dovewarden-it-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        self.endpoint = f"ipc://{self.root}/events.sock"
+        self.daemon = Daemon(self.root, self.endpoint)
+        self.addCleanup(self.daemon.kill)
+
+    def push(self, *frames):
+        ctx = zmq.Context()
+        s = ctx.socket(zmq.PUSH)
+        s.setsockopt(zmq.LINGER, 2000)
+        s.connect(self.endpoint)
+        for f in frames:
+            s.send(f)
+        s.close()
+        ctx.term()
+
+    def rejected(self, reason):
+        return self.daemon.metric("dovewarden_events_rejected_total", reason=reason)
+
+    def test_rejects_bad_input_and_keeps_serving(self):
+        """Garbage and unknown versions are counted, never fatal; good events still flow."""
+        self.daemon.start()
+        cases = {
+            "not_msgpack": b"\xc1 this is not msgpack",
+            "not_a_map": msgpack.packb([1, "message.new"]),
+            "unknown_version": msgpack.packb({"v": 2, "type": "message.new", "user": "alice"}),
+            "no_version": msgpack.packb({"type": "message.new"}),
+            "no_type": msgpack.packb({"v": 1, "user": "alice"}),
+        }
+        before = {r: self.rejected(r) for r in cases}
+        self.push(*cases.values())
+        wait_until(lambda: all(self.rejected(r) == before[r] + 1 for r in cases), 5,
+                   what=f"rejected_total +1 for each of {sorted(cases)}")
+        self.assertTrue(self.daemon.running(), "the daemon must survive bad input")
+        self.assertEqual(self.daemon.http_status("/healthz"), 200)
+        self.assertEqual(self.daemon.http_status("/readyz"), 200)
+
+        good = {"v": 1, "type": "message.new", "ts": int(time.time() * 1e6), "host": "mx-test",
+                "svc": "lmtp", "pid": 4242, "inst": "00000000deadbeef", "seq": 1, "user": "alice",
+                "origin": "delivery", "mailbox": "INBOX", "uid": 7, "uidvalidity": 1700000000,
+                "x_custom": "kept"}
+        self.push(msgpack.packb(good))
+        (ev,) = self.daemon.stream.wait_for(lambda e: e.get("inst") == "00000000deadbeef")
+        for key, value in good.items():
+            if key != "v":
+                self.assertEqual(ev.get(key), value, f"{key} on the stream")
+        self.assertEqual(next(iter(ev)), "type", "type comes first on the stream line")
+        self.assertEqual([e["type"] for e in self.daemon.stream.poll() if e.get("user") == "alice"],
+                         ["message.new"], "rejected messages never reach the stream")
+        self.assertEqual(self.daemon.metric("dovewarden_events_received_total", type="message.new"), 1)
+
+    def test_start_and_sigterm(self):
+        """daemon.started first, daemon.stopped last, exit 0 within 5 s, socket gone."""
+        self.assertEqual(self.daemon.http_status("/readyz"), None)
+        self.daemon.start()
+        self.assertEqual(self.daemon.http_status("/healthz"), 200)
+        self.daemon.stream.wait_for(lambda e: e.get("type") == "daemon.started", timeout=5)
+        rc, took = self.daemon.stop()
+        self.assertEqual(rc, 0)
+        self.assertLess(took, 5.0)
+        events = self.daemon.stream.poll()
+        self.assertEqual(events[0]["type"], "daemon.started")
+        self.assertEqual(events[-1]["type"], "daemon.stopped")
+
+
+class ConfigTest(unittest.TestCase):
+    def run_daemon(self, *args, **env):
+        root = tempfile.mkdtemp(prefix="dovewarden-it-")
+        self.addCleanup(shutil.rmtree, root, True)
+        full = dict(os.environ)
+        full.update({  # everything valid and harmless unless the test says otherwise
+            "DOVEWARDEN_ZMQ_ENDPOINT": f"ipc://{root}/events.sock",
+            "DOVEWARDEN_STREAM": os.path.join(root, "stream.ndjson"),
+            "DOVEWARDEN_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+        })
+        full.update(env)
+        t = time.monotonic()
+        try:
+            r = subprocess.run([daemon_path(), *args], env=full, capture_output=True, text=True, timeout=8)
+        except subprocess.TimeoutExpired as e:
+            self.fail(f"dovewardend {args} {env} did not exit: {e.stdout!r} {e.stderr!r}")
+        return r, time.monotonic() - t
+
+    def assertRefused(self, setting, *args, **env):
+        r, took = self.run_daemon(*args, **env)
+        self.assertNotEqual(r.returncode, 0, f"must refuse to start: {env or args}")
+        lines = [line for line in (r.stdout + r.stderr).splitlines() if line.strip()]
+        self.assertEqual(len(lines), 1, f"one line, got: {lines}")
+        self.assertIn(setting.lower(), lines[0].lower().replace("-", "_"), lines[0])
+        self.assertLess(took, 5.0)
+
+    def test_bad_metrics_addr(self):
+        self.assertRefused("METRICS_ADDR", DOVEWARDEN_METRICS_ADDR="nonsense")
+
+    def test_bad_flag_overrides_good_env(self):
+        self.assertRefused("metrics_addr", "--metrics-addr", "nonsense",
+                           DOVEWARDEN_METRICS_ADDR="127.0.0.1:0")
+
+    def test_bad_socket_mode(self):
+        self.assertRefused("SOCKET_MODE", DOVEWARDEN_ZMQ_SOCKET_MODE="rw-everyone")
+
+    def test_help_lists_settings(self):
+        r, _ = self.run_daemon("--help")
+        self.assertEqual(r.returncode, 0)
+        for name in ("DOVEWARDEN_ZMQ_ENDPOINT", "DOVEWARDEN_ZMQ_SOCKET_MODE", "DOVEWARDEN_STREAM",
+                     "DOVEWARDEN_METRICS_ADDR"):
+            self.assertIn(name, r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
