@@ -1,0 +1,66 @@
+#pragma once
+
+#include "config/Config.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dovewarden::bus {
+class Bus;
+}
+namespace dovewarden::core {
+class Pipeline;
+class Source;
+} // namespace dovewarden::core
+namespace dovewarden::http {
+class StatusServer;
+}
+namespace dovewarden::metrics {
+class Metrics;
+}
+
+namespace dovewarden {
+
+// Wires the stages together: sources -> pipeline (loss detection) -> bus ->
+// subscribers, plus the status listener. main() owns one.
+class Daemon {
+public:
+  explicit Daemon(config::Config config);
+  Daemon(const Daemon &) = delete;
+  Daemon &operator=(const Daemon &) = delete;
+  ~Daemon();
+
+  // Opens the sinks, binds the listeners and the sources, and publishes
+  // daemon.started. Throws util::Fatal naming the setting if one of them
+  // cannot be set up.
+  void start();
+  // Stops the sources, publishes daemon.stopped, drains the bus and its
+  // subscribers, then closes the status listener. Idempotent.
+  void stop();
+
+  // Returns true while every source is receiving and no stop has begun.
+  bool ready() const;
+  // Returns true if a source failed for good and asked the daemon to stop.
+  bool failed() const { return m_failed.load(); }
+
+private:
+  void add_stream_sink();
+  void start_status_server();
+  void publish_internal(const std::string &type);
+  void on_source_failure(const std::string &why);
+
+  config::Config m_config;
+  std::string m_host;
+  std::unique_ptr<metrics::Metrics> m_metrics;
+  std::unique_ptr<bus::Bus> m_bus;
+  std::unique_ptr<core::Pipeline> m_pipeline;
+  std::vector<std::unique_ptr<core::Source>> m_sources;
+  std::unique_ptr<http::StatusServer> m_status;
+  std::atomic<bool> m_started{false};
+  std::atomic<bool> m_stopping{false};
+  std::atomic<bool> m_failed{false};
+};
+
+} // namespace dovewarden

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "core/Event.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace dovewarden::bus {
+
+// Receives the events it subscribed to, one at a time, on a worker thread of
+// its own (see Bus). Stream sink now; replication queue, webhooks and audit
+// log later.
+class Subscriber {
+public:
+  virtual ~Subscriber() = default;
+
+  // Returns a short stable name ("stream"), used as a metric label and in
+  // logs.
+  virtual std::string name() const = 0;
+  // Handles one event. Throws on failure; the bus counts and logs it and goes
+  // on with the next event.
+  virtual void handle(const core::Event &event) = 0;
+  // Returns how often flush() is called on a timer; zero: never.
+  virtual std::chrono::milliseconds flush_interval() const { return {}; }
+  // Writes out anything batched. Called every flush_interval() and once
+  // before stop(). Throws on failure, as handle().
+  virtual void flush() {}
+  // Called once after the last event and the last flush(); releases what
+  // the subscriber holds.
+  virtual void stop() {}
+};
+
+} // namespace dovewarden::bus

@@ -1,0 +1,270 @@
+#include "config/Config.hpp"
+
+#include "config/ConfigError.hpp"
+#include "config/EnvFile.hpp"
+#include "dovewarden-config.h"
+#include "filter/TypeFilter.hpp"
+#include "util/Duration.hpp"
+#include "util/Strings.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <grp.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <ostream>
+
+namespace dovewarden::config {
+
+namespace {
+
+struct Setting {
+  const char *env;
+  const char *flag;
+  const char *metavar;
+  const char *fallback;
+  const char *help;
+};
+
+constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
+
+// the one list of settings: --help, the environment and the file all read it
+constexpr std::array<Setting, 11> k_settings{{
+    {"DOVEWARDEN_ZMQ_ENDPOINT", "--zmq-endpoint", "ENDPOINT",
+     "ipc:///run/dovewarden/events.sock",
+     "ZeroMQ endpoint the PULL socket binds: ipc://PATH or tcp://HOST:PORT"},
+    {"DOVEWARDEN_ZMQ_SOCKET_MODE", "--zmq-socket-mode", "MODE", "0666",
+     "permissions of the ipc socket file, octal"},
+    {"DOVEWARDEN_ZMQ_SOCKET_GROUP", "--zmq-socket-group", "GROUP", "",
+     "group (name or gid) of the ipc socket file; empty keeps the daemon's"},
+    {"DOVEWARDEN_ZMQ_RCVHWM", "--zmq-rcvhwm", "COUNT", "100000",
+     "messages the PULL socket queues before senders find it full"},
+    {"DOVEWARDEN_STREAM", "--stream", "PATH", "",
+     "write events as JSON lines to PATH (appending) or - for stdout; empty: "
+     "off"},
+    {"DOVEWARDEN_STREAM_EVENTS", "--stream-events", "GLOBS", "*",
+     "comma-separated event-type globs the stream carries, e.g. message.*"},
+    {"DOVEWARDEN_STREAM_FLUSH_INTERVAL", "--stream-flush-interval", "DURATION",
+     "200ms", "write the stream's batch at least this often"},
+    {"DOVEWARDEN_STREAM_FLUSH_BYTES", "--stream-flush-bytes", "BYTES", "65536",
+     "write the stream's batch once it holds this many bytes"},
+    {"DOVEWARDEN_METRICS_ADDR", "--metrics-addr", "ADDR", "127.0.0.1:9090",
+     "HOST:PORT serving /metrics, /healthz and /readyz; empty: off"},
+    {"DOVEWARDEN_LOG_LEVEL", "--log-level", "LEVEL", "info",
+     "debug, info, warn or error; logs go to stderr"},
+    {"DOVEWARDEN_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "DURATION", "5s",
+     "how long SIGTERM may spend draining before exiting anyway"},
+}};
+
+using Values = std::map<std::string, std::string, std::less<>>;
+
+std::string invalid(const char *what, const std::string &value,
+                    const std::string &why) {
+  return std::string("invalid ") + what + " " + util::quote(value) + ": " + why;
+}
+
+std::chrono::milliseconds duration(const Values &values, const char *env) {
+  const auto &text = values.at(env);
+  const auto parsed = util::parse_duration(text);
+  if (!parsed)
+    throw ConfigError(env, invalid("duration", text, parsed.error()));
+  return *parsed;
+}
+
+std::uint64_t number(const Values &values, const char *env, std::uint64_t min,
+                     std::uint64_t max, int base = 10) {
+  const auto &text = values.at(env);
+  const auto parsed = util::parse_unsigned(text, max, base);
+  if (!parsed)
+    throw ConfigError(env, invalid("number", text, parsed.error()));
+  if (*parsed < min)
+    throw ConfigError(env, invalid("number", text,
+                                   "expected at least " + std::to_string(min)));
+  return *parsed;
+}
+
+void check_endpoint(const std::string &endpoint) {
+  const char *env = "DOVEWARDEN_ZMQ_ENDPOINT";
+  const auto scheme_end = endpoint.find("://");
+  const auto scheme = endpoint.substr(0, scheme_end);
+  const bool known = scheme == "ipc" || scheme == "tcp";
+  if (scheme_end == std::string::npos || !known ||
+      endpoint.size() == scheme_end + 3)
+    throw ConfigError(env, invalid("endpoint", endpoint,
+                                   "expected ipc://PATH or tcp://HOST:PORT"));
+}
+
+std::optional<gid_t> group(const std::string &text) {
+  const char *env = "DOVEWARDEN_ZMQ_SOCKET_GROUP";
+  if (text.empty())
+    return std::nullopt;
+  const auto numeric =
+      util::parse_unsigned(text, std::numeric_limits<gid_t>::max() - 1);
+  if (numeric)
+    return static_cast<gid_t>(*numeric);
+  std::vector<char> buffer(4096);
+  struct group entry {};
+  struct group *found = nullptr;
+  while (true) {
+    const int err =
+        getgrnam_r(text.c_str(), &entry, buffer.data(), buffer.size(), &found);
+    if (err == ERANGE && buffer.size() < (1u << 20)) {
+      buffer.resize(buffer.size() * 2);
+      continue;
+    }
+    break;
+  }
+  if (found == nullptr)
+    throw ConfigError(env, "unknown group " + util::quote(text));
+  return found->gr_gid;
+}
+
+Config convert(const Values &values) {
+  Config config;
+  config.zmq_endpoint = values.at("DOVEWARDEN_ZMQ_ENDPOINT");
+  check_endpoint(config.zmq_endpoint);
+  config.zmq_socket_mode = static_cast<mode_t>(
+      number(values, "DOVEWARDEN_ZMQ_SOCKET_MODE", 0, 0777, 8));
+  config.zmq_socket_group = group(values.at("DOVEWARDEN_ZMQ_SOCKET_GROUP"));
+  config.zmq_rcvhwm = static_cast<int>(
+      number(values, "DOVEWARDEN_ZMQ_RCVHWM", 0,
+             static_cast<std::uint64_t>(std::numeric_limits<int>::max())));
+
+  config.stream = values.at("DOVEWARDEN_STREAM");
+  config.stream_events = values.at("DOVEWARDEN_STREAM_EVENTS");
+  const auto filter = filter::TypeFilter::parse(config.stream_events);
+  if (!filter)
+    throw ConfigError("DOVEWARDEN_STREAM_EVENTS",
+                      invalid("globs", config.stream_events, filter.error()));
+  config.stream_flush_interval =
+      duration(values, "DOVEWARDEN_STREAM_FLUSH_INTERVAL");
+  config.stream_flush_bytes = static_cast<std::size_t>(
+      number(values, "DOVEWARDEN_STREAM_FLUSH_BYTES", 1, 1u << 30));
+
+  const auto &metrics = values.at("DOVEWARDEN_METRICS_ADDR");
+  if (metrics.empty()) {
+    config.metrics_addr.reset();
+  } else {
+    const auto address = util::ListenAddress::parse(metrics);
+    if (!address)
+      throw ConfigError("DOVEWARDEN_METRICS_ADDR",
+                        invalid("address", metrics, address.error()));
+    config.metrics_addr = *address;
+  }
+
+  const auto &level_text = values.at("DOVEWARDEN_LOG_LEVEL");
+  const auto level = util::Logger::parse_level(level_text);
+  if (!level)
+    throw ConfigError("DOVEWARDEN_LOG_LEVEL",
+                      invalid("level", level_text, level.error()));
+  config.log_level = *level;
+  config.shutdown_timeout = duration(values, "DOVEWARDEN_SHUTDOWN_TIMEOUT");
+  return config;
+}
+
+// Fills in what the file says for settings that neither a flag nor the
+// environment gave. Unknown keys are remarked on, not fatal: the file may
+// come from a newer version.
+void apply_file(const std::string &path, Values &values,
+                const std::map<std::string, bool, std::less<>> &given,
+                std::vector<std::string> &warnings) {
+  const auto file = EnvFile::read(path);
+  for (const auto &[key, value] : file.entries()) {
+    const auto it = given.find(key);
+    if (it == given.end()) {
+      warnings.push_back(path + ": ignoring unknown setting " + key);
+      continue;
+    }
+    if (!it->second)
+      values[key] = value;
+  }
+}
+
+} // namespace
+
+Config::EnvLookup Config::process_environment() {
+  return [](const char *name) -> std::optional<std::string> {
+    const char *value = std::getenv(name);
+    if (value == nullptr)
+      return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::optional<Config> Config::from_command_line(int argc,
+                                                const char *const *argv,
+                                                const EnvLookup &env,
+                                                std::ostream &out) {
+  CLI::App app("dovewardend: receives mail events from the Dovecot plugin and "
+               "fans them out.\nEvery setting is an environment variable; a "
+               "flag overrides it.",
+               "dovewardend");
+  app.set_version_flag("--version", PACKAGE_VERSION);
+  app.get_formatter()->column_width(34);
+  app.footer("Values in --config FILE (KEY=value lines) apply where neither a "
+             "flag nor the environment sets one.");
+
+  std::map<std::string, std::string> flag_values;
+  std::map<std::string, CLI::Option *> options;
+  for (const auto &setting : k_settings) {
+    auto *option = app.add_option(
+        setting.flag, flag_values[setting.env],
+        std::string(setting.help) + " [default: " +
+            (setting.fallback[0] != '\0' ? setting.fallback : "empty") + "]");
+    option->option_text(std::string(setting.metavar) + " (env " + setting.env +
+                        ")");
+    options[setting.env] = option;
+  }
+  std::string config_flag;
+  auto *config_option =
+      app.add_option("--config", config_flag,
+                     "read settings from an env-style file [default: none]")
+          ->option_text(std::string("FILE (env ") + k_config_env + ")");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &) {
+    out << app.help();
+    return std::nullopt;
+  } catch (const CLI::CallForVersion &) {
+    out << "dovewardend " << PACKAGE_VERSION << "\n";
+    return std::nullopt;
+  } catch (const CLI::ParseError &e) {
+    throw ConfigError("command line", e.what());
+  }
+
+  Values values;
+  std::map<std::string, bool, std::less<>> given;
+  for (const auto &setting : k_settings) {
+    if (options[setting.env]->count() > 0) {
+      values[setting.env] = flag_values[setting.env];
+      given[setting.env] = true;
+    } else if (auto from_env = env(setting.env)) {
+      values[setting.env] = std::move(*from_env);
+      given[setting.env] = true;
+    } else {
+      values[setting.env] = setting.fallback;
+      given[setting.env] = false;
+    }
+  }
+
+  std::string config_file;
+  if (config_option->count() > 0)
+    config_file = config_flag;
+  else if (auto from_env = env(k_config_env))
+    config_file = std::move(*from_env);
+  std::vector<std::string> warnings;
+  if (!config_file.empty())
+    apply_file(config_file, values, given, warnings);
+
+  Config config = convert(values);
+  config.config_file = std::move(config_file);
+  config.warnings = std::move(warnings);
+  return config;
+}
+
+} // namespace dovewarden::config

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "util/ListenAddress.hpp"
+#include "util/Logger.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dovewarden::config {
+
+// Everything dovewardend is told at start-up. Each setting is an environment
+// variable (DOVEWARDEN_*) with a command-line flag of the same name
+// (--zmq-endpoint); a flag beats the environment, which beats the
+// --config file, which beats the default.
+struct Config {
+  std::string zmq_endpoint = "ipc:///run/dovewarden/events.sock";
+  mode_t zmq_socket_mode = 0666;
+  std::optional<gid_t> zmq_socket_group; // nothing: leave the group alone
+  int zmq_rcvhwm = 100000;
+
+  std::string stream;              // "": off, "-": stdout, else a file
+  std::string stream_events = "*"; // comma-separated type globs
+  std::chrono::milliseconds stream_flush_interval{200};
+  std::size_t stream_flush_bytes = 65536;
+
+  std::optional<util::ListenAddress> metrics_addr =
+      util::ListenAddress{"127.0.0.1", 9090}; // nothing: off
+
+  util::LogLevel log_level = util::LogLevel::info;
+  std::chrono::milliseconds shutdown_timeout{5000};
+
+  std::string config_file; // "" if none was given
+
+  // Remarks for the log once it is set up (unknown keys in the file, ...).
+  std::vector<std::string> warnings;
+
+  // Returns the environment variable's value, or nothing if it is unset.
+  using EnvLookup = std::function<std::optional<std::string>(const char *)>;
+  static EnvLookup process_environment();
+
+  // Reads the command line, the environment and the --config file. Returns
+  // nothing if --help or --version was answered on out. Throws ConfigError
+  // naming the setting on a bad value or an unknown flag.
+  static std::optional<Config> from_command_line(int argc,
+                                                 const char *const *argv,
+                                                 const EnvLookup &env,
+                                                 std::ostream &out);
+};
+
+} // namespace dovewarden::config

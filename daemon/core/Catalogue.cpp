@@ -1,0 +1,47 @@
+#include "core/Catalogue.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace dovewarden::core {
+
+namespace {
+
+constexpr std::array<std::string_view, 25> k_types{{
+    // Dovecot's own names
+    "imap_command_finished",
+    "mail_delivery_finished",
+    // RFC 5423 message-store events, from the plugin
+    "message.new",
+    "message.append",
+    "message.copy",
+    "message.move",
+    "message.expunge",
+    "message.read",
+    "message.trash",
+    "flags.set",
+    "flags.clear",
+    "mailbox.create",
+    "mailbox.delete",
+    "mailbox.rename",
+    "mailbox.subscribe",
+    "mailbox.unsubscribe",
+    "user.login",
+    "user.logout",
+    // raised by the daemon
+    "replication.succeeded",
+    "replication.failed",
+    "mailbox.uidvalidity_changed",
+    "webhook.endpoint_disabled",
+    "events.lost",
+    "daemon.started",
+    "daemon.stopped",
+}};
+
+} // namespace
+
+bool is_catalogue_type(std::string_view type) {
+  return std::find(k_types.begin(), k_types.end(), type) != k_types.end();
+}
+
+} // namespace dovewarden::core

@@ -1,0 +1,86 @@
+#include "core/Pipeline.hpp"
+
+#include "bus/Bus.hpp"
+#include "metrics/Metrics.hpp"
+#include "util/Logger.hpp"
+
+#include <variant>
+
+namespace dovewarden::core {
+
+namespace {
+
+// Returns the unsigned integer value of key, or nothing.
+std::optional<std::uint64_t> unsigned_field(const wire::Message &message,
+                                            std::string_view key) {
+  const auto *value = message.find(key);
+  if (value == nullptr)
+    return std::nullopt;
+  if (const auto *u = std::get_if<std::uint64_t>(value))
+    return *u;
+  if (const auto *i = std::get_if<std::int64_t>(value); i != nullptr && *i >= 0)
+    return static_cast<std::uint64_t>(*i);
+  return std::nullopt;
+}
+
+void copy_field(const wire::Message &from, wire::Message &to,
+                std::string_view key) {
+  if (const auto *value = from.find(key))
+    to.set(key, *value);
+}
+
+} // namespace
+
+Pipeline::Pipeline(bus::Bus &bus, metrics::Metrics &metrics,
+                   LossDetector::Options loss_options)
+    : m_bus(bus), m_metrics(metrics), m_loss(loss_options) {}
+
+std::size_t Pipeline::submit(Event event) {
+  m_metrics.event_received(event.source, event.type());
+  check_loss(event);
+  return publish(std::move(event));
+}
+
+void Pipeline::reject(std::string_view source, wire::Reject reason) {
+  m_metrics.event_rejected(source, wire::reject_name(reason));
+}
+
+void Pipeline::check_loss(const Event &event) {
+  const auto inst = event.message.str("inst");
+  const auto seq = unsigned_field(event.message, "seq");
+  if (inst.empty() || !seq)
+    return;
+  std::optional<LossDetector::Loss> loss;
+  {
+    std::lock_guard lock(m_loss_mutex);
+    loss = m_loss.observe(inst, *seq);
+  }
+  if (!loss)
+    return;
+  const auto svc = event.message.str("svc");
+  m_metrics.events_lost(svc, loss->lost);
+  LOG_DEBUG("lost ", loss->lost, " events from ", svc, " pid ",
+            event.message.integer("pid"), " inst ", inst, " between seq ",
+            loss->after_seq, " and ", loss->next_seq);
+
+  auto lost = Event::internal("events.lost");
+  copy_field(event.message, lost.message, "host");
+  copy_field(event.message, lost.message, "svc");
+  copy_field(event.message, lost.message, "pid");
+  copy_field(event.message, lost.message, "inst");
+  lost.message.set("lost", loss->lost);
+  lost.message.set("after_seq", loss->after_seq);
+  lost.message.set("next_seq", loss->next_seq);
+  m_metrics.event_received(lost.source, lost.type());
+  publish(std::move(lost));
+}
+
+std::size_t Pipeline::publish(Event event) {
+  const auto taken =
+      m_bus.publish(std::make_shared<const Event>(std::move(event)));
+  if (taken == 0)
+    m_metrics.event_filtered();
+  return taken;
+}
+
+} // namespace dovewarden::core

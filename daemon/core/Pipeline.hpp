@@ -1,0 +1,44 @@
+#pragma once
+
+#include "core/Event.hpp"
+#include "core/LossDetector.hpp"
+#include "shared/wire.hpp"
+
+#include <cstddef>
+#include <mutex>
+#include <string_view>
+
+namespace dovewarden::bus {
+class Bus;
+}
+namespace dovewarden::metrics {
+class Metrics;
+}
+
+namespace dovewarden::core {
+
+// What every source hands its events to: counts them, reports the messages
+// lost before them (events.lost), and publishes them on the bus.
+// Thread-safe: several sources may submit at once.
+class Pipeline {
+public:
+  Pipeline(bus::Bus &bus, metrics::Metrics &metrics,
+           LossDetector::Options loss_options = {});
+
+  // Takes in one event from a source. Returns how many subscribers took it;
+  // 0 means it was filtered out.
+  std::size_t submit(Event event);
+  // Counts a message source could not decode.
+  void reject(std::string_view source, wire::Reject reason);
+
+private:
+  void check_loss(const Event &event);
+  std::size_t publish(Event event);
+
+  bus::Bus &m_bus;
+  metrics::Metrics &m_metrics;
+  std::mutex m_loss_mutex;
+  LossDetector m_loss;
+};
+
+} // namespace dovewarden::core

@@ -1,0 +1,68 @@
+#include "http/HttpListener.hpp"
+
+#include "util/Logger.hpp"
+#include "util/System.hpp"
+
+#include <httplib.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace dovewarden::http {
+
+namespace {
+
+void socket_options(socket_t sock) {
+  int yes = 1;
+  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  // "::" should take IPv4 too; fails harmlessly on an IPv4 socket
+  int no = 0;
+  ::setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));
+}
+
+} // namespace
+
+HttpListener::HttpListener(std::string name, util::ListenAddress address,
+                           int threads)
+    : m_name(std::move(name)), m_address(std::move(address)),
+      m_server(std::make_unique<httplib::Server>()) {
+  const auto count = static_cast<std::size_t>(threads < 1 ? 1 : threads);
+  m_server->new_task_queue = [count] { return new httplib::ThreadPool(count); };
+  m_server->set_socket_options(socket_options);
+  m_server->set_keep_alive_max_count(10);
+  m_server->set_read_timeout(5, 0);
+  m_server->set_write_timeout(5, 0);
+}
+
+HttpListener::~HttpListener() { stop(); }
+
+tl::expected<void, std::string> HttpListener::start() {
+  errno = 0;
+  bool bound = false;
+  if (m_address.host.empty()) {
+    bound = m_server->bind_to_port("::", m_address.port) ||
+            m_server->bind_to_port("0.0.0.0", m_address.port);
+  } else {
+    bound = m_server->bind_to_port(m_address.host, m_address.port);
+  }
+  if (!bound) {
+    const int errnum = errno;
+    return tl::unexpected(
+        "cannot listen on " + m_address.to_string() +
+        (errnum != 0 ? ": " + util::error_text(errnum) : std::string()));
+  }
+  m_thread = std::thread([this] { m_server->listen_after_bind(); });
+  LOG_DEBUG(m_name, ": listening on ", m_address.to_string());
+  return {};
+}
+
+void HttpListener::stop() {
+  if (!m_thread.joinable())
+    return;
+  m_server->stop();
+  m_thread.join();
+}
+
+} // namespace dovewarden::http

@@ -1,0 +1,34 @@
+#pragma once
+
+#include "http/HttpListener.hpp"
+
+#include <tl/expected.hpp>
+
+#include <functional>
+#include <string>
+
+namespace dovewarden::metrics {
+class Metrics;
+}
+
+namespace dovewarden::http {
+
+// GET /metrics (Prometheus text format), /healthz (200 while the process
+// runs) and /readyz (503 until ready() says so, e.g. until the sources are
+// bound, and again while shutting down).
+class StatusServer {
+public:
+  StatusServer(util::ListenAddress address, metrics::Metrics &metrics,
+               std::function<bool()> ready);
+
+  // Binds and starts serving. Returns an error text if the address cannot be
+  // bound.
+  tl::expected<void, std::string> start() { return m_listener.start(); }
+  // Stops serving. Idempotent.
+  void stop() { m_listener.stop(); }
+
+private:
+  HttpListener m_listener;
+};
+
+} // namespace dovewarden::http

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "shared/wire.hpp"
+#include "util/Throttle.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace dovewarden::sources {
+
+// Logs rejected messages: each one at debug level, and at most once a minute
+// a warning that sums up the rejections since the last one. Not thread-safe:
+// one per receiving thread.
+class RejectSummary {
+public:
+  explicit RejectSummary(std::string source);
+
+  // Records a rejected message of size bytes.
+  void record(wire::Reject reason, std::size_t size);
+  // Writes the summary if one is due; call it now and then when idle.
+  void tick();
+  // Writes the summary of what is still unreported, due or not.
+  void flush();
+
+private:
+  void report();
+
+  std::string m_source;
+  util::Throttle m_throttle;
+  std::array<std::uint64_t, 6> m_counts{};
+  std::uint64_t m_pending = 0;
+};
+
+} // namespace dovewarden::sources

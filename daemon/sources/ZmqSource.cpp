@@ -1,0 +1,180 @@
+#include "sources/ZmqSource.hpp"
+
+#include "core/Pipeline.hpp"
+#include "sources/RejectSummary.hpp"
+#include "util/Fatal.hpp"
+#include "util/Logger.hpp"
+#include "util/Strings.hpp"
+#include "util/System.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+
+namespace dovewarden::sources {
+
+namespace {
+
+constexpr const char *k_ipc_prefix = "ipc://";
+// how long a recv waits before looking at m_stopping again
+constexpr int k_poll_millis = 100;
+constexpr mode_t k_directory_mode = 0755;
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode));
+  return text;
+}
+
+// Returns the ipc socket's file, or "" for tcp and abstract sockets.
+std::string ipc_path(const std::string &endpoint) {
+  const std::string prefix = k_ipc_prefix;
+  if (endpoint.compare(0, prefix.size(), prefix) != 0)
+    return {};
+  auto path = endpoint.substr(prefix.size());
+  if (!path.empty() && path[0] == '@')
+    return {}; // Linux abstract namespace: no file
+  return path;
+}
+
+} // namespace
+
+ZmqSource::ZmqSource(Options options, core::Pipeline &pipeline,
+                     FailureHandler on_failure)
+    : m_options(std::move(options)), m_pipeline(pipeline),
+      m_on_failure(std::move(on_failure)), m_context(1),
+      m_socket(m_context, zmq::socket_type::pull) {}
+
+ZmqSource::~ZmqSource() { stop(); }
+
+void ZmqSource::start() {
+  bind();
+  m_ready = true;
+  m_thread = std::thread([this] { run(); });
+}
+
+void ZmqSource::bind() {
+  const auto path = ipc_path(m_options.endpoint);
+  if (!path.empty())
+    prepare_ipc_directory(path);
+  m_socket.set(zmq::sockopt::rcvhwm, m_options.rcvhwm);
+  m_socket.set(zmq::sockopt::rcvtimeo, k_poll_millis);
+  m_socket.set(zmq::sockopt::linger, 0);
+  try {
+    m_socket.bind(m_options.endpoint);
+  } catch (const zmq::error_t &e) {
+    throw util::Fatal("DOVEWARDEN_ZMQ_ENDPOINT: cannot bind " +
+                      util::quote(m_options.endpoint) + ": " + e.what());
+  }
+  m_bound = true;
+  if (!path.empty())
+    secure_ipc_socket(path);
+  m_description = "zmq " + m_socket.get(zmq::sockopt::last_endpoint);
+  if (!path.empty())
+    m_description += " (mode " + octal(m_options.socket_mode) + ")";
+  LOG_DEBUG("zmq: bound ", m_description);
+}
+
+void ZmqSource::prepare_ipc_directory(const std::string &path) const {
+  // create the missing parents, outermost first, as mkdir -p
+  for (auto slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    const auto directory = path.substr(0, slash);
+    if (::mkdir(directory.c_str(), k_directory_mode) == 0) {
+      LOG_DEBUG("zmq: created ", directory);
+    } else if (errno != EEXIST) {
+      const int errnum = errno;
+      throw util::Fatal("DOVEWARDEN_ZMQ_ENDPOINT: cannot create directory " +
+                        util::quote(directory) + ": " +
+                        util::error_text(errnum));
+    }
+  }
+}
+
+void ZmqSource::secure_ipc_socket(const std::string &path) const {
+  // the mail processes run as another uid and connect after dropping
+  // privileges; without write access ZeroMQ drops every message silently
+  if (::chmod(path.c_str(), m_options.socket_mode) != 0) {
+    const int errnum = errno;
+    throw util::Fatal("DOVEWARDEN_ZMQ_SOCKET_MODE: chmod " + util::quote(path) +
+                      " " + octal(m_options.socket_mode) + ": " +
+                      util::error_text(errnum));
+  }
+  if (m_options.socket_group && ::chown(path.c_str(), static_cast<uid_t>(-1),
+                                        *m_options.socket_group) != 0) {
+    const int errnum = errno;
+    throw util::Fatal("DOVEWARDEN_ZMQ_SOCKET_GROUP: chown " +
+                      util::quote(path) + " to group " +
+                      std::to_string(*m_options.socket_group) + ": " +
+                      util::error_text(errnum));
+  }
+}
+
+void ZmqSource::stop() {
+  m_stopping = true;
+  if (m_thread.joinable())
+    m_thread.join();
+  m_ready = false;
+  if (m_socket.handle() == nullptr)
+    return;
+  m_socket.close();
+  // libzmq leaves the file behind; the next bind would replace it anyway
+  const auto path = ipc_path(m_options.endpoint);
+  if (m_bound && !path.empty())
+    ::unlink(path.c_str());
+}
+
+bool ZmqSource::receive(zmq::message_t &message, zmq::recv_flags flags) {
+  while (true) {
+    try {
+      return m_socket.recv(message, flags).has_value();
+    } catch (const zmq::error_t &e) {
+      if (e.num() != EINTR)
+        throw;
+    }
+  }
+}
+
+void ZmqSource::run() {
+  RejectSummary rejects(name());
+  auto handle = [&](const zmq::message_t &message) {
+    auto decoded = wire::decode(message.to_string_view());
+    if (decoded) {
+      m_pipeline.submit(core::Event{std::move(*decoded), name(),
+                                    std::chrono::system_clock::now()});
+    } else {
+      m_pipeline.reject(name(), decoded.error());
+      rejects.record(decoded.error(), message.size());
+    }
+  };
+  try {
+    zmq::message_t message;
+    while (!m_stopping) {
+      if (receive(message, zmq::recv_flags::none))
+        handle(message);
+      else
+        rejects.tick();
+    }
+    // what the socket already holds was accepted from the senders' view
+    // rcvhwm 0 means unlimited to ZeroMQ, not to the shutdown timeout
+    const int cap = m_options.rcvhwm > 0 ? m_options.rcvhwm : 100000;
+    int drained = 0;
+    while (drained < cap && receive(message, zmq::recv_flags::dontwait)) {
+      handle(message);
+      drained++;
+    }
+    rejects.flush();
+    LOG_DEBUG("zmq: stopped receiving; ", drained,
+              " queued messages handed on");
+  } catch (const std::exception &e) {
+    m_ready = false;
+    LOG_ERROR("zmq: receiving failed: ", e.what());
+    if (m_on_failure)
+      m_on_failure(std::string("zmq: receiving failed: ") + e.what());
+  }
+}
+
+} // namespace dovewarden::sources

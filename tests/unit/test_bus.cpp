@@ -1,0 +1,278 @@
+#include "bus/Bus.hpp"
+#include "metrics/Metrics.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace core = dovewarden::core;
+namespace metrics = dovewarden::metrics;
+using dovewarden::bus::Bus;
+using dovewarden::bus::Subscriber;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+core::Event event_of(const std::string &type, std::int64_t n = 0) {
+  core::Event event;
+  event.message.type = type;
+  event.message.set("n", n);
+  event.source = "test";
+  return event;
+}
+
+// Records what it receives; can be slowed down or held at a gate.
+class Recorder : public Subscriber {
+public:
+  explicit Recorder(std::string name, std::chrono::milliseconds delay = 0ms)
+      : m_name(std::move(name)), m_delay(delay) {}
+
+  std::string name() const override { return m_name; }
+  void handle(const core::Event &event) override {
+    {
+      std::unique_lock lock(m_mutex);
+      m_changed.wait(lock, [&] { return m_open; });
+    }
+    if (m_delay.count() > 0)
+      std::this_thread::sleep_for(m_delay);
+    if (event.type() == "boom")
+      throw std::runtime_error("boom");
+    std::lock_guard lock(m_mutex);
+    m_log.push_back(event.type() + ":" +
+                    std::to_string(event.message.integer("n")));
+    m_changed.notify_all();
+  }
+  std::chrono::milliseconds flush_interval() const override {
+    return m_flush_interval;
+  }
+  void flush() override {
+    std::lock_guard lock(m_mutex);
+    m_flushes++;
+  }
+  void stop() override {
+    std::lock_guard lock(m_mutex);
+    m_log.push_back("stop");
+    m_changed.notify_all();
+  }
+
+  void close_gate() {
+    std::lock_guard lock(m_mutex);
+    m_open = false;
+  }
+  void open_gate() {
+    std::lock_guard lock(m_mutex);
+    m_open = true;
+    m_changed.notify_all();
+  }
+  // Waits until count events arrived. Returns false on timeout.
+  bool wait_for(std::size_t count, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, timeout,
+                              [&] { return m_log.size() >= count; });
+  }
+  std::vector<std::string> log() const {
+    std::lock_guard lock(m_mutex);
+    return m_log;
+  }
+  int flushes() const {
+    std::lock_guard lock(m_mutex);
+    return m_flushes;
+  }
+  std::chrono::milliseconds m_flush_interval{0};
+
+private:
+  std::string m_name;
+  std::chrono::milliseconds m_delay;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_open = true;
+  std::vector<std::string> m_log;
+  int m_flushes = 0;
+};
+
+// Returns the value of the metric line that starts with prefix, or -1.
+double metric(const metrics::Metrics &metrics, const std::string &prefix) {
+  const auto text = metrics.serialize();
+  const auto at = text.find("\n" + prefix + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(text.substr(at + prefix.size() + 2));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(bus)
+
+BOOST_AUTO_TEST_CASE(subscribers_get_what_their_filter_passes) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto all = std::make_shared<Recorder>("all");
+  auto messages = std::make_shared<Recorder>("messages");
+  bus.subscribe("*", all);
+  bus.subscribe("message.*", messages);
+  bus.start();
+  BOOST_TEST(bus.publish(event_of("message.new", 1)) == 2u);
+  BOOST_TEST(bus.publish(event_of("flags.set", 2)) == 1u);
+  bus.stop();
+  BOOST_TEST(all->log() == (std::vector<std::string>{"message.new:1",
+                                                     "flags.set:2", "stop"}));
+  BOOST_TEST(messages->log() ==
+             (std::vector<std::string>{"message.new:1", "stop"}));
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_delivered_total{subscriber=\"all\"}") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(nothing_matching_returns_zero) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  bus.subscribe("message.*", std::make_shared<Recorder>("messages"));
+  bus.start();
+  BOOST_TEST(bus.publish(event_of("user.login")) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_globs_and_late_subscriptions_throw) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  BOOST_CHECK_THROW(bus.subscribe("", std::make_shared<Recorder>("x")),
+                    std::invalid_argument);
+  bus.start();
+  BOOST_CHECK_THROW(bus.subscribe("*", std::make_shared<Recorder>("y")),
+                    std::logic_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_subscriber_does_not_delay_a_fast_one) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto slow = std::make_shared<Recorder>("slow", 50ms);
+  auto fast = std::make_shared<Recorder>("fast");
+  bus.subscribe("*", slow);
+  bus.subscribe("*", fast);
+  bus.start();
+  const auto start = Clock::now();
+  for (int i = 0; i < 20; i++)
+    bus.publish(event_of("message.new", i));
+  BOOST_TEST(fast->wait_for(20, 2s));
+  const auto took = Clock::now() - start;
+  // the slow one needs a second for its 20 events
+  BOOST_TEST((took < 500ms));
+  BOOST_TEST(slow->log().size() < 20u);
+  bus.stop();
+  BOOST_TEST(slow->log().size() == 21u); // drained, then stopped
+}
+
+BOOST_AUTO_TEST_CASE(a_full_queue_blocks_publish_instead_of_dropping) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto held = std::make_shared<Recorder>("held");
+  held->close_gate();
+  bus.subscribe("*", held, Bus::Options{2, Bus::Overflow::block});
+  bus.start();
+  std::atomic<int> published{0};
+  std::thread publisher([&] {
+    for (int i = 0; i < 6; i++) {
+      bus.publish(event_of("message.new", i));
+      published++;
+    }
+  });
+  // one event in handle(), two queued, the fourth publish waits
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(published.load() == 3);
+  BOOST_TEST(
+      metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 2);
+  held->open_gate();
+  publisher.join();
+  BOOST_TEST(held->wait_for(6));
+  bus.stop();
+  const auto log = held->log();
+  BOOST_REQUIRE_EQUAL(log.size(), 7u);
+  for (int i = 0; i < 6; i++)
+    BOOST_TEST(log[i] == "message.new:" + std::to_string(i));
+  BOOST_TEST(
+      metric(metrics,
+             "dovewarden_bus_blocked_seconds_total{subscriber=\"held\"}") >
+      0.1);
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_dropped_total{subscriber=\"held\"}") == 0);
+  BOOST_TEST(
+      metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(drop_policy_counts_what_it_drops) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto held = std::make_shared<Recorder>("lossy");
+  held->close_gate();
+  bus.subscribe("*", held, Bus::Options{1, Bus::Overflow::drop});
+  bus.start();
+  bus.publish(event_of("a", 0));
+  BOOST_TEST(held->wait_for(0));
+  std::this_thread::sleep_for(50ms); // the worker takes it into handle()
+  std::size_t taken = 0;
+  for (int i = 1; i <= 5; i++)
+    taken += bus.publish(event_of("a", i));
+  BOOST_TEST(taken == 1u);
+  held->open_gate();
+  bus.stop();
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_dropped_total{subscriber=\"lossy\"}") == 4);
+  BOOST_TEST(held->log().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(stop_drains_every_queue_then_stops_subscribers) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto a = std::make_shared<Recorder>("a", 1ms);
+  auto b = std::make_shared<Recorder>("b");
+  bus.subscribe("*", a);
+  bus.subscribe("*", b);
+  bus.start();
+  for (int i = 0; i < 100; i++)
+    bus.publish(event_of("message.new", i));
+  bus.stop();
+  for (const auto &recorder : {a, b}) {
+    const auto log = recorder->log();
+    BOOST_REQUIRE_EQUAL(log.size(), 101u);
+    BOOST_TEST(log[99] == "message.new:99");
+    BOOST_TEST(log.back() == "stop");
+    BOOST_TEST(recorder->flushes() == 1);
+  }
+  bus.stop(); // idempotent
+  BOOST_TEST(bus.publish(event_of("message.new")) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(failures_are_counted_and_do_not_stop_the_worker) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto recorder = std::make_shared<Recorder>("flaky");
+  bus.subscribe("*", recorder);
+  bus.start();
+  bus.publish(event_of("boom"));
+  bus.publish(event_of("ok", 1));
+  BOOST_TEST(recorder->wait_for(1));
+  bus.stop();
+  BOOST_TEST(recorder->log().front() == "ok:1");
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_failed_total{subscriber=\"flaky\"}") == 1);
+  BOOST_TEST(
+      metric(metrics, "dovewarden_bus_delivered_total{subscriber=\"flaky\"}") ==
+      1);
+}
+
+BOOST_AUTO_TEST_CASE(flush_runs_on_the_subscribers_interval) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto recorder = std::make_shared<Recorder>("timed");
+  recorder->m_flush_interval = 20ms;
+  bus.subscribe("*", recorder);
+  bus.start();
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(recorder->flushes() >= 3);
+  bus.stop();
+}
+
+BOOST_AUTO_TEST_SUITE_END()

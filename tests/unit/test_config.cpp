@@ -1,0 +1,294 @@
+#include "config/Config.hpp"
+#include "config/ConfigError.hpp"
+#include "config/EnvFile.hpp"
+#include "util/Duration.hpp"
+#include "util/ListenAddress.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace util = dovewarden::util;
+using dovewarden::config::ConfigError;
+using dovewarden::config::EnvFile;
+using namespace std::chrono_literals;
+using dovewarden::config::Config;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+Config::EnvLookup lookup(const Env &env) {
+  return [env](const char *name) -> std::optional<std::string> {
+    const auto it = env.find(name);
+    if (it == env.end())
+      return std::nullopt;
+    return it->second;
+  };
+}
+
+Config parse(std::vector<std::string> args, const Env &env = {}) {
+  std::vector<const char *> argv{"dovewardend"};
+  for (const auto &arg : args)
+    argv.push_back(arg.c_str());
+  std::ostringstream out;
+  const auto config = Config::from_command_line(static_cast<int>(argv.size()),
+                                                argv.data(), lookup(env), out);
+  BOOST_REQUIRE(config);
+  return *config;
+}
+
+// Returns the error line parsing gives, or "" if it succeeds.
+std::string error_of(std::vector<std::string> args, const Env &env = {}) {
+  try {
+    parse(std::move(args), env);
+  } catch (const ConfigError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A file that is removed when the test ends.
+class TempFile {
+public:
+  explicit TempFile(const std::string &text) {
+    char name[] = "/tmp/dovewarden-test-XXXXXX";
+    const int fd = ::mkstemp(name);
+    BOOST_REQUIRE(fd >= 0);
+    ::close(fd);
+    m_path = name;
+    std::ofstream(m_path) << text;
+  }
+  ~TempFile() { std::remove(m_path.c_str()); }
+  const std::string &path() const { return m_path; }
+
+private:
+  std::string m_path;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(durations_parse_with_a_unit) {
+  BOOST_TEST(util::parse_duration("500ms").value().count() == 500);
+  BOOST_TEST(util::parse_duration("5s").value().count() == 5000);
+  BOOST_TEST(util::parse_duration("1m").value().count() == 60000);
+  BOOST_TEST(util::parse_duration("1h").value().count() == 3600000);
+  BOOST_TEST(util::parse_duration("1d").value().count() == 86400000);
+  BOOST_TEST(util::parse_duration("0s").value().count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(bad_durations_are_refused) {
+  for (const char *bad : {"", "5", "ms", "s", "5x", "-5s", "1.5s", "5 s", " 5s",
+                          "s5", "5S", "99999999999999999999s", "5sec"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      BOOST_TEST(!util::parse_duration(bad).has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(durations_format_in_the_largest_unit) {
+  BOOST_TEST(util::format_duration(200ms) == "200ms");
+  BOOST_TEST(util::format_duration(5s) == "5s");
+  BOOST_TEST(util::format_duration(90s) == "90s");
+  BOOST_TEST(util::format_duration(2h) == "2h");
+  BOOST_TEST(util::format_duration(0ms) == "0s");
+}
+
+BOOST_AUTO_TEST_CASE(listen_addresses_parse) {
+  auto a = util::ListenAddress::parse("127.0.0.1:9090");
+  BOOST_REQUIRE(a);
+  BOOST_TEST(a->host == "127.0.0.1");
+  BOOST_TEST(a->port == 9090);
+  a = util::ListenAddress::parse(":9090");
+  BOOST_REQUIRE(a);
+  BOOST_TEST(a->host == "");
+  BOOST_TEST(a->to_string() == ":9090");
+  a = util::ListenAddress::parse("[::1]:80");
+  BOOST_REQUIRE(a);
+  BOOST_TEST(a->host == "::1");
+  BOOST_TEST(a->to_string() == "[::1]:80");
+  a = util::ListenAddress::parse("localhost:65535");
+  BOOST_REQUIRE(a);
+  BOOST_TEST(a->host == "localhost");
+  BOOST_TEST(a->port == 65535);
+}
+
+BOOST_AUTO_TEST_CASE(bad_listen_addresses_are_refused) {
+  for (const char *bad :
+       {"", "foo", "9090", "1.2.3.4", "::1:80", "host:", "host:0", "host:65536",
+        "host:x", "[::1]", "[]:80", "[::1:80", "a b:80", "host:-1"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      BOOST_TEST(!util::ListenAddress::parse(bad).has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(defaults) {
+  const auto c = parse({});
+  BOOST_TEST(c.zmq_endpoint == "ipc:///run/dovewarden/events.sock");
+  BOOST_TEST(c.zmq_socket_mode == 0666u);
+  BOOST_TEST(!c.zmq_socket_group.has_value());
+  BOOST_TEST(c.zmq_rcvhwm == 100000);
+  BOOST_TEST(c.stream == "");
+  BOOST_TEST(c.stream_events == "*");
+  BOOST_TEST(c.stream_flush_interval.count() == 200);
+  BOOST_TEST(c.stream_flush_bytes == 65536u);
+  BOOST_REQUIRE(c.metrics_addr.has_value());
+  BOOST_TEST(c.metrics_addr->to_string() == "127.0.0.1:9090");
+  BOOST_TEST((c.log_level == util::LogLevel::info));
+  BOOST_TEST(c.shutdown_timeout.count() == 5000);
+}
+
+BOOST_AUTO_TEST_CASE(environment_sets_and_flags_override) {
+  const Env env{{"DOVEWARDEN_ZMQ_ENDPOINT", "tcp://127.0.0.1:5555"},
+                {"DOVEWARDEN_STREAM", "-"},
+                {"DOVEWARDEN_ZMQ_SOCKET_MODE", "0660"},
+                {"DOVEWARDEN_LOG_LEVEL", "warn"}};
+  auto c = parse({}, env);
+  BOOST_TEST(c.zmq_endpoint == "tcp://127.0.0.1:5555");
+  BOOST_TEST(c.stream == "-");
+  BOOST_TEST(c.zmq_socket_mode == 0660u);
+  BOOST_TEST((c.log_level == util::LogLevel::warn));
+  c = parse({"--zmq-endpoint", "ipc:///tmp/x.sock", "--log-level=debug"}, env);
+  BOOST_TEST(c.zmq_endpoint == "ipc:///tmp/x.sock");
+  BOOST_TEST((c.log_level == util::LogLevel::debug));
+  BOOST_TEST(c.stream == "-");
+}
+
+BOOST_AUTO_TEST_CASE(empty_metrics_address_disables_metrics) {
+  BOOST_TEST(!parse({}, {{"DOVEWARDEN_METRICS_ADDR", ""}}).metrics_addr);
+  BOOST_TEST(!parse({"--metrics-addr", ""}).metrics_addr);
+  BOOST_TEST(parse({"--metrics-addr", ":9100"}).metrics_addr->port == 9100);
+}
+
+BOOST_AUTO_TEST_CASE(bad_value_names_the_setting_in_one_line) {
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_METRICS_ADDR", "foo"}}) ==
+             "DOVEWARDEN_METRICS_ADDR: invalid address \"foo\": expected "
+             "HOST:PORT, [IPV6]:PORT or :PORT");
+  // a flag is named by its setting too
+  BOOST_TEST(error_of({"--metrics-addr", "foo"})
+                 .rfind("DOVEWARDEN_METRICS_ADDR: ", 0) == 0);
+  BOOST_TEST(error_of({"--shutdown-timeout", "5"})
+                 .rfind("DOVEWARDEN_SHUTDOWN_TIMEOUT: invalid duration \"5\"",
+                        0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_STREAM_FLUSH_INTERVAL", "fast"}})
+                 .rfind("DOVEWARDEN_STREAM_FLUSH_INTERVAL: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_ZMQ_SOCKET_MODE", "0999"}})
+                 .rfind("DOVEWARDEN_ZMQ_SOCKET_MODE: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_ZMQ_SOCKET_MODE", "01777"}})
+                 .rfind("DOVEWARDEN_ZMQ_SOCKET_MODE: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_ZMQ_RCVHWM", "-1"}})
+                 .rfind("DOVEWARDEN_ZMQ_RCVHWM: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_ZMQ_ENDPOINT", "/run/x.sock"}})
+                 .rfind("DOVEWARDEN_ZMQ_ENDPOINT: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_LOG_LEVEL", "loud"}}) ==
+             "DOVEWARDEN_LOG_LEVEL: invalid level \"loud\": expected debug, "
+             "info, warn or error");
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_STREAM_EVENTS", " , "}})
+                 .rfind("DOVEWARDEN_STREAM_EVENTS: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_STREAM_FLUSH_BYTES", "0"}})
+                 .rfind("DOVEWARDEN_STREAM_FLUSH_BYTES: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_ZMQ_SOCKET_GROUP",
+                            "no-such-group-dovewarden"}}) ==
+             "DOVEWARDEN_ZMQ_SOCKET_GROUP: unknown group "
+             "\"no-such-group-dovewarden\"");
+  for (const auto &e : {error_of({"--no-such-flag"}), error_of({"stray"})})
+    BOOST_TEST(e.find('\n') == std::string::npos);
+  BOOST_TEST(!error_of({"--no-such-flag"}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(socket_group_by_number_or_name) {
+  BOOST_TEST(*parse({"--zmq-socket-group", "123"}).zmq_socket_group == 123u);
+  BOOST_TEST(*parse({"--zmq-socket-group", "root"}).zmq_socket_group == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(help_lists_every_setting_with_env_and_default) {
+  std::vector<const char *> argv{"dovewardend", "--help"};
+  std::ostringstream out;
+  const auto config =
+      Config::from_command_line(2, argv.data(), lookup({}), out);
+  BOOST_TEST(!config.has_value());
+  const auto help = out.str();
+  for (const char *text :
+       {"--zmq-endpoint", "DOVEWARDEN_ZMQ_ENDPOINT",
+        "ipc:///run/dovewarden/events.sock", "DOVEWARDEN_ZMQ_SOCKET_MODE",
+        "DOVEWARDEN_ZMQ_SOCKET_GROUP", "DOVEWARDEN_ZMQ_RCVHWM",
+        "DOVEWARDEN_STREAM", "DOVEWARDEN_STREAM_EVENTS",
+        "DOVEWARDEN_STREAM_FLUSH_INTERVAL", "DOVEWARDEN_STREAM_FLUSH_BYTES",
+        "DOVEWARDEN_METRICS_ADDR", "127.0.0.1:9090", "DOVEWARDEN_LOG_LEVEL",
+        "DOVEWARDEN_SHUTDOWN_TIMEOUT", "--config", "DOVEWARDEN_CONFIG"}) {
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_TEST(help.find(text) != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(file_applies_below_environment_and_flags) {
+  const TempFile file("# dovewarden settings\n"
+                      "DOVEWARDEN_LOG_LEVEL=debug\n"
+                      "export DOVEWARDEN_ZMQ_RCVHWM=5\n"
+                      "DOVEWARDEN_STREAM_EVENTS=\"message.*, flags.*\"\n"
+                      "DOVEWARDEN_METRICS_ADDR=:9101 # trailing comment\n"
+                      "DOVEWARDEN_FROM_THE_FUTURE=1\n");
+  auto c = parse({"--config", file.path()}, {{"DOVEWARDEN_ZMQ_RCVHWM", "7"}});
+  BOOST_TEST((c.log_level == util::LogLevel::debug));
+  BOOST_TEST(c.zmq_rcvhwm == 7);
+  BOOST_TEST(c.stream_events == "message.*, flags.*");
+  BOOST_TEST(c.metrics_addr->port == 9101);
+  BOOST_REQUIRE_EQUAL(c.warnings.size(), 1u);
+  BOOST_TEST(c.warnings[0].find("DOVEWARDEN_FROM_THE_FUTURE") !=
+             std::string::npos);
+  c = parse({"--log-level", "error"}, {{"DOVEWARDEN_CONFIG", file.path()}});
+  BOOST_TEST((c.log_level == util::LogLevel::error));
+  BOOST_TEST(c.zmq_rcvhwm == 5);
+  BOOST_TEST(c.config_file == file.path());
+}
+
+BOOST_AUTO_TEST_CASE(bad_value_in_file_names_the_setting) {
+  const TempFile file("DOVEWARDEN_METRICS_ADDR=foo\n");
+  BOOST_TEST(error_of({"--config", file.path()})
+                 .rfind("DOVEWARDEN_METRICS_ADDR: invalid address", 0) == 0);
+  BOOST_TEST(error_of({"--config", "/nonexistent/dovewarden"})
+                 .rfind("/nonexistent/dovewarden: cannot read", 0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(env_file_syntax) {
+  const auto file = EnvFile::parse("\n"
+                                   "  # comment\n"
+                                   "A=plain\n"
+                                   "B='single # kept'\n"
+                                   "C=\"double \\\"quoted\\\"\"\n"
+                                   "D=\n"
+                                   "E=x#not-a-comment\n"
+                                   "A=last wins\r\n",
+                                   "test");
+  BOOST_TEST(*file.get("A") == "last wins");
+  BOOST_TEST(*file.get("B") == "single # kept");
+  BOOST_TEST(*file.get("C") == "double \"quoted\"");
+  BOOST_TEST(*file.get("D") == "");
+  BOOST_TEST(*file.get("E") == "x#not-a-comment");
+  BOOST_TEST(!file.get("F").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(env_file_errors_name_the_line) {
+  auto error = [](const char *text) -> std::string {
+    try {
+      EnvFile::parse(text, "f");
+    } catch (const ConfigError &e) {
+      return e.what();
+    }
+    return "";
+  };
+  BOOST_TEST(error("A=1\nno equals sign\n") == "f:2: expected KEY=value");
+  BOOST_TEST(error("1A=x") == "f:1: invalid name \"1A\"");
+  BOOST_TEST(error("A=\"open") == "f:1: unterminated quote");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

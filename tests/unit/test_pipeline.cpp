@@ -1,0 +1,143 @@
+#include "bus/Bus.hpp"
+#include "core/Pipeline.hpp"
+#include "metrics/Metrics.hpp"
+#include "sinks/JsonLine.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <mutex>
+
+namespace dw = dovewarden;
+
+namespace {
+
+// Keeps every event it is handed, as JSON lines.
+class Collector : public dw::bus::Subscriber {
+public:
+  std::string name() const override { return "collector"; }
+  void handle(const dw::core::Event &event) override {
+    std::lock_guard lock(m_mutex);
+    m_lines.push_back(dw::sinks::to_json_line(event));
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(m_mutex);
+    return m_lines;
+  }
+
+private:
+  mutable std::mutex m_mutex;
+  std::vector<std::string> m_lines;
+};
+
+dw::core::Event plugin_event(const std::string &type, std::int64_t seq,
+                             const std::string &svc = "imap") {
+  dw::core::Event event;
+  event.message.type = type;
+  event.message.set("host", std::string("mx1"));
+  event.message.set("svc", svc);
+  event.message.set("pid", std::int64_t{42});
+  event.message.set("inst", std::string("00000000deadbeef"));
+  event.message.set("seq", seq);
+  event.source = "zmq";
+  return event;
+}
+
+double metric(const dw::metrics::Metrics &metrics, const std::string &line) {
+  const auto text = metrics.serialize();
+  const auto at = text.find("\n" + line + " ");
+  return at == std::string::npos ? -1
+                                 : std::stod(text.substr(at + line.size() + 2));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(pipeline)
+
+BOOST_AUTO_TEST_CASE(a_gap_publishes_events_lost_before_the_event) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  auto collector = std::make_shared<Collector>();
+  bus.subscribe("*", collector);
+  bus.start();
+  dw::core::Pipeline pipeline(bus, metrics);
+  BOOST_TEST(pipeline.submit(plugin_event("message.new", 1)) == 1u);
+  BOOST_TEST(pipeline.submit(plugin_event("message.new", 5)) == 1u);
+  bus.stop();
+
+  const auto lines = collector->lines();
+  BOOST_REQUIRE_EQUAL(lines.size(), 3u);
+  // ts first, as on plugin events; its value varies
+  const auto lost = lines[1];
+  BOOST_TEST(lost.rfind(R"({"type":"events.lost","ts":)", 0) == 0);
+  BOOST_TEST(
+      lost.substr(lost.find(",\"host\"")) ==
+      R"(,"host":"mx1","svc":"imap","pid":42,"inst":"00000000deadbeef","lost":3,"after_seq":1,"next_seq":5})");
+  BOOST_TEST(lines[2].find(R"("seq":5)") != std::string::npos);
+  BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="imap"})") ==
+             3);
+  BOOST_TEST(
+      metric(
+          metrics,
+          R"(dovewarden_events_received_total{source="zmq",type="message.new"})") ==
+      2);
+  BOOST_TEST(
+      metric(
+          metrics,
+          R"(dovewarden_events_received_total{source="daemon",type="events.lost"})") ==
+      1);
+}
+
+BOOST_AUTO_TEST_CASE(events_nobody_wants_are_counted_as_filtered) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  bus.subscribe("flags.*", std::make_shared<Collector>());
+  bus.start();
+  dw::core::Pipeline pipeline(bus, metrics);
+  BOOST_TEST(pipeline.submit(plugin_event("message.new", 1)) == 0u);
+  BOOST_TEST(metric(metrics, "dovewarden_events_filtered_total") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_are_counted_by_reason) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  dw::core::Pipeline pipeline(bus, metrics);
+  pipeline.reject("zmq", dw::wire::Reject::not_msgpack);
+  pipeline.reject("zmq", dw::wire::Reject::not_msgpack);
+  BOOST_TEST(
+      metric(
+          metrics,
+          R"(dovewarden_events_rejected_total{reason="not_msgpack",source="zmq"})") ==
+      2);
+}
+
+BOOST_AUTO_TEST_CASE(label_values_from_the_wire_are_bounded) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  bus.subscribe("*", std::make_shared<Collector>());
+  bus.start();
+  dw::core::Pipeline pipeline(bus, metrics);
+  pipeline.submit(plugin_event("made.up.type", 1));
+  BOOST_TEST(
+      metric(
+          metrics,
+          R"(dovewarden_events_received_total{source="zmq",type="other"})") ==
+      1);
+  // 16 distinct services get their own label, the 17th is "other"
+  for (int i = 0; i < 17; i++) {
+    auto first = plugin_event("message.new", 1, "svc" + std::to_string(i));
+    auto second = plugin_event("message.new", 3, "svc" + std::to_string(i));
+    first.message.set("inst", "inst" + std::to_string(i));
+    second.message.set("inst", "inst" + std::to_string(i));
+    pipeline.submit(first);
+    pipeline.submit(second);
+  }
+  BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="svc15"})") ==
+             1);
+  BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="svc16"})") ==
+             -1);
+  BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="other"})") ==
+             1);
+  bus.stop();
+}
+
+BOOST_AUTO_TEST_SUITE_END()

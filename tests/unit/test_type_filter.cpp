@@ -1,0 +1,57 @@
+#include "filter/TypeFilter.hpp"
+#include "util/Glob.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace dovewarden;
+using util::glob_match;
+
+BOOST_AUTO_TEST_SUITE(type_filter)
+
+BOOST_AUTO_TEST_CASE(glob_star_and_question_mark) {
+  BOOST_TEST(glob_match("*", ""));
+  BOOST_TEST(glob_match("*", "message.new"));
+  BOOST_TEST(glob_match("message.*", "message.new"));
+  BOOST_TEST(glob_match("message.*", "message."));
+  BOOST_TEST(!glob_match("message.*", "message"));
+  BOOST_TEST(!glob_match("message.*", "mailbox.create"));
+  BOOST_TEST(glob_match("*.create", "mailbox.create"));
+  BOOST_TEST(glob_match("m*x.*e", "mailbox.create"));
+  BOOST_TEST(!glob_match("m*x.*e", "mailbox.rename2"));
+  BOOST_TEST(glob_match("flags.s?t", "flags.set"));
+  BOOST_TEST(!glob_match("flags.s?t", "flags.st"));
+  BOOST_TEST(glob_match("imap_command_finished", "imap_command_finished"));
+  BOOST_TEST(!glob_match("imap_command", "imap_command_finished"));
+  BOOST_TEST(glob_match("a*b*c", "aXbYbZc"));
+  BOOST_TEST(!glob_match("a*b*c", "aXbYbZ"));
+  BOOST_TEST(glob_match("**", "x"));
+  BOOST_TEST(!glob_match("", "x"));
+  BOOST_TEST(glob_match("", ""));
+}
+
+BOOST_AUTO_TEST_CASE(comma_separated_globs) {
+  const auto filter = filter::TypeFilter::parse("message.*, flags.*");
+  BOOST_REQUIRE(filter);
+  BOOST_TEST(filter->matches_type("message.new"));
+  BOOST_TEST(filter->matches_type("flags.clear"));
+  BOOST_TEST(!filter->matches_type("mailbox.create"));
+  BOOST_TEST(!filter->matches_type("imap_command_finished"));
+  BOOST_TEST(filter->describe() == "message.*,flags.*");
+}
+
+BOOST_AUTO_TEST_CASE(star_matches_everything) {
+  const auto filter = filter::TypeFilter::parse("*");
+  BOOST_REQUIRE(filter);
+  BOOST_TEST(filter->matches_type("anything.at.all"));
+  core::Event event;
+  event.message.type = "daemon.started";
+  BOOST_TEST(filter->matches(event));
+}
+
+BOOST_AUTO_TEST_CASE(bad_filters_are_refused) {
+  BOOST_TEST(!filter::TypeFilter::parse("").has_value());
+  BOOST_TEST(!filter::TypeFilter::parse(" , ,").has_value());
+  BOOST_TEST(!filter::TypeFilter::parse("message.* flags.*").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
