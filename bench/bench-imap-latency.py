@@ -4,7 +4,9 @@
 One throw-away Dovecot with the dovewarden plugin, its events going to a real
 dovewardend; user alice loads it (userdb_mail_plugins=notify,dovewarden), user plain
 loads no mail plugin at all. One IMAP session each, commands interleaved in random
-order, so both see the same server and the same machine. mail_fsync = never:
+order, so both see the same server and the same machine; 2 ms of idle after
+each command, so that the work one leaves behind (ZeroMQ's I/O thread,
+dovewardend) does not land on the other's clock. mail_fsync = never:
 the plugin costs CPU, and fsync's noise would drown it.
 
     bench/bench-imap-latency.py [ROUNDS]      (default 2000)
@@ -22,6 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness.clients import make_message  # noqa: E402
 from harness.env import Env  # noqa: E402
 
+IDLE = 0.002
 COMMANDS = ("NOOP", "STORE +FLAGS", "STORE -FLAGS", "FETCH", "APPEND")
 
 
@@ -92,13 +95,16 @@ def main():
             random.shuffle(order)
             for label in order:
                 samples[(label, name)].append(run(clients[label], name))
+                # let what a command leaves behind (ZeroMQ's I/O thread,
+                # dovewardend) finish: the next command starts from idle
+                time.sleep(IDLE)
 
         mem = {label: memory(imap_process(env.dovecot.pid, user))
                for label, user in (("plugin", "alice"), ("plain", "plain"))}
         received = env.daemon.metric("dovewarden_events_received_total")
 
         print(f"IMAP command latency, {rounds} rounds, commands interleaved at random "
-              "between a user with the plugin and one without (µs)\n")
+              "between a user with the plugin and one without, 2 ms idle between (µs)\n")
         print(f"{'command':<14} {'n':>5} {'p50 plain':>10} {'p50 plugin':>11} {'ratio':>6}"
               f" {'p99 plain':>10} {'p99 plugin':>11} {'ratio':>6}")
         everything = {"plain": [], "plugin": []}

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,8 @@
 #include <vector>
 
 namespace {
+
+constexpr int k_rounds = 5;
 
 struct Cost {
   double thread_us;
@@ -106,6 +109,21 @@ pid_t start_receiver(const std::string &zmq_endpoint,
   }
 }
 
+Cost median(std::vector<Cost> runs) {
+  const auto middle = [&](auto member) {
+    std::vector<double> values;
+    for (const auto &run : runs)
+      values.push_back(run.*member);
+    std::nth_element(values.begin(), values.begin() + values.size() / 2,
+                     values.end());
+    return values[values.size() / 2];
+  };
+  Cost sum{0, 0, 0};
+  for (const auto &run : runs)
+    sum.drops += run.drops;
+  return Cost{middle(&Cost::thread_us), middle(&Cost::process_us), sum.drops};
+}
+
 void print(const char *name, const Cost &cost, const Cost &base,
            const Cost &bare) {
   const double thread = cost.thread_us - base.thread_us;
@@ -150,44 +168,68 @@ int main(int argc, char **argv) {
   std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", unix_path.c_str());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
-  const Cost base = measure(events, interval, [] { return true; });
-  const Cost floor = measure(events, interval, [&] {
-    return sendto(fd, payload.data(), payload.size(), 0,
-                  reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) > 0;
-  });
-  const Cost bare = measure(events, interval, [&] {
-    return push
-        .send(zmq::const_buffer(payload.data(), payload.size()),
-              zmq::send_flags::dontwait)
-        .has_value();
-  });
   const auto sent_all = [&](std::uint64_t dropped_before) {
     return dovewarden_sink_dropped(sink) == dropped_before;
   };
-  const Cost plugin = measure(events, interval, [&] {
-    const std::uint64_t dropped = dovewarden_sink_dropped(sink);
-    build_event(sink);
-    dovewarden_sink_queue(sink);
-    dovewarden_sink_flush(sink);
-    return sent_all(dropped);
-  });
-  // an IMAP STORE: flags.set, message.read and imap_command_finished
-  const Cost command = measure(
-      events, interval,
-      [&] {
-        const std::uint64_t dropped = dovewarden_sink_dropped(sink);
-        for (int i = 0; i < 3; i++) {
-          build_event(sink);
-          dovewarden_sink_queue(sink);
-        }
-        dovewarden_sink_flush(sink);
-        return sent_all(dropped);
-      },
-      3);
-  const Cost encode = measure(events, interval, [&] {
-    build_event(sink);
-    return true;
-  });
+  struct Variant {
+    const char *name;
+    std::function<bool()> send;
+    int per_send;
+    std::vector<Cost> runs;
+  };
+  std::vector<Variant> variants = {
+      {"loop overhead", [] { return true; }, 1, {}},
+      {"AF_UNIX datagram send (floor)",
+       [&] {
+         return sendto(fd, payload.data(), payload.size(), 0,
+                       reinterpret_cast<sockaddr *>(&addr),
+                       sizeof(addr)) > 0;
+       },
+       1, {}},
+      {"bare ZMQ_DONTWAIT send, 256 B",
+       [&] {
+         return push
+             .send(zmq::const_buffer(payload.data(), payload.size()),
+                   zmq::send_flags::dontwait)
+             .has_value();
+       },
+       1, {}},
+      {"plugin: encode only",
+       [&] {
+         build_event(sink);
+         return true;
+       },
+       1, {}},
+      {"plugin: encode + send, 1 per send",
+       [&] {
+         const std::uint64_t dropped = dovewarden_sink_dropped(sink);
+         build_event(sink);
+         dovewarden_sink_queue(sink);
+         dovewarden_sink_flush(sink);
+         return sent_all(dropped);
+       },
+       1, {}},
+      // an IMAP STORE: flags.set, message.read and imap_command_finished
+      {"plugin: 3 events per command",
+       [&] {
+         const std::uint64_t dropped = dovewarden_sink_dropped(sink);
+         for (int i = 0; i < 3; i++) {
+           build_event(sink);
+           dovewarden_sink_queue(sink);
+         }
+         dovewarden_sink_flush(sink);
+         return sent_all(dropped);
+       },
+       3, {}},
+  };
+  // variants take turns, so that each sees the machine in the same state
+  for (int round = 0; round < k_rounds; round++) {
+    for (auto &variant : variants)
+      variant.runs.push_back(measure(events / k_rounds, interval, variant.send,
+                                     variant.per_send));
+  }
+  const Cost base = median(variants[0].runs);
+  const Cost bare = median(variants[2].runs);
 
   push.send(zmq::str_buffer("stop"), zmq::send_flags::none);
   waitpid(receiver, nullptr, 0);
@@ -200,16 +242,14 @@ int main(int argc, char **argv) {
     return sent_all(dropped);
   });
 
-  std::printf("events: %d, one every %lld us; CPU per event in us, "
-              "loop overhead subtracted\n\n",
-              events, static_cast<long long>(interval.count()));
+  std::printf("events: %d per variant, one every %lld us, in %d turns; CPU "
+              "per event in us (median of the turns), loop overhead "
+              "subtracted\n\n",
+              events, static_cast<long long>(interval.count()), k_rounds);
   std::printf("%-34s %10s %12s %11s %8s\n", "variant", "thread", "process",
               "vs bare", "drops");
-  print("AF_UNIX datagram send (floor)", floor, base, bare);
-  print("bare ZMQ_DONTWAIT send, 256 B", bare, base, bare);
-  print("plugin: encode only", encode, base, bare);
-  print("plugin: encode + send, 1 per send", plugin, base, bare);
-  print("plugin: 3 events per command", command, base, bare);
+  for (std::size_t i = 1; i < variants.size(); i++)
+    print(variants[i].name, median(variants[i].runs), base, bare);
   print("plugin: daemon absent, queue full", absent, Cost{0, 0, 0}, bare);
   dovewarden_sink_destroy(&sink);
   unlink(unix_path.c_str());

@@ -93,8 +93,7 @@ static void dovewarden_command_send(struct event *event)
 		dovewarden_command_add_fields(sink, event, duser);
 		dovewarden_event_send(duser);
 	}
-	/* the command's changes were held back to travel with it */
-	dovewarden_event_flush(duser);
+	dovewarden_event_end(duser);
 }
 
 static bool

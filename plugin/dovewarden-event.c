@@ -15,6 +15,8 @@ static struct dovewarden_sink *dovewarden_sink = NULL;
 static bool dovewarden_sink_failed = FALSE;
 static time_t dovewarden_drop_logged_at = 0;
 static uint64_t dovewarden_drops_logged = 0;
+/* the batch goes out when the ioloop comes round again */
+static struct timeout *dovewarden_flush_to = NULL;
 
 static struct dovewarden_sink *
 dovewarden_sink_get(struct dovewarden_user *duser)
@@ -81,8 +83,9 @@ void dovewarden_event_send(struct dovewarden_user *duser ATTR_UNUSED)
 	dovewarden_sink_queue(dovewarden_sink);
 }
 
-void dovewarden_event_flush(struct dovewarden_user *duser)
+static void dovewarden_event_flush(struct dovewarden_user *duser)
 {
+	timeout_remove(&dovewarden_flush_to);
 	if (dovewarden_sink == NULL)
 		return;
 	dovewarden_sink_flush(dovewarden_sink);
@@ -93,8 +96,19 @@ void dovewarden_event_flush(struct dovewarden_user *duser)
 
 void dovewarden_event_end(struct dovewarden_user *duser)
 {
-	if (!duser->command_flushes)
+	struct ioloop *root = io_loop_get_root();
+
+	if (dovewarden_flush_to != NULL)
+		return;
+	if (root == NULL) {
 		dovewarden_event_flush(duser);
+		return;
+	}
+	/* by then the reply to the client has gone out, and the rest of an
+	   imap command's events (imap_command_finished) have joined the
+	   batch: waking ZeroMQ's I/O thread costs the client nothing */
+	dovewarden_flush_to = timeout_add_short_to(root, 0,
+		dovewarden_event_flush, duser);
 }
 
 void dovewarden_event_send_plain(struct dovewarden_user *duser,
@@ -109,14 +123,15 @@ void dovewarden_event_send_plain(struct dovewarden_user *duser,
 
 void dovewarden_event_user_done(struct dovewarden_user *duser)
 {
-	if (dovewarden_sink == NULL)
-		return;
-	dovewarden_sink_flush(dovewarden_sink);
-	dovewarden_drops_log(duser);
+	/* the sink is the process's: this flushes other users' events too */
+	dovewarden_event_flush(duser);
+	if (dovewarden_sink != NULL)
+		dovewarden_drops_log(duser);
 }
 
 void dovewarden_event_deinit(void)
 {
+	i_assert(dovewarden_flush_to == NULL);
 	if (dovewarden_sink != NULL)
 		dovewarden_sink_destroy(&dovewarden_sink);
 	dovewarden_sink_failed = FALSE;

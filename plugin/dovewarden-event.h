@@ -14,17 +14,16 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 		       const char *origin);
 /* Add the message to the batch being built. */
 void dovewarden_event_send(struct dovewarden_user *duser);
-/* The events of one change are complete: send the batch, unless the imap
-   command that made the change will send it with its own event. */
+/* The events of one change are complete: send the batch without blocking
+   once the ioloop comes round again, so that everything one imap command
+   or lmtp transaction produces travels together. Drops are counted and
+   logged at most once a minute. */
 void dovewarden_event_end(struct dovewarden_user *duser);
-/* Send the batch without blocking; drops are counted and logged at most
-   once a minute. */
-void dovewarden_event_flush(struct dovewarden_user *duser);
 /* Send an event that has only the common fields, as a change of its own. */
 void dovewarden_event_send_plain(struct dovewarden_user *duser,
 				 const char *type);
 
-/* duser is going away: report what it could not send. */
+/* duser is going away: send what is queued, report what could not be. */
 void dovewarden_event_user_done(struct dovewarden_user *duser);
 void dovewarden_event_deinit(void);
 

@@ -58,8 +58,6 @@ static void dovewarden_user_deinit(struct mail_user *user)
 {
 	struct dovewarden_user *duser = DOVEWARDEN_USER_CONTEXT_REQUIRE(user);
 
-	/* logout is the session's last event, whoever flushes otherwise */
-	duser->command_flushes = FALSE;
 	if (duser->interactive)
 		dovewarden_event_send_plain(duser, "user.logout");
 	dovewarden_event_user_done(duser);
@@ -72,7 +70,6 @@ void dovewarden_user_created(struct mail_user *user)
 {
 	static const char *const interactive[] = { "imap", "pop3", NULL };
 	static const char *const delivering[] = { "lmtp", "lda", NULL };
-	static const char *const imap[] = { "imap", NULL };
 	struct mail_user_vfuncs *v = user->vlast;
 	struct dovewarden_user *duser;
 	const char *error;
@@ -89,7 +86,6 @@ void dovewarden_user_created(struct mail_user *user)
 	}
 	duser->interactive = dovewarden_service_is(user->service, interactive);
 	duser->delivering = dovewarden_service_is(user->service, delivering);
-	duser->command_flushes = dovewarden_service_is(user->service, imap);
 	if (user->conn.remote_ip != NULL && user->conn.remote_ip->family != 0) {
 		duser->remote_ip = p_strdup(user->pool,
 					    net_ip2addr(user->conn.remote_ip));

@@ -20,8 +20,6 @@ struct dovewarden_user {
 	bool interactive;
 	/* changes are deliveries (lmtp, lda) */
 	bool delivering;
-	/* imap: the events of a command are sent with imap_command_finished */
-	bool command_flushes;
 };
 
 extern MODULE_CONTEXT_DEFINE(dovewarden_user_module,
