@@ -25,6 +25,8 @@ from harness.clients import make_message  # noqa: E402
 from harness.env import Env  # noqa: E402
 
 IDLE = 0.002
+# no APPEND: a growing mailbox would make whichever runs later dearer
+CPU_COMMANDS = ("NOOP", "STORE +FLAGS", "STORE -FLAGS", "FETCH")
 COMMANDS = ("NOOP", "STORE +FLAGS", "STORE -FLAGS", "FETCH", "APPEND")
 
 
@@ -43,6 +45,13 @@ def run(client, name):
     elapsed = time.perf_counter() - start
     assert typ == "OK", (name, typ)
     return elapsed
+
+
+def process_cpu(pid):
+    """utime + stime of pid and all its threads, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values, p):
@@ -99,8 +108,17 @@ def main():
                 # dovewardend) finish: the next command starts from idle
                 time.sleep(IDLE)
 
-        mem = {label: memory(imap_process(env.dovecot.pid, user))
-               for label, user in (("plugin", "alice"), ("plain", "plain"))}
+        pids = {label: imap_process(env.dovecot.pid, user)
+                for label, user in (("plugin", "alice"), ("plain", "plain"))}
+        mem = {label: memory(pid) for label, pid in pids.items()}
+        # back to back, one session at a time: what the imap process spends,
+        # ZeroMQ's I/O thread included
+        cpu = {}
+        for label in ("plain", "plugin", "plain", "plugin"):
+            before = process_cpu(pids[label])
+            for i in range(rounds):
+                run(clients[label], CPU_COMMANDS[i % len(CPU_COMMANDS)])
+            cpu.setdefault(label, []).append((process_cpu(pids[label]) - before) / rounds)
         received = env.daemon.metric("dovewarden_events_received_total")
 
         print(f"IMAP command latency, {rounds} rounds, commands interleaved at random "
@@ -120,6 +138,10 @@ def main():
             print(f"{name:<14} {len(a):>5} {p50a:>10.0f} {p50b:>11.0f} {p50b / p50a:>6.3f}"
                   f" {p99a:>10.0f} {p99b:>11.0f} {p99b / p99a:>6.3f}")
         print(f"\nevents received by dovewardend: {received:.0f}")
+        plain_cpu, plugin_cpu = min(cpu["plain"]), min(cpu["plugin"])
+        print(f"\nimap process CPU per command, {rounds} commands back to back "
+              f"(NOOP, STORE, FETCH), best of two: plain {plain_cpu * 1e6:.0f} µs, "
+              f"plugin {plugin_cpu * 1e6:.0f} µs, ratio {plugin_cpu / plain_cpu:.3f}")
         print("\nimap process memory (kB)")
         print(f"{'':<8} {'VmSize':>9} {'VmRSS':>9} {'Threads':>8}")
         for label in ("plain", "plugin"):

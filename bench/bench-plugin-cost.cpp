@@ -40,8 +40,8 @@ double cpu_seconds(clockid_t clock) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-// run send() events times, one every interval; CPU per event in µs,
-// where one send() stands for per_send events
+// run send() for events, one every interval, where one send() stands for
+// per_send events; CPU per send() in µs
 Cost measure(int events, std::chrono::microseconds interval,
              const std::function<bool()> &send, int per_send = 1) {
   const double process0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
@@ -60,8 +60,7 @@ Cost measure(int events, std::chrono::microseconds interval,
   // let the I/O thread finish what the last sends started
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const double process = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process0;
-  const double per_event = 1e6 / (sends * per_send);
-  return Cost{thread_in_send * per_event, process * per_event,
+  return Cost{thread_in_send * 1e6 / sends, process * 1e6 / sends,
               static_cast<double>(drops)};
 }
 
@@ -124,10 +123,12 @@ Cost median(std::vector<Cost> runs) {
   return Cost{middle(&Cost::thread_us), middle(&Cost::process_us), sum.drops};
 }
 
+// the loop's own cost is per send(): subtract it, then share what is left
+// among the events one send() stands for
 void print(const char *name, const Cost &cost, const Cost &base,
-           const Cost &bare) {
-  const double thread = cost.thread_us - base.thread_us;
-  const double process = cost.process_us - base.process_us;
+           const Cost &bare, int per_send) {
+  const double thread = (cost.thread_us - base.thread_us) / per_send;
+  const double process = (cost.process_us - base.process_us) / per_send;
   const double bare_process = bare.process_us - base.process_us;
   std::printf("%-34s %10.2f %12.2f %10.2fx %8.0f\n", name, thread, process,
               process / bare_process, cost.drops);
@@ -249,8 +250,9 @@ int main(int argc, char **argv) {
   std::printf("%-34s %10s %12s %11s %8s\n", "variant", "thread", "process",
               "vs bare", "drops");
   for (std::size_t i = 1; i < variants.size(); i++)
-    print(variants[i].name, median(variants[i].runs), base, bare);
-  print("plugin: daemon absent, queue full", absent, Cost{0, 0, 0}, bare);
+    print(variants[i].name, median(variants[i].runs), base, bare,
+          variants[i].per_send);
+  print("plugin: daemon absent, queue full", absent, Cost{0, 0, 0}, bare, 1);
   dovewarden_sink_destroy(&sink);
   unlink(unix_path.c_str());
   rmdir(dir.c_str());

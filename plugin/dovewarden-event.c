@@ -98,17 +98,18 @@ void dovewarden_event_end(struct dovewarden_user *duser)
 {
 	struct ioloop *root = io_loop_get_root();
 
-	if (dovewarden_flush_to != NULL)
+	if (dovewarden_flush_to != NULL || dovewarden_sink == NULL ||
+	    dovewarden_sink_batched(dovewarden_sink) == 0)
 		return;
 	if (root == NULL) {
 		dovewarden_event_flush(duser);
 		return;
 	}
-	/* by then the reply to the client has gone out, and the rest of an
-	   imap command's events (imap_command_finished) have joined the
-	   batch: waking ZeroMQ's I/O thread costs the client nothing */
-	dovewarden_flush_to = timeout_add_short_to(root, 0,
-		dovewarden_event_flush, duser);
+	/* waking ZeroMQ's I/O thread is most of what an event costs: let
+	   the events of the next commands join this batch, and never send
+	   before the client's reply has gone out */
+	dovewarden_flush_to = timeout_add_short_to(root,
+		duser->set.flush_interval_msecs, dovewarden_event_flush, duser);
 }
 
 void dovewarden_event_send_plain(struct dovewarden_user *duser,

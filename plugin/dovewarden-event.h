@@ -15,9 +15,9 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 /* Add the message to the batch being built. */
 void dovewarden_event_send(struct dovewarden_user *duser);
 /* The events of one change are complete: send the batch without blocking
-   once the ioloop comes round again, so that everything one imap command
-   or lmtp transaction produces travels together. Drops are counted and
-   logged at most once a minute. */
+   after dovewarden_flush_interval (the ioloop's next round if 0), so that
+   what several commands or transactions produce travels together. Drops
+   are counted and logged at most once a minute. */
 void dovewarden_event_end(struct dovewarden_user *duser);
 /* Send an event that has only the common fields, as a change of its own. */
 void dovewarden_event_send_plain(struct dovewarden_user *duser,

@@ -62,19 +62,24 @@ dovewarden_uint_parse(const char *name, const char *str, unsigned int *num_r,
 	return 0;
 }
 
+/* a duration such as 100ms or 2s, at most max_msecs */
 static int
-dovewarden_linger_parse(const char *str, unsigned int *msecs_r,
-			const char **error_r)
+dovewarden_msecs_parse(struct mail_user *user, const char *name,
+		       unsigned int max_msecs, unsigned int *msecs_r,
+		       const char **error_r)
 {
+	const char *value = mail_user_plugin_getenv(user, name);
 	const char *error;
 
-	if (settings_get_time_msecs(str, msecs_r, &error) < 0) {
-		*error_r = t_strdup_printf("dovewarden_linger: %s", error);
+	if (value == NULL || *value == '\0')
+		return 0;
+	if (settings_get_time_msecs(value, msecs_r, &error) < 0) {
+		*error_r = t_strdup_printf("%s: %s", name, error);
 		return -1;
 	}
-	/* a long linger would hold the mail process at exit */
-	if (*msecs_r > 10000) {
-		*error_r = "dovewarden_linger: at most 10s";
+	if (*msecs_r > max_msecs) {
+		*error_r = t_strdup_printf("%s: at most %u ms", name,
+					   max_msecs);
 		return -1;
 	}
 	return 0;
@@ -93,7 +98,7 @@ int dovewarden_settings_read(struct mail_user *user,
 			     struct dovewarden_settings *set_r,
 			     const char **error_r)
 {
-	const char *events, *limit, *linger;
+	const char *events, *limit;
 
 	i_zero(set_r);
 	set_r->endpoint = p_strdup(user->pool,
@@ -110,13 +115,16 @@ int dovewarden_settings_read(struct mail_user *user,
 		return -1;
 	set_r->queue_limit = DOVEWARDEN_DEFAULT_QUEUE_LIMIT;
 	set_r->linger_msecs = DOVEWARDEN_DEFAULT_LINGER_MSECS;
+	set_r->flush_interval_msecs = DOVEWARDEN_DEFAULT_FLUSH_INTERVAL_MSECS;
 	limit = mail_user_plugin_getenv(user, "dovewarden_queue_limit");
 	if (limit != NULL && dovewarden_uint_parse("dovewarden_queue_limit",
 			limit, &set_r->queue_limit, error_r) < 0)
 		return -1;
-	linger = mail_user_plugin_getenv(user, "dovewarden_linger");
-	if (linger != NULL &&
-	    dovewarden_linger_parse(linger, &set_r->linger_msecs, error_r) < 0)
+	/* a long linger or interval would hold mail processes and events */
+	if (dovewarden_msecs_parse(user, "dovewarden_linger", 10000,
+				   &set_r->linger_msecs, error_r) < 0 ||
+	    dovewarden_msecs_parse(user, "dovewarden_flush_interval", 1000,
+				   &set_r->flush_interval_msecs, error_r) < 0)
 		return -1;
 	return 0;
 }

@@ -6,6 +6,7 @@ struct mail_user;
 #define DOVEWARDEN_DEFAULT_ENDPOINT "ipc:///run/dovewarden/events.sock"
 #define DOVEWARDEN_DEFAULT_QUEUE_LIMIT 1000
 #define DOVEWARDEN_DEFAULT_LINGER_MSECS 100
+#define DOVEWARDEN_DEFAULT_FLUSH_INTERVAL_MSECS 20
 #define DOVEWARDEN_DEFAULT_FIELDS "size"
 
 /* optional fields named in dovewarden_fields */
@@ -29,6 +30,8 @@ struct dovewarden_settings {
 	enum dovewarden_field fields;
 	unsigned int queue_limit;
 	unsigned int linger_msecs;
+	/* how long events may wait to share one ZeroMQ message */
+	unsigned int flush_interval_msecs;
 	/* read headers even when not cached (costs I/O in the mail process) */
 	bool headers_uncached;
 };

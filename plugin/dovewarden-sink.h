@@ -49,6 +49,8 @@ void dovewarden_sink_queue(struct dovewarden_sink *sink);
    (counted, see dovewarden_sink_dropped()). */
 void dovewarden_sink_flush(struct dovewarden_sink *sink);
 
+/* Messages queued in the open batch. */
+unsigned int dovewarden_sink_batched(const struct dovewarden_sink *sink);
 /* Messages dropped since the sink was created. */
 uint64_t dovewarden_sink_dropped(const struct dovewarden_sink *sink);
 /* Whether this process forked since the sink was created: ZeroMQ's
