@@ -15,7 +15,10 @@ PROMPT = 1.0  # seconds: a generous bound; anything waiting on the plugin would 
 
 class DaemonOutageTest(unittest.TestCase):
     def setUp(self):
-        self.env = Env(plugin_settings={"dovewarden_queue_limit": "4"}).start()
+        # a message per command (flush interval 0), at most 4 of them queued:
+        # a short session overflows the queue while the daemon is away
+        self.env = Env(plugin_settings={"dovewarden_queue_limit": "4",
+                                        "dovewarden_flush_interval": "0"}).start()
         self.addCleanup(self.env.cleanup)
 
     def assertPrompt(self, imap, what):

@@ -1,0 +1,102 @@
+"""The plugin's settings, dsync's origin, and a bad setting that must not stop mail."""
+
+import os
+import unittest
+
+from harness import Env, Imap, lmtp_deliver
+from harness.clients import make_message
+from harness.dovecot import MAIL_GID, MAIL_UID
+from checks import Checks
+
+
+class FieldsAndEventsTest(Checks):
+    """dovewarden_fields adds cmd_args and header fields; dovewarden_events selects types."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = Env(plugin_settings={
+            "dovewarden_fields": "cmd_args msgid subject flags",
+            "dovewarden_events": "imap_command_finished message.*",
+        }).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.cleanup()
+
+    def test_configured_fields_and_types(self):
+        stream = self.env.stream
+        mark = stream.mark()
+        m = Imap(self.env.dovecot)
+        m.select("INBOX")
+        message, msgid = make_message(subject="quarterly report")
+        m.append("INBOX", message, flags="(\\Flagged)")
+        m.store("1", "+FLAGS", "(\\Seen)")
+        m.logout()
+        stream.wait_for(lambda e: e.get("cmd_name") == "LOGOUT", after=mark)
+        events = [e for e in stream.settle()[mark:] if "inst" in e]  # the plugin's
+        types = {e["type"] for e in events}
+        self.assertEqual(types, {"imap_command_finished", "message.append", "message.read"},
+                         "only the selected types: no user.*, no flags.*")
+        (append,) = [e for e in events if e["type"] == "message.append"]
+        self.assertEqual(append["msgid"].strip("<>"), msgid)
+        self.assertEqual(append["subject"], "quarterly report")
+        self.assertEqual(append["flags"], ["\\Flagged"])
+        (select,) = [e for e in events if e.get("cmd_name") == "SELECT"]
+        self.assertEqual(select["cmd_args"], "INBOX")
+
+
+class DsyncOriginTest(Checks):
+    """Changes made by dsync carry origin=dsync, so replication can ignore them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = Env().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.cleanup()
+
+    def test_dsync_changes_are_marked(self):
+        stream = self.env.stream
+        lmtp_deliver(self.env.dovecot, "alice")
+        stream.wait_for(lambda e: e.get("type") == "message.new")
+        mark = stream.mark(quiet=0.3)
+        target = os.path.join(self.env.root, "mail", "alice-copy")
+        os.makedirs(target)
+        os.chown(target, MAIL_UID, MAIL_GID)
+        self.env.dovecot.doveadm("sync", "-u", "alice", f"maildir:{target}/Maildir")
+        copied = stream.wait_for(lambda e: e.get("svc") == "doveadm" and
+                                 e.get("type", "").startswith("message."), after=mark)
+        events = [e for e in stream.settle()[mark:] if e.get("svc") == "doveadm"]
+        self.assertTrue(copied)
+        for e in events:
+            self.assertCommon(e, svc="doveadm", origin="dsync", ip=False)
+
+
+class BadSettingTest(Checks):
+    """A bad plugin setting is one clear error line; mail keeps flowing."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = Env(plugin_settings={"dovewarden_queue_limit": "lots"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.cleanup()
+
+    def test_bad_queue_limit(self):
+        m = Imap(self.env.dovecot)
+        m.select("INBOX")
+        m.append("INBOX", make_message()[0])
+        m.logout()
+        lmtp_deliver(self.env.dovecot, "alice")
+        errors = [line for line in self.env.dovecot.log_text().splitlines()
+                  if "Error: dovewarden: dovewarden_queue_limit" in line]
+        self.assertTrue(errors, self.env.dovecot.log_text())
+        self.assertIn("'lots' is not a positive number", errors[0])
+        plugin_events = [e for e in self.env.stream.settle(0.3) if "inst" in e]
+        self.assertEqual(plugin_events, [], "a user with a bad setting sends nothing")
+
+
+if __name__ == "__main__":
+    unittest.main()
