@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdlib>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -22,18 +24,36 @@ inline std::string from_hex(std::string_view hex) {
   return bytes;
 }
 
-// The test vector of docs/wire-format.md.
-constexpr std::string_view k_vector_hex =
-    "de0010a17601a474797065ae6d6573736167652e617070656e64a27473cf0006"
-    "60e296e0c170a4686f7374a36d7831a3737663a4696d6170a3706964cd1092a4"
-    "696e7374b039663363326131623564376538663630a373657107a77365737369"
-    "6f6eb0443262676c754a67754d702f41414142a475736572a5616c696365a269"
-    "70a93132372e302e302e31a66f726967696ea6636c69656e74a76d61696c626f"
-    "78a5494e424f58a375696401ab75696476616c6964697479ce6b03442ba5666c"
-    "61677391a55c5365656e";
+// The first code block after the line containing marker in
+// docs/wire-format.md, its lines joined: the tests read the test vector from
+// the document itself, so that the two cannot drift apart.
+inline std::string wire_doc_block(std::string_view marker) {
+  std::ifstream doc(DOVEWARDEN_TOP_SRCDIR "/docs/wire-format.md");
+  std::string line, block;
+  bool after_marker = false, in_block = false;
+  while (std::getline(doc, line)) {
+    if (!after_marker) {
+      after_marker = line.find(marker) != std::string::npos;
+    } else if (line.rfind("```", 0) == 0) {
+      if (in_block)
+        return block;
+      in_block = true;
+    } else if (in_block) {
+      block += line;
+    }
+  }
+  throw std::runtime_error("docs/wire-format.md: no code block after " +
+                           std::string(marker));
+}
 
-// The stream line docs/wire-format.md gives for the test vector.
-constexpr std::string_view k_vector_json =
-    R"({"type":"message.append","ts":1795376170451312,"host":"mx1","svc":"imap","pid":4242,"inst":"9f3c2a1b5d7e8f60","seq":7,"session":"D2bgluJguMp/AAAB","user":"alice","ip":"127.0.0.1","origin":"client","mailbox":"INBOX","uid":1,"uidvalidity":1795376171,"flags":["\\Seen"]})";
+// The bytes of the test vector.
+inline std::string vector_bytes() {
+  return from_hex(wire_doc_block("bytes, hex:"));
+}
+
+// The stream line the document gives for the test vector.
+inline std::string vector_json() {
+  return wire_doc_block("one JSON line");
+}
 
 } // namespace dovewarden::test

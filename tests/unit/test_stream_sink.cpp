@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 core::Event vector_event() {
-  auto decoded = wire::decode(test::from_hex(test::k_vector_hex));
+  auto decoded = wire::decode(test::vector_bytes());
   BOOST_REQUIRE(decoded);
   return core::Event{std::move(*decoded), "zmq",
                      std::chrono::system_clock::now()};
@@ -55,7 +55,7 @@ private:
 BOOST_AUTO_TEST_SUITE(stream_sink)
 
 BOOST_AUTO_TEST_CASE(test_vector_line_is_exactly_as_documented) {
-  BOOST_TEST(sinks::to_json_line(vector_event()) == test::k_vector_json);
+  BOOST_TEST(sinks::to_json_line(vector_event()) == test::vector_json());
 }
 
 BOOST_AUTO_TEST_CASE(daemon_events_have_the_same_shape) {
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(lines_are_batched_until_a_flush) {
   (*sink)->handle(vector_event());
   BOOST_TEST(read_file(path.path()).empty());
   (*sink)->flush();
-  const std::string line = std::string(test::k_vector_json) + "\n";
+  const std::string line = test::vector_json() + "\n";
   BOOST_TEST(read_file(path.path()) == line + line);
   (*sink)->handle(vector_event());
   (*sink)->stop();
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_full_batch_is_written_at_once) {
   auto sink = sinks::StreamSink::open({path.path(), 1h, 100});
   BOOST_REQUIRE(sink);
   (*sink)->handle(vector_event()); // one line is over 100 bytes
-  BOOST_TEST(read_file(path.path()) == std::string(test::k_vector_json) + "\n");
+  BOOST_TEST(read_file(path.path()) == test::vector_json() + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(the_file_is_appended_to) {
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(the_file_is_appended_to) {
   BOOST_TEST((*sink)->flush_interval().count() == 0); // every line at once
   (*sink)->handle(vector_event());
   BOOST_TEST(read_file(path.path()) ==
-             "earlier\n" + std::string(test::k_vector_json) + "\n");
+             "earlier\n" + test::vector_json() + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(an_unopenable_file_is_an_error) {

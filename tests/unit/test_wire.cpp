@@ -54,13 +54,13 @@ std::string reject_of(const std::string &bytes) {
 BOOST_AUTO_TEST_SUITE(wire)
 
 BOOST_AUTO_TEST_CASE(test_vector_encodes_byte_for_byte) {
-  const auto expected = from_hex(test::k_vector_hex);
+  const auto expected = test::vector_bytes();
   BOOST_TEST(expected.size() == 202u);
   BOOST_TEST(encode_vector() == expected);
 }
 
 BOOST_AUTO_TEST_CASE(test_vector_decodes) {
-  const auto decoded = dw::wire::decode(from_hex(test::k_vector_hex));
+  const auto decoded = dw::wire::decode(test::vector_bytes());
   BOOST_REQUIRE(decoded);
   const auto &message = *decoded;
   BOOST_TEST(message.type == "message.append");
@@ -179,14 +179,14 @@ BOOST_AUTO_TEST_CASE(rejects_garbage) {
 }
 
 BOOST_AUTO_TEST_CASE(rejects_truncated_map) {
-  auto bytes = from_hex(test::k_vector_hex);
+  auto bytes = test::vector_bytes();
   bytes.pop_back();
   BOOST_TEST(reject_of(bytes) == "not_msgpack");
   BOOST_TEST(reject_of(bytes.substr(0, 3)) == "not_msgpack");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_trailing_bytes) {
-  auto bytes = from_hex(test::k_vector_hex);
+  auto bytes = test::vector_bytes();
   bytes += '\x00';
   BOOST_TEST(reject_of(bytes) == "not_msgpack");
 }
