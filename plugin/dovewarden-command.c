@@ -84,7 +84,8 @@ static void dovewarden_command_send(struct event *event)
 	struct dovewarden_sink *sink;
 
 	duser = dovewarden_user_find(
-		event_find_field_recursive_str(event, "user"));
+		event_find_field_recursive_str(event, "user"),
+		event_find_field_recursive_str(event, "session"));
 	if (duser == NULL)
 		return;
 	sink = dovewarden_event_begin(duser, DOVEWARDEN_COMMAND_EVENT,

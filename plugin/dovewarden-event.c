@@ -13,6 +13,9 @@
 /* one socket per process, made when the first event is sent */
 static struct dovewarden_sink *dovewarden_sink = NULL;
 static bool dovewarden_sink_failed = FALSE;
+/* the settings the socket was made with: the first user's */
+static char *dovewarden_sink_endpoint = NULL;
+static unsigned int dovewarden_sink_queue_limit = 0;
 static time_t dovewarden_drop_logged_at = 0;
 static uint64_t dovewarden_drops_logged = 0;
 /* the batch goes out when the ioloop comes round again */
@@ -37,6 +40,9 @@ dovewarden_sink_get(struct dovewarden_user *duser)
 	set.queue_limit = duser->set.queue_limit;
 	set.linger_msecs = duser->set.linger_msecs;
 	dovewarden_sink = dovewarden_sink_create(&set, &warning, &error);
+	i_free(dovewarden_sink_endpoint);
+	dovewarden_sink_endpoint = i_strdup(set.endpoint);
+	dovewarden_sink_queue_limit = set.queue_limit;
 	if (dovewarden_sink == NULL) {
 		e_error(duser->event, "%s", error);
 		dovewarden_sink_failed = TRUE;
@@ -64,18 +70,32 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 	return sink;
 }
 
-static void dovewarden_drops_log(struct dovewarden_user *duser)
+/* event NULL: the process is ending, log without a user's prefix */
+static void dovewarden_drops_log(struct event *event)
 {
 	uint64_t dropped = dovewarden_sink_dropped(dovewarden_sink);
+	const char *msg;
 
 	if (dropped == dovewarden_drops_logged)
 		return;
-	e_warning(duser->event, "dropped %"PRIu64" event(s): "
-		  "queue to %s full or daemon absent "
-		  "(dovewarden_queue_limit=%u)", dropped,
-		  duser->set.endpoint, duser->set.queue_limit);
+	msg = t_strdup_printf("dropped %"PRIu64" event(s) since the last "
+		"report: queue to %s full or daemon absent "
+		"(dovewarden_queue_limit=%u)",
+		dropped - dovewarden_drops_logged,
+		dovewarden_sink_endpoint, dovewarden_sink_queue_limit);
+	if (event != NULL)
+		e_warning(event, "%s", msg);
+	else
+		i_warning("dovewarden: %s", msg);
 	dovewarden_drops_logged = dropped;
 	dovewarden_drop_logged_at = ioloop_time;
+}
+
+static void dovewarden_drops_log_throttled(struct dovewarden_user *duser)
+{
+	if (ioloop_time - dovewarden_drop_logged_at >=
+	    DOVEWARDEN_DROP_LOG_INTERVAL_SECS)
+		dovewarden_drops_log(duser->event);
 }
 
 void dovewarden_event_send(struct dovewarden_user *duser ATTR_UNUSED)
@@ -89,26 +109,22 @@ static void dovewarden_event_flush(struct dovewarden_user *duser)
 	if (dovewarden_sink == NULL)
 		return;
 	dovewarden_sink_flush(dovewarden_sink);
-	if (ioloop_time - dovewarden_drop_logged_at >=
-	    DOVEWARDEN_DROP_LOG_INTERVAL_SECS)
-		dovewarden_drops_log(duser);
+	dovewarden_drops_log_throttled(duser);
 }
 
 void dovewarden_event_end(struct dovewarden_user *duser)
 {
-	struct ioloop *root = io_loop_get_root();
-
 	if (dovewarden_flush_to != NULL || dovewarden_sink == NULL ||
 	    dovewarden_sink_batched(dovewarden_sink) == 0)
 		return;
-	if (root == NULL) {
+	if (current_ioloop == NULL) {
 		dovewarden_event_flush(duser);
 		return;
 	}
 	/* waking ZeroMQ's I/O thread is most of what an event costs: let
 	   the events of the next commands join this batch, and never send
 	   before the client's reply has gone out */
-	dovewarden_flush_to = timeout_add_short_to(root,
+	dovewarden_flush_to = timeout_add_short_to(io_loop_get_root(),
 		duser->set.flush_interval_msecs, dovewarden_event_flush, duser);
 }
 
@@ -126,14 +142,16 @@ void dovewarden_event_user_done(struct dovewarden_user *duser)
 {
 	/* the sink is the process's: this flushes other users' events too */
 	dovewarden_event_flush(duser);
-	if (dovewarden_sink != NULL)
-		dovewarden_drops_log(duser);
 }
 
 void dovewarden_event_deinit(void)
 {
-	i_assert(dovewarden_flush_to == NULL);
-	if (dovewarden_sink != NULL)
-		dovewarden_sink_destroy(&dovewarden_sink);
+	timeout_remove(&dovewarden_flush_to);
+	if (dovewarden_sink == NULL)
+		return;
+	dovewarden_sink_flush(dovewarden_sink);
+	dovewarden_drops_log(NULL);
+	dovewarden_sink_destroy(&dovewarden_sink);
+	i_free(dovewarden_sink_endpoint);
 	dovewarden_sink_failed = FALSE;
 }

@@ -54,9 +54,11 @@ static int
 dovewarden_uint_parse(const char *name, const char *str, unsigned int *num_r,
 		      const char **error_r)
 {
-	if (str_to_uint(str, num_r) < 0 || *num_r == 0) {
+	if (str_to_uint(str, num_r) < 0 || *num_r == 0 ||
+	    *num_r > DOVEWARDEN_MAX_QUEUE_LIMIT) {
 		*error_r = t_strdup_printf(
-			"%s: '%s' is not a positive number", name, str);
+			"%s: '%s' is not a number from 1 to %u",
+			name, str, DOVEWARDEN_MAX_QUEUE_LIMIT);
 		return -1;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include <random>
 #include <sched.h>
 #include <string>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,10 +44,12 @@ std::string random_instance_id() {
 
 // ZeroMQ's threads start with the first socket: configure them before.
 // SCHED_BATCH keeps the I/O thread's wake-up from preempting the mail
-// process or its client; it still runs whenever a core is free.
+// process or its client; it still runs whenever a core is free. libzmq
+// aborts if it cannot apply a policy, so ask only from the default one.
 zmq::context_t make_context() {
   zmq::context_t context(1);
-  context.set(zmq::ctxopt::thread_sched_policy, SCHED_BATCH);
+  if (sched_getscheduler(0) == SCHED_OTHER)
+    context.set(zmq::ctxopt::thread_sched_policy, SCHED_BATCH);
   return context;
 }
 
@@ -62,7 +65,8 @@ std::string ipc_access_problem(std::string_view endpoint) {
   if (endpoint.substr(0, k_ipc_prefix.size()) != k_ipc_prefix)
     return {};
   const std::string path(endpoint.substr(k_ipc_prefix.size()));
-  if (access(path.c_str(), W_OK) == 0 || errno == ENOENT)
+  if (faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) == 0 ||
+      errno == ENOENT)
     return {};
   const int saved_errno = errno;
   return "ipc socket " + path + " is not writable by uid " +
@@ -105,11 +109,13 @@ struct dovewarden_sink {
   bool m_open = false;
   // the first frame was refused: drop the rest of this batch too
   bool m_refused = false;
+  // building the current message failed: it is not sent
+  bool m_broken = false;
 
-  void send_frame(std::string_view bytes, bool more);
+  void send_frame(std::string_view bytes, bool more) noexcept;
 };
 
-void dovewarden_sink::send_frame(std::string_view bytes, bool more) {
+void dovewarden_sink::send_frame(std::string_view bytes, bool more) noexcept {
   if (m_refused) {
     m_dropped++;
   } else {
@@ -133,6 +139,17 @@ void dovewarden_sink::send_frame(std::string_view bytes, bool more) {
   }
   if (!more)
     m_refused = false;
+}
+
+// Dovecot's C frames cannot unwind: a message whose building failed (no
+// memory) is not sent but counted as a drop
+template <typename Body> void guarded(dovewarden_sink *sink, Body body) {
+  try {
+    if (!sink->m_broken)
+      body();
+  } catch (...) {
+    sink->m_broken = true;
+  }
 }
 
 extern "C" {
@@ -168,39 +185,52 @@ void dovewarden_sink_destroy(dovewarden_sink **sink) {
 }
 
 void dovewarden_sink_begin(dovewarden_sink *sink, const char *type) {
-  auto &encoder = sink->m_encoder;
-  encoder.begin(type);
-  encoder.add("ts", now_usecs());
-  encoder.add("host", sink->m_host);
-  encoder.add("svc", sink->m_service);
-  encoder.add("pid", static_cast<std::int64_t>(sink->m_pid));
-  encoder.add("inst", sink->m_inst);
-  encoder.add("seq", ++sink->m_seq);
+  sink->m_broken = false;
+  guarded(sink, [&] {
+    auto &encoder = sink->m_encoder;
+    encoder.begin(type);
+    encoder.add("ts", now_usecs());
+    encoder.add("host", sink->m_host);
+    encoder.add("svc", sink->m_service);
+    encoder.add("pid", static_cast<std::int64_t>(sink->m_pid));
+    encoder.add("inst", sink->m_inst);
+    encoder.add("seq", ++sink->m_seq);
+  });
 }
 
 void dovewarden_sink_add_str(dovewarden_sink *sink, const char *key,
                              const char *value) {
   if (value != nullptr)
-    sink->m_encoder.add(key, std::string_view(value));
+    guarded(sink, [&] { sink->m_encoder.add(key, std::string_view(value)); });
 }
 
 void dovewarden_sink_add_int(dovewarden_sink *sink, const char *key,
                              int64_t value) {
-  sink->m_encoder.add(key, static_cast<std::int64_t>(value));
+  guarded(sink, [&] {
+    sink->m_encoder.add(key, static_cast<std::int64_t>(value));
+  });
 }
 
 void dovewarden_sink_add_strv(dovewarden_sink *sink, const char *key,
-                              const char *const *values, unsigned int count) {
-  std::vector<std::string_view> list(values, values + count);
-  sink->m_encoder.add(key, list);
+                              const char *const *values,
+                              unsigned int count) {
+  guarded(sink, [&] {
+    std::vector<std::string_view> list(values, values + count);
+    sink->m_encoder.add(key, list);
+  });
 }
 
 void dovewarden_sink_queue(dovewarden_sink *sink) {
-  if (sink->m_batched > 0)
-    sink->send_frame(sink->m_held, true);
-  sink->m_held.assign(sink->m_encoder.finish());
-  if (++sink->m_batched == DOVEWARDEN_SINK_MAX_BATCH)
-    dovewarden_sink_flush(sink);
+  guarded(sink, [&] {
+    const std::string_view message = sink->m_encoder.finish();
+    if (sink->m_batched > 0)
+      sink->send_frame(sink->m_held, true);
+    sink->m_held.assign(message);
+    if (++sink->m_batched == DOVEWARDEN_SINK_MAX_BATCH)
+      dovewarden_sink_flush(sink);
+  });
+  if (sink->m_broken)
+    sink->m_dropped++;
 }
 
 void dovewarden_sink_flush(dovewarden_sink *sink) {

@@ -158,6 +158,9 @@ void dovewarden_txn_update_keywords(void *_txn, struct mail *mail,
 
 static void dovewarden_txn_free(struct dovewarden_txn *txn)
 {
+	/* a MOVE's expunge comes before its transactions end; a source
+	   left over from a failed MOVE must not hide a later expunge */
+	i_zero(&dovewarden_move_source);
 	pool_unref(&txn->pool);
 }
 

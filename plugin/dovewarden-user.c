@@ -19,17 +19,22 @@ static bool dovewarden_service_is(const char *service,
 	return service != NULL && str_array_find(names, service);
 }
 
-struct dovewarden_user *dovewarden_user_find(const char *username)
+struct dovewarden_user *dovewarden_user_find(const char *username,
+					     const char *session)
 {
-	struct dovewarden_user *duser;
+	struct dovewarden_user *duser, *same_name = NULL;
 
 	if (!array_is_created(&dovewarden_users) || username == NULL)
 		return NULL;
 	array_foreach_elem(&dovewarden_users, duser) {
-		if (strcmp(duser->user->username, username) == 0)
+		if (strcmp(duser->user->username, username) != 0)
+			continue;
+		if (null_strcmp(duser->user->session_id, session) == 0)
 			return duser;
+		if (same_name == NULL)
+			same_name = duser;
 	}
-	return NULL;
+	return same_name;
 }
 
 const char *dovewarden_user_origin(const struct dovewarden_user *duser,
@@ -84,7 +89,10 @@ void dovewarden_user_created(struct mail_user *user)
 		event_unref(&duser->event);
 		return;
 	}
-	duser->interactive = dovewarden_service_is(user->service, interactive);
+	/* shared mailboxes' owners and raw users are made by Dovecot, not
+	   logged in: their changes count, their "sessions" do not */
+	duser->interactive = !user->autocreated &&
+		dovewarden_service_is(user->service, interactive);
 	duser->delivering = dovewarden_service_is(user->service, delivering);
 	if (user->conn.remote_ip != NULL && user->conn.remote_ip->family != 0) {
 		duser->remote_ip = p_strdup(user->pool,

@@ -25,8 +25,10 @@ struct dovewarden_user {
 extern MODULE_CONTEXT_DEFINE(dovewarden_user_module,
 			     &mail_user_module_register);
 
-/* The dovewarden user of this process named username, or NULL. */
-struct dovewarden_user *dovewarden_user_find(const char *username);
+/* The dovewarden user of this process named username, preferring the one
+   of session (one process may serve several sessions), or NULL. */
+struct dovewarden_user *dovewarden_user_find(const char *username,
+					     const char *session);
 /* Returns "dsync", "delivery" or "client" for changes made by user. */
 const char *dovewarden_user_origin(const struct dovewarden_user *duser,
 				   bool sync_transaction);

@@ -18,6 +18,12 @@ struct StringWriter {
 // right before the body so no byte is moved
 constexpr std::size_t k_header_room = 5;
 
+// what a sender may make the decoder (and later the JSON renderer, which
+// recurses) build: events are flat maps of a few dozen short fields
+const msgpack::unpack_limit k_limits(/*array=*/4096, /*map=*/1024,
+                                     /*str=*/1 << 20, /*bin=*/1 << 20,
+                                     /*ext=*/1 << 20, /*depth=*/16);
+
 std::string_view as_view(const msgpack::object_str &str) {
   return {str.ptr, str.size};
 }
@@ -128,7 +134,8 @@ tl::expected<Message, Reject> decode(std::string_view bytes) {
   msgpack::object_handle handle;
   try {
     std::size_t offset = 0;
-    handle = msgpack::unpack(bytes.data(), bytes.size(), offset);
+    handle = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr,
+                             nullptr, k_limits);
     if (offset != bytes.size())
       return tl::unexpected(Reject::not_msgpack);
   } catch (const std::exception &) {

@@ -3,6 +3,9 @@
 #include "util/Logger.hpp"
 #include "util/System.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <httplib.h>
 
 #include <netinet/in.h>
@@ -61,6 +64,10 @@ tl::expected<void, std::string> HttpListener::start() {
 void HttpListener::stop() {
   if (!m_thread.joinable())
     return;
+  // cpp-httplib ignores stop() until its thread has begun listening; if
+  // that thread ended instead, join() below returns at once
+  for (int i = 0; i < 1000 && !m_server->is_running(); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   m_server->stop();
   m_thread.join();
 }

@@ -19,6 +19,8 @@ namespace dovewarden::sources {
 namespace {
 
 constexpr const char *k_ipc_prefix = "ipc://";
+constexpr std::int64_t k_max_message_bytes = 1 << 20;
+
 // how long a recv waits before looking at m_stopping again
 constexpr int k_poll_millis = 100;
 constexpr mode_t k_directory_mode = 0755;
@@ -61,6 +63,8 @@ void ZmqSource::bind() {
   if (!path.empty())
     prepare_ipc_directory(path);
   m_socket.set(zmq::sockopt::rcvhwm, m_options.rcvhwm);
+  // an event is a few hundred bytes; a peer sending megabytes is broken
+  m_socket.set(zmq::sockopt::maxmsgsize, k_max_message_bytes);
   m_socket.set(zmq::sockopt::rcvtimeo, k_poll_millis);
   m_socket.set(zmq::sockopt::linger, 0);
   try {

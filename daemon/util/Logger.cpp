@@ -77,11 +77,19 @@ void Logger::write(LogLevel level, std::string_view message) {
   line += ' ';
   line += level_name(level);
   line += ' ';
+  // what senders put in events may reach a message: no control characters
+  // (a forged line, a terminal escape) get through
   for (const char c : message) {
-    if (c == '\n')
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
       line += "\\n";
-    else
+    } else if (byte < 0x20 || byte == 0x7f) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+      line += escaped;
+    } else {
       line += c;
+    }
   }
   line += '\n';
   // one write(2) per line keeps lines from different threads whole

@@ -93,7 +93,7 @@ class BadSettingTest(Checks):
         errors = [line for line in self.env.dovecot.log_text().splitlines()
                   if "Error: dovewarden: dovewarden_queue_limit" in line]
         self.assertTrue(errors, self.env.dovecot.log_text())
-        self.assertIn("'lots' is not a positive number", errors[0])
+        self.assertIn("'lots' is not a number from 1 to", errors[0])
         plugin_events = [e for e in self.env.stream.settle(0.3) if "inst" in e]
         self.assertEqual(plugin_events, [], "a user with a bad setting sends nothing")
 

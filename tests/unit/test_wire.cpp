@@ -196,6 +196,15 @@ BOOST_AUTO_TEST_CASE(rejects_an_array) {
   BOOST_TEST(reject_of(from_hex("01")) == "not_a_map");
 }
 
+BOOST_AUTO_TEST_CASE(rejects_deep_nesting) {
+  // {"v":1,"type":"x","deep":[[[[...]]]]} 100 000 levels deep: a sender must
+  // not be able to make the decoder or the JSON renderer recurse that far
+  std::string bytes = from_hex("83a17601a474797065a178a464656570");
+  bytes += std::string(100000, '\x91');
+  bytes += '\xc0';
+  BOOST_TEST(reject_of(bytes) == "not_msgpack");
+}
+
 BOOST_AUTO_TEST_CASE(rejects_an_integer_key) {
   const auto bytes = pack_map(3, [](auto &p) {
     p.pack(std::string("v"));
