@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 
 DW_PACKAGES=(
-	build-essential autoconf automake libtool pkg-config
+	build-essential autoconf automake libtool pkg-config debhelper
 	dovecot-core dovecot-imapd dovecot-lmtpd dovecot-pop3d dovecot-dev
 	libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libexpected-dev
 	libcli11-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
