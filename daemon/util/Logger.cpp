@@ -1,4 +1,5 @@
 #include "util/Logger.hpp"
+#include "util/Strings.hpp"
 
 #include <unistd.h>
 
@@ -80,16 +81,10 @@ void Logger::write(LogLevel level, std::string_view message) {
   // what senders put in events may reach a message: no control characters
   // (a forged line, a terminal escape) get through
   for (const char c : message) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') {
+    if (c == '\n')
       line += "\\n";
-    } else if (byte < 0x20 || byte == 0x7f) {
-      char escaped[5];
-      std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
-      line += escaped;
-    } else {
-      line += c;
-    }
+    else
+      append_printable(line, c);
   }
   line += '\n';
   // one write(2) per line keeps lines from different threads whole

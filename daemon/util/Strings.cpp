@@ -41,20 +41,23 @@ parse_unsigned(std::string_view text, std::uint64_t max, int base) {
   return value;
 }
 
+void append_printable(std::string &out, char byte) {
+  const auto code = static_cast<unsigned char>(byte);
+  if (code >= 0x20 && code != 0x7f) {
+    out += byte;
+    return;
+  }
+  char escaped[8];
+  std::snprintf(escaped, sizeof(escaped), "\\x%02x", code);
+  out += escaped;
+}
+
 std::string quote(std::string_view text) {
   std::string out = "\"";
   for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+    if (c == '"' || c == '\\')
       out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
-      out += escaped;
-    } else {
-      out += c;
-    }
+    append_printable(out, c);
   }
   out += '"';
   return out;

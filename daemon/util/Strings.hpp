@@ -22,6 +22,9 @@ std::vector<std::string_view> split(std::string_view text, char separator);
 tl::expected<std::uint64_t, std::string>
 parse_unsigned(std::string_view text, std::uint64_t max, int base = 10);
 
+// Appends byte to out, as \xNN if it is a control character.
+void append_printable(std::string &out, char byte);
+
 // Returns text in double quotes with control characters escaped, for log and
 // error lines that quote what an operator typed.
 std::string quote(std::string_view text);
