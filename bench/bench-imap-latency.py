@@ -9,9 +9,16 @@ each command, so that the work one leaves behind (ZeroMQ's I/O thread,
 dovewardend) does not land on the other's clock. mail_fsync = never:
 the plugin costs CPU, and fsync's noise would drown it.
 
-    bench/bench-imap-latency.py [ROUNDS]      (default 2000)
+    bench/bench-imap-latency.py [ROUNDS] [--plugins LIST] [--events GLOBS]
+
+ROUNDS defaults to 2000. --plugins is alice's userdb mail_plugins (default
+notify,dovewarden; "notify" measures Dovecot's notify plugin alone), --events
+her dovewarden_events (default *; "nothing" never opens a socket, "user.*"
+opens it but sends nothing per command): docs/benchmarks.md takes the
+latency apart with them.
 """
 
+import argparse
 import imaplib
 import os
 import random
@@ -81,9 +88,15 @@ def memory(pid):
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rounds", type=int, nargs="?", default=2000)
+    parser.add_argument("--plugins", default="notify,dovewarden")
+    parser.add_argument("--events", default="*")
+    args = parser.parse_args()
+    rounds = args.rounds
     env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
-              userdb_fields={"alice": "userdb_mail_plugins=notify,dovewarden", "plain": ""},
+              plugin_settings={"dovewarden_events": args.events},
+              userdb_fields={"alice": f"userdb_mail_plugins={args.plugins}", "plain": ""},
               global_plugins=False,
               extra_conf="mail_fsync = never\nverbose_proctitle = yes\n").start()
     try:
