@@ -1,0 +1,136 @@
+#pragma once
+
+#include "replication/Priority.hpp"
+
+#include <tl/expected.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dovewarden::store {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point; // the epoch (TimePoint{}) means "never"
+using replication::Priority;
+
+// One reason to sync a user, as the sources and the sweep produce them.
+struct SyncRequest {
+  std::string user;
+  Priority priority = Priority::none;
+  TimePoint requested; // when the change happened
+  bool full = false;   // a full sync was asked for
+  // the sweep's condition: skip this request if the user's last successful
+  // sync is at or after this time
+  std::optional<TimePoint> unless_synced_since;
+};
+
+// What the store knows of one user.
+struct UserRecord {
+  std::string user;
+  bool queued = false;
+  Priority priority = Priority::none; // of the queued entry
+  TimePoint requested;                // earliest request of the queued entry
+  bool full_requested = false;
+  TimePoint last_fast_sync;
+  TimePoint last_full_sync;
+  TimePoint last_success;
+  bool failed = false;    // the last sync failed
+  int failures = 0;       // consecutive failed syncs
+  TimePoint next_attempt; // a queued user is not claimed before this
+  std::string last_error;
+  std::string owner; // holder of the lease, "" if none
+  TimePoint lease_until;
+};
+
+// A user leased by one worker: nobody else syncs it until the lease is given
+// back or expires.
+struct Claim {
+  std::string user;
+  Priority priority = Priority::none;
+  bool full = false; // a full sync was requested
+  std::string dsync_state;
+  TimePoint last_full_sync;
+  int failures = 0;
+  // the entry's version at claim time; a request arriving later advances it,
+  // and succeed() then keeps the user queued for another sync
+  std::uint64_t generation = 0;
+};
+
+struct QueueStatus {
+  std::array<std::uint64_t, replication::k_priority_count> queued{};
+  std::uint64_t waiting = 0; // queued, but backing off after a failure
+  std::uint64_t running = 0; // leased
+  std::uint64_t failed = 0;  // users whose last sync failed
+  std::uint64_t users = 0;   // users known
+};
+
+// The replication queue and what is known of each user's syncs: one
+// interface, two backends (SqliteStore, RedisStore), one contract test suite
+// (tests/unit/test_store.cpp). Every method is thread-safe and returns an
+// error text if the store cannot be reached or answers wrongly; a failed call
+// changes nothing.
+class ReplicationStore {
+public:
+  using Error = std::string;
+  template <typename T> using Result = tl::expected<T, Error>;
+
+  virtual ~ReplicationStore() = default;
+
+  // Returns where the store lives, for the start-up log line.
+  virtual std::string describe() const = 0;
+  // Returns an error text if the store does not answer.
+  virtual Result<void> ping() = 0;
+
+  // Adds requests, each merged with what its user has queued: the highest
+  // priority, the earliest time, full if any asked for it. Every merge
+  // advances the entry's generation. All or nothing.
+  virtual Result<void> enqueue(const std::vector<SyncRequest> &requests) = 0;
+
+  // Leases the most urgent queued user that is due (next_attempt <= now) and
+  // not leased (or whose lease expired): highest priority first, then the
+  // earliest request. Returns nothing if no user is due.
+  virtual Result<std::optional<Claim>>
+  claim(const std::string &owner, TimePoint now,
+        std::chrono::milliseconds lease) = 0;
+  // Extends the lease. Returns false if owner no longer holds it.
+  virtual Result<bool> renew(const Claim &claim, const std::string &owner,
+                             TimePoint now,
+                             std::chrono::milliseconds lease) = 0;
+
+  // Records a successful sync: keeps new_state, sets the last fast or full
+  // sync and the last success to now, clears the failures and the lease. The
+  // user leaves the queue unless its generation advanced since the claim.
+  virtual Result<void> succeed(const Claim &claim, const std::string &owner,
+                               const std::string &new_state, bool was_full,
+                               TimePoint now) = 0;
+  // Records a failed sync: counts it, keeps error, releases the lease and
+  // keeps the user queued, due at retry_at.
+  virtual Result<void> fail(const Claim &claim, const std::string &owner,
+                            const std::string &error, TimePoint now,
+                            TimePoint retry_at) = 0;
+  // Gives the lease back without an outcome (shutdown): the user stays
+  // queued and due.
+  virtual Result<void> release(const Claim &claim,
+                               const std::string &owner) = 0;
+  // Removes the user's queue entry and its record (a user doveadm does not
+  // know, or that has noreplicate). Returns false if it was not known.
+  virtual Result<bool> remove(const std::string &user) = 0;
+
+  // Returns the owners that hold leases now.
+  virtual Result<std::vector<std::string>> lease_owners() = 0;
+  // Gives back every lease owner holds (a dead daemon's). Returns how many.
+  virtual Result<std::size_t> release_owner(const std::string &owner) = 0;
+
+  // Returns the records of the users matching the glob mask ("*": all),
+  // sorted by user.
+  virtual Result<std::vector<UserRecord>> users(std::string_view mask) = 0;
+  // Returns the queue's counts; waiting is judged against now.
+  virtual Result<QueueStatus> status(TimePoint now) = 0;
+};
+
+} // namespace dovewarden::store
