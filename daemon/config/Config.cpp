@@ -4,6 +4,7 @@
 #include "config/EnvFile.hpp"
 #include "dovewarden-config.h"
 #include "filter/TypeFilter.hpp"
+#include "replication/Trigger.hpp"
 #include "util/Duration.hpp"
 #include "util/Strings.hpp"
 
@@ -33,7 +34,7 @@ struct Setting {
 constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
 
 // the one list of settings: --help, the environment and the file all read it
-constexpr std::array<Setting, 11> k_settings{{
+constexpr std::array<Setting, 34> k_settings{{
     {"DOVEWARDEN_ZMQ_ENDPOINT", "--zmq-endpoint", "ENDPOINT",
      "ipc:///run/dovewarden/events.sock",
      "ZeroMQ endpoint the PULL socket binds: ipc://PATH or tcp://HOST:PORT"},
@@ -54,6 +55,60 @@ constexpr std::array<Setting, 11> k_settings{{
      "write the stream's batch once it holds this many bytes"},
     {"DOVEWARDEN_METRICS_ADDR", "--metrics-addr", "ADDR", "127.0.0.1:9090",
      "HOST:PORT serving /metrics, /healthz and /readyz; empty: off"},
+    {"DOVEWARDEN_HTTP_ADDR", "--http-addr", "ADDR", "127.0.0.1:8080",
+     "HOST:PORT taking Dovecot's event_exporter JSON on POST /events; empty: "
+     "off"},
+    {"DOVEWARDEN_DOVEADM_URL", "--doveadm-url", "URL", "",
+     "doveadm HTTP API of this server, e.g. http://127.0.0.1:8080; empty: no "
+     "replication"},
+    {"DOVEWARDEN_DOVEADM_PASSWORD", "--doveadm-password", "SECRET", "",
+     "doveadm_password for Basic auth on the doveadm HTTP API"},
+    {"DOVEWARDEN_DOVEADM_API_KEY", "--doveadm-api-key", "SECRET", "",
+     "doveadm_api_key, instead of the password"},
+    {"DOVEWARDEN_DOVEADM_DEST", "--doveadm-dest", "DEST", "",
+     "where dsync replicates to, e.g. tcp:replica.example.com:12345"},
+    {"DOVEWARDEN_DOVEADM_TIMEOUT", "--doveadm-timeout", "DURATION", "10m",
+     "the longest one doveadm request may take"},
+    {"DOVEWARDEN_REDIS_MODE", "--redis-mode", "MODE", "embedded",
+     "replication store: embedded (SQLite; inmemory is the same) or external "
+     "(Redis)"},
+    {"DOVEWARDEN_STORE_PATH", "--store-path", "DIR", "/var/lib/dovewarden",
+     "directory of the embedded store and the generated admin token"},
+    {"DOVEWARDEN_REDIS_ADDR", "--redis-addr", "HOST:PORT", "127.0.0.1:6379",
+     "Redis server of the external store"},
+    {"DOVEWARDEN_REDIS_PASSWORD", "--redis-password", "SECRET", "",
+     "Redis AUTH password"},
+    {"DOVEWARDEN_NAMESPACE", "--namespace", "NAME", "dovewarden",
+     "prefix of every Redis key; daemons sharing a queue use the same"},
+    {"DOVEWARDEN_NUM_WORKERS", "--num-workers", "COUNT", "4",
+     "syncs run at once"},
+    {"DOVEWARDEN_FULL_SYNC_INTERVAL", "--full-sync-interval", "DURATION",
+     "24h", "a user's sync is a full one if its last was longer ago"},
+    {"DOVEWARDEN_REPLICATION_RETRY_MIN", "--replication-retry-min",
+     "DURATION", "10s", "wait after a user's first failed sync"},
+    {"DOVEWARDEN_REPLICATION_RETRY_MAX", "--replication-retry-max",
+     "DURATION", "10m", "longest wait between failed syncs (doubling, +-20%)"},
+    {"DOVEWARDEN_REPLICATION_HIGH_EVENTS", "--replication-high-events",
+     "TRIGGERS", replication::Trigger::k_default_high,
+     "events that queue their user at high priority; see docs/replication.md"},
+    {"DOVEWARDEN_REPLICATION_LOW_EVENTS", "--replication-low-events",
+     "TRIGGERS", replication::Trigger::k_default_low,
+     "events that queue their user at low priority"},
+    {"DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED",
+     "--background-replication-enabled", "BOOL", "true",
+     "sweep all users (doveadm user '*') at start and every interval"},
+    {"DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL",
+     "--background-replication-interval", "DURATION", "1h",
+     "how often the sweep runs"},
+    {"DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD",
+     "--background-replication-threshold", "DURATION", "24h",
+     "the sweep queues users not synced within this"},
+    {"DOVEWARDEN_ADMIN_ADDR", "--admin-addr", "ADDR", "127.0.0.1:9091",
+     "HOST:PORT of the admin API (dovewarden command); empty: off"},
+    {"DOVEWARDEN_ADMIN_TOKEN", "--admin-token", "SECRET", "",
+     "bearer token of the admin API; empty: DOVEWARDEN_ADMIN_TOKEN_FILE"},
+    {"DOVEWARDEN_ADMIN_TOKEN_FILE", "--admin-token-file", "PATH", "",
+     "file holding the token; empty: STORE_PATH/admin.token, made if absent"},
     {"DOVEWARDEN_LOG_LEVEL", "--log-level", "LEVEL", "info",
      "debug, info, warn or error; logs go to stderr"},
     {"DOVEWARDEN_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "DURATION", "5s",
@@ -123,6 +178,90 @@ std::optional<gid_t> group(const std::string &text) {
   return found->gr_gid;
 }
 
+std::optional<util::ListenAddress> optional_address(const Values &values,
+                                                    const char *env) {
+  const auto &text = values.at(env);
+  if (text.empty())
+    return std::nullopt;
+  const auto address = util::ListenAddress::parse(text);
+  if (!address)
+    throw ConfigError(env, invalid("address", text, address.error()));
+  return *address;
+}
+
+bool boolean(const Values &values, const char *env) {
+  const auto &text = values.at(env);
+  if (text == "true" || text == "yes" || text == "1")
+    return true;
+  if (text == "false" || text == "no" || text == "0")
+    return false;
+  throw ConfigError(env, invalid("boolean", text, "expected true or false"));
+}
+
+StoreMode store_mode(const Values &values) {
+  const auto &text = values.at("DOVEWARDEN_REDIS_MODE");
+  if (text == "embedded" || text == "inmemory")
+    return StoreMode::embedded;
+  if (text == "external")
+    return StoreMode::redis;
+  throw ConfigError("DOVEWARDEN_REDIS_MODE",
+                    invalid("mode", text, "expected embedded or external"));
+}
+
+void check_url(const std::string &url) {
+  if (url.empty() || url.rfind("http://", 0) == 0 ||
+      url.rfind("https://", 0) == 0)
+    return;
+  throw ConfigError("DOVEWARDEN_DOVEADM_URL",
+                    invalid("URL", url, "expected http://HOST:PORT"));
+}
+
+replication::Trigger trigger(const Values &values) {
+  const auto parsed =
+      replication::Trigger::parse(values.at("DOVEWARDEN_REPLICATION_HIGH_EVENTS"),
+                                  values.at("DOVEWARDEN_REPLICATION_LOW_EVENTS"));
+  if (!parsed)
+    throw ConfigError(parsed.error().setting, parsed.error().message);
+  return *parsed;
+}
+
+void convert_replication(const Values &values, Config &config) {
+  auto &r = config.replication;
+  r.doveadm_url = values.at("DOVEWARDEN_DOVEADM_URL");
+  check_url(r.doveadm_url);
+  r.doveadm_password = values.at("DOVEWARDEN_DOVEADM_PASSWORD");
+  r.doveadm_api_key = values.at("DOVEWARDEN_DOVEADM_API_KEY");
+  r.doveadm_dest = values.at("DOVEWARDEN_DOVEADM_DEST");
+  if (!r.doveadm_url.empty() && r.doveadm_dest.empty())
+    throw ConfigError("DOVEWARDEN_DOVEADM_DEST",
+                      "must be set when DOVEWARDEN_DOVEADM_URL is");
+  r.doveadm_timeout = duration(values, "DOVEWARDEN_DOVEADM_TIMEOUT");
+  r.store = store_mode(values);
+  r.store_path = values.at("DOVEWARDEN_STORE_PATH");
+  const auto &redis = values.at("DOVEWARDEN_REDIS_ADDR");
+  const auto redis_addr = util::ListenAddress::parse(redis);
+  if (!redis_addr || redis_addr->host.empty())
+    throw ConfigError("DOVEWARDEN_REDIS_ADDR",
+                      invalid("address", redis, "expected HOST:PORT"));
+  r.redis_addr = *redis_addr;
+  r.redis_password = values.at("DOVEWARDEN_REDIS_PASSWORD");
+  r.redis_namespace = values.at("DOVEWARDEN_NAMESPACE");
+  r.workers =
+      static_cast<unsigned>(number(values, "DOVEWARDEN_NUM_WORKERS", 1, 1000));
+  r.full_sync_interval = duration(values, "DOVEWARDEN_FULL_SYNC_INTERVAL");
+  r.retry_min = duration(values, "DOVEWARDEN_REPLICATION_RETRY_MIN");
+  r.retry_max = duration(values, "DOVEWARDEN_REPLICATION_RETRY_MAX");
+  if (r.retry_max < r.retry_min)
+    throw ConfigError("DOVEWARDEN_REPLICATION_RETRY_MAX",
+                      "must not be shorter than DOVEWARDEN_REPLICATION_RETRY_MIN");
+  r.trigger = trigger(values);
+  r.sweep_enabled = boolean(values, "DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED");
+  r.sweep_interval =
+      duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL");
+  r.sweep_threshold =
+      duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD");
+}
+
 Config convert(const Values &values) {
   Config config;
   config.zmq_endpoint = values.at("DOVEWARDEN_ZMQ_ENDPOINT");
@@ -145,16 +284,13 @@ Config convert(const Values &values) {
   config.stream_flush_bytes = static_cast<std::size_t>(
       number(values, "DOVEWARDEN_STREAM_FLUSH_BYTES", 1, 1u << 30));
 
-  const auto &metrics = values.at("DOVEWARDEN_METRICS_ADDR");
-  if (metrics.empty()) {
-    config.metrics_addr.reset();
-  } else {
-    const auto address = util::ListenAddress::parse(metrics);
-    if (!address)
-      throw ConfigError("DOVEWARDEN_METRICS_ADDR",
-                        invalid("address", metrics, address.error()));
-    config.metrics_addr = *address;
-  }
+  config.metrics_addr = optional_address(values, "DOVEWARDEN_METRICS_ADDR");
+
+  config.http_addr = optional_address(values, "DOVEWARDEN_HTTP_ADDR");
+  convert_replication(values, config);
+  config.admin_addr = optional_address(values, "DOVEWARDEN_ADMIN_ADDR");
+  config.admin_token = values.at("DOVEWARDEN_ADMIN_TOKEN");
+  config.admin_token_file = values.at("DOVEWARDEN_ADMIN_TOKEN_FILE");
 
   const auto &level_text = values.at("DOVEWARDEN_LOG_LEVEL");
   const auto level = util::Logger::parse_level(level_text);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "replication/Trigger.hpp"
 #include "util/ListenAddress.hpp"
 #include "util/Logger.hpp"
 
@@ -14,6 +15,32 @@
 #include <vector>
 
 namespace dovewarden::config {
+
+enum class StoreMode { embedded, redis };
+
+// What replication needs; it is off while doveadm_url is empty.
+struct ReplicationConfig {
+  std::string doveadm_url;
+  std::string doveadm_password;
+  std::string doveadm_api_key;
+  std::string doveadm_dest;
+  std::chrono::milliseconds doveadm_timeout{600000};
+  StoreMode store = StoreMode::embedded;
+  std::string store_path = "/var/lib/dovewarden";
+  util::ListenAddress redis_addr{"127.0.0.1", 6379};
+  std::string redis_password;
+  std::string redis_namespace = "dovewarden";
+  unsigned workers = 4;
+  std::chrono::milliseconds full_sync_interval{24 * 3600 * 1000};
+  std::chrono::milliseconds retry_min{10000};
+  std::chrono::milliseconds retry_max{600000};
+  replication::Trigger trigger = replication::Trigger::defaults();
+  bool sweep_enabled = true;
+  std::chrono::milliseconds sweep_interval{3600 * 1000};
+  std::chrono::milliseconds sweep_threshold{24 * 3600 * 1000};
+
+  bool enabled() const { return !doveadm_url.empty(); }
+};
 
 // Everything dovewardend is told at start-up. Each setting is an environment
 // variable (DOVEWARDEN_*) with a command-line flag of the same name
@@ -32,6 +59,16 @@ struct Config {
 
   std::optional<util::ListenAddress> metrics_addr =
       util::ListenAddress{"127.0.0.1", 9090}; // nothing: off
+
+  std::optional<util::ListenAddress> http_addr =
+      util::ListenAddress{"127.0.0.1", 8080}; // POST /events; nothing: off
+
+  ReplicationConfig replication;
+
+  std::optional<util::ListenAddress> admin_addr =
+      util::ListenAddress{"127.0.0.1", 9091}; // nothing: off
+  std::string admin_token;
+  std::string admin_token_file;
 
   util::LogLevel log_level = util::LogLevel::info;
   std::chrono::milliseconds shutdown_timeout{5000};

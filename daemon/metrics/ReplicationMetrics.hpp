@@ -1,0 +1,56 @@
+#pragma once
+
+#include "replication/Priority.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <string>
+#include <string_view>
+
+namespace dovewarden::store {
+struct QueueStatus;
+}
+
+namespace dovewarden::metrics {
+
+// The replication controller's metrics, on the daemon's registry. Every
+// label has a fixed set of values; none carries a user. Thread-safe.
+class ReplicationMetrics {
+public:
+  explicit ReplicationMetrics(prometheus::Registry &registry);
+  ReplicationMetrics(const ReplicationMetrics &) = delete;
+  ReplicationMetrics &operator=(const ReplicationMetrics &) = delete;
+
+  // An event that queued its user (priority) or did not (nothing).
+  void event(std::string_view source, const replication::Priority *priority);
+  void sync(bool full, bool ok, double seconds);
+  // result: ok, or a DoveadmClient failure kind.
+  void doveadm_request(std::string_view result);
+  void store_error(std::string_view operation);
+  void sweep(bool ok, double seconds, std::size_t users);
+  void uidvalidity_changed();
+  void queue(const store::QueueStatus &status);
+
+private:
+  prometheus::Family<prometheus::Counter> &m_events;
+  prometheus::Family<prometheus::Counter> &m_syncs;
+  prometheus::Family<prometheus::Histogram> &m_sync_seconds;
+  prometheus::Family<prometheus::Counter> &m_doveadm;
+  prometheus::Family<prometheus::Counter> &m_store_errors;
+  prometheus::Family<prometheus::Counter> &m_sweeps;
+  prometheus::Gauge &m_sweep_seconds;
+  prometheus::Gauge &m_sweep_users;
+  prometheus::Counter &m_uidvalidity;
+  std::array<prometheus::Gauge *, replication::k_priority_count> m_queued{};
+  prometheus::Gauge &m_waiting;
+  prometheus::Gauge &m_running;
+  prometheus::Gauge &m_failed;
+  prometheus::Gauge &m_users;
+};
+
+} // namespace dovewarden::metrics

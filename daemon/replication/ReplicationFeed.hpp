@@ -1,0 +1,65 @@
+#pragma once
+
+#include "bus/Subscriber.hpp"
+#include "replication/Trigger.hpp"
+#include "replication/UidValidityWatch.hpp"
+#include "store/ReplicationStore.hpp"
+
+#include <tl/expected.hpp>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace dovewarden::metrics {
+class ReplicationMetrics;
+}
+
+namespace dovewarden::replication {
+
+// The bus subscriber that turns events into sync requests: what Trigger
+// passes is collapsed per user in memory (highest priority, earliest time)
+// and written to the store in one batch per flush, which is what lets the
+// store keep up with the plugin. A store that fails keeps the batch for
+// the next flush.
+class ReplicationFeed : public bus::Subscriber {
+public:
+  using Publish = std::function<void(core::Event)>;
+
+  ReplicationFeed(Trigger trigger, store::ReplicationStore &store,
+                  metrics::ReplicationMetrics &metrics,
+                  std::function<void()> stored, Publish publish);
+
+  std::string name() const override { return "replication"; }
+  void handle(const core::Event &event) override;
+  std::chrono::milliseconds flush_interval() const override;
+  // Writes the batch. Throws std::runtime_error if the store failed; the
+  // batch is kept.
+  void flush() override;
+
+  // Stores the request event makes at once, for sources that answer only
+  // once it is stored (POST /events). Returns true if the user was queued,
+  // false if the event does not trigger replication, or an error text if
+  // the store failed.
+  tl::expected<bool, std::string> admit(const core::Event &event);
+
+private:
+  std::optional<store::SyncRequest> request_for(const core::Event &event);
+
+  Trigger m_trigger;
+  store::ReplicationStore &m_store;
+  metrics::ReplicationMetrics &m_metrics;
+  std::function<void()> m_stored;
+  Publish m_publish;
+  UidValidityWatch m_uidvalidity;
+  std::mutex m_mutex;
+  std::unordered_map<std::string, store::SyncRequest> m_pending;
+};
+
+// Merges request into into: the highest priority, the earliest time, full
+// if either is.
+void merge_request(store::SyncRequest &into,
+                   const store::SyncRequest &request);
+
+} // namespace dovewarden::replication

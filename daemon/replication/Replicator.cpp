@@ -1,0 +1,348 @@
+#include "replication/Replicator.hpp"
+
+#include "metrics/ReplicationMetrics.hpp"
+#include "util/Logger.hpp"
+#include "util/System.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+
+namespace dovewarden::replication {
+
+namespace {
+
+using namespace std::chrono;
+
+constexpr std::size_t k_sweep_batch = 1000;
+constexpr milliseconds k_store_retry{1000};
+
+std::int64_t micros(store::TimePoint time) {
+  return duration_cast<microseconds>(time.time_since_epoch()).count();
+}
+
+double seconds_between(store::TimePoint from, store::TimePoint to) {
+  return duration<double>(to - from).count();
+}
+
+const char *kind_name(DoveadmFailure::Kind kind) {
+  switch (kind) {
+  case DoveadmFailure::Kind::temporary:
+    return "temporary";
+  case DoveadmFailure::Kind::no_such_user:
+    return "no_such_user";
+  case DoveadmFailure::Kind::noreplicate:
+    return "noreplicate";
+  case DoveadmFailure::Kind::auth:
+    return "auth";
+  case DoveadmFailure::Kind::protocol:
+    return "protocol";
+  }
+  return "protocol";
+}
+
+// "host:pid" of a daemon of this host whose process is gone
+bool dead_here(const std::string &owner, const std::string &self) {
+  const auto colon = owner.rfind(':');
+  const auto self_colon = self.rfind(':');
+  if (colon == std::string::npos ||
+      owner.compare(0, colon, self, 0, self_colon) != 0 ||
+      colon != self_colon)
+    return false;
+  if (owner == self)
+    return true; // a pid reused: this process holds nothing yet
+  const auto pid = std::atoi(owner.c_str() + colon + 1);
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+} // namespace
+
+Replicator::Replicator(Options options, store::ReplicationStore &store,
+                       Doveadm doveadm, metrics::ReplicationMetrics &metrics,
+                       Publish publish)
+    : m_options(std::move(options)), m_store(store),
+      m_doveadm(std::move(doveadm)), m_metrics(metrics),
+      m_publish(std::move(publish)) {}
+
+Replicator::~Replicator() { stop(); }
+
+milliseconds Replicator::backoff(const Options &options, int failures) {
+  thread_local std::mt19937 random{std::random_device{}()};
+  const double base = static_cast<double>(options.retry_min.count());
+  const double max = static_cast<double>(options.retry_max.count());
+  const int doublings = std::clamp(failures - 1, 0, 40);
+  const double wait = std::min(max, base * static_cast<double>(1ull << std::min(doublings, 62)));
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return milliseconds(static_cast<std::int64_t>(std::min(max, wait * jitter(random))));
+}
+
+void Replicator::start() {
+  release_dead_leases();
+  for (unsigned i = 0; i < m_options.workers; i++)
+    m_threads.emplace_back([this] { work(); });
+  m_threads.emplace_back([this] { keep(); });
+  if (m_options.sweep_enabled)
+    m_threads.emplace_back([this] { sweep_loop(); });
+}
+
+void Replicator::stop() {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stopping)
+      return;
+    m_stopping = true;
+  }
+  m_cv.notify_all();
+  if (m_doveadm.cancel)
+    m_doveadm.cancel();
+  for (auto &thread : m_threads)
+    thread.join();
+  m_threads.clear();
+}
+
+void Replicator::wake() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_wakeups++;
+  }
+  m_cv.notify_all();
+}
+
+bool Replicator::wait(std::uint64_t seen, milliseconds timeout) {
+  std::unique_lock lock(m_mutex);
+  m_cv.wait_for(lock, timeout,
+                [&] { return m_stopping || m_wakeups != seen; });
+  return !m_stopping;
+}
+
+bool Replicator::pause(milliseconds timeout) {
+  std::unique_lock lock(m_mutex);
+  m_cv.wait_for(lock, timeout, [&] { return m_stopping; });
+  return !m_stopping;
+}
+
+void Replicator::release_dead_leases() {
+  const auto owners = m_store.lease_owners();
+  if (!owners) {
+    store_failed("lease_owners", owners.error());
+    return;
+  }
+  for (const auto &owner : *owners) {
+    if (!dead_here(owner, m_options.owner))
+      continue;
+    const auto released = m_store.release_owner(owner);
+    if (released)
+      LOG_INFO("replication: gave back ", *released,
+               " user(s) leased by the stopped daemon ", owner);
+    else
+      store_failed("release_owner", released.error());
+  }
+}
+
+void Replicator::store_failed(const char *operation, const std::string &error) {
+  m_metrics.store_error(operation);
+  if (m_store_ok.exchange(false))
+    LOG_ERROR("replication: store failed (", operation, "): ", error,
+              "; retrying");
+}
+
+void Replicator::work() {
+  std::uint64_t seen;
+  while (true) {
+    {
+      std::lock_guard lock(m_mutex);
+      if (m_stopping)
+        return;
+      seen = m_wakeups;
+    }
+    const auto claimed =
+        m_store.claim(m_options.owner, store::Clock::now(), m_options.lease);
+    if (!claimed) {
+      store_failed("claim", claimed.error());
+      // the keeper notices the store coming back; until then, no hot loop
+      if (!pause(k_store_retry))
+        return;
+      continue;
+    }
+    if (!*claimed) {
+      if (!wait(seen, m_options.idle_poll))
+        return;
+      continue;
+    }
+    run(**claimed);
+  }
+}
+
+void Replicator::run(const store::Claim &claim) {
+  const auto started = store::Clock::now();
+  const bool full = claim.full || started - claim.last_full_sync >=
+                                      m_options.full_sync_interval;
+  {
+    std::lock_guard lock(m_mutex);
+    m_running[claim.user] = claim;
+  }
+  LOG_DEBUG("replication: ", full ? "full" : "fast", " sync of ", claim.user,
+            " (", priority_name(claim.priority), ")");
+  const auto result =
+      m_doveadm.sync(claim.user, full ? std::string() : claim.dsync_state,
+                     full);
+  bool stopping;
+  {
+    std::lock_guard lock(m_mutex);
+    m_running.erase(claim.user);
+    stopping = m_stopping;
+  }
+  if (!result && stopping) {
+    // cancelled by stop(): not the user's fault, back to the queue
+    const auto released = m_store.release(claim, m_options.owner);
+    if (!released)
+      store_failed("release", released.error());
+    return;
+  }
+  if (result)
+    succeeded(claim, *result, full, started);
+  else
+    failed(claim, result.error(), full, started);
+}
+
+void Replicator::succeeded(const store::Claim &claim, const std::string &state,
+                           bool full, store::TimePoint started) {
+  const auto finished = store::Clock::now();
+  m_metrics.doveadm_request("ok");
+  m_metrics.sync(full, true, seconds_between(started, finished));
+  const auto stored =
+      m_store.succeed(claim, m_options.owner, state, full, finished);
+  if (!stored)
+    store_failed("succeed", stored.error()); // the lease expires: synced again
+  publish("replication.succeeded", claim, full, started, finished, "");
+}
+
+void Replicator::failed(const store::Claim &claim,
+                        const DoveadmFailure &failure, bool full,
+                        store::TimePoint started) {
+  const auto finished = store::Clock::now();
+  m_metrics.doveadm_request(kind_name(failure.kind));
+  m_metrics.sync(full, false, seconds_between(started, finished));
+  publish("replication.failed", claim, full, started, finished,
+          failure.message);
+  const bool unknown = failure.kind == DoveadmFailure::Kind::no_such_user ||
+                       failure.kind == DoveadmFailure::Kind::noreplicate;
+  if (unknown) {
+    LOG_INFO("replication: ", claim.user, ": ", failure.message,
+             "; removed from the queue");
+    const auto removed = m_store.remove(claim.user);
+    if (!removed)
+      store_failed("remove", removed.error());
+    return;
+  }
+  const auto wait = backoff(m_options, claim.failures + 1);
+  LOG_WARN("replication: sync of ", claim.user, " failed: ", failure.message,
+           "; retrying in ", duration_cast<milliseconds>(wait).count(), " ms");
+  const auto stored = m_store.fail(claim, m_options.owner, failure.message,
+                                   finished, finished + wait);
+  if (!stored)
+    store_failed("fail", stored.error());
+}
+
+void Replicator::publish(const char *type, const store::Claim &claim,
+                         bool full, store::TimePoint started,
+                         store::TimePoint finished, const std::string &error) {
+  auto event = core::Event::internal(type);
+  event.message.set("user", claim.user);
+  event.message.set("kind", std::string(full ? "full" : "fast"));
+  event.message.set("priority", std::string(priority_name(claim.priority)));
+  event.message.set("started_us", micros(started));
+  event.message.set("finished_us", micros(finished));
+  event.message.set(
+      "duration_ms",
+      static_cast<std::int64_t>(
+          duration_cast<milliseconds>(finished - started).count()));
+  if (!error.empty())
+    event.message.set("error", error);
+  m_publish(std::move(event));
+}
+
+void Replicator::keep() {
+  while (pause(m_options.keeper_interval)) {
+    std::vector<store::Claim> running;
+    {
+      std::lock_guard lock(m_mutex);
+      for (const auto &entry : m_running)
+        running.push_back(entry.second);
+    }
+    const auto now = store::Clock::now();
+    for (const auto &claim : running) {
+      const auto renewed =
+          m_store.renew(claim, m_options.owner, now, m_options.lease);
+      if (!renewed)
+        store_failed("renew", renewed.error());
+    }
+    const auto status = m_store.status(now);
+    if (!status) {
+      store_failed("status", status.error());
+      continue;
+    }
+    m_metrics.queue(*status);
+    if (!m_store_ok.exchange(true)) {
+      LOG_INFO("replication: store answers again");
+      wake();
+    }
+  }
+}
+
+void Replicator::sweep_loop() {
+  auto next = steady_clock::now();
+  while (true) {
+    const auto now = steady_clock::now();
+    if (now >= next) {
+      const auto swept = sweep();
+      next = now + (swept ? m_options.sweep_interval
+                          : std::min(m_options.sweep_interval,
+                                     m_options.retry_max));
+    }
+    const auto left = duration_cast<milliseconds>(next - steady_clock::now());
+    if (!pause(std::max(left, milliseconds(1))))
+      return;
+  }
+}
+
+tl::expected<std::size_t, std::string> Replicator::sweep() {
+  const auto started = steady_clock::now();
+  const auto took = [&] {
+    return duration<double>(steady_clock::now() - started).count();
+  };
+  const auto users = m_doveadm.list_users("*");
+  if (!users) {
+    m_metrics.doveadm_request(kind_name(users.error().kind));
+    m_metrics.sweep(false, took(), 0);
+    LOG_WARN("replication: background sweep: listing users failed: ",
+             users.error().message);
+    return tl::unexpected(users.error().message);
+  }
+  m_metrics.doveadm_request("ok");
+  const auto now = store::Clock::now();
+  std::vector<store::SyncRequest> batch;
+  for (std::size_t i = 0; i < users->size(); i++) {
+    batch.push_back({(*users)[i], Priority::none, now, false,
+                     now - m_options.sweep_threshold});
+    if (batch.size() < k_sweep_batch && i + 1 < users->size())
+      continue;
+    const auto stored = m_store.enqueue(batch);
+    if (!stored) {
+      store_failed("enqueue", stored.error());
+      m_metrics.sweep(false, took(), users->size());
+      return tl::unexpected(stored.error());
+    }
+    batch.clear();
+  }
+  m_metrics.sweep(true, took(), users->size());
+  LOG_INFO("replication: background sweep listed ", users->size(),
+           " user(s)");
+  wake();
+  return users->size();
+}
+
+} // namespace dovewarden::replication

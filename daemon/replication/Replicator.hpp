@@ -1,0 +1,117 @@
+#pragma once
+
+#include "core/Event.hpp"
+#include "replication/DoveadmClient.hpp"
+#include "store/ReplicationStore.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dovewarden::metrics {
+class ReplicationMetrics;
+}
+
+namespace dovewarden::replication {
+
+// Works the replication queue: workers claim due users from the store (a
+// lease keeps every other worker and daemon off that user), run doveadm
+// sync, and record the outcome; failures back off, users doveadm does not
+// know or that have noreplicate leave the queue. A keeper renews the leases
+// of running syncs and watches the store; a sweeper queues every user not
+// synced within the threshold.
+class Replicator {
+public:
+  using Publish = std::function<void(core::Event)>;
+
+  // What the replicator asks of doveadm: DoveadmClient, or a stand-in.
+  struct Doveadm {
+    std::function<tl::expected<std::string, DoveadmFailure>(
+        const std::string &user, const std::string &state, bool full)>
+        sync;
+    std::function<tl::expected<std::vector<std::string>, DoveadmFailure>(
+        const std::string &mask)>
+        list_users;
+    std::function<void()> cancel;
+  };
+
+  struct Options {
+    unsigned workers = 4;
+    std::string owner; // "host:pid", names this daemon's leases
+    std::chrono::milliseconds lease{60000};
+    std::chrono::milliseconds full_sync_interval{24 * 3600 * 1000};
+    std::chrono::milliseconds retry_min{10000};
+    std::chrono::milliseconds retry_max{600000};
+    bool sweep_enabled = true;
+    std::chrono::milliseconds sweep_interval{3600 * 1000};
+    std::chrono::milliseconds sweep_threshold{24 * 3600 * 1000};
+    // a worker with nothing due looks again this often (backoffs end,
+    // other daemons queue users)
+    std::chrono::milliseconds idle_poll{1000};
+    std::chrono::milliseconds keeper_interval{1000};
+  };
+
+  Replicator(Options options, store::ReplicationStore &store, Doveadm doveadm,
+             metrics::ReplicationMetrics &metrics, Publish publish);
+  Replicator(const Replicator &) = delete;
+  Replicator &operator=(const Replicator &) = delete;
+  ~Replicator();
+
+  // Hands back the leases of dead daemons of this host, then starts the
+  // workers, the keeper and the sweeper.
+  void start();
+  // Cancels running syncs, gives their users back to the queue and joins
+  // every thread. Idempotent.
+  void stop();
+  // Tells idle workers that users were queued.
+  void wake();
+  // Returns false while the store does not answer.
+  bool store_ok() const { return m_store_ok.load(); }
+
+  // Returns the wait before retry number failures (1: the first), doubling
+  // from retry_min up to retry_max, with +-20% jitter.
+  static std::chrono::milliseconds backoff(const Options &options,
+                                           int failures);
+
+private:
+  void work();
+  void run(const store::Claim &claim);
+  void succeeded(const store::Claim &claim, const std::string &state,
+                 bool full, store::TimePoint started);
+  void failed(const store::Claim &claim, const DoveadmFailure &failure,
+              bool full, store::TimePoint started);
+  void keep();
+  void sweep_loop();
+  tl::expected<std::size_t, std::string> sweep();
+  void release_dead_leases();
+  void store_failed(const char *operation, const std::string &error);
+  void publish(const char *type, const store::Claim &claim, bool full,
+               store::TimePoint started, store::TimePoint finished,
+               const std::string &error);
+  // Waits until wake(), stop() or timeout. Returns false once stopping.
+  bool wait(std::uint64_t seen, std::chrono::milliseconds timeout);
+  // Waits until stop() or timeout. Returns false once stopping.
+  bool pause(std::chrono::milliseconds timeout);
+
+  Options m_options;
+  store::ReplicationStore &m_store;
+  Doveadm m_doveadm;
+  metrics::ReplicationMetrics &m_metrics;
+  Publish m_publish;
+
+  std::atomic<bool> m_store_ok{true};
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::uint64_t m_wakeups = 0;
+  bool m_stopping = false;
+  std::map<std::string, store::Claim> m_running;
+  std::vector<std::thread> m_threads;
+};
+
+} // namespace dovewarden::replication
