@@ -1,12 +1,22 @@
 #include "Daemon.hpp"
 
+#include "admin/AdminServer.hpp"
+#include "admin/AdminToken.hpp"
 #include "bus/Bus.hpp"
 #include "core/Pipeline.hpp"
 #include "dovewarden-config.h"
+#include "filter/SourceFilter.hpp"
 #include "http/StatusServer.hpp"
 #include "metrics/Metrics.hpp"
+#include "metrics/ReplicationMetrics.hpp"
+#include "replication/DoveadmClient.hpp"
+#include "replication/ReplicationFeed.hpp"
+#include "replication/Replicator.hpp"
 #include "sinks/StreamSink.hpp"
+#include "sources/HttpEventSource.hpp"
 #include "sources/ZmqSource.hpp"
+#include "store/RedisStore.hpp"
+#include "store/SqliteStore.hpp"
 #include "util/Duration.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
@@ -24,6 +34,31 @@ namespace {
 std::string listen_text(const util::ListenAddress &address) {
   return address.host.empty() ? "*:" + std::to_string(address.port)
                               : address.to_string();
+}
+
+// the leases of this daemon's syncs: host and pid, so that a restarted
+// daemon can tell its dead predecessor's leases from a live neighbour's
+std::string lease_owner(const std::string &host) {
+  return host + ":" + std::to_string(::getpid());
+}
+
+std::unique_ptr<store::ReplicationStore>
+open_store(const config::ReplicationConfig &config) {
+  if (config.store == config::StoreMode::embedded) {
+    auto opened = store::SqliteStore::open(config.store_path);
+    if (!opened)
+      throw util::Fatal("DOVEWARDEN_STORE_PATH: " + opened.error());
+    return std::move(*opened);
+  }
+  store::RedisStore::Options options;
+  options.host = config.redis_addr.host;
+  options.port = config.redis_addr.port;
+  options.password = config.redis_password;
+  options.ns = config.redis_namespace;
+  auto connected = store::RedisStore::connect(std::move(options));
+  if (!connected)
+    throw util::Fatal("DOVEWARDEN_REDIS_ADDR: " + connected.error());
+  return std::move(*connected);
 }
 
 std::string stream_text(const config::Config &config) {
@@ -58,8 +93,13 @@ Daemon::~Daemon() { stop(); }
 void Daemon::start() {
   // nothing at info level until all is set up: a failure is one line
   add_stream_sink();
+  add_replication();
+  add_http_source();
   m_bus->start();
   start_status_server();
+  start_admin_server();
+  if (m_replicator)
+    m_replicator->start();
   std::string receiving;
   for (auto &source : m_sources) {
     source->start();
@@ -72,7 +112,106 @@ void Daemon::start() {
            m_config.metrics_addr
                ? "on http://" + listen_text(*m_config.metrics_addr)
                : std::string("off"),
-           "; stream ", stream_text(m_config));
+           "; stream ", stream_text(m_config), "; replication ",
+           m_store ? "to " + m_config.replication.doveadm_dest + " via " +
+                         m_config.replication.doveadm_url + ", store " +
+                         m_store->describe()
+                   : std::string("off"));
+}
+
+void Daemon::add_replication() {
+  const auto &config = m_config.replication;
+  if (!config.enabled())
+    return;
+  replication::DoveadmClient::Options doveadm;
+  doveadm.url = config.doveadm_url;
+  doveadm.password = config.doveadm_password;
+  doveadm.api_key = config.doveadm_api_key;
+  doveadm.destination = config.doveadm_dest;
+  doveadm.timeout = config.doveadm_timeout;
+  m_doveadm = std::make_unique<replication::DoveadmClient>(std::move(doveadm));
+  m_store = open_store(config);
+  m_replication_metrics =
+      std::make_unique<metrics::ReplicationMetrics>(m_metrics->registry());
+
+  auto publish = [this](core::Event event) {
+    event.message.set("host", m_host);
+    m_pipeline->submit(std::move(event));
+  };
+  replication::Replicator::Options options;
+  options.workers = config.workers;
+  options.owner = lease_owner(m_host);
+  options.full_sync_interval = config.full_sync_interval;
+  options.retry_min = config.retry_min;
+  options.retry_max = config.retry_max;
+  options.sweep_enabled = config.sweep_enabled;
+  options.sweep_interval = config.sweep_interval;
+  options.sweep_threshold = config.sweep_threshold;
+  auto &client = *m_doveadm;
+  replication::Replicator::Doveadm doveadm_calls{
+      [&client](const std::string &user, const std::string &state, bool full) {
+        return client.sync(user, state, full);
+      },
+      [&client](const std::string &mask) { return client.list_users(mask); },
+      [&client] { client.cancel(); }};
+  m_replicator = std::make_unique<replication::Replicator>(
+      std::move(options), *m_store, std::move(doveadm_calls),
+      *m_replication_metrics, publish);
+  m_feed = std::make_shared<replication::ReplicationFeed>(
+      config.trigger, *m_store, *m_replication_metrics,
+      [this] { m_replicator->wake(); }, publish);
+  // the feed publishes events of its own: keep them out of its queue
+  m_bus->subscribe(std::make_unique<filter::SourceFilter>("daemon"), m_feed,
+                   bus::Bus::Options{});
+}
+
+void Daemon::add_http_source() {
+  if (!m_config.http_addr)
+    return;
+  sources::HttpEventSource::Options options;
+  options.address = *m_config.http_addr;
+  auto feed = m_feed;
+  sources::HttpEventSource::Admit admit =
+      [feed](const core::Event &event) -> tl::expected<bool, std::string> {
+    if (!feed)
+      return false;
+    return feed->admit(event);
+  };
+  m_sources.push_back(std::make_unique<sources::HttpEventSource>(
+      std::move(options), *m_pipeline, std::move(admit)));
+}
+
+void Daemon::start_admin_server() {
+  if (!m_store || !m_config.admin_addr)
+    return;
+  const auto &config = m_config;
+  const auto lookup = [&config](const char *name) -> std::optional<std::string> {
+    const std::string &value =
+        std::string(name) == admin::AdminToken::k_token_env
+            ? config.admin_token
+            : std::string(name) == admin::AdminToken::k_token_file_env
+                  ? config.admin_token_file
+                  : std::string();
+    if (value.empty())
+      return std::nullopt;
+    return value;
+  };
+  auto token = admin::AdminToken::load(lookup, config.replication.store_path);
+  if (!token)
+    throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());
+  auto &client = *m_doveadm;
+  admin::AdminServer::UserLister list_users =
+      [&client]() -> tl::expected<std::vector<std::string>, std::string> {
+    auto users = client.list_users("*");
+    if (!users)
+      return tl::unexpected(users.error().message);
+    return std::move(*users);
+  };
+  m_admin = std::make_unique<admin::AdminServer>(
+      *config.admin_addr, std::move(*token), *m_store, std::move(list_users));
+  const auto started = m_admin->start();
+  if (!started)
+    throw util::Fatal("DOVEWARDEN_ADMIN_ADDR: " + started.error());
 }
 
 void Daemon::add_stream_sink() {
@@ -103,9 +242,14 @@ void Daemon::stop() {
     return;
   for (auto &source : m_sources)
     source->stop();
+  if (m_admin)
+    m_admin->stop();
   if (m_started)
     publish_internal("daemon.stopped");
+  // the bus drains into the feed, which writes its last batch to the store
   m_bus->stop();
+  if (m_replicator)
+    m_replicator->stop();
   if (m_status)
     m_status->stop();
   if (m_started)
@@ -114,6 +258,8 @@ void Daemon::stop() {
 
 bool Daemon::ready() const {
   if (!m_started || m_stopping)
+    return false;
+  if (m_replicator && !m_replicator->store_ok())
     return false;
   return std::all_of(m_sources.begin(), m_sources.end(),
                      [](const auto &source) { return source->ready(); });

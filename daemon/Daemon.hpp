@@ -19,12 +19,25 @@ class StatusServer;
 }
 namespace dovewarden::metrics {
 class Metrics;
+class ReplicationMetrics;
+} // namespace dovewarden::metrics
+namespace dovewarden::replication {
+class DoveadmClient;
+class ReplicationFeed;
+class Replicator;
+} // namespace dovewarden::replication
+namespace dovewarden::store {
+class ReplicationStore;
+}
+namespace dovewarden::admin {
+class AdminServer;
 }
 
 namespace dovewarden {
 
 // Wires the stages together: sources -> pipeline (loss detection) -> bus ->
-// subscribers, plus the status listener. main() owns one.
+// subscribers (stream, replication feed -> store <- replicator), plus the
+// status and admin listeners. main() owns one.
 class Daemon {
 public:
   explicit Daemon(config::Config config);
@@ -47,6 +60,9 @@ public:
 
 private:
   void add_stream_sink();
+  void add_replication();
+  void add_http_source();
+  void start_admin_server();
   void start_status_server();
   void publish_internal(const std::string &type);
   void on_source_failure(const std::string &why);
@@ -57,6 +73,12 @@ private:
   std::unique_ptr<bus::Bus> m_bus;
   std::unique_ptr<core::Pipeline> m_pipeline;
   std::vector<std::unique_ptr<core::Source>> m_sources;
+  std::unique_ptr<metrics::ReplicationMetrics> m_replication_metrics;
+  std::unique_ptr<store::ReplicationStore> m_store;
+  std::unique_ptr<replication::DoveadmClient> m_doveadm;
+  std::shared_ptr<replication::ReplicationFeed> m_feed;
+  std::unique_ptr<replication::Replicator> m_replicator;
+  std::unique_ptr<admin::AdminServer> m_admin;
   std::unique_ptr<http::StatusServer> m_status;
   std::atomic<bool> m_started{false};
   std::atomic<bool> m_stopping{false};

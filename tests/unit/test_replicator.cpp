@@ -1,0 +1,413 @@
+#include "metrics/ReplicationMetrics.hpp"
+#include "replication/ReplicationFeed.hpp"
+#include "replication/Replicator.hpp"
+#include "store/SqliteStore.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace dw = dovewarden;
+using dw::replication::DoveadmFailure;
+using dw::replication::Priority;
+using dw::replication::Replicator;
+using namespace std::chrono_literals;
+
+namespace {
+
+template <typename T> T ok(tl::expected<T, std::string> result) {
+  BOOST_REQUIRE_MESSAGE(result.has_value(),
+                        (result ? std::string() : result.error()));
+  return std::move(*result);
+}
+
+void ok(tl::expected<void, std::string> result) {
+  BOOST_REQUIRE_MESSAGE(result.has_value(),
+                        (result ? std::string() : result.error()));
+}
+
+// Polls pred for up to timeout. Returns whether it came true.
+template <typename Pred> bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// doveadm as the replicator sees it: records every sync and answers what
+// the test says.
+class FakeDoveadm {
+public:
+  struct Call {
+    std::string user;
+    std::string state;
+    bool full;
+  };
+  using Answer = std::function<tl::expected<std::string, DoveadmFailure>(
+      const Call &)>;
+
+  Answer answer = [](const Call &call) {
+    return tl::expected<std::string, DoveadmFailure>("state-of-" + call.user);
+  };
+  std::vector<std::string> users;
+  std::chrono::milliseconds sync_time{0};
+
+  Replicator::Doveadm calls() {
+    return {[this](const std::string &user, const std::string &state,
+                   bool full) { return sync(user, state, full); },
+            [this](const std::string &) {
+              return tl::expected<std::vector<std::string>, DoveadmFailure>(
+                  users);
+            },
+            [this] {
+              std::lock_guard lock(m_mutex);
+              m_cancelled = true;
+              m_cv.notify_all();
+            }};
+  }
+
+  std::vector<Call> history() const {
+    std::lock_guard lock(m_mutex);
+    return m_history;
+  }
+  std::size_t count(const std::string &user) const {
+    std::lock_guard lock(m_mutex);
+    return std::count_if(m_history.begin(), m_history.end(),
+                         [&](const Call &c) { return c.user == user; });
+  }
+  int max_concurrent() const { return m_max_concurrent.load(); }
+
+private:
+  tl::expected<std::string, DoveadmFailure> sync(const std::string &user,
+                                                 const std::string &state,
+                                                 bool full) {
+    Call call{user, state, full};
+    {
+      std::unique_lock lock(m_mutex);
+      m_history.push_back(call);
+      const int now = ++m_running[user];
+      m_max_concurrent = std::max(m_max_concurrent.load(), now);
+      // a sync takes sync_time, or until cancelled
+      m_cv.wait_for(lock, sync_time, [&] { return m_cancelled; });
+      m_running[user]--;
+      if (m_cancelled)
+        return tl::unexpected(DoveadmFailure{
+            DoveadmFailure::Kind::temporary, "cancelled", 0});
+    }
+    return answer(call);
+  }
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_cancelled = false;
+  std::vector<Call> m_history;
+  std::map<std::string, int> m_running;
+  std::atomic<int> m_max_concurrent{0};
+};
+
+struct Fixture {
+  Fixture() {
+    dir = std::filesystem::temp_directory_path() /
+          ("dovewarden-replicator-" + std::to_string(::getpid()) + "-" +
+           std::to_string(counter++));
+    store = ok(dw::store::SqliteStore::open(dir.string()));
+    options.workers = 4;
+    options.owner = "test:1";
+    options.retry_min = 100ms;
+    options.retry_max = 200ms;
+    options.sweep_enabled = false;
+    options.idle_poll = 50ms;
+    options.keeper_interval = 50ms;
+  }
+  ~Fixture() {
+    replicator.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  void start() {
+    replicator = std::make_unique<Replicator>(
+        options, *store, doveadm.calls(), metrics,
+        [this](dw::core::Event event) {
+          std::lock_guard lock(published_mutex);
+          published.push_back(std::move(event));
+        });
+    replicator->start();
+  }
+
+  void queue(const std::string &user, Priority priority = Priority::high,
+             bool full = false) {
+    ok(store->enqueue({{user, priority, dw::store::Clock::now(), full, {}}}));
+    if (replicator)
+      replicator->wake();
+  }
+
+  dw::store::UserRecord record(const std::string &user) {
+    const auto records = ok(store->users(user));
+    BOOST_REQUIRE_EQUAL(records.size(), 1u);
+    return records.front();
+  }
+
+  std::size_t published_count(const std::string &type) {
+    std::lock_guard lock(published_mutex);
+    return std::count_if(published.begin(), published.end(),
+                         [&](const auto &e) { return e.type() == type; });
+  }
+
+  static inline int counter = 0;
+  std::filesystem::path dir;
+  std::unique_ptr<dw::store::ReplicationStore> store;
+  prometheus::Registry registry;
+  dw::metrics::ReplicationMetrics metrics{registry};
+  FakeDoveadm doveadm;
+  Replicator::Options options;
+  std::unique_ptr<Replicator> replicator;
+  std::mutex published_mutex;
+  std::vector<dw::core::Event> published;
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(replicator, Fixture)
+
+BOOST_AUTO_TEST_CASE(first_sync_is_full_then_incremental_from_the_kept_state) {
+  start();
+  queue("alice");
+  BOOST_REQUIRE(eventually([&] { return !record("alice").queued &&
+                                        record("alice").last_success !=
+                                            dw::store::TimePoint{}; }));
+  queue("alice", Priority::low);
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 2; }));
+  const auto calls = doveadm.history();
+  BOOST_TEST(calls[0].full);
+  BOOST_TEST(calls[0].state == "");
+  BOOST_TEST(!calls[1].full);
+  BOOST_TEST(calls[1].state == "state-of-alice");
+  BOOST_REQUIRE(eventually([&] { return published_count("replication.succeeded") == 2; }));
+  const auto alice = record("alice");
+  BOOST_TEST(alice.last_full_sync != dw::store::TimePoint{});
+  BOOST_TEST(alice.last_fast_sync >= alice.last_full_sync);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_sync_on_request_and_when_the_interval_passed) {
+  options.full_sync_interval = 1h;
+  start();
+  queue("alice");
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 1; }));
+  BOOST_REQUIRE(eventually([&] { return !record("alice").queued; }));
+  queue("alice", Priority::sync, true);
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 2; }));
+  BOOST_TEST(doveadm.history()[1].full);
+  BOOST_TEST(doveadm.history()[1].state == "");
+}
+
+BOOST_AUTO_TEST_CASE(failures_back_off_instead_of_hot_looping) {
+  doveadm.answer = [](const FakeDoveadm::Call &) {
+    return tl::expected<std::string, DoveadmFailure>(tl::unexpected(
+        DoveadmFailure{DoveadmFailure::Kind::temporary, "replica down", 75}));
+  };
+  start();
+  queue("alice");
+  std::this_thread::sleep_for(1500ms);
+  // waits of 100-200 ms (+-20%): about 8 tries; a hot loop makes thousands
+  const auto tries = doveadm.count("alice");
+  BOOST_TEST(tries >= 2u);
+  BOOST_TEST(tries <= 20u);
+  const auto alice = record("alice");
+  BOOST_TEST(alice.queued);
+  BOOST_TEST(alice.failed);
+  BOOST_TEST(alice.last_error == "replica down");
+  BOOST_TEST(published_count("replication.failed") >= 2u);
+
+  // the replica is back: the next try succeeds and clears the failure
+  doveadm.answer = [](const FakeDoveadm::Call &) {
+    return tl::expected<std::string, DoveadmFailure>("s");
+  };
+  BOOST_REQUIRE(eventually([&] { return !record("alice").queued; }));
+  BOOST_TEST(!record("alice").failed);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_and_noreplicate_users_leave_the_queue) {
+  doveadm.answer = [](const FakeDoveadm::Call &call) {
+    const auto kind = call.user == "ghost" ? DoveadmFailure::Kind::no_such_user
+                                           : DoveadmFailure::Kind::noreplicate;
+    return tl::expected<std::string, DoveadmFailure>(
+        tl::unexpected(DoveadmFailure{kind, "no", 67}));
+  };
+  start();
+  queue("ghost");
+  queue("private");
+  BOOST_REQUIRE(eventually([&] { return ok(store->users("*")).empty(); }));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(doveadm.count("ghost") == 1u);
+  BOOST_TEST(doveadm.count("private") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(never_two_syncs_of_one_user_and_changes_during_a_sync_sync_again) {
+  doveadm.sync_time = 100ms;
+  options.workers = 8;
+  start();
+  queue("alice");
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 1; }));
+  // changes while the first sync runs
+  for (int i = 0; i < 20; i++) {
+    queue("alice");
+    std::this_thread::sleep_for(5ms);
+  }
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") >= 2 &&
+                                        !record("alice").queued; }));
+  BOOST_TEST(doveadm.max_concurrent() == 1);
+  // coalesced: far fewer syncs than changes
+  BOOST_TEST(doveadm.count("alice") <= 4u);
+}
+
+BOOST_AUTO_TEST_CASE(stop_cancels_running_syncs_and_keeps_their_users_queued) {
+  doveadm.sync_time = 1h;
+  start();
+  queue("alice");
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 1; }));
+  const auto started = std::chrono::steady_clock::now();
+  replicator->stop();
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 5s));
+  const auto alice = record("alice");
+  BOOST_TEST(alice.queued);
+  BOOST_TEST(alice.owner == "");
+  BOOST_TEST(!alice.failed);
+}
+
+BOOST_AUTO_TEST_CASE(leases_of_a_dead_daemon_of_this_host_are_given_back) {
+  ok(store->enqueue({{"alice", Priority::high, dw::store::Clock::now(), false, {}}}));
+  // pid 999999999 does not exist; "elsewhere" is another host's daemon
+  const auto dead = ok(store->claim("test:999999999", dw::store::Clock::now(), 1h));
+  BOOST_REQUIRE(dead);
+  ok(store->enqueue({{"bob", Priority::high, dw::store::Clock::now(), false, {}}}));
+  BOOST_REQUIRE(ok(store->claim("elsewhere:1", dw::store::Clock::now(), 1h)));
+  start();
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 1; }));
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(doveadm.count("bob") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_sweep_queues_users_not_synced_within_the_threshold) {
+  options.sweep_enabled = true;
+  options.sweep_threshold = 1h;
+  doveadm.users = {"alice", "bob"};
+  // alice synced a minute ago
+  ok(store->enqueue({{"alice", Priority::high, dw::store::Clock::now(), false, {}}}));
+  const auto claim = ok(store->claim("x:1", dw::store::Clock::now(), 1h));
+  BOOST_REQUIRE(claim);
+  ok(store->succeed(*claim, "x:1", "st", true, dw::store::Clock::now() - 1min));
+  start();
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("bob") == 1; }));
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(doveadm.count("alice") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(backoff_doubles_within_bounds_with_jitter) {
+  Replicator::Options o;
+  o.retry_min = 1000ms;
+  o.retry_max = 8000ms;
+  for (int i = 0; i < 50; i++) {
+    const auto first = Replicator::backoff(o, 1).count();
+    BOOST_TEST((first >= 800 && first <= 1200));
+    const auto third = Replicator::backoff(o, 3).count();
+    BOOST_TEST((third >= 3200 && third <= 4800));
+    const auto late = Replicator::backoff(o, 60).count();
+    BOOST_TEST((late >= 6400 && late <= 8000));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(replication_feed, Fixture)
+
+BOOST_AUTO_TEST_CASE(events_collapse_per_user_into_one_stored_request) {
+  int stored = 0;
+  dw::replication::ReplicationFeed feed(
+      dw::replication::Trigger::defaults(), *store, metrics,
+      [&] { stored++; }, [](dw::core::Event) {});
+  const auto event = [](const std::string &type, const std::string &user,
+                        std::int64_t ts) {
+    dw::core::Event e;
+    e.message.type = type;
+    e.source = "zmq";
+    e.message.set("user", user);
+    e.message.set("ts", ts);
+    return e;
+  };
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  feed.handle(event("flags.set", "alice", t0 + 2000));
+  feed.handle(event("message.new", "alice", t0 + 5000));
+  feed.handle(event("message.expunge", "alice", t0 + 1000));
+  feed.handle(event("user.login", "bob", t0));
+  feed.flush();
+  BOOST_TEST(stored == 1);
+  const auto users = ok(store->users("*"));
+  BOOST_REQUIRE_EQUAL(users.size(), 1u);
+  BOOST_TEST(users[0].user == "alice");
+  BOOST_TEST((users[0].priority == Priority::high));
+  BOOST_TEST((users[0].requested ==
+              dw::store::TimePoint(std::chrono::microseconds(t0 + 1000))));
+  feed.flush(); // nothing pending: no store call
+  BOOST_TEST(stored == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_uidvalidity_queues_a_full_sync_and_says_so) {
+  std::vector<dw::core::Event> published;
+  dw::replication::ReplicationFeed feed(
+      dw::replication::Trigger::defaults(), *store, metrics, [] {},
+      [&](dw::core::Event e) { published.push_back(std::move(e)); });
+  const auto append = [](std::int64_t uidvalidity) {
+    dw::core::Event e;
+    e.message.type = "message.append";
+    e.source = "zmq";
+    e.message.set("user", std::string("alice"));
+    e.message.set("mailbox", std::string("INBOX"));
+    e.message.set("uidvalidity", uidvalidity);
+    return e;
+  };
+  feed.handle(append(100));
+  feed.handle(append(100));
+  feed.flush();
+  BOOST_TEST(!ok(store->users("alice")).front().full_requested);
+  BOOST_TEST(published.empty());
+  feed.handle(append(200));
+  feed.flush();
+  BOOST_TEST(ok(store->users("alice")).front().full_requested);
+  BOOST_REQUIRE_EQUAL(published.size(), 1u);
+  BOOST_TEST(published[0].type() == "mailbox.uidvalidity_changed");
+  BOOST_TEST(published[0].message.integer("old_uidvalidity") == 100);
+  BOOST_TEST(published[0].message.integer("uidvalidity") == 200);
+}
+
+BOOST_AUTO_TEST_CASE(admit_stores_at_once_and_ignores_what_does_not_trigger) {
+  dw::replication::ReplicationFeed feed(
+      dw::replication::Trigger::defaults(), *store, metrics, [] {},
+      [](dw::core::Event) {});
+  dw::core::Event e;
+  e.message.type = "imap_command_finished";
+  e.source = "http";
+  e.message.set("user", std::string("carol"));
+  e.message.set("cmd_name", std::string("APPEND"));
+  e.message.set("tagged_reply_state", std::string("OK"));
+  BOOST_TEST(ok(feed.admit(e)) == true);
+  BOOST_TEST(ok(store->users("carol")).size() == 1u);
+  e.message.set("cmd_name", std::string("SELECT"));
+  BOOST_TEST(ok(feed.admit(e)) == false);
+  // the bus hands POST /events events to the feed too: they are not stored twice
+  feed.handle(e);
+  feed.flush();
+  BOOST_TEST(ok(store->users("*")).size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
