@@ -40,13 +40,13 @@ public:
     std::string password;    // Basic auth doveadm:<password>, or
     std::string api_key;     // "X-Dovecot-API <base64 of key>"; one of the two
     std::string destination; // dsync's destination, e.g. tcp:replica:12345
-    std::chrono::milliseconds timeout{
-        std::chrono::minutes(30)}; // whole request
+    // the whole request; a first full sync of a large mailbox takes long
+    std::chrono::milliseconds timeout{std::chrono::minutes(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   };
 
-  // Throws config::ConfigError if the URL is not http(s) or not exactly one
-  // of password and api_key is set.
+  // Throws config::ConfigError if the URL is not http(s) or holds
+  // credentials, or if not exactly one of password and api_key is set.
   explicit DoveadmClient(Options options);
   DoveadmClient(const DoveadmClient &) = delete;
   DoveadmClient &operator=(const DoveadmClient &) = delete;
