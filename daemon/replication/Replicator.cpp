@@ -28,22 +28,6 @@ double seconds_between(store::TimePoint from, store::TimePoint to) {
   return duration<double>(to - from).count();
 }
 
-const char *kind_name(DoveadmFailure::Kind kind) {
-  switch (kind) {
-  case DoveadmFailure::Kind::temporary:
-    return "temporary";
-  case DoveadmFailure::Kind::no_such_user:
-    return "no_such_user";
-  case DoveadmFailure::Kind::noreplicate:
-    return "noreplicate";
-  case DoveadmFailure::Kind::auth:
-    return "auth";
-  case DoveadmFailure::Kind::protocol:
-    return "protocol";
-  }
-  return "protocol";
-}
-
 // "host:pid" of a daemon of this host whose process is gone
 bool dead_here(const std::string &owner, const std::string &self) {
   const auto colon = owner.rfind(':');
@@ -224,7 +208,7 @@ void Replicator::failed(const store::Claim &claim,
                         const DoveadmFailure &failure, bool full,
                         store::TimePoint started) {
   const auto finished = store::Clock::now();
-  m_metrics.doveadm_request(kind_name(failure.kind));
+  m_metrics.doveadm_request(failure_kind_name(failure.kind));
   m_metrics.sync(full, false, seconds_between(started, finished));
   publish("replication.failed", claim, full, started, finished,
           failure.message);
@@ -316,7 +300,7 @@ tl::expected<std::size_t, std::string> Replicator::sweep() {
   };
   const auto users = m_doveadm.list_users("*");
   if (!users) {
-    m_metrics.doveadm_request(kind_name(users.error().kind));
+    m_metrics.doveadm_request(failure_kind_name(users.error().kind));
     m_metrics.sweep(false, took(), 0);
     LOG_WARN("replication: background sweep: listing users failed: ",
              users.error().message);
