@@ -232,4 +232,10 @@ class Daemon:
             return ""
 
     def diagnostics(self):
-        return f"--- tail of dovewardend output {self.stderr_path} ---\n{tail(self.stderr_path)}"
+        text = f"--- tail of dovewardend output {self.stderr_path} ---\n{tail(self.stderr_path)}"
+        if self.stream is not None:
+            own = [e for e in self.stream.poll() if e.get("type", "").startswith(("replication.", "daemon."))]
+            if own:
+                text += (f"\n--- last replication/daemon events of {self.stream.path} ---\n"
+                         + "\n".join(json.dumps(e) for e in own[-10:]))
+        return text
