@@ -286,7 +286,8 @@ class CrashTest(ReplicationCase):
         for user in ("alice", "bob"):
             self.converged(user, "a kill -9 of the daemon with the user queued")
         for user in ("alice", "bob"):
-            d.stream.wait_for(lambda e, u=user: e.get("type") == "replication.succeeded" and e.get("user") == u,
+            d.stream.wait_for(lambda e, u=user: e.get("type") == "replication.succeeded"
+                              and e.get("user") == u,
                               what=f"replication.succeeded for {user} after the restart")
 
     def test_kill_9_embedded_store(self):

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import tempfile
 
-from .util import LIVE, REPO, free_port, pid_alive, port_listening, port_answers, tail, wait_until
+from .util import LIVE, REPO, free_port, pid_alive, port_answers, port_listening, tail, wait_until
 
 MAIL_UID = 5000
 MAIL_GID = 5000
@@ -154,7 +154,8 @@ class Dovecot:
             )
         doveadm_tcp = ""
         if self.doveadm_tcp_port:
-            doveadm_tcp = f"  inet_listener dsync {{\n    address = 127.0.0.1\n    port = {self.doveadm_tcp_port}\n  }}\n"
+            doveadm_tcp = ("  inet_listener dsync {\n    address = 127.0.0.1\n"
+                           f"    port = {self.doveadm_tcp_port}\n  }}\n")
         with open(self.conf, "w") as f:
             f.write(CONF_TEMPLATE.format(
                 root=self.root, instance=self.instance, domain=DOMAIN,

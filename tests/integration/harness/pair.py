@@ -126,8 +126,8 @@ def mailbox_state(dovecot, user):
     with ThreadPoolExecutor(3) as pool:
         status, fetched, subscribed = [f.result().stdout for f in [
             pool.submit(dovecot.doveadm, "mailbox", "status", "-u", user, "guid uidvalidity messages", "*"),
-            pool.submit(dovecot.doveadm, "-f", "json", "fetch", "-u", user, "mailbox guid flags hdr.message-id",
-                        "ALL"),
+            pool.submit(dovecot.doveadm, "-f", "json", "fetch", "-u", user,
+                        "mailbox guid flags hdr.message-id", "ALL"),
             pool.submit(dovecot.doveadm, "mailbox", "list", "-s", "-u", user)]]
     mailboxes = {}
     for line in status.splitlines():
