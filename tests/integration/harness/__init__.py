@@ -5,6 +5,8 @@ from .dovecot import DOMAIN, USERS, Dovecot, plugin_path
 from .clients import Imap, RawImap, lmtp_deliver, make_message, pop3
 from .daemon import Daemon, Stream, daemon_path, parse_metrics
 from .env import Env, by_session, split_by_command
+from .pair import Pair, doveadm_http, mailbox_state, state_diff, wait_converged
+from .redis import Redis
 
 __all__ = [
     "LIVE", "REPO", "Timeout", "diagnostics", "free_port", "wait_until",
@@ -12,4 +14,6 @@ __all__ = [
     "Imap", "RawImap", "lmtp_deliver", "make_message", "pop3",
     "Daemon", "Stream", "daemon_path", "parse_metrics",
     "Env", "by_session", "split_by_command",
+    "Pair", "doveadm_http", "mailbox_state", "state_diff", "wait_converged",
+    "Redis",
 ]

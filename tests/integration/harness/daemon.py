@@ -1,8 +1,10 @@
 """The real dovewardend: start, stop, kill; read its stream; scrape its metrics."""
 
+import http.client
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import time
@@ -94,7 +96,13 @@ def parse_metrics(text):
 
 
 class Daemon:
-    """One dovewardend process. Each start() writes a new stream file."""
+    """One dovewardend process. Each start() writes a new stream file.
+
+    Every listener gets a free port (metrics, the HTTP event listener, the admin
+    API), and the store a dir of its own under root that outlives restarts; `env`
+    (DOVEWARDEN_* settings) may override any of them and may be changed between
+    restarts through `extra_env`.
+    """
 
     def __init__(self, root, endpoint, env=None, name="dovewardend"):
         self.root = root
@@ -102,6 +110,10 @@ class Daemon:
         self.extra_env = dict(env or {})
         self.name = name
         self.metrics_port = free_port()
+        self.http_port = free_port()
+        self.admin_port = free_port()
+        self.admin_token = secrets.token_hex(16)
+        self.store = os.path.join(root, f"{name}-store")
         self.proc = None
         self.runs = 0
         self.stream = None
@@ -113,11 +125,16 @@ class Daemon:
         tag = f"{self.name}-{self.runs}"
         self.stream = Stream(os.path.join(self.root, f"{tag}.ndjson"))
         self.stderr_path = os.path.join(self.root, f"{tag}.stderr")
+        os.makedirs(self.store, exist_ok=True)
         env = dict(os.environ)
         env.update({
             "DOVEWARDEN_ZMQ_ENDPOINT": self.endpoint,
             "DOVEWARDEN_STREAM": self.stream.path,
             "DOVEWARDEN_METRICS_ADDR": f"127.0.0.1:{self.metrics_port}",
+            "DOVEWARDEN_HTTP_ADDR": f"127.0.0.1:{self.http_port}",
+            "DOVEWARDEN_ADMIN_ADDR": f"127.0.0.1:{self.admin_port}",
+            "DOVEWARDEN_ADMIN_TOKEN": self.admin_token,
+            "DOVEWARDEN_STORE_PATH": self.store,
         })
         env.update(self.extra_env)
         with open(self.stderr_path, "wb") as err:
@@ -182,6 +199,22 @@ class Daemon:
         except OSError:
             return None
 
+    def post(self, path, body, content_type="application/json", timeout=10):
+        """POST body to the HTTP event listener; returns (status, response body).
+
+        A server that answers before reading all of a large body and closes
+        may break our send: the answer is still read when it came."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            try:
+                conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
     def metrics(self):
         with urllib.request.urlopen(self.url("/metrics"), timeout=5) as r:
             return parse_metrics(r.read().decode())
@@ -199,4 +232,10 @@ class Daemon:
             return ""
 
     def diagnostics(self):
-        return f"--- tail of dovewardend output {self.stderr_path} ---\n{tail(self.stderr_path)}"
+        text = f"--- tail of dovewardend output {self.stderr_path} ---\n{tail(self.stderr_path)}"
+        if self.stream is not None:
+            own = [e for e in self.stream.poll() if e.get("type", "").startswith(("replication.", "daemon."))]
+            if own:
+                text += (f"\n--- last replication/daemon events of {self.stream.path} ---\n"
+                         + "\n".join(json.dumps(e) for e in own[-10:]))
+        return text

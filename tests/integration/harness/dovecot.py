@@ -7,7 +7,7 @@ import signal
 import subprocess
 import tempfile
 
-from .util import LIVE, REPO, free_port, pid_alive, port_answers, tail, wait_until
+from .util import LIVE, REPO, free_port, pid_alive, port_answers, port_listening, tail, wait_until
 
 MAIL_UID = 5000
 MAIL_GID = 5000
@@ -75,7 +75,7 @@ service doveadm {{
     address = 127.0.0.1
     port = {doveadm_port}
   }}
-}}
+{doveadm_tcp}}}
 {extra}
 """
 
@@ -84,10 +84,12 @@ class Dovecot:
     """Start with start(), stop with stop(); a context manager too.
 
     plugin: load the dovewarden plugin (with `settings` in plugin {}).
+    doveadm_tcp: also a plain doveadm listener (the one dsync connects to as
+    `tcp:127.0.0.1:<doveadm_tcp_port>`), beside the HTTP one.
     """
 
     def __init__(self, root=None, plugin=True, settings=None, extra_conf="", name="dw-test",
-                 userdb_fields=None, global_plugins=True):
+                 userdb_fields=None, global_plugins=True, doveadm_tcp=False):
         self.owns_root = root is None
         self.root = root or tempfile.mkdtemp(prefix="dovewarden-it-")
         self.plugin = plugin
@@ -104,6 +106,7 @@ class Dovecot:
         self.pop3_port = free_port()
         self.lmtp_port = free_port()
         self.doveadm_port = free_port()
+        self.doveadm_tcp_port = free_port() if doveadm_tcp else None
         self.doveadm_password = "dwtest"
         self.pid = None
 
@@ -149,13 +152,17 @@ class Dovecot:
                 + ("mail_plugins = $mail_plugins notify dovewarden\n" if self.global_plugins else "")
                 + f"plugin {{\n{body}}}\n"
             )
+        doveadm_tcp = ""
+        if self.doveadm_tcp_port:
+            doveadm_tcp = ("  inet_listener dsync {\n    address = 127.0.0.1\n"
+                           f"    port = {self.doveadm_tcp_port}\n  }}\n")
         with open(self.conf, "w") as f:
             f.write(CONF_TEMPLATE.format(
                 root=self.root, instance=self.instance, domain=DOMAIN,
                 doveadm_password=self.doveadm_password, plugin_lines=plugin_lines,
                 imap_port=self.imap_port, pop3_port=self.pop3_port,
                 lmtp_port=self.lmtp_port, doveadm_port=self.doveadm_port,
-                extra=self.extra_conf))
+                doveadm_tcp=doveadm_tcp, extra=self.extra_conf))
 
     def start(self, timeout=15):
         try:
@@ -174,6 +181,9 @@ class Dovecot:
             self.pid = int(open(pidfile).read().strip())
             for port in (self.imap_port, self.pop3_port, self.lmtp_port):
                 wait_until(lambda p=port: port_answers(p), timeout, what=f"port {port} to answer")
+            if self.doveadm_tcp_port:  # doveadm's protocol has the client speak first
+                wait_until(lambda: port_listening(self.doveadm_tcp_port), timeout,
+                           what=f"doveadm port {self.doveadm_tcp_port} to listen")
         except BaseException:
             print(self.diagnostics())
             self.stop()

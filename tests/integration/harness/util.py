@@ -47,6 +47,21 @@ def port_answers(port, host="127.0.0.1"):
         return False
 
 
+def port_listening(port):
+    """Whether some socket listens on TCP port `port` (IPv4), without connecting:
+    a probe connection would leave an error line in a server's log."""
+    try:
+        with open("/proc/net/tcp") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return False
+    for row in rows:
+        fields = row.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # TCP_LISTEN
+            return True
+    return False
+
+
 def tail(path, lines=40):
     try:
         with open(path, "rb") as f:
