@@ -1,0 +1,31 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dovewarden::cli {
+
+using Row = std::vector<std::string>;
+
+// Returns the rows as columns padded to their widest cell, two spaces apart,
+// without trailing blanks; a header row (if any) is the first.
+std::string format_table(const std::vector<Row> &rows);
+
+// Returns seconds since then as doveadm replicator status shows them,
+// "HH:MM:SS" (hours may run past 99), or "-" for never.
+std::string time_ago(std::optional<std::int64_t> then, std::int64_t now);
+
+// Returns the overview of `dovewarden status` from the API's status object,
+// one "description  count" line each. Throws nlohmann::json::exception if a
+// member is missing or of the wrong type.
+std::string format_status(const nlohmann::json &status);
+
+// Returns the table of `dovewarden status MASK` from the API's user list.
+// Throws nlohmann::json::exception as format_status().
+std::string format_users(const nlohmann::json &users, std::int64_t now);
+
+} // namespace dovewarden::cli

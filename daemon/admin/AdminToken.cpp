@@ -1,0 +1,163 @@
+#include "admin/AdminToken.hpp"
+
+#include "util/Fatal.hpp"
+#include "util/Fd.hpp"
+#include "util/Strings.hpp"
+#include "util/System.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace dovewarden::admin {
+
+namespace {
+
+constexpr std::size_t k_random_bytes = 32;
+constexpr std::size_t k_max_file_size = 4096;
+
+std::string hex(const unsigned char *bytes, std::size_t size) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(size * 2);
+  for (std::size_t i = 0; i < size; i++) {
+    text += k_digits[bytes[i] >> 4];
+    text += k_digits[bytes[i] & 0x0f];
+  }
+  return text;
+}
+
+tl::expected<void, std::string> write_all(int fd, std::string_view data,
+                                          const std::string &path) {
+  while (!data.empty()) {
+    const auto written = ::write(fd, data.data(), data.size());
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written < 0)
+      return tl::unexpected("cannot write " + path + ": " +
+                            util::error_text(errno));
+    data.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return {};
+}
+
+// Publishes a new token file under path unless one exists: written to a
+// private temporary name first and linked into place, so that a reader
+// never sees a half-written file and a concurrent daemon's file is kept.
+tl::expected<void, std::string> create_file(const std::string &path) {
+  const auto temporary = path + "." + std::to_string(::getpid()) + ".tmp";
+  ::unlink(temporary.c_str());
+  util::Fd fd(::open(temporary.c_str(),
+                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                     0600));
+  if (!fd)
+    return tl::unexpected("cannot create " + temporary + ": " +
+                          util::error_text(errno));
+  auto written = write_all(fd.get(), AdminToken::generate() + "\n", temporary);
+  if (written && ::fsync(fd.get()) != 0)
+    written = tl::unexpected("cannot write " + temporary + ": " +
+                             util::error_text(errno));
+  fd.reset();
+  if (written && ::link(temporary.c_str(), path.c_str()) != 0 &&
+      errno != EEXIST)
+    written = tl::unexpected("cannot create " + path + ": " +
+                             util::error_text(errno));
+  ::unlink(temporary.c_str());
+  return written;
+}
+
+} // namespace
+
+AdminToken::AdminToken(std::string_view token, std::string origin)
+    : m_digest(digest(token)), m_origin(std::move(origin)) {}
+
+tl::expected<AdminToken, std::string>
+AdminToken::load(const EnvLookup &env, const std::string &store_dir) {
+  if (const auto value = env(k_token_env)) {
+    const auto token = util::trim(*value);
+    if (token.empty())
+      return tl::unexpected(std::string(k_token_env) + ": empty token");
+    return AdminToken(token, k_token_env);
+  }
+  std::string path;
+  if (const auto file = env(k_token_file_env)) {
+    if (file->empty())
+      return tl::unexpected(std::string(k_token_file_env) + ": empty path");
+    path = *file;
+  } else {
+    path = store_dir + "/" + k_file_name;
+    if (::access(path.c_str(), F_OK) != 0) {
+      const auto created = create_file(path);
+      if (!created)
+        return tl::unexpected(created.error());
+    }
+  }
+  const auto token = read_file(path);
+  if (!token)
+    return tl::unexpected(token.error());
+  return AdminToken(*token, path);
+}
+
+tl::expected<std::string, std::string>
+AdminToken::read_file(const std::string &path) {
+  util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd)
+    return tl::unexpected("cannot read " + path + ": " +
+                          util::error_text(errno));
+  std::string text(k_max_file_size, '\0');
+  std::size_t size = 0;
+  while (size < text.size()) {
+    const auto got = ::read(fd.get(), &text[size], text.size() - size);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return tl::unexpected("cannot read " + path + ": " +
+                            util::error_text(errno));
+    if (got == 0)
+      break;
+    size += static_cast<std::size_t>(got);
+  }
+  text.resize(size);
+  std::string_view line(text);
+  line = line.substr(0, line.find('\n'));
+  if (!line.empty() && line.back() == '\r')
+    line.remove_suffix(1);
+  std::string token(util::trim(line));
+  OPENSSL_cleanse(text.data(), text.size());
+  if (token.empty())
+    return tl::unexpected(path + ": empty token");
+  return token;
+}
+
+std::string AdminToken::generate() {
+  unsigned char bytes[k_random_bytes];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    throw util::Fatal("RAND_bytes failed: cannot generate an admin token");
+  auto token = hex(bytes, sizeof(bytes));
+  OPENSSL_cleanse(bytes, sizeof(bytes));
+  return token;
+}
+
+bool AdminToken::verify(std::string_view presented) const {
+  // comparing digests of equal length hides the token's length too
+  const auto presented_digest = digest(presented);
+  return !presented.empty() &&
+         CRYPTO_memcmp(presented_digest.data(), m_digest.data(),
+                       m_digest.size()) == 0;
+}
+
+AdminToken::Digest AdminToken::digest(std::string_view text) {
+  Digest result{};
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), result.data(), &size, EVP_sha256(),
+                 nullptr) != 1 ||
+      size != result.size())
+    throw util::Fatal("EVP_Digest(sha256) failed");
+  return result;
+}
+
+} // namespace dovewarden::admin

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <tl/expected.hpp>
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dovewarden::admin {
+
+// The bearer token of the admin API. Only its SHA-256 digest is kept, so the
+// token itself cannot end up in a log line or a core dump of this object.
+class AdminToken {
+public:
+  // Returns the environment variable's value, or nothing if it is unset.
+  using EnvLookup = std::function<std::optional<std::string>(const char *)>;
+
+  static constexpr const char *k_token_env = "DOVEWARDEN_ADMIN_TOKEN";
+  static constexpr const char *k_token_file_env = "DOVEWARDEN_ADMIN_TOKEN_FILE";
+  static constexpr const char *k_file_name = "admin.token";
+
+  explicit AdminToken(std::string_view token, std::string origin = "");
+
+  // Takes the token from DOVEWARDEN_ADMIN_TOKEN, else from the file that
+  // DOVEWARDEN_ADMIN_TOKEN_FILE names, else from store_dir/admin.token,
+  // which is created (mode 0600, a random token) if it does not exist.
+  // Returns an error text naming the file if it cannot be read or created,
+  // or if the token is empty.
+  static tl::expected<AdminToken, std::string>
+  load(const EnvLookup &env, const std::string &store_dir);
+
+  // Reads a token file: its first line, without surrounding white space.
+  // Returns an error text naming path if it cannot be read or is empty.
+  static tl::expected<std::string, std::string>
+  read_file(const std::string &path);
+
+  // Returns 32 random bytes (OpenSSL RAND_bytes) as 64 hex digits. Throws
+  // util::Fatal if the random generator fails.
+  static std::string generate();
+
+  // Returns true if presented is the token. Takes the same time whatever
+  // the presented text shares with the token.
+  bool verify(std::string_view presented) const;
+
+  // Returns where the token came from, for the start-up log line: the
+  // variable's or the file's name, never the token.
+  const std::string &origin() const { return m_origin; }
+
+private:
+  using Digest = std::array<unsigned char, 32>;
+  static Digest digest(std::string_view text);
+
+  Digest m_digest;
+  std::string m_origin;
+};
+
+} // namespace dovewarden::admin
