@@ -48,7 +48,7 @@ tl::expected<Json, Error> parse_json(std::string_view body) {
     return fail(Reject::not_json, "empty body");
   int depth = 0;
   const Json::parser_callback_t track_depth =
-      [&depth](int level, nlohmann::detail::parse_event_t, Json &) {
+      [&depth](int level, Json::parse_event_t, Json &) {
         depth = std::max(depth, level);
         return true;
       };
@@ -87,8 +87,7 @@ int digits(std::string_view text, std::size_t at, std::size_t count) {
 std::optional<std::int64_t> zone_offset(std::string_view zone) {
   if (zone == "Z" || zone == "z")
     return 0;
-  if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') ||
-      zone[3] != ':')
+  if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':')
     return std::nullopt;
   const int hours = digits(zone, 1, 2);
   const int minutes = digits(zone, 4, 2);
@@ -120,8 +119,8 @@ std::optional<std::int64_t> rfc3339_micros(std::string_view text) {
   std::int64_t fraction = 0;
   if (text[at] == '.') {
     std::int64_t scale = k_micros;
-    for (at++; at < text.size() && std::isdigit(static_cast<unsigned char>(
-                                       text[at]));
+    for (at++;
+         at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]));
          at++) {
       scale /= 10; // digits beyond µs are dropped
       fraction += (text[at] - '0') * scale;
@@ -180,8 +179,8 @@ wire::Value to_value(const Json &value) {
     return value.get<std::int64_t>();
   case Json::value_t::number_unsigned: {
     const auto u = value.get<std::uint64_t>();
-    if (u <= static_cast<std::uint64_t>(
-                 std::numeric_limits<std::int64_t>::max()))
+    if (u <=
+        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
       return static_cast<std::int64_t>(u); // as wire::decode gives it
     return u;
   }
@@ -228,8 +227,8 @@ std::string service(const Json &root, const Json &fields,
       if (!category.is_string())
         continue;
       const auto &name = category.get_ref<const std::string &>();
-      if (name.size() > prefix.size() && name.compare(0, prefix.size(),
-                                                      prefix) == 0)
+      if (name.size() > prefix.size() &&
+          name.compare(0, prefix.size(), prefix) == 0)
         return name.substr(prefix.size());
     }
   }
@@ -275,9 +274,9 @@ ExporterEvent::parse(std::string_view body,
   if (!root)
     return tl::unexpected(root.error());
   if (!root->is_object())
-    return fail(Reject::not_an_object,
-                std::string("the body is a JSON ") + root->type_name() +
-                    ", not one event object");
+    return fail(Reject::not_an_object, std::string("the body is a JSON ") +
+                                           root->type_name() +
+                                           ", not one event object");
   auto type = string_at(*root, "event");
   if (type.empty())
     return fail(Reject::no_event_name,

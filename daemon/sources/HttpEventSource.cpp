@@ -40,10 +40,10 @@ HttpEventSource::~HttpEventSource() { stop(); }
 void HttpEventSource::add_routes() {
   auto &server = m_listener.server();
   server.set_payload_max_length(m_options.max_body);
-  server.Post(k_path, [this](const httplib::Request &request,
-                             httplib::Response &response) {
-    handle(request, response);
-  });
+  server.Post(
+      k_path,
+      [this](const httplib::Request &, httplib::Response &response,
+             const httplib::ContentReader &read) { receive(read, response); });
   const auto not_allowed = [](const httplib::Request &,
                               httplib::Response &response) {
     response.set_header("Allow", "POST");
@@ -54,19 +54,6 @@ void HttpEventSource::add_routes() {
   server.Patch(k_path, not_allowed);
   server.Delete(k_path, not_allowed);
   server.Options(k_path, not_allowed);
-  // cpp-httplib answers 413 itself, before any handler, when Content-Length
-  // is over the limit; it calls this for the handlers' answers >= 400 too
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request &request, httplib::Response &response) {
-        if (response.status != 413 || !response.body.empty())
-          return httplib::Server::HandlerResponse::Unhandled;
-        reject("too_large",
-               request.get_header_value<std::uint64_t>("Content-Length"));
-        answer(response, 413,
-               "request body larger than " +
-                   std::to_string(m_options.max_body) + " bytes");
-        return httplib::Server::HandlerResponse::Handled;
-      }));
 }
 
 void HttpEventSource::start() {
@@ -87,43 +74,78 @@ std::string HttpEventSource::describe() const {
   return "http POST " + m_options.address.to_string() + k_path;
 }
 
-void HttpEventSource::handle(const httplib::Request &request,
-                             httplib::Response &response) {
+void HttpEventSource::receive(const httplib::ContentReader &read,
+                              httplib::Response &response) {
   {
     std::lock_guard lock(m_log_mutex);
     m_rejects.tick();
   }
-  // a chunked body is not held to the payload limit by cpp-httplib
-  if (request.body.size() > m_options.max_body) {
-    reject("too_large", request.body.size());
+  // a chunked body has no Content-Length for cpp-httplib to check: past the
+  // limit, read on without keeping it, so that the client, still sending,
+  // gets to read the answer; give up on a body twice the limit
+  std::string body;
+  std::size_t skipped = 0;
+  const bool complete = read([&](const char *data, std::size_t size) {
+    if (skipped == 0 && size <= m_options.max_body - body.size()) {
+      body.append(data, size);
+      return true;
+    }
+    skipped += size;
+    return skipped <= m_options.max_body;
+  });
+  // cpp-httplib sets 413 itself when Content-Length is over the limit
+  if (skipped > 0 || response.status == 413) {
+    reject("too_large", body.size() + skipped);
+    response.set_header("Connection", "close");
     answer(response, 413,
            "request body larger than " + std::to_string(m_options.max_body) +
                " bytes");
     return;
   }
-  auto parsed =
-      ExporterEvent::parse(request.body, std::chrono::system_clock::now());
+  if (!complete) {
+    reject("unreadable", body.size());
+    response.set_header("Connection", "close");
+    answer(response, 400, "the request body could not be read");
+    return;
+  }
+  handle(body, response);
+}
+
+void HttpEventSource::handle(const std::string &body,
+                             httplib::Response &response) {
+  auto parsed = ExporterEvent::parse(body, std::chrono::system_clock::now());
   if (!parsed) {
-    reject(ExporterEvent::reject_name(parsed.error().reason),
-           request.body.size());
+    reject(ExporterEvent::reject_name(parsed.error().reason), body.size());
     answer(response, 400, parsed.error().message);
     return;
   }
   auto &event = *parsed;
   event.source = name();
-  const auto admitted =
-      m_admit ? m_admit(event) : tl::expected<bool, std::string>(false);
+  const auto admitted = admit(event);
   if (!admitted)
     log_store_failure(admitted.error());
   const auto taken = m_pipeline.submit(std::move(event));
   if (!admitted) {
     // the store's text may name its server; it stays in the log
-    answer(response, 500, "the store failed to take the event; see the "
-                          "daemon's log");
+    answer(response, 500,
+           "the store failed to take the event; see the "
+           "daemon's log");
   } else if (*admitted || taken > 0) {
     answer(response, 202, "accepted");
   } else {
     response.status = 204;
+  }
+}
+
+tl::expected<bool, std::string>
+HttpEventSource::admit(const core::Event &event) {
+  if (!m_admit)
+    return false;
+  // cpp-httplib would put what() into a response header
+  try {
+    return m_admit(event);
+  } catch (const std::exception &e) {
+    return tl::unexpected(std::string("admit threw: ") + e.what());
   }
 }
 

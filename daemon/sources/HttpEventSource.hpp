@@ -15,7 +15,7 @@
 #include <string>
 
 namespace httplib {
-struct Request;
+class ContentReader;
 struct Response;
 } // namespace httplib
 
@@ -64,7 +64,11 @@ public:
 
 private:
   void add_routes();
-  void handle(const httplib::Request &request, httplib::Response &response);
+  // Reads the body, up to max_body bytes, and hands it to handle().
+  void receive(const httplib::ContentReader &read, httplib::Response &response);
+  void handle(const std::string &body, httplib::Response &response);
+  // Returns what m_admit says, or its exception's text as an error.
+  tl::expected<bool, std::string> admit(const core::Event &event);
   // Counts and logs a rejected body of size bytes.
   void reject(const char *reason, std::size_t size);
   void log_store_failure(const std::string &error);

@@ -57,10 +57,10 @@ std::vector<std::string> keys(const dw::wire::Message &message) {
 struct Expected {
   const char *file;
   const char *type;
-  const char *cmd_name;          // "" for none
-  const char *mailbox;           // "" for none
+  const char *cmd_name;           // "" for none
+  const char *mailbox;            // "" for none
   const char *tagged_reply_state; // "" for none
-  std::int64_t ts;               // end_time
+  std::int64_t ts;                // end_time
 };
 
 // what the 2.3.19 captures say, read off by hand
@@ -95,8 +95,8 @@ BOOST_AUTO_TEST_SUITE(exporter_event)
 
 BOOST_AUTO_TEST_CASE(every_2_3_capture_parses) {
   std::size_t files = 0;
-  for (const auto &entry : std::filesystem::directory_iterator(
-           k_fixtures + "event-exporter-2.3")) {
+  for (const auto &entry :
+       std::filesystem::directory_iterator(k_fixtures + "event-exporter-2.3")) {
     if (entry.path().extension() != ".json")
       continue;
     BOOST_TEST_CONTEXT(entry.path().filename()) {
@@ -137,10 +137,10 @@ BOOST_AUTO_TEST_CASE(a_command_gets_the_plugins_names_first) {
   const auto &message = event.message;
   const auto names = keys(message);
   const std::vector<std::string> first(names.begin(), names.begin() + 8);
-  BOOST_TEST(first == (std::vector<std::string>{"ts", "host", "svc", "user",
-                                                "session", "ip", "origin",
-                                                "local_ip"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      first == (std::vector<std::string>{"ts", "host", "svc", "user", "session",
+                                         "ip", "origin", "local_ip"}),
+      boost::test_tools::per_element());
   BOOST_TEST(message.str("svc") == "imap");
   BOOST_TEST(message.str("origin") == "client");
   BOOST_TEST(message.str("session") == "D2bgluJguMp/AAAB");
@@ -159,8 +159,8 @@ BOOST_AUTO_TEST_CASE(a_command_gets_the_plugins_names_first) {
   // each name once
   auto sorted = names;
   std::sort(sorted.begin(), sorted.end());
-  BOOST_TEST((std::adjacent_find(sorted.begin(), sorted.end()) ==
-              sorted.end()));
+  BOOST_TEST(
+      (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()));
 }
 
 BOOST_AUTO_TEST_CASE(a_rename_keeps_old_and_new_mailbox) {
@@ -241,8 +241,9 @@ BOOST_AUTO_TEST_CASE(without_end_time_start_time_then_arrival_is_used) {
   BOOST_TEST(parse(R"({"event":"e","start_time":"2001-09-09T01:46:40Z",)"
                    R"("fields":{"user":"u"}})")
                  .message.integer("ts") == 1000000000000000);
-  BOOST_TEST(parse(R"({"event":"e","fields":{"user":"u"}})")
-                 .message.integer("ts") == 1000000000000000);
+  BOOST_TEST(
+      parse(R"({"event":"e","fields":{"user":"u"}})").message.integer("ts") ==
+      1000000000000000);
 }
 
 BOOST_AUTO_TEST_CASE(a_field_cannot_replace_the_type_or_wire_names) {
@@ -290,8 +291,7 @@ BOOST_AUTO_TEST_CASE(errors_say_why) {
       {R"({"event":"e","fields":{"user":"u")", Reject::truncated,
        "truncated JSON"},
       {"[" + capture + "]", Reject::not_an_object, "is a JSON array"},
-      {R"("imap_command_finished")", Reject::not_an_object,
-       "is a JSON string"},
+      {R"("imap_command_finished")", Reject::not_an_object, "is a JSON string"},
       {R"({"fields":{"user":"u"}})", Reject::no_event_name, "no event name"},
       {R"({"event":"","fields":{"user":"u"}})", Reject::no_event_name,
        "no event name"},

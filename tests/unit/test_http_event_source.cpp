@@ -5,7 +5,6 @@
 #include "util/Fatal.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <httplib.h>
 
 #include <netinet/in.h>
@@ -21,11 +20,9 @@ using dw::sources::HttpEventSource;
 
 namespace {
 
-const std::string k_create =
-    DOVEWARDEN_TOP_SRCDIR
+const std::string k_create = DOVEWARDEN_TOP_SRCDIR
     "/tests/fixtures/event-exporter-2.3/00-imap_command_finished-create.json";
-const std::string k_delivery =
-    DOVEWARDEN_TOP_SRCDIR
+const std::string k_delivery = DOVEWARDEN_TOP_SRCDIR
     "/tests/fixtures/event-exporter-2.3/10-mail_delivery_finished.json";
 
 std::string read_file(const std::string &path) {
@@ -46,8 +43,8 @@ std::uint16_t free_port() {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t size = sizeof(address);
   BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&address), size) == 0);
-  BOOST_REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr *>(&address),
-                              &size) == 0);
+  BOOST_REQUIRE(
+      ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size) == 0);
   ::close(fd);
   return ntohs(address.sin_port);
 }
@@ -85,6 +82,8 @@ struct Served {
           options, pipeline, [this](const dw::core::Event &event) {
             std::lock_guard lock(mutex);
             admitted.emplace_back(event.message.str("user"));
+            if (throw_in_admit)
+              throw std::runtime_error("secret");
             return admit_answer;
           });
       try {
@@ -125,6 +124,7 @@ struct Served {
   std::mutex mutex;
   std::vector<std::string> admitted;
   tl::expected<bool, std::string> admit_answer = true;
+  bool throw_in_admit = false;
   std::unique_ptr<HttpEventSource> source;
   std::uint16_t port = 0;
 };
@@ -228,14 +228,18 @@ BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_413_and_serving_goes_on) {
   BOOST_TEST(result->body.find("larger than 1024 bytes") != std::string::npos);
   BOOST_TEST(served.rejected("too_large") == 1);
 
-  // chunked: no Content-Length for cpp-httplib to check up front
+  // chunked: no Content-Length for cpp-httplib to check up front; under
+  // twice the limit, so that the source reads it all before answering
+  big = capture;
+  big.insert(big.size() - 2, ",\"pad\":\"" + std::string(1000, 'x') + "\"");
+  BOOST_REQUIRE(big.size() > 1024u && big.size() < 2048u);
   httplib::Client client("127.0.0.1", served.port);
   const auto chunked = client.Post(
       "/events",
       [&big](std::size_t offset, httplib::DataSink &sink) {
         if (offset < big.size())
-          sink.write(big.data() + offset, std::min<std::size_t>(
-                                              100, big.size() - offset));
+          sink.write(big.data() + offset,
+                     std::min<std::size_t>(100, big.size() - offset));
         else
           sink.done();
         return true;
@@ -246,9 +250,26 @@ BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_413_and_serving_goes_on) {
   BOOST_TEST(served.rejected("too_large") == 2);
 
   BOOST_TEST(served.admitted.empty());
-  const auto after = served.post(capture);
-  BOOST_REQUIRE(after);
-  BOOST_TEST(after->status == 202);
+  auto exactly = capture;
+  exactly.insert(exactly.size() - 2,
+                 ",\"pad\":\"" + std::string(1024 - capture.size() - 9, 'x') +
+                     "\"");
+  BOOST_REQUIRE_EQUAL(exactly.size(), 1024u);
+  const auto at_limit = served.post(exactly);
+  BOOST_REQUIRE(at_limit);
+  BOOST_TEST(at_limit->status == 202);
+  BOOST_TEST(served.admitted.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_admit_that_throws_is_a_store_failure) {
+  Served served;
+  served.throw_in_admit = true;
+  const auto result = served.post(read_file(k_create));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 500);
+  BOOST_TEST(result->body.find("secret") == std::string::npos);
+  for (const auto &header : result->headers)
+    BOOST_TEST(header.second.find("secret") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_store_failure_is_500_without_its_text) {
