@@ -42,7 +42,11 @@ std::size_t Pipeline::submit(Event event) {
 }
 
 void Pipeline::reject(std::string_view source, wire::Reject reason) {
-  m_metrics.event_rejected(source, wire::reject_name(reason));
+  reject(source, wire::reject_name(reason));
+}
+
+void Pipeline::reject(std::string_view source, std::string_view reason) {
+  m_metrics.event_rejected(source, reason);
 }
 
 void Pipeline::check_loss(const Event &event) {

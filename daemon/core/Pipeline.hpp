@@ -30,6 +30,8 @@ public:
   std::size_t submit(Event event);
   // Counts a message source could not decode.
   void reject(std::string_view source, wire::Reject reason);
+  // Counts a message source rejected for reason, a short snake_case name.
+  void reject(std::string_view source, std::string_view reason);
 
 private:
   void check_loss(const Event &event);

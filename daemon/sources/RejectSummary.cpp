@@ -14,11 +14,18 @@ RejectSummary::RejectSummary(std::string source)
     : m_source(std::move(source)), m_throttle(k_interval) {}
 
 void RejectSummary::record(wire::Reject reason, std::size_t size) {
-  LOG_DEBUG(m_source, ": rejected a message of ", size,
-            " bytes: ", wire::reject_name(reason));
-  const auto index = static_cast<std::size_t>(reason);
-  if (index < m_counts.size())
-    m_counts[index]++;
+  record(wire::reject_name(reason), size);
+}
+
+void RejectSummary::record(std::string_view reason, std::size_t size) {
+  LOG_DEBUG(m_source, ": rejected a message of ", size, " bytes: ", reason);
+  auto it = m_counts.begin();
+  while (it != m_counts.end() && it->first != reason)
+    ++it;
+  if (it == m_counts.end())
+    m_counts.emplace_back(std::string(reason), 1);
+  else
+    it->second++;
   m_pending++;
   tick();
 }
@@ -36,19 +43,16 @@ void RejectSummary::flush() {
 
 void RejectSummary::report() {
   std::string reasons;
-  for (std::size_t i = 0; i < m_counts.size(); i++) {
-    if (m_counts[i] == 0)
-      continue;
+  for (const auto &[reason, count] : m_counts) {
     if (!reasons.empty())
       reasons += ", ";
-    reasons += wire::reject_name(static_cast<wire::Reject>(i));
-    reasons += ": " + std::to_string(m_counts[i]);
+    reasons += reason + ": " + std::to_string(count);
   }
   // at most once a minute (the first one at once), so no period is named
   LOG_WARN(m_source, ": rejected ", m_pending, " malformed message",
            m_pending == 1 ? "" : "s", " since the last report (", reasons,
            "); DOVEWARDEN_LOG_LEVEL=debug logs each one");
-  m_counts.fill(0);
+  m_counts.clear();
   m_pending = 0;
   m_throttle.take_suppressed();
 }

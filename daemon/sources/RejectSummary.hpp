@@ -3,9 +3,11 @@
 #include "shared/wire.hpp"
 #include "util/Throttle.hpp"
 
-#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace dovewarden::sources {
 
@@ -18,6 +20,9 @@ public:
 
   // Records a rejected message of size bytes.
   void record(wire::Reject reason, std::size_t size);
+  // Records a message of size bytes rejected for reason, a short snake_case
+  // name.
+  void record(std::string_view reason, std::size_t size);
   // Writes the summary if one is due; call it now and then when idle.
   void tick();
   // Writes the summary of what is still unreported, due or not.
@@ -28,7 +33,8 @@ private:
 
   std::string m_source;
   util::Throttle m_throttle;
-  std::array<std::uint64_t, 6> m_counts{};
+  // reasons in the order first seen; there are only a handful
+  std::vector<std::pair<std::string, std::uint64_t>> m_counts;
   std::uint64_t m_pending = 0;
 };
 

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "core/Event.hpp"
+
+#include <tl/expected.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace dovewarden::sources {
+
+// One event as Dovecot's event_exporter posts it with format = json: an
+// object with "event" (the name), "hostname", "start_time", "end_time",
+// "categories" and "fields". Dovecot 2.3 and 2.4 both send one object per
+// HTTP request, with times as RFC 3339 strings or as seconds.micros numbers
+// (docs/event-exporter.md).
+//
+// The event's type is its Dovecot name; every Dovecot field is kept under
+// its own name, and the wire names are added in front as the plugin sends
+// them: ts (end_time, µs since the epoch), host, svc (from the
+// "service:NAME" category), user, session, ip (remote_ip) and origin
+// (client for imap_command_finished, delivery for mail_delivery_finished).
+class ExporterEvent {
+public:
+  enum class Reject {
+    not_json,      // not one JSON value (trailing bytes included)
+    truncated,     // JSON that ends too early
+    not_an_object, // top level is not an object
+    no_event_name, // no string "event"
+    no_user,       // no string "user" in "fields"
+    bad_time,      // start_time or end_time is neither RFC 3339 nor a number
+  };
+  struct Error {
+    Reject reason;
+    std::string message; // one line for the HTTP answer and the debug log
+  };
+
+  ExporterEvent() = delete;
+
+  // Parses one request body. Returns the event (source left empty), or why
+  // the body is not one.
+  static tl::expected<core::Event, Error>
+  parse(std::string_view body, std::chrono::system_clock::time_point received);
+
+  // Returns a short snake_case name for reason, usable as a metric label.
+  static const char *reject_name(Reject reason);
+};
+
+} // namespace dovewarden::sources

@@ -1,0 +1,86 @@
+#pragma once
+
+#include "core/Source.hpp"
+#include "http/HttpListener.hpp"
+#include "sources/RejectSummary.hpp"
+#include "util/ListenAddress.hpp"
+#include "util/Throttle.hpp"
+
+#include <tl/expected.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <string>
+
+namespace httplib {
+class ContentReader;
+struct Response;
+} // namespace httplib
+
+namespace dovewarden::core {
+class Pipeline;
+struct Event;
+} // namespace dovewarden::core
+
+namespace dovewarden::sources {
+
+// Stock Dovecot's way in: POST /events with one event_exporter JSON object
+// (ExporterEvent) per request, on a listener of its own. Each event is
+// first offered to admit (the replication store), then submitted to the
+// Pipeline with source "http". Answers 202 if admit stored it or a
+// subscriber took it, 204 if neither wanted it, 400 if the body is not an
+// event, 413 if it is larger than max_body, 500 if admit failed (the event
+// still goes to the Pipeline: Dovecot does not retry, and the other
+// subscribers need not lose it), 405 for other methods.
+class HttpEventSource : public core::Source {
+public:
+  struct Options {
+    util::ListenAddress address{"127.0.0.1", 8080};
+    std::size_t max_body = 10 * 1024 * 1024; // bytes
+    // a keep-alive connection holds a thread while it is open
+    int threads = 4;
+  };
+  // Returns true if the event was stored durably, false if it does not
+  // concern the store, or an error text if storing failed. Called from the
+  // listener's threads, several at once.
+  using Admit =
+      std::function<tl::expected<bool, std::string>(const core::Event &)>;
+
+  HttpEventSource(Options options, core::Pipeline &pipeline, Admit admit);
+  HttpEventSource(const HttpEventSource &) = delete;
+  HttpEventSource &operator=(const HttpEventSource &) = delete;
+  ~HttpEventSource() override;
+
+  std::string name() const override { return "http"; }
+  // Binds the address and starts serving. Throws util::Fatal naming
+  // DOVEWARDEN_HTTP_ADDR if it cannot be bound.
+  void start() override;
+  // Stops serving after the requests in progress. Idempotent.
+  void stop() override;
+  bool ready() const override { return m_ready.load(); }
+  std::string describe() const override;
+
+private:
+  void add_routes();
+  // Reads the body, up to max_body bytes, and hands it to handle().
+  void receive(const httplib::ContentReader &read, httplib::Response &response);
+  void handle(const std::string &body, httplib::Response &response);
+  // Returns what m_admit says, or its exception's text as an error.
+  tl::expected<bool, std::string> admit(const core::Event &event);
+  // Counts and logs a rejected body of size bytes.
+  void reject(const char *reason, std::size_t size);
+  void log_store_failure(const std::string &error);
+
+  Options m_options;
+  core::Pipeline &m_pipeline;
+  Admit m_admit;
+  http::HttpListener m_listener;
+  std::atomic<bool> m_ready{false};
+  std::mutex m_log_mutex; // guards the two below
+  RejectSummary m_rejects;
+  util::Throttle m_store_failures;
+};
+
+} // namespace dovewarden::sources

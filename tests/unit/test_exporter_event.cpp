@@ -1,0 +1,343 @@
+#include "sinks/JsonLine.hpp"
+#include "sources/ExporterEvent.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace dw = dovewarden;
+using dw::sources::ExporterEvent;
+using Reject = ExporterEvent::Reject;
+
+namespace {
+
+const std::string k_fixtures = DOVEWARDEN_TOP_SRCDIR "/tests/fixtures/";
+
+// an arrival time no fixture has
+const auto k_received =
+    std::chrono::system_clock::time_point(std::chrono::seconds(1000000000));
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string fixture(const std::string &name) {
+  return read_file(k_fixtures + name);
+}
+
+dw::core::Event parse(const std::string &body) {
+  auto event = ExporterEvent::parse(body, k_received);
+  if (!event)
+    BOOST_FAIL("parse failed: " << event.error().message);
+  return std::move(*event);
+}
+
+ExporterEvent::Error parse_error(const std::string &body) {
+  auto event = ExporterEvent::parse(body, k_received);
+  if (event)
+    BOOST_FAIL("parsed, expected an error: " << body);
+  return event.error();
+}
+
+std::vector<std::string> keys(const dw::wire::Message &message) {
+  std::vector<std::string> names;
+  for (const auto &field : message.fields)
+    names.push_back(field.key);
+  return names;
+}
+
+struct Expected {
+  const char *file;
+  const char *type;
+  const char *cmd_name;           // "" for none
+  const char *mailbox;            // "" for none
+  const char *tagged_reply_state; // "" for none
+  std::int64_t ts;                // end_time
+};
+
+// what the 2.3.19 captures say, read off by hand
+const Expected k_captures[] = {
+    {"00-imap_command_finished-create.json", "imap_command_finished", "CREATE",
+     "Work", "OK", 1795376170448947},
+    {"01-imap_command_finished-select.json", "imap_command_finished", "SELECT",
+     "INBOX", "OK", 1795376170451121},
+    {"02-imap_command_finished-append.json", "imap_command_finished", "APPEND",
+     "INBOX", "OK", 1795376170453702},
+    {"03-imap_command_finished-store.json", "imap_command_finished", "STORE",
+     "INBOX", "OK", 1795376170454212},
+    {"04-imap_command_finished-copy.json", "imap_command_finished", "COPY",
+     "INBOX", "OK", 1795376170456290},
+    {"05-imap_command_finished-rename.json", "imap_command_finished", "RENAME",
+     "", "OK", 1795376170456892},
+    {"06-imap_command_finished-store.json", "imap_command_finished", "STORE",
+     "INBOX", "OK", 1795376170458392},
+    {"07-imap_command_finished-expunge.json", "imap_command_finished",
+     "EXPUNGE", "INBOX", "OK", 1795376170458903},
+    {"08-imap_command_finished-unknown.json", "imap_command_finished",
+     "unknown", "", "BAD", 1795376170459451},
+    {"09-imap_command_finished-logout.json", "imap_command_finished", "LOGOUT",
+     "", "OK", 1795376170461689},
+    {"10-mail_delivery_finished.json", "mail_delivery_finished", "", "", "",
+     1795376170481778},
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(exporter_event)
+
+BOOST_AUTO_TEST_CASE(every_2_3_capture_parses) {
+  std::size_t files = 0;
+  for (const auto &entry :
+       std::filesystem::directory_iterator(k_fixtures + "event-exporter-2.3")) {
+    if (entry.path().extension() != ".json")
+      continue;
+    BOOST_TEST_CONTEXT(entry.path().filename()) {
+      const auto event = parse(read_file(entry.path()));
+      BOOST_TEST(event.message.str("user") == "alice");
+      BOOST_TEST(event.message.str("host") == "vm");
+      BOOST_TEST(event.message.str("ip") == "127.0.0.1");
+      BOOST_TEST(!event.message.str("session").empty());
+      BOOST_TEST(event.source.empty());
+      BOOST_TEST((event.received == k_received));
+      files++;
+    }
+  }
+  BOOST_TEST(files == std::size(k_captures));
+}
+
+BOOST_AUTO_TEST_CASE(captures_give_type_command_mailbox_and_time) {
+  for (const auto &expected : k_captures) {
+    BOOST_TEST_CONTEXT(expected.file) {
+      const auto event =
+          parse(fixture(std::string("event-exporter-2.3/") + expected.file));
+      const auto &message = event.message;
+      BOOST_TEST(event.type() == expected.type);
+      BOOST_TEST(message.str("cmd_name") == expected.cmd_name);
+      BOOST_TEST(message.str("mailbox") == expected.mailbox);
+      BOOST_TEST(message.str("tagged_reply_state") ==
+                 expected.tagged_reply_state);
+      BOOST_REQUIRE(message.find("ts") != nullptr);
+      BOOST_TEST(std::holds_alternative<std::int64_t>(*message.find("ts")));
+      BOOST_TEST(message.integer("ts") == expected.ts);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_command_gets_the_plugins_names_first) {
+  const auto event =
+      parse(fixture("event-exporter-2.3/00-imap_command_finished-create.json"));
+  const auto &message = event.message;
+  const auto names = keys(message);
+  const std::vector<std::string> first(names.begin(), names.begin() + 8);
+  BOOST_TEST(
+      first == (std::vector<std::string>{"ts", "host", "svc", "user", "session",
+                                         "ip", "origin", "local_ip"}),
+      boost::test_tools::per_element());
+  BOOST_TEST(message.str("svc") == "imap");
+  BOOST_TEST(message.str("origin") == "client");
+  BOOST_TEST(message.str("session") == "D2bgluJguMp/AAAB");
+  // Dovecot's names stay, for filters written for Dovecot
+  BOOST_TEST(message.str("remote_ip") == "127.0.0.1");
+  BOOST_TEST(message.integer("remote_port") == 51896);
+  BOOST_TEST(message.integer("duration") == 6012);
+  BOOST_TEST(std::holds_alternative<std::int64_t>(*message.find("duration")));
+  BOOST_TEST(message.str("cmd_args") == "Work");
+  BOOST_TEST(message.str("last_run_time") == "2026-11-22T19:36:10.442818Z");
+  BOOST_TEST((*message.find("reason_code") ==
+              dw::wire::Value(dw::wire::Strings{"imap:cmd_create"})));
+  BOOST_TEST((*message.find("categories") ==
+              dw::wire::Value(dw::wire::Strings{"imap", "service:imap"})));
+  BOOST_TEST(names.back() == "categories");
+  // each name once
+  auto sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  BOOST_TEST(
+      (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()));
+}
+
+BOOST_AUTO_TEST_CASE(a_rename_keeps_old_and_new_mailbox) {
+  const auto event =
+      parse(fixture("event-exporter-2.3/05-imap_command_finished-rename.json"));
+  BOOST_TEST(event.message.str("old_mailbox") == "Work");
+  BOOST_TEST(event.message.str("new_mailbox") == "Work2");
+  BOOST_TEST(event.message.find("mailbox") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_delivery_has_origin_delivery_and_svc_lmtp) {
+  const auto event =
+      parse(fixture("event-exporter-2.3/10-mail_delivery_finished.json"));
+  const auto &message = event.message;
+  BOOST_TEST(message.str("origin") == "delivery");
+  BOOST_TEST(message.str("svc") == "lmtp");
+  BOOST_TEST(message.str("user") == "alice");
+  BOOST_TEST(message.str("rcpt_to") == "alice");
+  BOOST_TEST(message.str("message_id") == "<1795376170459743776@bars>");
+  BOOST_TEST(message.integer("message_size") == 329);
+  BOOST_TEST(message.str("session") == "/ddWHCpEA2vhCAAAg+zDdQ");
+}
+
+BOOST_AUTO_TEST_CASE(a_2_4_command_with_unix_times_parses) {
+  const auto event =
+      parse(fixture("event-exporter-2.4/imap_command_finished-unix.json"));
+  const auto &message = event.message;
+  BOOST_TEST(event.type() == "imap_command_finished");
+  BOOST_TEST(message.integer("ts") == 1795376170448947);
+  BOOST_TEST(message.str("user") == "bob@example.org");
+  BOOST_TEST(message.str("ip") == "2001:db8::7");
+  BOOST_TEST(message.str("svc") == "imap");
+  BOOST_TEST(message.str("cmd_name") == "APPEND");
+  BOOST_TEST(message.str("mailbox") == "Sent");
+  BOOST_TEST(message.integer("net_in_bytes") == 1040);
+  // other times stay as Dovecot sent them
+  BOOST_REQUIRE(message.find("last_run_time") != nullptr);
+  BOOST_TEST(std::get<double>(*message.find("last_run_time")) ==
+             1795376170.442818);
+}
+
+BOOST_AUTO_TEST_CASE(a_2_4_delivery_parses) {
+  const auto event =
+      parse(fixture("event-exporter-2.4/mail_delivery_finished-rfc3339.json"));
+  BOOST_TEST(event.type() == "mail_delivery_finished");
+  BOOST_TEST(event.message.integer("ts") == 1795376170481778);
+  BOOST_TEST(event.message.str("user") == "bob@example.org");
+  BOOST_TEST(event.message.str("origin") == "delivery");
+  BOOST_TEST(event.message.str("host") == "mx2");
+}
+
+BOOST_AUTO_TEST_CASE(other_events_keep_their_name_and_get_no_origin) {
+  const auto event = parse(
+      R"({"event":"mail_user_session_finished","categories":["service:pop3"],)"
+      R"("fields":{"user":"carol","utime":12}})");
+  BOOST_TEST(event.type() == "mail_user_session_finished");
+  BOOST_TEST(event.message.str("svc") == "pop3");
+  BOOST_TEST(event.message.find("origin") == nullptr);
+  BOOST_TEST(event.message.integer("utime") == 12);
+}
+
+BOOST_AUTO_TEST_CASE(times_in_rfc3339_variants_and_numbers) {
+  const auto ts = [](const std::string &time) {
+    return parse(R"({"event":"e","end_time":)" + time +
+                 R"(,"fields":{"user":"u"}})")
+        .message.integer("ts");
+  };
+  BOOST_TEST(ts(R"("1970-01-01T00:00:01Z")") == 1000000);
+  BOOST_TEST(ts(R"("1970-01-01T00:00:01.5Z")") == 1500000);
+  BOOST_TEST(ts(R"("1970-01-01T00:00:01.1234567Z")") == 1123456);
+  BOOST_TEST(ts(R"("1970-01-01T02:00:01+02:00")") == 1000000);
+  BOOST_TEST(ts(R"("1969-12-31T23:00:01-01:00")") == 1000000);
+  BOOST_TEST(ts("1795376170.000001") == 1795376170000001);
+  BOOST_TEST(ts("1795376170") == 1795376170000000);
+}
+
+BOOST_AUTO_TEST_CASE(without_end_time_start_time_then_arrival_is_used) {
+  BOOST_TEST(parse(R"({"event":"e","start_time":"2001-09-09T01:46:40Z",)"
+                   R"("fields":{"user":"u"}})")
+                 .message.integer("ts") == 1000000000000000);
+  BOOST_TEST(
+      parse(R"({"event":"e","fields":{"user":"u"}})").message.integer("ts") ==
+      1000000000000000);
+}
+
+BOOST_AUTO_TEST_CASE(a_field_cannot_replace_the_type_or_wire_names) {
+  const auto event = parse(
+      R"({"event":"e","fields":{"user":"u","type":"x","ts":1,"origin":"dsync"}})");
+  BOOST_TEST(event.type() == "e");
+  BOOST_TEST(event.message.find("type") == nullptr);
+  BOOST_TEST(event.message.integer("ts") != 1);
+  BOOST_TEST(event.message.find("origin") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(values_dovecot_never_sends_pass_through) {
+  const auto event = parse(
+      R"({"event":"e","fields":{"user":"u","big":18446744073709551615,)"
+      R"("neg":-3,"map":{"a":[1,"b"]},"mixed":[1,"x"],"no":false,"nil":null}})");
+  const auto &message = event.message;
+  BOOST_TEST(std::get<std::uint64_t>(*message.find("big")) ==
+             18446744073709551615u);
+  BOOST_TEST(message.integer("neg") == -3);
+  BOOST_TEST(std::get<bool>(*message.find("no")) == false);
+  BOOST_TEST(std::holds_alternative<std::nullptr_t>(*message.find("nil")));
+  const auto line = dw::sinks::to_json_line(event);
+  BOOST_TEST(line.find(R"("map":{"a":[1,"b"]},"mixed":[1,"x"])") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(errors_say_why) {
+  const auto capture =
+      fixture("event-exporter-2.3/00-imap_command_finished-create.json");
+  const struct {
+    std::string body;
+    Reject reason;
+    const char *message_part;
+  } cases[] = {
+      {"", Reject::not_json, "empty body"},
+      {" \r\n", Reject::not_json, "empty body"},
+      {"garbage", Reject::not_json, "not JSON"},
+      {"{} x", Reject::not_json, "not JSON"},
+      // newline-separated objects: neither Dovecot version sends them
+      {"{}\n{}", Reject::not_json, "not JSON"},
+      {std::string(100, '[') + std::string(100, ']'), Reject::not_json,
+       "nested deeper"},
+      {capture.substr(0, capture.size() / 2), Reject::truncated,
+       "truncated JSON"},
+      {R"({"event":"e","fields":{"user":"u")", Reject::truncated,
+       "truncated JSON"},
+      {"[" + capture + "]", Reject::not_an_object, "is a JSON array"},
+      {R"("imap_command_finished")", Reject::not_an_object, "is a JSON string"},
+      {R"({"fields":{"user":"u"}})", Reject::no_event_name, "no event name"},
+      {R"({"event":"","fields":{"user":"u"}})", Reject::no_event_name,
+       "no event name"},
+      {R"({"event":"e"})", Reject::no_user, "has no fields.user"},
+      {R"({"event":"e","fields":{"user":7}})", Reject::no_user,
+       "has no fields.user"},
+      {R"({"event":"e","user":"u","fields":{}})", Reject::no_user,
+       "has no fields.user"},
+      {R"({"event":"e","end_time":"yesterday","fields":{"user":"u"}})",
+       Reject::bad_time, "end_time"},
+      {R"({"event":"e","end_time":"2026-11-22T19:36:10.Z",)"
+       R"("fields":{"user":"u"}})",
+       Reject::bad_time, "end_time"},
+      {R"({"event":"e","start_time":true,"fields":{"user":"u"}})",
+       Reject::bad_time, "start_time"},
+  };
+  for (const auto &c : cases) {
+    BOOST_TEST_CONTEXT(c.body.substr(0, 60)) {
+      const auto error = parse_error(c.body);
+      BOOST_TEST(ExporterEvent::reject_name(error.reason) ==
+                 ExporterEvent::reject_name(c.reason));
+      BOOST_TEST(error.message.find(c.message_part) != std::string::npos,
+                 error.message);
+      BOOST_TEST(error.message.find('\n') == std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_event_name_with_a_newline_stays_one_line) {
+  const auto error = parse_error(R"({"event":"a\nb","fields":{}})");
+  BOOST_TEST(error.message.find('\n') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(reject_names_are_labels) {
+  BOOST_TEST(ExporterEvent::reject_name(Reject::not_json) ==
+             std::string("not_json"));
+  BOOST_TEST(ExporterEvent::reject_name(Reject::truncated) ==
+             std::string("truncated"));
+  BOOST_TEST(ExporterEvent::reject_name(Reject::not_an_object) ==
+             std::string("not_an_object"));
+  BOOST_TEST(ExporterEvent::reject_name(Reject::no_event_name) ==
+             std::string("no_event_name"));
+  BOOST_TEST(ExporterEvent::reject_name(Reject::no_user) ==
+             std::string("no_user"));
+  BOOST_TEST(ExporterEvent::reject_name(Reject::bad_time) ==
+             std::string("bad_time"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

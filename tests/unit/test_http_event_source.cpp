@@ -1,0 +1,339 @@
+#include "bus/Bus.hpp"
+#include "core/Pipeline.hpp"
+#include "metrics/Metrics.hpp"
+#include "sources/HttpEventSource.hpp"
+#include "util/Fatal.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <httplib.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace dw = dovewarden;
+using dw::sources::HttpEventSource;
+
+namespace {
+
+const std::string k_create = DOVEWARDEN_TOP_SRCDIR
+    "/tests/fixtures/event-exporter-2.3/00-imap_command_finished-create.json";
+const std::string k_delivery = DOVEWARDEN_TOP_SRCDIR
+    "/tests/fixtures/event-exporter-2.3/10-mail_delivery_finished.json";
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Returns a port the kernel just handed out on 127.0.0.1 and took back.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&address), size) == 0);
+  BOOST_REQUIRE(
+      ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size) == 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+class Collector : public dw::bus::Subscriber {
+public:
+  std::string name() const override { return "collector"; }
+  void handle(const dw::core::Event &event) override {
+    std::lock_guard lock(m_mutex);
+    m_events.push_back(event);
+  }
+  std::vector<dw::core::Event> events() const {
+    std::lock_guard lock(m_mutex);
+    return m_events;
+  }
+
+private:
+  mutable std::mutex m_mutex;
+  std::vector<dw::core::Event> m_events;
+};
+
+// A source on a free loopback port, with a bus that hands subscribed_types
+// to a collector, and an admit that answers what admit_answer says.
+struct Served {
+  explicit Served(const std::string &subscribed_types = "*",
+                  std::size_t max_body = 1024) {
+    bus.subscribe(subscribed_types, collector);
+    bus.start();
+    HttpEventSource::Options options;
+    options.max_body = max_body;
+    // another process may take the port between free_port() and start()
+    for (int attempt = 0; !source; attempt++) {
+      options.address = {"127.0.0.1", free_port()};
+      auto candidate = std::make_unique<HttpEventSource>(
+          options, pipeline, [this](const dw::core::Event &event) {
+            std::lock_guard lock(mutex);
+            admitted.emplace_back(event.message.str("user"));
+            if (throw_in_admit)
+              throw std::runtime_error("secret");
+            return admit_answer;
+          });
+      try {
+        candidate->start();
+        source = std::move(candidate);
+        port = options.address.port;
+      } catch (const dw::util::Fatal &) {
+        if (attempt == 4)
+          throw;
+      }
+    }
+  }
+  ~Served() {
+    source->stop();
+    bus.stop();
+  }
+
+  httplib::Result post(const std::string &body) {
+    httplib::Client client("127.0.0.1", port);
+    return client.Post("/events", body, "application/json");
+  }
+  double metric(const std::string &line) const {
+    const auto text = metrics.serialize();
+    const auto at = text.find("\n" + line + " ");
+    return at == std::string::npos
+               ? 0
+               : std::stod(text.substr(at + line.size() + 2));
+  }
+  double rejected(const std::string &reason) const {
+    return metric(R"(dovewarden_events_rejected_total{reason=")" + reason +
+                  R"(",source="http"})");
+  }
+
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus{metrics};
+  dw::core::Pipeline pipeline{bus, metrics};
+  std::shared_ptr<Collector> collector = std::make_shared<Collector>();
+  std::mutex mutex;
+  std::vector<std::string> admitted;
+  tl::expected<bool, std::string> admit_answer = true;
+  bool throw_in_admit = false;
+  std::unique_ptr<HttpEventSource> source;
+  std::uint16_t port = 0;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(http_event_source)
+
+BOOST_AUTO_TEST_CASE(the_default_limit_is_10_mib_on_loopback_8080) {
+  const HttpEventSource::Options options;
+  BOOST_TEST(options.max_body == 10u * 1024 * 1024);
+  BOOST_TEST(options.address.to_string() == "127.0.0.1:8080");
+}
+
+BOOST_AUTO_TEST_CASE(an_admitted_event_is_202_and_reaches_the_bus) {
+  Served served;
+  BOOST_TEST(served.source->ready());
+  BOOST_TEST(served.source->describe() ==
+             "http POST 127.0.0.1:" + std::to_string(served.port) + "/events");
+  const auto result = served.post(read_file(k_create));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 202);
+  served.bus.stop(); // drains the collector's queue
+  BOOST_TEST(served.admitted == std::vector<std::string>{"alice"},
+             boost::test_tools::per_element());
+  const auto events = served.collector->events();
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  BOOST_TEST(events[0].source == "http");
+  BOOST_TEST(events[0].type() == "imap_command_finished");
+  BOOST_TEST(events[0].message.str("cmd_name") == "CREATE");
+  BOOST_TEST(
+      served.metric(
+          R"(dovewarden_events_received_total{source="http",type="imap_command_finished"})") ==
+      1);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_only_the_store_wants_is_202) {
+  Served served("message.*");
+  const auto result = served.post(read_file(k_delivery));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 202);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_only_a_subscriber_wants_is_202) {
+  Served served;
+  served.admit_answer = false;
+  const auto result = served.post(read_file(k_delivery));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 202);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_nobody_wants_is_204) {
+  Served served("message.*");
+  served.admit_answer = false;
+  const auto result = served.post(read_file(k_create));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 204);
+  BOOST_TEST(result->body.empty());
+  BOOST_TEST(served.admitted.size() == 1u);
+  BOOST_TEST(served.metric("dovewarden_events_filtered_total") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_bodies_are_400_with_a_reason_and_counted) {
+  Served served;
+  const auto capture = read_file(k_create);
+  const struct {
+    std::string body;
+    const char *reason;
+    const char *says;
+  } cases[] = {
+      {"garbage", "not_json", "not JSON"},
+      {capture.substr(0, capture.size() - 10), "truncated", "truncated JSON"},
+      {R"({"event":"imap_command_finished","fields":{"session":"s"}})",
+       "no_user", "has no fields.user"},
+      {"[" + capture + "]", "not_an_object", "not one event object"},
+  };
+  for (const auto &c : cases) {
+    BOOST_TEST_CONTEXT(c.reason) {
+      const auto result = served.post(c.body);
+      BOOST_REQUIRE(result);
+      BOOST_TEST(result->status == 400);
+      BOOST_TEST(result->body.find(c.says) != std::string::npos);
+      // one line
+      BOOST_TEST(result->body.find('\n') == result->body.size() - 1);
+      BOOST_TEST(served.rejected(c.reason) == 1);
+    }
+  }
+  BOOST_TEST(served.admitted.empty());
+  served.bus.stop();
+  BOOST_TEST(served.collector->events().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_413_and_serving_goes_on) {
+  Served served("*", 1024);
+  const auto capture = read_file(k_create);
+  auto big = capture;
+  big.insert(big.size() - 2, ",\"pad\":\"" + std::string(2000, 'x') + "\"");
+  const auto result = served.post(big);
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 413);
+  BOOST_TEST(result->body.find("larger than 1024 bytes") != std::string::npos);
+  BOOST_TEST(served.rejected("too_large") == 1);
+
+  // chunked: no Content-Length for cpp-httplib to check up front; under
+  // twice the limit, so that the source reads it all before answering
+  big = capture;
+  big.insert(big.size() - 2, ",\"pad\":\"" + std::string(1000, 'x') + "\"");
+  BOOST_REQUIRE(big.size() > 1024u && big.size() < 2048u);
+  httplib::Client client("127.0.0.1", served.port);
+  const auto chunked = client.Post(
+      "/events",
+      [&big](std::size_t offset, httplib::DataSink &sink) {
+        if (offset < big.size())
+          sink.write(big.data() + offset,
+                     std::min<std::size_t>(100, big.size() - offset));
+        else
+          sink.done();
+        return true;
+      },
+      "application/json");
+  BOOST_REQUIRE(chunked);
+  BOOST_TEST(chunked->status == 413);
+  BOOST_TEST(served.rejected("too_large") == 2);
+
+  BOOST_TEST(served.admitted.empty());
+  auto exactly = capture;
+  exactly.insert(exactly.size() - 2,
+                 ",\"pad\":\"" + std::string(1024 - capture.size() - 9, 'x') +
+                     "\"");
+  BOOST_REQUIRE_EQUAL(exactly.size(), 1024u);
+  const auto at_limit = served.post(exactly);
+  BOOST_REQUIRE(at_limit);
+  BOOST_TEST(at_limit->status == 202);
+  BOOST_TEST(served.admitted.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_admit_that_throws_is_a_store_failure) {
+  Served served;
+  served.throw_in_admit = true;
+  const auto result = served.post(read_file(k_create));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 500);
+  BOOST_TEST(result->body.find("secret") == std::string::npos);
+  for (const auto &header : result->headers)
+    BOOST_TEST(header.second.find("secret") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_failure_is_500_without_its_text) {
+  Served served;
+  served.admit_answer =
+      tl::unexpected(std::string("redis://:hunter2@db:6379 refused"));
+  const auto result = served.post(read_file(k_create));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 500);
+  BOOST_TEST(result->body.find("store failed") != std::string::npos);
+  BOOST_TEST(result->body.find("hunter2") == std::string::npos);
+  // the other subscribers still get it
+  served.bus.stop();
+  BOOST_TEST(served.collector->events().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(other_methods_are_405) {
+  Served served;
+  httplib::Client client("127.0.0.1", served.port);
+  for (const auto &result :
+       {client.Get("/events"), client.Put("/events", "{}", "application/json"),
+        client.Delete("/events")}) {
+    BOOST_REQUIRE(result);
+    BOOST_TEST(result->status == 405);
+    BOOST_TEST(result->get_header_value("Allow") == "POST");
+  }
+  const auto elsewhere = client.Post("/other", "{}", "application/json");
+  BOOST_REQUIRE(elsewhere);
+  BOOST_TEST(elsewhere->status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(serving_goes_on_after_bad_input) {
+  Served served;
+  for (int i = 0; i < 20; i++) {
+    const auto result = served.post(i % 2 ? "{" : "\x01\xff");
+    BOOST_REQUIRE(result);
+    BOOST_TEST(result->status == 400);
+  }
+  const auto result = served.post(read_file(k_create));
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 202);
+}
+
+BOOST_AUTO_TEST_CASE(a_port_in_use_names_the_setting) {
+  Served served;
+  HttpEventSource::Options options;
+  options.address = {"127.0.0.1", served.port};
+  HttpEventSource second(options, served.pipeline,
+                         [](const dw::core::Event &) { return true; });
+  try {
+    second.start();
+    BOOST_FAIL("a second source bound the same port");
+  } catch (const dw::util::Fatal &e) {
+    BOOST_TEST(std::string(e.what()).rfind("DOVEWARDEN_HTTP_ADDR: ", 0) == 0);
+  }
+  BOOST_TEST(!second.ready());
+}
+
+BOOST_AUTO_TEST_CASE(stop_is_idempotent_and_ends_readiness) {
+  Served served;
+  served.source->stop();
+  BOOST_TEST(!served.source->ready());
+  served.source->stop();
+  BOOST_TEST(!served.post("{}")); // nothing listens any more
+}
+
+BOOST_AUTO_TEST_SUITE_END()
