@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 
 namespace dovewarden::store {
 
@@ -39,27 +40,46 @@ local function holds(key, owner)
 end
 )";
 
-// ARGV[2..]: user, priority, requested, full, unless_synced_since ('' if none)
+// ARGV[2..]: user, priority, requested, full, unless_synced_since ('' if
+// none). Most requests find their user queued with nothing to change: they
+// cost one call. The generation only matters while a claim is out, so it
+// advances only for a leased user; queue and set additions go in bulk.
 constexpr const char *k_enqueue = R"(
+local scored, added = {}, {}
+local function flush()
+  if #scored > 0 then redis.call('ZADD', queue, unpack(scored)) end
+  if #added > 0 then redis.call('SADD', all, unpack(added)) end
+  scored, added = {}, {}
+end
 for i = 2, #ARGV, 5 do
   local user, priority, requested, full, unless = ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4]
   local key = prefix .. user
-  local v = redis.call('HMGET', key, 'queued', 'priority', 'requested', 'full', 'slot', 'last_success', 'gen')
+  local v = redis.call('HMGET', key, 'queued', 'priority', 'requested', 'full', 'slot', 'last_success')
   local last = tonumber(v[6] or '0')
   if unless == '' or last == 0 or last < tonumber(unless) then
-    local slot = 'q'
     if v[1] == '1' then
       if tonumber(v[2]) > tonumber(priority) then priority = v[2] end
       if tonumber(v[3]) < tonumber(requested) then requested = v[3] end
       if v[4] == '1' then full = '1' end
-      slot = v[5] or 'q'
+      if priority ~= v[2] or requested ~= v[3] or full ~= v[4] then
+        redis.call('HSET', key, 'priority', priority, 'requested', requested, 'full', full)
+        if v[5] == 'q' then
+          scored[#scored + 1] = score(priority, requested)
+          scored[#scored + 1] = user
+        end
+      end
+      if v[5] == 'l' then redis.call('HINCRBY', key, 'gen', 1) end
+    else
+      redis.call('HSET', key, 'queued', '1', 'priority', priority, 'requested', requested,
+                 'full', full, 'slot', 'q')
+      scored[#scored + 1] = score(priority, requested)
+      scored[#scored + 1] = user
+      if not v[1] then added[#added + 1] = user end
     end
-    redis.call('HSET', key, 'queued', '1', 'priority', priority, 'requested', requested,
-               'full', full, 'slot', slot, 'gen', string.format('%.0f', tonumber(v[7] or '0') + 1))
-    if slot == 'q' then redis.call('ZADD', queue, score(priority, requested), user) end
-    if not v[1] then redis.call('SADD', all, user) end
+    if #scored >= 1000 or #added >= 1000 then flush() end
   end
 end
+flush()
 return 1
 )";
 
@@ -108,7 +128,7 @@ redis.call('HSET', key, 'state', ARGV[4], last, ARGV[6], 'last_success', ARGV[6]
            'failed', '0', 'failures', '0', 'next_attempt', '0', 'error', '',
            'owner', '', 'lease_until', '0')
 redis.call('SREM', failed, user)
-if redis.call('HGET', key, 'gen') == ARGV[7] then
+if (redis.call('HGET', key, 'gen') or '0') == ARGV[7] then
   redis.call('HSET', key, 'queued', '0', 'priority', '0', 'requested', '0', 'full', '0', 'slot', '')
 else
   place(user, key, tonumber(ARGV[6]))
@@ -206,9 +226,9 @@ return {counts[1], counts[2], counts[3], counts[4],
 )";
 
 constexpr const char *k_record_fields[] = {
-    "queued",     "priority",  "requested", "full",         "last_fast",
-    "last_full",  "last_success", "failed", "failures",     "next_attempt",
-    "error",      "owner",     "lease_until"};
+    "queued",    "priority",     "requested",  "full",     "last_fast",
+    "last_full", "last_success", "failed",     "failures", "next_attempt",
+    "error",     "owner",        "lease_until"};
 
 std::string to_ms(TimePoint time) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -316,21 +336,20 @@ RedisStore::Result<void> RedisStore::ensure_connected() {
   if (!context)
     return tl::unexpected(m_description + ": cannot allocate a connection");
   if (context->err != 0)
-    return tl::unexpected(m_description + ": connect failed: " +
-                          context->errstr);
+    return tl::unexpected(m_description +
+                          ": connect failed: " + context->errstr);
   if (redisSetTimeout(context.get(), timeout) != REDIS_OK ||
       redisEnableKeepAlive(context.get()) != REDIS_OK)
-    return tl::unexpected(m_description + ": cannot set up the connection: " +
-                          context->errstr);
+    return tl::unexpected(m_description +
+                          ": cannot set up the connection: " + context->errstr);
   m_context = std::move(context);
 
   std::vector<std::vector<std::string>> handshake;
   if (!m_options.password.empty())
     handshake.push_back({"AUTH", m_options.password});
-  Script *const scripts[] = {&m_enqueue, &m_claim,        &m_renew,
-                             &m_succeed, &m_fail,         &m_release,
-                             &m_remove,  &m_lease_owners, &m_release_owner,
-                             &m_status};
+  Script *const scripts[] = {
+      &m_enqueue, &m_claim,  &m_renew,        &m_succeed,       &m_fail,
+      &m_release, &m_remove, &m_lease_owners, &m_release_owner, &m_status};
   for (const Script *script : scripts)
     handshake.push_back({"SCRIPT", "LOAD", script->body});
   auto replies = pipeline(handshake);
@@ -341,10 +360,10 @@ RedisStore::Result<void> RedisStore::ensure_connected() {
       m_refused = true;
       m_context.reset();
       // the reply never contains the password
-      return tl::unexpected(m_description + ": " +
-                            (m_options.password.empty() ? "SCRIPT LOAD"
-                                                        : "AUTH") +
-                            " failed: " + text(reply.get()));
+      return tl::unexpected(
+          m_description + ": " +
+          (m_options.password.empty() ? "SCRIPT LOAD" : "AUTH") +
+          " failed: " + text(reply.get()));
     }
   }
   const std::size_t first = m_options.password.empty() ? 0 : 1;
@@ -360,28 +379,42 @@ RedisStore::Error RedisStore::connection_error(const char *what) {
   return error;
 }
 
-RedisStore::Result<std::vector<RedisStore::Reply>>
-RedisStore::pipeline(const std::vector<std::vector<std::string>> &commands) {
+RedisStore::Result<void>
+RedisStore::send(const std::vector<std::string> &arguments) {
   std::vector<const char *> argv;
   std::vector<std::size_t> lengths;
+  argv.reserve(arguments.size());
+  lengths.reserve(arguments.size());
+  for (const auto &argument : arguments) {
+    argv.push_back(argument.data());
+    lengths.push_back(argument.size());
+  }
+  if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()),
+                             argv.data(), lengths.data()) != REDIS_OK)
+    return tl::unexpected(connection_error("send"));
+  return {};
+}
+
+RedisStore::Result<RedisStore::Reply> RedisStore::receive() {
+  void *raw = nullptr;
+  if (redisGetReply(m_context.get(), &raw) != REDIS_OK || raw == nullptr)
+    return tl::unexpected(connection_error("receive"));
+  return Reply(static_cast<redisReply *>(raw), freeReplyObject);
+}
+
+RedisStore::Result<std::vector<RedisStore::Reply>>
+RedisStore::pipeline(const std::vector<std::vector<std::string>> &commands) {
   for (const auto &arguments : commands) {
-    argv.clear();
-    lengths.clear();
-    for (const auto &argument : arguments) {
-      argv.push_back(argument.data());
-      lengths.push_back(argument.size());
-    }
-    if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()),
-                               argv.data(), lengths.data()) != REDIS_OK)
-      return tl::unexpected(connection_error("send"));
+    if (auto sent = send(arguments); !sent)
+      return tl::unexpected(sent.error());
   }
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); i++) {
-    void *raw = nullptr;
-    if (redisGetReply(m_context.get(), &raw) != REDIS_OK || raw == nullptr)
-      return tl::unexpected(connection_error("receive"));
-    replies.emplace_back(static_cast<redisReply *>(raw), freeReplyObject);
+    auto reply = receive();
+    if (!reply)
+      return tl::unexpected(reply.error());
+    replies.push_back(std::move(*reply));
   }
   return replies;
 }
@@ -390,10 +423,12 @@ RedisStore::Result<RedisStore::Reply>
 RedisStore::command(const std::vector<std::string> &arguments) {
   if (auto connected = ensure_connected(); !connected)
     return tl::unexpected(connected.error());
-  auto replies = pipeline({arguments});
-  if (!replies)
-    return tl::unexpected(replies.error());
-  Reply reply = std::move(replies->front());
+  if (auto sent = send(arguments); !sent)
+    return tl::unexpected(sent.error());
+  auto received = receive();
+  if (!received)
+    return tl::unexpected(received.error());
+  Reply reply = std::move(*received);
   if (is_error(reply.get()))
     return tl::unexpected(m_description + ": " + arguments.front() + ": " +
                           text(reply.get()));
@@ -410,10 +445,12 @@ RedisStore::run(Script &script, std::vector<std::string> arguments) {
   call.insert(call.end(), m_keys.begin(), m_keys.end());
   call.push_back(m_user_prefix);
   std::move(arguments.begin(), arguments.end(), std::back_inserter(call));
-  auto replies = pipeline({call});
-  if (!replies)
-    return tl::unexpected(replies.error());
-  Reply reply = std::move(replies->front());
+  if (auto sent = send(call); !sent)
+    return tl::unexpected(sent.error());
+  auto received = receive();
+  if (!received)
+    return tl::unexpected(received.error());
+  Reply reply = std::move(*received);
   if (is_error(reply.get()) && text(reply.get()).rfind("NOSCRIPT", 0) == 0) {
     // the server restarted or flushed its scripts: EVAL loads it again
     call[0] = "EVAL";
@@ -421,8 +458,8 @@ RedisStore::run(Script &script, std::vector<std::string> arguments) {
     return command(call);
   }
   if (is_error(reply.get()))
-    return tl::unexpected(m_description + ": script failed: " +
-                          text(reply.get()));
+    return tl::unexpected(m_description +
+                          ": script failed: " + text(reply.get()));
   return reply;
 }
 

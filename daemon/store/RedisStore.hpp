@@ -73,6 +73,11 @@ private:
 
   // Connects if not connected. Returns an error text if that fails.
   Result<void> ensure_connected();
+  // Queues one command for sending. Returns an error text if that fails.
+  Result<void> send(const std::vector<std::string> &arguments);
+  // Returns the next reply (an error reply too), or an error text if the
+  // connection failed.
+  Result<Reply> receive();
   // Sends commands in one round trip. Returns their replies (error replies
   // included), or an error text if the connection failed.
   Result<std::vector<Reply>>

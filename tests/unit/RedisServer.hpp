@@ -46,17 +46,27 @@ public:
   }
 
   int port() const { return m_port; }
+  pid_t pid() const { return m_pid; }
 
   // Starts the server again on the same port and directory.
   void start() {
     if (m_pid > 0)
       return;
-    std::vector<std::string> arguments{
-        k_binary,        "--port",      std::to_string(m_port),
-        "--bind",        "127.0.0.1",   "--save",
-        "",              "--appendonly", "no",
-        "--daemonize",   "no",          "--dir",
-        m_directory,     "--logfile",   m_directory + "/redis.log"};
+    std::vector<std::string> arguments{k_binary,
+                                       "--port",
+                                       std::to_string(m_port),
+                                       "--bind",
+                                       "127.0.0.1",
+                                       "--save",
+                                       "",
+                                       "--appendonly",
+                                       "no",
+                                       "--daemonize",
+                                       "no",
+                                       "--dir",
+                                       m_directory,
+                                       "--logfile",
+                                       m_directory + "/redis.log"};
     arguments.insert(arguments.end(), m_extra.begin(), m_extra.end());
     std::vector<char *> argv;
     for (auto &argument : arguments)
@@ -130,9 +140,8 @@ private:
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(static_cast<std::uint16_t>(m_port));
-    const bool connected =
-        ::connect(fd, reinterpret_cast<sockaddr *>(&address),
-                  sizeof address) == 0;
+    const bool connected = ::connect(fd, reinterpret_cast<sockaddr *>(&address),
+                                     sizeof address) == 0;
     ::close(fd);
     return connected;
   }

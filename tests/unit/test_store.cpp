@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <ostream>
 #include <memory>
+#include <mutex>
+#include <ostream>
 #include <thread>
 
 using namespace dovewarden;
@@ -184,11 +186,10 @@ BOOST_DATA_TEST_CASE(requests_coalesce_into_one_entry, data::make(k_backends),
 BOOST_DATA_TEST_CASE(claims_by_priority_then_time, data::make(k_backends),
                      backend) {
   Subject store(backend);
-  ok(store->enqueue({request("bob", Priority::low, 1),
-                     request("carol", Priority::high, 3),
-                     request("dave", Priority::high, 2),
-                     request("erin", Priority::sync, 9),
-                     request("frank", Priority::none, 0)}));
+  ok(store->enqueue(
+      {request("bob", Priority::low, 1), request("carol", Priority::high, 3),
+       request("dave", Priority::high, 2), request("erin", Priority::sync, 9),
+       request("frank", Priority::none, 0)}));
   std::vector<std::string> order;
   while (const auto claimed = claim(*store, "w1", 10))
     order.push_back(claimed->user);
@@ -369,11 +370,10 @@ BOOST_DATA_TEST_CASE(release_keeps_the_user_queued_and_due,
   BOOST_TEST(again->full);
 }
 
-BOOST_DATA_TEST_CASE(remove_forgets_the_user, data::make(k_backends),
-                     backend) {
+BOOST_DATA_TEST_CASE(remove_forgets_the_user, data::make(k_backends), backend) {
   Subject store(backend);
-  ok(store->enqueue({request("alice", Priority::high, 1),
-                     request("bob", Priority::low, 2)}));
+  ok(store->enqueue(
+      {request("alice", Priority::high, 1), request("bob", Priority::low, 2)}));
   BOOST_TEST(ok(store->remove("alice")));
   BOOST_TEST(!ok(store->remove("alice")));
   BOOST_TEST(!ok(store->remove("nobody")));
@@ -401,10 +401,12 @@ BOOST_DATA_TEST_CASE(unless_synced_since_skips_recently_synced_users,
                      request("bob", Priority::high, 1)}));
   auto claimed = claim(*store, "w1", 5);
   BOOST_REQUIRE(claimed);
-  ok(store->succeed(*claimed, "w1", "s", false, claimed->user == "alice" ? at(100) : at(10)));
+  ok(store->succeed(*claimed, "w1", "s", false,
+                    claimed->user == "alice" ? at(100) : at(10)));
   claimed = claim(*store, "w1", 5);
   BOOST_REQUIRE(claimed);
-  ok(store->succeed(*claimed, "w1", "s", false, claimed->user == "alice" ? at(100) : at(10)));
+  ok(store->succeed(*claimed, "w1", "s", false,
+                    claimed->user == "alice" ? at(100) : at(10)));
   BOOST_REQUIRE((record(*store, "alice").last_success == at(100)));
   BOOST_REQUIRE((record(*store, "bob").last_success == at(10)));
 
@@ -448,18 +450,16 @@ BOOST_DATA_TEST_CASE(users_filters_by_glob_and_sorts, data::make(k_backends),
   BOOST_TEST(ok(store->users("nobody*")).empty());
 }
 
-BOOST_DATA_TEST_CASE(status_counts_the_queue, data::make(k_backends),
-                     backend) {
+BOOST_DATA_TEST_CASE(status_counts_the_queue, data::make(k_backends), backend) {
   Subject store(backend);
   auto status = ok(store->status(at(0)));
   BOOST_TEST(status.users == 0u);
   BOOST_TEST(queued(status, Priority::low) == 0u);
 
-  ok(store->enqueue({request("a", Priority::low, 1),
-                     request("b", Priority::low, 1),
-                     request("c", Priority::high, 1),
-                     request("d", Priority::sync, 1),
-                     request("e", Priority::none, 1)}));
+  ok(store->enqueue(
+      {request("a", Priority::low, 1), request("b", Priority::low, 1),
+       request("c", Priority::high, 1), request("d", Priority::sync, 1),
+       request("e", Priority::none, 1)}));
   const auto d = claim(*store, "w1", 2); // running
   BOOST_REQUIRE(d);
   BOOST_TEST(d->user == "d");
@@ -528,6 +528,41 @@ BOOST_DATA_TEST_CASE(a_large_batch_is_one_call, data::make(k_backends),
   BOOST_TEST((user7.requested == at(1000 - 407)));
 }
 
+BOOST_DATA_TEST_CASE(concurrent_claims_never_share_a_user,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  std::vector<SyncRequest> batch;
+  for (int i = 0; i < 200; i++)
+    batch.push_back(request("user" + std::to_string(i), Priority::low, i));
+  ok(store->enqueue(batch));
+  std::mutex mutex;
+  std::vector<std::string> claimed;
+  std::vector<std::string> errors;
+  std::vector<std::thread> workers;
+  ReplicationStore &shared = *store;
+  for (int w = 0; w < 4; w++) {
+    workers.emplace_back(
+        [&shared, &mutex, &claimed, &errors, owner = "w" + std::to_string(w)] {
+          for (;;) {
+            auto next = shared.claim(owner, at(300), 60s);
+            const std::lock_guard lock(mutex);
+            if (!next)
+              errors.push_back(next.error());
+            if (!next || !*next)
+              return;
+            claimed.push_back((*next)->user);
+          }
+        });
+  }
+  for (auto &worker : workers)
+    worker.join();
+  BOOST_TEST(errors.empty());
+  std::sort(claimed.begin(), claimed.end());
+  BOOST_TEST(claimed.size() == 200u);
+  BOOST_TEST(
+      (std::adjacent_find(claimed.begin(), claimed.end()) == claimed.end()));
+}
+
 // the backends' own durability and failure behaviour
 
 BOOST_AUTO_TEST_CASE(sqlite_reopen_keeps_the_queue_and_the_state) {
@@ -567,8 +602,8 @@ BOOST_AUTO_TEST_CASE(sqlite_refuses_a_newer_schema) {
   sqlite3 *raw = nullptr;
   BOOST_REQUIRE(sqlite3_open((directory + "/replication.db").c_str(), &raw) ==
                 SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr,
-                             nullptr, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr,
+                             nullptr) == SQLITE_OK);
   sqlite3_close(raw);
   const auto reopened = SqliteStore::open(directory);
   BOOST_REQUIRE(!reopened);
@@ -595,8 +630,7 @@ BOOST_AUTO_TEST_CASE(redis_without_a_server_returns_errors) {
   BOOST_TEST(!store->users("*"));
   const auto status = store->status(at(1));
   BOOST_REQUIRE(!status);
-  BOOST_TEST(status.error().find("127.0.0.1:" +
-                                 std::to_string(options.port)) !=
+  BOOST_TEST(status.error().find("127.0.0.1:" + std::to_string(options.port)) !=
              std::string::npos);
   // generous: the machine is shared, but nothing waits for long
   BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
@@ -605,8 +639,8 @@ BOOST_AUTO_TEST_CASE(redis_without_a_server_returns_errors) {
 BOOST_AUTO_TEST_CASE(redis_reconnects_after_a_server_restart) {
   test::RedisServer server({"--appendonly", "yes", "--appendfsync", "always"});
   auto store = connect_redis(server.port(), "restart");
-  ok(store->enqueue({request("alice", Priority::high, 1),
-                     request("bob", Priority::low, 2)}));
+  ok(store->enqueue(
+      {request("alice", Priority::high, 1), request("bob", Priority::low, 2)}));
   const auto claimed = claim(*store, "w1", 3);
   BOOST_REQUIRE(claimed);
   ok(store->succeed(*claimed, "w1", "alice-state", false, at(4)));
