@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace dovewarden {
 
@@ -196,6 +197,9 @@ void Daemon::start_admin_server() {
       return std::nullopt;
     return value;
   };
+  // the Redis store leaves the directory alone; the token file needs it
+  std::error_code ignored;
+  std::filesystem::create_directories(config.replication.store_path, ignored);
   auto token = admin::AdminToken::load(lookup, config.replication.store_path);
   if (!token)
     throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "store/ReplicationStore.hpp"
+
+#include <tl/expected.hpp>
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace dovewarden::store {
+
+// The embedded store: one SQLite database (WAL) in a directory of its own,
+// for one daemon. One connection, guarded by a mutex.
+class SqliteStore final : public ReplicationStore {
+public:
+  // Opens directory/replication.db, creating both if missing. Returns an error
+  // text if they cannot be created or opened, or if the schema is newer than
+  // this program knows.
+  static tl::expected<std::unique_ptr<SqliteStore>, std::string>
+  open(const std::string &directory);
+
+  SqliteStore(const SqliteStore &) = delete;
+  SqliteStore &operator=(const SqliteStore &) = delete;
+  ~SqliteStore() override;
+
+  std::string describe() const override;
+  Result<void> ping() override;
+  Result<void> enqueue(const std::vector<SyncRequest> &requests) override;
+  Result<std::optional<Claim>> claim(const std::string &owner, TimePoint now,
+                                     std::chrono::milliseconds lease) override;
+  Result<bool> renew(const Claim &claim, const std::string &owner,
+                     TimePoint now, std::chrono::milliseconds lease) override;
+  Result<void> succeed(const Claim &claim, const std::string &owner,
+                       const std::string &new_state, bool was_full,
+                       TimePoint now) override;
+  Result<void> fail(const Claim &claim, const std::string &owner,
+                    const std::string &error, TimePoint now,
+                    TimePoint retry_at) override;
+  Result<void> release(const Claim &claim, const std::string &owner) override;
+  Result<bool> remove(const std::string &user) override;
+  Result<std::vector<std::string>> lease_owners() override;
+  Result<std::size_t> release_owner(const std::string &owner) override;
+  Result<std::vector<UserRecord>> users(std::string_view mask) override;
+  Result<QueueStatus> status(TimePoint now) override;
+
+private:
+  using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
+  using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+  struct Statements;
+
+  SqliteStore(std::string path, Database database);
+
+  Result<void> prepare_statements();
+  Result<Statement> prepare(const char *sql);
+  Result<void> execute(const char *sql);
+  // Runs a statement that returns no rows; returns the rows it changed.
+  Result<int> run(sqlite3_stmt *statement);
+  Error error(const char *what) const;
+
+  std::string m_path;
+  mutable std::mutex m_mutex;
+  Database m_database;
+  std::unique_ptr<Statements> m_statements;
+};
+
+} // namespace dovewarden::store

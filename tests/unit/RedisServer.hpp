@@ -1,0 +1,155 @@
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dovewarden::test {
+
+// A redis-server of its own, for a test or a benchmark: a child process on a
+// free 127.0.0.1 port, working in a temporary directory, without persistence
+// unless extra arguments ask for it. Stopped and removed on destruction.
+// Throws if /usr/bin/redis-server is missing or does not start.
+class RedisServer {
+public:
+  static constexpr const char *k_binary = "/usr/bin/redis-server";
+
+  explicit RedisServer(std::vector<std::string> extra = {})
+      : m_extra(std::move(extra)) {
+    if (::access(k_binary, X_OK) != 0)
+      throw std::runtime_error(std::string(k_binary) +
+                               " is missing: install redis-server");
+    char name[] = "/tmp/dovewarden-redis-XXXXXX";
+    if (::mkdtemp(name) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    m_directory = name;
+    m_port = free_port();
+    start();
+  }
+  RedisServer(const RedisServer &) = delete;
+  RedisServer &operator=(const RedisServer &) = delete;
+  ~RedisServer() {
+    stop();
+    std::error_code ignored;
+    std::filesystem::remove_all(m_directory, ignored);
+  }
+
+  int port() const { return m_port; }
+  pid_t pid() const { return m_pid; }
+
+  // Starts the server again on the same port and directory.
+  void start() {
+    if (m_pid > 0)
+      return;
+    std::vector<std::string> arguments{k_binary,
+                                       "--port",
+                                       std::to_string(m_port),
+                                       "--bind",
+                                       "127.0.0.1",
+                                       "--save",
+                                       "",
+                                       "--appendonly",
+                                       "no",
+                                       "--daemonize",
+                                       "no",
+                                       "--dir",
+                                       m_directory,
+                                       "--logfile",
+                                       m_directory + "/redis.log"};
+    arguments.insert(arguments.end(), m_extra.begin(), m_extra.end());
+    std::vector<char *> argv;
+    for (auto &argument : arguments)
+      argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0)
+      throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      ::execv(k_binary, argv.data());
+      ::_exit(127);
+    }
+    m_pid = pid;
+    wait_until_listening();
+  }
+
+  // Stops the server (SIGTERM: it writes its append-only file, if any).
+  void stop() {
+    if (m_pid <= 0)
+      return;
+    ::kill(m_pid, SIGTERM);
+    int status = 0;
+    ::waitpid(m_pid, &status, 0);
+    m_pid = -1;
+  }
+
+  // Returns a 127.0.0.1 port nobody listens on (at the time of asking).
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd < 0 ||
+        ::bind(fd, reinterpret_cast<sockaddr *>(&address), length) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) !=
+            0) {
+      if (fd >= 0)
+        ::close(fd);
+      throw std::runtime_error("cannot find a free port");
+    }
+    ::close(fd);
+    return ntohs(address.sin_port);
+  }
+
+private:
+  void wait_until_listening() {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+        m_pid = -1;
+        throw std::runtime_error("redis-server exited at start; see " +
+                                 m_directory + "/redis.log");
+      }
+      if (listening())
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop();
+    throw std::runtime_error("redis-server did not start listening");
+  }
+
+  bool listening() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+      return false;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(m_port));
+    const bool connected = ::connect(fd, reinterpret_cast<sockaddr *>(&address),
+                                     sizeof address) == 0;
+    ::close(fd);
+    return connected;
+  }
+
+  std::vector<std::string> m_extra;
+  std::string m_directory;
+  int m_port = 0;
+  pid_t m_pid = -1;
+};
+
+} // namespace dovewarden::test
