@@ -195,8 +195,8 @@ BOOST_AUTO_TEST_CASE(first_sync_is_full_then_incremental_from_the_kept_state) {
   BOOST_TEST(calls[1].state == "state-of-alice");
   BOOST_REQUIRE(eventually([&] { return published_count("replication.succeeded") == 2; }));
   const auto alice = record("alice");
-  BOOST_TEST(alice.last_full_sync != dw::store::TimePoint{});
-  BOOST_TEST(alice.last_fast_sync >= alice.last_full_sync);
+  BOOST_TEST((alice.last_full_sync != dw::store::TimePoint{}));
+  BOOST_TEST((alice.last_fast_sync >= alice.last_full_sync));
 }
 
 BOOST_AUTO_TEST_CASE(a_full_sync_on_request_and_when_the_interval_passed) {
