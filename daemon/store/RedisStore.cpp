@@ -131,6 +131,8 @@ redis.call('SREM', failed, user)
 if (redis.call('HGET', key, 'gen') or '0') == ARGV[7] then
   redis.call('HSET', key, 'queued', '0', 'priority', '0', 'requested', '0', 'full', '0', 'slot', '')
 else
+  -- a full sync answers every full request, also those made while it ran
+  if ARGV[5] == '1' then redis.call('HSET', key, 'full', '0') end
   place(user, key, tonumber(ARGV[6]))
 end
 return 1

@@ -92,7 +92,9 @@ UPDATE users SET
   queued = generation <> ?6,
   priority = CASE WHEN generation <> ?6 THEN priority ELSE 0 END,
   requested = CASE WHEN generation <> ?6 THEN requested ELSE 0 END,
-  full_requested = CASE WHEN generation <> ?6 THEN full_requested ELSE 0 END
+  -- a full sync answers every full request, also those made while it ran
+  full_requested = CASE WHEN generation <> ?6 AND NOT ?4 THEN full_requested
+                   ELSE 0 END
 WHERE user = ?1 AND owner = ?2
 )";
 

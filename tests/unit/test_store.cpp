@@ -310,6 +310,27 @@ BOOST_DATA_TEST_CASE(a_request_during_the_sync_keeps_the_user_queued,
   BOOST_TEST(!claim(*store, "w1", 6));
 }
 
+BOOST_DATA_TEST_CASE(a_full_sync_answers_the_full_requests_made_while_it_ran,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  ok(store->enqueue({request("alice", Priority::low, 1, true)}));
+  const auto full = claim(*store, "w1", 1);
+  BOOST_REQUIRE(full);
+  BOOST_TEST(full->full);
+  ok(store->enqueue({request("alice", Priority::low, 2, true)}));
+  ok(store->succeed(*full, "w1", "s1", true, at(3)));
+  BOOST_TEST(record(*store, "alice").queued);
+  BOOST_TEST(!record(*store, "alice").full_requested);
+
+  // a full request made while a fast sync ran stays
+  const auto fast = claim(*store, "w1", 4);
+  BOOST_REQUIRE(fast);
+  BOOST_TEST(!fast->full);
+  ok(store->enqueue({request("alice", Priority::low, 5, true)}));
+  ok(store->succeed(*fast, "w1", "s2", false, at(6)));
+  BOOST_TEST(record(*store, "alice").full_requested);
+}
+
 BOOST_DATA_TEST_CASE(fail_backs_off_until_retry_at, data::make(k_backends),
                      backend) {
   Subject store(backend);
