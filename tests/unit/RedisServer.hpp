@@ -1,5 +1,7 @@
 #pragma once
 
+#include "TestUtil.hpp"
+
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -34,7 +36,7 @@ public:
     if (::mkdtemp(name) == nullptr)
       throw std::runtime_error("mkdtemp failed");
     m_directory = name;
-    m_port = free_port();
+    m_port = test::free_port();
     start();
   }
   RedisServer(const RedisServer &) = delete;
@@ -94,24 +96,6 @@ public:
     m_pid = -1;
   }
 
-  // Returns a 127.0.0.1 port nobody listens on (at the time of asking).
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (fd < 0 ||
-        ::bind(fd, reinterpret_cast<sockaddr *>(&address), length) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) !=
-            0) {
-      if (fd >= 0)
-        ::close(fd);
-      throw std::runtime_error("cannot find a free port");
-    }
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
 
 private:
   void wait_until_listening() {

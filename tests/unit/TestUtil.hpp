@@ -1,5 +1,16 @@
 #pragma once
 
+#include <boost/test/unit_test.hpp>
+#include <tl/expected.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <sstream>
+
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -54,6 +65,49 @@ inline std::string vector_bytes() {
 // The stream line the document gives for the test vector.
 inline std::string vector_json() {
   return wire_doc_block("one JSON line");
+}
+
+// Returns the whole file at path. Throws std::runtime_error if it cannot be
+// read.
+inline std::string read_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Returns a 127.0.0.1 port the kernel just handed out and took back.
+// Throws std::runtime_error if there is none.
+inline std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  const bool bound =
+      fd >= 0 &&
+      ::bind(fd, reinterpret_cast<sockaddr *>(&address), size) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size) == 0;
+  if (fd >= 0)
+    ::close(fd);
+  if (!bound)
+    throw std::runtime_error("no free port on 127.0.0.1");
+  return ntohs(address.sin_port);
+}
+
+// Returns the value of result; fails the test with its error text if it
+// holds none.
+template <typename T> T ok(tl::expected<T, std::string> result) {
+  BOOST_REQUIRE_MESSAGE(result.has_value(),
+                        (result ? std::string() : result.error()));
+  return std::move(*result);
+}
+
+inline void ok(tl::expected<void, std::string> result) {
+  BOOST_REQUIRE_MESSAGE(result.has_value(),
+                        (result ? std::string() : result.error()));
 }
 
 } // namespace dovewarden::test

@@ -1,3 +1,4 @@
+#include "TestUtil.hpp"
 #include "admin/AdminServer.hpp"
 #include "admin/AdminToken.hpp"
 #include "cli/AdminClient.hpp"
@@ -32,6 +33,10 @@ using admin::AdminToken;
 using nlohmann::json;
 using replication::Priority;
 
+using dovewarden::test::free_port;
+using dovewarden::test::ok;
+using dovewarden::test::read_file;
+
 namespace {
 
 using Env = std::map<std::string, std::string>;
@@ -64,13 +69,6 @@ public:
 private:
   std::string m_path;
 };
-
-std::string read_file(const std::string &path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 store::TimePoint at(std::int64_t seconds) {
   return store::TimePoint(std::chrono::seconds(seconds));
@@ -178,21 +176,6 @@ private:
     return tl::unexpected<Error>("not in the fake");
   }
 };
-
-// Returns a TCP port nobody listens on now.
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  BOOST_REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&address), size) == 0);
-  BOOST_REQUIRE(
-      ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 constexpr const char *k_token = "s3cret-token";
 

@@ -1,3 +1,4 @@
+#include "TestUtil.hpp"
 #include "sinks/JsonLine.hpp"
 #include "sources/ExporterEvent.hpp"
 
@@ -12,6 +13,10 @@ namespace dw = dovewarden;
 using dw::sources::ExporterEvent;
 using Reject = ExporterEvent::Reject;
 
+using dovewarden::test::free_port;
+using dovewarden::test::ok;
+using dovewarden::test::read_file;
+
 namespace {
 
 const std::string k_fixtures = DOVEWARDEN_TOP_SRCDIR "/tests/fixtures/";
@@ -19,15 +24,6 @@ const std::string k_fixtures = DOVEWARDEN_TOP_SRCDIR "/tests/fixtures/";
 // an arrival time no fixture has
 const auto k_received =
     std::chrono::system_clock::time_point(std::chrono::seconds(1000000000));
-
-std::string read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw std::runtime_error("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string fixture(const std::string &name) {
   return read_file(k_fixtures + name);

@@ -1,3 +1,4 @@
+#include "TestUtil.hpp"
 #include "bus/Bus.hpp"
 #include "core/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
@@ -18,36 +19,16 @@
 namespace dw = dovewarden;
 using dw::sources::HttpEventSource;
 
+using dovewarden::test::free_port;
+using dovewarden::test::ok;
+using dovewarden::test::read_file;
+
 namespace {
 
 const std::string k_create = DOVEWARDEN_TOP_SRCDIR
     "/tests/fixtures/event-exporter-2.3/00-imap_command_finished-create.json";
 const std::string k_delivery = DOVEWARDEN_TOP_SRCDIR
     "/tests/fixtures/event-exporter-2.3/10-mail_delivery_finished.json";
-
-std::string read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw std::runtime_error("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Returns a port the kernel just handed out on 127.0.0.1 and took back.
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  BOOST_REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&address), size) == 0);
-  BOOST_REQUIRE(
-      ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 class Collector : public dw::bus::Subscriber {
 public:

@@ -1,3 +1,4 @@
+#include "TestUtil.hpp"
 #include "metrics/ReplicationMetrics.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Replicator.hpp"
@@ -20,18 +21,11 @@ using dw::replication::Priority;
 using dw::replication::Replicator;
 using namespace std::chrono_literals;
 
+using dovewarden::test::free_port;
+using dovewarden::test::ok;
+using dovewarden::test::read_file;
+
 namespace {
-
-template <typename T> T ok(tl::expected<T, std::string> result) {
-  BOOST_REQUIRE_MESSAGE(result.has_value(),
-                        (result ? std::string() : result.error()));
-  return std::move(*result);
-}
-
-void ok(tl::expected<void, std::string> result) {
-  BOOST_REQUIRE_MESSAGE(result.has_value(),
-                        (result ? std::string() : result.error()));
-}
 
 // Polls pred for up to timeout. Returns whether it came true.
 template <typename Pred> bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {

@@ -1,3 +1,4 @@
+#include "TestUtil.hpp"
 #include "RedisServer.hpp"
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
@@ -35,6 +36,10 @@ std::ostream &operator<<(std::ostream &out, Priority priority) {
 }
 } // namespace dovewarden::replication
 
+using dovewarden::test::free_port;
+using dovewarden::test::ok;
+using dovewarden::test::read_file;
+
 namespace {
 
 // the contract cases run once per backend
@@ -48,17 +53,6 @@ TimePoint at(int seconds) {
 SyncRequest request(const std::string &user, Priority priority, int seconds,
                     bool full = false) {
   return SyncRequest{user, priority, at(seconds), full, std::nullopt};
-}
-
-template <typename T> T ok(tl::expected<T, std::string> result) {
-  BOOST_REQUIRE_MESSAGE(result.has_value(),
-                        (result ? std::string() : result.error()));
-  return std::move(*result);
-}
-
-void ok(tl::expected<void, std::string> result) {
-  BOOST_REQUIRE_MESSAGE(result.has_value(),
-                        (result ? std::string() : result.error()));
 }
 
 std::string make_temp_directory() {
@@ -641,7 +635,7 @@ BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
 
 BOOST_AUTO_TEST_CASE(redis_without_a_server_returns_errors) {
   RedisStore::Options options;
-  options.port = test::RedisServer::free_port();
+  options.port = test::free_port();
   options.timeout = 500ms;
   const auto started = std::chrono::steady_clock::now();
   auto store = ok(RedisStore::connect(options));

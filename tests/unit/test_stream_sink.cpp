@@ -14,6 +14,10 @@
 using namespace dovewarden;
 using namespace std::chrono_literals;
 
+using dovewarden::test::free_port;
+using dovewarden::test::ok;
+using dovewarden::test::read_file;
+
 namespace {
 
 core::Event vector_event() {
@@ -21,13 +25,6 @@ core::Event vector_event() {
   BOOST_REQUIRE(decoded);
   return core::Event{std::move(*decoded), "zmq",
                      std::chrono::system_clock::now()};
-}
-
-std::string read_file(const std::string &path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // A path in a fresh directory, both removed when the test ends.
