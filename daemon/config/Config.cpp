@@ -59,7 +59,7 @@ constexpr std::array<Setting, 34> k_settings{{
      "HOST:PORT taking Dovecot's event_exporter JSON on POST /events; empty: "
      "off"},
     {"DOVEWARDEN_DOVEADM_URL", "--doveadm-url", "URL", "",
-     "doveadm HTTP API of this server, e.g. http://127.0.0.1:8080; empty: no "
+     "doveadm HTTP API of this server, e.g. http://127.0.0.1:8081; empty: no "
      "replication"},
     {"DOVEWARDEN_DOVEADM_PASSWORD", "--doveadm-password", "SECRET", "",
      "doveadm_password for Basic auth on the doveadm HTTP API"},
@@ -67,7 +67,7 @@ constexpr std::array<Setting, 34> k_settings{{
      "doveadm_api_key, instead of the password"},
     {"DOVEWARDEN_DOVEADM_DEST", "--doveadm-dest", "DEST", "",
      "where dsync replicates to, e.g. tcp:replica.example.com:12345"},
-    {"DOVEWARDEN_DOVEADM_TIMEOUT", "--doveadm-timeout", "DURATION", "10m",
+    {"DOVEWARDEN_DOVEADM_TIMEOUT", "--doveadm-timeout", "DURATION", "30m",
      "the longest one doveadm request may take"},
     {"DOVEWARDEN_REDIS_MODE", "--redis-mode", "MODE", "embedded",
      "replication store: embedded (SQLite; inmemory is the same) or external "
@@ -128,6 +128,16 @@ std::chrono::milliseconds duration(const Values &values, const char *env) {
   if (!parsed)
     throw ConfigError(env, invalid("duration", text, parsed.error()));
   return *parsed;
+}
+
+// A duration that must not be zero: the waits of loops and timeouts.
+std::chrono::milliseconds positive_duration(const Values &values,
+                                            const char *env) {
+  const auto value = duration(values, env);
+  if (value.count() <= 0)
+    throw ConfigError(env, invalid("duration", values.at(env),
+                                   "must be longer than 0s"));
+  return value;
 }
 
 std::uint64_t number(const Values &values, const char *env, std::uint64_t min,
@@ -235,7 +245,11 @@ void convert_replication(const Values &values, Config &config) {
   if (!r.doveadm_url.empty() && r.doveadm_dest.empty())
     throw ConfigError("DOVEWARDEN_DOVEADM_DEST",
                       "must be set when DOVEWARDEN_DOVEADM_URL is");
-  r.doveadm_timeout = duration(values, "DOVEWARDEN_DOVEADM_TIMEOUT");
+  if (r.enabled() && r.doveadm_password.empty() == r.doveadm_api_key.empty())
+    throw ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
+                      "set either it or DOVEWARDEN_DOVEADM_API_KEY, not both "
+                      "or neither");
+  r.doveadm_timeout = positive_duration(values, "DOVEWARDEN_DOVEADM_TIMEOUT");
   r.store = store_mode(values);
   r.store_path = values.at("DOVEWARDEN_STORE_PATH");
   const auto &redis = values.at("DOVEWARDEN_REDIS_ADDR");
@@ -248,16 +262,16 @@ void convert_replication(const Values &values, Config &config) {
   r.redis_namespace = values.at("DOVEWARDEN_NAMESPACE");
   r.workers =
       static_cast<unsigned>(number(values, "DOVEWARDEN_NUM_WORKERS", 1, 1000));
-  r.full_sync_interval = duration(values, "DOVEWARDEN_FULL_SYNC_INTERVAL");
-  r.retry_min = duration(values, "DOVEWARDEN_REPLICATION_RETRY_MIN");
-  r.retry_max = duration(values, "DOVEWARDEN_REPLICATION_RETRY_MAX");
+  r.full_sync_interval = positive_duration(values, "DOVEWARDEN_FULL_SYNC_INTERVAL");
+  r.retry_min = positive_duration(values, "DOVEWARDEN_REPLICATION_RETRY_MIN");
+  r.retry_max = positive_duration(values, "DOVEWARDEN_REPLICATION_RETRY_MAX");
   if (r.retry_max < r.retry_min)
     throw ConfigError("DOVEWARDEN_REPLICATION_RETRY_MAX",
                       "must not be shorter than DOVEWARDEN_REPLICATION_RETRY_MIN");
   r.trigger = trigger(values);
   r.sweep_enabled = boolean(values, "DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED");
   r.sweep_interval =
-      duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL");
+      positive_duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL");
   r.sweep_threshold =
       duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD");
 }

@@ -24,7 +24,7 @@ struct ReplicationConfig {
   std::string doveadm_password;
   std::string doveadm_api_key;
   std::string doveadm_dest;
-  std::chrono::milliseconds doveadm_timeout{600000};
+  std::chrono::milliseconds doveadm_timeout{30 * 60 * 1000};
   StoreMode store = StoreMode::embedded;
   std::string store_path = "/var/lib/dovewarden";
   util::ListenAddress redis_addr{"127.0.0.1", 6379};

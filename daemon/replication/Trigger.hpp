@@ -30,6 +30,7 @@ public:
       "mailbox.delete,mailbox.rename,mailbox.subscribe,mailbox.unsubscribe,"
       "imap_command_finished:STORE,imap_command_finished:UID STORE,"
       "imap_command_finished:EXPUNGE,imap_command_finished:UID EXPUNGE,"
+      "imap_command_finished:CLOSE,"
       "imap_command_finished:CREATE,imap_command_finished:DELETE,"
       "imap_command_finished:RENAME,imap_command_finished:SUBSCRIBE,"
       "imap_command_finished:UNSUBSCRIBE,imap_command_finished:SETMETADATA,"

@@ -306,6 +306,7 @@ BOOST_AUTO_TEST_CASE(replication_settings_are_read) {
       parse({"--num-workers", "8"},
             {{"DOVEWARDEN_DOVEADM_URL", "http://127.0.0.1:8081"},
              {"DOVEWARDEN_DOVEADM_DEST", "tcp:replica:12345"},
+             {"DOVEWARDEN_DOVEADM_PASSWORD", "pw"},
              {"DOVEWARDEN_REDIS_MODE", "external"},
              {"DOVEWARDEN_REDIS_ADDR", "redis.local:6380"},
              {"DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED", "false"},
@@ -341,6 +342,20 @@ BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {
                  .rfind("DOVEWARDEN_REPLICATION_LOW_EVENTS: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_REDIS_ADDR", ":6379"}})
                  .rfind("DOVEWARDEN_REDIS_ADDR: ", 0) == 0);
+  // a zero wait would loop without pause
+  for (const char *env : {"DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL",
+                          "DOVEWARDEN_REPLICATION_RETRY_MIN",
+                          "DOVEWARDEN_DOVEADM_TIMEOUT"})
+    BOOST_TEST(error_of({}, {{env, "0s"}}).rfind(std::string(env) + ": ", 0) ==
+               0);
+  const Env doveadm{{"DOVEWARDEN_DOVEADM_URL", "http://x:1"},
+                    {"DOVEWARDEN_DOVEADM_DEST", "tcp:y:2"}};
+  BOOST_TEST(error_of({}, doveadm).rfind("DOVEWARDEN_DOVEADM_PASSWORD: ", 0) ==
+             0);
+  auto both = doveadm;
+  both["DOVEWARDEN_DOVEADM_PASSWORD"] = "a";
+  both["DOVEWARDEN_DOVEADM_API_KEY"] = "b";
+  BOOST_TEST(error_of({}, both).rfind("DOVEWARDEN_DOVEADM_PASSWORD: ", 0) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

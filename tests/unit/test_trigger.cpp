@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(changing_commands_trigger_only_when_they_succeed) {
   BOOST_TEST((of(command("UID MOVE")) == Priority::high));
   BOOST_TEST((of(command("uid copy")) == Priority::high));
   for (const char *name :
-       {"STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "CREATE", "DELETE",
+       {"STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "CLOSE", "CREATE", "DELETE",
         "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "SETMETADATA", "SETACL",
         "DELETEACL"})
     BOOST_TEST((of(command(name)) == Priority::low), name);
