@@ -69,6 +69,13 @@ for i = 2, #ARGV, 5 do
         end
       end
       if v[5] == 'l' then redis.call('HINCRBY', key, 'gen', 1) end
+      -- sync priority is an operator's "now": it cuts a backoff short
+      if v[5] == 'b' and ARGV[i+1] == '3' then
+        redis.call('ZREM', backoff, user)
+        redis.call('HSET', key, 'next_attempt', '0', 'slot', 'q')
+        scored[#scored + 1] = score(priority, requested)
+        scored[#scored + 1] = user
+      end
     else
       redis.call('HSET', key, 'queued', '1', 'priority', priority, 'requested', requested,
                  'full', full, 'slot', 'q')

@@ -56,11 +56,14 @@ ON CONFLICT (user) DO UPDATE SET
                    THEN full_requested OR excluded.full_requested
                    ELSE excluded.full_requested END,
   queued = 1,
-  generation = generation + 1
+  generation = generation + 1,
+  -- sync priority is an operator's "now": it cuts a backoff short
+  next_attempt = CASE WHEN excluded.priority = 3 THEN 0 ELSE next_attempt END
 WHERE (?5 IS NULL OR last_success = 0 OR last_success < ?5)
   AND (NOT queued OR owner <> '' OR excluded.priority > priority
        OR excluded.requested < requested
-       OR (excluded.full_requested AND NOT full_requested))
+       OR (excluded.full_requested AND NOT full_requested)
+       OR (excluded.priority = 3 AND next_attempt > 0))
 )";
 
 constexpr const char *k_reap = R"(

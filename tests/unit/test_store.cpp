@@ -366,6 +366,24 @@ BOOST_DATA_TEST_CASE(fail_backs_off_until_retry_at, data::make(k_backends),
   BOOST_TEST(status.waiting == 0u);
 }
 
+BOOST_DATA_TEST_CASE(a_sync_priority_request_cuts_a_backoff_short,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  ok(store->enqueue({request("alice", Priority::low, 1)}));
+  auto claimed = claim(*store, "w1", 1);
+  BOOST_REQUIRE(claimed);
+  ok(store->fail(*claimed, "w1", "replica down", at(2), at(600)));
+  // a change does not: the replica is still thought down
+  ok(store->enqueue({request("alice", Priority::high, 3)}));
+  BOOST_TEST(!claim(*store, "w1", 4));
+  // the operator's `replicate -p sync` does
+  ok(store->enqueue({request("alice", Priority::sync, 5)}));
+  claimed = claim(*store, "w1", 6);
+  BOOST_REQUIRE(claimed);
+  BOOST_TEST(claimed->priority == Priority::sync);
+  BOOST_TEST(claimed->failures == 1);
+}
+
 BOOST_DATA_TEST_CASE(release_keeps_the_user_queued_and_due,
                      data::make(k_backends), backend) {
   Subject store(backend);
