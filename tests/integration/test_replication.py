@@ -28,6 +28,7 @@ FAST = {
     "DOVEWARDEN_LOG_LEVEL": "debug",
 }
 CONVERGE = 15  # seconds a change may take to reach the other side (one sync takes ~0.1–0.5 s)
+LOCK_TIMEOUT = 30  # the daemon's doveadm sync lockTimeout: two syncs towards each other wait this long
 NAMESPACE = "dw-it"
 SYNCS = "dovewarden_replication_syncs_total"
 REQUESTS = "dovewarden_doveadm_requests_total"
@@ -243,9 +244,9 @@ class OperationsTest(ReplicationCase):
 
 class TwoWayTest(ReplicationCase):
     def test_both_sides_converge_without_ping_pong(self):
-        """A daemon on each side: a change on the replica alone, then changes on both,
-        converge within 15 s each; then neither daemon syncs for 3 s (within 20 s)
-        and nothing stays queued."""
+        """A daemon on each side: a change on the replica alone converges within 15 s,
+        then changes on both within 45 s (30 s of them a possible dsync lock wait);
+        then neither daemon syncs for 3 s (within 20 s) and nothing stays queued."""
         a = self.daemon("primary")
         b = self.daemon("replica")
         self.bring_over("alice")  # only now may anyone log in on the replica
@@ -264,7 +265,10 @@ class TwoWayTest(ReplicationCase):
         m = Imap(self.primary)
         m.create("FromPrimary")
         m.logout()
-        state = self.converged("alice", "changes on both sides")
+        # both daemons may sync alice at the same moment, towards each other: the two
+        # dsyncs then wait for each other's user lock until doveadm's lockTimeout (30 s,
+        # as the replicator's -l 30) fails one of them, which is retried (seen in a run)
+        state = self.converged("alice", "changes on both sides", timeout=LOCK_TIMEOUT + CONVERGE)
         self.assertIn("FromReplica", state["mailboxes"])
         self.assertIn("FromPrimary", state["mailboxes"])
 
