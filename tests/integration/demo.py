@@ -1,8 +1,16 @@
 #!/usr/bin/python3
-"""scripts/demo's engine: a throw-away Dovecot with the plugin and dovewardend
-under ./run/, a short IMAP + LMTP session, events streaming until Ctrl-C."""
+"""scripts/demo's engine: two throw-away Dovecots (a primary and a replica) with
+the plugin, and dovewardend replicating the primary to the replica on its
+embedded store, all under ./run/. An IMAP APPEND, an LMTP delivery and a flag
+change on the primary, each shown arriving on the replica; `dovewarden status`;
+then events streaming until Ctrl-C.
+
+DW_DEMO_ONESHOT=1 (or --oneshot): run the steps and exit (0 if each change
+reached the replica), for scripts/test.
+"""
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -14,13 +22,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from harness import (REPO, Dovecot, Imap, daemon_path, lmtp_deliver,  # noqa: E402
-                     make_message, wait_until)
+from harness import (REPO, Imap, Pair, Timeout, daemon_path, free_port,  # noqa: E402
+                     lmtp_deliver, make_message, wait_converged, wait_until)
 from harness.dovecot import MAIL_GID, MAIL_UID  # noqa: E402
 from harness.util import pid_alive, tail  # noqa: E402
 
 RUN = os.path.join(REPO, "run")
-METRICS = os.environ.get("DOVEWARDEN_METRICS_ADDR", "127.0.0.1:9090")
+CLI = os.path.join(REPO, "cli", "dovewarden")
+METRICS = os.environ.get("DOVEWARDEN_METRICS_ADDR", f"127.0.0.1:{free_port()}")
+ADMIN = os.environ.get("DOVEWARDEN_ADMIN_ADDR", f"127.0.0.1:{free_port()}")
+HTTP = os.environ.get("DOVEWARDEN_HTTP_ADDR", f"127.0.0.1:{free_port()}")
+ONESHOT = os.environ.get("DW_DEMO_ONESHOT") == "1" or "--oneshot" in sys.argv[1:]
 
 
 def say(msg):
@@ -42,6 +54,11 @@ def reachable_by_mail_uid(path):
 
 
 def stop_leftovers(root):
+    for side in ("primary", "replica"):
+        stop_dovecot(os.path.join(root, side))
+
+
+def stop_dovecot(root):
     pidfile = os.path.join(root, "run", "master.pid")
     try:
         pid = int(open(pidfile).read().strip())
@@ -79,17 +96,20 @@ def main():
         say(f"uid {MAIL_UID} cannot reach {RUN}; the instance lives in {real} ({root} points there)")
         root = real
     os.chmod(root, 0o755)
-    sockdir = os.path.join(root, "dw")
-    os.makedirs(sockdir)
-    os.chmod(sockdir, 0o755)
-    endpoint = f"ipc://{sockdir}/events.sock"
+    store = os.path.join(root, "store")
+    os.makedirs(store)
+    pair = Pair(name="dw-demo", root=root,
+                settings={"dovewarden_fields": "size msgid from subject"})
+    cli_env = dict(os.environ, DOVEWARDEN_ADMIN_ADDR=ADMIN, DOVEWARDEN_STORE_PATH=store)
 
     procs = []
-    dovecot = None
+    started = []
     daemon_log = os.path.join(root, "dovewardend.log")
     try:
-        env = dict(os.environ, DOVEWARDEN_ZMQ_ENDPOINT=endpoint, DOVEWARDEN_STREAM="-",
-                   DOVEWARDEN_METRICS_ADDR=METRICS)
+        env = dict(os.environ, DOVEWARDEN_ZMQ_ENDPOINT=pair.primary.endpoint, DOVEWARDEN_STREAM="-",
+                   DOVEWARDEN_METRICS_ADDR=METRICS, DOVEWARDEN_ADMIN_ADDR=ADMIN,
+                   DOVEWARDEN_HTTP_ADDR=HTTP, DOVEWARDEN_REDIS_MODE="embedded",
+                   DOVEWARDEN_STORE_PATH=store, **pair.daemon_env("primary"))
         with open(daemon_log, "wb") as log:
             daemon = subprocess.Popen([daemon_path()], env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=log,
@@ -116,28 +136,61 @@ def main():
                 return False
         wait_until(ready, 10, what="dovewardend to be ready")
 
-        dovecot = Dovecot(root=root, name="dw-demo",
-                          settings={"dovewarden_endpoint": endpoint,
-                                    "dovewarden_fields": "size msgid from subject"})
-        dovecot.start()
-        say(f"Dovecot up: IMAP 127.0.0.1:{dovecot.imap_port}, POP3 127.0.0.1:{dovecot.pop3_port}, "
-            f"LMTP 127.0.0.1:{dovecot.lmtp_port} (users alice/bob, password secret)")
+        for side in (pair.primary, pair.replica):
+            side.start()
+            started.append(side)
+            say(f"{side.side} Dovecot up: IMAP 127.0.0.1:{side.imap_port}, POP3 127.0.0.1:{side.pop3_port}, "
+                f"LMTP 127.0.0.1:{side.lmtp_port} (users alice/bob, password secret)")
+        say(f"dovewardend replicates the primary to the replica (store: {store})")
 
-        say("delivering a message to alice by LMTP, then an IMAP session as alice")
-        lmtp_deliver(dovecot, "alice")
-        m = Imap(dovecot)
-        m.create("Archive")
-        m.select("INBOX")
-        m.append("INBOX", make_message("Notes to self")[0])
-        m.store("1", "+FLAGS", r"(\Seen)")
-        m.move("1", "Archive")
-        m.logout()
+        def shown(what, change):
+            """Make `change` on the primary, wait until alice is the same on the replica,
+            print both sides' listing and how long it took."""
+            say(what)
+            t = time.monotonic()
+            change()
+            try:
+                wait_converged(pair.primary, pair.replica, "alice", timeout=15, interval=0.05)
+            except Timeout as e:
+                raise SystemExit(f"demo: FAILED: {what}: {e}") from None
+            took = time.monotonic() - t
+            for side in (pair.primary, pair.replica):
+                listing = side.doveadm("fetch", "-u", "alice", "mailbox uid flags hdr.subject", "ALL").stdout
+                rows = [" ".join(block.split()) for block in listing.split("\f") if block.strip()]
+                print(f"  {side.side}:\n" + "".join(f"    {row}\n" for row in rows), file=sys.stderr, end="")
+            say(f"on the replica {took:.2f} s after the change was made")
 
-        time.sleep(0.5)
+        def imap_append():
+            m = Imap(pair.primary)
+            m.append("INBOX", make_message("Notes to self")[0])
+            m.logout()
+
+        def flag():
+            m = Imap(pair.primary)
+            m.select("INBOX")
+            m.store("1", "+FLAGS", r"(\Flagged)")
+            m.logout()
+
+        # nobody logs in on the replica: only the first sync may create alice's mailboxes there
+        shown("APPEND over IMAP on the primary", imap_append)
+        shown("a delivery by LMTP on the primary", lambda: lmtp_deliver(pair.primary, "alice"))
+        shown("\\Flagged set on message 1 over IMAP on the primary", flag)
+
+        cli = f"DOVEWARDEN_ADMIN_ADDR={ADMIN} DOVEWARDEN_STORE_PATH={store} {CLI}"
+        for args in (["status"], ["status", "*"]):
+            say(f"$ {cli} {' '.join(shlex.quote(a) for a in args)}")
+            out = subprocess.run([CLI, *args], env=cli_env, capture_output=True, text=True, timeout=20)
+            print(out.stdout + out.stderr, file=sys.stderr, end="", flush=True)
+            if out.returncode != 0:
+                raise SystemExit(f"demo: FAILED: dovewarden {' '.join(args)} exited {out.returncode}")
+
         say(f"metrics:  http://{METRICS}/metrics   (health: /healthz, /readyz)")
-        say(f"logs:     {dovecot.log}  {daemon_log}")
-        say(f"try:      curl -s http://{METRICS}/metrics | grep ^dovewarden_")
-        say("streaming events; connect any IMAP client to see more. Ctrl-C stops everything.")
+        say(f"logs:     {pair.primary.log}  {pair.replica.log}  {daemon_log}")
+        say(f"try:      curl -s http://{METRICS}/metrics | grep ^dovewarden_replication")
+        if ONESHOT:
+            say("done (one-shot)")
+            return 0
+        say("streaming events; connect any IMAP client to the primary to see more. Ctrl-C stops everything.")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while daemon.poll() is None:
             time.sleep(0.5)
@@ -148,8 +201,8 @@ def main():
         say("stopping")
         return 0
     finally:
-        if dovecot:
-            dovecot.stop()
+        for side in started:
+            side.stop()
         for p in procs:  # the daemon first (SIGTERM: it drains and exits), then the printer
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM if p is procs[0] else signal.SIGINT)

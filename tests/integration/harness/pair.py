@@ -30,10 +30,12 @@ class Pair:
     Dovecot object), where a daemon of that side may listen.
     primary_options / replica_options: more Dovecot() keyword arguments per side
     (e.g. plugin=False, extra_conf=...); **options apply to both.
+    root: an empty directory to live in instead of a new temp dir.
     """
 
-    def __init__(self, name="dw-pair", primary_options=None, replica_options=None, **options):
-        self.root = tempfile.mkdtemp(prefix="dovewarden-it-")
+    def __init__(self, name="dw-pair", primary_options=None, replica_options=None, root=None,
+                 **options):
+        self.root = root or tempfile.mkdtemp(prefix="dovewarden-it-")
         os.chmod(self.root, 0o755)
         self.primary = self._side("primary", name, {**options, **(primary_options or {})})
         self.replica = self._side("replica", name, {**options, **(replica_options or {})})
