@@ -81,17 +81,20 @@ public:
 private:
   void run() {
     const auto interval = m_subscriber->flush_interval();
+    const bool when_idle = m_subscriber->flush_when_idle();
     auto next_flush = Clock::now() + interval;
     while (true) {
       const auto deadline =
           interval.count() > 0 ? next_flush : Clock::now() + k_idle_wait;
+      bool idle = false;
       if (auto event = m_queue.pop_until(deadline)) {
         m_metrics.queue_depth.Decrement();
         deliver(**event);
+        idle = when_idle && m_queue.size() == 0;
       } else if (m_queue.drained()) {
         break;
       }
-      if (interval.count() > 0 && Clock::now() >= next_flush) {
+      if (interval.count() > 0 && (idle || Clock::now() >= next_flush)) {
         guarded("flush", [this] { m_subscriber->flush(); });
         next_flush = Clock::now() + interval;
       }

@@ -22,6 +22,10 @@ public:
   virtual void handle(const core::Event &event) = 0;
   // Returns how often flush() is called on a timer; zero: never.
   virtual std::chrono::milliseconds flush_interval() const { return {}; }
+  // Returns true if flush() should also run whenever the queue runs empty
+  // (with a flush_interval()): no event then waits for the timer, and
+  // batches still grow under load, while flush() runs.
+  virtual bool flush_when_idle() const { return false; }
   // Writes out anything batched. Called every flush_interval() and once
   // before stop(). Throws on failure, as handle().
   virtual void flush() {}

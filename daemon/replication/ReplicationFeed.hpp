@@ -34,6 +34,8 @@ public:
   std::string name() const override { return "replication"; }
   void handle(const core::Event &event) override;
   std::chrono::milliseconds flush_interval() const override;
+  // A request that waits for the timer waits to be replicated.
+  bool flush_when_idle() const override { return true; }
   // Writes the batch. Throws std::runtime_error if the store failed; the
   // batch is kept.
   void flush() override;

@@ -50,6 +50,7 @@ public:
   std::chrono::milliseconds flush_interval() const override {
     return m_flush_interval;
   }
+  bool flush_when_idle() const override { return m_flush_when_idle; }
   void flush() override {
     std::lock_guard lock(m_mutex);
     m_flushes++;
@@ -84,6 +85,7 @@ public:
     return m_flushes;
   }
   std::chrono::milliseconds m_flush_interval{0};
+  bool m_flush_when_idle = false;
 
 private:
   std::string m_name;
@@ -272,6 +274,49 @@ BOOST_AUTO_TEST_CASE(flush_runs_on_the_subscribers_interval) {
   bus.start();
   std::this_thread::sleep_for(200ms);
   BOOST_TEST(recorder->flushes() >= 3);
+  bus.stop();
+}
+
+BOOST_AUTO_TEST_CASE(flush_when_idle_does_not_wait_for_the_timer) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto eager = std::make_shared<Recorder>("eager");
+  eager->m_flush_interval = 1h;
+  eager->m_flush_when_idle = true;
+  auto timed = std::make_shared<Recorder>("timed");
+  timed->m_flush_interval = 1h;
+  bus.subscribe("*", eager);
+  bus.subscribe("*", timed);
+  bus.start();
+  bus.publish(event_of("a"));
+  BOOST_TEST(eager->wait_for(1));
+  BOOST_TEST(timed->wait_for(1));
+  const auto deadline = Clock::now() + 5s;
+  while (eager->flushes() == 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  BOOST_TEST(eager->flushes() == 1);
+  BOOST_TEST(timed->flushes() == 0);
+  bus.stop();
+}
+
+BOOST_AUTO_TEST_CASE(flush_when_idle_batches_what_queued_meanwhile) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto eager = std::make_shared<Recorder>("eager");
+  eager->m_flush_interval = 1h;
+  eager->m_flush_when_idle = true;
+  bus.subscribe("*", eager);
+  bus.start();
+  eager->close_gate();
+  bus.publish(event_of("a", 1)); // held at the gate while the rest queue
+  for (int i = 2; i <= 5; i++)
+    bus.publish(event_of("a", i));
+  eager->open_gate();
+  BOOST_TEST(eager->wait_for(5));
+  const auto deadline = Clock::now() + 5s;
+  while (eager->flushes() == 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  BOOST_TEST(eager->flushes() == 1);
   bus.stop();
 }
 
