@@ -34,6 +34,9 @@ HttpListener::HttpListener(std::string name, util::ListenAddress address,
   const auto count = static_cast<std::size_t>(threads < 1 ? 1 : threads);
   m_server->new_task_queue = [count] { return new httplib::ThreadPool(count); };
   m_server->set_socket_options(socket_options);
+  // an answer is written as its head, then its body: with Nagle's algorithm
+  // the body waits for the client's delayed ACK of the head, 40 ms a request
+  m_server->set_tcp_nodelay(true);
   m_server->set_keep_alive_max_count(10);
   m_server->set_read_timeout(5, 0);
   m_server->set_write_timeout(5, 0);
