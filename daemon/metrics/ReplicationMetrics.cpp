@@ -21,12 +21,7 @@ std::string label(std::string_view value) { return std::string(value); }
 } // namespace
 
 ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
-    : m_events(BuildCounter()
-                   .Name("dovewarden_replication_events_total")
-                   .Help("Events seen by replication, by source and the "
-                         "priority they queued their user at (ignored: none)")
-                   .Register(registry)),
-      m_syncs(BuildCounter()
+    : m_syncs(BuildCounter()
                   .Name("dovewarden_replication_syncs_total")
                   .Help("doveadm syncs by kind (fast, full) and result")
                   .Register(registry)),
@@ -65,6 +60,21 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
                      "Users whose last sync failed")),
       m_users(gauge(registry, "dovewarden_replication_users",
                     "Users the store knows")) {
+  auto &events = BuildCounter()
+                     .Name("dovewarden_replication_events_total")
+                     .Help("Events seen by replication, by source and the "
+                           "priority they queued their user at (ignored: none)")
+                     .Register(registry);
+  for (std::size_t s = 0; s < k_sources.size(); s++) {
+    for (int p = 0; p <= replication::k_priority_count; p++) {
+      const char *priority =
+          p < replication::k_priority_count
+              ? priority_name(static_cast<replication::Priority>(p))
+              : "ignored";
+      m_events[s][p] =
+          &events.Add({{"source", k_sources[s]}, {"priority", priority}});
+    }
+  }
   auto &queue = BuildGauge()
                     .Name("dovewarden_replication_queue")
                     .Help("Queued users by priority")
@@ -77,10 +87,12 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
 
 void ReplicationMetrics::event(std::string_view source,
                                const replication::Priority *priority) {
-  m_events
-      .Add({{"source", label(source)},
-            {"priority", priority ? priority_name(*priority) : "ignored"}})
-      .Increment();
+  std::size_t s = 0;
+  while (s + 1 < k_sources.size() && source != k_sources[s])
+    s++;
+  const auto p = priority ? static_cast<std::size_t>(*priority)
+                          : static_cast<std::size_t>(replication::k_priority_count);
+  m_events[s][p]->Increment();
 }
 
 void ReplicationMetrics::sync(bool full, bool ok, double seconds) {
