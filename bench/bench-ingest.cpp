@@ -434,7 +434,7 @@ Rate measure_http(store::ReplicationStore &store, pid_t server,
   double events = 0;
   for (const auto &client : bodies)
     events += static_cast<double>(client.size());
-  const int port = test::RedisServer::free_port();
+  const int port = test::free_port();
   Child clients([&] { return post_http(port, bodies); });
   Ingest ingest(store);
   sources::HttpEventSource::Options options;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "TestUtil.hpp"
+#include "FreePort.hpp"
 
 #include <netinet/in.h>
 #include <sys/prctl.h>

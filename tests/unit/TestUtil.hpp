@@ -1,12 +1,9 @@
 #pragma once
 
+#include "FreePort.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <tl/expected.hpp>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <sstream>
@@ -76,25 +73,6 @@ inline std::string read_file(const std::string &path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// Returns a 127.0.0.1 port the kernel just handed out and took back.
-// Throws std::runtime_error if there is none.
-inline std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  const bool bound =
-      fd >= 0 &&
-      ::bind(fd, reinterpret_cast<sockaddr *>(&address), size) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size) == 0;
-  if (fd >= 0)
-    ::close(fd);
-  if (!bound)
-    throw std::runtime_error("no free port on 127.0.0.1");
-  return ntohs(address.sin_port);
 }
 
 // Returns the value of result; fails the test with its error text if it
