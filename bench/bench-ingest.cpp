@@ -131,7 +131,8 @@ std::vector<Multipart> plugin_messages(int users, int events_per_user) {
 // user's last event.
 std::string exporter_body(int u, int j, bool last) {
   const char *command = last ? "APPEND" : "STORE";
-  const char *arguments = last ? "INBOX <105 byte literal>" : "1 +FLAGS (\\\\Seen)";
+  const char *arguments =
+      last ? "INBOX <105 byte literal>" : "1 +FLAGS (\\\\Seen)";
   char body[1536];
   std::snprintf(
       body, sizeof body,
@@ -268,7 +269,8 @@ Report send_zmq(const std::string &endpoint,
   return report;
 }
 
-Report post_http(int port, const std::vector<std::vector<std::string>> &bodies) {
+Report post_http(int port,
+                 const std::vector<std::vector<std::string>> &bodies) {
   const auto started = SteadyClock::now();
   std::vector<long> failures(bodies.size());
   std::vector<std::thread> threads;
@@ -296,7 +298,8 @@ Report post_http(int port, const std::vector<std::vector<std::string>> &bodies) 
   return report;
 }
 
-// -- the daemon's side ---------------------------------------------------------
+// -- the daemon's side
+// ---------------------------------------------------------
 
 // The objects Daemon::add_replication() builds, minus the Replicator: the
 // feed's "stored" callback, which would wake the Replicator's workers, does
@@ -438,7 +441,8 @@ Rate measure_http(store::ReplicationStore &store, pid_t server,
   Child clients([&] { return post_http(port, bodies); });
   Ingest ingest(store);
   sources::HttpEventSource::Options options;
-  options.address = util::ListenAddress{"127.0.0.1", static_cast<std::uint16_t>(port)};
+  options.address =
+      util::ListenAddress{"127.0.0.1", static_cast<std::uint16_t>(port)};
   options.threads = k_http_clients;
   auto feed = ingest.feed;
   sources::HttpEventSource source(
@@ -543,19 +547,19 @@ int main(int argc, char **argv) {
       runs);
   if (http_per_user > 0)
     both_stores(
-      "http",
-      [&](store::ReplicationStore &store, pid_t server, const std::string &) {
-        return measure_http(store, server, bodies, users);
-      },
-      runs);
+        "http",
+        [&](store::ReplicationStore &store, pid_t server, const std::string &) {
+          return measure_http(store, server, bodies, users);
+        },
+        runs);
 
   std::printf("zmq: %d events over %d users (%d each, %d frames per message)"
               " -> ZmqSource -> Pipeline -> Bus -> ReplicationFeed -> store\n",
               per_user * users, users, per_user, k_frames_per_message);
   if (http_per_user > 0)
     std::printf("http: %d events over %d users (%d each), %d keep-alive clients"
-              " -> HttpEventSource -> ReplicationFeed::admit -> store\n",
-              http_per_user * users, users, http_per_user, k_http_clients);
+                " -> HttpEventSource -> ReplicationFeed::admit -> store\n",
+                http_per_user * users, users, http_per_user, k_http_clients);
   std::printf("events/s: first send until every user is in the store;"
               " sent/s: the sender's own pace; CPU in us per event\n\n");
   std::printf("%-6s %-8s %10s %10s %12s %12s %12s\n", "path", "store",

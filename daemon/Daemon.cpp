@@ -186,13 +186,13 @@ void Daemon::start_admin_server() {
   if (!m_store || !m_config.admin_addr)
     return;
   const auto &config = m_config;
-  const auto lookup = [&config](const char *name) -> std::optional<std::string> {
+  const auto lookup =
+      [&config](const char *name) -> std::optional<std::string> {
     const std::string &value =
-        std::string(name) == admin::AdminToken::k_token_env
-            ? config.admin_token
-            : std::string(name) == admin::AdminToken::k_token_file_env
-                  ? config.admin_token_file
-                  : std::string();
+        std::string(name) == admin::AdminToken::k_token_env ? config.admin_token
+        : std::string(name) == admin::AdminToken::k_token_file_env
+            ? config.admin_token_file
+            : std::string();
     if (value.empty())
       return std::nullopt;
     return value;

@@ -82,12 +82,12 @@ constexpr std::array<Setting, 34> k_settings{{
      "prefix of every Redis key; daemons sharing a queue use the same"},
     {"DOVEWARDEN_NUM_WORKERS", "--num-workers", "COUNT", "4",
      "syncs run at once"},
-    {"DOVEWARDEN_FULL_SYNC_INTERVAL", "--full-sync-interval", "DURATION",
-     "24h", "a user's sync is a full one if its last was longer ago"},
-    {"DOVEWARDEN_REPLICATION_RETRY_MIN", "--replication-retry-min",
-     "DURATION", "10s", "wait after a user's first failed sync"},
-    {"DOVEWARDEN_REPLICATION_RETRY_MAX", "--replication-retry-max",
-     "DURATION", "10m", "longest wait between failed syncs (doubling, +-20%)"},
+    {"DOVEWARDEN_FULL_SYNC_INTERVAL", "--full-sync-interval", "DURATION", "24h",
+     "a user's sync is a full one if its last was longer ago"},
+    {"DOVEWARDEN_REPLICATION_RETRY_MIN", "--replication-retry-min", "DURATION",
+     "10s", "wait after a user's first failed sync"},
+    {"DOVEWARDEN_REPLICATION_RETRY_MAX", "--replication-retry-max", "DURATION",
+     "10m", "longest wait between failed syncs (doubling, +-20%)"},
     {"DOVEWARDEN_REPLICATION_HIGH_EVENTS", "--replication-high-events",
      "TRIGGERS", replication::Trigger::k_default_high,
      "events that queue their user at high priority; see docs/replication.md"},
@@ -135,8 +135,8 @@ std::chrono::milliseconds positive_duration(const Values &values,
                                             const char *env) {
   const auto value = duration(values, env);
   if (value.count() <= 0)
-    throw ConfigError(env, invalid("duration", values.at(env),
-                                   "must be longer than 0s"));
+    throw ConfigError(
+        env, invalid("duration", values.at(env), "must be longer than 0s"));
   return value;
 }
 
@@ -227,9 +227,9 @@ void check_url(const std::string &url) {
 }
 
 replication::Trigger trigger(const Values &values) {
-  const auto parsed =
-      replication::Trigger::parse(values.at("DOVEWARDEN_REPLICATION_HIGH_EVENTS"),
-                                  values.at("DOVEWARDEN_REPLICATION_LOW_EVENTS"));
+  const auto parsed = replication::Trigger::parse(
+      values.at("DOVEWARDEN_REPLICATION_HIGH_EVENTS"),
+      values.at("DOVEWARDEN_REPLICATION_LOW_EVENTS"));
   if (!parsed)
     throw ConfigError(parsed.error().setting, parsed.error().message);
   return *parsed;
@@ -262,14 +262,17 @@ void convert_replication(const Values &values, Config &config) {
   r.redis_namespace = values.at("DOVEWARDEN_NAMESPACE");
   r.workers =
       static_cast<unsigned>(number(values, "DOVEWARDEN_NUM_WORKERS", 1, 1000));
-  r.full_sync_interval = positive_duration(values, "DOVEWARDEN_FULL_SYNC_INTERVAL");
+  r.full_sync_interval =
+      positive_duration(values, "DOVEWARDEN_FULL_SYNC_INTERVAL");
   r.retry_min = positive_duration(values, "DOVEWARDEN_REPLICATION_RETRY_MIN");
   r.retry_max = positive_duration(values, "DOVEWARDEN_REPLICATION_RETRY_MAX");
   if (r.retry_max < r.retry_min)
-    throw ConfigError("DOVEWARDEN_REPLICATION_RETRY_MAX",
-                      "must not be shorter than DOVEWARDEN_REPLICATION_RETRY_MIN");
+    throw ConfigError(
+        "DOVEWARDEN_REPLICATION_RETRY_MAX",
+        "must not be shorter than DOVEWARDEN_REPLICATION_RETRY_MIN");
   r.trigger = trigger(values);
-  r.sweep_enabled = boolean(values, "DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED");
+  r.sweep_enabled =
+      boolean(values, "DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED");
   r.sweep_interval =
       positive_duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL");
   r.sweep_threshold =

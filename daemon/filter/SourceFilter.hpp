@@ -11,7 +11,8 @@ namespace dovewarden::filter {
 // that it never waits for room in the queue only it empties.
 class SourceFilter : public EventFilter {
 public:
-  explicit SourceFilter(std::string excluded) : m_excluded(std::move(excluded)) {}
+  explicit SourceFilter(std::string excluded)
+      : m_excluded(std::move(excluded)) {}
 
   bool matches(const core::Event &event) const override {
     return event.source != m_excluded;

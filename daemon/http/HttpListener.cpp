@@ -3,15 +3,14 @@
 #include "util/Logger.hpp"
 #include "util/System.hpp"
 
-#include <chrono>
-#include <thread>
-
 #include <httplib.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 namespace dovewarden::http {
 

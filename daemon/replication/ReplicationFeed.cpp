@@ -49,7 +49,10 @@ ReplicationFeed::request_for(const core::Event &event) {
   if (!priority)
     return std::nullopt;
   store::SyncRequest request{std::string(event.message.str("user")),
-                             *priority, event_time(event), false, {}};
+                             *priority,
+                             event_time(event),
+                             false,
+                             {}};
   const auto mailbox = event.message.str("mailbox");
   const auto uidvalidity = event.message.integer("uidvalidity", 0);
   if (!mailbox.empty() && uidvalidity > 0) {

@@ -61,7 +61,6 @@ private:
 
 // Merges request into into: the highest priority, the earliest time, full
 // if either is.
-void merge_request(store::SyncRequest &into,
-                   const store::SyncRequest &request);
+void merge_request(store::SyncRequest &into, const store::SyncRequest &request);
 
 } // namespace dovewarden::replication

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <random>
 
 namespace dovewarden::replication {
@@ -33,8 +34,7 @@ bool dead_here(const std::string &owner, const std::string &self) {
   const auto colon = owner.rfind(':');
   const auto self_colon = self.rfind(':');
   if (colon == std::string::npos ||
-      owner.compare(0, colon, self, 0, self_colon) != 0 ||
-      colon != self_colon)
+      owner.compare(0, colon, self, 0, self_colon) != 0 || colon != self_colon)
     return false;
   if (owner == self)
     return true; // a pid reused: this process holds nothing yet
@@ -58,9 +58,10 @@ milliseconds Replicator::backoff(const Options &options, int failures) {
   const double base = static_cast<double>(options.retry_min.count());
   const double max = static_cast<double>(options.retry_max.count());
   const int doublings = std::clamp(failures - 1, 0, 40);
-  const double wait = std::min(max, base * static_cast<double>(1ull << std::min(doublings, 62)));
+  const double wait = std::min(max, std::ldexp(base, doublings));
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return milliseconds(static_cast<std::int64_t>(std::min(max, wait * jitter(random))));
+  return milliseconds(
+      static_cast<std::int64_t>(std::min(max, wait * jitter(random))));
 }
 
 void Replicator::start() {
@@ -97,8 +98,7 @@ void Replicator::wake() {
 
 bool Replicator::wait(std::uint64_t seen, milliseconds timeout) {
   std::unique_lock lock(m_mutex);
-  m_cv.wait_for(lock, timeout,
-                [&] { return m_stopping || m_wakeups != seen; });
+  m_cv.wait_for(lock, timeout, [&] { return m_stopping || m_wakeups != seen; });
   return !m_stopping;
 }
 
@@ -170,9 +170,8 @@ void Replicator::run(const store::Claim &claim) {
   }
   LOG_DEBUG("replication: ", full ? "full" : "fast", " sync of ", claim.user,
             " (", priority_name(claim.priority), ")");
-  const auto result =
-      m_doveadm.sync(claim.user, full ? std::string() : claim.dsync_state,
-                     full);
+  const auto result = m_doveadm.sync(
+      claim.user, full ? std::string() : claim.dsync_state, full);
   bool stopping;
   {
     std::lock_guard lock(m_mutex);
@@ -231,9 +230,9 @@ void Replicator::failed(const store::Claim &claim,
     store_failed("fail", stored.error());
 }
 
-void Replicator::publish(const char *type, const store::Claim &claim,
-                         bool full, store::TimePoint started,
-                         store::TimePoint finished, const std::string &error) {
+void Replicator::publish(const char *type, const store::Claim &claim, bool full,
+                         store::TimePoint started, store::TimePoint finished,
+                         const std::string &error) {
   auto event = core::Event::internal(type);
   event.message.set("user", claim.user);
   event.message.set("kind", std::string(full ? "full" : "fast"));
@@ -283,9 +282,9 @@ void Replicator::sweep_loop() {
     const auto now = steady_clock::now();
     if (now >= next) {
       const auto swept = sweep();
-      next = now + (swept ? m_options.sweep_interval
-                          : std::min(m_options.sweep_interval,
-                                     m_options.retry_max));
+      next = now +
+             (swept ? m_options.sweep_interval
+                    : std::min(m_options.sweep_interval, m_options.retry_max));
     }
     const auto left = duration_cast<milliseconds>(next - steady_clock::now());
     if (!pause(std::max(left, milliseconds(1))))
@@ -323,8 +322,7 @@ tl::expected<std::size_t, std::string> Replicator::sweep() {
     batch.clear();
   }
   m_metrics.sweep(true, took(), users->size());
-  LOG_INFO("replication: background sweep listed ", users->size(),
-           " user(s)");
+  LOG_INFO("replication: background sweep listed ", users->size(), " user(s)");
   wake();
   return users->size();
 }

@@ -82,8 +82,8 @@ public:
 private:
   void work();
   void run(const store::Claim &claim);
-  void succeeded(const store::Claim &claim, const std::string &state,
-                 bool full, store::TimePoint started);
+  void succeeded(const store::Claim &claim, const std::string &state, bool full,
+                 store::TimePoint started);
   void failed(const store::Claim &claim, const DoveadmFailure &failure,
               bool full, store::TimePoint started);
   void keep();

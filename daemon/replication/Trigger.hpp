@@ -59,8 +59,7 @@ private:
 
   static tl::expected<std::vector<Rule>, std::string>
   parse_rules(std::string_view list);
-  static bool matches(const std::vector<Rule> &rules,
-                      const core::Event &event);
+  static bool matches(const std::vector<Rule> &rules, const core::Event &event);
 
   std::vector<Rule> m_high;
   std::vector<Rule> m_low;

@@ -96,7 +96,6 @@ public:
     m_pid = -1;
   }
 
-
 private:
   void wait_until_listening() {
     const auto deadline =

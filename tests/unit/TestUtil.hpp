@@ -6,10 +6,9 @@
 #include <tl/expected.hpp>
 
 #include <cstdint>
-#include <sstream>
-
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -60,9 +59,7 @@ inline std::string vector_bytes() {
 }
 
 // The stream line the document gives for the test vector.
-inline std::string vector_json() {
-  return wire_doc_block("one JSON line");
-}
+inline std::string vector_json() { return wire_doc_block("one JSON line"); }
 
 // Returns the whole file at path. Throws std::runtime_error if it cannot be
 // read.

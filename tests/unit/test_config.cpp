@@ -295,8 +295,8 @@ BOOST_AUTO_TEST_CASE(replication_is_off_until_doveadm_is_named) {
   const auto config = parse({});
   BOOST_TEST(!config.replication.enabled());
   BOOST_TEST(config.replication.store_path == "/var/lib/dovewarden");
-  BOOST_TEST((config.replication.store ==
-              dovewarden::config::StoreMode::embedded));
+  BOOST_TEST(
+      (config.replication.store == dovewarden::config::StoreMode::embedded));
   BOOST_TEST(config.http_addr->to_string() == "127.0.0.1:8080");
   BOOST_TEST(config.admin_addr->to_string() == "127.0.0.1:9091");
 }
@@ -319,9 +319,9 @@ BOOST_AUTO_TEST_CASE(replication_settings_are_read) {
   BOOST_TEST(!r.sweep_enabled);
   BOOST_TEST(r.full_sync_interval.count() == 12 * 3600 * 1000);
   // the original dovewarden's value
-  BOOST_TEST((parse({}, {{"DOVEWARDEN_REDIS_MODE", "inmemory"}})
-                  .replication.store ==
-              dovewarden::config::StoreMode::embedded));
+  BOOST_TEST(
+      (parse({}, {{"DOVEWARDEN_REDIS_MODE", "inmemory"}}).replication.store ==
+       dovewarden::config::StoreMode::embedded));
 }
 
 BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {
@@ -331,21 +331,24 @@ BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {
                  .rfind("DOVEWARDEN_DOVEADM_DEST: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_DOVEADM_URL", "ftp://x"}})
                  .rfind("DOVEWARDEN_DOVEADM_URL: ", 0) == 0);
-  BOOST_TEST(error_of({"--num-workers", "0"}).rfind("DOVEWARDEN_NUM_WORKERS: ",
-                                                    0) == 0);
+  BOOST_TEST(
+      error_of({"--num-workers", "0"}).rfind("DOVEWARDEN_NUM_WORKERS: ", 0) ==
+      0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_REPLICATION_RETRY_MIN", "1m"},
                            {"DOVEWARDEN_REPLICATION_RETRY_MAX", "1s"}})
                  .rfind("DOVEWARDEN_REPLICATION_RETRY_MAX: ", 0) == 0);
-  BOOST_TEST(error_of({}, {{"DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED", "maybe"}})
-                 .rfind("DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED: ", 0) == 0);
-  BOOST_TEST(error_of({}, {{"DOVEWARDEN_REPLICATION_LOW_EVENTS", "flags.set:STORE"}})
-                 .rfind("DOVEWARDEN_REPLICATION_LOW_EVENTS: ", 0) == 0);
+  BOOST_TEST(
+      error_of({}, {{"DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED", "maybe"}})
+          .rfind("DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED: ", 0) == 0);
+  BOOST_TEST(
+      error_of({}, {{"DOVEWARDEN_REPLICATION_LOW_EVENTS", "flags.set:STORE"}})
+          .rfind("DOVEWARDEN_REPLICATION_LOW_EVENTS: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_REDIS_ADDR", ":6379"}})
                  .rfind("DOVEWARDEN_REDIS_ADDR: ", 0) == 0);
   // a zero wait would loop without pause
-  for (const char *env : {"DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL",
-                          "DOVEWARDEN_REPLICATION_RETRY_MIN",
-                          "DOVEWARDEN_DOVEADM_TIMEOUT"})
+  for (const char *env :
+       {"DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL",
+        "DOVEWARDEN_REPLICATION_RETRY_MIN", "DOVEWARDEN_DOVEADM_TIMEOUT"})
     BOOST_TEST(error_of({}, {{env, "0s"}}).rfind(std::string(env) + ": ", 0) ==
                0);
   const Env doveadm{{"DOVEWARDEN_DOVEADM_URL", "http://x:1"},

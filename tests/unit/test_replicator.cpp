@@ -5,7 +5,6 @@
 #include "store/SqliteStore.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -28,7 +27,8 @@ using dovewarden::test::read_file;
 namespace {
 
 // Polls pred for up to timeout. Returns whether it came true.
-template <typename Pred> bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline)
@@ -47,8 +47,8 @@ public:
     std::string state;
     bool full;
   };
-  using Answer = std::function<tl::expected<std::string, DoveadmFailure>(
-      const Call &)>;
+  using Answer =
+      std::function<tl::expected<std::string, DoveadmFailure>(const Call &)>;
 
   Answer answer = [](const Call &call) {
     return tl::expected<std::string, DoveadmFailure>("state-of-" + call.user);
@@ -82,9 +82,8 @@ public:
   int max_concurrent() const { return m_max_concurrent.load(); }
 
 private:
-  tl::expected<std::string, DoveadmFailure> sync(const std::string &user,
-                                                 const std::string &state,
-                                                 bool full) {
+  tl::expected<std::string, DoveadmFailure>
+  sync(const std::string &user, const std::string &state, bool full) {
     Call call{user, state, full};
     {
       std::unique_lock lock(m_mutex);
@@ -95,8 +94,8 @@ private:
       m_cv.wait_for(lock, sync_time, [&] { return m_cancelled; });
       m_running[user]--;
       if (m_cancelled)
-        return tl::unexpected(DoveadmFailure{
-            DoveadmFailure::Kind::temporary, "cancelled", 0});
+        return tl::unexpected(
+            DoveadmFailure{DoveadmFailure::Kind::temporary, "cancelled", 0});
     }
     return answer(call);
   }
@@ -130,12 +129,12 @@ struct Fixture {
   }
 
   void start() {
-    replicator = std::make_unique<Replicator>(
-        options, *store, doveadm.calls(), metrics,
-        [this](dw::core::Event event) {
-          std::lock_guard lock(published_mutex);
-          published.push_back(std::move(event));
-        });
+    replicator =
+        std::make_unique<Replicator>(options, *store, doveadm.calls(), metrics,
+                                     [this](dw::core::Event event) {
+                                       std::lock_guard lock(published_mutex);
+                                       published.push_back(std::move(event));
+                                     });
     replicator->start();
   }
 
@@ -177,9 +176,10 @@ BOOST_FIXTURE_TEST_SUITE(replicator, Fixture)
 BOOST_AUTO_TEST_CASE(first_sync_is_full_then_incremental_from_the_kept_state) {
   start();
   queue("alice");
-  BOOST_REQUIRE(eventually([&] { return !record("alice").queued &&
-                                        record("alice").last_success !=
-                                            dw::store::TimePoint{}; }));
+  BOOST_REQUIRE(eventually([&] {
+    return !record("alice").queued &&
+           record("alice").last_success != dw::store::TimePoint{};
+  }));
   queue("alice", Priority::low);
   BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 2; }));
   const auto calls = doveadm.history();
@@ -187,7 +187,8 @@ BOOST_AUTO_TEST_CASE(first_sync_is_full_then_incremental_from_the_kept_state) {
   BOOST_TEST(calls[0].state == "");
   BOOST_TEST(!calls[1].full);
   BOOST_TEST(calls[1].state == "state-of-alice");
-  BOOST_REQUIRE(eventually([&] { return published_count("replication.succeeded") == 2; }));
+  BOOST_REQUIRE(eventually(
+      [&] { return published_count("replication.succeeded") == 2; }));
   const auto alice = record("alice");
   BOOST_TEST((alice.last_full_sync != dw::store::TimePoint{}));
   BOOST_TEST((alice.last_fast_sync >= alice.last_full_sync));
@@ -247,7 +248,8 @@ BOOST_AUTO_TEST_CASE(unknown_and_noreplicate_users_leave_the_queue) {
   BOOST_TEST(doveadm.count("private") == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(never_two_syncs_of_one_user_and_changes_during_a_sync_sync_again) {
+BOOST_AUTO_TEST_CASE(
+    never_two_syncs_of_one_user_and_changes_during_a_sync_sync_again) {
   doveadm.sync_time = 100ms;
   options.workers = 8;
   start();
@@ -258,8 +260,8 @@ BOOST_AUTO_TEST_CASE(never_two_syncs_of_one_user_and_changes_during_a_sync_sync_
     queue("alice");
     std::this_thread::sleep_for(5ms);
   }
-  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") >= 2 &&
-                                        !record("alice").queued; }));
+  BOOST_REQUIRE(eventually(
+      [&] { return doveadm.count("alice") >= 2 && !record("alice").queued; }));
   BOOST_TEST(doveadm.max_concurrent() == 1);
   // coalesced: far fewer syncs than changes
   BOOST_TEST(doveadm.count("alice") <= 4u);
@@ -280,11 +282,14 @@ BOOST_AUTO_TEST_CASE(stop_cancels_running_syncs_and_keeps_their_users_queued) {
 }
 
 BOOST_AUTO_TEST_CASE(leases_of_a_dead_daemon_of_this_host_are_given_back) {
-  ok(store->enqueue({{"alice", Priority::high, dw::store::Clock::now(), false, {}}}));
+  ok(store->enqueue(
+      {{"alice", Priority::high, dw::store::Clock::now(), false, {}}}));
   // pid 999999999 does not exist; "elsewhere" is another host's daemon
-  const auto dead = ok(store->claim("test:999999999", dw::store::Clock::now(), 1h));
+  const auto dead =
+      ok(store->claim("test:999999999", dw::store::Clock::now(), 1h));
   BOOST_REQUIRE(dead);
-  ok(store->enqueue({{"bob", Priority::high, dw::store::Clock::now(), false, {}}}));
+  ok(store->enqueue(
+      {{"bob", Priority::high, dw::store::Clock::now(), false, {}}}));
   BOOST_REQUIRE(ok(store->claim("elsewhere:1", dw::store::Clock::now(), 1h)));
   start();
   BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 1; }));
@@ -297,7 +302,8 @@ BOOST_AUTO_TEST_CASE(the_sweep_queues_users_not_synced_within_the_threshold) {
   options.sweep_threshold = 1h;
   doveadm.users = {"alice", "bob"};
   // alice synced a minute ago
-  ok(store->enqueue({{"alice", Priority::high, dw::store::Clock::now(), false, {}}}));
+  ok(store->enqueue(
+      {{"alice", Priority::high, dw::store::Clock::now(), false, {}}}));
   const auto claim = ok(store->claim("x:1", dw::store::Clock::now(), 1h));
   BOOST_REQUIRE(claim);
   ok(store->succeed(*claim, "x:1", "st", true, dw::store::Clock::now() - 1min));
@@ -328,8 +334,8 @@ BOOST_FIXTURE_TEST_SUITE(replication_feed, Fixture)
 BOOST_AUTO_TEST_CASE(events_collapse_per_user_into_one_stored_request) {
   int stored = 0;
   dw::replication::ReplicationFeed feed(
-      dw::replication::Trigger::defaults(), *store, metrics,
-      [&] { stored++; }, [](dw::core::Event) {});
+      dw::replication::Trigger::defaults(), *store, metrics, [&] { stored++; },
+      [](dw::core::Event) {});
   const auto event = [](const std::string &type, const std::string &user,
                         std::int64_t ts) {
     dw::core::Event e;
@@ -398,7 +404,8 @@ BOOST_AUTO_TEST_CASE(admit_stores_at_once_and_ignores_what_does_not_trigger) {
   BOOST_TEST(ok(store->users("carol")).size() == 1u);
   e.message.set("cmd_name", std::string("SELECT"));
   BOOST_TEST(ok(feed.admit(e)) == false);
-  // the bus hands POST /events events to the feed too: they are not stored twice
+  // the bus hands POST /events events to the feed too: they are not stored
+  // twice
   feed.handle(e);
   feed.flush();
   BOOST_TEST(ok(store->users("*")).size() == 1u);

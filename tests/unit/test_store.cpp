@@ -1,5 +1,5 @@
-#include "TestUtil.hpp"
 #include "RedisServer.hpp"
+#include "TestUtil.hpp"
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
 

@@ -8,7 +8,8 @@ using dw::replication::Trigger;
 
 namespace {
 
-dw::core::Event event(const std::string &type, const std::string &origin = "client") {
+dw::core::Event event(const std::string &type,
+                      const std::string &origin = "client") {
   dw::core::Event e;
   e.message.type = type;
   e.source = "zmq";
@@ -17,7 +18,8 @@ dw::core::Event event(const std::string &type, const std::string &origin = "clie
   return e;
 }
 
-dw::core::Event command(const std::string &name, const std::string &state = "OK") {
+dw::core::Event command(const std::string &name,
+                        const std::string &state = "OK") {
   auto e = event("imap_command_finished");
   e.message.set("cmd_name", name);
   e.message.set("tagged_reply_state", state);
@@ -55,10 +57,9 @@ BOOST_AUTO_TEST_CASE(changing_commands_trigger_only_when_they_succeed) {
   BOOST_TEST((of(command("APPEND")) == Priority::high));
   BOOST_TEST((of(command("UID MOVE")) == Priority::high));
   BOOST_TEST((of(command("uid copy")) == Priority::high));
-  for (const char *name :
-       {"STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "CLOSE", "CREATE", "DELETE",
-        "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "SETMETADATA", "SETACL",
-        "DELETEACL"})
+  for (const char *name : {"STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE",
+                           "CLOSE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE",
+                           "UNSUBSCRIBE", "SETMETADATA", "SETACL", "DELETEACL"})
     BOOST_TEST((of(command(name)) == Priority::low), name);
   BOOST_TEST(!of(command("APPEND", "NO")).has_value());
   BOOST_TEST(!of(command("STORE", "BAD")).has_value());
