@@ -15,6 +15,8 @@ namespace {
 constexpr std::size_t k_max_services = 16;
 // a type outside the catalogue is labelled "other"
 constexpr std::size_t k_max_unknown_types = 0;
+// (source, type as sent) pairs remembered for event_received()
+constexpr std::size_t k_max_received_pairs = 1024;
 
 template <typename T>
 prometheus::Family<T> &family(prometheus::Registry &registry, const char *name,
@@ -93,9 +95,26 @@ Metrics::counter(prometheus::Family<prometheus::Counter> &family,
 }
 
 void Metrics::event_received(std::string_view source, std::string_view type) {
-  counter(m_received,
-          {{"source", std::string(source)}, {"type", m_types.admit(type)}})
-      .Increment();
+  // every event passes here: look the counter up by the raw pair first,
+  // without building labels; the pairs kept are bounded like the labels
+  thread_local std::string key;
+  key.assign(source).push_back('\x1f');
+  key.append(type);
+  {
+    std::lock_guard lock(m_cache_mutex);
+    const auto it = m_received_by_pair.find(key);
+    if (it != m_received_by_pair.end()) {
+      it->second->Increment();
+      return;
+    }
+  }
+  auto &received = counter(
+      m_received,
+      {{"source", std::string(source)}, {"type", m_types.admit(type)}});
+  received.Increment();
+  std::lock_guard lock(m_cache_mutex);
+  if (m_received_by_pair.size() < k_max_received_pairs)
+    m_received_by_pair.emplace(key, &received);
 }
 
 void Metrics::event_rejected(std::string_view source, std::string_view reason) {

@@ -66,6 +66,7 @@ private:
   BoundedLabel m_services;
   std::mutex m_cache_mutex;
   std::unordered_map<std::string, prometheus::Counter *> m_cache;
+  std::unordered_map<std::string, prometheus::Counter *> m_received_by_pair;
 };
 
 } // namespace dovewarden::metrics

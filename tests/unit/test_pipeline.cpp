@@ -122,6 +122,14 @@ BOOST_AUTO_TEST_CASE(label_values_from_the_wire_are_bounded) {
           metrics,
           R"(dovewarden_events_received_total{source="zmq",type="other"})") ==
       1);
+  // counted again through the remembered (source, type) pair
+  pipeline.submit(plugin_event("made.up.type", 2));
+  pipeline.submit(plugin_event("another.made.up.type", 3));
+  BOOST_TEST(
+      metric(
+          metrics,
+          R"(dovewarden_events_received_total{source="zmq",type="other"})") ==
+      3);
   // 16 distinct services get their own label, the 17th is "other"
   for (int i = 0; i < 17; i++) {
     auto first = plugin_event("message.new", 1, "svc" + std::to_string(i));
