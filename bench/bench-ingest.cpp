@@ -17,6 +17,7 @@
 //   bench-ingest [EVENTS] [USERS] [HTTP_EVENTS]   (defaults: 200000 20000
 //   60000; HTTP_EVENTS 0 leaves the http path out)
 
+#include "CpuTime.hpp"
 #include "RedisServer.hpp"
 #include "bus/Bus.hpp"
 #include "core/Pipeline.hpp"
@@ -154,28 +155,8 @@ std::string exporter_body(int u, int j, bool last) {
 
 // -- CPU -------------------------------------------------------------------
 
-double self_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// utime + stime of a process, from /proc/PID/stat
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  if (line.empty())
-    return 0;
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; fields >> field && i <= 15; i++) {
-    if (i >= 14)
-      ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+using dovewarden::bench::process_cpu_seconds;
+using dovewarden::bench::self_cpu_seconds;
 
 // -- the load generator, a forked child --------------------------------------
 

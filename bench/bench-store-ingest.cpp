@@ -5,6 +5,7 @@
 //   bench-store-ingest [REQUESTS] [USERS] [BATCH]   (defaults: 200000 20000
 //   1000)
 
+#include "CpuTime.hpp"
 #include "RedisServer.hpp"
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
@@ -51,26 +52,8 @@ struct Rate {
   double server_us = 0;   // CPU of redis-server per request
 };
 
-double self_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// utime + stime of a process, from /proc/PID/stat
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; fields >> field && i <= 15; i++) {
-    if (i >= 14)
-      ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+using dovewarden::bench::process_cpu_seconds;
+using dovewarden::bench::self_cpu_seconds;
 
 Rate measure(store::ReplicationStore &store, const Batches &batches,
              pid_t server = -1) {
