@@ -27,6 +27,11 @@ watched with inotify). Two modes:
            (Dovecot's replication plugin batches notifications for 500 ms).
 
     bench/bench-replication-latency.py [APPENDS] [--spacing S] [--keep]
+                                       [--doveadm-without-plugin]
+
+--doveadm-without-plugin leaves the dovewarden plugin out of the dovewarden
+primary's doveadm processes (protocol doveadm { mail_plugins = }), where dsync
+runs: what that costs a sync (docs/benchmarks.md).
 
 APPENDS (default 50) per mode per system. Needs root and the built plugin and
 daemon (make -C plugin && make -C daemon). Targets (issue 3): dovewarden ≤ 1.0×
@@ -150,14 +155,15 @@ def percentile(values, p):
 class System:
     """One pair replicating alice and bob from primary to replica."""
 
-    def __init__(self, name, spacing):
+    def __init__(self, name, spacing, doveadm_without_plugin=False):
         self.name = name
         self.spacing = spacing
         self.daemon = None
         warm = {"extra_conf": WARM}
         if name == "dovewarden":
             self.pair = Pair(name="bench-dw", replica_options={"plugin": False, **warm}, **{})
-            self.pair.primary.extra_conf = WARM
+            self.pair.primary.extra_conf = WARM + (
+                "protocol doveadm {\n  mail_plugins =\n}\n" if doveadm_without_plugin else "")
         else:
             self.pair = Pair(name="bench-repl", primary_options={"plugin": False},
                              replica_options={"plugin": False, **warm})
@@ -232,6 +238,8 @@ def main():
     parser.add_argument("--spacing", type=float, default=1.0,
                         help="seconds at least between APPENDs of an open session (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs (logs) and say where")
+    parser.add_argument("--doveadm-without-plugin", action="store_true",
+                        help="no dovewarden plugin in the dovewarden primary's doveadm (dsync) processes")
     args = parser.parse_args()
     if args.keep:
         os.environ["DW_KEEP"] = "1"
@@ -239,7 +247,7 @@ def main():
     systems = {}
     try:
         for name in SYSTEMS:
-            systems[name] = System(name, args.spacing).start()
+            systems[name] = System(name, args.spacing, args.doveadm_without_plugin).start()
         samples = {(s, m): [] for s in SYSTEMS for m in MODES}
         lost = {(s, m): 0 for s in SYSTEMS for m in MODES}
         for _ in range(args.appends):
