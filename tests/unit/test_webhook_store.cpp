@@ -1,4 +1,6 @@
+#include "RedisServer.hpp"
 #include "TestUtil.hpp"
+#include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
@@ -21,6 +23,7 @@ using webhook::DeliveryRecord;
 using webhook::DeliveryState;
 using webhook::Endpoint;
 using webhook::Outcome;
+using webhook::RedisWebhookStore;
 using webhook::SqliteWebhookStore;
 using webhook::TimePoint;
 using webhook::WebhookStore;
@@ -30,7 +33,7 @@ using dovewarden::test::ok;
 namespace {
 
 // the contract cases run once per backend
-const std::vector<std::string> k_backends{"sqlite"};
+const std::vector<std::string> k_backends{"sqlite", "redis"};
 
 // times are whole seconds after a fixed instant: the stores keep milliseconds
 TimePoint at(int seconds) {
@@ -91,13 +94,32 @@ std::string make_temp_directory() {
   return name;
 }
 
+// one redis-server for the contract cases, each case in a namespace of its own
+test::RedisServer &shared_redis() {
+  static test::RedisServer server;
+  return server;
+}
+
+std::unique_ptr<WebhookStore> connect_redis(int port, const std::string &ns) {
+  RedisWebhookStore::Options options;
+  options.port = port;
+  options.ns = ns;
+  return ok(RedisWebhookStore::connect(options));
+}
+
 // A fresh, empty store of one backend, and what it needs around it.
 class Subject {
 public:
   explicit Subject(const std::string &backend) {
-    BOOST_REQUIRE(backend == "sqlite");
-    m_directory = make_temp_directory();
-    m_store = ok(SqliteWebhookStore::open(m_directory + "/store"));
+    static int serial = 0;
+    if (backend == "sqlite") {
+      m_directory = make_temp_directory();
+      m_store = ok(SqliteWebhookStore::open(m_directory + "/store"));
+    } else {
+      m_store = connect_redis(shared_redis().port(),
+                              "wh" + std::to_string(++serial) + "-" +
+                                  std::to_string(::getpid()));
+    }
   }
   Subject(const Subject &) = delete;
   Subject &operator=(const Subject &) = delete;
@@ -665,6 +687,87 @@ BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
   BOOST_REQUIRE(!opened);
   BOOST_TEST(opened.error().find("/nonexistent/dir/store") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(redis_keeps_everything_over_a_restart) {
+  test::RedisServer server({"--appendonly", "yes", "--appendfsync", "always"});
+  auto store = connect_redis(server.port(), "restart");
+  const auto d1 = delivery("1", "ep_a", 1, 1);
+  ok(store->put_endpoint(endpoint("ep_a", 1), false));
+  ok(store->enqueue({d1, delivery("2", "ep_a", 2, 2)}));
+  BOOST_REQUIRE(claim(*store, "w1", 3, 1).size() == 1u);
+  ok(store->finish(d1, "w1", attempt(d1, 3, 500),
+                   outcome(DeliveryState::pending, 10)));
+  const auto version = ok(store->endpoints_version());
+
+  server.stop();
+  BOOST_TEST(!store->ping());
+  server.start();
+  // the server may still be loading its file for a moment
+  bool answered = false;
+  for (int i = 0; i < 100 && !answered; i++) {
+    answered = store->ping().has_value();
+    if (!answered)
+      std::this_thread::sleep_for(50ms);
+  }
+  BOOST_REQUIRE(answered);
+  BOOST_TEST(ok(store->endpoint("ep_a"))->url == endpoint("ep_a", 1).url);
+  BOOST_TEST(ok(store->endpoints_version()) == version);
+  BOOST_TEST(ok(store->pending()) == 2u);
+  BOOST_TEST(record(*store, d1.id).attempts.size() == 1u);
+  BOOST_TEST((ids(claim(*store, "w1", 10)) == Ids{"msg_2", "msg_1"}));
+}
+
+BOOST_AUTO_TEST_CASE(redis_down_fails_quickly_and_recovers) {
+  test::RedisServer server;
+  RedisWebhookStore::Options options;
+  options.port = server.port();
+  options.ns = "down";
+  options.timeout = 500ms;
+  auto store = ok(RedisWebhookStore::connect(options));
+  ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+  server.stop();
+
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_TEST(!store->ping());
+  BOOST_TEST(!store->put_endpoint(endpoint("ep_a", 1), false));
+  BOOST_TEST(!store->endpoints());
+  BOOST_TEST(!store->enqueue({delivery("2", "ep_a", 1, 1)}));
+  BOOST_TEST(!store->claim("w1", at(2), 60s, 10, 0));
+  BOOST_TEST(!store->deliveries("ep_a", 10));
+  const auto pending = store->pending();
+  BOOST_REQUIRE(!pending);
+  BOOST_TEST(
+      pending.error().find("127.0.0.1:" + std::to_string(server.port())) !=
+      std::string::npos);
+  // generous: the machine is shared, but nothing waits for long
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
+
+  server.start();
+  bool answered = false;
+  for (int i = 0; i < 100 && !answered; i++) {
+    answered = store->ping().has_value();
+    if (!answered)
+      std::this_thread::sleep_for(50ms);
+  }
+  BOOST_REQUIRE(answered);
+  // without persistence the server came back empty; the store works again
+  ok(store->enqueue({delivery("3", "ep_a", 3, 3)}));
+  BOOST_TEST((ids(claim(*store, "w1", 5)) == Ids{"msg_3"}));
+}
+
+BOOST_AUTO_TEST_CASE(redis_never_shows_the_password) {
+  test::RedisServer server({"--requirepass", "s3cret-pass"});
+  RedisWebhookStore::Options options;
+  options.port = server.port();
+  options.password = "wrong-pass";
+  const auto refused = RedisWebhookStore::connect(options);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().find("wrong-pass") == std::string::npos);
+  options.password = "s3cret-pass";
+  auto store = ok(RedisWebhookStore::connect(options));
+  ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+  BOOST_TEST((ids(claim(*store, "w1", 2)) == Ids{"msg_1"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
