@@ -275,15 +275,7 @@ std::optional<Attempt> decode_attempt(std::string_view encoded,
 
 tl::expected<std::unique_ptr<RedisWebhookStore>, std::string>
 RedisWebhookStore::connect(Options options) {
-  if (auto valid = Connection::validate(options); !valid)
-    return tl::unexpected(valid.error());
-  std::unique_ptr<RedisWebhookStore> store(
-      new RedisWebhookStore(std::move(options)));
-  const std::lock_guard lock(store->m_mutex);
-  if (auto connected = store->m_connection.ensure_connected();
-      !connected && store->m_connection.refused())
-    return tl::unexpected(connected.error());
-  return store;
+  return Connection::open<RedisWebhookStore>(std::move(options));
 }
 
 RedisWebhookStore::RedisWebhookStore(Options options)

@@ -63,6 +63,8 @@ public:
   Result<std::size_t> prune(TimePoint before) override;
 
 private:
+  friend class store::RedisConnection;
+
   using Reply = store::RedisConnection::Reply;
   using ScriptId = store::RedisConnection::ScriptId;
 

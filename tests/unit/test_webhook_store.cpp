@@ -1,4 +1,5 @@
 #include "RedisServer.hpp"
+#include "StoreSubject.hpp"
 #include "TestUtil.hpp"
 #include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
@@ -28,7 +29,9 @@ using webhook::SqliteWebhookStore;
 using webhook::TimePoint;
 using webhook::WebhookStore;
 
+using dovewarden::test::make_temp_directory;
 using dovewarden::test::ok;
+using dovewarden::test::shared_redis;
 
 namespace {
 
@@ -88,54 +91,12 @@ Outcome outcome(DeliveryState state, int retry_at = 0) {
   return Outcome{state, at(retry_at)};
 }
 
-std::string make_temp_directory() {
-  char name[] = "/tmp/dovewarden-whstore-XXXXXX";
-  BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-  return name;
-}
-
-// one redis-server for the contract cases, each case in a namespace of its own
-test::RedisServer &shared_redis() {
-  static test::RedisServer server;
-  return server;
-}
-
 std::unique_ptr<WebhookStore> connect_redis(int port, const std::string &ns) {
-  RedisWebhookStore::Options options;
-  options.port = port;
-  options.ns = ns;
-  return ok(RedisWebhookStore::connect(options));
+  return test::connect_redis<RedisWebhookStore>(port, ns);
 }
 
-// A fresh, empty store of one backend, and what it needs around it.
-class Subject {
-public:
-  explicit Subject(const std::string &backend) {
-    static int serial = 0;
-    if (backend == "sqlite") {
-      m_directory = make_temp_directory();
-      m_store = ok(SqliteWebhookStore::open(m_directory + "/store"));
-    } else {
-      m_store = connect_redis(shared_redis().port(),
-                              "wh" + std::to_string(++serial) + "-" +
-                                  std::to_string(::getpid()));
-    }
-  }
-  Subject(const Subject &) = delete;
-  Subject &operator=(const Subject &) = delete;
-  ~Subject() {
-    m_store.reset();
-    if (!m_directory.empty())
-      std::filesystem::remove_all(m_directory);
-  }
-
-  WebhookStore &operator*() { return *m_store; }
-  WebhookStore *operator->() { return m_store.get(); }
-
-private:
-  std::string m_directory;
-  std::unique_ptr<WebhookStore> m_store;
-};
+using Subject =
+    test::StoreSubject<WebhookStore, SqliteWebhookStore, RedisWebhookStore>;
 
 std::vector<Delivery> claim(WebhookStore &store, const std::string &owner,
                             int seconds, std::size_t max = 100,
@@ -703,14 +664,7 @@ BOOST_AUTO_TEST_CASE(redis_keeps_everything_over_a_restart) {
   server.stop();
   BOOST_TEST(!store->ping());
   server.start();
-  // the server may still be loading its file for a moment
-  bool answered = false;
-  for (int i = 0; i < 100 && !answered; i++) {
-    answered = store->ping().has_value();
-    if (!answered)
-      std::this_thread::sleep_for(50ms);
-  }
-  BOOST_REQUIRE(answered);
+  BOOST_REQUIRE(test::wait_until_answers(*store));
   BOOST_TEST(ok(store->endpoint("ep_a"))->url == endpoint("ep_a", 1).url);
   BOOST_TEST(ok(store->endpoints_version()) == version);
   BOOST_TEST(ok(store->pending()) == 2u);
@@ -744,13 +698,7 @@ BOOST_AUTO_TEST_CASE(redis_down_fails_quickly_and_recovers) {
   BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
 
   server.start();
-  bool answered = false;
-  for (int i = 0; i < 100 && !answered; i++) {
-    answered = store->ping().has_value();
-    if (!answered)
-      std::this_thread::sleep_for(50ms);
-  }
-  BOOST_REQUIRE(answered);
+  BOOST_REQUIRE(test::wait_until_answers(*store));
   // without persistence the server came back empty; the store works again
   ok(store->enqueue({delivery("3", "ep_a", 3, 3)}));
   BOOST_TEST((ids(claim(*store, "w1", 5)) == Ids{"msg_3"}));
