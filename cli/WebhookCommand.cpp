@@ -104,7 +104,7 @@ WebhookCommand::WebhookCommand(CLI::App &app) {
       "enable", "deliver to an endpoint again (a fresh failure streak)");
   m_enable->add_option("ID", m_id, "endpoint id")->required();
   m_disable = m_webhook->add_subcommand(
-      "disable", "stop delivering to an endpoint (deliveries wait)");
+      "disable", "stop sending events to an endpoint");
   m_disable->add_option("ID", m_id, "endpoint id")->required();
   m_test = m_webhook->add_subcommand(
       "test", "send a webhook.test event; prints the delivery id");
