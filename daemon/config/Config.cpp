@@ -34,7 +34,7 @@ struct Setting {
 constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
 
 // the one list of settings: --help, the environment and the file all read it
-constexpr std::array<Setting, 34> k_settings{{
+constexpr std::array<Setting, 41> k_settings{{
     {"DOVEWARDEN_ZMQ_ENDPOINT", "--zmq-endpoint", "ENDPOINT",
      "ipc:///run/dovewarden/events.sock",
      "ZeroMQ endpoint the PULL socket binds: ipc://PATH or tcp://HOST:PORT"},
@@ -109,6 +109,22 @@ constexpr std::array<Setting, 34> k_settings{{
      "bearer token of the admin API; empty: DOVEWARDEN_ADMIN_TOKEN_FILE"},
     {"DOVEWARDEN_ADMIN_TOKEN_FILE", "--admin-token-file", "PATH", "",
      "file holding the token; empty: STORE_PATH/admin.token, made if absent"},
+    {"DOVEWARDEN_WEBHOOKS_ENABLED", "--webhooks-enabled", "BOOL", "true",
+     "deliver events to the webhook endpoints (dovewarden webhook add)"},
+    {"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule",
+     "DURATIONS", "0s,5s,5m,30m,2h,5h,10h,10h",
+     "wait before each attempt of a delivery (+-20%); failed after the last"},
+    {"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "--webhook-allow-nets", "CIDRS", "",
+     "private, loopback, ... networks webhooks may still reach, e.g. "
+     "10.1.0.0/16"},
+    {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after", "DURATION",
+     "5d", "disable an endpoint whose attempts all failed this long; 0: never"},
+    {"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "--webhook-max-payload", "BYTES",
+     "262144", "events whose payload is larger are not delivered (counted)"},
+    {"DOVEWARDEN_WEBHOOK_MAX_IN_FLIGHT", "--webhook-max-in-flight", "COUNT",
+     "64", "webhook requests in flight at once, all endpoints together"},
+    {"DOVEWARDEN_WEBHOOK_RETENTION", "--webhook-retention", "DURATION", "7d",
+     "how long finished deliveries stay in the delivery log"},
     {"DOVEWARDEN_LOG_LEVEL", "--log-level", "LEVEL", "info",
      "debug, info, warn or error; logs go to stderr"},
     {"DOVEWARDEN_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "DURATION", "5s",
@@ -279,6 +295,34 @@ void convert_replication(const Values &values, Config &config) {
       duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD");
 }
 
+std::vector<std::chrono::milliseconds> schedule(const Values &values,
+                                                const char *env) {
+  const auto &text = values.at(env);
+  std::vector<std::chrono::milliseconds> waits;
+  for (const auto item : util::split(text, ',')) {
+    const auto parsed = util::parse_duration(item);
+    if (!parsed)
+      throw ConfigError(env, invalid("duration", std::string(item),
+                                     parsed.error()));
+    waits.push_back(*parsed);
+  }
+  if (waits.empty())
+    throw ConfigError(env, "needs at least one wait, e.g. 0s");
+  return waits;
+}
+
+void convert_webhooks(const Values &values, WebhookConfig &w) {
+  w.enabled = boolean(values, "DOVEWARDEN_WEBHOOKS_ENABLED");
+  w.retry_schedule = schedule(values, "DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE");
+  w.allow_nets = values.at("DOVEWARDEN_WEBHOOK_ALLOW_NETS");
+  w.disable_after = duration(values, "DOVEWARDEN_WEBHOOK_DISABLE_AFTER");
+  w.max_payload = static_cast<std::size_t>(
+      number(values, "DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", 1024, 64u << 20));
+  w.max_in_flight = static_cast<unsigned>(
+      number(values, "DOVEWARDEN_WEBHOOK_MAX_IN_FLIGHT", 1, 10000));
+  w.retention = positive_duration(values, "DOVEWARDEN_WEBHOOK_RETENTION");
+}
+
 Config convert(const Values &values) {
   Config config;
   config.zmq_endpoint = values.at("DOVEWARDEN_ZMQ_ENDPOINT");
@@ -308,6 +352,7 @@ Config convert(const Values &values) {
   config.admin_addr = optional_address(values, "DOVEWARDEN_ADMIN_ADDR");
   config.admin_token = values.at("DOVEWARDEN_ADMIN_TOKEN");
   config.admin_token_file = values.at("DOVEWARDEN_ADMIN_TOKEN_FILE");
+  convert_webhooks(values, config.webhooks);
 
   const auto &level_text = values.at("DOVEWARDEN_LOG_LEVEL");
   const auto level = util::Logger::parse_level(level_text);

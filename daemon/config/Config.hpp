@@ -42,6 +42,17 @@ struct ReplicationConfig {
   bool enabled() const { return !doveadm_url.empty(); }
 };
 
+// What the webhooks need (docs/webhooks.md).
+struct WebhookConfig {
+  bool enabled = true;
+  std::vector<std::chrono::milliseconds> retry_schedule;
+  std::string allow_nets; // comma-separated networks the SSRF guard lets by
+  std::chrono::milliseconds disable_after{5 * 24 * 3600 * 1000LL};
+  std::size_t max_payload = 256 * 1024;
+  unsigned max_in_flight = 64;
+  std::chrono::milliseconds retention{7 * 24 * 3600 * 1000LL};
+};
+
 // Everything dovewardend is told at start-up. Each setting is an environment
 // variable (DOVEWARDEN_*) with a command-line flag of the same name
 // (--zmq-endpoint); a flag beats the environment, which beats the
@@ -69,6 +80,8 @@ struct Config {
       util::ListenAddress{"127.0.0.1", 9091}; // nothing: off
   std::string admin_token;
   std::string admin_token_file;
+
+  WebhookConfig webhooks;
 
   util::LogLevel log_level = util::LogLevel::info;
   std::chrono::milliseconds shutdown_timeout{5000};

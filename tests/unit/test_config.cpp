@@ -361,4 +361,39 @@ BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {
   BOOST_TEST(error_of({}, both).rfind("DOVEWARDEN_DOVEADM_PASSWORD: ", 0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(webhook_settings_are_read) {
+  const auto defaults = parse({}).webhooks;
+  BOOST_TEST(defaults.enabled);
+  BOOST_TEST(defaults.retry_schedule.size() == 8u);
+  BOOST_TEST(defaults.retry_schedule.front().count() == 0);
+  BOOST_TEST(defaults.retry_schedule.back().count() == 10 * 3600 * 1000);
+  BOOST_TEST(defaults.disable_after.count() == 5LL * 24 * 3600 * 1000);
+  const auto config =
+      parse({"--webhook-max-in-flight", "8"},
+            {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "0s, 100ms,1s"},
+             {"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "127.0.0.1/32"},
+             {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "0"},
+             {"DOVEWARDEN_WEBHOOKS_ENABLED", "false"}});
+  const auto &w = config.webhooks;
+  BOOST_TEST(!w.enabled);
+  BOOST_TEST(w.max_in_flight == 8u);
+  BOOST_TEST(w.allow_nets == "127.0.0.1/32");
+  BOOST_TEST(w.disable_after.count() == 0);
+  BOOST_REQUIRE(w.retry_schedule.size() == 3u);
+  BOOST_TEST(w.retry_schedule[1].count() == 100);
+}
+
+BOOST_AUTO_TEST_CASE(bad_webhook_settings_name_the_setting) {
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "0s,5x"}})
+                 .rfind("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE: invalid duration "
+                        "\"5x\"",
+                        0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", ","}})
+                 .rfind("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "10"}})
+                 .rfind("DOVEWARDEN_WEBHOOK_MAX_PAYLOAD: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETENTION", "0"}})
+                 .rfind("DOVEWARDEN_WEBHOOK_RETENTION: ", 0) == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
