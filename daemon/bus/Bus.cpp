@@ -6,6 +6,10 @@
 #include "util/Logger.hpp"
 #include "util/Throttle.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -15,6 +19,7 @@ namespace {
 
 using EventPtr = std::shared_ptr<const core::Event>;
 using Clock = std::chrono::steady_clock;
+using Push = util::BoundedQueue<int>::Push;
 
 // how long an idle worker sleeps when its subscriber has no flush timer
 constexpr auto k_idle_wait = std::chrono::seconds(1);
@@ -22,19 +27,54 @@ constexpr auto k_error_log_interval = std::chrono::minutes(1);
 
 } // namespace
 
+// What publish_sync() waits on: how many subscriptions still have to handle
+// the event, and what failed.
+struct Bus::Waiter {
+  std::mutex mutex;
+  std::condition_variable done;
+  std::size_t remaining = 0;
+  std::vector<std::string> errors;
+
+  void add() {
+    std::lock_guard lock(mutex);
+    remaining++;
+  }
+  void finish(std::optional<std::string> error) {
+    {
+      std::lock_guard lock(mutex);
+      if (error)
+        errors.push_back(std::move(*error));
+      remaining--;
+    }
+    done.notify_all();
+  }
+  std::vector<std::string> wait() {
+    std::unique_lock lock(mutex);
+    done.wait(lock, [this] { return remaining == 0; });
+    return std::move(errors);
+  }
+};
+
 // One subscriber with its filter, queue and worker thread.
 class Bus::Subscription {
 public:
-  Subscription(std::unique_ptr<filter::EventFilter> filter,
+  struct Item {
+    EventPtr event;
+    std::shared_ptr<Waiter> waiter; // null unless publish_sync() waits
+  };
+  using Queue = util::BoundedQueue<Item>;
+
+  Subscription(SubscriptionId id, std::unique_ptr<filter::EventFilter> filter,
                std::shared_ptr<Subscriber> subscriber, Options options,
                metrics::Metrics &metrics)
-      : m_filter(std::move(filter)), m_subscriber(std::move(subscriber)),
+      : m_id(id), m_filter(std::move(filter)), m_subscriber(std::move(subscriber)),
         m_name(m_subscriber->name()), m_options(options),
         m_queue(options.queue_capacity), m_metrics(metrics.subscriber(m_name)),
         m_errors(k_error_log_interval) {
     m_metrics.queue_capacity.Set(static_cast<double>(m_queue.capacity()));
   }
 
+  SubscriptionId id() const { return m_id; }
   const std::string &name() const { return m_name; }
   bool wants(const core::Event &event) const {
     return m_filter->matches(event);
@@ -46,22 +86,23 @@ public:
 
   // Returns ok, or full (only under the block policy) to be retried with
   // wait(), or closed.
-  util::BoundedQueue<EventPtr>::Push offer(const EventPtr &event) {
-    const auto result = m_queue.try_push(event);
-    if (result == util::BoundedQueue<EventPtr>::Push::ok) {
+  Push offer(const Item &item) {
+    const auto result = m_queue.try_push(item);
+    if (result == Queue::Push::ok) {
       m_metrics.queue_depth.Increment();
-    } else if (result == util::BoundedQueue<EventPtr>::Push::closed ||
-               m_options.overflow == Overflow::drop) {
-      m_metrics.dropped.Increment();
-      return util::BoundedQueue<EventPtr>::Push::closed;
+      return Push::ok;
     }
-    return result;
+    if (result == Queue::Push::closed || m_options.overflow == Overflow::drop) {
+      m_metrics.dropped.Increment();
+      return Push::closed;
+    }
+    return Push::full;
   }
 
-  // Queues event, waiting for room. Returns false if the queue closed first.
-  bool wait(const EventPtr &event) {
+  // Queues item, waiting for room. Returns false if the queue closed first.
+  bool wait(const Item &item) {
     const auto start = Clock::now();
-    const bool queued = m_queue.push(event);
+    const bool queued = m_queue.push(item);
     const std::chrono::duration<double> waited = Clock::now() - start;
     m_metrics.blocked_seconds.Increment(waited.count());
     if (queued)
@@ -87,9 +128,9 @@ private:
       const auto deadline =
           interval.count() > 0 ? next_flush : Clock::now() + k_idle_wait;
       bool idle = false;
-      if (auto event = m_queue.pop_until(deadline)) {
+      if (auto item = m_queue.pop_until(deadline)) {
         m_metrics.queue_depth.Decrement();
-        deliver(**event);
+        deliver(*item);
         idle = when_idle && m_queue.size() == 0;
       } else if (m_queue.drained()) {
         break;
@@ -104,17 +145,24 @@ private:
     LOG_DEBUG("bus: ", m_name, ": stopped");
   }
 
-  void deliver(const core::Event &event) {
-    if (guarded("handle", [&] { m_subscriber->handle(event); }))
+  void deliver(const Item &item) {
+    auto error =
+        guarded("handle", [&] { m_subscriber->handle(*item.event); });
+    if (!error)
       m_metrics.delivered.Increment();
+    if (item.waiter)
+      item.waiter->finish(error ? std::optional<std::string>(m_name + ": " +
+                                                             *error)
+                                : std::nullopt);
   }
 
   // Runs call, counting and logging (at most once a minute) what it throws.
-  // Returns true if it did not throw.
-  template <typename Call> bool guarded(const char *what, Call &&call) {
+  // Returns what it threw, or nothing.
+  template <typename Call>
+  std::optional<std::string> guarded(const char *what, Call &&call) {
     try {
       call();
-      return true;
+      return std::nullopt;
     } catch (const std::exception &e) {
       m_metrics.failed.Increment();
       if (m_errors.allow()) {
@@ -124,79 +172,138 @@ private:
                                        " more failures since the last report)"
                                  : "");
       }
-      return false;
+      return e.what();
     }
   }
 
+  SubscriptionId m_id;
   std::unique_ptr<filter::EventFilter> m_filter;
   std::shared_ptr<Subscriber> m_subscriber;
   std::string m_name;
   Options m_options;
-  util::BoundedQueue<EventPtr> m_queue;
+  Queue m_queue;
   metrics::Metrics::Subscriber m_metrics;
   util::Throttle m_errors; // used by the worker only
   std::thread m_worker;
 };
 
-Bus::Bus(metrics::Metrics &metrics) : m_metrics(metrics) {}
+Bus::Bus(metrics::Metrics &metrics)
+    : m_metrics(metrics), m_subscriptions(std::make_shared<const List>()) {}
 
 Bus::~Bus() { stop(); }
 
-void Bus::subscribe(std::unique_ptr<filter::EventFilter> filter,
-                    std::shared_ptr<Subscriber> subscriber, Options options) {
-  if (m_started)
-    throw std::logic_error("Bus::subscribe after start");
-  LOG_DEBUG("bus: ", subscriber->name(), " subscribes to ", filter->describe());
-  m_subscriptions.push_back(std::make_unique<Subscription>(
-      std::move(filter), std::move(subscriber), options, m_metrics));
+std::shared_ptr<const Bus::List> Bus::subscriptions() const {
+  return std::atomic_load(&m_subscriptions);
 }
 
-void Bus::subscribe(std::string_view type_globs,
-                    std::shared_ptr<Subscriber> subscriber, Options options) {
+Bus::SubscriptionId
+Bus::subscribe(std::unique_ptr<filter::EventFilter> filter,
+               std::shared_ptr<Subscriber> subscriber, Options options) {
+  std::lock_guard lock(m_change);
+  if (m_stopped)
+    throw std::logic_error("Bus::subscribe after stop");
+  LOG_DEBUG("bus: ", subscriber->name(), " subscribes to ", filter->describe());
+  auto subscription = std::make_shared<Subscription>(
+      m_next_id++, std::move(filter), std::move(subscriber), options,
+      m_metrics);
+  if (m_started)
+    subscription->start();
+  auto list = std::make_shared<List>(*subscriptions());
+  list->push_back(subscription);
+  std::atomic_store(&m_subscriptions, std::shared_ptr<const List>(list));
+  return subscription->id();
+}
+
+Bus::SubscriptionId Bus::subscribe(std::string_view type_globs,
+                                   std::shared_ptr<Subscriber> subscriber,
+                                   Options options) {
   auto filter = filter::TypeFilter::parse(type_globs);
   if (!filter)
     throw std::invalid_argument(filter.error());
-  subscribe(std::make_unique<filter::TypeFilter>(std::move(*filter)),
-            std::move(subscriber), options);
+  return subscribe(std::make_unique<filter::TypeFilter>(std::move(*filter)),
+                   std::move(subscriber), options);
+}
+
+bool Bus::unsubscribe(SubscriptionId id) {
+  std::shared_ptr<Subscription> gone;
+  {
+    std::lock_guard lock(m_change);
+    auto list = std::make_shared<List>(*subscriptions());
+    const auto it =
+        std::find_if(list->begin(), list->end(),
+                     [id](const auto &entry) { return entry->id() == id; });
+    if (it == list->end())
+      return false;
+    gone = *it;
+    list->erase(it);
+    std::atomic_store(&m_subscriptions, std::shared_ptr<const List>(list));
+  }
+  // a publisher that read the list before may still offer to it: closed
+  // now, that counts as a drop, which is what it is
+  gone->close();
+  gone->join();
+  return true;
 }
 
 void Bus::start() {
+  std::lock_guard lock(m_change);
   if (m_started)
     return;
   m_started = true;
-  for (auto &subscription : m_subscriptions)
+  for (auto &subscription : *subscriptions())
     subscription->start();
 }
 
-std::size_t Bus::publish(std::shared_ptr<const core::Event> event) {
-  using Push = util::BoundedQueue<EventPtr>::Push;
+std::size_t Bus::offer(const EventPtr &event,
+                       const std::shared_ptr<Waiter> &waiter) {
+  const auto list = subscriptions();
   std::size_t queued = 0;
   // first everyone with room, then wait for the full ones: a full queue
   // delays only what comes after this event, not this event elsewhere
   std::vector<Subscription *> full;
-  for (auto &subscription : m_subscriptions) {
+  const Subscription::Item item{event, waiter};
+  for (auto &subscription : *list) {
     if (!subscription->wants(*event))
       continue;
-    const auto result = subscription->offer(event);
-    if (result == Push::ok)
+    if (waiter)
+      waiter->add();
+    const auto result = subscription->offer(item);
+    if (result == Push::ok) {
       queued++;
-    else if (result == Push::full)
+    } else if (result == Push::full) {
       full.push_back(subscription.get());
+    } else if (waiter) {
+      waiter->finish(subscription->name() + ": dropped, its queue is full");
+    }
   }
   for (auto *subscription : full) {
-    if (subscription->wait(event))
+    if (subscription->wait(item))
       queued++;
+    else if (waiter)
+      waiter->finish(subscription->name() + ": dropped, the bus stopped");
   }
   return queued;
 }
 
+std::size_t Bus::publish(std::shared_ptr<const core::Event> event) {
+  return offer(event, nullptr);
+}
+
+std::vector<std::string> Bus::publish_sync(const core::Event &event) {
+  auto waiter = std::make_shared<Waiter>();
+  offer(std::make_shared<const core::Event>(event), waiter);
+  return waiter->wait();
+}
+
 void Bus::stop() {
+  std::lock_guard lock(m_change);
   if (m_stopped)
     return;
   m_stopped = true;
-  for (auto &subscription : m_subscriptions)
+  const auto list = subscriptions();
+  for (auto &subscription : *list)
     subscription->close();
-  for (auto &subscription : m_subscriptions)
+  for (auto &subscription : *list)
     subscription->join();
 }
 

@@ -5,7 +5,10 @@
 #include "filter/EventFilter.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,11 +29,13 @@ namespace dovewarden::bus {
 // instead; drops are counted in dovewarden_bus_dropped_total. Nothing is
 // dropped silently.
 //
-// Subscribe, then start(), then publish(): publish() is safe from any number
-// of threads, but before start() nothing empties the queues.
+// publish() is safe from any number of threads; so are subscribe() and
+// unsubscribe(), also while events flow. Before start() nothing empties the
+// queues.
 class Bus {
 public:
   enum class Overflow { block, drop };
+  using SubscriptionId = std::uint64_t;
 
   struct Options {
     std::size_t queue_capacity = 10000;
@@ -42,18 +47,24 @@ public:
   Bus &operator=(const Bus &) = delete;
   ~Bus();
 
-  // Delivers events that filter passes to subscriber. Throws std::logic_error
-  // after start().
-  void subscribe(std::unique_ptr<filter::EventFilter> filter,
-                 std::shared_ptr<Subscriber> subscriber, Options options);
+  // Delivers events that filter passes to subscriber, from now on. Returns
+  // the subscription's id for unsubscribe().
+  SubscriptionId subscribe(std::unique_ptr<filter::EventFilter> filter,
+                           std::shared_ptr<Subscriber> subscriber,
+                           Options options);
   // As above with comma-separated type globs ("message.*,flags.*"). Throws
   // std::invalid_argument if the globs do not parse.
-  void subscribe(std::string_view type_globs,
-                 std::shared_ptr<Subscriber> subscriber, Options options);
-  void subscribe(std::string_view type_globs,
-                 std::shared_ptr<Subscriber> subscriber) {
-    subscribe(type_globs, std::move(subscriber), Options{});
+  SubscriptionId subscribe(std::string_view type_globs,
+                           std::shared_ptr<Subscriber> subscriber,
+                           Options options);
+  SubscriptionId subscribe(std::string_view type_globs,
+                           std::shared_ptr<Subscriber> subscriber) {
+    return subscribe(type_globs, std::move(subscriber), Options{});
   }
+  // Takes no more events for the subscription, lets its worker handle what
+  // it queued, flush and stop the subscriber, and joins it. Returns false if
+  // id is unknown.
+  bool unsubscribe(SubscriptionId id);
 
   // Starts one worker thread per subscription.
   void start();
@@ -65,6 +76,10 @@ public:
   std::size_t publish(const core::Event &event) {
     return publish(std::make_shared<const core::Event>(event));
   }
+  // Queues event as publish() does and waits until every subscription that
+  // took it has handled it. Returns the failures, "name: what" each; a drop
+  // subscription whose queue is full counts as failed. Needs start().
+  std::vector<std::string> publish_sync(const core::Event &event);
 
   // Refuses new events, lets every worker drain its queue, flush and stop its
   // subscriber, and joins the workers. Idempotent.
@@ -72,9 +87,18 @@ public:
 
 private:
   class Subscription;
+  struct Waiter;
+  using List = std::vector<std::shared_ptr<Subscription>>;
+
+  // Returns the subscriptions now; publishers read it without a lock.
+  std::shared_ptr<const List> subscriptions() const;
+  std::size_t offer(const std::shared_ptr<const core::Event> &event,
+                    const std::shared_ptr<Waiter> &waiter);
 
   metrics::Metrics &m_metrics;
-  std::vector<std::unique_ptr<Subscription>> m_subscriptions;
+  std::mutex m_change; // serializes subscribe, unsubscribe, start and stop
+  std::shared_ptr<const List> m_subscriptions;
+  SubscriptionId m_next_id = 1;
   bool m_started = false;
   bool m_stopped = false;
 };

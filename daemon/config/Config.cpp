@@ -118,7 +118,7 @@ constexpr std::array<Setting, 41> k_settings{{
      "private, loopback, ... networks webhooks may still reach, e.g. "
      "10.1.0.0/16"},
     {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after", "DURATION",
-     "5d", "disable an endpoint whose attempts all failed this long; 0: never"},
+     "5d", "disable an endpoint whose attempts all failed this long; 0s: never"},
     {"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "--webhook-max-payload", "BYTES",
      "262144", "events whose payload is larger are not delivered (counted)"},
     {"DOVEWARDEN_WEBHOOK_MAX_IN_FLIGHT", "--webhook-max-in-flight", "COUNT",

@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -137,14 +138,86 @@ BOOST_AUTO_TEST_CASE(nothing_matching_returns_zero) {
   BOOST_TEST(bus.publish(event_of("user.login")) == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(bad_globs_and_late_subscriptions_throw) {
+BOOST_AUTO_TEST_CASE(bad_globs_and_subscriptions_after_stop_throw) {
   metrics::Metrics metrics;
   Bus bus(metrics);
   BOOST_CHECK_THROW(bus.subscribe("", std::make_shared<Recorder>("x")),
                     std::invalid_argument);
   bus.start();
+  bus.stop();
   BOOST_CHECK_THROW(bus.subscribe("*", std::make_shared<Recorder>("y")),
                     std::logic_error);
+}
+
+BOOST_AUTO_TEST_CASE(subscriptions_come_and_go_while_events_flow) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto first = std::make_shared<Recorder>("first");
+  const auto first_id = bus.subscribe("*", first);
+  bus.start();
+  BOOST_TEST(bus.publish(event_of("message.new", 1)) == 1u);
+  auto late = std::make_shared<Recorder>("late");
+  bus.subscribe("message.*", late);
+  BOOST_TEST(bus.publish(event_of("message.new", 2)) == 2u);
+  BOOST_TEST(late->wait_for(1));
+  // unsubscribing drains what was queued, stops the subscriber, and joins
+  first->close_gate();
+  BOOST_TEST(bus.publish(event_of("flags.set", 3)) == 1u);
+  std::thread opener([&] {
+    std::this_thread::sleep_for(50ms);
+    first->open_gate();
+  });
+  BOOST_TEST(bus.unsubscribe(first_id));
+  opener.join();
+  BOOST_TEST(first->log() ==
+             (std::vector<std::string>{"message.new:1", "message.new:2",
+                                       "flags.set:3", "stop"}));
+  BOOST_TEST(!bus.unsubscribe(first_id));
+  BOOST_TEST(bus.publish(event_of("message.new", 4)) == 1u);
+  bus.stop();
+  BOOST_TEST(late->log() == (std::vector<std::string>{
+                                "message.new:2", "message.new:4", "stop"}));
+}
+
+BOOST_AUTO_TEST_CASE(publish_sync_waits_and_returns_the_failures) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto slow = std::make_shared<Recorder>("slow", 100ms);
+  auto other = std::make_shared<Recorder>("other");
+  bus.subscribe("*", slow);
+  bus.subscribe("*", other);
+  bus.start();
+  // handled by both before it returns, not merely queued
+  BOOST_TEST(bus.publish_sync(event_of("message.new", 1)).empty());
+  BOOST_TEST(slow->log() == (std::vector<std::string>{"message.new:1"}));
+  auto errors = bus.publish_sync(event_of("boom"));
+  std::sort(errors.begin(), errors.end());
+  BOOST_TEST(errors ==
+             (std::vector<std::string>{"other: boom", "slow: boom"}),
+             boost::test_tools::per_element());
+  bus.stop();
+}
+
+BOOST_AUTO_TEST_CASE(publish_sync_reports_a_drop) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto gated = std::make_shared<Recorder>("gated");
+  Bus::Options options;
+  options.queue_capacity = 1;
+  options.overflow = Bus::Overflow::drop;
+  bus.subscribe(std::string_view("*"), gated, options);
+  bus.start();
+  gated->close_gate();
+  // the worker holds one at the gate; the queue fills and stays full
+  int published = 0;
+  while (bus.publish(event_of("a", published)) == 1u && published < 1000)
+    published++;
+  BOOST_TEST(published >= 1);
+  const auto errors = bus.publish_sync(event_of("a", 3));
+  BOOST_REQUIRE(errors.size() == 1u);
+  BOOST_TEST(errors[0] == "gated: dropped, its queue is full");
+  gated->open_gate();
+  bus.stop();
 }
 
 BOOST_AUTO_TEST_CASE(a_slow_subscriber_does_not_delay_a_fast_one) {

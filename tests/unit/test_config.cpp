@@ -372,7 +372,7 @@ BOOST_AUTO_TEST_CASE(webhook_settings_are_read) {
       parse({"--webhook-max-in-flight", "8"},
             {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "0s, 100ms,1s"},
              {"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "127.0.0.1/32"},
-             {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "0"},
+             {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "0s"},
              {"DOVEWARDEN_WEBHOOKS_ENABLED", "false"}});
   const auto &w = config.webhooks;
   BOOST_TEST(!w.enabled);
@@ -392,7 +392,7 @@ BOOST_AUTO_TEST_CASE(bad_webhook_settings_name_the_setting) {
                  .rfind("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "10"}})
                  .rfind("DOVEWARDEN_WEBHOOK_MAX_PAYLOAD: ", 0) == 0);
-  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETENTION", "0"}})
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETENTION", "0s"}})
                  .rfind("DOVEWARDEN_WEBHOOK_RETENTION: ", 0) == 0);
 }
 

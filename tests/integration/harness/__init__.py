@@ -6,6 +6,7 @@ from .clients import Imap, RawImap, lmtp_deliver, make_message, pop3
 from .daemon import Daemon, Stream, daemon_path, parse_metrics
 from .env import Env, by_session, split_by_command
 from .pair import Pair, doveadm_http, mailbox_state, state_diff, wait_converged
+from .receiver import Receiver, hang, respond, sign, verify
 from .redis import Redis
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "Daemon", "Stream", "daemon_path", "parse_metrics",
     "Env", "by_session", "split_by_command",
     "Pair", "doveadm_http", "mailbox_state", "state_diff", "wait_converged",
+    "Receiver", "hang", "respond", "sign", "verify",
     "Redis",
 ]

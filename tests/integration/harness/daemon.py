@@ -215,6 +215,20 @@ class Daemon:
         finally:
             conn.close()
 
+    def admin(self, method, path, body=None, token=None):
+        """Call the admin API; returns (status, decoded JSON answer or None)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", data=data,
+                                     method=method,
+                                     headers={"Authorization": f"Bearer {token or self.admin_token}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                status, text = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read()
+        return status, (json.loads(text) if text else None)
+
     def metrics(self):
         with urllib.request.urlopen(self.url("/metrics"), timeout=5) as r:
             return parse_metrics(r.read().decode())

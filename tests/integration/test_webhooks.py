@@ -1,0 +1,303 @@
+"""Webhooks: events from a real Dovecot session delivered by dovewardend to a real
+HTTP receiver that checks every Standard Webhooks signature with its own code."""
+
+import json
+import os
+import subprocess
+import time
+import unittest
+
+from harness import Daemon, Env, Imap, free_port, lmtp_deliver, wait_until
+from harness.receiver import Receiver, hang, respond
+
+ENV = None
+RX = None
+
+SETTINGS = {
+    # short enough for a test, long enough to tell the attempts apart
+    "DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE": "0s,300ms,300ms,300ms,300ms",
+    "DOVEWARDEN_WEBHOOK_ALLOW_NETS": "127.0.0.0/8",
+    "DOVEWARDEN_LOG_LEVEL": "debug",
+}
+WITHIN = 15  # seconds a delivery may take on a loaded machine
+
+
+def setUpModule():
+    global ENV, RX
+    RX = Receiver().start()
+    ENV = Env(daemon_env=SETTINGS).start()
+    # the first delivery creates the users' INBOXes: out of the way before any endpoint exists
+    for user in ("alice", "bob"):
+        lmtp_deliver(ENV.dovecot, user)
+    ENV.stream.wait_for(lambda e: e.get("type") == "message.new", count=2)
+
+
+def tearDownModule():
+    try:
+        if RX:
+            RX.stop()
+    finally:
+        if ENV:
+            ENV.cleanup()
+
+
+def cli_path():
+    from harness import REPO
+    return os.environ.get("DW_CLI", os.path.join(REPO, "cli", "dovewarden"))
+
+
+def run_cli(daemon, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOVEWARDEN_")}
+    env.update({"DOVEWARDEN_ADMIN_ADDR": f"127.0.0.1:{daemon.admin_port}",
+                "DOVEWARDEN_ADMIN_TOKEN": daemon.admin_token,
+                "DOVEWARDEN_CONFIG": os.devnull})
+    return subprocess.run([cli_path(), *args], env=env, capture_output=True, text=True, timeout=20)
+
+
+class WebhookCase(unittest.TestCase):
+    daemon = None  # the module's unless a test uses its own
+
+    def setUp(self):
+        self.daemon = ENV.daemon
+        self.endpoints = []
+
+    def tearDown(self):
+        for daemon, endpoint_id in self.endpoints:
+            if daemon.running():
+                daemon.admin("DELETE", f"/v1/webhooks/{endpoint_id}")
+
+    def add(self, path, events, daemon=None, expect=201, **fields):
+        daemon = daemon or self.daemon
+        body = {"url": fields.pop("url", None) or RX.url(path), "events": events}
+        body.update(fields)
+        status, answer = daemon.admin("POST", "/v1/webhooks", body)
+        self.assertEqual(status, expect, answer)
+        if status == 201:
+            self.endpoints.append((daemon, answer["id"]))
+            RX.secrets.append(answer["secret"])
+        return answer
+
+    def deliveries(self, endpoint_id, daemon=None):
+        status, answer = (daemon or self.daemon).admin("GET", f"/v1/webhooks/{endpoint_id}/deliveries")
+        self.assertEqual(status, 200, answer)
+        return answer
+
+    def wait_requests(self, path, count, timeout=WITHIN):
+        wait_until(lambda: len(RX.requests(path)) >= count, timeout,
+                   what=f"{count} requests on {path}, have {len(RX.requests(path))}")
+        return RX.requests(path)
+
+    def assertSigned(self, request):
+        self.assertTrue(request.signature_valid, f"signature does not verify: {request.headers}")
+        self.assertTrue(request.webhook_id.startswith("msg_"), request.webhook_id)
+        self.assertEqual(request.headers.get("content-type"), "application/json")
+        self.assertTrue(request.headers.get("user-agent", "").startswith("dovewarden/"))
+
+
+class DeliveryTest(WebhookCase):
+    def test_session_events_reach_the_subscribed_endpoints_only(self):
+        """LMTP delivery → message.new, IMAP STORE → flags.set, both signed; a mailbox.*
+        endpoint gets neither; a filter on user and mailbox picks bob's INBOX only."""
+        out = run_cli(self.daemon, "webhook", "add", "--url", RX.url("/all"),
+                      "--events", "message.*,flags.*", "--json")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        created = json.loads(out.stdout)
+        self.endpoints.append((self.daemon, created["id"]))
+        RX.secrets.append(created["secret"])
+        self.assertTrue(created["secret"].startswith("whsec_"))
+        self.add("/mailboxes", ["mailbox.*"])
+        self.add("/bob", ["message.*"], filter='user=bob* AND mailbox="INBOX"')
+
+        lmtp_deliver(ENV.dovecot, "alice")
+        (new,) = self.wait_requests("/all", 1)
+        self.assertSigned(new)
+        self.assertEqual(new.json["type"], "message.new")
+        self.assertEqual(new.json["data"]["mailbox"], "INBOX")
+        self.assertTrue(new.json["data"]["user"].startswith("alice"))
+        self.assertRegex(new.json["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+        m = Imap(ENV.dovecot, "alice", password="secret")
+        m.select("INBOX")
+        m.store("1", "+FLAGS", r"(\Flagged)")
+        m.logout()
+        flags = self.wait_requests("/all", 2)[1]
+        self.assertSigned(flags)
+        self.assertEqual(flags.json["type"], "flags.set")
+
+        lmtp_deliver(ENV.dovecot, "bob")
+        (bobs,) = self.wait_requests("/bob", 1)
+        self.assertTrue(bobs.json["data"]["user"].startswith("bob"))
+        time.sleep(1.0)  # what else would have come by now
+        self.assertEqual(len(RX.requests("/bob")), 1, "alice's events pass bob's filter")
+        self.assertEqual(RX.requests("/mailboxes"), [], "message and flag events reached mailbox.*")
+
+    def test_500_then_200_is_one_delivery_with_two_attempts(self):
+        endpoint = self.add("/retry", ["webhook.test"])
+        RX.script("/retry", respond(500))
+        status, answer = self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
+        self.assertEqual(status, 202, answer)
+        first, second = self.wait_requests("/retry", 2)
+        self.assertEqual(first.webhook_id, second.webhook_id, "the idempotency key changed")
+        self.assertGreaterEqual(second.at - first.at, 0.2, "the schedule's 300 ms (-20%) were not kept")
+        wait_until(lambda: self.deliveries(endpoint["id"])[0]["state"] == "succeeded", WITHIN,
+                   what="the delivery to be logged as succeeded")
+        (logged,) = self.deliveries(endpoint["id"])
+        self.assertEqual(logged["id"], first.webhook_id)
+        self.assertEqual([a["status"] for a in logged["attempts"]], [500, 200])
+
+
+class OutcomeTest(WebhookCase):
+    def send_test(self, endpoint):
+        status, answer = self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
+        self.assertEqual(status, 202, answer)
+        return answer
+
+    def attempts(self, endpoint, count):
+        def have():
+            log = self.deliveries(endpoint["id"])
+            return log and len(log[0]["attempts"]) >= count
+        wait_until(have, WITHIN, what=f"{count} attempts logged")
+        return self.deliveries(endpoint["id"])[0]["attempts"]
+
+    def test_a_hanging_receiver_times_out(self):
+        endpoint = self.add("/hang", ["webhook.test"], timeout="1s")
+        RX.script("/hang", hang(6))
+        started = time.monotonic()
+        self.send_test(endpoint)
+        (attempt, *_) = self.attempts(endpoint, 1)
+        self.assertLess(time.monotonic() - started, 5.5, "the 1 s timeout did not fire")
+        self.assertEqual(attempt["status"], 0)
+        self.assertIn("time", attempt["error"].lower())
+
+    def test_410_disables_the_endpoint(self):
+        endpoint = self.add("/gone", ["webhook.test"])
+        RX.default("/gone", respond(410))
+        mark = ENV.stream.mark()
+        self.send_test(endpoint)
+        (event,) = ENV.stream.wait_for(lambda e: e.get("type") == "webhook.endpoint_disabled",
+                                       after=mark, timeout=WITHIN)
+        self.assertEqual(event["endpoint_id"], endpoint["id"])
+        status, shown = self.daemon.admin("GET", f"/v1/webhooks/{endpoint['id']}")
+        self.assertFalse(shown["enabled"])
+        self.assertIn("410", shown["disabled_reason"])
+        time.sleep(1.0)
+        self.assertEqual(len(RX.requests("/gone")), 1, "a disabled endpoint was called again")
+
+    def test_a_redirect_is_a_failure_and_not_followed(self):
+        endpoint = self.add("/moved", ["webhook.test"])
+        RX.default("/moved", respond(301, headers={"Location": RX.url("/elsewhere")}))
+        self.send_test(endpoint)
+        attempts = self.attempts(endpoint, 2)
+        self.assertEqual([a["status"] for a in attempts[:2]], [301, 301])
+        self.assertEqual(RX.requests("/elsewhere"), [])
+
+    def test_429_retry_after_is_honoured(self):
+        endpoint = self.add("/busy", ["webhook.test"])
+        RX.script("/busy", respond(429, headers={"Retry-After": "2"}))
+        self.send_test(endpoint)
+        first, second = self.wait_requests("/busy", 2)
+        self.assertGreaterEqual(second.at - first.at, 1.9, "Retry-After: 2 was not waited for")
+        self.assertEqual(first.webhook_id, second.webhook_id)
+
+    def test_a_slow_endpoint_does_not_hold_up_another(self):
+        self.add("/slow", ["message.*"], timeout="30s")
+        self.add("/fast", ["message.*"])
+        RX.delay(8, "/slow")
+        started = time.monotonic()
+        for _ in range(3):
+            lmtp_deliver(ENV.dovecot, "alice")
+        self.wait_requests("/fast", 3, timeout=6)
+        self.assertLess(time.monotonic() - started, 6)
+
+
+class DurabilityTest(WebhookCase):
+    def test_kill_9_with_deliveries_pending_loses_none(self):
+        """Deliveries failing with 503 when dovewardend is killed are delivered after the
+        restart; the receiver dedups on webhook-id: every message once, at least."""
+        self.add("/durable", ["message.new"])
+        RX.default("/durable", respond(503))
+        for _ in range(5):
+            lmtp_deliver(ENV.dovecot, "bob")
+        wait_until(lambda: len({r.webhook_id for r in RX.requests("/durable")}) >= 5, WITHIN,
+                   what="5 deliveries attempted")
+        self.daemon.kill()
+        RX.default("/durable", respond(200))
+        self.daemon.start()
+        wait_until(lambda: len({r.webhook_id for r in RX.requests("/durable") if r.answer is not None and r.answer.status == 200}) >= 5,
+                   WITHIN, what="5 deliveries accepted after the restart")
+        ok = [r for r in RX.requests("/durable") if r.answer is not None and r.answer.status == 200]
+        self.assertEqual(len({r.webhook_id for r in ok}), 5)
+        self.assertTrue(all(r.signature_valid for r in RX.requests("/durable")))
+
+
+class SecretTest(WebhookCase):
+    def test_rotation_signs_with_both_secrets_during_the_grace_period(self):
+        endpoint = self.add("/rotate", ["webhook.test"])
+        status, rotated = self.daemon.admin("PATCH", f"/v1/webhooks/{endpoint['id']}",
+                                            {"rotate_secret": True, "grace": "1h"})
+        self.assertEqual(status, 200, rotated)
+        new_secret = rotated["secret"]
+        self.assertNotEqual(new_secret, endpoint["secret"])
+        RX.secrets.append(new_secret)
+        self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
+        (request,) = self.wait_requests("/rotate", 1)
+        self.assertEqual(request.signatures, 2)
+        self.assertEqual(set(request.matched_secrets), {endpoint["secret"], new_secret})
+
+    def test_secrets_never_reach_the_logs(self):
+        secret = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
+        endpoint = self.add("/quiet", ["webhook.test", "message.*"], secret=secret)
+        self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
+        lmtp_deliver(ENV.dovecot, "alice")
+        requests = self.wait_requests("/quiet", 2)
+        logs = self.daemon.stderr_text()
+        self.assertIn(endpoint["id"], logs, "the log says nothing of the endpoint at debug level")
+        for text in [secret, secret[len("whsec_"):]] + [r.headers["webhook-signature"] for r in requests]:
+            self.assertNotIn(text, logs)
+
+
+class SsrfTest(unittest.TestCase):
+    """A daemon without an allow-list: nothing private is reached."""
+
+    HOST = "dw-ssrf-check.test"
+
+    def setUp(self):
+        self.daemon = Daemon(ENV.root, f"ipc://{ENV.sockdir}/ssrf.sock", name="ssrf",
+                             env={"DOVEWARDEN_LOG_LEVEL": "debug"}).start()
+        with open("/etc/hosts") as f:
+            self.hosts = f.read()
+        with open("/etc/hosts", "a") as f:
+            f.write(f"\n10.255.0.7 {self.HOST}  # dovewarden test\n")
+
+    def tearDown(self):
+        with open("/etc/hosts", "w") as f:
+            f.write(self.hosts)
+        self.daemon.kill()
+
+    def attempt_of(self, url):
+        status, endpoint = self.daemon.admin("POST", "/v1/webhooks", {"url": url, "events": ["*"]})
+        self.assertEqual(status, 201, endpoint)
+        self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
+
+        def attempted():
+            _, log = self.daemon.admin("GET", f"/v1/webhooks/{endpoint['id']}/deliveries")
+            return log and log[0]["attempts"] and log[0]["attempts"][0]
+        wait_until(attempted, WITHIN, what=f"an attempt on {url}")
+        return attempted()
+
+    def test_literal_loopback_is_refused_at_registration(self):
+        status, answer = self.daemon.admin("POST", "/v1/webhooks",
+                                           {"url": RX.url("/ssrf"), "events": ["*"]})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("127.0.0.1", answer["error"])
+
+    def test_names_resolving_to_private_addresses_are_refused_when_dialled(self):
+        attempt = self.attempt_of(f"http://localhost:{RX.port}/ssrf")
+        self.assertIn("127.0.0.1", attempt["error"])
+        attempt = self.attempt_of(f"http://{self.HOST}:{free_port()}/ssrf")
+        self.assertIn("10.255.0.7", attempt["error"])
+        self.assertEqual(RX.requests("/ssrf"), [], "a refused address was reached")
+
+
+if __name__ == "__main__":
+    unittest.main()
