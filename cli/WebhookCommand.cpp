@@ -101,7 +101,7 @@ WebhookCommand::WebhookCommand(CLI::App &app) {
       "rm", "remove an endpoint, its pending deliveries and its log");
   m_remove->add_option("ID", m_id, "endpoint id")->required();
   m_enable = m_webhook->add_subcommand(
-      "enable", "deliver to an endpoint again (a fresh failure streak)");
+      "enable", "send events to an endpoint again (a fresh failure streak)");
   m_enable->add_option("ID", m_id, "endpoint id")->required();
   m_disable = m_webhook->add_subcommand(
       "disable", "stop sending events to an endpoint");
