@@ -7,6 +7,7 @@
 #include "replication/Trigger.hpp"
 #include "util/Duration.hpp"
 #include "util/Strings.hpp"
+#include "webhook/AddressPolicy.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -315,6 +316,8 @@ void convert_webhooks(const Values &values, WebhookConfig &w) {
   w.enabled = boolean(values, "DOVEWARDEN_WEBHOOKS_ENABLED");
   w.retry_schedule = schedule(values, "DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE");
   w.allow_nets = values.at("DOVEWARDEN_WEBHOOK_ALLOW_NETS");
+  if (const auto policy = webhook::AddressPolicy::parse(w.allow_nets); !policy)
+    throw ConfigError("DOVEWARDEN_WEBHOOK_ALLOW_NETS", policy.error());
   w.disable_after = duration(values, "DOVEWARDEN_WEBHOOK_DISABLE_AFTER");
   w.max_payload = static_cast<std::size_t>(
       number(values, "DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", 1024, 64u << 20));

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,22 @@ public:
 
   // Returns an error text if options are invalid.
   static Result<void> validate(const Options &options);
+  // Returns a new store of type Store (constructed from options), connected
+  // if the server answers: if it does not, its calls fail until it does.
+  // Returns an error text if the options are invalid or the server refuses
+  // the password. Store holds a RedisConnection m_connection and a mutex
+  // m_mutex guarding it, and names RedisConnection a friend.
+  template <typename Store>
+  static Result<std::unique_ptr<Store>> open(Options options) {
+    if (auto valid = validate(options); !valid)
+      return tl::unexpected(valid.error());
+    std::unique_ptr<Store> store(new Store(std::move(options)));
+    const std::lock_guard lock(store->m_mutex);
+    if (auto connected = store->m_connection.ensure_connected();
+        !connected && store->m_connection.refused())
+      return tl::unexpected(connected.error());
+    return store;
+  }
 
   explicit RedisConnection(Options options);
   RedisConnection(const RedisConnection &) = delete;

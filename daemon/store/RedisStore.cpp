@@ -254,14 +254,7 @@ Priority priority_of(const redisReply *reply) {
 
 tl::expected<std::unique_ptr<RedisStore>, std::string>
 RedisStore::connect(Options options) {
-  if (auto valid = RedisConnection::validate(options); !valid)
-    return tl::unexpected(valid.error());
-  std::unique_ptr<RedisStore> store(new RedisStore(std::move(options)));
-  const std::lock_guard lock(store->m_mutex);
-  if (auto connected = store->m_connection.ensure_connected();
-      !connected && store->m_connection.refused())
-    return tl::unexpected(connected.error());
-  return store;
+  return RedisConnection::open<RedisStore>(std::move(options));
 }
 
 RedisStore::RedisStore(Options options)

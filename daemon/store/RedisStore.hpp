@@ -55,6 +55,8 @@ public:
   Result<QueueStatus> status(TimePoint now) override;
 
 private:
+  friend class RedisConnection;
+
   using Reply = RedisConnection::Reply;
   using ScriptId = RedisConnection::ScriptId;
 

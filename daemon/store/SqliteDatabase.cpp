@@ -93,7 +93,7 @@ SqliteDatabase::prepare(const char *sql) {
                          &raw, nullptr) != SQLITE_OK) {
     return tl::unexpected(error("prepare"));
   }
-  return Statement(raw, sqlite3_finalize);
+  return Statement(raw);
 }
 
 SqliteDatabase::Result<void> SqliteDatabase::prepare(

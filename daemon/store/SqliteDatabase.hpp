@@ -21,7 +21,13 @@ class SqliteDatabase {
 public:
   using Error = std::string;
   template <typename T> using Result = tl::expected<T, Error>;
-  using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+  struct Finalize {
+    void operator()(sqlite3_stmt *statement) const {
+      sqlite3_finalize(statement);
+    }
+  };
+  // default-constructible, so that a store's statements are a plain list
+  using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
 
   // Opens directory/file, creating both if missing, and creates schema (as
   // version) in a new file. Returns an error text if they cannot be created
@@ -95,9 +101,9 @@ private:
   std::string m_path;
   Database m_database;
   // declared after the database: finalized before it closes
-  Statement m_begin{nullptr, sqlite3_finalize};
-  Statement m_commit{nullptr, sqlite3_finalize};
-  Statement m_rollback{nullptr, sqlite3_finalize};
+  Statement m_begin;
+  Statement m_commit;
+  Statement m_rollback;
 };
 
 // The column and time helpers of the statements.

@@ -163,18 +163,18 @@ void glob_function(sqlite3_context *context, int, sqlite3_value **values) {
 } // namespace
 
 struct SqliteStore::Statements {
-  Statement enqueue{nullptr, sqlite3_finalize};
-  Statement reap{nullptr, sqlite3_finalize};
-  Statement claim{nullptr, sqlite3_finalize};
-  Statement renew{nullptr, sqlite3_finalize};
-  Statement succeed{nullptr, sqlite3_finalize};
-  Statement fail{nullptr, sqlite3_finalize};
-  Statement release{nullptr, sqlite3_finalize};
-  Statement remove{nullptr, sqlite3_finalize};
-  Statement lease_owners{nullptr, sqlite3_finalize};
-  Statement release_owner{nullptr, sqlite3_finalize};
-  Statement users{nullptr, sqlite3_finalize};
-  Statement status{nullptr, sqlite3_finalize};
+  Statement enqueue;
+  Statement reap;
+  Statement claim;
+  Statement renew;
+  Statement succeed;
+  Statement fail;
+  Statement release;
+  Statement remove;
+  Statement lease_owners;
+  Statement release_owner;
+  Statement users;
+  Statement status;
 };
 
 tl::expected<std::unique_ptr<SqliteStore>, std::string>

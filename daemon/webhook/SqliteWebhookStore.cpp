@@ -216,29 +216,29 @@ Delivery read_delivery(sqlite3_stmt *statement) {
 
 struct SqliteWebhookStore::Statements {
   using Statement = SqliteDatabase::Statement;
-  Statement put_endpoint{nullptr, sqlite3_finalize};
-  Statement bump_version{nullptr, sqlite3_finalize};
-  Statement version{nullptr, sqlite3_finalize};
-  Statement endpoint{nullptr, sqlite3_finalize};
-  Statement endpoints{nullptr, sqlite3_finalize};
-  Statement remove_endpoint_attempts{nullptr, sqlite3_finalize};
-  Statement remove_endpoint_deliveries{nullptr, sqlite3_finalize};
-  Statement remove_endpoint{nullptr, sqlite3_finalize};
-  Statement enqueue{nullptr, sqlite3_finalize};
-  Statement claim{nullptr, sqlite3_finalize};
-  Statement log_attempt{nullptr, sqlite3_finalize};
-  Statement trim_attempts{nullptr, sqlite3_finalize};
-  Statement finish{nullptr, sqlite3_finalize};
-  Statement failing_since{nullptr, sqlite3_finalize};
-  Statement release_owner{nullptr, sqlite3_finalize};
-  Statement deliveries{nullptr, sqlite3_finalize};
-  Statement delivery{nullptr, sqlite3_finalize};
-  Statement attempts{nullptr, sqlite3_finalize};
-  Statement redeliver{nullptr, sqlite3_finalize};
-  Statement recover{nullptr, sqlite3_finalize};
-  Statement pending{nullptr, sqlite3_finalize};
-  Statement prune_attempts{nullptr, sqlite3_finalize};
-  Statement prune{nullptr, sqlite3_finalize};
+  Statement put_endpoint;
+  Statement bump_version;
+  Statement version;
+  Statement endpoint;
+  Statement endpoints;
+  Statement remove_endpoint_attempts;
+  Statement remove_endpoint_deliveries;
+  Statement remove_endpoint;
+  Statement enqueue;
+  Statement claim;
+  Statement log_attempt;
+  Statement trim_attempts;
+  Statement finish;
+  Statement failing_since;
+  Statement release_owner;
+  Statement deliveries;
+  Statement delivery;
+  Statement attempts;
+  Statement redeliver;
+  Statement recover;
+  Statement pending;
+  Statement prune_attempts;
+  Statement prune;
 };
 
 tl::expected<std::unique_ptr<SqliteWebhookStore>, std::string>

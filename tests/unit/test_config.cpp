@@ -390,6 +390,8 @@ BOOST_AUTO_TEST_CASE(bad_webhook_settings_name_the_setting) {
                         0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", ","}})
                  .rfind("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE: ", 0) == 0);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "10.0.0.0/33"}})
+                 .rfind("DOVEWARDEN_WEBHOOK_ALLOW_NETS: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "10"}})
                  .rfind("DOVEWARDEN_WEBHOOK_MAX_PAYLOAD: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETENTION", "0s"}})

@@ -1,4 +1,5 @@
 #include "RedisServer.hpp"
+#include "StoreSubject.hpp"
 #include "TestUtil.hpp"
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
@@ -37,8 +38,10 @@ std::ostream &operator<<(std::ostream &out, Priority priority) {
 } // namespace dovewarden::replication
 
 using dovewarden::test::free_port;
+using dovewarden::test::make_temp_directory;
 using dovewarden::test::ok;
 using dovewarden::test::read_file;
+using dovewarden::test::shared_redis;
 
 namespace {
 
@@ -55,55 +58,12 @@ SyncRequest request(const std::string &user, Priority priority, int seconds,
   return SyncRequest{user, priority, at(seconds), full, std::nullopt};
 }
 
-std::string make_temp_directory() {
-  char name[] = "/tmp/dovewarden-store-XXXXXX";
-  BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-  return name;
-}
-
-// one redis-server for the contract cases, each case in a namespace of its own
-test::RedisServer &shared_redis() {
-  static test::RedisServer server;
-  return server;
-}
-
 std::unique_ptr<ReplicationStore> connect_redis(int port,
                                                 const std::string &ns) {
-  RedisStore::Options options;
-  options.port = port;
-  options.ns = ns;
-  return ok(RedisStore::connect(options));
+  return test::connect_redis<RedisStore>(port, ns);
 }
 
-// A fresh, empty store of one backend, and what it needs around it.
-class Subject {
-public:
-  explicit Subject(const std::string &backend) {
-    static int serial = 0;
-    if (backend == "sqlite") {
-      m_directory = make_temp_directory();
-      m_store = ok(SqliteStore::open(m_directory + "/store"));
-    } else {
-      m_store = connect_redis(shared_redis().port(),
-                              "test" + std::to_string(++serial) + "-" +
-                                  std::to_string(::getpid()));
-    }
-  }
-  Subject(const Subject &) = delete;
-  Subject &operator=(const Subject &) = delete;
-  ~Subject() {
-    m_store.reset();
-    if (!m_directory.empty())
-      std::filesystem::remove_all(m_directory);
-  }
-
-  ReplicationStore &operator*() { return *m_store; }
-  ReplicationStore *operator->() { return m_store.get(); }
-
-private:
-  std::string m_directory;
-  std::unique_ptr<ReplicationStore> m_store;
-};
+using Subject = test::StoreSubject<ReplicationStore, SqliteStore, RedisStore>;
 
 std::optional<Claim> claim(ReplicationStore &store, const std::string &owner,
                            int seconds, std::chrono::milliseconds lease = 60s) {
@@ -681,14 +641,7 @@ BOOST_AUTO_TEST_CASE(redis_reconnects_after_a_server_restart) {
   server.stop();
   BOOST_TEST(!store->ping());
   server.start();
-  // the server may still be loading its file for a moment
-  bool answered = false;
-  for (int i = 0; i < 100 && !answered; i++) {
-    answered = store->ping().has_value();
-    if (!answered)
-      std::this_thread::sleep_for(50ms);
-  }
-  BOOST_REQUIRE(answered);
+  BOOST_REQUIRE(test::wait_until_answers(*store));
   const auto alice = record(*store, "alice");
   BOOST_TEST(!alice.queued);
   BOOST_TEST((alice.last_fast_sync == at(4)));

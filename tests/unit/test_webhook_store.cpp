@@ -1,4 +1,7 @@
+#include "RedisServer.hpp"
+#include "StoreSubject.hpp"
 #include "TestUtil.hpp"
+#include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
@@ -21,16 +24,19 @@ using webhook::DeliveryRecord;
 using webhook::DeliveryState;
 using webhook::Endpoint;
 using webhook::Outcome;
+using webhook::RedisWebhookStore;
 using webhook::SqliteWebhookStore;
 using webhook::TimePoint;
 using webhook::WebhookStore;
 
+using dovewarden::test::make_temp_directory;
 using dovewarden::test::ok;
+using dovewarden::test::shared_redis;
 
 namespace {
 
 // the contract cases run once per backend
-const std::vector<std::string> k_backends{"sqlite"};
+const std::vector<std::string> k_backends{"sqlite", "redis"};
 
 // times are whole seconds after a fixed instant: the stores keep milliseconds
 TimePoint at(int seconds) {
@@ -85,35 +91,12 @@ Outcome outcome(DeliveryState state, int retry_at = 0) {
   return Outcome{state, at(retry_at)};
 }
 
-std::string make_temp_directory() {
-  char name[] = "/tmp/dovewarden-whstore-XXXXXX";
-  BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-  return name;
+std::unique_ptr<WebhookStore> connect_redis(int port, const std::string &ns) {
+  return test::connect_redis<RedisWebhookStore>(port, ns);
 }
 
-// A fresh, empty store of one backend, and what it needs around it.
-class Subject {
-public:
-  explicit Subject(const std::string &backend) {
-    BOOST_REQUIRE(backend == "sqlite");
-    m_directory = make_temp_directory();
-    m_store = ok(SqliteWebhookStore::open(m_directory + "/store"));
-  }
-  Subject(const Subject &) = delete;
-  Subject &operator=(const Subject &) = delete;
-  ~Subject() {
-    m_store.reset();
-    if (!m_directory.empty())
-      std::filesystem::remove_all(m_directory);
-  }
-
-  WebhookStore &operator*() { return *m_store; }
-  WebhookStore *operator->() { return m_store.get(); }
-
-private:
-  std::string m_directory;
-  std::unique_ptr<WebhookStore> m_store;
-};
+using Subject =
+    test::StoreSubject<WebhookStore, SqliteWebhookStore, RedisWebhookStore>;
 
 std::vector<Delivery> claim(WebhookStore &store, const std::string &owner,
                             int seconds, std::size_t max = 100,
@@ -665,6 +648,74 @@ BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
   BOOST_REQUIRE(!opened);
   BOOST_TEST(opened.error().find("/nonexistent/dir/store") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(redis_keeps_everything_over_a_restart) {
+  test::RedisServer server({"--appendonly", "yes", "--appendfsync", "always"});
+  auto store = connect_redis(server.port(), "restart");
+  const auto d1 = delivery("1", "ep_a", 1, 1);
+  ok(store->put_endpoint(endpoint("ep_a", 1), false));
+  ok(store->enqueue({d1, delivery("2", "ep_a", 2, 2)}));
+  BOOST_REQUIRE(claim(*store, "w1", 3, 1).size() == 1u);
+  ok(store->finish(d1, "w1", attempt(d1, 3, 500),
+                   outcome(DeliveryState::pending, 10)));
+  const auto version = ok(store->endpoints_version());
+
+  server.stop();
+  BOOST_TEST(!store->ping());
+  server.start();
+  BOOST_REQUIRE(test::wait_until_answers(*store));
+  BOOST_TEST(ok(store->endpoint("ep_a"))->url == endpoint("ep_a", 1).url);
+  BOOST_TEST(ok(store->endpoints_version()) == version);
+  BOOST_TEST(ok(store->pending()) == 2u);
+  BOOST_TEST(record(*store, d1.id).attempts.size() == 1u);
+  BOOST_TEST((ids(claim(*store, "w1", 10)) == Ids{"msg_2", "msg_1"}));
+}
+
+BOOST_AUTO_TEST_CASE(redis_down_fails_quickly_and_recovers) {
+  test::RedisServer server;
+  RedisWebhookStore::Options options;
+  options.port = server.port();
+  options.ns = "down";
+  options.timeout = 500ms;
+  auto store = ok(RedisWebhookStore::connect(options));
+  ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+  server.stop();
+
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_TEST(!store->ping());
+  BOOST_TEST(!store->put_endpoint(endpoint("ep_a", 1), false));
+  BOOST_TEST(!store->endpoints());
+  BOOST_TEST(!store->enqueue({delivery("2", "ep_a", 1, 1)}));
+  BOOST_TEST(!store->claim("w1", at(2), 60s, 10, 0));
+  BOOST_TEST(!store->deliveries("ep_a", 10));
+  const auto pending = store->pending();
+  BOOST_REQUIRE(!pending);
+  BOOST_TEST(
+      pending.error().find("127.0.0.1:" + std::to_string(server.port())) !=
+      std::string::npos);
+  // generous: the machine is shared, but nothing waits for long
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
+
+  server.start();
+  BOOST_REQUIRE(test::wait_until_answers(*store));
+  // without persistence the server came back empty; the store works again
+  ok(store->enqueue({delivery("3", "ep_a", 3, 3)}));
+  BOOST_TEST((ids(claim(*store, "w1", 5)) == Ids{"msg_3"}));
+}
+
+BOOST_AUTO_TEST_CASE(redis_never_shows_the_password) {
+  test::RedisServer server({"--requirepass", "s3cret-pass"});
+  RedisWebhookStore::Options options;
+  options.port = server.port();
+  options.password = "wrong-pass";
+  const auto refused = RedisWebhookStore::connect(options);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().find("wrong-pass") == std::string::npos);
+  options.password = "s3cret-pass";
+  auto store = ok(RedisWebhookStore::connect(options));
+  ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+  BOOST_TEST((ids(claim(*store, "w1", 2)) == Ids{"msg_1"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

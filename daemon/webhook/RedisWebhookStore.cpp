@@ -1,0 +1,587 @@
+#include "webhook/RedisWebhookStore.hpp"
+
+#include "webhook/StoredEndpoint.hpp"
+
+#include <charconv>
+#include <iterator>
+
+namespace dovewarden::webhook {
+
+namespace {
+
+using Connection = store::RedisConnection;
+constexpr auto &number = Connection::number;
+constexpr auto &text = Connection::text;
+constexpr auto &time_of = Connection::time_of;
+constexpr auto &to_ms = Connection::to_ms;
+
+constexpr std::size_t k_prune_step = 1000;
+// how many due deliveries one claim looks at, at most, to fill per_endpoint
+constexpr int k_claim_scan = 10000;
+
+// KEYS: endpoints, version, due, leases, finished; ARGV[1]: the key prefix.
+// Scores and times stay the strings C++ gave: Lua's own conversion of
+// numbers keeps 14 digits only. A delivery's state is a DeliveryState (0
+// pending, 1 succeeded, 2 failed).
+constexpr const char *k_prelude = R"(
+local endpoints, version, due, leases, finished = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local prefix = ARGV[1]
+local function ekey(id) return prefix .. 'ep:' .. id end
+local function dkey(id) return prefix .. 'd:' .. id end
+local function akey(id) return prefix .. 'a:' .. id end
+local function lkey(endpoint) return prefix .. 'log:' .. endpoint end
+local fields = {'endpoint', 'type', 'events', 'body', 'created', 'state', 'attempts', 'next'}
+local function drop(id)
+  local endpoint = redis.call('HGET', dkey(id), 'endpoint')
+  if endpoint then redis.call('ZREM', lkey(endpoint), id) end
+  redis.call('ZREM', due, id)
+  redis.call('ZREM', leases, id)
+  redis.call('ZREM', finished, id)
+  redis.call('DEL', dkey(id), akey(id))
+end
+)";
+
+// ARGV: prefix, id, data, created, failing_since, replace
+constexpr const char *k_put_endpoint = R"(
+local key = ekey(ARGV[2])
+if ARGV[6] ~= '1' and redis.call('EXISTS', key) == 1 then return 0 end
+redis.call('HSET', key, 'data', ARGV[3], 'failing_since', ARGV[5])
+redis.call('ZADD', endpoints, ARGV[4], ARGV[2])
+redis.call('INCR', version)
+return 1
+)";
+
+// ARGV: prefix, id
+constexpr const char *k_remove_endpoint = R"(
+local key = ekey(ARGV[2])
+for _, id in ipairs(redis.call('ZRANGE', lkey(ARGV[2]), 0, -1)) do drop(id) end
+redis.call('DEL', lkey(ARGV[2]))
+if redis.call('EXISTS', key) == 0 then return 0 end
+redis.call('DEL', key)
+redis.call('ZREM', endpoints, ARGV[2])
+redis.call('INCR', version)
+return 1
+)";
+
+// ARGV: prefix, then per delivery: id, endpoint, type, events, body,
+// created, next attempt; all or nothing, so ids are checked first
+constexpr const char *k_enqueue = R"(
+for i = 2, #ARGV, 7 do
+  if redis.call('EXISTS', dkey(ARGV[i])) == 1 then
+    return redis.error_reply('delivery ' .. ARGV[i] .. ' exists')
+  end
+end
+for i = 2, #ARGV, 7 do
+  local id = ARGV[i]
+  redis.call('HSET', dkey(id), 'endpoint', ARGV[i+1], 'type', ARGV[i+2],
+             'events', ARGV[i+3], 'body', ARGV[i+4], 'created', ARGV[i+5],
+             'state', '0', 'attempts', '0', 'next', ARGV[i+6], 'owner', '', 'lease', '0')
+  redis.call('ZADD', due, ARGV[i+6], id)
+  redis.call('ZADD', lkey(ARGV[i+1]), ARGV[i+5], id)
+end
+return 1
+)";
+
+// ARGV: prefix, owner, now, lease until, max, per endpoint, scan bound.
+// An expired lease goes back to due; its owner stays until another claims
+// it, so that a late finish() of the owner still counts.
+constexpr const char *k_claim = R"(
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', ARGV[3], 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', leases, id)
+  redis.call('ZADD', due, redis.call('HGET', dkey(id), 'next') or '0', id)
+end
+local max, per, scan = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local chosen, counts, offset = {}, {}, 0
+while #chosen < max and offset < scan do
+  local batch = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[3], 'LIMIT', offset, 100)
+  if #batch == 0 then break end
+  offset = offset + #batch
+  for _, id in ipairs(batch) do
+    local endpoint = redis.call('HGET', dkey(id), 'endpoint') or ''
+    local n = counts[endpoint] or 0
+    if per == 0 or n < per then
+      counts[endpoint] = n + 1
+      chosen[#chosen + 1] = id
+      if #chosen >= max then break end
+    end
+  end
+end
+local out = {}
+for _, id in ipairs(chosen) do
+  local key = dkey(id)
+  redis.call('ZREM', due, id)
+  redis.call('ZADD', leases, ARGV[4], id)
+  redis.call('HSET', key, 'owner', ARGV[2], 'lease', ARGV[4])
+  out[#out + 1] = id
+  local v = redis.call('HMGET', key, unpack(fields))
+  for j = 1, #fields do out[#out + 1] = v[j] or '' end
+end
+return out
+)";
+
+// ARGV: prefix, id, owner, attempt, state, retry at, attempt time, kept
+constexpr const char *k_finish = R"(
+local id = ARGV[2]
+local key = dkey(id)
+local endpoint = redis.call('HGET', key, 'endpoint')
+if not endpoint then return 0 end
+redis.call('RPUSH', akey(id), ARGV[4])
+redis.call('LTRIM', akey(id), -tonumber(ARGV[8]), -1)
+local since = redis.call('HGET', ekey(endpoint), 'failing_since')
+if since then
+  if ARGV[5] == '1' and since ~= '0' then
+    redis.call('HSET', ekey(endpoint), 'failing_since', '0')
+    redis.call('INCR', version)
+  elseif ARGV[5] ~= '1' and since == '0' then
+    redis.call('HSET', ekey(endpoint), 'failing_since', ARGV[7])
+    redis.call('INCR', version)
+  end
+end
+if ARGV[3] == '' or redis.call('HGET', key, 'owner') ~= ARGV[3] then return 0 end
+redis.call('ZREM', leases, id)
+redis.call('ZREM', due, id)
+redis.call('HINCRBY', key, 'attempts', 1)
+redis.call('HSET', key, 'state', ARGV[5], 'owner', '', 'lease', '0')
+if ARGV[5] == '0' then
+  redis.call('HSET', key, 'next', ARGV[6])
+  redis.call('ZADD', due, ARGV[6], id)
+else
+  redis.call('ZADD', finished, redis.call('HGET', key, 'created'), id)
+end
+return 1
+)";
+
+// ARGV: prefix, owner
+constexpr const char *k_release_owner = R"(
+if ARGV[2] == '' then return 0 end
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', leases, 0, -1)) do
+  local key = dkey(id)
+  if redis.call('HGET', key, 'owner') == ARGV[2] then
+    redis.call('ZREM', leases, id)
+    redis.call('HSET', key, 'owner', '', 'lease', '0')
+    redis.call('ZADD', due, redis.call('HGET', key, 'next'), id)
+    n = n + 1
+  end
+end
+return n
+)";
+
+// ARGV: prefix, id, now; a leased one waits for its holder
+constexpr const char *k_redeliver = R"(
+local id = ARGV[2]
+local key = dkey(id)
+if redis.call('EXISTS', key) == 0 then return 0 end
+redis.call('HSET', key, 'state', '0', 'attempts', '0', 'next', ARGV[3])
+redis.call('ZREM', finished, id)
+if not redis.call('ZSCORE', leases, id) then redis.call('ZADD', due, ARGV[3], id) end
+return 1
+)";
+
+// ARGV: prefix, endpoint, since, until, now
+constexpr const char *k_recover = R"(
+local n = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', lkey(ARGV[2]), ARGV[3], '(' .. ARGV[4])) do
+  local key = dkey(id)
+  if redis.call('HGET', key, 'state') == '2' then
+    redis.call('HSET', key, 'state', '0', 'attempts', '0', 'next', ARGV[5])
+    redis.call('ZREM', finished, id)
+    redis.call('ZADD', due, ARGV[5], id)
+    n = n + 1
+  end
+end
+return n
+)";
+
+// ARGV: prefix
+constexpr const char *k_pending = R"(
+return redis.call('ZCARD', due) + redis.call('ZCARD', leases)
+)";
+
+// ARGV: prefix, before, at most
+constexpr const char *k_prune = R"(
+local ids = redis.call('ZRANGEBYSCORE', finished, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do drop(id) end
+return #ids
+)";
+
+// the fields of k_prelude's fields, after the id
+constexpr std::size_t k_delivery_fields = 8;
+const char *const k_field_names[k_delivery_fields] = {
+    "endpoint", "type",  "events",   "body",
+    "created",  "state", "attempts", "next"};
+
+DeliveryState state_of(const redisReply *reply) {
+  switch (number(reply)) {
+  case 1:
+    return DeliveryState::succeeded;
+  case 2:
+    return DeliveryState::failed;
+  default:
+    return DeliveryState::pending;
+  }
+}
+
+// fields: k_delivery_fields replies in k_field_names order
+Delivery read_delivery(std::string id, redisReply *const *fields) {
+  Delivery delivery;
+  delivery.id = std::move(id);
+  delivery.endpoint_id = text(fields[0]);
+  delivery.event_type = text(fields[1]);
+  delivery.events = static_cast<std::uint32_t>(number(fields[2]));
+  delivery.body = text(fields[3]);
+  delivery.created = time_of(fields[4]);
+  delivery.state = state_of(fields[5]);
+  delivery.attempts = static_cast<std::uint32_t>(number(fields[6]));
+  delivery.next_attempt = time_of(fields[7]);
+  return delivery;
+}
+
+// an attempt as a list element: "<at> <status> <latency> <error length>
+// <error><response>", binary-safe
+std::string encode_attempt(const Attempt &attempt) {
+  return to_ms(attempt.at) + " " + std::to_string(attempt.status) + " " +
+         std::to_string(attempt.latency.count()) + " " +
+         std::to_string(attempt.error.size()) + " " + attempt.error +
+         attempt.response;
+}
+
+std::optional<Attempt> decode_attempt(std::string_view encoded,
+                                      const std::string &delivery_id) {
+  std::int64_t numbers[4] = {};
+  const char *position = encoded.data();
+  const char *const end = encoded.data() + encoded.size();
+  for (auto &value : numbers) {
+    const auto [next, error] = std::from_chars(position, end, value);
+    if (error != std::errc() || next == end || *next != ' ')
+      return std::nullopt;
+    position = next + 1;
+  }
+  const auto rest = static_cast<std::size_t>(end - position);
+  if (numbers[3] < 0 || static_cast<std::size_t>(numbers[3]) > rest)
+    return std::nullopt;
+  Attempt attempt;
+  attempt.delivery_id = delivery_id;
+  attempt.at = TimePoint(std::chrono::milliseconds(numbers[0]));
+  attempt.status = static_cast<int>(numbers[1]);
+  attempt.latency = std::chrono::milliseconds(numbers[2]);
+  const auto error_length = static_cast<std::size_t>(numbers[3]);
+  attempt.error.assign(position, error_length);
+  attempt.response.assign(position + error_length, rest - error_length);
+  return attempt;
+}
+
+} // namespace
+
+tl::expected<std::unique_ptr<RedisWebhookStore>, std::string>
+RedisWebhookStore::connect(Options options) {
+  return Connection::open<RedisWebhookStore>(std::move(options));
+}
+
+RedisWebhookStore::RedisWebhookStore(Options options)
+    : m_connection(std::move(options)),
+      m_prefix(m_connection.options().ns + ":wh:") {
+  for (const char *name : {"endpoints", "version", "due", "leases", "finished"})
+    m_keys.push_back(m_prefix + name);
+  const std::pair<ScriptId *, const char *> scripts[] = {
+      {&m_put_endpoint, k_put_endpoint},
+      {&m_remove_endpoint, k_remove_endpoint},
+      {&m_enqueue, k_enqueue},
+      {&m_claim, k_claim},
+      {&m_finish, k_finish},
+      {&m_release_owner, k_release_owner},
+      {&m_redeliver, k_redeliver},
+      {&m_recover, k_recover},
+      {&m_pending, k_pending},
+      {&m_prune, k_prune},
+  };
+  for (const auto &[script, body] : scripts)
+    *script = m_connection.add_script(std::string(k_prelude) + body);
+}
+
+RedisWebhookStore::~RedisWebhookStore() = default;
+
+RedisWebhookStore::Result<RedisWebhookStore::Reply>
+RedisWebhookStore::run(ScriptId script, std::vector<std::string> arguments) {
+  arguments.insert(arguments.begin(), m_prefix);
+  return m_connection.run(script, m_keys, std::move(arguments));
+}
+
+RedisWebhookStore::Result<void> RedisWebhookStore::ping() {
+  const std::lock_guard lock(m_mutex);
+  auto reply = m_connection.command({"PING"});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return {};
+}
+
+RedisWebhookStore::Result<bool>
+RedisWebhookStore::put_endpoint(const Endpoint &endpoint, bool replace) {
+  std::vector<std::string> arguments{
+      endpoint.id, encode_endpoint(endpoint), to_ms(endpoint.created),
+      to_ms(endpoint.failing_since), replace ? "1" : "0"};
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_put_endpoint, std::move(arguments));
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return number(reply->get()) == 1;
+}
+
+RedisWebhookStore::Result<std::optional<Endpoint>>
+RedisWebhookStore::endpoint(const std::string &id) {
+  const std::lock_guard lock(m_mutex);
+  auto reply = m_connection.command(
+      {"HMGET", m_prefix + "ep:" + id, "data", "failing_since"});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  const redisReply *r = reply->get();
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+    return tl::unexpected(m_connection.description() +
+                          ": endpoint: unexpected reply");
+  if (r->element[0]->type == REDIS_REPLY_NIL)
+    return std::nullopt;
+  auto endpoint = decode_endpoint(text(r->element[0]));
+  if (!endpoint)
+    return tl::unexpected(m_connection.description() + ": " + endpoint.error());
+  endpoint->failing_since = time_of(r->element[1]);
+  return std::move(*endpoint);
+}
+
+RedisWebhookStore::Result<std::vector<Endpoint>>
+RedisWebhookStore::endpoints() {
+  const std::lock_guard lock(m_mutex);
+  auto ids = m_connection.command({"ZRANGE", m_keys[0], "0", "-1"});
+  if (!ids)
+    return tl::unexpected(ids.error());
+  std::vector<std::vector<std::string>> commands;
+  const redisReply *r = ids->get();
+  for (std::size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+    commands.push_back({"HMGET", m_prefix + "ep:" + text(r->element[i]), "data",
+                        "failing_since"});
+  auto replies = m_connection.pipeline(commands);
+  if (!replies)
+    return tl::unexpected(replies.error());
+  std::vector<Endpoint> endpoints;
+  for (const auto &reply : *replies) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+      return tl::unexpected(m_connection.description() +
+                            ": endpoints: unexpected reply");
+    if (reply->element[0]->type == REDIS_REPLY_NIL)
+      continue; // removed meanwhile
+    auto endpoint = decode_endpoint(text(reply->element[0]));
+    if (!endpoint)
+      return tl::unexpected(m_connection.description() + ": " +
+                            endpoint.error());
+    endpoint->failing_since = time_of(reply->element[1]);
+    endpoints.push_back(std::move(*endpoint));
+  }
+  return endpoints;
+}
+
+RedisWebhookStore::Result<bool>
+RedisWebhookStore::remove_endpoint(const std::string &id) {
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_remove_endpoint, {id});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return number(reply->get()) == 1;
+}
+
+RedisWebhookStore::Result<std::uint64_t>
+RedisWebhookStore::endpoints_version() {
+  const std::lock_guard lock(m_mutex);
+  auto reply = m_connection.command({"GET", m_keys[1]});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return static_cast<std::uint64_t>(number(reply->get()));
+}
+
+RedisWebhookStore::Result<void>
+RedisWebhookStore::enqueue(const std::vector<Delivery> &deliveries) {
+  if (deliveries.empty())
+    return {};
+  std::vector<std::string> arguments;
+  arguments.reserve(deliveries.size() * 7);
+  for (const auto &delivery : deliveries) {
+    arguments.push_back(delivery.id);
+    arguments.push_back(delivery.endpoint_id);
+    arguments.push_back(delivery.event_type);
+    arguments.push_back(std::to_string(delivery.events));
+    arguments.push_back(delivery.body);
+    arguments.push_back(to_ms(delivery.created));
+    arguments.push_back(to_ms(delivery.next_attempt));
+  }
+  // one script for the whole batch: one round trip, and all or nothing
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_enqueue, std::move(arguments));
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return {};
+}
+
+RedisWebhookStore::Result<std::vector<Delivery>>
+RedisWebhookStore::claim(const std::string &owner, TimePoint now,
+                         std::chrono::milliseconds lease, std::size_t max,
+                         std::size_t per_endpoint) {
+  if (owner.empty())
+    return tl::unexpected(std::string("claim: empty owner"));
+  if (max == 0)
+    return std::vector<Delivery>{};
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_claim, {owner, to_ms(now), to_ms(now + lease),
+                             std::to_string(max), std::to_string(per_endpoint),
+                             std::to_string(k_claim_scan)});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  const redisReply *r = reply->get();
+  constexpr std::size_t k_stride = 1 + k_delivery_fields;
+  if (r->type != REDIS_REPLY_ARRAY || r->elements % k_stride != 0)
+    return tl::unexpected(m_connection.description() +
+                          ": claim: unexpected reply");
+  std::vector<Delivery> deliveries;
+  for (std::size_t i = 0; i < r->elements; i += k_stride)
+    deliveries.push_back(
+        read_delivery(text(r->element[i]), r->element + i + 1));
+  return deliveries;
+}
+
+RedisWebhookStore::Result<bool>
+RedisWebhookStore::finish(const Delivery &delivery, const std::string &owner,
+                          const Attempt &attempt, const Outcome &outcome) {
+  std::vector<std::string> arguments{
+      delivery.id,
+      owner,
+      encode_attempt(attempt),
+      std::to_string(static_cast<int>(outcome.state)),
+      to_ms(outcome.retry_at),
+      to_ms(attempt.at),
+      std::to_string(k_attempts_kept)};
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_finish, std::move(arguments));
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return number(reply->get()) == 1;
+}
+
+RedisWebhookStore::Result<std::size_t>
+RedisWebhookStore::release_owner(const std::string &owner) {
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_release_owner, {owner});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return static_cast<std::size_t>(number(reply->get()));
+}
+
+RedisWebhookStore::Result<std::vector<DeliveryRecord>>
+RedisWebhookStore::records(const std::vector<std::string> &ids) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(ids.size() * 2);
+  for (const auto &id : ids) {
+    std::vector<std::string> hmget{"HMGET", m_prefix + "d:" + id};
+    hmget.insert(hmget.end(), std::begin(k_field_names),
+                 std::end(k_field_names));
+    commands.push_back(std::move(hmget));
+    commands.push_back({"LRANGE", m_prefix + "a:" + id, "0", "-1"});
+  }
+  auto replies = m_connection.pipeline(commands);
+  if (!replies)
+    return tl::unexpected(replies.error());
+  std::vector<DeliveryRecord> records;
+  for (std::size_t i = 0; i < ids.size(); i++) {
+    const redisReply *fields = (*replies)[2 * i].get();
+    const redisReply *attempts = (*replies)[2 * i + 1].get();
+    if (fields->type != REDIS_REPLY_ARRAY ||
+        fields->elements != k_delivery_fields ||
+        attempts->type != REDIS_REPLY_ARRAY)
+      return tl::unexpected(m_connection.description() +
+                            ": deliveries: unexpected reply");
+    if (fields->element[0]->type == REDIS_REPLY_NIL)
+      continue; // removed meanwhile
+    DeliveryRecord record{read_delivery(ids[i], fields->element), {}};
+    for (std::size_t a = 0; a < attempts->elements; a++) {
+      auto attempt = decode_attempt(text(attempts->element[a]), ids[i]);
+      if (!attempt)
+        return tl::unexpected(m_connection.description() +
+                              ": a stored attempt of " + ids[i] +
+                              " is garbled");
+      record.attempts.push_back(std::move(*attempt));
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+RedisWebhookStore::Result<std::vector<DeliveryRecord>>
+RedisWebhookStore::deliveries(const std::string &endpoint_id,
+                              std::size_t limit) {
+  if (limit == 0)
+    return std::vector<DeliveryRecord>{};
+  const std::lock_guard lock(m_mutex);
+  auto reply =
+      m_connection.command({"ZREVRANGE", m_prefix + "log:" + endpoint_id, "0",
+                            std::to_string(limit - 1)});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  std::vector<std::string> ids;
+  const redisReply *r = reply->get();
+  for (std::size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+    ids.push_back(text(r->element[i]));
+  return records(ids);
+}
+
+RedisWebhookStore::Result<std::optional<DeliveryRecord>>
+RedisWebhookStore::delivery(const std::string &id) {
+  const std::lock_guard lock(m_mutex);
+  auto found = records({id});
+  if (!found)
+    return tl::unexpected(found.error());
+  if (found->empty())
+    return std::nullopt;
+  return std::move(found->front());
+}
+
+RedisWebhookStore::Result<bool>
+RedisWebhookStore::redeliver(const std::string &id, TimePoint now) {
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_redeliver, {id, to_ms(now)});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return number(reply->get()) == 1;
+}
+
+RedisWebhookStore::Result<std::size_t>
+RedisWebhookStore::recover(const std::string &endpoint_id, TimePoint since,
+                           TimePoint until, TimePoint now) {
+  const std::lock_guard lock(m_mutex);
+  auto reply =
+      run(m_recover, {endpoint_id, to_ms(since), to_ms(until), to_ms(now)});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return static_cast<std::size_t>(number(reply->get()));
+}
+
+RedisWebhookStore::Result<std::uint64_t> RedisWebhookStore::pending() {
+  const std::lock_guard lock(m_mutex);
+  auto reply = run(m_pending, {});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return static_cast<std::uint64_t>(number(reply->get()));
+}
+
+RedisWebhookStore::Result<std::size_t>
+RedisWebhookStore::prune(TimePoint before) {
+  // in steps, so that no one script holds the server for long
+  std::size_t pruned = 0;
+  for (;;) {
+    const std::lock_guard lock(m_mutex);
+    auto reply = run(m_prune, {to_ms(before), std::to_string(k_prune_step)});
+    if (!reply)
+      return tl::unexpected(reply.error());
+    const auto step = static_cast<std::size_t>(number(reply->get()));
+    pruned += step;
+    if (step < k_prune_step)
+      return pruned;
+  }
+}
+
+} // namespace dovewarden::webhook
