@@ -94,6 +94,13 @@ tl::expected<json, Failure> AdminClient::post(const std::string &path,
                  m_where);
 }
 
+tl::expected<json, Failure> AdminClient::patch(const std::string &path,
+                                               const json &body) {
+  return outcome(m_client->Patch(path, {{"Authorization", m_authorization}},
+                                 body.dump(), "application/json"),
+                 m_where);
+}
+
 tl::expected<json, Failure> AdminClient::remove(const std::string &path) {
   return outcome(m_client->Delete(path, {{"Authorization", m_authorization}}),
                  m_where);

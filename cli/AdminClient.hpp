@@ -26,10 +26,12 @@ public:
   // Each returns the answer's JSON body (null for none), or a failure whose
   // exit code says why: 69 the daemon is unreachable or its store fails (503),
   // 77 the token is refused (401), 64 the request is refused (400), 67 no
-  // such user (404), 76 any other answer.
+  // such user, endpoint or delivery (404), 76 any other answer.
   tl::expected<nlohmann::json, Failure> get(const std::string &path);
   tl::expected<nlohmann::json, Failure> post(const std::string &path,
                                              const nlohmann::json &body);
+  tl::expected<nlohmann::json, Failure> patch(const std::string &path,
+                                              const nlohmann::json &body);
   tl::expected<nlohmann::json, Failure> remove(const std::string &path);
 
   // Returns text with every byte but A-Z a-z 0-9 - . _ ~ percent-encoded,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 namespace dovewarden::cli {
 
@@ -54,6 +55,46 @@ std::string printable(std::string_view text) {
   for (const char c : text)
     util::append_printable(out, c);
   return out;
+}
+
+// Returns text printable on one line, cut to at most max characters.
+std::string excerpt(std::string_view text, std::size_t max) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      out += ' ';
+      continue;
+    }
+    util::append_printable(out, c);
+  }
+  if (width(out) <= max)
+    return out;
+  std::size_t kept = 0, bytes = 0;
+  while (bytes < out.size() && kept < max - 1) {
+    bytes++;
+    while (bytes < out.size() &&
+           (static_cast<unsigned char>(out[bytes]) & 0xc0) == 0x80)
+      bytes++;
+    kept++;
+  }
+  return out.substr(0, bytes) + "…";
+}
+
+std::string join(const json &strings) {
+  std::string text;
+  for (const auto &item : strings) {
+    if (!text.empty())
+      text += ",";
+    text += printable(item.get<std::string>());
+  }
+  return text;
+}
+
+std::string endpoint_state(const json &endpoint) {
+  if (endpoint.at("enabled").get<bool>())
+    return "enabled";
+  const auto reason = endpoint.at("disabled_reason").get<std::string>();
+  return reason.empty() ? "disabled" : "disabled: " + printable(reason);
 }
 
 } // namespace
@@ -117,6 +158,104 @@ std::string format_users(const json &users, std::int64_t now) {
         user.at("failed").get<bool>() ? "y" : "-",
         next_sync(user, now),
     });
+  }
+  return format_table(rows);
+}
+
+
+std::string format_time(std::optional<std::int64_t> time) {
+  if (!time)
+    return "-";
+  const auto seconds = static_cast<std::time_t>(*time);
+  std::tm tm{};
+  char text[32];
+  if (::gmtime_r(&seconds, &tm) == nullptr ||
+      std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    return std::to_string(*time);
+  return text;
+}
+
+std::string format_endpoints(const json &endpoints) {
+  std::vector<Row> rows{{"id", "url", "events", "state", "failing since"}};
+  for (const auto &endpoint : endpoints) {
+    rows.push_back({
+        endpoint.at("id").get<std::string>(),
+        printable(endpoint.at("url").get<std::string>()),
+        join(endpoint.at("events")),
+        endpoint_state(endpoint),
+        format_time(time_member(endpoint, "failing_since")),
+    });
+  }
+  return format_table(rows);
+}
+
+std::string format_endpoint(const json &endpoint) {
+  const auto text = [&endpoint](const char *key) {
+    return printable(endpoint.at(key).get<std::string>());
+  };
+  const auto number = [&endpoint](const char *key) {
+    return endpoint.at(key).dump();
+  };
+  const auto filter = text("filter");
+  std::vector<Row> rows{
+      {"id", text("id")},
+      {"url", text("url")},
+      {"events", join(endpoint.at("events"))},
+      {"filter", filter.empty() ? "-" : filter},
+      {"description", text("description")},
+      {"state", endpoint_state(endpoint)},
+      {"timeout", text("timeout")},
+      {"rate limit",
+       endpoint.at("rate_limit").get<double>() == 0 ? "-"
+                                                    : number("rate_limit") +
+                                                          "/s"},
+      {"concurrency", number("concurrency")},
+      {"batch", number("batch_max") + " events or " + text("batch_wait")},
+      {"created", format_time(time_member(endpoint, "created"))},
+      {"updated", format_time(time_member(endpoint, "updated"))},
+      {"failing since", format_time(time_member(endpoint, "failing_since"))},
+  };
+  if (endpoint.contains("secrets")) {
+    for (const auto &secret : endpoint.at("secrets")) {
+      const auto expires = time_member(secret, "expires");
+      rows.push_back({"secret", secret.at("secret").get<std::string>() +
+                                    (expires ? "  (until " +
+                                                   format_time(expires) + ")"
+                                             : "")});
+    }
+  }
+  return format_table(rows);
+}
+
+std::string format_deliveries(const json &deliveries) {
+  constexpr std::size_t k_response_width = 60;
+  std::vector<Row> rows{
+      {"delivery", "type", "state", "time", "status", "latency", "response"}};
+  for (const auto &delivery : deliveries) {
+    Row head{delivery.at("id").get<std::string>(),
+             printable(delivery.at("type").get<std::string>()),
+             delivery.at("state").get<std::string>()};
+    bool first = true;
+    const auto add = [&](Row cells) {
+      Row row = first ? head : Row{"", "", ""};
+      first = false;
+      row.insert(row.end(), cells.begin(), cells.end());
+      rows.push_back(std::move(row));
+    };
+    for (const auto &attempt : delivery.at("attempts")) {
+      const auto status = attempt.at("status").get<int>();
+      const auto error = attempt.at("error").get<std::string>();
+      add({format_time(time_member(attempt, "at")),
+           status == 0 ? "-" : std::to_string(status),
+           std::to_string(attempt.at("latency_ms").get<std::int64_t>()) + "ms",
+           excerpt(error.empty() ? attempt.at("response").get<std::string>()
+                                 : error,
+                   k_response_width)});
+    }
+    if (const auto next = time_member(delivery, "next_attempt"))
+      add({format_time(next), "next"});
+    if (first)
+      add({"-"});
   }
   return format_table(rows);
 }

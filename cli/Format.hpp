@@ -28,4 +28,22 @@ std::string format_status(const nlohmann::json &status);
 // Throws nlohmann::json::exception as format_status().
 std::string format_users(const nlohmann::json &users, std::int64_t now);
 
+// Returns a Unix time as RFC 3339 in UTC ("2024-05-01T12:00:00Z"), the form
+// `webhook recover` reads back, or "-" for never.
+std::string format_time(std::optional<std::int64_t> time);
+
+// Returns the table of `dovewarden webhook list` from the API's endpoint
+// list. Throws nlohmann::json::exception as format_status().
+std::string format_endpoints(const nlohmann::json &endpoints);
+
+// Returns `dovewarden webhook show`: one "member  value" line each, a line
+// per secret if the endpoint has them. Throws nlohmann::json::exception as
+// format_status().
+std::string format_endpoint(const nlohmann::json &endpoint);
+
+// Returns the delivery log of `dovewarden webhook deliveries`: a line per
+// attempt, and for a pending delivery a last line with its next attempt.
+// Throws nlohmann::json::exception as format_status().
+std::string format_deliveries(const nlohmann::json &deliveries);
+
 } // namespace dovewarden::cli

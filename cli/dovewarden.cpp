@@ -3,6 +3,7 @@
 #include "AdminClient.hpp"
 #include "Format.hpp"
 #include "Settings.hpp"
+#include "WebhookCommand.hpp"
 #include "dovewarden-config.h"
 #include "replication/Priority.hpp"
 
@@ -88,8 +89,8 @@ std::optional<std::string> process_env(const char *name) {
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app("dovewarden: the replication queue of dovewardend, through "
-               "its admin API",
+  CLI::App app("dovewarden: the replication queue and the webhook endpoints "
+               "of dovewardend, through its admin API",
                "dovewarden");
   app.set_version_flag("--version", PACKAGE_VERSION);
   app.require_subcommand(1);
@@ -125,6 +126,7 @@ int main(int argc, char **argv) {
   auto *remove_command = app.add_subcommand(
       "remove", "forget a user: its queue entry and sync record");
   remove_command->add_option("USER", command.user, "user name")->required();
+  const cli::WebhookCommand webhook_command(app);
 
   try {
     app.parse(argc, argv);
@@ -147,6 +149,13 @@ int main(int argc, char **argv) {
       return status(client, command);
     if (replicate_command->parsed())
       return replicate(client, command);
+    if (webhook_command.chosen()) {
+      const auto output = webhook_command.run(client, command.json_output);
+      if (!output)
+        return fail(output.error());
+      std::cout << *output;
+      return cli::k_exit_ok;
+    }
     return remove(client, command);
   } catch (const json::exception &e) {
     return fail(

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "admin/AdminToken.hpp"
+#include "admin/Routes.hpp"
 #include "http/HttpListener.hpp"
 
 #include <tl/expected.hpp>
@@ -26,6 +27,7 @@ namespace dovewarden::admin {
 //   GET    /v1/replication/users?mask=MASK
 //   POST   /v1/replication/replicate  {"mask":…,"full":…,"priority":…}
 //   DELETE /v1/replication/users/USER
+// and the routes of every Routes added (WebhookApi: /v1/webhooks…).
 // A store failure answers 503, bad input 400, each with {"error":"…"}.
 class AdminServer {
 public:
@@ -39,6 +41,10 @@ public:
               store::ReplicationStore &store, UserLister list_users = {});
   AdminServer(const AdminServer &) = delete;
   AdminServer &operator=(const AdminServer &) = delete;
+
+  // Serves routes too, on the same listener and behind the same token; call
+  // before start(). routes must outlive the server.
+  void add(Routes &routes) { routes.install(m_listener.server()); }
 
   // Binds and starts serving. Returns an error text if the address cannot be
   // bound.
