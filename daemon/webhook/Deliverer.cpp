@@ -322,14 +322,21 @@ void Deliverer::Loop::claim() {
     m_next_claim = now + m_options.poll_interval;
     return;
   }
-  m_next_claim = claimed->size() < max ? now + m_options.poll_interval : now;
-  m_more_due = !claimed->empty();
+  const std::size_t found = claimed->size();
+  std::size_t kept = 0;
   m_generations[generation];
   for (auto &delivery : *claimed) {
-    if (!hold(std::move(delivery), generation, now))
+    if (hold(std::move(delivery), generation, now))
+      kept++;
+    else
       m_generations[generation].put_back = true;
   }
   settle(generation);
+  // what was put back is claimable again at once: claiming again at once
+  // when all of it was would spin
+  m_more_due = kept > 0;
+  m_next_claim =
+      found < max || kept == 0 ? now + m_options.poll_interval : now;
 }
 
 std::string Deliverer::Loop::owner(std::uint64_t generation) const {

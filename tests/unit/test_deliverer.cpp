@@ -430,7 +430,7 @@ BOOST_AUTO_TEST_CASE(gone_disables_the_endpoint) {
   BOOST_TEST(event.message.str("reason") == "410 Gone");
 }
 
-BOOST_AUTO_TEST_CASE(disabled_endpoint_gets_nothing_until_enabled) {
+BOOST_AUTO_TEST_CASE(disabled_endpoint_gets_nothing_until_enabled_again) {
   auto target = endpoint("later");
   target.enabled = false;
   ok(store->put_endpoint(target, true));
@@ -440,6 +440,11 @@ BOOST_AUTO_TEST_CASE(disabled_endpoint_gets_nothing_until_enabled) {
   BOOST_TEST(receiver.requests("later").empty());
   BOOST_TEST(attempts(id) == 0u);
   BOOST_TEST(!settled(id));
+
+  target.enabled = true;
+  ok(store->put_endpoint(target, true));
+  BOOST_TEST(eventually([&] { return settled(id); }));
+  BOOST_TEST(receiver.requests("later").size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(redirect_is_a_failure_not_followed) {
