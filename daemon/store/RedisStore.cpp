@@ -2,8 +2,6 @@
 
 #include "util/Glob.hpp"
 
-#include <sys/time.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -239,35 +237,11 @@ constexpr const char *k_record_fields[] = {
     "last_full", "last_success", "failed",     "failures", "next_attempt",
     "error",     "owner",        "lease_until"};
 
-std::string to_ms(TimePoint time) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            time.time_since_epoch())
-                            .count());
-}
-
-std::int64_t number(const redisReply *reply) {
-  if (reply == nullptr)
-    return 0;
-  if (reply->type == REDIS_REPLY_INTEGER)
-    return reply->integer;
-  if (reply->type == REDIS_REPLY_STRING)
-    return std::strtoll(reply->str, nullptr, 10);
-  return 0;
-}
-
-std::string text(const redisReply *reply) {
-  if (reply == nullptr)
-    return {};
-  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS)
-    return std::string(reply->str, reply->len);
-  if (reply->type == REDIS_REPLY_INTEGER)
-    return std::to_string(reply->integer);
-  return {};
-}
-
-TimePoint time_of(const redisReply *reply) {
-  return TimePoint(std::chrono::milliseconds(number(reply)));
-}
+using Connection = RedisConnection;
+constexpr auto &number = Connection::number;
+constexpr auto &text = Connection::text;
+constexpr auto &time_of = Connection::time_of;
+constexpr auto &to_ms = Connection::to_ms;
 
 Priority priority_of(const redisReply *reply) {
   const auto value = number(reply);
@@ -276,47 +250,26 @@ Priority priority_of(const redisReply *reply) {
   return static_cast<Priority>(value);
 }
 
-bool is_error(const redisReply *reply) {
-  return reply->type == REDIS_REPLY_ERROR;
-}
-
-timeval to_timeval(std::chrono::milliseconds duration) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(duration.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>(duration.count() % 1000 * 1000);
-  return tv;
-}
-
 } // namespace
 
 tl::expected<std::unique_ptr<RedisStore>, std::string>
 RedisStore::connect(Options options) {
-  if (options.host.empty())
-    return tl::unexpected(std::string("redis: empty host"));
-  if (options.port <= 0 || options.port > 65535)
-    return tl::unexpected("redis: invalid port " +
-                          std::to_string(options.port));
-  if (options.ns.empty())
-    return tl::unexpected(std::string("redis: empty namespace"));
-  if (options.timeout.count() <= 0)
-    return tl::unexpected(std::string("redis: the timeout must be positive"));
+  if (auto valid = RedisConnection::validate(options); !valid)
+    return tl::unexpected(valid.error());
   std::unique_ptr<RedisStore> store(new RedisStore(std::move(options)));
   const std::lock_guard lock(store->m_mutex);
-  if (auto connected = store->ensure_connected();
-      !connected && store->m_refused)
+  if (auto connected = store->m_connection.ensure_connected();
+      !connected && store->m_connection.refused())
     return tl::unexpected(connected.error());
   return store;
 }
 
 RedisStore::RedisStore(Options options)
-    : m_options(std::move(options)),
-      m_description("redis " + m_options.host + ":" +
-                    std::to_string(m_options.port) + " namespace " +
-                    m_options.ns),
-      m_user_prefix(m_options.ns + ":u:") {
+    : m_connection(std::move(options)),
+      m_user_prefix(m_connection.options().ns + ":u:") {
   for (const char *name : {"queue", "backoff", "leases", "users", "failed"})
-    m_keys.push_back(m_options.ns + ":" + name);
-  const std::pair<Script *, const char *> scripts[] = {
+    m_keys.push_back(m_connection.options().ns + ":" + name);
+  const std::pair<ScriptId *, const char *> scripts[] = {
       {&m_enqueue, k_enqueue},
       {&m_claim, k_claim},
       {&m_renew, k_renew},
@@ -329,154 +282,22 @@ RedisStore::RedisStore(Options options)
       {&m_status, k_status},
   };
   for (const auto &[script, body] : scripts)
-    script->body = std::string(k_prelude) + body;
+    *script = m_connection.add_script(std::string(k_prelude) + body);
 }
 
 RedisStore::~RedisStore() = default;
 
-RedisStore::Result<void> RedisStore::ensure_connected() {
-  if (m_context)
-    return {};
-  m_refused = false;
-  const timeval timeout = to_timeval(m_options.timeout);
-  Context context(
-      redisConnectWithTimeout(m_options.host.c_str(), m_options.port, timeout),
-      redisFree);
-  if (!context)
-    return tl::unexpected(m_description + ": cannot allocate a connection");
-  if (context->err != 0)
-    return tl::unexpected(m_description +
-                          ": connect failed: " + context->errstr);
-  if (redisSetTimeout(context.get(), timeout) != REDIS_OK ||
-      redisEnableKeepAlive(context.get()) != REDIS_OK)
-    return tl::unexpected(m_description +
-                          ": cannot set up the connection: " + context->errstr);
-  m_context = std::move(context);
-
-  std::vector<std::vector<std::string>> handshake;
-  if (!m_options.password.empty())
-    handshake.push_back({"AUTH", m_options.password});
-  Script *const scripts[] = {
-      &m_enqueue, &m_claim,  &m_renew,        &m_succeed,       &m_fail,
-      &m_release, &m_remove, &m_lease_owners, &m_release_owner, &m_status};
-  for (const Script *script : scripts)
-    handshake.push_back({"SCRIPT", "LOAD", script->body});
-  auto replies = pipeline(handshake);
-  if (!replies)
-    return tl::unexpected(replies.error());
-  for (const auto &reply : *replies) {
-    if (is_error(reply.get())) {
-      m_refused = true;
-      m_context.reset();
-      // the reply never contains the password
-      return tl::unexpected(
-          m_description + ": " +
-          (m_options.password.empty() ? "SCRIPT LOAD" : "AUTH") +
-          " failed: " + text(reply.get()));
-    }
-  }
-  const std::size_t first = m_options.password.empty() ? 0 : 1;
-  for (std::size_t i = 0; i < std::size(scripts); i++)
-    scripts[i]->sha = text((*replies)[first + i].get());
-  return {};
-}
-
-RedisStore::Error RedisStore::connection_error(const char *what) {
-  std::string error = m_description + ": " + what + " failed: " +
-                      (m_context ? m_context->errstr : "not connected");
-  m_context.reset();
-  return error;
-}
-
-RedisStore::Result<void>
-RedisStore::send(const std::vector<std::string> &arguments) {
-  std::vector<const char *> argv;
-  std::vector<std::size_t> lengths;
-  argv.reserve(arguments.size());
-  lengths.reserve(arguments.size());
-  for (const auto &argument : arguments) {
-    argv.push_back(argument.data());
-    lengths.push_back(argument.size());
-  }
-  if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()),
-                             argv.data(), lengths.data()) != REDIS_OK)
-    return tl::unexpected(connection_error("send"));
-  return {};
-}
-
-RedisStore::Result<RedisStore::Reply> RedisStore::receive() {
-  void *raw = nullptr;
-  if (redisGetReply(m_context.get(), &raw) != REDIS_OK || raw == nullptr)
-    return tl::unexpected(connection_error("receive"));
-  return Reply(static_cast<redisReply *>(raw), freeReplyObject);
-}
-
-RedisStore::Result<std::vector<RedisStore::Reply>>
-RedisStore::pipeline(const std::vector<std::vector<std::string>> &commands) {
-  for (const auto &arguments : commands) {
-    if (auto sent = send(arguments); !sent)
-      return tl::unexpected(sent.error());
-  }
-  std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); i++) {
-    auto reply = receive();
-    if (!reply)
-      return tl::unexpected(reply.error());
-    replies.push_back(std::move(*reply));
-  }
-  return replies;
-}
-
 RedisStore::Result<RedisStore::Reply>
-RedisStore::command(const std::vector<std::string> &arguments) {
-  if (auto connected = ensure_connected(); !connected)
-    return tl::unexpected(connected.error());
-  if (auto sent = send(arguments); !sent)
-    return tl::unexpected(sent.error());
-  auto received = receive();
-  if (!received)
-    return tl::unexpected(received.error());
-  Reply reply = std::move(*received);
-  if (is_error(reply.get()))
-    return tl::unexpected(m_description + ": " + arguments.front() + ": " +
-                          text(reply.get()));
-  return reply;
+RedisStore::run(ScriptId script, std::vector<std::string> arguments) {
+  arguments.insert(arguments.begin(), m_user_prefix);
+  return m_connection.run(script, m_keys, std::move(arguments));
 }
 
-RedisStore::Result<RedisStore::Reply>
-RedisStore::run(Script &script, std::vector<std::string> arguments) {
-  if (auto connected = ensure_connected(); !connected)
-    return tl::unexpected(connected.error());
-  std::vector<std::string> call{"EVALSHA", script.sha,
-                                std::to_string(m_keys.size())};
-  call.reserve(call.size() + m_keys.size() + 1 + arguments.size());
-  call.insert(call.end(), m_keys.begin(), m_keys.end());
-  call.push_back(m_user_prefix);
-  std::move(arguments.begin(), arguments.end(), std::back_inserter(call));
-  if (auto sent = send(call); !sent)
-    return tl::unexpected(sent.error());
-  auto received = receive();
-  if (!received)
-    return tl::unexpected(received.error());
-  Reply reply = std::move(*received);
-  if (is_error(reply.get()) && text(reply.get()).rfind("NOSCRIPT", 0) == 0) {
-    // the server restarted or flushed its scripts: EVAL loads it again
-    call[0] = "EVAL";
-    call[1] = script.body;
-    return command(call);
-  }
-  if (is_error(reply.get()))
-    return tl::unexpected(m_description +
-                          ": script failed: " + text(reply.get()));
-  return reply;
-}
-
-std::string RedisStore::describe() const { return m_description; }
+std::string RedisStore::describe() const { return m_connection.description(); }
 
 RedisStore::Result<void> RedisStore::ping() {
   const std::lock_guard lock(m_mutex);
-  auto reply = command({"PING"});
+  auto reply = m_connection.command({"PING"});
   if (!reply)
     return tl::unexpected(reply.error());
   return {};
@@ -518,7 +339,8 @@ RedisStore::claim(const std::string &owner, TimePoint now,
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 7)
-    return tl::unexpected(m_description + ": claim: unexpected reply");
+    return tl::unexpected(m_connection.description() +
+                          ": claim: unexpected reply");
   Claim claim;
   claim.user = text(r->element[0]);
   claim.priority = priority_of(r->element[1]);
@@ -608,7 +430,7 @@ RedisStore::release_owner(const std::string &owner) {
 RedisStore::Result<std::vector<UserRecord>>
 RedisStore::users(std::string_view mask) {
   const std::lock_guard lock(m_mutex);
-  auto members = command({"SMEMBERS", m_keys[3]});
+  auto members = m_connection.command({"SMEMBERS", m_keys[3]});
   if (!members)
     return tl::unexpected(members.error());
   std::vector<std::string> names;
@@ -629,7 +451,7 @@ RedisStore::users(std::string_view mask) {
                  std::end(k_record_fields));
     commands.push_back(std::move(hmget));
   }
-  auto replies = pipeline(commands);
+  auto replies = m_connection.pipeline(commands);
   if (!replies)
     return tl::unexpected(replies.error());
 
@@ -638,7 +460,8 @@ RedisStore::users(std::string_view mask) {
     const redisReply *fields = (*replies)[i].get();
     if (fields->type != REDIS_REPLY_ARRAY ||
         fields->elements != std::size(k_record_fields))
-      return tl::unexpected(m_description + ": users: unexpected reply");
+      return tl::unexpected(m_connection.description() +
+                            ": users: unexpected reply");
     if (fields->element[0]->type == REDIS_REPLY_NIL)
       continue; // removed meanwhile
     const auto field = [fields](std::size_t n) { return fields->element[n]; };
@@ -669,7 +492,8 @@ RedisStore::Result<QueueStatus> RedisStore::status(TimePoint now) {
     return tl::unexpected(reply.error());
   const redisReply *r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
-    return tl::unexpected(m_description + ": status: unexpected reply");
+    return tl::unexpected(m_connection.description() +
+                          ": status: unexpected reply");
   const auto count = [r](std::size_t n) {
     return static_cast<std::uint64_t>(number(r->element[n]));
   };

@@ -1,10 +1,9 @@
 #pragma once
 
+#include "store/RedisConnection.hpp"
 #include "store/ReplicationStore.hpp"
 
 #include <tl/expected.hpp>
-
-#include <hiredis/hiredis.h>
 
 #include <chrono>
 #include <memory>
@@ -23,13 +22,7 @@ namespace dovewarden::store {
 // <ns>:leases (by lease end), <ns>:users and <ns>:failed (sets).
 class RedisStore final : public ReplicationStore {
 public:
-  struct Options {
-    std::string host = "127.0.0.1";
-    int port = 6379;
-    std::string password;
-    std::string ns = "dovewarden";
-    std::chrono::milliseconds timeout{2000};
-  };
+  using Options = RedisConnection::Options;
 
   // Returns a store for options, connected if the server answers (if it does
   // not, the calls fail until it does). Returns an error text if the options
@@ -62,53 +55,29 @@ public:
   Result<QueueStatus> status(TimePoint now) override;
 
 private:
-  using Context = std::unique_ptr<redisContext, decltype(&redisFree)>;
-  using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
-  struct Script {
-    std::string body;
-    std::string sha; // as the server knows it, once loaded
-  };
+  using Reply = RedisConnection::Reply;
+  using ScriptId = RedisConnection::ScriptId;
 
   explicit RedisStore(Options options);
 
-  // Connects if not connected. Returns an error text if that fails.
-  Result<void> ensure_connected();
-  // Queues one command for sending. Returns an error text if that fails.
-  Result<void> send(const std::vector<std::string> &arguments);
-  // Returns the next reply (an error reply too), or an error text if the
-  // connection failed.
-  Result<Reply> receive();
-  // Sends commands in one round trip. Returns their replies (error replies
-  // included), or an error text if the connection failed.
-  Result<std::vector<Reply>>
-  pipeline(const std::vector<std::vector<std::string>> &commands);
-  // Returns the reply to one command, or an error text if it failed or
-  // answered with an error.
-  Result<Reply> command(const std::vector<std::string> &arguments);
-  // Runs script with the queue's keys and arguments (EVALSHA, EVAL if the
-  // server lost the script). Returns its reply, or an error text.
-  Result<Reply> run(Script &script, std::vector<std::string> arguments);
-  // Drops the connection, so that the next call opens a new one. Returns the
-  // error text for what failed.
-  Error connection_error(const char *what);
+  // Runs script with the queue's keys and the user key prefix before
+  // arguments. Returns its reply, or an error text.
+  Result<Reply> run(ScriptId script, std::vector<std::string> arguments);
 
-  Options m_options;
-  std::string m_description;
+  RedisConnection m_connection;
   std::vector<std::string> m_keys; // the queue's keys, KEYS of every script
   std::string m_user_prefix;
   std::mutex m_mutex;
-  Context m_context{nullptr, redisFree};
-  bool m_refused = false; // the server answered the handshake with an error
-  Script m_enqueue;
-  Script m_claim;
-  Script m_renew;
-  Script m_succeed;
-  Script m_fail;
-  Script m_release;
-  Script m_remove;
-  Script m_lease_owners;
-  Script m_release_owner;
-  Script m_status;
+  ScriptId m_enqueue;
+  ScriptId m_claim;
+  ScriptId m_renew;
+  ScriptId m_succeed;
+  ScriptId m_fail;
+  ScriptId m_release;
+  ScriptId m_remove;
+  ScriptId m_lease_owners;
+  ScriptId m_release_owner;
+  ScriptId m_status;
 };
 
 } // namespace dovewarden::store

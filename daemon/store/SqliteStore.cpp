@@ -1,20 +1,20 @@
 #include "store/SqliteStore.hpp"
 
 #include "util/Glob.hpp"
-#include "util/Strings.hpp"
-#include "util/System.hpp"
-
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 
 namespace dovewarden::store {
 
 namespace {
 
+using Reset = SqliteDatabase::Reset;
+using sqlite::bind_value;
+using sqlite::column_text;
+using sqlite::from_ms;
+using sqlite::to_ms;
+
 constexpr int k_schema_version = 1;
-constexpr int k_busy_timeout_ms = 5000;
 
 constexpr const char *k_schema = R"(
 CREATE TABLE users (
@@ -138,55 +138,11 @@ SELECT total(queued AND priority = 0), total(queued AND priority = 1),
 FROM users
 )";
 
-std::int64_t to_ms(TimePoint time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             time.time_since_epoch())
-      .count();
-}
-
-TimePoint from_ms(std::int64_t ms) {
-  return TimePoint(std::chrono::milliseconds(ms));
-}
-
 Priority to_priority(std::int64_t value) {
   if (value < 0 || value >= replication::k_priority_count)
     return Priority::none;
   return static_cast<Priority>(value);
 }
-
-std::string column_text(sqlite3_stmt *statement, int column) {
-  const auto *text = sqlite3_column_text(statement, column);
-  if (text == nullptr)
-    return {};
-  return std::string(
-      reinterpret_cast<const char *>(text),
-      static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
-}
-
-void bind(sqlite3_stmt *statement, int index, const std::string &text) {
-  sqlite3_bind_text(statement, index, text.data(),
-                    static_cast<int>(text.size()), SQLITE_STATIC);
-}
-
-void bind(sqlite3_stmt *statement, int index, std::int64_t value) {
-  sqlite3_bind_int64(statement, index, value);
-}
-
-// Resets a statement and its bindings when a call is done with it, so that
-// no statement keeps a read transaction open.
-class Reset {
-public:
-  explicit Reset(sqlite3_stmt *statement) : m_statement(statement) {}
-  Reset(const Reset &) = delete;
-  Reset &operator=(const Reset &) = delete;
-  ~Reset() {
-    sqlite3_reset(m_statement);
-    sqlite3_clear_bindings(m_statement);
-  }
-
-private:
-  sqlite3_stmt *m_statement;
-};
 
 void glob_function(sqlite3_context *context, int, sqlite3_value **values) {
   const auto *pattern = sqlite3_value_text(values[0]);
@@ -207,9 +163,6 @@ void glob_function(sqlite3_context *context, int, sqlite3_value **values) {
 } // namespace
 
 struct SqliteStore::Statements {
-  Statement begin{nullptr, sqlite3_finalize};
-  Statement commit{nullptr, sqlite3_finalize};
-  Statement rollback{nullptr, sqlite3_finalize};
   Statement enqueue{nullptr, sqlite3_finalize};
   Statement reap{nullptr, sqlite3_finalize};
   Statement claim{nullptr, sqlite3_finalize};
@@ -226,143 +179,56 @@ struct SqliteStore::Statements {
 
 tl::expected<std::unique_ptr<SqliteStore>, std::string>
 SqliteStore::open(const std::string &directory) {
-  if (::mkdir(directory.c_str(), 0750) != 0 && errno != EEXIST) {
-    const int errnum = errno;
-    return tl::unexpected("cannot create " + util::quote(directory) + ": " +
-                          util::error_text(errnum));
-  }
-  const std::string path = directory + "/replication.db";
-  sqlite3 *raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
-  Database database(raw, sqlite3_close);
-  if (rc != SQLITE_OK) {
-    return tl::unexpected(
-        "cannot open " + util::quote(path) + ": " +
-        (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  std::unique_ptr<SqliteStore> store(
-      new SqliteStore(path, std::move(database)));
-  sqlite3_busy_timeout(store->m_database.get(), k_busy_timeout_ms);
-  sqlite3_create_function_v2(store->m_database.get(), "dovewarden_glob", 2,
+  auto database = SqliteDatabase::open(directory, "replication.db", k_schema,
+                                       k_schema_version);
+  if (!database)
+    return tl::unexpected(database.error());
+  sqlite3_create_function_v2((*database)->handle(), "dovewarden_glob", 2,
                              SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                              glob_function, nullptr, nullptr, nullptr);
-  for (const char *pragma :
-       {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-        "PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 10000"}) {
-    if (auto done = store->execute(pragma); !done)
-      return tl::unexpected(done.error());
-  }
-
-  auto version = store->prepare("PRAGMA user_version");
-  if (!version)
-    return tl::unexpected(version.error());
-  if (sqlite3_step(version->get()) != SQLITE_ROW)
-    return tl::unexpected(store->error("PRAGMA user_version"));
-  const int found = sqlite3_column_int(version->get(), 0);
-  version->reset();
-  if (found > k_schema_version) {
-    return tl::unexpected(util::quote(path) + " has schema version " +
-                          std::to_string(found) +
-                          ", newer than this dovewardend knows (" +
-                          std::to_string(k_schema_version) +
-                          "): run the newer dovewardend or move the file away");
-  }
-  if (found == 0) {
-    const std::string create =
-        std::string("BEGIN IMMEDIATE;") + k_schema +
-        "PRAGMA user_version = " + std::to_string(k_schema_version) +
-        ";COMMIT;";
-    if (auto done = store->execute(create.c_str()); !done) {
-      store->execute("ROLLBACK");
-      return tl::unexpected(done.error());
-    }
-  }
-  if (auto prepared = store->prepare_statements(); !prepared)
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*database)));
+  auto &s = *store->m_statements;
+  if (auto prepared = store->m_database->prepare({
+          {&s.enqueue, k_enqueue},
+          {&s.reap, k_reap},
+          {&s.claim, k_claim},
+          {&s.renew, k_renew},
+          {&s.succeed, k_succeed},
+          {&s.fail, k_fail},
+          {&s.release, k_release},
+          {&s.remove, k_remove},
+          {&s.lease_owners, k_lease_owners},
+          {&s.release_owner, k_release_owner},
+          {&s.users, k_users},
+          {&s.status, k_status},
+      });
+      !prepared)
     return tl::unexpected(prepared.error());
   return store;
 }
 
-SqliteStore::SqliteStore(std::string path, Database database)
-    : m_path(std::move(path)), m_database(std::move(database)),
+SqliteStore::SqliteStore(std::unique_ptr<SqliteDatabase> database)
+    : m_database(std::move(database)),
       m_statements(std::make_unique<Statements>()) {}
 
 // the statements must be finalized before the database closes
 SqliteStore::~SqliteStore() { m_statements.reset(); }
 
-SqliteStore::Result<SqliteStore::Statement>
-SqliteStore::prepare(const char *sql) {
-  sqlite3_stmt *raw = nullptr;
-  if (sqlite3_prepare_v3(m_database.get(), sql, -1, SQLITE_PREPARE_PERSISTENT,
-                         &raw, nullptr) != SQLITE_OK) {
-    return tl::unexpected(error("prepare"));
-  }
-  return Statement(raw, sqlite3_finalize);
-}
-
-SqliteStore::Result<void> SqliteStore::prepare_statements() {
-  const std::pair<Statement *, const char *> all[] = {
-      {&m_statements->begin, "BEGIN IMMEDIATE"},
-      {&m_statements->commit, "COMMIT"},
-      {&m_statements->rollback, "ROLLBACK"},
-      {&m_statements->enqueue, k_enqueue},
-      {&m_statements->reap, k_reap},
-      {&m_statements->claim, k_claim},
-      {&m_statements->renew, k_renew},
-      {&m_statements->succeed, k_succeed},
-      {&m_statements->fail, k_fail},
-      {&m_statements->release, k_release},
-      {&m_statements->remove, k_remove},
-      {&m_statements->lease_owners, k_lease_owners},
-      {&m_statements->release_owner, k_release_owner},
-      {&m_statements->users, k_users},
-      {&m_statements->status, k_status},
-  };
-  for (const auto &[statement, sql] : all) {
-    auto prepared = prepare(sql);
-    if (!prepared)
-      return tl::unexpected(prepared.error());
-    *statement = std::move(*prepared);
-  }
-  return {};
-}
-
-SqliteStore::Result<void> SqliteStore::execute(const char *sql) {
-  char *message = nullptr;
-  if (sqlite3_exec(m_database.get(), sql, nullptr, nullptr, &message) !=
-      SQLITE_OK) {
-    std::string text = m_path + ": " + (message ? message : "unknown error");
-    sqlite3_free(message);
-    return tl::unexpected(text);
-  }
-  return {};
-}
-
 SqliteStore::Result<int> SqliteStore::run(sqlite3_stmt *statement) {
-  const Reset reset(statement);
-  int rc;
-  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
-  }
-  if (rc != SQLITE_DONE)
-    return tl::unexpected(error(sqlite3_sql(statement)));
-  return sqlite3_changes(m_database.get());
+  return m_database->run(statement);
 }
 
 SqliteStore::Error SqliteStore::error(const char *what) const {
-  std::string text = what;
-  const auto start = text.find_first_not_of(" \n");
-  text = text.substr(start == std::string::npos ? 0 : start);
-  text = text.substr(0, text.find_first_of(" \n"));
-  return m_path + ": " + text + " failed: " + sqlite3_errmsg(m_database.get());
+  return m_database->error(what);
 }
 
-std::string SqliteStore::describe() const { return "sqlite " + m_path; }
+std::string SqliteStore::describe() const {
+  return "sqlite " + m_database->path();
+}
 
 SqliteStore::Result<void> SqliteStore::ping() {
   const std::lock_guard lock(m_mutex);
-  return execute("SELECT 1 FROM users LIMIT 1");
+  return m_database->execute("SELECT 1 FROM users LIMIT 1");
 }
 
 SqliteStore::Result<void>
@@ -370,7 +236,7 @@ SqliteStore::enqueue(const std::vector<SyncRequest> &requests) {
   if (requests.empty())
     return {};
   const std::lock_guard lock(m_mutex);
-  if (auto begun = run(m_statements->begin.get()); !begun)
+  if (auto begun = m_database->begin(); !begun)
     return tl::unexpected(begun.error());
   // in key order, the upserts walk the tree instead of jumping about it;
   // merging commutes, so the order does not change the outcome
@@ -385,21 +251,19 @@ SqliteStore::enqueue(const std::vector<SyncRequest> &requests) {
   auto *statement = m_statements->enqueue.get();
   for (const SyncRequest *request_pointer : sorted) {
     const SyncRequest &request = *request_pointer;
-    bind(statement, 1, request.user);
-    bind(statement, 2, static_cast<std::int64_t>(request.priority));
-    bind(statement, 3, to_ms(request.requested));
-    bind(statement, 4, std::int64_t{request.full});
+    bind_value(statement, 1, request.user);
+    bind_value(statement, 2, static_cast<std::int64_t>(request.priority));
+    bind_value(statement, 3, to_ms(request.requested));
+    bind_value(statement, 4, std::int64_t{request.full});
     if (request.unless_synced_since)
-      bind(statement, 5, to_ms(*request.unless_synced_since));
+      bind_value(statement, 5, to_ms(*request.unless_synced_since));
     if (auto done = run(statement); !done) {
-      run(m_statements->rollback.get());
+      m_database->rollback();
       return tl::unexpected(done.error());
     }
   }
-  if (auto committed = run(m_statements->commit.get()); !committed) {
-    run(m_statements->rollback.get());
+  if (auto committed = m_database->commit(); !committed)
     return tl::unexpected(committed.error());
-  }
   return {};
 }
 
@@ -409,14 +273,14 @@ SqliteStore::claim(const std::string &owner, TimePoint now,
   if (owner.empty())
     return tl::unexpected(std::string("claim: empty owner"));
   const std::lock_guard lock(m_mutex);
-  if (auto begun = run(m_statements->begin.get()); !begun)
+  if (auto begun = m_database->begin(); !begun)
     return tl::unexpected(begun.error());
   auto rollback = [this](Error error) {
-    run(m_statements->rollback.get());
+    m_database->rollback();
     return tl::unexpected(std::move(error));
   };
 
-  bind(m_statements->reap.get(), 1, to_ms(now));
+  bind_value(m_statements->reap.get(), 1, to_ms(now));
   if (auto reaped = run(m_statements->reap.get()); !reaped)
     return rollback(reaped.error());
 
@@ -424,9 +288,9 @@ SqliteStore::claim(const std::string &owner, TimePoint now,
   std::optional<Claim> claimed;
   {
     const Reset reset(statement);
-    bind(statement, 1, owner);
-    bind(statement, 2, to_ms(now + lease));
-    bind(statement, 3, to_ms(now));
+    bind_value(statement, 1, owner);
+    bind_value(statement, 2, to_ms(now + lease));
+    bind_value(statement, 3, to_ms(now));
     const int rc = sqlite3_step(statement);
     if (rc == SQLITE_ROW) {
       Claim claim;
@@ -445,8 +309,8 @@ SqliteStore::claim(const std::string &owner, TimePoint now,
       return rollback(error("claim"));
     }
   }
-  if (auto committed = run(m_statements->commit.get()); !committed)
-    return rollback(committed.error());
+  if (auto committed = m_database->commit(); !committed)
+    return tl::unexpected(committed.error());
   return claimed;
 }
 
@@ -458,9 +322,9 @@ SqliteStore::Result<bool> SqliteStore::renew(const Claim &claim,
     return false;
   const std::lock_guard lock(m_mutex);
   auto *statement = m_statements->renew.get();
-  bind(statement, 1, claim.user);
-  bind(statement, 2, owner);
-  bind(statement, 3, to_ms(now + lease));
+  bind_value(statement, 1, claim.user);
+  bind_value(statement, 2, owner);
+  bind_value(statement, 3, to_ms(now + lease));
   auto changed = run(statement);
   if (!changed)
     return tl::unexpected(changed.error());
@@ -473,12 +337,12 @@ SqliteStore::Result<void> SqliteStore::succeed(const Claim &claim,
                                                bool was_full, TimePoint now) {
   const std::lock_guard lock(m_mutex);
   auto *statement = m_statements->succeed.get();
-  bind(statement, 1, claim.user);
-  bind(statement, 2, owner);
-  bind(statement, 3, new_state);
-  bind(statement, 4, std::int64_t{was_full});
-  bind(statement, 5, to_ms(now));
-  bind(statement, 6, static_cast<std::int64_t>(claim.generation));
+  bind_value(statement, 1, claim.user);
+  bind_value(statement, 2, owner);
+  bind_value(statement, 3, new_state);
+  bind_value(statement, 4, std::int64_t{was_full});
+  bind_value(statement, 5, to_ms(now));
+  bind_value(statement, 6, static_cast<std::int64_t>(claim.generation));
   auto changed = run(statement);
   if (!changed)
     return tl::unexpected(changed.error());
@@ -491,10 +355,10 @@ SqliteStore::Result<void> SqliteStore::fail(const Claim &claim,
                                             TimePoint retry_at) {
   const std::lock_guard lock(m_mutex);
   auto *statement = m_statements->fail.get();
-  bind(statement, 1, claim.user);
-  bind(statement, 2, owner);
-  bind(statement, 3, error);
-  bind(statement, 4, to_ms(retry_at));
+  bind_value(statement, 1, claim.user);
+  bind_value(statement, 2, owner);
+  bind_value(statement, 3, error);
+  bind_value(statement, 4, to_ms(retry_at));
   auto changed = run(statement);
   if (!changed)
     return tl::unexpected(changed.error());
@@ -505,8 +369,8 @@ SqliteStore::Result<void> SqliteStore::release(const Claim &claim,
                                                const std::string &owner) {
   const std::lock_guard lock(m_mutex);
   auto *statement = m_statements->release.get();
-  bind(statement, 1, claim.user);
-  bind(statement, 2, owner);
+  bind_value(statement, 1, claim.user);
+  bind_value(statement, 2, owner);
   auto changed = run(statement);
   if (!changed)
     return tl::unexpected(changed.error());
@@ -516,7 +380,7 @@ SqliteStore::Result<void> SqliteStore::release(const Claim &claim,
 SqliteStore::Result<bool> SqliteStore::remove(const std::string &user) {
   const std::lock_guard lock(m_mutex);
   auto *statement = m_statements->remove.get();
-  bind(statement, 1, user);
+  bind_value(statement, 1, user);
   auto changed = run(statement);
   if (!changed)
     return tl::unexpected(changed.error());
@@ -540,7 +404,7 @@ SqliteStore::Result<std::size_t>
 SqliteStore::release_owner(const std::string &owner) {
   const std::lock_guard lock(m_mutex);
   auto *statement = m_statements->release_owner.get();
-  bind(statement, 1, owner);
+  bind_value(statement, 1, owner);
   auto changed = run(statement);
   if (!changed)
     return tl::unexpected(changed.error());
@@ -583,7 +447,7 @@ SqliteStore::Result<QueueStatus> SqliteStore::status(TimePoint now) {
   const std::lock_guard lock(m_mutex);
   auto *statement = m_statements->status.get();
   const Reset reset(statement);
-  bind(statement, 1, to_ms(now));
+  bind_value(statement, 1, to_ms(now));
   if (sqlite3_step(statement) != SQLITE_ROW)
     return tl::unexpected(error("status"));
   auto count = [statement](int column) {

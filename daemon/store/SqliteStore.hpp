@@ -1,6 +1,7 @@
 #pragma once
 
 #include "store/ReplicationStore.hpp"
+#include "store/SqliteDatabase.hpp"
 
 #include <tl/expected.hpp>
 
@@ -47,22 +48,17 @@ public:
   Result<QueueStatus> status(TimePoint now) override;
 
 private:
-  using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
-  using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+  using Statement = SqliteDatabase::Statement;
   struct Statements;
 
-  SqliteStore(std::string path, Database database);
+  explicit SqliteStore(std::unique_ptr<SqliteDatabase> database);
 
-  Result<void> prepare_statements();
-  Result<Statement> prepare(const char *sql);
-  Result<void> execute(const char *sql);
   // Runs a statement that returns no rows; returns the rows it changed.
   Result<int> run(sqlite3_stmt *statement);
   Error error(const char *what) const;
 
-  std::string m_path;
   mutable std::mutex m_mutex;
-  Database m_database;
+  std::unique_ptr<SqliteDatabase> m_database;
   std::unique_ptr<Statements> m_statements;
 };
 

@@ -92,8 +92,10 @@ public:
         std::size_t per_endpoint) = 0;
   // Logs attempt, applies outcome to the delivery and releases its lease.
   // Also keeps the endpoint's failing_since: cleared by a success, set by the
-  // first failure after one. Returns false if owner no longer held the lease
-  // (the attempt is still logged).
+  // first failure after one (a turn changes endpoints_version()). Returns
+  // false if owner no longer held the lease (the attempt is still logged and
+  // still counts for failing_since), or if the delivery is gone (nothing is
+  // logged).
   virtual Result<bool> finish(const Delivery &delivery,
                               const std::string &owner,
                               const Attempt &attempt,
@@ -107,11 +109,13 @@ public:
   // Returns one delivery with its attempts, or nothing if unknown.
   virtual Result<std::optional<DeliveryRecord>>
   delivery(const std::string &id) = 0;
-  // Makes a delivery pending again, due at now, keeping its id. Returns
-  // false if the id is unknown.
+  // Makes a delivery pending again, due at now, keeping its id, with its
+  // attempts count back at 0 so that the retry schedule starts over (its
+  // logged attempts stay). Returns false if the id is unknown.
   virtual Result<bool> redeliver(const std::string &id, TimePoint now) = 0;
   // Makes the endpoint's failed deliveries created in [since, until) pending
-  // again, due at now. Returns how many.
+  // again, due at now, attempts count back at 0 as redeliver() does. Returns
+  // how many.
   virtual Result<std::size_t> recover(const std::string &endpoint_id,
                                       TimePoint since, TimePoint until,
                                       TimePoint now) = 0;

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <tl/expected.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dovewarden::store {
+
+// One connection to a Redis server, with the Lua scripts of a store loaded
+// on it: opened on first use and again on the call after it broke. Not
+// thread-safe: its store guards it with a mutex. Error texts name the server
+// and never contain the password.
+class RedisConnection {
+public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string password;
+    std::string ns = "dovewarden"; // the prefix of the store's keys
+    std::chrono::milliseconds timeout{2000};
+  };
+  using Error = std::string;
+  template <typename T> using Result = tl::expected<T, Error>;
+  using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+  using ScriptId = std::size_t;
+
+  // Returns an error text if options are invalid.
+  static Result<void> validate(const Options &options);
+
+  explicit RedisConnection(Options options);
+  RedisConnection(const RedisConnection &) = delete;
+  RedisConnection &operator=(const RedisConnection &) = delete;
+  ~RedisConnection();
+
+  const Options &options() const { return m_options; }
+  // "redis HOST:PORT namespace NS", for errors and logs.
+  const std::string &description() const { return m_description; }
+
+  // Registers a script to load on every new connection; call before the
+  // first command. Returns its id for run().
+  ScriptId add_script(std::string body);
+  // Connects if not connected. Returns an error text if that fails;
+  // refused() then says whether the server answered the handshake with an
+  // error (a wrong password) rather than not answering.
+  Result<void> ensure_connected();
+  bool refused() const { return m_refused; }
+  // Sends commands in one round trip. Returns their replies (error replies
+  // included), or an error text if the connection failed.
+  Result<std::vector<Reply>>
+  pipeline(const std::vector<std::vector<std::string>> &commands);
+  // Returns the reply to one command, or an error text if it failed or
+  // answered with an error.
+  Result<Reply> command(const std::vector<std::string> &arguments);
+  // Runs a script with keys and arguments (EVALSHA, EVAL if the server lost
+  // the script). Returns its reply, or an error text if it failed.
+  Result<Reply> run(ScriptId script, const std::vector<std::string> &keys,
+                    std::vector<std::string> arguments);
+
+  // Reply readers: 0, "" or the epoch for a missing or other reply.
+  static std::int64_t number(const redisReply *reply);
+  static std::string text(const redisReply *reply);
+  static std::chrono::system_clock::time_point time_of(const redisReply *reply);
+  static bool is_error(const redisReply *reply);
+  // Returns time as ms since the epoch, as the scripts take it.
+  static std::string to_ms(std::chrono::system_clock::time_point time);
+
+private:
+  using Context = std::unique_ptr<redisContext, decltype(&redisFree)>;
+  struct Script {
+    std::string body;
+    std::string sha; // as the server knows it, once loaded
+  };
+
+  // Queues one command for sending. Returns an error text if that fails.
+  Result<void> send(const std::vector<std::string> &arguments);
+  // Returns the next reply (an error reply too), or an error text if the
+  // connection failed.
+  Result<Reply> receive();
+  // Drops the connection, so that the next call opens a new one. Returns the
+  // error text for what failed.
+  Error connection_error(const char *what);
+
+  Options m_options;
+  std::string m_description;
+  Context m_context{nullptr, redisFree};
+  bool m_refused = false;
+  std::vector<Script> m_scripts;
+};
+
+} // namespace dovewarden::store

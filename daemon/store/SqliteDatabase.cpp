@@ -1,0 +1,196 @@
+#include "store/SqliteDatabase.hpp"
+
+#include "util/Strings.hpp"
+#include "util/System.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+namespace dovewarden::store {
+
+namespace {
+
+constexpr int k_busy_timeout_ms = 5000;
+
+} // namespace
+
+SqliteDatabase::Result<std::unique_ptr<SqliteDatabase>>
+SqliteDatabase::open(const std::string &directory, const std::string &file,
+                     const char *schema, int version) {
+  if (::mkdir(directory.c_str(), 0750) != 0 && errno != EEXIST) {
+    const int errnum = errno;
+    return tl::unexpected("cannot create " + util::quote(directory) + ": " +
+                          util::error_text(errnum));
+  }
+  const std::string path = directory + "/" + file;
+  sqlite3 *raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                     SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  Database database(raw, sqlite3_close);
+  if (rc != SQLITE_OK) {
+    return tl::unexpected(
+        "cannot open " + util::quote(path) + ": " +
+        (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  std::unique_ptr<SqliteDatabase> opened(
+      new SqliteDatabase(path, std::move(database)));
+  sqlite3_busy_timeout(opened->handle(), k_busy_timeout_ms);
+  for (const char *pragma :
+       {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
+        "PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 10000"}) {
+    if (auto done = opened->execute(pragma); !done)
+      return tl::unexpected(done.error());
+  }
+  if (auto created = opened->create_schema(schema, version); !created)
+    return tl::unexpected(created.error());
+  if (auto prepared = opened->prepare({{&opened->m_begin, "BEGIN IMMEDIATE"},
+                                       {&opened->m_commit, "COMMIT"},
+                                       {&opened->m_rollback, "ROLLBACK"}});
+      !prepared)
+    return tl::unexpected(prepared.error());
+  return opened;
+}
+
+SqliteDatabase::SqliteDatabase(std::string path, Database database)
+    : m_path(std::move(path)), m_database(std::move(database)) {}
+
+SqliteDatabase::~SqliteDatabase() = default;
+
+SqliteDatabase::Result<void> SqliteDatabase::create_schema(const char *schema,
+                                                           int version) {
+  auto statement = prepare("PRAGMA user_version");
+  if (!statement)
+    return tl::unexpected(statement.error());
+  if (sqlite3_step(statement->get()) != SQLITE_ROW)
+    return tl::unexpected(error("PRAGMA user_version"));
+  const int found = sqlite3_column_int(statement->get(), 0);
+  statement->reset();
+  if (found > version) {
+    return tl::unexpected(
+        util::quote(m_path) + " has schema version " + std::to_string(found) +
+        ", newer than this dovewardend knows (" + std::to_string(version) +
+        "): run the newer dovewardend or move the file away");
+  }
+  if (found != 0)
+    return {};
+  const std::string create =
+      std::string("BEGIN IMMEDIATE;") + schema +
+      "PRAGMA user_version = " + std::to_string(version) + ";COMMIT;";
+  if (auto done = execute(create.c_str()); !done) {
+    execute("ROLLBACK");
+    return tl::unexpected(done.error());
+  }
+  return {};
+}
+
+SqliteDatabase::Result<SqliteDatabase::Statement>
+SqliteDatabase::prepare(const char *sql) {
+  sqlite3_stmt *raw = nullptr;
+  if (sqlite3_prepare_v3(m_database.get(), sql, -1, SQLITE_PREPARE_PERSISTENT,
+                         &raw, nullptr) != SQLITE_OK) {
+    return tl::unexpected(error("prepare"));
+  }
+  return Statement(raw, sqlite3_finalize);
+}
+
+SqliteDatabase::Result<void> SqliteDatabase::prepare(
+    std::initializer_list<std::pair<Statement *, const char *>> all) {
+  for (const auto &[statement, sql] : all) {
+    auto prepared = prepare(sql);
+    if (!prepared)
+      return tl::unexpected(prepared.error());
+    *statement = std::move(*prepared);
+  }
+  return {};
+}
+
+SqliteDatabase::Result<void> SqliteDatabase::execute(const char *sql) {
+  char *message = nullptr;
+  if (sqlite3_exec(m_database.get(), sql, nullptr, nullptr, &message) !=
+      SQLITE_OK) {
+    std::string text = m_path + ": " + (message ? message : "unknown error");
+    sqlite3_free(message);
+    return tl::unexpected(text);
+  }
+  return {};
+}
+
+SqliteDatabase::Result<int> SqliteDatabase::run(sqlite3_stmt *statement) {
+  const Reset reset(statement);
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE)
+    return tl::unexpected(error(sqlite3_sql(statement)));
+  return sqlite3_changes(m_database.get());
+}
+
+SqliteDatabase::Result<void> SqliteDatabase::begin() {
+  auto begun = run(m_begin.get());
+  if (!begun)
+    return tl::unexpected(begun.error());
+  return {};
+}
+
+SqliteDatabase::Result<void> SqliteDatabase::commit() {
+  if (auto committed = run(m_commit.get()); !committed) {
+    rollback();
+    return tl::unexpected(committed.error());
+  }
+  return {};
+}
+
+void SqliteDatabase::rollback() {
+  if (!sqlite3_get_autocommit(m_database.get()))
+    run(m_rollback.get());
+}
+
+SqliteDatabase::Error SqliteDatabase::error(const char *what) const {
+  std::string text = what;
+  const auto start = text.find_first_not_of(" \n");
+  text = text.substr(start == std::string::npos ? 0 : start);
+  text = text.substr(0, text.find_first_of(" \n"));
+  return m_path + ": " + text + " failed: " + sqlite3_errmsg(m_database.get());
+}
+
+namespace sqlite {
+
+void bind_value(sqlite3_stmt *statement, int index, const std::string &text) {
+  sqlite3_bind_text(statement, index, text.data(),
+                    static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+void bind_value(sqlite3_stmt *statement, int index, std::int64_t value) {
+  sqlite3_bind_int64(statement, index, value);
+}
+
+void bind_blob(sqlite3_stmt *statement, int index, const std::string &bytes) {
+  sqlite3_bind_blob(statement, index, bytes.data(),
+                    static_cast<int>(bytes.size()), SQLITE_STATIC);
+}
+
+std::string column_text(sqlite3_stmt *statement, int column) {
+  const auto *bytes = sqlite3_column_blob(statement, column);
+  if (bytes == nullptr)
+    return {};
+  return std::string(
+      static_cast<const char *>(bytes),
+      static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
+}
+
+std::int64_t to_ms(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             time.time_since_epoch())
+      .count();
+}
+
+std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+}
+
+} // namespace sqlite
+
+} // namespace dovewarden::store

@@ -1,0 +1,619 @@
+#include "webhook/SqliteWebhookStore.hpp"
+
+#include "webhook/StoredEndpoint.hpp"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+namespace dovewarden::webhook {
+
+namespace {
+
+using store::SqliteDatabase;
+using Reset = SqliteDatabase::Reset;
+using store::sqlite::bind_blob;
+using store::sqlite::bind_value;
+using store::sqlite::column_text;
+using store::sqlite::from_ms;
+using store::sqlite::to_ms;
+
+constexpr int k_schema_version = 1;
+
+// deliveries.state is a DeliveryState: 0 pending, 1 succeeded, 2 failed
+constexpr const char *k_schema = R"(
+CREATE TABLE endpoints (
+  id TEXT PRIMARY KEY NOT NULL,
+  created INTEGER NOT NULL,
+  failing_since INTEGER NOT NULL DEFAULT 0,
+  data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY NOT NULL,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters VALUES ('endpoints', 0);
+CREATE TABLE deliveries (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  endpoint_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  created INTEGER NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt INTEGER NOT NULL,
+  owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt);
+CREATE INDEX deliveries_endpoint ON deliveries (endpoint_id, created);
+CREATE INDEX deliveries_owner ON deliveries (owner) WHERE owner <> '';
+CREATE TABLE attempts (
+  seq INTEGER PRIMARY KEY,
+  delivery_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  response BLOB NOT NULL
+);
+CREATE INDEX attempts_delivery ON attempts (delivery_id, seq);
+)";
+
+// ?5: replace
+constexpr const char *k_put_endpoint = R"(
+INSERT INTO endpoints (id, created, failing_since, data) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (id) DO UPDATE SET created = excluded.created,
+  failing_since = excluded.failing_since, data = excluded.data
+WHERE ?5
+)";
+
+constexpr const char *k_bump_version =
+    "UPDATE counters SET value = value + 1 WHERE name = 'endpoints'";
+
+constexpr const char *k_version =
+    "SELECT value FROM counters WHERE name = 'endpoints'";
+
+constexpr const char *k_endpoint =
+    "SELECT data, failing_since FROM endpoints WHERE id = ?1";
+
+constexpr const char *k_endpoints =
+    "SELECT data, failing_since FROM endpoints ORDER BY created, id";
+
+constexpr const char *k_remove_endpoint_attempts = R"(
+DELETE FROM attempts
+WHERE delivery_id IN (SELECT id FROM deliveries WHERE endpoint_id = ?1)
+)";
+
+constexpr const char *k_remove_endpoint_deliveries =
+    "DELETE FROM deliveries WHERE endpoint_id = ?1";
+
+constexpr const char *k_remove_endpoint = "DELETE FROM endpoints WHERE id = ?1";
+
+constexpr const char *k_enqueue = R"(
+INSERT INTO deliveries (id, endpoint_id, event_type, events, body, created,
+                        next_attempt)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+)";
+
+#define DELIVERY_COLUMNS                                                       \
+  "seq, id, endpoint_id, event_type, events, body, created, state, "           \
+  "attempts, next_attempt"
+
+// ?1 owner, ?2 lease until, ?3 now, ?4 max, ?5 per endpoint (0: no bound);
+// the window keeps the first per_endpoint due of each endpoint
+constexpr const char *k_claim = R"(
+UPDATE deliveries SET owner = ?1, lease_until = ?2
+WHERE seq IN (
+  SELECT seq FROM (
+    SELECT seq, next_attempt,
+           row_number() OVER (PARTITION BY endpoint_id
+                              ORDER BY next_attempt, seq) AS n
+    FROM deliveries
+    WHERE state = 0 AND next_attempt <= ?3
+      AND (owner = '' OR lease_until <= ?3))
+  WHERE ?5 = 0 OR n <= ?5
+  ORDER BY next_attempt, seq LIMIT ?4)
+RETURNING )" DELIVERY_COLUMNS;
+
+// the attempt of a delivery removed meanwhile has nothing to be logged with
+constexpr const char *k_log_attempt = R"(
+INSERT INTO attempts (delivery_id, at, status, latency_ms, error, response)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?1)
+)";
+
+constexpr const char *k_trim_attempts = R"(
+DELETE FROM attempts WHERE delivery_id = ?1 AND seq <= (
+  SELECT seq FROM attempts WHERE delivery_id = ?1
+  ORDER BY seq DESC LIMIT 1 OFFSET ?2)
+)";
+
+// ?3 state, ?4 retry at
+constexpr const char *k_finish = R"(
+UPDATE deliveries SET state = ?3, attempts = attempts + 1,
+  next_attempt = CASE WHEN ?3 = 0 THEN ?4 ELSE next_attempt END,
+  owner = '', lease_until = 0
+WHERE id = ?1 AND owner = ?2 AND owner <> ''
+)";
+
+// ?2 succeeded, ?3 attempt time; changes only at a turn of the streak
+constexpr const char *k_failing_since = R"(
+UPDATE endpoints SET failing_since = CASE WHEN ?2 THEN 0 ELSE ?3 END
+WHERE id = ?1 AND CASE WHEN ?2 THEN failing_since <> 0 ELSE failing_since = 0 END
+)";
+
+constexpr const char *k_release_owner = R"(
+UPDATE deliveries SET owner = '', lease_until = 0
+WHERE owner = ?1 AND owner <> ''
+)";
+
+constexpr const char *k_deliveries =
+    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE endpoint_id = ?1 "
+    "ORDER BY created DESC, seq DESC LIMIT ?2";
+
+constexpr const char *k_delivery =
+    "SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1";
+
+constexpr const char *k_attempts = R"(
+SELECT at, status, latency_ms, error, response FROM attempts
+WHERE delivery_id = ?1 ORDER BY seq
+)";
+
+constexpr const char *k_redeliver = R"(
+UPDATE deliveries SET state = 0, attempts = 0, next_attempt = ?2 WHERE id = ?1
+)";
+
+constexpr const char *k_recover = R"(
+UPDATE deliveries SET state = 0, attempts = 0, next_attempt = ?4
+WHERE endpoint_id = ?1 AND state = 2 AND created >= ?2 AND created < ?3
+)";
+
+constexpr const char *k_pending =
+    "SELECT count(*) FROM deliveries WHERE state = 0";
+
+constexpr const char *k_prune_attempts = R"(
+DELETE FROM attempts WHERE delivery_id IN (
+  SELECT id FROM deliveries WHERE state <> 0 AND created < ?1)
+)";
+
+constexpr const char *k_prune = R"(
+DELETE FROM deliveries WHERE state <> 0 AND created < ?1
+)";
+
+#undef DELIVERY_COLUMNS
+
+DeliveryState to_state(std::int64_t value) {
+  switch (value) {
+  case 1:
+    return DeliveryState::succeeded;
+  case 2:
+    return DeliveryState::failed;
+  default:
+    return DeliveryState::pending;
+  }
+}
+
+// the columns of DELIVERY_COLUMNS, seq left out
+Delivery read_delivery(sqlite3_stmt *statement) {
+  Delivery delivery;
+  delivery.id = column_text(statement, 1);
+  delivery.endpoint_id = column_text(statement, 2);
+  delivery.event_type = column_text(statement, 3);
+  delivery.events =
+      static_cast<std::uint32_t>(sqlite3_column_int64(statement, 4));
+  delivery.body = column_text(statement, 5);
+  delivery.created = from_ms(sqlite3_column_int64(statement, 6));
+  delivery.state = to_state(sqlite3_column_int64(statement, 7));
+  delivery.attempts =
+      static_cast<std::uint32_t>(sqlite3_column_int64(statement, 8));
+  delivery.next_attempt = from_ms(sqlite3_column_int64(statement, 9));
+  return delivery;
+}
+
+} // namespace
+
+struct SqliteWebhookStore::Statements {
+  using Statement = SqliteDatabase::Statement;
+  Statement put_endpoint{nullptr, sqlite3_finalize};
+  Statement bump_version{nullptr, sqlite3_finalize};
+  Statement version{nullptr, sqlite3_finalize};
+  Statement endpoint{nullptr, sqlite3_finalize};
+  Statement endpoints{nullptr, sqlite3_finalize};
+  Statement remove_endpoint_attempts{nullptr, sqlite3_finalize};
+  Statement remove_endpoint_deliveries{nullptr, sqlite3_finalize};
+  Statement remove_endpoint{nullptr, sqlite3_finalize};
+  Statement enqueue{nullptr, sqlite3_finalize};
+  Statement claim{nullptr, sqlite3_finalize};
+  Statement log_attempt{nullptr, sqlite3_finalize};
+  Statement trim_attempts{nullptr, sqlite3_finalize};
+  Statement finish{nullptr, sqlite3_finalize};
+  Statement failing_since{nullptr, sqlite3_finalize};
+  Statement release_owner{nullptr, sqlite3_finalize};
+  Statement deliveries{nullptr, sqlite3_finalize};
+  Statement delivery{nullptr, sqlite3_finalize};
+  Statement attempts{nullptr, sqlite3_finalize};
+  Statement redeliver{nullptr, sqlite3_finalize};
+  Statement recover{nullptr, sqlite3_finalize};
+  Statement pending{nullptr, sqlite3_finalize};
+  Statement prune_attempts{nullptr, sqlite3_finalize};
+  Statement prune{nullptr, sqlite3_finalize};
+};
+
+tl::expected<std::unique_ptr<SqliteWebhookStore>, std::string>
+SqliteWebhookStore::open(const std::string &directory) {
+  auto database = SqliteDatabase::open(directory, "webhooks.db", k_schema,
+                                       k_schema_version);
+  if (!database)
+    return tl::unexpected(database.error());
+  std::unique_ptr<SqliteWebhookStore> store(
+      new SqliteWebhookStore(std::move(*database)));
+  auto &s = *store->m_statements;
+  if (auto prepared = store->m_database->prepare({
+          {&s.put_endpoint, k_put_endpoint},
+          {&s.bump_version, k_bump_version},
+          {&s.version, k_version},
+          {&s.endpoint, k_endpoint},
+          {&s.endpoints, k_endpoints},
+          {&s.remove_endpoint_attempts, k_remove_endpoint_attempts},
+          {&s.remove_endpoint_deliveries, k_remove_endpoint_deliveries},
+          {&s.remove_endpoint, k_remove_endpoint},
+          {&s.enqueue, k_enqueue},
+          {&s.claim, k_claim},
+          {&s.log_attempt, k_log_attempt},
+          {&s.trim_attempts, k_trim_attempts},
+          {&s.finish, k_finish},
+          {&s.failing_since, k_failing_since},
+          {&s.release_owner, k_release_owner},
+          {&s.deliveries, k_deliveries},
+          {&s.delivery, k_delivery},
+          {&s.attempts, k_attempts},
+          {&s.redeliver, k_redeliver},
+          {&s.recover, k_recover},
+          {&s.pending, k_pending},
+          {&s.prune_attempts, k_prune_attempts},
+          {&s.prune, k_prune},
+      });
+      !prepared)
+    return tl::unexpected(prepared.error());
+  return store;
+}
+
+SqliteWebhookStore::SqliteWebhookStore(
+    std::unique_ptr<store::SqliteDatabase> database)
+    : m_database(std::move(database)),
+      m_statements(std::make_unique<Statements>()) {}
+
+// the statements must be finalized before the database closes
+SqliteWebhookStore::~SqliteWebhookStore() { m_statements.reset(); }
+
+SqliteWebhookStore::Result<int>
+SqliteWebhookStore::run(sqlite3_stmt *statement) {
+  return m_database->run(statement);
+}
+
+SqliteWebhookStore::Result<void> SqliteWebhookStore::ping() {
+  const std::lock_guard lock(m_mutex);
+  return m_database->execute("SELECT 1 FROM endpoints LIMIT 1");
+}
+
+SqliteWebhookStore::Result<bool>
+SqliteWebhookStore::put_endpoint(const Endpoint &endpoint, bool replace) {
+  const std::string data = encode_endpoint(endpoint);
+  const std::lock_guard lock(m_mutex);
+  return m_database->transaction([&]() -> Result<bool> {
+    auto *statement = m_statements->put_endpoint.get();
+    bind_value(statement, 1, endpoint.id);
+    bind_value(statement, 2, to_ms(endpoint.created));
+    bind_value(statement, 3, to_ms(endpoint.failing_since));
+    bind_value(statement, 4, data);
+    bind_value(statement, 5, std::int64_t{replace});
+    auto changed = run(statement);
+    if (!changed)
+      return tl::unexpected(changed.error());
+    if (*changed == 0)
+      return false;
+    if (auto bumped = run(m_statements->bump_version.get()); !bumped)
+      return tl::unexpected(bumped.error());
+    return true;
+  });
+}
+
+SqliteWebhookStore::Result<std::vector<Endpoint>>
+SqliteWebhookStore::read_endpoints(sqlite3_stmt *statement) {
+  const Reset reset(statement);
+  std::vector<Endpoint> endpoints;
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+    auto endpoint = decode_endpoint(column_text(statement, 0));
+    if (!endpoint)
+      return tl::unexpected(m_database->path() + ": " + endpoint.error());
+    endpoint->failing_since = from_ms(sqlite3_column_int64(statement, 1));
+    endpoints.push_back(std::move(*endpoint));
+  }
+  if (rc != SQLITE_DONE)
+    return tl::unexpected(m_database->error("endpoints"));
+  return endpoints;
+}
+
+SqliteWebhookStore::Result<std::optional<Endpoint>>
+SqliteWebhookStore::endpoint(const std::string &id) {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->endpoint.get();
+  bind_value(statement, 1, id);
+  auto endpoints = read_endpoints(statement);
+  if (!endpoints)
+    return tl::unexpected(endpoints.error());
+  if (endpoints->empty())
+    return std::nullopt;
+  return std::move(endpoints->front());
+}
+
+SqliteWebhookStore::Result<std::vector<Endpoint>>
+SqliteWebhookStore::endpoints() {
+  const std::lock_guard lock(m_mutex);
+  return read_endpoints(m_statements->endpoints.get());
+}
+
+SqliteWebhookStore::Result<bool>
+SqliteWebhookStore::remove_endpoint(const std::string &id) {
+  const std::lock_guard lock(m_mutex);
+  return m_database->transaction([&]() -> Result<bool> {
+    for (auto *statement : {m_statements->remove_endpoint_attempts.get(),
+                            m_statements->remove_endpoint_deliveries.get()}) {
+      bind_value(statement, 1, id);
+      if (auto removed = run(statement); !removed)
+        return tl::unexpected(removed.error());
+    }
+    auto *statement = m_statements->remove_endpoint.get();
+    bind_value(statement, 1, id);
+    auto removed = run(statement);
+    if (!removed)
+      return tl::unexpected(removed.error());
+    if (*removed == 0)
+      return false;
+    if (auto bumped = run(m_statements->bump_version.get()); !bumped)
+      return tl::unexpected(bumped.error());
+    return true;
+  });
+}
+
+SqliteWebhookStore::Result<std::uint64_t>
+SqliteWebhookStore::endpoints_version() {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->version.get();
+  const Reset reset(statement);
+  if (sqlite3_step(statement) != SQLITE_ROW)
+    return tl::unexpected(m_database->error("endpoints_version"));
+  return static_cast<std::uint64_t>(sqlite3_column_int64(statement, 0));
+}
+
+SqliteWebhookStore::Result<void>
+SqliteWebhookStore::enqueue(const std::vector<Delivery> &deliveries) {
+  if (deliveries.empty())
+    return {};
+  const std::lock_guard lock(m_mutex);
+  return m_database->transaction([&]() -> Result<void> {
+    auto *statement = m_statements->enqueue.get();
+    for (const auto &delivery : deliveries) {
+      bind_value(statement, 1, delivery.id);
+      bind_value(statement, 2, delivery.endpoint_id);
+      bind_value(statement, 3, delivery.event_type);
+      bind_value(statement, 4, std::int64_t{delivery.events});
+      bind_blob(statement, 5, delivery.body);
+      bind_value(statement, 6, to_ms(delivery.created));
+      bind_value(statement, 7, to_ms(delivery.next_attempt));
+      if (auto done = run(statement); !done)
+        return tl::unexpected(done.error());
+    }
+    return {};
+  });
+}
+
+SqliteWebhookStore::Result<std::vector<Delivery>>
+SqliteWebhookStore::claim(const std::string &owner, TimePoint now,
+                          std::chrono::milliseconds lease, std::size_t max,
+                          std::size_t per_endpoint) {
+  if (owner.empty())
+    return tl::unexpected(std::string("claim: empty owner"));
+  if (max == 0)
+    return std::vector<Delivery>{};
+  const std::lock_guard lock(m_mutex);
+  return m_database->transaction([&]() -> Result<std::vector<Delivery>> {
+    auto *statement = m_statements->claim.get();
+    const Reset reset(statement);
+    bind_value(statement, 1, owner);
+    bind_value(statement, 2, to_ms(now + lease));
+    bind_value(statement, 3, to_ms(now));
+    bind_value(statement, 4, static_cast<std::int64_t>(max));
+    bind_value(statement, 5, static_cast<std::int64_t>(per_endpoint));
+    std::vector<std::pair<std::int64_t, Delivery>> claimed;
+    int rc;
+    while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
+      claimed.emplace_back(sqlite3_column_int64(statement, 0),
+                           read_delivery(statement));
+    if (rc != SQLITE_DONE)
+      return tl::unexpected(m_database->error("claim"));
+    // RETURNING gives the rows in no promised order
+    std::sort(claimed.begin(), claimed.end(), [](const auto &a, const auto &b) {
+      return std::tie(a.second.next_attempt, a.first) <
+             std::tie(b.second.next_attempt, b.first);
+    });
+    std::vector<Delivery> deliveries;
+    deliveries.reserve(claimed.size());
+    for (auto &entry : claimed)
+      deliveries.push_back(std::move(entry.second));
+    return deliveries;
+  });
+}
+
+SqliteWebhookStore::Result<bool>
+SqliteWebhookStore::finish(const Delivery &delivery, const std::string &owner,
+                           const Attempt &attempt, const Outcome &outcome) {
+  const std::lock_guard lock(m_mutex);
+  return m_database->transaction([&]() -> Result<bool> {
+    auto *log = m_statements->log_attempt.get();
+    bind_value(log, 1, delivery.id);
+    bind_value(log, 2, to_ms(attempt.at));
+    bind_value(log, 3, std::int64_t{attempt.status});
+    bind_value(log, 4, static_cast<std::int64_t>(attempt.latency.count()));
+    bind_value(log, 5, attempt.error);
+    bind_blob(log, 6, attempt.response);
+    auto logged = run(log);
+    if (!logged)
+      return tl::unexpected(logged.error());
+    if (*logged == 0)
+      return false; // the delivery is gone
+    auto *trim = m_statements->trim_attempts.get();
+    bind_value(trim, 1, delivery.id);
+    bind_value(trim, 2, static_cast<std::int64_t>(k_attempts_kept));
+    if (auto trimmed = run(trim); !trimmed)
+      return tl::unexpected(trimmed.error());
+
+    auto *failing = m_statements->failing_since.get();
+    bind_value(failing, 1, delivery.endpoint_id);
+    bind_value(failing, 2,
+               std::int64_t{outcome.state == DeliveryState::succeeded});
+    bind_value(failing, 3, to_ms(attempt.at));
+    auto turned = run(failing);
+    if (!turned)
+      return tl::unexpected(turned.error());
+    if (*turned > 0) {
+      if (auto bumped = run(m_statements->bump_version.get()); !bumped)
+        return tl::unexpected(bumped.error());
+    }
+
+    auto *finish = m_statements->finish.get();
+    bind_value(finish, 1, delivery.id);
+    bind_value(finish, 2, owner);
+    bind_value(finish, 3, static_cast<std::int64_t>(outcome.state));
+    bind_value(finish, 4, to_ms(outcome.retry_at));
+    auto finished = run(finish);
+    if (!finished)
+      return tl::unexpected(finished.error());
+    return *finished > 0;
+  });
+}
+
+SqliteWebhookStore::Result<std::size_t>
+SqliteWebhookStore::release_owner(const std::string &owner) {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->release_owner.get();
+  bind_value(statement, 1, owner);
+  auto changed = run(statement);
+  if (!changed)
+    return tl::unexpected(changed.error());
+  return static_cast<std::size_t>(*changed);
+}
+
+SqliteWebhookStore::Result<std::vector<DeliveryRecord>>
+SqliteWebhookStore::read_records(sqlite3_stmt *statement) {
+  std::vector<DeliveryRecord> records;
+  {
+    const Reset reset(statement);
+    int rc;
+    while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
+      records.push_back(DeliveryRecord{read_delivery(statement), {}});
+    if (rc != SQLITE_DONE)
+      return tl::unexpected(m_database->error("deliveries"));
+  }
+  auto *attempts = m_statements->attempts.get();
+  for (auto &record : records) {
+    const Reset reset(attempts);
+    bind_value(attempts, 1, record.delivery.id);
+    int rc;
+    while ((rc = sqlite3_step(attempts)) == SQLITE_ROW) {
+      Attempt attempt;
+      attempt.delivery_id = record.delivery.id;
+      attempt.at = from_ms(sqlite3_column_int64(attempts, 0));
+      attempt.status = sqlite3_column_int(attempts, 1);
+      attempt.latency =
+          std::chrono::milliseconds(sqlite3_column_int64(attempts, 2));
+      attempt.error = column_text(attempts, 3);
+      attempt.response = column_text(attempts, 4);
+      record.attempts.push_back(std::move(attempt));
+    }
+    if (rc != SQLITE_DONE)
+      return tl::unexpected(m_database->error("attempts"));
+  }
+  return records;
+}
+
+SqliteWebhookStore::Result<std::vector<DeliveryRecord>>
+SqliteWebhookStore::deliveries(const std::string &endpoint_id,
+                               std::size_t limit) {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->deliveries.get();
+  bind_value(statement, 1, endpoint_id);
+  bind_value(statement, 2, static_cast<std::int64_t>(limit));
+  return read_records(statement);
+}
+
+SqliteWebhookStore::Result<std::optional<DeliveryRecord>>
+SqliteWebhookStore::delivery(const std::string &id) {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->delivery.get();
+  bind_value(statement, 1, id);
+  auto records = read_records(statement);
+  if (!records)
+    return tl::unexpected(records.error());
+  if (records->empty())
+    return std::nullopt;
+  return std::move(records->front());
+}
+
+SqliteWebhookStore::Result<bool>
+SqliteWebhookStore::redeliver(const std::string &id, TimePoint now) {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->redeliver.get();
+  bind_value(statement, 1, id);
+  bind_value(statement, 2, to_ms(now));
+  auto changed = run(statement);
+  if (!changed)
+    return tl::unexpected(changed.error());
+  return *changed > 0;
+}
+
+SqliteWebhookStore::Result<std::size_t>
+SqliteWebhookStore::recover(const std::string &endpoint_id, TimePoint since,
+                            TimePoint until, TimePoint now) {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->recover.get();
+  bind_value(statement, 1, endpoint_id);
+  bind_value(statement, 2, to_ms(since));
+  bind_value(statement, 3, to_ms(until));
+  bind_value(statement, 4, to_ms(now));
+  auto changed = run(statement);
+  if (!changed)
+    return tl::unexpected(changed.error());
+  return static_cast<std::size_t>(*changed);
+}
+
+SqliteWebhookStore::Result<std::uint64_t> SqliteWebhookStore::pending() {
+  const std::lock_guard lock(m_mutex);
+  auto *statement = m_statements->pending.get();
+  const Reset reset(statement);
+  if (sqlite3_step(statement) != SQLITE_ROW)
+    return tl::unexpected(m_database->error("pending"));
+  return static_cast<std::uint64_t>(sqlite3_column_int64(statement, 0));
+}
+
+SqliteWebhookStore::Result<std::size_t>
+SqliteWebhookStore::prune(TimePoint before) {
+  const std::lock_guard lock(m_mutex);
+  return m_database->transaction([&]() -> Result<std::size_t> {
+    auto *attempts = m_statements->prune_attempts.get();
+    bind_value(attempts, 1, to_ms(before));
+    if (auto pruned = run(attempts); !pruned)
+      return tl::unexpected(pruned.error());
+    auto *statement = m_statements->prune.get();
+    bind_value(statement, 1, to_ms(before));
+    auto pruned = run(statement);
+    if (!pruned)
+      return tl::unexpected(pruned.error());
+    return static_cast<std::size_t>(*pruned);
+  });
+}
+
+} // namespace dovewarden::webhook

@@ -1,0 +1,74 @@
+#pragma once
+
+#include "store/SqliteDatabase.hpp"
+#include "webhook/WebhookStore.hpp"
+
+#include <tl/expected.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace dovewarden::webhook {
+
+// The embedded webhook store: webhooks.db (SQLite, WAL) in the directory of
+// the replication store, for one daemon. One connection, guarded by a mutex.
+// Endpoints are kept as JSON (StoredEndpoint), failing_since beside it; times
+// are ms since the epoch; each delivery keeps its last k_attempts_kept
+// attempts.
+class SqliteWebhookStore final : public WebhookStore {
+public:
+  static constexpr std::size_t k_attempts_kept = 50;
+
+  // Opens directory/webhooks.db, creating both if missing. Returns an error
+  // text if they cannot be created or opened, or if the schema is newer than
+  // this program knows.
+  static tl::expected<std::unique_ptr<SqliteWebhookStore>, std::string>
+  open(const std::string &directory);
+
+  SqliteWebhookStore(const SqliteWebhookStore &) = delete;
+  SqliteWebhookStore &operator=(const SqliteWebhookStore &) = delete;
+  ~SqliteWebhookStore() override;
+
+  Result<void> ping() override;
+  Result<bool> put_endpoint(const Endpoint &endpoint, bool replace) override;
+  Result<std::optional<Endpoint>> endpoint(const std::string &id) override;
+  Result<std::vector<Endpoint>> endpoints() override;
+  Result<bool> remove_endpoint(const std::string &id) override;
+  Result<std::uint64_t> endpoints_version() override;
+  Result<void> enqueue(const std::vector<Delivery> &deliveries) override;
+  Result<std::vector<Delivery>> claim(const std::string &owner, TimePoint now,
+                                      std::chrono::milliseconds lease,
+                                      std::size_t max,
+                                      std::size_t per_endpoint) override;
+  Result<bool> finish(const Delivery &delivery, const std::string &owner,
+                      const Attempt &attempt, const Outcome &outcome) override;
+  Result<std::size_t> release_owner(const std::string &owner) override;
+  Result<std::vector<DeliveryRecord>> deliveries(const std::string &endpoint_id,
+                                                 std::size_t limit) override;
+  Result<std::optional<DeliveryRecord>>
+  delivery(const std::string &id) override;
+  Result<bool> redeliver(const std::string &id, TimePoint now) override;
+  Result<std::size_t> recover(const std::string &endpoint_id, TimePoint since,
+                              TimePoint until, TimePoint now) override;
+  Result<std::uint64_t> pending() override;
+  Result<std::size_t> prune(TimePoint before) override;
+
+private:
+  struct Statements;
+
+  explicit SqliteWebhookStore(std::unique_ptr<store::SqliteDatabase> database);
+
+  // Returns the endpoints a statement selects (data, failing_since).
+  Result<std::vector<Endpoint>> read_endpoints(sqlite3_stmt *statement);
+  // Returns the deliveries a statement selects, with their attempts.
+  Result<std::vector<DeliveryRecord>> read_records(sqlite3_stmt *statement);
+  // Runs a statement that changes rows; returns how many, or an error text.
+  Result<int> run(sqlite3_stmt *statement);
+
+  std::mutex m_mutex;
+  std::unique_ptr<store::SqliteDatabase> m_database;
+  std::unique_ptr<Statements> m_statements;
+};
+
+} // namespace dovewarden::webhook
