@@ -4,6 +4,7 @@
 #include "metrics/WebhookMetrics.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
+#include "util/Throttle.hpp"
 #include "webhook/RateLimiter.hpp"
 #include "webhook/Signature.hpp"
 #include "webhook/Verdict.hpp"
@@ -218,6 +219,8 @@ private:
   std::uint64_t m_generation = 0;
   std::map<std::uint64_t, Generation> m_generations;
   Steady::time_point m_next_gauges;
+  // the store being down is said once a minute, not at every poll
+  util::Throttle m_store_warnings{std::chrono::minutes(1)};
 };
 
 void Deliverer::Loop::run() {
@@ -250,14 +253,17 @@ void Deliverer::Loop::run() {
 void Deliverer::Loop::refresh_endpoints(bool force) {
   const auto version = m_store.endpoints_version();
   if (!version) {
-    LOG_WARN("webhook: cannot read the endpoints' version: ", version.error());
+    if (m_store_warnings.allow())
+      LOG_WARN("webhook: cannot read the endpoints' version: ",
+               version.error());
     return;
   }
   if (!force && m_version && *m_version == *version)
     return;
   auto endpoints = m_store.endpoints();
   if (!endpoints) {
-    LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error());
+    if (m_store_warnings.allow())
+      LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error());
     return;
   }
   m_endpoints.clear();
@@ -318,7 +324,8 @@ void Deliverer::Loop::claim() {
   auto claimed = m_store.claim(owner(generation), Clock::now(), lease(), max,
                                std::min(per_endpoint, max));
   if (!claimed) {
-    LOG_WARN("webhook: cannot claim deliveries: ", claimed.error());
+    if (m_store_warnings.allow())
+      LOG_WARN("webhook: cannot claim deliveries: ", claimed.error());
     m_next_claim = now + m_options.poll_interval;
     return;
   }

@@ -345,6 +345,24 @@ BOOST_AUTO_TEST_CASE(delivers_signed_standard_webhook) {
              std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(long_response_is_cut_off) {
+  const auto target = endpoint("chatty");
+  receiver.on("chatty", [](int, httplib::Response &response) {
+    response.set_content(std::string(1 << 20, 'x'), "text/plain");
+  });
+  auto opts = options();
+  opts.response_limit = 64 * 1024;
+  start(std::move(opts));
+  const auto id = send(target);
+  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  const auto delivery = record(id);
+  BOOST_TEST((delivery.delivery.state == DeliveryState::succeeded));
+  BOOST_REQUIRE_EQUAL(delivery.attempts.size(), 1u);
+  BOOST_TEST(delivery.attempts[0].status == 200);
+  BOOST_TEST(delivery.attempts[0].response == std::string(1024, 'x'));
+  BOOST_TEST(delivery.attempts[0].error.find("cut off") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(retries_after_500_with_the_same_id) {
   const auto target = endpoint("flaky");
   receiver.on("flaky", [](int call, httplib::Response &response) {
