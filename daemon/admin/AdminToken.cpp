@@ -2,13 +2,13 @@
 
 #include "util/Fatal.hpp"
 #include "util/Fd.hpp"
+#include "util/Random.hpp"
 #include "util/Strings.hpp"
 #include "util/System.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,13 +20,14 @@ namespace {
 constexpr std::size_t k_random_bytes = 32;
 constexpr std::size_t k_max_file_size = 4096;
 
-std::string hex(const unsigned char *bytes, std::size_t size) {
+std::string hex(std::string_view bytes) {
   static constexpr char k_digits[] = "0123456789abcdef";
   std::string text;
-  text.reserve(size * 2);
-  for (std::size_t i = 0; i < size; i++) {
-    text += k_digits[bytes[i] >> 4];
-    text += k_digits[bytes[i] & 0x0f];
+  text.reserve(bytes.size() * 2);
+  for (const char byte : bytes) {
+    const auto value = static_cast<unsigned char>(byte);
+    text += k_digits[value >> 4];
+    text += k_digits[value & 0x0f];
   }
   return text;
 }
@@ -134,11 +135,9 @@ AdminToken::read_file(const std::string &path) {
 }
 
 std::string AdminToken::generate() {
-  unsigned char bytes[k_random_bytes];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
-    throw util::Fatal("RAND_bytes failed: cannot generate an admin token");
-  auto token = hex(bytes, sizeof(bytes));
-  OPENSSL_cleanse(bytes, sizeof(bytes));
+  auto bytes = util::random_bytes(k_random_bytes);
+  auto token = hex(bytes);
+  OPENSSL_cleanse(bytes.data(), bytes.size());
   return token;
 }
 

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <tl/expected.hpp>
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dovewarden::webhook {
+
+// Which addresses a webhook may be delivered to (the SSRF guard): none that
+// is loopback, private, link-local, CGNAT, multicast, unspecified, broadcast
+// or reserved, v4 or v6 (v4 inside v6 is judged as v4), unless a network of
+// the allow-list contains it.
+class AddressPolicy {
+public:
+  // An empty allow-list: every such address is refused.
+  AddressPolicy() = default;
+
+  // Parses an allow-list: CIDRs or bare addresses, v4 or v6, separated by
+  // commas ("127.0.0.1/32,10.0.0.0/8,::1"). Returns the policy, or an error
+  // text naming the first bad item.
+  static tl::expected<AddressPolicy, std::string>
+  parse(std::string_view allow_list);
+
+  // Returns why address (length bytes long) may not be dialled ("10.1.2.3 is
+  // a private address"), or nothing if it may. Refuses families other than
+  // AF_INET and AF_INET6.
+  std::optional<std::string> refusal(const sockaddr &address,
+                                     socklen_t length) const;
+
+  // Returns the allow-list in the form parse() reads, "" if empty.
+  std::string to_string() const;
+
+private:
+  struct Network {
+    int family = 0; // AF_INET (first 4 bytes used) or AF_INET6
+    std::array<std::uint8_t, 16> bytes{};
+    unsigned prefix = 0;
+  };
+
+  bool allows(int family, const std::uint8_t *bytes) const;
+
+  std::vector<Network> m_allowed;
+};
+
+// What the guard of one transfer saw. Must outlive the transfer.
+struct GuardState {
+  const AddressPolicy *policy = nullptr;
+  std::string refusal; // why an address was refused, "" if none was
+};
+
+// Makes handle check each address it dials (after name resolution) against
+// policy, refusing with CURLE_COULDNT_CONNECT and the reason in
+// state.refusal; allows only http and https, follows no redirect and uses no
+// proxy, even one from the environment. Clears state.refusal. Throws
+// util::Fatal if libcurl refuses an option.
+void guard(CURL *handle, const AddressPolicy &policy, GuardState &state);
+
+} // namespace dovewarden::webhook
