@@ -2,6 +2,8 @@
 
 #include "admin/AdminServer.hpp"
 #include "admin/AdminToken.hpp"
+#include "admin/ReplicationApi.hpp"
+#include "admin/WebhookApi.hpp"
 #include "bus/Bus.hpp"
 #include "core/Pipeline.hpp"
 #include "dovewarden-config.h"
@@ -9,6 +11,7 @@
 #include "http/StatusServer.hpp"
 #include "metrics/Metrics.hpp"
 #include "metrics/ReplicationMetrics.hpp"
+#include "metrics/WebhookMetrics.hpp"
 #include "replication/DoveadmClient.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Replicator.hpp"
@@ -21,6 +24,11 @@
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
 #include "util/System.hpp"
+#include "webhook/AddressPolicy.hpp"
+#include "webhook/Deliverer.hpp"
+#include "webhook/Dispatcher.hpp"
+#include "webhook/RedisWebhookStore.hpp"
+#include "webhook/SqliteWebhookStore.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -43,20 +51,26 @@ std::string lease_owner(const std::string &host) {
   return host + ":" + std::to_string(::getpid());
 }
 
-std::unique_ptr<store::ReplicationStore>
-open_store(const config::ReplicationConfig &config) {
-  if (config.store == config::StoreMode::embedded) {
-    auto opened = store::SqliteStore::open(config.store_path);
-    if (!opened)
-      throw util::Fatal("DOVEWARDEN_STORE_PATH: " + opened.error());
-    return std::move(*opened);
-  }
+store::RedisStore::Options
+redis_options(const config::ReplicationConfig &config) {
   store::RedisStore::Options options;
   options.host = config.redis_addr.host;
   options.port = config.redis_addr.port;
   options.password = config.redis_password;
   options.ns = config.redis_namespace;
-  auto connected = store::RedisStore::connect(std::move(options));
+  return options;
+}
+
+// Opens the store of type Sqlite or Redis that the configuration names.
+template <typename Store, typename Sqlite, typename Redis>
+std::unique_ptr<Store> open_store(const config::ReplicationConfig &config) {
+  if (config.store == config::StoreMode::embedded) {
+    auto opened = Sqlite::open(config.store_path);
+    if (!opened)
+      throw util::Fatal("DOVEWARDEN_STORE_PATH: " + opened.error());
+    return std::move(*opened);
+  }
+  auto connected = Redis::connect(redis_options(config));
   if (!connected)
     throw util::Fatal("DOVEWARDEN_REDIS_ADDR: " + connected.error());
   return std::move(*connected);
@@ -95,12 +109,15 @@ void Daemon::start() {
   // nothing at info level until all is set up: a failure is one line
   add_stream_sink();
   add_replication();
+  add_webhooks();
   add_http_source();
   m_bus->start();
   start_status_server();
   start_admin_server();
   if (m_replicator)
     m_replicator->start();
+  if (m_deliverer)
+    m_deliverer->start();
   std::string receiving;
   for (auto &source : m_sources) {
     source->start();
@@ -117,7 +134,8 @@ void Daemon::start() {
            m_store ? "to " + m_config.replication.doveadm_dest + " via " +
                          m_config.replication.doveadm_url + ", store " +
                          m_store->describe()
-                   : std::string("off"));
+                   : std::string("off"),
+           "; webhooks ", m_webhook_store ? "on" : "off");
 }
 
 void Daemon::add_replication() {
@@ -131,7 +149,8 @@ void Daemon::add_replication() {
   doveadm.destination = config.doveadm_dest;
   doveadm.timeout = config.doveadm_timeout;
   m_doveadm = std::make_unique<replication::DoveadmClient>(std::move(doveadm));
-  m_store = open_store(config);
+  m_store = open_store<store::ReplicationStore, store::SqliteStore,
+                       store::RedisStore>(config);
   m_replication_metrics =
       std::make_unique<metrics::ReplicationMetrics>(m_metrics->registry());
 
@@ -166,6 +185,44 @@ void Daemon::add_replication() {
                    bus::Bus::Options{});
 }
 
+void Daemon::add_webhooks() {
+  const auto &config = m_config.webhooks;
+  if (!config.enabled)
+    return;
+  m_webhook_store =
+      open_store<webhook::WebhookStore, webhook::SqliteWebhookStore,
+                 webhook::RedisWebhookStore>(m_config.replication);
+  m_webhook_metrics =
+      std::make_unique<metrics::WebhookMetrics>(m_metrics->registry());
+  auto policy = webhook::AddressPolicy::parse(config.allow_nets);
+  if (!policy)
+    throw util::Fatal("DOVEWARDEN_WEBHOOK_ALLOW_NETS: " + policy.error());
+  m_address_policy =
+      std::make_unique<webhook::AddressPolicy>(std::move(*policy));
+
+  webhook::Deliverer::Options options;
+  options.owner = lease_owner(m_host) + ":webhook";
+  options.schedule = webhook::RetrySchedule(config.retry_schedule);
+  options.address_policy = *m_address_policy;
+  options.max_in_flight = config.max_in_flight;
+  options.disable_after = config.disable_after;
+  options.retention = config.retention;
+  auto publish = [this](core::Event event) {
+    event.message.set("host", m_host);
+    m_pipeline->submit(std::move(event));
+  };
+  m_deliverer = std::make_unique<webhook::Deliverer>(
+      *m_webhook_store, std::move(options), publish, m_webhook_metrics.get());
+  webhook::Dispatcher::Options dispatch;
+  dispatch.max_payload = config.max_payload;
+  m_dispatcher = std::make_shared<webhook::Dispatcher>(
+      *m_webhook_store, dispatch,
+      webhook::Dispatcher::Counters{m_webhook_metrics->enqueued,
+                                    m_webhook_metrics->too_large},
+      [this] { m_deliverer->wake(); });
+  m_bus->subscribe("*", m_dispatcher);
+}
+
 void Daemon::add_http_source() {
   if (!m_config.http_addr)
     return;
@@ -183,7 +240,7 @@ void Daemon::add_http_source() {
 }
 
 void Daemon::start_admin_server() {
-  if (!m_store || !m_config.admin_addr)
+  if ((!m_store && !m_webhook_store) || !m_config.admin_addr)
     return;
   const auto &config = m_config;
   const auto lookup =
@@ -203,16 +260,29 @@ void Daemon::start_admin_server() {
   auto token = admin::AdminToken::load(lookup, config.replication.store_path);
   if (!token)
     throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());
-  auto &client = *m_doveadm;
-  admin::AdminServer::UserLister list_users =
-      [&client]() -> tl::expected<std::vector<std::string>, std::string> {
-    auto users = client.list_users("*");
-    if (!users)
-      return tl::unexpected(users.error().message);
-    return std::move(*users);
-  };
-  m_admin = std::make_unique<admin::AdminServer>(
-      *config.admin_addr, std::move(*token), *m_store, std::move(list_users));
+  m_admin = std::make_unique<admin::AdminServer>(*config.admin_addr,
+                                                 std::move(*token));
+  if (m_store) {
+    auto &client = *m_doveadm;
+    admin::ReplicationApi::UserLister list_users =
+        [&client]() -> tl::expected<std::vector<std::string>, std::string> {
+      auto users = client.list_users("*");
+      if (!users)
+        return tl::unexpected(users.error().message);
+      return std::move(*users);
+    };
+    m_replication_api = std::make_unique<admin::ReplicationApi>(
+        *m_store, std::move(list_users));
+    m_admin->add(*m_replication_api);
+  }
+  if (m_webhook_store) {
+    m_webhook_api = std::make_unique<admin::WebhookApi>(
+        *m_webhook_store, *m_address_policy, [this] {
+          m_dispatcher->endpoints_changed();
+          m_deliverer->wake();
+        });
+    m_admin->add(*m_webhook_api);
+  }
   const auto started = m_admin->start();
   if (!started)
     throw util::Fatal("DOVEWARDEN_ADMIN_ADDR: " + started.error());
@@ -254,6 +324,8 @@ void Daemon::stop() {
   m_bus->stop();
   if (m_replicator)
     m_replicator->stop();
+  if (m_deliverer)
+    m_deliverer->stop();
   if (m_status)
     m_status->stop();
   if (m_started)

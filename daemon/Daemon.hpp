@@ -20,6 +20,7 @@ class StatusServer;
 namespace dovewarden::metrics {
 class Metrics;
 class ReplicationMetrics;
+class WebhookMetrics;
 } // namespace dovewarden::metrics
 namespace dovewarden::replication {
 class DoveadmClient;
@@ -31,13 +32,22 @@ class ReplicationStore;
 }
 namespace dovewarden::admin {
 class AdminServer;
-}
+class ReplicationApi;
+class WebhookApi;
+} // namespace dovewarden::admin
+namespace dovewarden::webhook {
+class AddressPolicy;
+class Deliverer;
+class Dispatcher;
+class WebhookStore;
+} // namespace dovewarden::webhook
 
 namespace dovewarden {
 
 // Wires the stages together: sources -> pipeline (loss detection) -> bus ->
-// subscribers (stream, replication feed -> store <- replicator), plus the
-// status and admin listeners. main() owns one.
+// subscribers (stream; replication feed -> store <- replicator; webhook
+// dispatcher -> outbox <- deliverer), plus the status and admin listeners.
+// main() owns one.
 class Daemon {
 public:
   explicit Daemon(config::Config config);
@@ -61,6 +71,7 @@ public:
 private:
   void add_stream_sink();
   void add_replication();
+  void add_webhooks();
   void add_http_source();
   void start_admin_server();
   void start_status_server();
@@ -78,6 +89,13 @@ private:
   std::unique_ptr<replication::DoveadmClient> m_doveadm;
   std::shared_ptr<replication::ReplicationFeed> m_feed;
   std::unique_ptr<replication::Replicator> m_replicator;
+  std::unique_ptr<metrics::WebhookMetrics> m_webhook_metrics;
+  std::unique_ptr<webhook::WebhookStore> m_webhook_store;
+  std::unique_ptr<webhook::AddressPolicy> m_address_policy;
+  std::shared_ptr<webhook::Dispatcher> m_dispatcher;
+  std::unique_ptr<webhook::Deliverer> m_deliverer;
+  std::unique_ptr<admin::ReplicationApi> m_replication_api;
+  std::unique_ptr<admin::WebhookApi> m_webhook_api;
   std::unique_ptr<admin::AdminServer> m_admin;
   std::unique_ptr<http::StatusServer> m_status;
   std::atomic<bool> m_started{false};

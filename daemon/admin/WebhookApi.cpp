@@ -1,5 +1,6 @@
 #include "admin/WebhookApi.hpp"
 
+#include "admin/Reply.hpp"
 #include "core/Event.hpp"
 #include "filter/FilterExpression.hpp"
 #include "util/Duration.hpp"
@@ -11,11 +12,12 @@
 #include "webhook/Signature.hpp"
 #include "webhook/WebhookStore.hpp"
 
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <httplib.h>
 #include <netinet/in.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <ctime>
@@ -31,7 +33,6 @@ using nlohmann::json;
 using webhook::Clock;
 using webhook::TimePoint;
 
-constexpr const char *k_json = "application/json";
 constexpr auto k_max_timeout = std::chrono::milliseconds(5min);
 constexpr auto k_max_batch_wait = std::chrono::milliseconds(1min);
 constexpr auto k_default_grace = std::chrono::milliseconds(24h);
@@ -46,35 +47,9 @@ constexpr std::uint64_t k_max_limit = 1000;
 
 using Error = tl::unexpected<std::string>;
 
-void answer(httplib::Response &response, int status, const json &body) {
-  response.status = status;
-  // response prefixes and event data may hold bytes that are not UTF-8
-  response.set_content(
-      body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
-      k_json);
-}
-
-void fail(httplib::Response &response, int status, const std::string &error) {
-  answer(response, status, json{{"error", error}});
-}
-
-void store_failed(httplib::Response &response, const std::string &what,
-                  const std::string &error) {
-  LOG_WARN("admin: ", what, ": ", error);
-  fail(response, 503, what + ": " + error);
-}
-
 void unknown(httplib::Response &response, const char *what,
              const std::string &id) {
   fail(response, 404, std::string("unknown ") + what + " " + util::quote(id));
-}
-
-json unix_time(TimePoint time) {
-  if (time == TimePoint{})
-    return nullptr;
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             time.time_since_epoch())
-      .count();
 }
 
 json endpoint_json(const webhook::Endpoint &endpoint, bool with_secrets) {
@@ -198,17 +173,8 @@ check_url(const std::string &text, const webhook::AddressPolicy &policy) {
   return url_part(url.get(), CURLUPART_URL);
 }
 
-bool has_control(std::string_view text) {
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      return true;
-  }
-  return false;
-}
-
-tl::expected<std::string, std::string> text_member(const std::string &key,
-                                                   const json &value,
-                                                   std::size_t max) {
+tl::expected<std::string, std::string>
+text_member(const std::string &key, const json &value, std::size_t max) {
   if (!value.is_string())
     return Error(key + ": expected a string");
   auto text = value.get<std::string>();
@@ -228,8 +194,7 @@ events_member(const json &value) {
     const auto glob = text_member("events", item, k_max_text);
     if (!glob)
       return Error(glob.error());
-    if (glob->empty() ||
-        glob->find_first_of(" \t") != std::string::npos)
+    if (glob->empty() || glob->find_first_of(" \t") != std::string::npos)
       return Error("events: " + util::quote(*glob) +
                    " is not a type glob (e.g. message.*)");
     globs.push_back(*glob);
@@ -247,8 +212,8 @@ duration_member(const std::string &key, const json &value,
   if (!duration)
     return Error(key + ": " + duration.error());
   if (*duration < min || *duration > max)
-    return Error(key + ": must be from " + util::format_duration(min) +
-                 " to " + util::format_duration(max));
+    return Error(key + ": must be from " + util::format_duration(min) + " to " +
+                 util::format_duration(max));
   return *duration;
 }
 
@@ -271,9 +236,10 @@ struct Extras {
 
 // Applies the body's members to endpoint. Returns the extras, or the first
 // member refused and why.
-tl::expected<Extras, std::string>
-apply(const json &body, webhook::Endpoint &endpoint,
-      const webhook::AddressPolicy &policy, bool patch) {
+tl::expected<Extras, std::string> apply(const json &body,
+                                        webhook::Endpoint &endpoint,
+                                        const webhook::AddressPolicy &policy,
+                                        bool patch) {
   if (!body.is_object())
     return Error("expected a JSON object");
   Extras extras;
@@ -385,9 +351,8 @@ void rotate(webhook::Endpoint &endpoint, std::string secret,
 // Returns a time of the recover request: Unix seconds, RFC 3339
 // ("2024-05-01T12:00:00Z", "…+02:00", fractions ignored) or a duration ago
 // ("2h").
-tl::expected<TimePoint, std::string> time_member(const std::string &key,
-                                                 const json &value,
-                                                 TimePoint now) {
+tl::expected<TimePoint, std::string>
+time_member(const std::string &key, const json &value, TimePoint now) {
   const auto expected = key + ": expected Unix seconds, an RFC 3339 time or "
                               "a duration ago such as \"2h\"";
   if (value.is_number_integer())
@@ -403,7 +368,8 @@ tl::expected<TimePoint, std::string> time_member(const std::string &key,
   if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year,
                   &tm.tm_mon, &tm.tm_mday, &separator, &tm.tm_hour, &tm.tm_min,
                   &tm.tm_sec, &consumed) != 7 ||
-      consumed != 19 || (separator != 'T' && separator != 't' && separator != ' '))
+      consumed != 19 ||
+      (separator != 'T' && separator != 't' && separator != ' '))
     return Error(expected);
   std::string_view rest(text);
   rest.remove_prefix(19);
@@ -448,8 +414,8 @@ bool wants_secrets(const httplib::Request &request) {
 // Returns the endpoint's host for log lines: URLs may carry credentials.
 std::string log_host(const std::string &text) {
   Url url(curl_url(), &curl_url_cleanup);
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) !=
-                  CURLUE_OK)
+  if (!url ||
+      curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK)
     return "?";
   return url_part(url.get(), CURLUPART_HOST);
 }
@@ -464,13 +430,12 @@ WebhookApi::WebhookApi(webhook::WebhookStore &store,
 void WebhookApi::install(httplib::Server &server) {
   using Request = httplib::Request;
   using Response = httplib::Response;
-  server.Post("/v1/webhooks", [this](const Request &request,
-                                     Response &response) {
-    create(request, response);
-  });
-  server.Get("/v1/webhooks", [this](const Request &, Response &response) {
-    list(response);
-  });
+  server.Post("/v1/webhooks",
+              [this](const Request &request, Response &response) {
+                create(request, response);
+              });
+  server.Get("/v1/webhooks",
+             [this](const Request &, Response &response) { list(response); });
   server.Get("/v1/webhooks/([^/]+)",
              [this](const Request &request, Response &response) {
                show(request, response);
@@ -523,8 +488,8 @@ void WebhookApi::create(const httplib::Request &request,
     return fail(response, 400, extras.error());
   endpoint.created = endpoint.updated = now;
   endpoint.enabled = extras->enabled.value_or(true);
-  endpoint.secrets = {{extras->secret.value_or(webhook::generate_secret()),
-                       TimePoint{}}};
+  endpoint.secrets = {
+      {extras->secret.value_or(webhook::generate_secret()), TimePoint{}}};
   // 131 random bits do not collide; a second try costs nothing if they do
   for (int attempt = 0; attempt < 2; attempt++) {
     endpoint.id = util::random_id("ep_");

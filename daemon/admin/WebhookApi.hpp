@@ -36,8 +36,7 @@ public:
   // policy refuses targets whose host is a literal forbidden address (the
   // deliverer checks the address it dials); on_change, if given, is called
   // after every change made, so that the daemon wakes whoever delivers.
-  WebhookApi(webhook::WebhookStore &store,
-             const webhook::AddressPolicy &policy,
+  WebhookApi(webhook::WebhookStore &store, const webhook::AddressPolicy &policy,
              std::function<void()> on_change = {});
   WebhookApi(const WebhookApi &) = delete;
   WebhookApi &operator=(const WebhookApi &) = delete;
@@ -51,8 +50,7 @@ private:
   void update(const httplib::Request &request, httplib::Response &response);
   void remove(const httplib::Request &request, httplib::Response &response);
   void test(const httplib::Request &request, httplib::Response &response);
-  void deliveries(const httplib::Request &request,
-                  httplib::Response &response);
+  void deliveries(const httplib::Request &request, httplib::Response &response);
   void recover(const httplib::Request &request, httplib::Response &response);
   void delivery(const httplib::Request &request, httplib::Response &response);
   void redeliver(const httplib::Request &request, httplib::Response &response);

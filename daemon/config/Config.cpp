@@ -8,6 +8,7 @@
 #include "util/Duration.hpp"
 #include "util/Strings.hpp"
 #include "webhook/AddressPolicy.hpp"
+#include "webhook/RetrySchedule.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -119,7 +120,8 @@ constexpr std::array<Setting, 41> k_settings{{
      "private, loopback, ... networks webhooks may still reach, e.g. "
      "10.1.0.0/16"},
     {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after", "DURATION",
-     "5d", "disable an endpoint whose attempts all failed this long; 0s: never"},
+     "5d",
+     "disable an endpoint whose attempts all failed this long; 0s: never"},
     {"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "--webhook-max-payload", "BYTES",
      "262144", "events whose payload is larger are not delivered (counted)"},
     {"DOVEWARDEN_WEBHOOK_MAX_IN_FLIGHT", "--webhook-max-in-flight", "COUNT",
@@ -296,25 +298,13 @@ void convert_replication(const Values &values, Config &config) {
       duration(values, "DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD");
 }
 
-std::vector<std::chrono::milliseconds> schedule(const Values &values,
-                                                const char *env) {
-  const auto &text = values.at(env);
-  std::vector<std::chrono::milliseconds> waits;
-  for (const auto item : util::split(text, ',')) {
-    const auto parsed = util::parse_duration(item);
-    if (!parsed)
-      throw ConfigError(env, invalid("duration", std::string(item),
-                                     parsed.error()));
-    waits.push_back(*parsed);
-  }
-  if (waits.empty())
-    throw ConfigError(env, "needs at least one wait, e.g. 0s");
-  return waits;
-}
-
 void convert_webhooks(const Values &values, WebhookConfig &w) {
   w.enabled = boolean(values, "DOVEWARDEN_WEBHOOKS_ENABLED");
-  w.retry_schedule = schedule(values, "DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE");
+  const auto &schedule = values.at("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE");
+  auto parsed = webhook::RetrySchedule::parse(schedule);
+  if (!parsed)
+    throw ConfigError("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", parsed.error());
+  w.retry_schedule = parsed->delays();
   w.allow_nets = values.at("DOVEWARDEN_WEBHOOK_ALLOW_NETS");
   if (const auto policy = webhook::AddressPolicy::parse(w.allow_nets); !policy)
     throw ConfigError("DOVEWARDEN_WEBHOOK_ALLOW_NETS", policy.error());

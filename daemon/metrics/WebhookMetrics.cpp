@@ -27,7 +27,17 @@ std::size_t index_of(const std::array<const char *, N> &values,
 } // namespace
 
 WebhookMetrics::WebhookMetrics(prometheus::Registry &registry)
-    : m_duration(BuildHistogram()
+    : enqueued(BuildCounter()
+                   .Name("dovewarden_webhook_enqueued_total")
+                   .Help("Webhook deliveries written to the outbox")
+                   .Register(registry)
+                   .Add({})),
+      too_large(BuildCounter()
+                    .Name("dovewarden_webhook_payloads_refused_total")
+                    .Help("Event payloads not delivered, by reason")
+                    .Register(registry)
+                    .Add({{"reason", "too_large"}})),
+      m_duration(BuildHistogram()
                      .Name("dovewarden_webhook_attempt_duration_seconds")
                      .Help("How long webhook delivery attempts took")
                      .Register(registry)
@@ -72,8 +82,7 @@ void WebhookMetrics::delivery(std::string_view result) {
 }
 
 void WebhookMetrics::attempt(std::string_view outcome, double seconds) {
-  m_attempts[index_of(k_outcomes, outcome, k_outcomes.size() - 1)]
-      ->Increment();
+  m_attempts[index_of(k_outcomes, outcome, k_outcomes.size() - 1)]->Increment();
   m_duration.Observe(seconds);
 }
 

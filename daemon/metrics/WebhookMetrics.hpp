@@ -17,8 +17,8 @@ namespace dovewarden::metrics {
 // user, so that the series stay few whatever is registered. Thread-safe.
 class WebhookMetrics {
 public:
-  static constexpr std::array<const char *, 4> k_results{
-      "succeeded", "failed", "retried", "disabled"};
+  static constexpr std::array<const char *, 4> k_results{"succeeded", "failed",
+                                                         "retried", "disabled"};
   static constexpr std::array<const char *, 7> k_outcomes{
       "2xx", "3xx", "4xx", "5xx", "timeout", "refused", "error"};
 
@@ -35,6 +35,11 @@ public:
   void pending(std::uint64_t deliveries);
   void endpoints(std::size_t enabled, std::size_t disabled);
   void in_flight(std::size_t transfers);
+
+  // deliveries the dispatcher wrote to the outbox
+  prometheus::Counter &enqueued;
+  // event payloads over DOVEWARDEN_WEBHOOK_MAX_PAYLOAD, not delivered
+  prometheus::Counter &too_large;
 
 private:
   std::array<prometheus::Counter *, k_results.size()> m_deliveries{};

@@ -36,6 +36,7 @@ using std::chrono::milliseconds;
 // a request is only started if it ends (timeout) this long before its lease
 constexpr milliseconds k_lease_slack{5000};
 constexpr milliseconds k_gauge_interval{1000};
+constexpr auto k_prune_interval = std::chrono::hours(1);
 
 void init_curl() {
   static std::once_flag once;
@@ -96,7 +97,8 @@ std::size_t on_body(char *data, std::size_t size, std::size_t count,
   transfer.received += bytes;
   if (transfer.response.size() < transfer.response_cap)
     transfer.response.append(
-        data, std::min(bytes, transfer.response_cap - transfer.response.size()));
+        data,
+        std::min(bytes, transfer.response_cap - transfer.response.size()));
   if (transfer.received > transfer.response_limit) {
     transfer.too_large = true;
     return 0;
@@ -148,8 +150,7 @@ public:
   Loop(WebhookStore &store, const Options &options, const Publish &publish,
        metrics::WebhookMetrics *metrics, const std::atomic<bool> &stopping)
       : m_store(store), m_options(options), m_publish(publish),
-        m_metrics(metrics), m_stopping(stopping),
-        m_schedule(options.schedule) {
+        m_metrics(metrics), m_stopping(stopping), m_schedule(options.schedule) {
     init_curl();
     m_multi.reset(curl_multi_init());
     if (!m_multi)
@@ -188,6 +189,8 @@ private:
   void disable(const std::string &endpoint_id, const std::string &reason);
   void drain();
   void update_gauges(bool force);
+  // Deletes finished deliveries older than the retention, once an hour.
+  void prune_if_due();
   milliseconds lease() const;
   bool lease_left(const Held &held, const Endpoint &endpoint,
                   Steady::time_point now) const;
@@ -219,6 +222,7 @@ private:
   std::uint64_t m_generation = 0;
   std::map<std::uint64_t, Generation> m_generations;
   Steady::time_point m_next_gauges;
+  Steady::time_point m_next_prune;
   // the store being down is said once a minute, not at every poll
   util::Throttle m_store_warnings{std::chrono::minutes(1)};
 };
@@ -236,6 +240,7 @@ void Deliverer::Loop::run() {
     if (collect() > 0)
       start_ready();
     update_gauges(false);
+    prune_if_due();
 
     const auto now = Steady::now();
     auto wait = std::min<Steady::duration>(m_options.poll_interval, rate_wait);
@@ -342,8 +347,7 @@ void Deliverer::Loop::claim() {
   // what was put back is claimable again at once: claiming again at once
   // when all of it was would spin
   m_more_due = kept > 0;
-  m_next_claim =
-      found < max || kept == 0 ? now + m_options.poll_interval : now;
+  m_next_claim = found < max || kept == 0 ? now + m_options.poll_interval : now;
 }
 
 std::string Deliverer::Loop::owner(std::uint64_t generation) const {
@@ -379,7 +383,7 @@ void Deliverer::Loop::put_back_held(EndpointQueue &queue) {
 }
 
 bool Deliverer::Loop::hold(Delivery delivery, std::uint64_t generation,
-                          Steady::time_point claimed) {
+                           Steady::time_point claimed) {
   auto found = m_endpoints.find(delivery.endpoint_id);
   if (found == m_endpoints.end()) {
     refresh_endpoints(true);
@@ -454,14 +458,13 @@ void Deliverer::Loop::start(const Endpoint &endpoint, Held held) {
   const auto &body = transfer->delivery.body;
   const std::string timestamp = unix_seconds(transfer->at);
   const bool headers_ok =
-      add_header(transfer->headers,
-                 "webhook-id: " + transfer->delivery.id) &&
+      add_header(transfer->headers, "webhook-id: " + transfer->delivery.id) &&
       add_header(transfer->headers, "webhook-timestamp: " + timestamp) &&
       add_header(transfer->headers,
-                 "webhook-signature: " +
-                     signature_header(endpoint.secrets, transfer->at,
-                                      transfer->delivery.id, timestamp,
-                                      body)) &&
+                 "webhook-signature: " + signature_header(endpoint.secrets,
+                                                          transfer->at,
+                                                          transfer->delivery.id,
+                                                          timestamp, body)) &&
       add_header(transfer->headers, "Content-Type: application/json") &&
       add_header(transfer->headers, "Expect:");
   if (!headers_ok)
@@ -537,8 +540,8 @@ void Deliverer::Loop::finish(std::unique_ptr<Transfer> transfer,
   attempt.response = std::move(transfer->response);
   long status = 0;
   curl_easy_getinfo(transfer->handle.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer->too_large &&
-                           status != 0)) {
+  if (code == CURLE_OK ||
+      (code == CURLE_WRITE_ERROR && transfer->too_large && status != 0)) {
     result.status = static_cast<int>(status);
     result.retry_after = std::move(transfer->retry_after);
     attempt.status = result.status;
@@ -552,8 +555,8 @@ void Deliverer::Loop::finish(std::unique_ptr<Transfer> transfer,
     result.failure = code == CURLE_OPERATION_TIMEDOUT
                          ? AttemptResult::Failure::timeout
                          : AttemptResult::Failure::error;
-    attempt.error = transfer->error[0] != '\0' ? transfer->error
-                                               : curl_easy_strerror(code);
+    attempt.error =
+        transfer->error[0] != '\0' ? transfer->error : curl_easy_strerror(code);
   }
 
   const auto now = Clock::now();
@@ -570,11 +573,10 @@ void Deliverer::Loop::finish(std::unique_ptr<Transfer> transfer,
     LOG_WARN("webhook: delivery ", delivery.id,
              " was no longer leased to this daemon when its attempt ended");
 
-  const char *what =
-      verdict.action == Verdict::Action::disable     ? "disabled"
-      : after.state == DeliveryState::succeeded ? "succeeded"
-      : after.state == DeliveryState::failed    ? "failed"
-                                                : "retried";
+  const char *what = verdict.action == Verdict::Action::disable ? "disabled"
+                     : after.state == DeliveryState::succeeded  ? "succeeded"
+                     : after.state == DeliveryState::failed     ? "failed"
+                                                                : "retried";
   if (m_metrics) {
     m_metrics->attempt(attempt_label(result),
                        std::chrono::duration<double>(latency).count());
@@ -654,10 +656,10 @@ void Deliverer::Loop::drain() {
     collect();
     const auto left = std::chrono::ceil<milliseconds>(deadline - Steady::now());
     if (!m_transfers.empty() && left.count() > 0)
-      curl_multi_poll(m_multi.get(), nullptr, 0,
-                      static_cast<int>(std::min<milliseconds::rep>(
-                          left.count(), 100)),
-                      nullptr);
+      curl_multi_poll(
+          m_multi.get(), nullptr, 0,
+          static_cast<int>(std::min<milliseconds::rep>(left.count(), 100)),
+          nullptr);
   }
   if (!m_transfers.empty())
     LOG_INFO("webhook: ", m_transfers.size(),
@@ -673,6 +675,18 @@ void Deliverer::Loop::drain() {
   m_generations.clear();
   if (m_metrics)
     m_metrics->in_flight(0);
+}
+
+void Deliverer::Loop::prune_if_due() {
+  const auto now = Steady::now();
+  if (m_options.retention.count() == 0 || now < m_next_prune)
+    return;
+  m_next_prune = now + k_prune_interval;
+  const auto pruned = m_store.prune(Clock::now() - m_options.retention);
+  if (!pruned)
+    LOG_WARN("webhooks: pruning the delivery log failed: ", pruned.error());
+  else if (*pruned > 0)
+    LOG_DEBUG("webhooks: pruned ", *pruned, " finished deliveries");
 }
 
 void Deliverer::Loop::update_gauges(bool force) {

@@ -39,9 +39,11 @@ public:
     std::chrono::milliseconds poll_interval{500};
     // an endpoint failing for this long is disabled; 0: never
     std::chrono::milliseconds disable_after{std::chrono::hours(24 * 5)};
-    std::size_t response_cap = 1024;       // response bytes kept in the log
-    std::size_t response_limit = 1 << 20;  // a longer response is cut off
+    std::size_t response_cap = 1024;           // response bytes kept in the log
+    std::size_t response_limit = 1 << 20;      // a longer response is cut off
     std::chrono::milliseconds stop_wait{5000}; // for transfers, at stop()
+    // finished deliveries stay in the log this long; 0: for ever
+    std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
     // added to the longest endpoint timeout to make the lease
     std::chrono::milliseconds lease_margin{std::chrono::seconds(60)};
   };

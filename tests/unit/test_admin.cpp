@@ -1,6 +1,7 @@
 #include "TestUtil.hpp"
 #include "admin/AdminServer.hpp"
 #include "admin/AdminToken.hpp"
+#include "admin/ReplicationApi.hpp"
 #include "cli/AdminClient.hpp"
 #include "cli/Format.hpp"
 #include "cli/Settings.hpp"
@@ -179,13 +180,19 @@ private:
 
 constexpr const char *k_token = "s3cret-token";
 
-// An AdminServer on a loopback port over a FakeStore, and a client with the
-// right token.
+// An AdminServer serving the ReplicationApi over a FakeStore on a loopback
+// port, and a client with the right token.
 struct ServerFixture {
   FakeStore store;
   std::vector<std::string> doveadm_users{"alex", "bert"};
   std::string doveadm_error; // non-empty: listing users fails
   std::uint16_t port = 0;
+  admin::ReplicationApi api{
+      store, [this]() -> tl::expected<std::vector<std::string>, std::string> {
+        if (!doveadm_error.empty())
+          return tl::unexpected(doveadm_error);
+        return doveadm_users;
+      }};
   std::unique_ptr<AdminServer> server;
   httplib::Headers auth{{"Authorization", std::string("Bearer ") + k_token}};
 
@@ -194,12 +201,8 @@ struct ServerFixture {
     for (int attempt = 0; attempt < 5 && !server; attempt++) {
       port = free_port();
       server = std::make_unique<AdminServer>(
-          util::ListenAddress{"127.0.0.1", port}, AdminToken(k_token), store,
-          [this]() -> tl::expected<std::vector<std::string>, std::string> {
-            if (!doveadm_error.empty())
-              return tl::unexpected(doveadm_error);
-            return doveadm_users;
-          });
+          util::ListenAddress{"127.0.0.1", port}, AdminToken(k_token));
+      server->add(api);
       if (!server->start())
         server.reset();
     }

@@ -384,10 +384,9 @@ BOOST_AUTO_TEST_CASE(webhook_settings_are_read) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_webhook_settings_name_the_setting) {
-  BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "0s,5x"}})
-                 .rfind("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE: invalid duration "
-                        "\"5x\"",
-                        0) == 0);
+  BOOST_TEST(
+      error_of({}, {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "0s,5x"}})
+          .rfind("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE: item 2 \"5x\"", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", ","}})
                  .rfind("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "10.0.0.0/33"}})

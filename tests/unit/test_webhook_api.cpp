@@ -5,7 +5,6 @@
 #include "cli/AdminClient.hpp"
 #include "cli/Format.hpp"
 #include "cli/WebhookCommand.hpp"
-#include "store/SqliteStore.hpp"
 #include "webhook/AddressPolicy.hpp"
 #include "webhook/Signature.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
@@ -99,8 +98,7 @@ public:
         [&] { return m_store.claim(owner, now, lease, max, per_endpoint); });
   }
   Result<bool> finish(const webhook::Delivery &delivery,
-                      const std::string &owner,
-                      const webhook::Attempt &attempt,
+                      const std::string &owner, const webhook::Attempt &attempt,
                       const webhook::Outcome &outcome) override {
     return pass(
         [&] { return m_store.finish(delivery, owner, attempt, outcome); });
@@ -145,7 +143,6 @@ private:
 // directory, on a loopback port.
 struct ApiFixture {
   TempDir dir;
-  std::unique_ptr<store::SqliteStore> replication;
   std::unique_ptr<webhook::SqliteWebhookStore> sqlite;
   std::unique_ptr<SwitchedStore> store;
   webhook::AddressPolicy policy;
@@ -156,9 +153,6 @@ struct ApiFixture {
   httplib::Headers auth{{"Authorization", std::string("Bearer ") + k_token}};
 
   explicit ApiFixture(const std::string &allow_list = "") {
-    auto opened = store::SqliteStore::open(dir.path());
-    BOOST_REQUIRE(opened);
-    replication = std::move(*opened);
     auto webhooks = webhook::SqliteWebhookStore::open(dir.path());
     BOOST_REQUIRE(webhooks);
     sqlite = std::move(*webhooks);
@@ -171,8 +165,7 @@ struct ApiFixture {
     for (int attempt = 0; attempt < 5 && !server; attempt++) {
       port = free_port();
       server = std::make_unique<AdminServer>(
-          util::ListenAddress{"127.0.0.1", port}, AdminToken(k_token),
-          *replication);
+          util::ListenAddress{"127.0.0.1", port}, AdminToken(k_token));
       server->add(*api);
       if (!server->start())
         server.reset();
@@ -199,8 +192,8 @@ struct ApiFixture {
         : method == "PATCH" ? client.Patch(path, auth, text, "application/json")
                             : client.Delete(path, auth);
     BOOST_REQUIRE(result);
-    return {result->status, result->body.empty() ? json()
-                                                 : json::parse(result->body)};
+    return {result->status,
+            result->body.empty() ? json() : json::parse(result->body)};
   }
   json create(const json &body) {
     const auto [status, answer] = call("POST", "/v1/webhooks", body);
@@ -215,8 +208,8 @@ struct ApiFixture {
   }
   // Enqueues a delivery created at created and makes one failed attempt of
   // it (status 500, "oops"), final if final, else due again in an hour.
-  std::string failed_delivery(const std::string &endpoint_id,
-                              TimePoint created, bool final = true) {
+  std::string failed_delivery(const std::string &endpoint_id, TimePoint created,
+                              bool final = true) {
     webhook::Delivery delivery;
     delivery.id = "msg_" + std::to_string(created.time_since_epoch().count());
     delivery.endpoint_id = endpoint_id;
@@ -227,8 +220,9 @@ struct ApiFixture {
     const auto claimed = sqlite->claim("test", Clock::now(), 1min, 10, 0);
     BOOST_REQUIRE(claimed);
     const auto ours =
-        std::find_if(claimed->begin(), claimed->end(),
-                     [&](const auto &found) { return found.id == delivery.id; });
+        std::find_if(claimed->begin(), claimed->end(), [&](const auto &found) {
+          return found.id == delivery.id;
+        });
     BOOST_REQUIRE(ours != claimed->end());
     webhook::Attempt attempt;
     attempt.delivery_id = delivery.id;
@@ -318,7 +312,8 @@ BOOST_FIXTURE_TEST_CASE(create_list_show_delete, ApiFixture) {
   auto expected = created;
   expected.erase("secrets");
   BOOST_TEST(shown == expected);
-  std::tie(show_status, shown) = call("GET", "/v1/webhooks/" + id + "?secrets=1");
+  std::tie(show_status, shown) =
+      call("GET", "/v1/webhooks/" + id + "?secrets=1");
   BOOST_TEST(shown == created);
 
   auto [removed, none] = call("DELETE", "/v1/webhooks/" + id);
@@ -335,17 +330,18 @@ BOOST_FIXTURE_TEST_CASE(create_list_show_delete, ApiFixture) {
 
 BOOST_FIXTURE_TEST_CASE(create_with_every_member, ApiFixture) {
   const auto secret = webhook::generate_secret();
-  const auto created = create({{"url", "https://hooks.example.com/all"},
-                               {"events", {"message.new"}},
-                               {"filter", "user=*@example.com AND mailbox=INBOX"},
-                               {"description", "CRM"},
-                               {"timeout", "2500ms"},
-                               {"rate_limit", 2.5},
-                               {"concurrency", 2},
-                               {"batch_max", 50},
-                               {"batch_wait", "500ms"},
-                               {"secret", secret},
-                               {"enabled", false}});
+  const auto created =
+      create({{"url", "https://hooks.example.com/all"},
+              {"events", {"message.new"}},
+              {"filter", "user=*@example.com AND mailbox=INBOX"},
+              {"description", "CRM"},
+              {"timeout", "2500ms"},
+              {"rate_limit", 2.5},
+              {"concurrency", 2},
+              {"batch_max", 50},
+              {"batch_wait", "500ms"},
+              {"secret", secret},
+              {"enabled", false}});
   const auto endpoint = stored(created.at("id"));
   BOOST_TEST(endpoint.filter == "user=*@example.com AND mailbox=INBOX");
   BOOST_TEST(endpoint.description == "CRM");
@@ -450,12 +446,11 @@ BOOST_FIXTURE_TEST_CASE(update_changes_only_what_is_given, ApiFixture) {
   const auto created = create(k_minimal);
   const std::string id = created.at("id");
   const auto path = "/v1/webhooks/" + id;
-  auto [status, answer] =
-      call("PATCH", path,
-           {{"description", "new"},
-            {"events", {"message.new"}},
-            {"timeout", "5m"},
-            {"url", "https://other.example.com/x"}});
+  auto [status, answer] = call("PATCH", path,
+                               {{"description", "new"},
+                                {"events", {"message.new"}},
+                                {"timeout", "5m"},
+                                {"url", "https://other.example.com/x"}});
   BOOST_TEST(status == 200);
   BOOST_TEST(answer.at("description") == "new");
   BOOST_TEST(!answer.contains("secrets"));
@@ -629,12 +624,11 @@ BOOST_FIXTURE_TEST_CASE(delivery_log_and_redelivery, ApiFixture) {
   BOOST_TEST(call("GET", "/v1/webhooks/ep_none/deliveries").first == 404);
   BOOST_TEST(call("GET", "/v1/webhooks/" + id + "/deliveries?limit=0").first ==
              400);
-  BOOST_TEST(
-      call("GET", "/v1/webhooks/" + id + "/deliveries?limit=x").first == 400);
+  BOOST_TEST(call("GET", "/v1/webhooks/" + id + "/deliveries?limit=x").first ==
+             400);
 }
 
-BOOST_FIXTURE_TEST_CASE(delivery_log_is_newest_first_and_limited,
-                        ApiFixture) {
+BOOST_FIXTURE_TEST_CASE(delivery_log_is_newest_first_and_limited, ApiFixture) {
   const std::string id = create(k_minimal).at("id");
   const auto now = Clock::now();
   failed_delivery(id, now - 3h);
@@ -643,8 +637,7 @@ BOOST_FIXTURE_TEST_CASE(delivery_log_is_newest_first_and_limited,
   BOOST_REQUIRE(log.size() == 2u);
   BOOST_TEST(log[0].at("id") == newest);
   BOOST_TEST(log[0].at("state") == "pending");
-  BOOST_TEST(log[0].at("next_attempt").get<std::int64_t>() >
-             unix_seconds(now));
+  BOOST_TEST(log[0].at("next_attempt").get<std::int64_t>() > unix_seconds(now));
   std::tie(status, log) =
       call("GET", "/v1/webhooks/" + id + "/deliveries?limit=1");
   BOOST_REQUIRE(log.size() == 1u);
@@ -694,8 +687,9 @@ BOOST_FIXTURE_TEST_CASE(recover_a_time_range, ApiFixture) {
   }
   std::tie(status, answer) = call("POST", path, {{"since", "yesterday"}});
   BOOST_TEST(answer.at("error").get<std::string>().rfind("since: ", 0) == 0);
-  BOOST_TEST(call("POST", "/v1/webhooks/ep_none/recover", {{"since", "1h"}})
-                 .first == 404);
+  BOOST_TEST(
+      call("POST", "/v1/webhooks/ep_none/recover", {{"since", "1h"}}).first ==
+      404);
 }
 
 BOOST_FIXTURE_TEST_CASE(store_failures_answer_503, ApiFixture) {
@@ -754,10 +748,16 @@ struct Parsed {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(add_options_become_the_request_body) {
-  Parsed add({"webhook", "add", "--url", "https://h.example/x", "--events",
-              "message.*, flags.*,", "--filter", "user=a*", "--timeout", "5s",
-              "--rate-limit", "2.5", "--concurrency", "3", "--batch-max", "10",
-              "--batch-wait", "500ms", "--description", "crm"});
+  Parsed add({"webhook",       "add",
+              "--url",         "https://h.example/x",
+              "--events",      "message.*, flags.*,",
+              "--filter",      "user=a*",
+              "--timeout",     "5s",
+              "--rate-limit",  "2.5",
+              "--concurrency", "3",
+              "--batch-max",   "10",
+              "--batch-wait",  "500ms",
+              "--description", "crm"});
   BOOST_TEST(add.command.chosen());
   const auto body = add.command.endpoint_body();
   BOOST_REQUIRE(body);
@@ -941,7 +941,7 @@ BOOST_FIXTURE_TEST_CASE(dovewarden_webhook_against_the_server, ApiFixture) {
   std::tie(code, output) = run("webhook deliveries " + id + " --limit 5");
   BOOST_TEST(code == 0);
   BOOST_TEST(output.find(test_id + "  webhook.test  pending") !=
-             std::string::npos,
+                 std::string::npos,
              output);
 
   const auto failed = failed_delivery(id, Clock::now() - 30min);

@@ -1,0 +1,211 @@
+#include "admin/ReplicationApi.hpp"
+
+#include "admin/Reply.hpp"
+#include "store/ReplicationStore.hpp"
+#include "util/Glob.hpp"
+#include "util/Logger.hpp"
+#include "util/Strings.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+namespace dovewarden::admin {
+
+namespace {
+
+using nlohmann::json;
+using store::TimePoint;
+
+json user_json(const store::UserRecord &record, TimePoint now) {
+  return json{
+      {"user", record.user},
+      {"queued", record.queued},
+      {"priority", replication::priority_name(record.priority)},
+      {"requested", record.queued ? unix_time(record.requested) : nullptr},
+      {"full_requested", record.full_requested},
+      {"last_fast_sync", unix_time(record.last_fast_sync)},
+      {"last_full_sync", unix_time(record.last_full_sync)},
+      {"last_success", unix_time(record.last_success)},
+      {"failed", record.failed},
+      {"failures", record.failures},
+      {"last_error", record.last_error},
+      {"next_attempt", unix_time(record.next_attempt)},
+      {"running", !record.owner.empty() && record.lease_until > now},
+  };
+}
+
+bool has_wildcard(std::string_view mask) {
+  return mask.find_first_of("*?") != std::string_view::npos;
+}
+
+tl::unexpected<std::string> invalid(std::string reason) {
+  return tl::unexpected(std::move(reason));
+}
+
+struct ReplicateRequest {
+  std::string mask;
+  bool full = false;
+  // doveadm replicator replicate's default
+  replication::Priority priority = replication::Priority::low;
+};
+
+// Returns the request body's meaning, or the reason it has none.
+tl::expected<ReplicateRequest, std::string>
+parse_replicate(std::string_view body) {
+  const auto parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object())
+    return invalid("expected a JSON object");
+  ReplicateRequest request;
+  for (const auto &[key, value] : parsed.items()) {
+    if (key == "mask" && value.is_string()) {
+      request.mask = value.get<std::string>();
+    } else if (key == "full" && value.is_boolean()) {
+      request.full = value.get<bool>();
+    } else if (key == "priority" && value.is_string()) {
+      const auto priority =
+          replication::parse_priority(value.get<std::string>());
+      if (!priority)
+        return invalid("invalid priority " +
+                       util::quote(value.get<std::string>()) +
+                       ": expected none, low, high or sync");
+      request.priority = *priority;
+    } else if (key == "mask" || key == "full" || key == "priority") {
+      return invalid("\"" + key + "\" has the wrong type");
+    } else {
+      return invalid("unknown member " + util::quote(key));
+    }
+  }
+  if (request.mask.empty())
+    return invalid("\"mask\" is missing or empty");
+  if (has_control(request.mask))
+    return invalid("\"mask\" contains control characters");
+  return request;
+}
+
+} // namespace
+
+ReplicationApi::ReplicationApi(store::ReplicationStore &store,
+                               UserLister list_users)
+    : m_store(store), m_list_users(std::move(list_users)) {}
+
+void ReplicationApi::install(httplib::Server &server) {
+  server.Get("/v1/replication/status",
+             [this](const httplib::Request &, httplib::Response &response) {
+               status(response);
+             });
+  server.Get("/v1/replication/users",
+             [this](const httplib::Request &request,
+                    httplib::Response &response) { users(request, response); });
+  server.Post(
+      "/v1/replication/replicate",
+      [this](const httplib::Request &request, httplib::Response &response) {
+        replicate(request, response);
+      });
+  server.Delete(
+      "/v1/replication/users/(.+)",
+      [this](const httplib::Request &request, httplib::Response &response) {
+        remove(request, response);
+      });
+}
+
+void ReplicationApi::status(httplib::Response &response) {
+  const auto status = m_store.status(store::Clock::now());
+  if (!status)
+    return store_failed(response, "status", status.error());
+  json queued = json::object();
+  for (int i = 0; i < replication::k_priority_count; i++)
+    queued[replication::priority_name(static_cast<replication::Priority>(i))] =
+        status->queued[static_cast<std::size_t>(i)];
+  answer(response, 200,
+         json{{"queued", queued},
+              {"waiting", status->waiting},
+              {"running", status->running},
+              {"failed", status->failed},
+              {"users", status->users}});
+}
+
+void ReplicationApi::users(const httplib::Request &request,
+                           httplib::Response &response) {
+  const auto mask =
+      request.has_param("mask") ? request.get_param_value("mask") : "*";
+  if (mask.empty())
+    return fail(response, 400, "empty mask");
+  const auto records = m_store.users(mask);
+  if (!records)
+    return store_failed(response, "users", records.error());
+  const auto now = store::Clock::now();
+  json list = json::array();
+  for (const auto &record : *records)
+    list.push_back(user_json(record, now));
+  answer(response, 200, list);
+}
+
+void ReplicationApi::replicate(const httplib::Request &request,
+                               httplib::Response &response) {
+  const auto parsed = parse_replicate(request.body);
+  if (!parsed)
+    return fail(response, 400, parsed.error());
+  const auto users = expand(parsed->mask);
+  if (!users)
+    return store_failed(response, "replicate", users.error());
+  const auto now = store::Clock::now();
+  std::vector<store::SyncRequest> requests;
+  requests.reserve(users->size());
+  for (const auto &user : *users) {
+    store::SyncRequest sync;
+    sync.user = user;
+    sync.priority = parsed->priority;
+    sync.requested = now;
+    sync.full = parsed->full;
+    requests.push_back(std::move(sync));
+  }
+  if (!requests.empty()) {
+    const auto queued = m_store.enqueue(requests);
+    if (!queued)
+      return store_failed(response, "replicate", queued.error());
+  }
+  LOG_INFO("admin: replicate ", util::quote(parsed->mask), " priority ",
+           replication::priority_name(parsed->priority),
+           parsed->full ? " full" : "", ": ", requests.size(), " users queued");
+  answer(response, 200, json{{"queued", requests.size()}});
+}
+
+void ReplicationApi::remove(const httplib::Request &request,
+                            httplib::Response &response) {
+  const std::string user = request.matches[1];
+  if (has_control(user))
+    return fail(response, 400, "user contains control characters");
+  const auto removed = m_store.remove(user);
+  if (!removed)
+    return store_failed(response, "remove", removed.error());
+  if (!*removed)
+    return fail(response, 404, "unknown user " + util::quote(user));
+  LOG_INFO("admin: removed user ", util::quote(user));
+  response.status = 204;
+}
+
+tl::expected<std::vector<std::string>, std::string>
+ReplicationApi::expand(const std::string &mask) {
+  if (!has_wildcard(mask))
+    return std::vector<std::string>{mask};
+  std::set<std::string> users;
+  const auto known = m_store.users(mask);
+  if (!known)
+    return tl::unexpected(known.error());
+  for (const auto &record : *known)
+    users.insert(record.user);
+  if (m_list_users) {
+    const auto listed = m_list_users();
+    if (!listed)
+      return tl::unexpected("cannot list users: " + listed.error());
+    for (const auto &user : *listed) {
+      if (util::glob_match(mask, user))
+        users.insert(user);
+    }
+  }
+  return std::vector<std::string>(users.begin(), users.end());
+}
+
+} // namespace dovewarden::admin

@@ -1,0 +1,45 @@
+#include "admin/Reply.hpp"
+
+#include "util/Logger.hpp"
+
+#include <httplib.h>
+
+namespace dovewarden::admin {
+
+using nlohmann::json;
+
+void answer(httplib::Response &response, int status, const json &body) {
+  response.status = status;
+  // response prefixes and event data may hold bytes that are not UTF-8
+  response.set_content(
+      body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+      "application/json");
+}
+
+void fail(httplib::Response &response, int status, const std::string &error) {
+  answer(response, status, json{{"error", error}});
+}
+
+void store_failed(httplib::Response &response, const std::string &what,
+                  const std::string &error) {
+  LOG_WARN("admin: ", what, ": ", error);
+  fail(response, 503, what + ": " + error);
+}
+
+json unix_time(std::chrono::system_clock::time_point time) {
+  if (time == std::chrono::system_clock::time_point{})
+    return nullptr;
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             time.time_since_epoch())
+      .count();
+}
+
+bool has_control(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return true;
+  }
+  return false;
+}
+
+} // namespace dovewarden::admin
