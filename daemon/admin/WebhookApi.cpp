@@ -76,6 +76,8 @@ json endpoint_json(const webhook::Endpoint &endpoint, bool with_secrets) {
       secrets.push_back(
           {{"secret", secret.value}, {"expires", unix_time(secret.expires)}});
     body["secrets"] = secrets;
+    if (!endpoint.secrets.empty())
+      body["secret"] = endpoint.secrets.front().value; // the current one
   }
   return body;
 }
