@@ -309,8 +309,11 @@ BOOST_FIXTURE_TEST_CASE(create_list_show_delete, ApiFixture) {
   auto [show_status, shown] = call("GET", "/v1/webhooks/" + id);
   BOOST_TEST(show_status == 200);
   BOOST_TEST(!shown.contains("secrets"));
+  BOOST_TEST(!shown.contains("secret"));
+  BOOST_TEST(created.at("secret") == created.at("secrets")[0].at("secret"));
   auto expected = created;
   expected.erase("secrets");
+  expected.erase("secret");
   BOOST_TEST(shown == expected);
   std::tie(show_status, shown) =
       call("GET", "/v1/webhooks/" + id + "?secrets=1");
