@@ -17,6 +17,7 @@ import urllib.request
 
 from harness import (REPO, Daemon, Imap, Pair, RawImap, Redis, Timeout, daemon_path, free_port,
                      lmtp_deliver, make_message, mailbox_state, wait_converged, wait_until)
+from harness.receiver import Receiver
 
 # Fast retries, no background sweep unless a test wants it: a test passes only
 # because of what it exercises.
@@ -703,3 +704,24 @@ class BadInputTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SlowWebhookTest(ReplicationCase):
+    def test_a_slow_webhook_endpoint_does_not_delay_replication(self):
+        """An endpoint that takes 20 s per answer, subscribed to everything: each append
+        still reaches the replica within the usual bound."""
+        with Receiver(tolerance=None) as rx:
+            rx.delay(20, "/slow")
+            d = self.daemon(env={"DOVEWARDEN_WEBHOOK_ALLOW_NETS": "127.0.0.1/32"})
+            status, endpoint = d.admin("POST", "/v1/webhooks",
+                                       {"url": rx.url("/slow"), "events": ["*"], "timeout": "1m"})
+            self.assertEqual(status, 201, endpoint)
+            self.bring_over("alice")
+            for i in range(3):
+                started = time.monotonic()
+                append(self.primary, "alice", subject=f"slow {i}")
+                self.converged("alice", f"append {i}")
+                self.assertLess(time.monotonic() - started, CONVERGE)
+            self.assertTrue(rx.requests("/slow"), "the slow endpoint was never called")
+            self.assertFalse([r for r in rx.requests("/slow") if r.answer is not None],
+                             "the endpoint was not slow: the test proves nothing")

@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from harness import Daemon, Env, Imap, free_port, lmtp_deliver, wait_until
+from harness import Daemon, Env, Imap, Redis, free_port, lmtp_deliver, wait_until
 from harness.receiver import Receiver, hang, respond
 
 ENV = None
@@ -211,23 +211,116 @@ class OutcomeTest(WebhookCase):
 
 
 class DurabilityTest(WebhookCase):
-    def test_kill_9_with_deliveries_pending_loses_none(self):
+    def crash_with_deliveries_pending(self, path):
         """Deliveries failing with 503 when dovewardend is killed are delivered after the
         restart; the receiver dedups on webhook-id: every message once, at least."""
-        self.add("/durable", ["message.new"])
-        RX.default("/durable", respond(503))
+        self.add(path, ["message.new"])
+        RX.default(path, respond(503))
         for _ in range(5):
             lmtp_deliver(ENV.dovecot, "bob")
-        wait_until(lambda: len({r.webhook_id for r in RX.requests("/durable")}) >= 5, WITHIN,
-                   what="5 deliveries attempted")
+        wait_until(lambda: len(RX.unique_ids(path)) >= 5, WITHIN, what="5 deliveries attempted")
         self.daemon.kill()
-        RX.default("/durable", respond(200))
+        RX.default(path, respond(200))
         self.daemon.start()
-        wait_until(lambda: len({r.webhook_id for r in RX.requests("/durable") if r.answer is not None and r.answer.status == 200}) >= 5,
-                   WITHIN, what="5 deliveries accepted after the restart")
-        ok = [r for r in RX.requests("/durable") if r.answer is not None and r.answer.status == 200]
-        self.assertEqual(len({r.webhook_id for r in ok}), 5)
-        self.assertTrue(all(r.signature_valid for r in RX.requests("/durable")))
+        accepted = lambda: {r.webhook_id for r in RX.requests(path)  # noqa: E731
+                            if r.answer is not None and r.answer.status == 200}
+        wait_until(lambda: len(accepted()) >= 5, WITHIN, what="5 deliveries accepted after the restart")
+        self.assertEqual(accepted(), RX.unique_ids(path), "a delivery was lost")
+        self.assertEqual(len(accepted()), 5)
+        self.assertTrue(all(r.signature_valid for r in RX.requests(path)))
+
+    def test_kill_9_with_deliveries_pending_loses_none(self):
+        self.crash_with_deliveries_pending("/durable")
+
+    def test_the_same_with_the_outbox_in_redis(self):
+        redis = Redis(root=ENV.root, appendonly=True).start()
+        saved = dict(self.daemon.extra_env)
+        self.daemon.stop()
+        self.daemon.extra_env.update({"DOVEWARDEN_REDIS_MODE": "external",
+                                      "DOVEWARDEN_REDIS_ADDR": redis.addr})
+        try:
+            self.daemon.start()
+            self.crash_with_deliveries_pending("/durable-redis")
+        finally:
+            for daemon, endpoint_id in self.endpoints:
+                daemon.admin("DELETE", f"/v1/webhooks/{endpoint_id}")
+            self.endpoints = []
+            self.daemon.stop()
+            self.daemon.extra_env = saved
+            self.daemon.start()
+            redis.cleanup()
+
+
+class BatchTest(WebhookCase):
+    def test_a_batching_endpoint_gets_arrays_signed_once(self):
+        self.add("/batch", ["message.new"], batch_max=3, batch_wait="10s")
+        for _ in range(3):
+            lmtp_deliver(ENV.dovecot, "alice")
+        (request,) = self.wait_requests("/batch", 1)
+        self.assertSigned(request)
+        self.assertIsInstance(request.json, list)
+        self.assertEqual([e["type"] for e in request.json], ["message.new"] * 3)
+        time.sleep(0.5)
+        self.assertEqual(len(RX.requests("/batch")), 1)
+
+
+class CliTest(WebhookCase):
+    def cli(self, *args, rc=0):
+        out = run_cli(self.daemon, *args)
+        self.assertEqual(out.returncode, rc, f"dovewarden {' '.join(args)}: {out.stdout}{out.stderr}")
+        return out.stdout
+
+    def test_manage_an_endpoint_and_its_deliveries(self):
+        """add, list, show (the secret only with --secret), disable/enable, test,
+        deliveries, redeliver (same webhook-id) and recover of failed deliveries."""
+        created = json.loads(self.cli("webhook", "add", "--url", RX.url("/cli"), "--events",
+                                      "webhook.test,message.new", "--description", "crm", "--json"))
+        endpoint_id, secret = created["id"], created["secret"]
+        self.endpoints.append((self.daemon, endpoint_id))
+        RX.secrets.append(secret)
+        self.assertIn(endpoint_id, self.cli("webhook", "list"))
+        self.assertNotIn(secret, self.cli("webhook", "show", endpoint_id))
+        self.assertIn(secret, self.cli("webhook", "show", endpoint_id, "--secret"))
+
+        self.cli("webhook", "disable", endpoint_id)
+        lmtp_deliver(ENV.dovecot, "alice")
+        time.sleep(1.5)
+        self.assertEqual(RX.requests("/cli"), [], "a disabled endpoint got an event")
+        self.cli("webhook", "enable", endpoint_id)
+        self.cli("webhook", "test", endpoint_id)
+        first = self.wait_requests("/cli", 1)[-1]
+        self.assertSigned(first)
+        self.assertEqual(first.json["type"], "webhook.test")
+        self.assertEqual(first.json["data"]["endpoint_id"], endpoint_id)
+
+        log = json.loads(self.cli("webhook", "deliveries", endpoint_id, "--json"))
+        self.assertIn(first.webhook_id, [d["id"] for d in log])
+        self.assertIn(first.webhook_id, self.cli("webhook", "deliveries", endpoint_id))
+        self.cli("webhook", "redeliver", first.webhook_id)
+        wait_until(lambda: RX.webhook_ids("/cli").count(first.webhook_id) == 2, WITHIN,
+                   what="the redelivery")
+
+        RX.default("/cli", respond(500))
+        self.cli("webhook", "test", endpoint_id)
+
+        def failed():
+            log = json.loads(self.cli("webhook", "deliveries", endpoint_id, "--json"))
+            return [d for d in log if d["state"] == "failed"]
+        wait_until(failed, WITHIN, what="the schedule to be used up")
+        (gave_up,) = failed()
+        RX.default("/cli", respond(200))
+        self.assertIn("1", self.cli("webhook", "recover", endpoint_id, "--since", "1h"))
+        wait_until(lambda: not failed(), WITHIN, what="the recovered delivery to succeed")
+        self.assertEqual(RX.webhook_ids("/cli")[-1], gave_up["id"])
+
+    def test_a_private_target_is_refused_with_its_reason(self):
+        daemon = Daemon(ENV.root, f"ipc://{ENV.sockdir}/cli.sock", name="cli-ssrf").start()
+        try:
+            out = run_cli(daemon, "webhook", "add", "--url", "http://10.1.2.3/hook", "--events", "*")
+            self.assertEqual(out.returncode, 64, out.stdout + out.stderr)
+            self.assertIn("10.1.2.3 is a private address", out.stderr)
+        finally:
+            daemon.kill()
 
 
 class SecretTest(WebhookCase):
