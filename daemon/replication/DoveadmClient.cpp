@@ -1,12 +1,13 @@
 #include "replication/DoveadmClient.hpp"
 
 #include "config/ConfigError.hpp"
+#include "util/Base64.hpp"
+#include "util/Curl.hpp"
 #include "util/Fatal.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include <memory>
 #include <mutex>
@@ -18,10 +19,10 @@ namespace {
 
 using nlohmann::json;
 using Kind = DoveadmFailure::Kind;
-using Curl = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using CurlList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
-using CurlUrl = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
-using CurlText = std::unique_ptr<char, decltype(&curl_free)>;
+using util::Curl;
+using util::CurlList;
+using util::CurlText;
+using util::CurlUrl;
 
 constexpr const char *k_api_path = "/doveadm/v1";
 constexpr int k_lock_timeout_secs = 30; // the replicator's `-l 30`
@@ -31,24 +32,6 @@ constexpr std::size_t k_max_answer = 64 * 1024 * 1024;
 
 DoveadmFailure failure(Kind kind, std::string message, int exit_code = 0) {
   return DoveadmFailure{kind, std::move(message), exit_code};
-}
-
-void init_curl() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      throw util::Fatal("curl_global_init() failed");
-  });
-}
-
-std::string base64(const std::string &bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                      reinterpret_cast<const unsigned char *>(bytes.data()),
-                      static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(length));
-  return out;
 }
 
 std::string url_part(CURLU *url, CURLUPart part) {
@@ -84,15 +67,6 @@ std::string endpoint_of(const std::string &url) {
 
 bool has_wildcard(const std::string &name) {
   return name.find_first_of("*?") != std::string::npos;
-}
-
-bool add_header(CurlList &list, const std::string &line) {
-  curl_slist *head = curl_slist_append(list.get(), line.c_str());
-  if (head == nullptr)
-    return false;
-  list.release();
-  list.reset(head);
-  return true;
 }
 
 // What the callbacks of one transfer share.
@@ -287,7 +261,7 @@ const char *failure_kind_name(DoveadmFailure::Kind kind) {
 }
 
 DoveadmClient::DoveadmClient(Options options) : m_options(std::move(options)) {
-  init_curl();
+  util::init_curl();
   m_endpoint = endpoint_of(m_options.url);
   if (m_options.password.empty() == m_options.api_key.empty())
     throw config::ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
@@ -363,11 +337,12 @@ DoveadmClient::post(const std::string &body) {
   Curl curl(curl_easy_init(), &curl_easy_cleanup);
   CurlList headers(nullptr, &curl_slist_free_all);
   // "Expect:" keeps curl from waiting for 100-continue on long states
-  bool ok = curl && add_header(headers, "Content-Type: application/json") &&
-            add_header(headers, "Expect:");
+  bool ok = curl &&
+            util::add_header(headers, "Content-Type: application/json") &&
+            util::add_header(headers, "Expect:");
   if (ok && !m_options.api_key.empty())
-    ok = add_header(headers, "Authorization: X-Dovecot-API " +
-                                 base64(m_options.api_key));
+    ok = util::add_header(headers, "Authorization: X-Dovecot-API " +
+                                       util::base64_encode(m_options.api_key));
   if (!ok)
     return tl::unexpected(
         failure(Kind::temporary, "cannot set up a doveadm request: no memory"));

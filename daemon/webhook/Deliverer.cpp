@@ -2,6 +2,7 @@
 
 #include "dovewarden-config.h"
 #include "metrics/WebhookMetrics.hpp"
+#include "util/Curl.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
 #include "util/Throttle.hpp"
@@ -27,9 +28,9 @@ namespace dovewarden::webhook {
 
 namespace {
 
-using Curl = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using CurlList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
-using CurlMulti = std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)>;
+using util::Curl;
+using util::CurlList;
+using util::CurlMulti;
 using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -37,14 +38,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds k_lease_slack{5000};
 constexpr milliseconds k_gauge_interval{1000};
 constexpr auto k_prune_interval = std::chrono::hours(1);
-
-void init_curl() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      throw util::Fatal("curl_global_init() failed");
-  });
-}
 
 std::string unix_seconds(TimePoint at) {
   return std::to_string(
@@ -122,15 +115,6 @@ std::size_t on_header(char *data, std::size_t size, std::size_t count,
   return size * count;
 }
 
-bool add_header(CurlList &list, const std::string &line) {
-  curl_slist *head = curl_slist_append(list.get(), line.c_str());
-  if (head == nullptr)
-    return false;
-  list.release();
-  list.reset(head);
-  return true;
-}
-
 // A delivery claimed and waiting for its endpoint (concurrency, rate).
 struct Held {
   Delivery delivery;
@@ -151,7 +135,7 @@ public:
        metrics::WebhookMetrics *metrics, const std::atomic<bool> &stopping)
       : m_store(store), m_options(options), m_publish(publish),
         m_metrics(metrics), m_stopping(stopping), m_schedule(options.schedule) {
-    init_curl();
+    util::init_curl();
     m_multi.reset(curl_multi_init());
     if (!m_multi)
       throw util::Fatal("curl_multi_init() failed");
@@ -458,15 +442,16 @@ void Deliverer::Loop::start(const Endpoint &endpoint, Held held) {
   const auto &body = transfer->delivery.body;
   const std::string timestamp = unix_seconds(transfer->at);
   const bool headers_ok =
-      add_header(transfer->headers, "webhook-id: " + transfer->delivery.id) &&
-      add_header(transfer->headers, "webhook-timestamp: " + timestamp) &&
-      add_header(transfer->headers,
-                 "webhook-signature: " + signature_header(endpoint.secrets,
-                                                          transfer->at,
-                                                          transfer->delivery.id,
-                                                          timestamp, body)) &&
-      add_header(transfer->headers, "Content-Type: application/json") &&
-      add_header(transfer->headers, "Expect:");
+      util::add_header(transfer->headers,
+                       "webhook-id: " + transfer->delivery.id) &&
+      util::add_header(transfer->headers, "webhook-timestamp: " + timestamp) &&
+      util::add_header(transfer->headers,
+                       "webhook-signature: " +
+                           signature_header(endpoint.secrets, transfer->at,
+                                            transfer->delivery.id, timestamp,
+                                            body)) &&
+      util::add_header(transfer->headers, "Content-Type: application/json") &&
+      util::add_header(transfer->headers, "Expect:");
   if (!headers_ok)
     throw util::Fatal("curl_slist_append() failed");
 
