@@ -3,7 +3,8 @@
 the plugin, and dovewardend replicating the primary to the replica on its
 embedded store, all under ./run/. An IMAP APPEND, an LMTP delivery and a flag
 change on the primary, each shown arriving on the replica; `dovewarden status`;
-then events streaming until Ctrl-C.
+a webhook endpoint (a local receiver that checks each Standard Webhooks
+signature) getting those changes; then events streaming until Ctrl-C.
 
 DW_DEMO_ONESHOT=1 (or --oneshot): run the steps and exit (0 if each change
 reached the replica), for scripts/test.
@@ -25,6 +26,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 from harness import (REPO, Imap, Pair, Timeout, daemon_path, free_port,  # noqa: E402
                      lmtp_deliver, make_message, wait_converged, wait_until)
 from harness.dovecot import MAIL_GID, MAIL_UID  # noqa: E402
+from harness.receiver import Receiver  # noqa: E402
 from harness.util import pid_alive, tail  # noqa: E402
 
 RUN = os.path.join(REPO, "run")
@@ -109,7 +111,8 @@ def main():
         env = dict(os.environ, DOVEWARDEN_ZMQ_ENDPOINT=pair.primary.endpoint, DOVEWARDEN_STREAM="-",
                    DOVEWARDEN_METRICS_ADDR=METRICS, DOVEWARDEN_ADMIN_ADDR=ADMIN,
                    DOVEWARDEN_HTTP_ADDR=HTTP, DOVEWARDEN_REDIS_MODE="embedded",
-                   DOVEWARDEN_STORE_PATH=store, **pair.daemon_env("primary"))
+                   DOVEWARDEN_STORE_PATH=store, DOVEWARDEN_WEBHOOK_ALLOW_NETS="127.0.0.1/32",
+                   **pair.daemon_env("primary"))
         with open(daemon_log, "wb") as log:
             daemon = subprocess.Popen([daemon_path()], env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=log,
@@ -142,6 +145,23 @@ def main():
             say(f"{side.side} Dovecot up: IMAP 127.0.0.1:{side.imap_port}, POP3 127.0.0.1:{side.pop3_port}, "
                 f"LMTP 127.0.0.1:{side.lmtp_port} (users alice/bob, password secret)")
         say(f"dovewardend replicates the primary to the replica (store: {store})")
+
+        receiver = Receiver().start()
+        procs.append(receiver)
+
+        def run_cli(*args):
+            cli = f"DOVEWARDEN_ADMIN_ADDR={ADMIN} DOVEWARDEN_STORE_PATH={store} {CLI}"
+            say(f"$ {cli} {' '.join(shlex.quote(a) for a in args)}")
+            out = subprocess.run([CLI, *args], env=cli_env, capture_output=True, text=True, timeout=20)
+            print(out.stdout + out.stderr, file=sys.stderr, end="", flush=True)
+            if out.returncode != 0:
+                raise SystemExit(f"demo: FAILED: dovewarden {' '.join(args)} exited {out.returncode}")
+            return out.stdout
+
+        added = run_cli("webhook", "add", "--url", receiver.url("/hooks"), "--events", "message.*,flags.*",
+                        "--description", "demo receiver")
+        receiver.secrets.append(next(w for w in added.split() if w.startswith("whsec_")))
+        endpoint_id = next(w for w in added.split() if w.startswith("ep_"))
 
         def shown(what, change):
             """Make `change` on the primary, wait until alice is the same on the replica,
@@ -176,13 +196,21 @@ def main():
         shown("a delivery by LMTP on the primary", lambda: lmtp_deliver(pair.primary, "alice"))
         shown("\\Flagged set on message 1 over IMAP on the primary", flag)
 
-        cli = f"DOVEWARDEN_ADMIN_ADDR={ADMIN} DOVEWARDEN_STORE_PATH={store} {CLI}"
         for args in (["status"], ["status", "*"]):
-            say(f"$ {cli} {' '.join(shlex.quote(a) for a in args)}")
-            out = subprocess.run([CLI, *args], env=cli_env, capture_output=True, text=True, timeout=20)
-            print(out.stdout + out.stderr, file=sys.stderr, end="", flush=True)
-            if out.returncode != 0:
-                raise SystemExit(f"demo: FAILED: dovewarden {' '.join(args)} exited {out.returncode}")
+            run_cli(*args)
+
+        say(f"the webhook receiver at {receiver.url('/hooks')}:")
+        try:
+            receiver.wait_for(3, timeout=15, path="/hooks")
+        except Timeout as e:
+            raise SystemExit(f"demo: FAILED: webhooks: {e}") from None
+        for r in receiver.requests("/hooks"):
+            types = ", ".join(e.get("type", "?") for e in r.events)
+            print(f"    {r.webhook_id}  {types:<16} signature {'verified' if r.signature_valid else 'WRONG'}",
+                  file=sys.stderr)
+        if not all(r.signature_valid for r in receiver.requests("/hooks")):
+            raise SystemExit("demo: FAILED: a webhook signature did not verify")
+        run_cli("webhook", "deliveries", endpoint_id, "--limit", "3")
 
         say(f"metrics:  http://{METRICS}/metrics   (health: /healthz, /readyz)")
         say(f"logs:     {pair.primary.log}  {pair.replica.log}  {daemon_log}")
@@ -204,7 +232,9 @@ def main():
         for side in started:
             side.stop()
         for p in procs:  # the daemon first (SIGTERM: it drains and exits), then the printer
-            if p.poll() is None:
+            if isinstance(p, Receiver):
+                p.stop()
+            elif p.poll() is None:
                 p.send_signal(signal.SIGTERM if p is procs[0] else signal.SIGINT)
                 try:
                     p.wait(8 if p is procs[0] else 3)
