@@ -337,6 +337,8 @@ bool Daemon::ready() const {
     return false;
   if (m_replicator && !m_replicator->store_ok())
     return false;
+  if (m_deliverer && !m_deliverer->store_ok())
+    return false;
   return std::all_of(m_sources.begin(), m_sources.end(),
                      [](const auto &source) { return source->ready(); });
 }

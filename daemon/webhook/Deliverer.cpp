@@ -141,6 +141,7 @@ public:
       throw util::Fatal("curl_multi_init() failed");
   }
 
+  bool store_ok() const { return m_store_ok; }
   void wake() {
     m_woken = true;
     curl_multi_wakeup(m_multi.get());
@@ -188,6 +189,7 @@ private:
   RetrySchedule m_schedule;
   CurlMulti m_multi{nullptr, &curl_multi_cleanup};
   std::atomic<bool> m_woken{false};
+  std::atomic<bool> m_store_ok{true}; // the last claim reached the store
 
   std::unordered_map<std::string, Endpoint> m_endpoints;
   std::optional<std::uint64_t> m_version;
@@ -312,6 +314,7 @@ void Deliverer::Loop::claim() {
   const auto generation = ++m_generation;
   auto claimed = m_store.claim(owner(generation), Clock::now(), lease(), max,
                                std::min(per_endpoint, max));
+  m_store_ok = claimed.has_value();
   if (!claimed) {
     if (m_store_warnings.allow())
       LOG_WARN("webhook: cannot claim deliveries: ", claimed.error());
@@ -716,5 +719,7 @@ void Deliverer::stop() {
 }
 
 void Deliverer::wake() { m_loop->wake(); }
+
+bool Deliverer::store_ok() const { return m_loop->store_ok(); }
 
 } // namespace dovewarden::webhook

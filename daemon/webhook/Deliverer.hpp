@@ -64,6 +64,8 @@ public:
   void stop();
   // Makes the thread look at the outbox now, e.g. after an enqueue.
   void wake();
+  // Returns false while the store does not answer the deliverer's claims.
+  bool store_ok() const;
 
 private:
   class Loop;

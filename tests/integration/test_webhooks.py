@@ -241,6 +241,13 @@ class DurabilityTest(WebhookCase):
         try:
             self.daemon.start()
             self.crash_with_deliveries_pending("/durable-redis")
+            # replication is off here: the webhooks alone say the store is gone
+            redis.kill()
+            wait_until(lambda: self.daemon.http_status("/readyz") == 503, WITHIN,
+                       what="/readyz to say the store is gone")
+            redis.start()
+            wait_until(lambda: self.daemon.http_status("/readyz") == 200, WITHIN,
+                       what="/readyz to recover with the store")
         finally:
             for daemon, endpoint_id in self.endpoints:
                 daemon.admin("DELETE", f"/v1/webhooks/{endpoint_id}")
