@@ -1,9 +1,13 @@
 """Webhooks: events from a real Dovecot session delivered by dovewardend to a real
 HTTP receiver that checks every Standard Webhooks signature with its own code."""
 
+import http.server
 import json
 import os
+import ssl
 import subprocess
+import tempfile
+import threading
 import time
 import unittest
 
@@ -141,6 +145,8 @@ class DeliveryTest(WebhookCase):
         self.assertGreaterEqual(second.at - first.at, 0.2, "the schedule's 300 ms (-20%) were not kept")
         wait_until(lambda: self.deliveries(endpoint["id"])[0]["state"] == "succeeded", WITHIN,
                    what="the delivery to be logged as succeeded")
+        self.assertGreaterEqual(self.daemon.metric("dovewarden_webhook_attempts_total", outcome="5xx"), 1)
+        self.assertGreaterEqual(self.daemon.metric("dovewarden_webhook_deliveries_total", result="retried"), 1)
         (logged,) = self.deliveries(endpoint["id"])
         self.assertEqual(logged["id"], first.webhook_id)
         self.assertEqual([a["status"] for a in logged["attempts"]], [500, 200])
@@ -208,6 +214,48 @@ class OutcomeTest(WebhookCase):
             lmtp_deliver(ENV.dovecot, "alice")
         self.wait_requests("/fast", 3, timeout=6)
         self.assertLess(time.monotonic() - started, 6)
+
+
+class TlsTest(WebhookCase):
+    def test_an_untrusted_certificate_is_refused(self):
+        """A receiver with a self-signed certificate: the TLS handshake fails, nothing
+        is sent, and the attempt says why."""
+        root = tempfile.mkdtemp(dir=ENV.root)
+        key, cert = os.path.join(root, "key.pem"), os.path.join(root, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        got = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                got.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            endpoint = self.add("/tls", ["webhook.test"],
+                                url=f"https://127.0.0.1:{server.server_address[1]}/tls")
+            self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
+
+            def attempted():
+                log = self.deliveries(endpoint["id"])
+                return log and log[0]["attempts"] and log[0]["attempts"][0]
+            wait_until(attempted, WITHIN, what="an attempt on the TLS receiver")
+            self.assertEqual(attempted()["status"], 0)
+            self.assertIn("certificate", attempted()["error"].lower())
+            self.assertEqual(got, [], "a request went to a receiver whose certificate is not trusted")
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 class DurabilityTest(WebhookCase):
