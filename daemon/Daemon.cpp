@@ -243,21 +243,12 @@ void Daemon::start_admin_server() {
   if ((!m_store && !m_webhook_store) || !m_config.admin_addr)
     return;
   const auto &config = m_config;
-  const auto lookup =
-      [&config](const char *name) -> std::optional<std::string> {
-    const std::string &value =
-        std::string(name) == admin::AdminToken::k_token_env ? config.admin_token
-        : std::string(name) == admin::AdminToken::k_token_file_env
-            ? config.admin_token_file
-            : std::string();
-    if (value.empty())
-      return std::nullopt;
-    return value;
-  };
   // the Redis store leaves the directory alone; the token file needs it
   std::error_code ignored;
   std::filesystem::create_directories(config.replication.store_path, ignored);
-  auto token = admin::AdminToken::load(lookup, config.replication.store_path);
+  auto token =
+      admin::AdminToken::load(config.admin_token, config.admin_token_file,
+                              config.replication.store_path);
   if (!token)
     throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());
   m_admin = std::make_unique<admin::AdminServer>(*config.admin_addr,

@@ -77,18 +77,17 @@ AdminToken::AdminToken(std::string_view token, std::string origin)
     : m_digest(digest(token)), m_origin(std::move(origin)) {}
 
 tl::expected<AdminToken, std::string>
-AdminToken::load(const EnvLookup &env, const std::string &store_dir) {
-  if (const auto value = env(k_token_env)) {
-    const auto token = util::trim(*value);
-    if (token.empty())
+AdminToken::load(const std::string &token, const std::string &token_file,
+                 const std::string &store_dir) {
+  if (!token.empty()) {
+    const auto trimmed = util::trim(token);
+    if (trimmed.empty())
       return tl::unexpected(std::string(k_token_env) + ": empty token");
-    return AdminToken(token, k_token_env);
+    return AdminToken(trimmed, k_token_env);
   }
   std::string path;
-  if (const auto file = env(k_token_file_env)) {
-    if (file->empty())
-      return tl::unexpected(std::string(k_token_file_env) + ": empty path");
-    path = *file;
+  if (!token_file.empty()) {
+    path = token_file;
   } else {
     path = store_dir + "/" + k_file_name;
     if (::access(path.c_str(), F_OK) != 0) {
@@ -97,10 +96,10 @@ AdminToken::load(const EnvLookup &env, const std::string &store_dir) {
         return tl::unexpected(created.error());
     }
   }
-  const auto token = read_file(path);
-  if (!token)
-    return tl::unexpected(token.error());
-  return AdminToken(*token, path);
+  const auto stored = read_file(path);
+  if (!stored)
+    return tl::unexpected(stored.error());
+  return AdminToken(*stored, path);
 }
 
 tl::expected<std::string, std::string>

@@ -14,22 +14,21 @@ namespace dovewarden::admin {
 // token itself cannot end up in a log line or a core dump of this object.
 class AdminToken {
 public:
-  // Returns the environment variable's value, or nothing if it is unset.
-  using EnvLookup = std::function<std::optional<std::string>(const char *)>;
-
   static constexpr const char *k_token_env = "DOVEWARDEN_ADMIN_TOKEN";
   static constexpr const char *k_token_file_env = "DOVEWARDEN_ADMIN_TOKEN_FILE";
   static constexpr const char *k_file_name = "admin.token";
 
   explicit AdminToken(std::string_view token, std::string origin = "");
 
-  // Takes the token from DOVEWARDEN_ADMIN_TOKEN, else from the file that
-  // DOVEWARDEN_ADMIN_TOKEN_FILE names, else from store_dir/admin.token,
-  // which is created (mode 0600, a random token) if it does not exist.
-  // Returns an error text naming the file if it cannot be read or created,
-  // or if the token is empty.
+  // Takes token (DOVEWARDEN_ADMIN_TOKEN) if given, else the token in
+  // token_file (DOVEWARDEN_ADMIN_TOKEN_FILE) if given, else the one in
+  // store_dir/admin.token, which is created (mode 0600, a random token) if it
+  // does not exist; "" is not given. Returns an error text naming the
+  // setting or the file if it cannot be read or created, or if the token is
+  // only white space.
   static tl::expected<AdminToken, std::string>
-  load(const EnvLookup &env, const std::string &store_dir);
+  load(const std::string &token, const std::string &token_file,
+       const std::string &store_dir);
 
   // Reads a token file: its first line, without surrounding white space.
   // Returns an error text naming path if it cannot be read or is empty.

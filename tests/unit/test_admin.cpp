@@ -42,7 +42,7 @@ namespace {
 
 using Env = std::map<std::string, std::string>;
 
-AdminToken::EnvLookup lookup(const Env &env) {
+cli::Settings::EnvLookup lookup(const Env &env) {
   return [env](const char *name) -> std::optional<std::string> {
     const auto it = env.find(name);
     if (it == env.end())
@@ -232,10 +232,8 @@ BOOST_AUTO_TEST_SUITE(admin)
 // --- AdminToken ---
 
 BOOST_AUTO_TEST_CASE(token_from_environment_value) {
-  const auto token = AdminToken::load(
-      lookup({{"DOVEWARDEN_ADMIN_TOKEN", "from-env"},
-              {"DOVEWARDEN_ADMIN_TOKEN_FILE", "/nonexistent"}}),
-      "/nonexistent");
+  const auto token =
+      AdminToken::load("from-env", "/nonexistent", "/nonexistent");
   BOOST_REQUIRE(token);
   BOOST_TEST(token->verify("from-env"));
   BOOST_TEST(!token->verify("from-enw"));
@@ -245,12 +243,10 @@ BOOST_AUTO_TEST_CASE(token_from_environment_value) {
 }
 
 BOOST_AUTO_TEST_CASE(empty_token_is_refused) {
-  BOOST_TEST(
-      !AdminToken::load(lookup({{"DOVEWARDEN_ADMIN_TOKEN", " "}}), "/x"));
+  BOOST_TEST(!AdminToken::load(" ", "", "/x"));
   TempDir dir;
   const auto file = dir.write("token", "\n");
-  const auto token = AdminToken::load(
-      lookup({{"DOVEWARDEN_ADMIN_TOKEN_FILE", file}}), dir.path());
+  const auto token = AdminToken::load("", file, dir.path());
   BOOST_REQUIRE(!token);
   BOOST_TEST(token.error().find(file) != std::string::npos);
 }
@@ -258,8 +254,7 @@ BOOST_AUTO_TEST_CASE(empty_token_is_refused) {
 BOOST_AUTO_TEST_CASE(token_from_named_file) {
   TempDir dir;
   const auto file = dir.write("token", "  from-file \r\nsecond line\n");
-  const auto token = AdminToken::load(
-      lookup({{"DOVEWARDEN_ADMIN_TOKEN_FILE", file}}), dir.path());
+  const auto token = AdminToken::load("", file, dir.path());
   BOOST_REQUIRE(token);
   BOOST_TEST(token->verify("from-file"));
   BOOST_TEST(!token->verify("second line"));
@@ -270,9 +265,7 @@ BOOST_AUTO_TEST_CASE(token_from_named_file) {
 
 BOOST_AUTO_TEST_CASE(missing_named_file_is_an_error) {
   TempDir dir;
-  const auto token = AdminToken::load(
-      lookup({{"DOVEWARDEN_ADMIN_TOKEN_FILE", dir.path() + "/none"}}),
-      dir.path());
+  const auto token = AdminToken::load("", dir.path() + "/none", dir.path());
   BOOST_REQUIRE(!token);
   BOOST_TEST(token.error().find(dir.path() + "/none") != std::string::npos);
 }
@@ -280,7 +273,7 @@ BOOST_AUTO_TEST_CASE(missing_named_file_is_an_error) {
 BOOST_AUTO_TEST_CASE(token_generated_once_into_store_directory) {
   TempDir dir;
   const auto path = dir.path() + "/admin.token";
-  const auto first = AdminToken::load(lookup({}), dir.path());
+  const auto first = AdminToken::load("", "", dir.path());
   BOOST_REQUIRE(first);
   BOOST_TEST(first->origin() == path);
   struct stat info {};
@@ -293,7 +286,7 @@ BOOST_AUTO_TEST_CASE(token_generated_once_into_store_directory) {
   BOOST_TEST(secret.find_first_not_of("0123456789abcdef") == std::string::npos);
   BOOST_TEST(first->verify(secret));
 
-  const auto second = AdminToken::load(lookup({}), dir.path());
+  const auto second = AdminToken::load("", "", dir.path());
   BOOST_REQUIRE(second);
   BOOST_TEST(second->verify(secret));
   BOOST_TEST(read_file(path) == text);
@@ -303,7 +296,7 @@ BOOST_AUTO_TEST_CASE(token_generated_once_into_store_directory) {
 }
 
 BOOST_AUTO_TEST_CASE(unwritable_store_directory_is_an_error) {
-  const auto token = AdminToken::load(lookup({}), "/nonexistent/dir");
+  const auto token = AdminToken::load("", "", "/nonexistent/dir");
   BOOST_REQUIRE(!token);
   BOOST_TEST(token.error().find("/nonexistent/dir") != std::string::npos);
 }
