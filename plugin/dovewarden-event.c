@@ -28,8 +28,11 @@ dovewarden_sink_get(struct dovewarden_user *duser)
 	const char *warning, *error;
 
 	if (dovewarden_sink != NULL &&
-	    dovewarden_sink_is_foreign(dovewarden_sink))
+	    dovewarden_sink_is_foreign(dovewarden_sink)) {
 		dovewarden_sink_destroy(&dovewarden_sink);
+		/* the new sink counts its drops from 0 */
+		dovewarden_drops_logged = 0;
+	}
 	if (dovewarden_sink != NULL || dovewarden_sink_failed)
 		return dovewarden_sink;
 
@@ -147,11 +150,14 @@ void dovewarden_event_user_done(struct dovewarden_user *duser)
 void dovewarden_event_deinit(void)
 {
 	timeout_remove(&dovewarden_flush_to);
-	if (dovewarden_sink == NULL)
-		return;
-	dovewarden_sink_flush(dovewarden_sink);
-	dovewarden_drops_log(NULL);
-	dovewarden_sink_destroy(&dovewarden_sink);
+	if (dovewarden_sink != NULL) {
+		dovewarden_sink_flush(dovewarden_sink);
+		dovewarden_drops_log(NULL);
+		dovewarden_sink_destroy(&dovewarden_sink);
+	}
 	i_free(dovewarden_sink_endpoint);
+	/* the plugin stays loaded (nodelete) and may be initialised again */
 	dovewarden_sink_failed = FALSE;
+	dovewarden_drops_logged = 0;
+	dovewarden_drop_logged_at = 0;
 }

@@ -61,5 +61,6 @@ void dovewarden_plugin_deinit(void)
 	mail_storage_hooks_remove(&dovewarden_mail_storage_hooks);
 	notify_unregister(dovewarden_notify_ctx);
 	dovewarden_event_deinit();
+	dovewarden_txn_deinit();
 	dovewarden_users_deinit();
 }

@@ -2,7 +2,15 @@
 #define DOVEWARDEN_SINK_H
 
 /* the C++ core behind a C interface: one ZeroMQ PUSH socket per process,
-   and the wire encoder (shared/wire.hpp) that fills it */
+   and the wire encoder (shared/wire.hpp) that fills it.
+
+   The core and what it needs (libzmq, libstdc++, and libzmq's own
+   dependencies) live in a module of their own, DOVEWARDEN_SINK_MODULE,
+   which the plugin loads when a process creates its first sink. Loading
+   and unloading those libraries costs a process ~10-20 ms; a doveadm
+   process that only runs dsync and sends nothing never pays it, and
+   neither does a Dovecot process that unloads its mail plugins after
+   each command (doveadm does, before it answers). */
 
 #include <stdint.h>
 
@@ -56,6 +64,32 @@ uint64_t dovewarden_sink_dropped(const struct dovewarden_sink *sink);
 /* Whether this process forked since the sink was created: ZeroMQ's
    context cannot be used in the child. */
 int dovewarden_sink_is_foreign(const struct dovewarden_sink *sink);
+
+/* The sink module, relative to the plugin's own directory, and the one
+   symbol it exports: the functions above. */
+#define DOVEWARDEN_SINK_MODULE "dovewarden/dovewarden-sink.so"
+#define DOVEWARDEN_SINK_API_SYMBOL "dovewarden_sink_module_api"
+#define DOVEWARDEN_SINK_API_VERSION 1
+
+struct dovewarden_sink_api {
+	unsigned int version;
+	struct dovewarden_sink *(*create)(
+		const struct dovewarden_sink_settings *set,
+		const char **warning_r, const char **error_r);
+	void (*destroy)(struct dovewarden_sink **sink);
+	void (*begin)(struct dovewarden_sink *sink, const char *type);
+	void (*add_str)(struct dovewarden_sink *sink, const char *key,
+			const char *value);
+	void (*add_int)(struct dovewarden_sink *sink, const char *key,
+			int64_t value);
+	void (*add_strv)(struct dovewarden_sink *sink, const char *key,
+			 const char *const *values, unsigned int count);
+	void (*queue)(struct dovewarden_sink *sink);
+	void (*flush)(struct dovewarden_sink *sink);
+	unsigned int (*batched)(const struct dovewarden_sink *sink);
+	uint64_t (*dropped)(const struct dovewarden_sink *sink);
+	int (*is_foreign)(const struct dovewarden_sink *sink);
+};
 
 #ifdef __cplusplus
 }

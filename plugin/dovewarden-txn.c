@@ -201,3 +201,8 @@ void dovewarden_txn_rollback(void *_txn)
 	if (txn != NULL)
 		dovewarden_txn_free(txn);
 }
+
+void dovewarden_txn_deinit(void)
+{
+	i_zero(&dovewarden_move_source);
+}

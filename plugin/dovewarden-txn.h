@@ -21,4 +21,7 @@ void dovewarden_txn_commit(void *txn,
 			   struct mail_transaction_commit_changes *changes);
 void dovewarden_txn_rollback(void *txn);
 
+/* Forget what the plugin remembers between transactions. */
+void dovewarden_txn_deinit(void);
+
 #endif

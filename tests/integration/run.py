@@ -86,7 +86,8 @@ def preflight():
     notes = []
     if os.geteuid() != 0:
         notes.append("not running as root: Dovecot cannot switch to the mail uid")
-    for what, path in (("plugin", harness.plugin_path()), ("daemon", harness.daemon_path())):
+    for what, path in (("plugin", harness.plugin_path()), ("plugin's sink module", harness.sink_module_path()),
+                       ("daemon", harness.daemon_path())):
         if not os.path.exists(path):
             notes.append(f"the {what} is not built: {path} is missing")
     return notes

@@ -72,6 +72,21 @@ class DsyncOriginTest(Checks):
         for e in events:
             self.assertCommon(e, svc="doveadm", origin="dsync", ip=False)
 
+    def test_doveadm_expunge_is_sent(self):
+        # an admin's change in a doveadm process: the sink module is loaded
+        # there at its first event, and the event is not dsync's
+        stream = self.env.stream
+        mark = stream.mark()
+        lmtp_deliver(self.env.dovecot, "alice")
+        stream.wait_for(lambda e: e.get("type") == "message.new", after=mark)
+        mark = stream.mark(quiet=0.3)
+        self.env.dovecot.doveadm("expunge", "-u", "alice", "mailbox", "INBOX", "all")
+        expunged = stream.wait_for(lambda e: e.get("svc") == "doveadm" and
+                                   e.get("type") == "message.expunge", after=mark)
+        for e in expunged:
+            self.assertCommon(e, svc="doveadm", origin="client", ip=False)
+            self.assertFields(e, {"mailbox": "INBOX", "reason": "user"}, e["type"])
+
 
 class BadSettingTest(Checks):
     """A bad plugin setting is one clear error line; mail keeps flowing."""

@@ -15,10 +15,18 @@ USERS = {"alice": "secret", "bob": "secret"}
 DOMAIN = "example.test"
 NOTIFY_PLUGIN = "/usr/lib/dovecot/modules/lib15_notify_plugin.so"
 PLUGIN_NAME = "lib90_dovewarden_plugin.so"
+SINK_MODULE_NAME = "dovewarden-sink.so"
 
 
 def plugin_path():
     return os.environ.get("DW_PLUGIN", os.path.join(REPO, "plugin", ".libs", PLUGIN_NAME))
+
+
+def sink_module_path():
+    """The plugin's sink module (libzmq's side), loaded from
+    <plugin dir>/dovewarden/dovewarden-sink.so; built beside the plugin."""
+    return os.environ.get("DW_SINK_MODULE",
+                          os.path.join(os.path.dirname(plugin_path()), SINK_MODULE_NAME))
 
 
 CONF_TEMPLATE = """\
@@ -137,11 +145,15 @@ class Dovecot:
         plugin_lines = ""
         if self.plugin:
             moddir = os.path.join(self.root, "modules")
-            for src in (NOTIFY_PLUGIN, plugin_path()):
+            sinkdir = os.path.join(moddir, "dovewarden")
+            os.makedirs(sinkdir, exist_ok=True)
+            os.chmod(sinkdir, 0o755)
+            for src, dstdir in ((NOTIFY_PLUGIN, moddir), (plugin_path(), moddir),
+                                (sink_module_path(), sinkdir)):
                 if not os.path.exists(src):
                     raise RuntimeError(f"{src} does not exist (build the project first)")
                 # a copy: the mail processes (uid 5000) may not reach the build tree
-                dst = os.path.join(moddir, os.path.basename(src))
+                dst = os.path.join(dstdir, os.path.basename(src))
                 if os.path.lexists(dst):
                     os.unlink(dst)
                 shutil.copy2(src, dst)
