@@ -215,6 +215,7 @@ void Daemon::add_webhooks() {
       *m_webhook_store, std::move(options), publish, m_webhook_metrics.get());
   webhook::Dispatcher::Options dispatch;
   dispatch.max_payload = config.max_payload;
+  dispatch.first_attempt = config.retry_schedule.front();
   m_dispatcher = std::make_shared<webhook::Dispatcher>(
       *m_webhook_store, dispatch,
       webhook::Dispatcher::Counters{m_webhook_metrics->enqueued,

@@ -262,7 +262,10 @@ tl::expected<Extras, std::string> apply(const json &body,
       auto filter = text_member(key, value, k_max_filter);
       if (!filter)
         return Error(filter.error());
-      if (!util::trim(*filter).empty()) {
+      // only white space is no filter, as "" is
+      if (util::trim(*filter).empty())
+        filter->clear();
+      if (!filter->empty()) {
         const auto parsed = filter::FilterExpression::parse(*filter);
         if (!parsed)
           return Error("filter: " + parsed.error().message());

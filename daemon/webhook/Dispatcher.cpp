@@ -91,7 +91,7 @@ void Dispatcher::add(const Endpoint &endpoint, const std::string &type,
   delivery.events = events;
   delivery.body = std::move(body);
   delivery.created = Clock::now();
-  delivery.next_attempt = delivery.created;
+  delivery.next_attempt = delivery.created + m_options.first_attempt;
   m_pending.push_back(std::move(delivery));
 }
 
@@ -116,7 +116,7 @@ void Dispatcher::close_batches(bool all) {
     delivery.events = static_cast<std::uint32_t>(it->second.payloads.size());
     delivery.body = batch_payload(it->second.payloads);
     delivery.created = Clock::now();
-    delivery.next_attempt = delivery.created;
+    delivery.next_attempt = delivery.created + m_options.first_attempt;
     m_pending.push_back(std::move(delivery));
     it = m_batches.erase(it);
   }
@@ -137,9 +137,9 @@ void Dispatcher::stop() {
     if (written)
       return;
     if (Steady::now() >= give_up) {
-      LOG_ERROR("webhooks: ", m_pending.size(),
-                " deliveries could not be stored before shutdown: ",
-                written.error());
+      LOG_ERROR(
+          "webhooks: ", m_pending.size(),
+          " deliveries could not be stored before shutdown: ", written.error());
       return;
     }
     std::this_thread::sleep_for(k_retry_pause);
@@ -150,8 +150,7 @@ tl::expected<void, std::string> Dispatcher::write() {
   if (m_pending.empty())
     return {};
   if (auto stored = m_store.enqueue(m_pending); !stored)
-    return tl::make_unexpected("storing deliveries failed: " +
-                               stored.error());
+    return tl::make_unexpected("storing deliveries failed: " + stored.error());
   m_counters.enqueued.Increment(static_cast<double>(m_pending.size()));
   m_pending.clear();
   if (m_stored)

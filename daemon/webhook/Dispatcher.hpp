@@ -32,8 +32,10 @@ class Dispatcher : public bus::Subscriber {
 public:
   struct Options {
     std::size_t max_payload = 256 * 1024; // bytes of one event's payload
-    std::size_t max_pending = 100000;     // deliveries kept while the store fails
+    std::size_t max_pending = 100000; // deliveries kept while the store fails
     std::chrono::milliseconds reload_interval{1000};
+    // the retry schedule's first wait: before a delivery's first attempt
+    std::chrono::milliseconds first_attempt{0};
   };
   struct Counters {
     prometheus::Counter &enqueued;  // deliveries written to the outbox
@@ -71,8 +73,8 @@ private:
   };
 
   void reload_if_due();
-  void add(const Endpoint &endpoint, const std::string &type,
-           std::string body, std::uint32_t events);
+  void add(const Endpoint &endpoint, const std::string &type, std::string body,
+           std::uint32_t events);
   void close_batches(bool all);
   // Returns an error text if the store failed; pending is kept then.
   tl::expected<void, std::string> write();

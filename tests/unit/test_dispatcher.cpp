@@ -159,6 +159,18 @@ BOOST_AUTO_TEST_CASE(a_batching_endpoint_gets_one_array_per_batch) {
              "u3");
 }
 
+BOOST_AUTO_TEST_CASE(the_first_attempt_waits_the_schedules_first_wait) {
+  put(endpoint_of("ep_all", {"*"}));
+  Dispatcher::Options options;
+  options.first_attempt = 1h;
+  auto dispatcher = make(options);
+  dispatcher.handle(event_of("message.new", "alice"));
+  dispatcher.flush();
+  BOOST_TEST(
+      ok(store->claim("test", webhook::Clock::now(), 1min, 10, 0)).empty());
+  BOOST_TEST(claim_all().size() == 1u); // due an hour from now
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_goes_out_after_its_wait) {
   auto batching = endpoint_of("ep_batch", {"message.*"});
   batching.batch_max = 100;

@@ -750,6 +750,17 @@ struct Parsed {
 
 } // namespace
 
+BOOST_FIXTURE_TEST_CASE(a_filter_of_white_space_is_no_filter, ApiFixture) {
+  auto body = k_minimal;
+  body["filter"] = "   ";
+  const auto created = create(body);
+  BOOST_TEST(created.at("filter") == "");
+  const auto stored = store->endpoint(created.at("id").get<std::string>());
+  BOOST_REQUIRE(stored);
+  BOOST_REQUIRE(stored->has_value());
+  BOOST_TEST((*stored)->filter.empty());
+}
+
 BOOST_AUTO_TEST_CASE(add_options_become_the_request_body) {
   Parsed add({"webhook",       "add",
               "--url",         "https://h.example/x",
