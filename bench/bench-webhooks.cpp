@@ -298,6 +298,112 @@ std::vector<std::string> make_bodies(int count) {
   return bodies;
 }
 
+// -- the store, timed --------------------------------------------------------
+
+// A WebhookStore that passes every call on and adds up how long claim(),
+// finish() and release_owner() took and how often they were called, to say
+// where the deliverer's time goes.
+class TimedStore final : public webhook::WebhookStore {
+public:
+  struct Calls {
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::uint64_t> ns{0};
+    std::atomic<std::uint64_t> items{0};
+  };
+
+  explicit TimedStore(std::unique_ptr<webhook::WebhookStore> store)
+      : m_store(std::move(store)) {}
+
+  Calls claim_calls, finish_calls, other_calls;
+
+private:
+  template <typename Call>
+  auto timed(Calls &calls, std::uint64_t items, Call &&call) {
+    const auto started = steady_ns();
+    auto result = call();
+    calls.ns += static_cast<std::uint64_t>(steady_ns() - started);
+    calls.count++;
+    calls.items += items;
+    return result;
+  }
+
+public:
+
+  Result<void> ping() override { return m_store->ping(); }
+  Result<bool> put_endpoint(const webhook::Endpoint &endpoint,
+                            bool replace) override {
+    return m_store->put_endpoint(endpoint, replace);
+  }
+  Result<std::optional<webhook::Endpoint>>
+  endpoint(const std::string &id) override {
+    return timed(other_calls, 1, [&] { return m_store->endpoint(id); });
+  }
+  Result<std::vector<webhook::Endpoint>> endpoints() override {
+    return timed(other_calls, 1, [&] { return m_store->endpoints(); });
+  }
+  Result<bool> remove_endpoint(const std::string &id) override {
+    return m_store->remove_endpoint(id);
+  }
+  Result<std::uint64_t> endpoints_version() override {
+    return timed(other_calls, 1, [&] { return m_store->endpoints_version(); });
+  }
+  Result<void> enqueue(const std::vector<webhook::Delivery> &deliveries) override {
+    return m_store->enqueue(deliveries);
+  }
+  Result<std::vector<webhook::Delivery>>
+  claim(const std::string &owner, webhook::TimePoint now,
+        std::chrono::milliseconds lease, std::size_t max,
+        std::size_t per_endpoint) override {
+    const auto started = steady_ns();
+    auto claimed = m_store->claim(owner, now, lease, max, per_endpoint);
+    claim_calls.ns += static_cast<std::uint64_t>(steady_ns() - started);
+    claim_calls.count++;
+    if (claimed)
+      claim_calls.items += claimed->size();
+    return claimed;
+  }
+  Result<bool> finish(const webhook::Delivery &delivery,
+                      const std::string &owner, const webhook::Attempt &attempt,
+                      const webhook::Outcome &outcome) override {
+    return timed(finish_calls, 1, [&] {
+      return m_store->finish(delivery, owner, attempt, outcome);
+    });
+  }
+  Result<std::vector<bool>>
+  finish_all(const std::vector<webhook::Finish> &finishes) override {
+    return timed(finish_calls, finishes.size(),
+                 [&] { return m_store->finish_all(finishes); });
+  }
+  Result<std::size_t> release_owner(const std::string &owner) override {
+    return timed(other_calls, 1, [&] { return m_store->release_owner(owner); });
+  }
+  Result<std::vector<webhook::DeliveryRecord>>
+  deliveries(const std::string &endpoint_id, std::size_t limit) override {
+    return m_store->deliveries(endpoint_id, limit);
+  }
+  Result<std::optional<webhook::DeliveryRecord>>
+  delivery(const std::string &id) override {
+    return m_store->delivery(id);
+  }
+  Result<bool> redeliver(const std::string &id,
+                         webhook::TimePoint now) override {
+    return m_store->redeliver(id, now);
+  }
+  Result<std::size_t> recover(const std::string &endpoint_id,
+                              webhook::TimePoint since,
+                              webhook::TimePoint until,
+                              webhook::TimePoint now) override {
+    return m_store->recover(endpoint_id, since, until, now);
+  }
+  Result<std::uint64_t> pending() override { return m_store->pending(); }
+  Result<std::size_t> prune(webhook::TimePoint before) override {
+    return timed(other_calls, 1, [&] { return m_store->prune(before); });
+  }
+
+private:
+  std::unique_ptr<webhook::WebhookStore> m_store;
+};
+
 // -- throughput --------------------------------------------------------------
 
 struct Rate {
@@ -306,6 +412,10 @@ struct Rate {
   double receiver_us = 0; // CPU of the receiver thread per request
   double server_us = 0;   // CPU of redis-server per request
   double enqueue_per_second = 0;
+  // the deliverer's store calls: how many claims, and the wall time in
+  // claim(), finish() and the rest, per delivery
+  std::uint64_t claims = 0, finishes = 0;
+  double claim_us = 0, finish_us = 0, other_us = 0;
 };
 
 struct Meter {
@@ -438,11 +548,13 @@ webhook::Deliverer::Options deliverer_options(std::size_t concurrency) {
   return options;
 }
 
-Rate dovewarden_deliver(webhook::WebhookStore &store, const Receiver &receiver,
+Rate dovewarden_deliver(std::unique_ptr<webhook::WebhookStore> opened,
+                        const Receiver &receiver,
                         const std::vector<std::string> &bodies,
                         std::size_t concurrency, int endpoint_count,
                         pid_t server = -1) {
   Rate rate;
+  TimedStore store(std::move(opened));
   const auto endpoints =
       add_endpoints(store, receiver, endpoint_count, concurrency, "*");
   const auto enqueue_started = Steady::now();
@@ -492,6 +604,15 @@ Rate dovewarden_deliver(webhook::WebhookStore &store, const Receiver &receiver,
   }
   meter.done(rate, bodies.size());
   deliverer.stop();
+  const auto per_delivery = [&](const TimedStore::Calls &calls) {
+    return static_cast<double>(calls.ns) / 1e3 /
+           static_cast<double>(bodies.size());
+  };
+  rate.claims = store.claim_calls.count;
+  rate.claim_us = per_delivery(store.claim_calls);
+  rate.finish_us = per_delivery(store.finish_calls);
+  rate.finishes = store.finish_calls.count;
+  rate.other_us = per_delivery(store.other_calls);
   return rate;
 }
 
@@ -589,11 +710,8 @@ StoreResult measure_store(const std::string &name, Open open, Receiver &receiver
                           std::size_t concurrency, int endpoints,
                           int events_per_second, pid_t server) {
   StoreResult result{name, {}, {}};
-  {
-    auto store = open();
-    result.rate = dovewarden_deliver(*store, receiver, bodies, concurrency,
-                                     endpoints, server);
-  }
+  result.rate = dovewarden_deliver(open(), receiver, bodies, concurrency,
+                                   endpoints, server);
   {
     auto store = open();
     result.latency =
@@ -706,7 +824,17 @@ int main(int argc, char **argv) {
   for (const auto &result : results)
     std::printf(" %s %.0f/s", result.name.c_str(),
                 result.rate.enqueue_per_second);
-  std::printf(")\n\n");
+  std::printf(")\n");
+  for (const auto &result : results)
+    std::printf("(dovewarden %s store calls: %llu claims, %llu finishes; per "
+                "delivery %.1f us in claim, %.1f us in finish, %.1f us in "
+                "others)\n",
+                result.name.c_str(),
+                static_cast<unsigned long long>(result.rate.claims),
+                static_cast<unsigned long long>(result.rate.finishes),
+                result.rate.claim_us, result.rate.finish_us,
+                result.rate.other_us);
+  std::printf("\n");
 
   std::printf("latency: bus publish -> body at the receiver, %d events/s for "
               "%d s\n",
