@@ -309,6 +309,16 @@ public:
     std::atomic<std::uint64_t> count{0};
     std::atomic<std::uint64_t> ns{0};
     std::atomic<std::uint64_t> items{0};
+    std::atomic<std::uint64_t> max_ns{0};
+
+    void add(std::int64_t started, std::uint64_t added) {
+      const auto took = static_cast<std::uint64_t>(steady_ns() - started);
+      ns += took;
+      count++;
+      items += added;
+      if (took > max_ns)
+        max_ns = took;
+    }
   };
 
   explicit TimedStore(std::unique_ptr<webhook::WebhookStore> store)
@@ -321,9 +331,7 @@ private:
   auto timed(Calls &calls, std::uint64_t items, Call &&call) {
     const auto started = steady_ns();
     auto result = call();
-    calls.ns += static_cast<std::uint64_t>(steady_ns() - started);
-    calls.count++;
-    calls.items += items;
+    calls.add(started, items);
     return result;
   }
 
@@ -356,10 +364,7 @@ public:
         std::size_t per_endpoint) override {
     const auto started = steady_ns();
     auto claimed = m_store->claim(owner, now, lease, max, per_endpoint);
-    claim_calls.ns += static_cast<std::uint64_t>(steady_ns() - started);
-    claim_calls.count++;
-    if (claimed)
-      claim_calls.items += claimed->size();
+    claim_calls.add(started, claimed ? claimed->size() : 0);
     return claimed;
   }
   Result<bool> finish(const webhook::Delivery &delivery,
@@ -416,6 +421,7 @@ struct Rate {
   // claim(), finish() and the rest, per delivery
   std::uint64_t claims = 0, finishes = 0;
   double claim_us = 0, finish_us = 0, other_us = 0;
+  double claim_max_ms = 0, finish_max_ms = 0; // the longest call
 };
 
 struct Meter {
@@ -609,6 +615,8 @@ Rate dovewarden_deliver(std::unique_ptr<webhook::WebhookStore> opened,
            static_cast<double>(bodies.size());
   };
   rate.claims = store.claim_calls.count;
+  rate.claim_max_ms = static_cast<double>(store.claim_calls.max_ns) / 1e6;
+  rate.finish_max_ms = static_cast<double>(store.finish_calls.max_ns) / 1e6;
   rate.claim_us = per_delivery(store.claim_calls);
   rate.finish_us = per_delivery(store.finish_calls);
   rate.finishes = store.finish_calls.count;
@@ -828,12 +836,13 @@ int main(int argc, char **argv) {
   for (const auto &result : results)
     std::printf("(dovewarden %s store calls: %llu claims, %llu finishes; per "
                 "delivery %.1f us in claim, %.1f us in finish, %.1f us in "
-                "others)\n",
+                "others; longest claim %.1f ms, finish %.1f ms)\n",
                 result.name.c_str(),
                 static_cast<unsigned long long>(result.rate.claims),
                 static_cast<unsigned long long>(result.rate.finishes),
                 result.rate.claim_us, result.rate.finish_us,
-                result.rate.other_us);
+                result.rate.other_us, result.rate.claim_max_ms,
+                result.rate.finish_max_ms);
   std::printf("\n");
 
   std::printf("latency: bus publish -> body at the receiver, %d events/s for "
