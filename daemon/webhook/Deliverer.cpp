@@ -168,9 +168,11 @@ private:
   // how long until a held delivery may start (max if none waits for that).
   Steady::duration start_ready();
   void start(const Endpoint &endpoint, Held held);
-  // Takes the finished transfers from libcurl. Returns how many.
+  // Takes the finished transfers from libcurl and records them. Returns how
+  // many.
   std::size_t collect();
-  void finish(std::unique_ptr<Transfer> transfer, CURLcode code);
+  // Records the attempts of transfers in one store call, then what follows.
+  void finish(std::vector<std::pair<std::unique_ptr<Transfer>, CURLcode>> ended);
   void disable(const std::string &endpoint_id, const std::string &reason);
   void drain();
   void update_gauges(bool force);
@@ -488,7 +490,7 @@ void Deliverer::Loop::start(const Endpoint &endpoint, Held held) {
 }
 
 std::size_t Deliverer::Loop::collect() {
-  std::size_t count = 0;
+  std::vector<std::pair<std::unique_ptr<Transfer>, CURLcode>> ended;
   int left = 0;
   while (CURLMsg *message = curl_multi_info_read(m_multi.get(), &left)) {
     if (message->msg != CURLMSG_DONE)
@@ -499,11 +501,12 @@ std::size_t Deliverer::Loop::collect() {
     auto found = m_transfers.find(handle);
     if (found == m_transfers.end())
       continue;
-    auto transfer = std::move(found->second);
+    ended.emplace_back(std::move(found->second), code);
     m_transfers.erase(found);
-    finish(std::move(transfer), code);
-    count++;
   }
+  const std::size_t count = ended.size();
+  if (count > 0)
+    finish(std::move(ended));
   // an endpoint's share of the last claim is done: there may be more due
   if (count > 0 && m_more_due)
     m_next_claim = Steady::now();
@@ -512,87 +515,113 @@ std::size_t Deliverer::Loop::collect() {
   return count;
 }
 
-void Deliverer::Loop::finish(std::unique_ptr<Transfer> transfer,
-                             CURLcode code) {
-  const auto latency = std::chrono::duration_cast<milliseconds>(
-      Steady::now() - transfer->started);
-  auto queue = m_queues.find(transfer->endpoint_id);
-  if (queue != m_queues.end() && queue->second.in_flight > 0)
-    queue->second.in_flight--;
+void Deliverer::Loop::finish(
+    std::vector<std::pair<std::unique_ptr<Transfer>, CURLcode>> ended) {
+  struct Judged {
+    std::unique_ptr<Transfer> transfer;
+    AttemptResult result;
+    Verdict verdict;
+  };
+  std::vector<Judged> judged;
+  std::vector<Finish> finishes;
+  judged.reserve(ended.size());
+  finishes.reserve(ended.size());
+  for (auto &[transfer, code] : ended) {
+    const auto latency = std::chrono::duration_cast<milliseconds>(
+        Steady::now() - transfer->started);
+    auto queue = m_queues.find(transfer->endpoint_id);
+    if (queue != m_queues.end() && queue->second.in_flight > 0)
+      queue->second.in_flight--;
 
-  AttemptResult result;
-  Attempt attempt;
-  attempt.delivery_id = transfer->delivery.id;
-  attempt.at = transfer->at;
-  attempt.latency = latency;
-  attempt.response = std::move(transfer->response);
-  long status = 0;
-  curl_easy_getinfo(transfer->handle.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (code == CURLE_OK ||
-      (code == CURLE_WRITE_ERROR && transfer->too_large && status != 0)) {
-    result.status = static_cast<int>(status);
-    result.retry_after = std::move(transfer->retry_after);
-    attempt.status = result.status;
-    if (code != CURLE_OK)
-      attempt.error = "response cut off after " +
-                      std::to_string(transfer->response_limit) + " bytes";
-  } else if (!transfer->guard.refusal.empty()) {
-    result.failure = AttemptResult::Failure::refused;
-    attempt.error = "refused: " + transfer->guard.refusal;
-  } else {
-    result.failure = code == CURLE_OPERATION_TIMEDOUT
-                         ? AttemptResult::Failure::timeout
-                         : AttemptResult::Failure::error;
-    attempt.error =
-        transfer->error[0] != '\0' ? transfer->error : curl_easy_strerror(code);
+    AttemptResult result;
+    Attempt attempt;
+    attempt.delivery_id = transfer->delivery.id;
+    attempt.at = transfer->at;
+    attempt.latency = latency;
+    attempt.response = std::move(transfer->response);
+    long status = 0;
+    curl_easy_getinfo(transfer->handle.get(), CURLINFO_RESPONSE_CODE, &status);
+    if (code == CURLE_OK ||
+        (code == CURLE_WRITE_ERROR && transfer->too_large && status != 0)) {
+      result.status = static_cast<int>(status);
+      result.retry_after = std::move(transfer->retry_after);
+      attempt.status = result.status;
+      if (code != CURLE_OK)
+        attempt.error = "response cut off after " +
+                        std::to_string(transfer->response_limit) + " bytes";
+    } else if (!transfer->guard.refusal.empty()) {
+      result.failure = AttemptResult::Failure::refused;
+      attempt.error = "refused: " + transfer->guard.refusal;
+    } else {
+      result.failure = code == CURLE_OPERATION_TIMEDOUT
+                           ? AttemptResult::Failure::timeout
+                           : AttemptResult::Failure::error;
+      attempt.error = transfer->error[0] != '\0' ? transfer->error
+                                                 : curl_easy_strerror(code);
+    }
+    const auto now = Clock::now();
+    const auto verdict = judge(result, now);
+    const auto after =
+        outcome(verdict, transfer->delivery.attempts + 1, m_schedule, now);
+    // the body is not needed any more: the store reads id and endpoint
+    Delivery delivery = transfer->delivery;
+    delivery.body.clear();
+    finishes.push_back(Finish{std::move(delivery), owner(transfer->generation),
+                              std::move(attempt), after});
+    judged.push_back(Judged{std::move(transfer), std::move(result), verdict});
   }
 
-  const auto now = Clock::now();
-  const auto verdict = judge(result, now);
-  auto &delivery = transfer->delivery;
-  const auto after = outcome(verdict, delivery.attempts + 1, m_schedule, now);
-  const auto finished =
-      m_store.finish(delivery, owner(transfer->generation), attempt, after);
-  done(transfer->generation, true);
+  const auto finished = m_store.finish_all(finishes);
   if (!finished)
-    LOG_WARN("webhook: cannot record attempt of delivery ", delivery.id, ": ",
-             finished.error());
-  else if (!*finished)
-    LOG_WARN("webhook: delivery ", delivery.id,
-             " was no longer leased to this daemon when its attempt ended");
+    LOG_WARN("webhook: cannot record the attempts of ", finishes.size(),
+             " deliveries: ", finished.error());
 
-  const char *what = verdict.action == Verdict::Action::disable ? "disabled"
-                     : after.state == DeliveryState::succeeded  ? "succeeded"
-                     : after.state == DeliveryState::failed     ? "failed"
-                                                                : "retried";
-  if (m_metrics) {
-    m_metrics->attempt(attempt_label(result),
-                       std::chrono::duration<double>(latency).count());
-    m_metrics->delivery(what);
-  }
-  const std::string shown =
-      attempt.status != 0 ? std::to_string(attempt.status) : attempt.error;
-  if (after.state == DeliveryState::succeeded)
-    LOG_DEBUG("webhook: delivery ", delivery.id, " to endpoint ",
-              transfer->endpoint_id, ": ", shown, " in ", latency.count(),
-              " ms");
-  else
-    LOG_INFO("webhook: delivery ", delivery.id, " to endpoint ",
-             transfer->endpoint_id, " attempt ", delivery.attempts + 1, ": ",
-             shown, ", ", what,
-             after.state == DeliveryState::pending
-                 ? " at " + utc_text(after.retry_at)
-                 : std::string());
+  for (std::size_t i = 0; i < judged.size(); i++) {
+    auto &transfer = judged[i].transfer;
+    const auto &result = judged[i].result;
+    const auto &verdict = judged[i].verdict;
+    const auto &attempt = finishes[i].attempt;
+    const auto &after = finishes[i].outcome;
+    const auto &delivery = transfer->delivery;
+    done(transfer->generation, true);
+    if (finished && !(*finished)[i])
+      LOG_WARN("webhook: delivery ", delivery.id,
+               " was no longer leased to this daemon when its attempt ended");
 
-  if (verdict.action == Verdict::Action::disable) {
-    disable(transfer->endpoint_id, "410 Gone");
-  } else if (verdict.action == Verdict::Action::retry &&
-             m_options.disable_after.count() > 0) {
-    const auto endpoint = m_store.endpoint(transfer->endpoint_id);
-    if (endpoint && *endpoint && (*endpoint)->enabled &&
-        failing_too_long(**endpoint, now, m_options.disable_after))
-      disable(transfer->endpoint_id,
-              "failing since " + utc_text((*endpoint)->failing_since));
+    const char *what = verdict.action == Verdict::Action::disable ? "disabled"
+                       : after.state == DeliveryState::succeeded  ? "succeeded"
+                       : after.state == DeliveryState::failed     ? "failed"
+                                                                  : "retried";
+    if (m_metrics) {
+      m_metrics->attempt(attempt_label(result),
+                         std::chrono::duration<double>(attempt.latency).count());
+      m_metrics->delivery(what);
+    }
+    const std::string shown =
+        attempt.status != 0 ? std::to_string(attempt.status) : attempt.error;
+    if (after.state == DeliveryState::succeeded)
+      LOG_DEBUG("webhook: delivery ", delivery.id, " to endpoint ",
+                transfer->endpoint_id, ": ", shown, " in ",
+                attempt.latency.count(), " ms");
+    else
+      LOG_INFO("webhook: delivery ", delivery.id, " to endpoint ",
+               transfer->endpoint_id, " attempt ", delivery.attempts + 1, ": ",
+               shown, ", ", what,
+               after.state == DeliveryState::pending
+                   ? " at " + utc_text(after.retry_at)
+                   : std::string());
+
+    if (verdict.action == Verdict::Action::disable) {
+      disable(transfer->endpoint_id, "410 Gone");
+    } else if (verdict.action == Verdict::Action::retry &&
+               m_options.disable_after.count() > 0) {
+      const auto endpoint = m_store.endpoint(transfer->endpoint_id);
+      if (endpoint && *endpoint && (*endpoint)->enabled &&
+          failing_too_long(**endpoint, Clock::now(),
+                           m_options.disable_after))
+        disable(transfer->endpoint_id,
+                "failing since " + utc_text((*endpoint)->failing_since));
+    }
   }
 }
 

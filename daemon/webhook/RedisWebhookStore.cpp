@@ -119,36 +119,45 @@ end
 return out
 )";
 
-// ARGV: prefix, id, owner, attempt, state, retry at, attempt time, kept
+// ARGV: prefix, kept, then for each delivery: id, owner, attempt, state,
+// retry at, attempt time; returns 1 or 0 for each
 constexpr const char *k_finish = R"(
-local id = ARGV[2]
-local key = dkey(id)
-local endpoint = redis.call('HGET', key, 'endpoint')
-if not endpoint then return 0 end
-redis.call('RPUSH', akey(id), ARGV[4])
-redis.call('LTRIM', akey(id), -tonumber(ARGV[8]), -1)
-local since = redis.call('HGET', ekey(endpoint), 'failing_since')
-if since then
-  if ARGV[5] == '1' and since ~= '0' then
-    redis.call('HSET', ekey(endpoint), 'failing_since', '0')
-    redis.call('INCR', version)
-  elseif ARGV[5] ~= '1' and since == '0' then
-    redis.call('HSET', ekey(endpoint), 'failing_since', ARGV[7])
-    redis.call('INCR', version)
+local kept = -tonumber(ARGV[2])
+local function finish(id, owner, attempt, state, retry_at, at)
+  local key = dkey(id)
+  local endpoint = redis.call('HGET', key, 'endpoint')
+  if not endpoint then return 0 end
+  redis.call('RPUSH', akey(id), attempt)
+  redis.call('LTRIM', akey(id), kept, -1)
+  local since = redis.call('HGET', ekey(endpoint), 'failing_since')
+  if since then
+    if state == '1' and since ~= '0' then
+      redis.call('HSET', ekey(endpoint), 'failing_since', '0')
+      redis.call('INCR', version)
+    elseif state ~= '1' and since == '0' then
+      redis.call('HSET', ekey(endpoint), 'failing_since', at)
+      redis.call('INCR', version)
+    end
   end
+  if owner == '' or redis.call('HGET', key, 'owner') ~= owner then return 0 end
+  redis.call('ZREM', leases, id)
+  redis.call('ZREM', due, id)
+  redis.call('HINCRBY', key, 'attempts', 1)
+  redis.call('HSET', key, 'state', state, 'owner', '', 'lease', '0')
+  if state == '0' then
+    redis.call('HSET', key, 'next', retry_at)
+    redis.call('ZADD', due, retry_at, id)
+  else
+    redis.call('ZADD', finished, redis.call('HGET', key, 'created'), id)
+  end
+  return 1
 end
-if ARGV[3] == '' or redis.call('HGET', key, 'owner') ~= ARGV[3] then return 0 end
-redis.call('ZREM', leases, id)
-redis.call('ZREM', due, id)
-redis.call('HINCRBY', key, 'attempts', 1)
-redis.call('HSET', key, 'state', ARGV[5], 'owner', '', 'lease', '0')
-if ARGV[5] == '0' then
-  redis.call('HSET', key, 'next', ARGV[6])
-  redis.call('ZADD', due, ARGV[6], id)
-else
-  redis.call('ZADD', finished, redis.call('HGET', key, 'created'), id)
+local out = {}
+for i = 3, #ARGV, 6 do
+  out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+                         ARGV[i + 4], ARGV[i + 5])
 end
-return 1
+return out
 )";
 
 // ARGV: prefix, owner
@@ -448,19 +457,39 @@ RedisWebhookStore::claim(const std::string &owner, TimePoint now,
 RedisWebhookStore::Result<bool>
 RedisWebhookStore::finish(const Delivery &delivery, const std::string &owner,
                           const Attempt &attempt, const Outcome &outcome) {
-  std::vector<std::string> arguments{
-      delivery.id,
-      owner,
-      encode_attempt(attempt),
-      std::to_string(static_cast<int>(outcome.state)),
-      to_ms(outcome.retry_at),
-      to_ms(attempt.at),
-      std::to_string(k_attempts_kept)};
+  auto finished = finish_all({Finish{delivery, owner, attempt, outcome}});
+  if (!finished)
+    return tl::unexpected(finished.error());
+  return finished->front();
+}
+
+RedisWebhookStore::Result<std::vector<bool>>
+RedisWebhookStore::finish_all(const std::vector<Finish> &finishes) {
+  if (finishes.empty())
+    return std::vector<bool>{};
+  std::vector<std::string> arguments{std::to_string(k_attempts_kept)};
+  arguments.reserve(1 + 6 * finishes.size());
+  for (const auto &one : finishes) {
+    arguments.push_back(one.delivery.id);
+    arguments.push_back(one.owner);
+    arguments.push_back(encode_attempt(one.attempt));
+    arguments.push_back(std::to_string(static_cast<int>(one.outcome.state)));
+    arguments.push_back(to_ms(one.outcome.retry_at));
+    arguments.push_back(to_ms(one.attempt.at));
+  }
   const std::lock_guard lock(m_mutex);
   auto reply = run(m_finish, std::move(arguments));
   if (!reply)
     return tl::unexpected(reply.error());
-  return number(reply->get()) == 1;
+  const redisReply *r = reply->get();
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != finishes.size())
+    return tl::unexpected(m_connection.description() +
+                          ": finish: unexpected reply");
+  std::vector<bool> held;
+  held.reserve(finishes.size());
+  for (std::size_t i = 0; i < r->elements; i++)
+    held.push_back(number(r->element[i]) == 1);
+  return held;
 }
 
 RedisWebhookStore::Result<std::size_t>

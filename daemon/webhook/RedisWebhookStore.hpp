@@ -51,6 +51,8 @@ public:
                                       std::size_t per_endpoint) override;
   Result<bool> finish(const Delivery &delivery, const std::string &owner,
                       const Attempt &attempt, const Outcome &outcome) override;
+  Result<std::vector<bool>>
+  finish_all(const std::vector<Finish> &finishes) override;
   Result<std::size_t> release_owner(const std::string &owner) override;
   Result<std::vector<DeliveryRecord>> deliveries(const std::string &endpoint_id,
                                                  std::size_t limit) override;

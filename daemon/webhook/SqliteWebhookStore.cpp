@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 namespace dovewarden::webhook {
@@ -102,20 +103,17 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
   "seq, id, endpoint_id, event_type, events, body, created, state, "           \
   "attempts, next_attempt"
 
-// ?1 owner, ?2 lease until, ?3 now, ?4 max, ?5 per endpoint (0: no bound);
-// the window keeps the first per_endpoint due of each endpoint
-constexpr const char *k_claim = R"(
-UPDATE deliveries SET owner = ?1, lease_until = ?2
-WHERE seq IN (
-  SELECT seq FROM (
-    SELECT seq, next_attempt,
-           row_number() OVER (PARTITION BY endpoint_id
-                              ORDER BY next_attempt, seq) AS n
-    FROM deliveries
-    WHERE state = 0 AND next_attempt <= ?3
-      AND (owner = '' OR lease_until <= ?3))
-  WHERE ?5 = 0 OR n <= ?5
-  ORDER BY next_attempt, seq LIMIT ?4)
+// ?1 now; oldest due first, as the index deliveries_due has them, so that a
+// claim reads only as far as it takes
+constexpr const char *k_due = R"(
+SELECT seq, endpoint_id FROM deliveries
+WHERE state = 0 AND next_attempt <= ?1 AND (owner = '' OR lease_until <= ?1)
+ORDER BY next_attempt, seq
+)";
+
+// ?1 owner, ?2 lease until, ?3 seq
+constexpr const char *k_lease = R"(
+UPDATE deliveries SET owner = ?1, lease_until = ?2 WHERE seq = ?3
 RETURNING )" DELIVERY_COLUMNS;
 
 // the attempt of a delivery removed meanwhile has nothing to be logged with
@@ -225,7 +223,8 @@ struct SqliteWebhookStore::Statements {
   Statement remove_endpoint_deliveries;
   Statement remove_endpoint;
   Statement enqueue;
-  Statement claim;
+  Statement due;
+  Statement lease;
   Statement log_attempt;
   Statement trim_attempts;
   Statement finish;
@@ -260,7 +259,8 @@ SqliteWebhookStore::open(const std::string &directory) {
           {&s.remove_endpoint_deliveries, k_remove_endpoint_deliveries},
           {&s.remove_endpoint, k_remove_endpoint},
           {&s.enqueue, k_enqueue},
-          {&s.claim, k_claim},
+          {&s.due, k_due},
+          {&s.lease, k_lease},
           {&s.log_attempt, k_log_attempt},
           {&s.trim_attempts, k_trim_attempts},
           {&s.finish, k_finish},
@@ -421,29 +421,38 @@ SqliteWebhookStore::claim(const std::string &owner, TimePoint now,
     return std::vector<Delivery>{};
   const std::lock_guard lock(m_mutex);
   return m_database->transaction([&]() -> Result<std::vector<Delivery>> {
-    auto *statement = m_statements->claim.get();
-    const Reset reset(statement);
-    bind_value(statement, 1, owner);
-    bind_value(statement, 2, to_ms(now + lease));
-    bind_value(statement, 3, to_ms(now));
-    bind_value(statement, 4, static_cast<std::int64_t>(max));
-    bind_value(statement, 5, static_cast<std::int64_t>(per_endpoint));
-    std::vector<std::pair<std::int64_t, Delivery>> claimed;
-    int rc;
-    while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
-      claimed.emplace_back(sqlite3_column_int64(statement, 0),
-                           read_delivery(statement));
-    if (rc != SQLITE_DONE)
-      return tl::unexpected(m_database->error("claim"));
-    // RETURNING gives the rows in no promised order
-    std::sort(claimed.begin(), claimed.end(), [](const auto &a, const auto &b) {
-      return std::tie(a.second.next_attempt, a.first) <
-             std::tie(b.second.next_attempt, b.first);
-    });
+    // the first per_endpoint due of each endpoint, the first max of those
+    std::vector<std::int64_t> chosen;
+    {
+      auto *due = m_statements->due.get();
+      const Reset reset(due);
+      bind_value(due, 1, to_ms(now));
+      std::unordered_map<std::string, std::size_t> taken;
+      int rc = SQLITE_DONE;
+      while (chosen.size() < max && (rc = sqlite3_step(due)) == SQLITE_ROW) {
+        auto &count = taken[column_text(due, 1)];
+        if (per_endpoint != 0 && count >= per_endpoint)
+          continue;
+        count++;
+        chosen.push_back(sqlite3_column_int64(due, 0));
+      }
+      if (chosen.size() < max && rc != SQLITE_DONE)
+        return tl::unexpected(m_database->error("claim"));
+    }
     std::vector<Delivery> deliveries;
-    deliveries.reserve(claimed.size());
-    for (auto &entry : claimed)
-      deliveries.push_back(std::move(entry.second));
+    deliveries.reserve(chosen.size());
+    auto *lease_one = m_statements->lease.get();
+    for (const auto seq : chosen) {
+      const Reset reset(lease_one);
+      bind_value(lease_one, 1, owner);
+      bind_value(lease_one, 2, to_ms(now + lease));
+      bind_value(lease_one, 3, seq);
+      if (sqlite3_step(lease_one) != SQLITE_ROW)
+        return tl::unexpected(m_database->error("claim"));
+      deliveries.push_back(read_delivery(lease_one));
+      if (sqlite3_step(lease_one) != SQLITE_DONE)
+        return tl::unexpected(m_database->error("claim"));
+    }
     return deliveries;
   });
 }
@@ -453,47 +462,72 @@ SqliteWebhookStore::finish(const Delivery &delivery, const std::string &owner,
                            const Attempt &attempt, const Outcome &outcome) {
   const std::lock_guard lock(m_mutex);
   return m_database->transaction([&]() -> Result<bool> {
-    auto *log = m_statements->log_attempt.get();
-    bind_value(log, 1, delivery.id);
-    bind_value(log, 2, to_ms(attempt.at));
-    bind_value(log, 3, std::int64_t{attempt.status});
-    bind_value(log, 4, static_cast<std::int64_t>(attempt.latency.count()));
-    bind_value(log, 5, attempt.error);
-    bind_blob(log, 6, attempt.response);
-    auto logged = run(log);
-    if (!logged)
-      return tl::unexpected(logged.error());
-    if (*logged == 0)
-      return false; // the delivery is gone
-    auto *trim = m_statements->trim_attempts.get();
-    bind_value(trim, 1, delivery.id);
-    bind_value(trim, 2, static_cast<std::int64_t>(k_attempts_kept));
-    if (auto trimmed = run(trim); !trimmed)
-      return tl::unexpected(trimmed.error());
-
-    auto *failing = m_statements->failing_since.get();
-    bind_value(failing, 1, delivery.endpoint_id);
-    bind_value(failing, 2,
-               std::int64_t{outcome.state == DeliveryState::succeeded});
-    bind_value(failing, 3, to_ms(attempt.at));
-    auto turned = run(failing);
-    if (!turned)
-      return tl::unexpected(turned.error());
-    if (*turned > 0) {
-      if (auto bumped = run(m_statements->bump_version.get()); !bumped)
-        return tl::unexpected(bumped.error());
-    }
-
-    auto *finish = m_statements->finish.get();
-    bind_value(finish, 1, delivery.id);
-    bind_value(finish, 2, owner);
-    bind_value(finish, 3, static_cast<std::int64_t>(outcome.state));
-    bind_value(finish, 4, to_ms(outcome.retry_at));
-    auto finished = run(finish);
-    if (!finished)
-      return tl::unexpected(finished.error());
-    return *finished > 0;
+    return finish_one(delivery, owner, attempt, outcome);
   });
+}
+
+SqliteWebhookStore::Result<std::vector<bool>>
+SqliteWebhookStore::finish_all(const std::vector<Finish> &finishes) {
+  const std::lock_guard lock(m_mutex);
+  return m_database->transaction([&]() -> Result<std::vector<bool>> {
+    std::vector<bool> held;
+    held.reserve(finishes.size());
+    for (const auto &one : finishes) {
+      auto finished =
+          finish_one(one.delivery, one.owner, one.attempt, one.outcome);
+      if (!finished)
+        return tl::unexpected(finished.error());
+      held.push_back(*finished);
+    }
+    return held;
+  });
+}
+
+SqliteWebhookStore::Result<bool>
+SqliteWebhookStore::finish_one(const Delivery &delivery,
+                               const std::string &owner,
+                               const Attempt &attempt,
+                               const Outcome &outcome) {
+  auto *log = m_statements->log_attempt.get();
+  bind_value(log, 1, delivery.id);
+  bind_value(log, 2, to_ms(attempt.at));
+  bind_value(log, 3, std::int64_t{attempt.status});
+  bind_value(log, 4, static_cast<std::int64_t>(attempt.latency.count()));
+  bind_value(log, 5, attempt.error);
+  bind_blob(log, 6, attempt.response);
+  auto logged = run(log);
+  if (!logged)
+    return tl::unexpected(logged.error());
+  if (*logged == 0)
+    return false; // the delivery is gone
+  auto *trim = m_statements->trim_attempts.get();
+  bind_value(trim, 1, delivery.id);
+  bind_value(trim, 2, static_cast<std::int64_t>(k_attempts_kept));
+  if (auto trimmed = run(trim); !trimmed)
+    return tl::unexpected(trimmed.error());
+
+  auto *failing = m_statements->failing_since.get();
+  bind_value(failing, 1, delivery.endpoint_id);
+  bind_value(failing, 2,
+             std::int64_t{outcome.state == DeliveryState::succeeded});
+  bind_value(failing, 3, to_ms(attempt.at));
+  auto turned = run(failing);
+  if (!turned)
+    return tl::unexpected(turned.error());
+  if (*turned > 0) {
+    if (auto bumped = run(m_statements->bump_version.get()); !bumped)
+      return tl::unexpected(bumped.error());
+  }
+
+  auto *finish = m_statements->finish.get();
+  bind_value(finish, 1, delivery.id);
+  bind_value(finish, 2, owner);
+  bind_value(finish, 3, static_cast<std::int64_t>(outcome.state));
+  bind_value(finish, 4, to_ms(outcome.retry_at));
+  auto finished = run(finish);
+  if (!finished)
+    return tl::unexpected(finished.error());
+  return *finished > 0;
 }
 
 SqliteWebhookStore::Result<std::size_t>

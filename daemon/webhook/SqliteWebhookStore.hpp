@@ -43,6 +43,8 @@ public:
                                       std::size_t per_endpoint) override;
   Result<bool> finish(const Delivery &delivery, const std::string &owner,
                       const Attempt &attempt, const Outcome &outcome) override;
+  Result<std::vector<bool>>
+  finish_all(const std::vector<Finish> &finishes) override;
   Result<std::size_t> release_owner(const std::string &owner) override;
   Result<std::vector<DeliveryRecord>> deliveries(const std::string &endpoint_id,
                                                  std::size_t limit) override;
@@ -63,6 +65,9 @@ private:
   Result<std::vector<Endpoint>> read_endpoints(sqlite3_stmt *statement);
   // Returns the deliveries a statement selects, with their attempts.
   Result<std::vector<DeliveryRecord>> read_records(sqlite3_stmt *statement);
+  // finish() inside a transaction, m_mutex held.
+  Result<bool> finish_one(const Delivery &delivery, const std::string &owner,
+                          const Attempt &attempt, const Outcome &outcome);
   // Runs a statement that changes rows; returns how many, or an error text.
   Result<int> run(sqlite3_stmt *statement);
 

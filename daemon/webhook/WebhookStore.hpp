@@ -45,6 +45,14 @@ struct Outcome {
   TimePoint retry_at;
 };
 
+// One attempt's end, for WebhookStore::finish_all().
+struct Finish {
+  Delivery delivery;
+  std::string owner;
+  Attempt attempt;
+  Outcome outcome;
+};
+
 struct DeliveryRecord {
   Delivery delivery;
   std::vector<Attempt> attempts; // oldest first
@@ -100,6 +108,21 @@ public:
                               const std::string &owner,
                               const Attempt &attempt,
                               const Outcome &outcome) = 0;
+  // Does what finish() does for each, in order; the backends do it in one
+  // transaction or round trip, all or nothing. Returns what finish() would
+  // have returned for each.
+  virtual Result<std::vector<bool>>
+  finish_all(const std::vector<Finish> &finishes) {
+    std::vector<bool> held;
+    held.reserve(finishes.size());
+    for (const auto &one : finishes) {
+      auto finished = finish(one.delivery, one.owner, one.attempt, one.outcome);
+      if (!finished)
+        return tl::unexpected(finished.error());
+      held.push_back(*finished);
+    }
+    return held;
+  }
   // Gives back every lease owner holds. Returns how many.
   virtual Result<std::size_t> release_owner(const std::string &owner) = 0;
 

@@ -385,6 +385,46 @@ BOOST_DATA_TEST_CASE(finish_by_a_stale_owner_only_logs_the_attempt,
   BOOST_TEST(!ok(store->delivery(gone.id)));
 }
 
+BOOST_DATA_TEST_CASE(finish_all_finishes_each_as_finish_would,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  const auto d1 = delivery("1", "ep_a", 1, 1);
+  const auto d2 = delivery("2", "ep_a", 1, 2);
+  const auto d3 = delivery("3", "ep_a", 1, 3);
+  const auto gone = delivery("gone", "ep_a", 1, 4);
+  ok(store->enqueue({d1, d2, d3}));
+  BOOST_REQUIRE(claim(*store, "w1", 5, 10, 0, 1000s).size() == 3u);
+  BOOST_TEST(ok(store->finish_all({})).empty());
+
+  const auto held = ok(store->finish_all({
+      {d1, "w1", attempt(d1, 6, 200), outcome(DeliveryState::succeeded)},
+      {d2, "w1", attempt(d2, 6, 503), outcome(DeliveryState::pending, 100)},
+      {gone, "w1", attempt(gone, 6, 200), outcome(DeliveryState::succeeded)},
+      {d3, "w9", attempt(d3, 6, 200), outcome(DeliveryState::succeeded)},
+  }));
+  BOOST_TEST((held == std::vector<bool>{true, true, false, false}));
+
+  const auto r1 = record(*store, d1.id);
+  BOOST_TEST((r1.delivery.state == DeliveryState::succeeded));
+  BOOST_TEST(r1.delivery.attempts == 1u);
+  BOOST_TEST(r1.attempts.size() == 1u);
+  const auto r2 = record(*store, d2.id);
+  BOOST_TEST((r2.delivery.state == DeliveryState::pending));
+  BOOST_TEST(r2.delivery.attempts == 1u);
+  BOOST_TEST((r2.delivery.next_attempt == at(100)));
+  BOOST_TEST(r2.attempts.front().status == 503);
+  // a stale owner's attempt is logged, the delivery left alone
+  const auto r3 = record(*store, d3.id);
+  BOOST_TEST((r3.delivery.state == DeliveryState::pending));
+  BOOST_TEST(r3.delivery.attempts == 0u);
+  BOOST_TEST(r3.attempts.size() == 1u);
+  BOOST_TEST(!ok(store->delivery(gone.id)));
+  BOOST_TEST(ok(store->pending()) == 2u);
+  // d3 is still leased to w1, d2 due again at 100
+  BOOST_TEST(claim(*store, "w2", 50).empty());
+  BOOST_TEST((ids(claim(*store, "w2", 100)) == Ids{d2.id}));
+}
+
 BOOST_DATA_TEST_CASE(finish_keeps_failing_since, data::make(k_backends),
                      backend) {
   Subject store(backend);
