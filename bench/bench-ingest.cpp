@@ -14,8 +14,13 @@
 // from the first send until the store holds every user at the priority of
 // its last event (checked exactly with status()).
 //
-//   bench-ingest [EVENTS] [USERS] [HTTP_EVENTS]   (defaults: 200000 20000
-//   60000; HTTP_EVENTS 0 leaves the http path out)
+// As in the daemon with its default settings, the webhook Dispatcher is
+// subscribed to every event too, with its outbox in the same store and no
+// endpoint registered.
+//
+//   bench-ingest [EVENTS] [USERS] [HTTP_EVENTS] [WEBHOOKS]   (defaults:
+//   200000 20000 60000 1; HTTP_EVENTS 0 leaves the http path out, WEBHOOKS 0
+//   the Dispatcher)
 
 #include "CpuTime.hpp"
 #include "RedisServer.hpp"
@@ -24,6 +29,7 @@
 #include "filter/SourceFilter.hpp"
 #include "metrics/Metrics.hpp"
 #include "metrics/ReplicationMetrics.hpp"
+#include "metrics/WebhookMetrics.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Trigger.hpp"
 #include "shared/wire.hpp"
@@ -32,6 +38,9 @@
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
 #include "util/Logger.hpp"
+#include "webhook/Dispatcher.hpp"
+#include "webhook/RedisWebhookStore.hpp"
+#include "webhook/SqliteWebhookStore.hpp"
 
 #include <httplib.h>
 #include <zmq.hpp>
@@ -284,15 +293,24 @@ Report post_http(int port,
 
 // The objects Daemon::add_replication() builds, minus the Replicator: the
 // feed's "stored" callback, which would wake the Replicator's workers, does
-// nothing.
+// nothing; and the Dispatcher Daemon::add_webhooks() builds if webhooks is
+// not null, minus the Deliverer (no endpoint: nothing to deliver).
 struct Ingest {
-  explicit Ingest(store::ReplicationStore &store)
-      : replication(metrics.registry()) {
+  Ingest(store::ReplicationStore &store, webhook::WebhookStore *webhooks)
+      : replication(metrics.registry()), webhook_metrics(metrics.registry()) {
     feed = std::make_shared<replication::ReplicationFeed>(
         replication::Trigger::defaults(), store, replication, [] {},
         [this](core::Event event) { pipeline.submit(std::move(event)); });
     bus.subscribe(std::make_unique<filter::SourceFilter>("daemon"), feed,
                   bus::Bus::Options{});
+    if (webhooks == nullptr)
+      return;
+    dispatcher = std::make_shared<webhook::Dispatcher>(
+        *webhooks, webhook::Dispatcher::Options{},
+        webhook::Dispatcher::Counters{webhook_metrics.enqueued,
+                                      webhook_metrics.too_large},
+        [] {});
+    bus.subscribe("*", dispatcher);
   }
 
   // Returns how many events the feed has looked at.
@@ -311,7 +329,9 @@ struct Ingest {
   bus::Bus bus{metrics};
   core::Pipeline pipeline{bus, metrics};
   metrics::ReplicationMetrics replication;
+  metrics::WebhookMetrics webhook_metrics;
   std::shared_ptr<replication::ReplicationFeed> feed;
+  std::shared_ptr<webhook::Dispatcher> dispatcher;
 };
 
 // Waits until every one of users is queued at high priority and no other
@@ -376,7 +396,8 @@ Rate rate_of(double events, const Snapshot &start, const Snapshot &end,
   return rate;
 }
 
-Rate measure_zmq(store::ReplicationStore &store, pid_t server,
+Rate measure_zmq(store::ReplicationStore &store,
+                 webhook::WebhookStore *webhooks, pid_t server,
                  const std::vector<Multipart> &messages, int users,
                  const std::string &directory) {
   const auto endpoint = "ipc://" + directory + "/events.sock";
@@ -385,7 +406,7 @@ Rate measure_zmq(store::ReplicationStore &store, pid_t server,
     events += static_cast<double>(message.size());
   // forked before this process has threads
   Child sender([&] { return send_zmq(endpoint, messages); });
-  Ingest ingest(store);
+  Ingest ingest(store, webhooks);
   sources::ZmqSource::Options options;
   options.endpoint = endpoint;
   sources::ZmqSource source(std::move(options), ingest.pipeline,
@@ -412,7 +433,8 @@ Rate measure_zmq(store::ReplicationStore &store, pid_t server,
   return rate;
 }
 
-Rate measure_http(store::ReplicationStore &store, pid_t server,
+Rate measure_http(store::ReplicationStore &store,
+                  webhook::WebhookStore *webhooks, pid_t server,
                   const std::vector<std::vector<std::string>> &bodies,
                   int users) {
   double events = 0;
@@ -420,7 +442,7 @@ Rate measure_http(store::ReplicationStore &store, pid_t server,
     events += static_cast<double>(client.size());
   const int port = test::free_port();
   Child clients([&] { return post_http(port, bodies); });
-  Ingest ingest(store);
+  Ingest ingest(store, webhooks);
   sources::HttpEventSource::Options options;
   options.address =
       util::ListenAddress{"127.0.0.1", static_cast<std::uint16_t>(port)};
@@ -457,19 +479,24 @@ std::string temporary_directory() {
   return name;
 }
 
-// Runs measure against a fresh SQLite store, then a fresh redis-server.
+// Runs measure against a fresh SQLite store, then a fresh redis-server; the
+// webhook store, if with_webhooks, is in the same place, as the daemon has it.
 template <typename Measure>
-void both_stores(const std::string &path, Measure measure,
+void both_stores(const std::string &path, bool with_webhooks, Measure measure,
                  std::vector<Run> &runs) {
   {
     const auto directory = temporary_directory();
     Rate rate;
     {
       auto sqlite = store::SqliteStore::open(directory);
-      if (sqlite)
-        rate = measure(**sqlite, -1, directory);
-      else
+      auto webhooks = webhook::SqliteWebhookStore::open(directory);
+      if (!sqlite)
         std::fprintf(stderr, "%s\n", sqlite.error().c_str());
+      else if (!webhooks)
+        std::fprintf(stderr, "%s\n", webhooks.error().c_str());
+      else
+        rate = measure(**sqlite, with_webhooks ? webhooks->get() : nullptr,
+                       -1, directory);
     }
     std::filesystem::remove_all(directory);
     runs.push_back({path, "sqlite", rate});
@@ -481,11 +508,15 @@ void both_stores(const std::string &path, Measure measure,
     store::RedisStore::Options options;
     options.port = server.port();
     auto redis = store::RedisStore::connect(options);
+    auto webhooks = webhook::RedisWebhookStore::connect(options);
     const auto directory = temporary_directory();
-    if (redis)
-      rate = measure(**redis, server.pid(), directory);
-    else
+    if (!redis)
       std::fprintf(stderr, "%s\n", redis.error().c_str());
+    else if (!webhooks)
+      std::fprintf(stderr, "%s\n", webhooks.error().c_str());
+    else
+      rate = measure(**redis, with_webhooks ? webhooks->get() : nullptr,
+                     server.pid(), directory);
     std::filesystem::remove_all(directory);
   } catch (const std::exception &error) {
     std::fprintf(stderr, "redis-server: %s\n", error.what());
@@ -499,10 +530,13 @@ int main(int argc, char **argv) {
   const int events = argc > 1 ? std::atoi(argv[1]) : 200000;
   const int users = argc > 2 ? std::atoi(argv[2]) : 20000;
   const int http_events = argc > 3 ? std::atoi(argv[3]) : 60000;
+  const bool with_webhooks = argc > 4 ? std::atoi(argv[4]) != 0 : true;
   if (events < users || users <= 0 ||
       (http_events != 0 && http_events < users)) {
-    std::fprintf(stderr, "usage: bench-ingest [EVENTS] [USERS] [HTTP_EVENTS]"
-                         " (each at least USERS; HTTP_EVENTS 0: no http)\n");
+    std::fprintf(stderr,
+                 "usage: bench-ingest [EVENTS] [USERS] [HTTP_EVENTS] [WEBHOOKS]"
+                 " (each at least USERS; HTTP_EVENTS 0: no http; WEBHOOKS 0:"
+                 " no webhook Dispatcher)\n");
     return 2;
   }
   util::Logger::set_level(util::LogLevel::warn);
@@ -520,17 +554,19 @@ int main(int argc, char **argv) {
 
   std::vector<Run> runs;
   both_stores(
-      "zmq",
-      [&](store::ReplicationStore &store, pid_t server,
-          const std::string &directory) {
-        return measure_zmq(store, server, messages, users, directory);
+      "zmq", with_webhooks,
+      [&](store::ReplicationStore &store, webhook::WebhookStore *webhooks,
+          pid_t server, const std::string &directory) {
+        return measure_zmq(store, webhooks, server, messages, users,
+                           directory);
       },
       runs);
   if (http_per_user > 0)
     both_stores(
-        "http",
-        [&](store::ReplicationStore &store, pid_t server, const std::string &) {
-          return measure_http(store, server, bodies, users);
+        "http", with_webhooks,
+        [&](store::ReplicationStore &store, webhook::WebhookStore *webhooks,
+            pid_t server, const std::string &) {
+          return measure_http(store, webhooks, server, bodies, users);
         },
         runs);
 
@@ -541,6 +577,9 @@ int main(int argc, char **argv) {
     std::printf("http: %d events over %d users (%d each), %d keep-alive clients"
                 " -> HttpEventSource -> ReplicationFeed::admit -> store\n",
                 http_per_user * users, users, http_per_user, k_http_clients);
+  std::printf("bus: %s\n", with_webhooks
+                                ? "also the webhook Dispatcher (no endpoint)"
+                                : "no webhook Dispatcher");
   std::printf("events/s: first send until every user is in the store;"
               " sent/s: the sender's own pace; CPU in us per event\n\n");
   std::printf("%-6s %-8s %10s %10s %12s %12s %12s\n", "path", "store",

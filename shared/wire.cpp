@@ -3,6 +3,8 @@
 #include <msgpack.hpp>
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 
 namespace dovewarden::wire {
 
@@ -92,6 +94,226 @@ bool is_version(const msgpack::object &obj) {
   return obj.type == msgpack::type::POSITIVE_INTEGER;
 }
 
+// Reads what the plugin sends, flat maps of strings, integers, booleans and
+// string arrays, straight from the bytes: building msgpack objects first was
+// most of decode()'s cost. Anything else, or anything wrong, is left to the
+// full decoder, which decides; read() returns only what that returns too.
+class FlatReader {
+public:
+  explicit FlatReader(std::string_view bytes)
+      : m_at(reinterpret_cast<const unsigned char *>(bytes.data())),
+        m_end(m_at + bytes.size()) {}
+
+  // Returns the message, or nothing if the full decoder must look.
+  std::optional<Message> read() {
+    std::uint32_t pairs = 0;
+    if (!map_header(pairs) || pairs > k_limits.map())
+      return std::nullopt;
+    Message message;
+    message.fields.reserve(pairs);
+    bool have_version = false;
+    bool have_type = false;
+    for (std::uint32_t i = 0; i < pairs; i++) {
+      std::string_view key;
+      if (!string(key))
+        return std::nullopt;
+      if (key == "v") {
+        Value version;
+        if (!value(version) || !std::holds_alternative<std::int64_t>(version) ||
+            std::get<std::int64_t>(version) != static_cast<std::int64_t>(k_version))
+          return std::nullopt;
+        have_version = true;
+      } else if (key == "type") {
+        std::string_view type;
+        if (!string(type) || type.empty())
+          return std::nullopt;
+        message.type = std::string(type);
+        have_type = true;
+      } else {
+        Field field{std::string(key), nullptr};
+        if (!value(field.value))
+          return std::nullopt;
+        message.fields.push_back(std::move(field));
+      }
+    }
+    if (m_at != m_end || !have_version || !have_type)
+      return std::nullopt;
+    return message;
+  }
+
+private:
+  template <typename T> bool big_endian(T &out) {
+    if (static_cast<std::size_t>(m_end - m_at) < sizeof(T))
+      return false;
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < sizeof(T); i++)
+      v = (v << 8) | m_at[i];
+    m_at += sizeof(T);
+    out = static_cast<T>(v);
+    return true;
+  }
+
+  bool map_header(std::uint32_t &pairs) {
+    if (m_at == m_end)
+      return false;
+    const auto tag = *m_at++;
+    if ((tag & 0xf0) == 0x80) {
+      pairs = tag & 0x0f;
+      return true;
+    }
+    std::uint16_t size16 = 0;
+    if (tag == 0xde && big_endian(size16)) {
+      pairs = size16;
+      return true;
+    }
+    return tag == 0xdf && big_endian(pairs);
+  }
+
+  // A str of size from its header on; false if it is not one.
+  bool string_body(unsigned char tag, std::string_view &out) {
+    std::uint32_t size = 0;
+    if ((tag & 0xe0) == 0xa0) {
+      size = tag & 0x1f;
+    } else if (tag == 0xd9) {
+      std::uint8_t size8 = 0;
+      if (!big_endian(size8))
+        return false;
+      size = size8;
+    } else if (tag == 0xda) {
+      std::uint16_t size16 = 0;
+      if (!big_endian(size16))
+        return false;
+      size = size16;
+    } else if (tag != 0xdb || !big_endian(size)) {
+      return false;
+    }
+    if (size > k_limits.str() ||
+        static_cast<std::size_t>(m_end - m_at) < size)
+      return false;
+    out = std::string_view(reinterpret_cast<const char *>(m_at), size);
+    m_at += size;
+    return true;
+  }
+
+  bool string(std::string_view &out) {
+    return m_at != m_end && string_body(*m_at++, out);
+  }
+
+  bool value(Value &out) {
+    if (m_at == m_end)
+      return false;
+    const auto tag = *m_at++;
+    if (tag <= 0x7f) {
+      out = static_cast<std::int64_t>(tag);
+      return true;
+    }
+    if (tag >= 0xe0) {
+      out = static_cast<std::int64_t>(static_cast<std::int8_t>(tag));
+      return true;
+    }
+    std::string_view text;
+    switch (tag) {
+    case 0xc0:
+      out = nullptr;
+      return true;
+    case 0xc2:
+    case 0xc3:
+      out = tag == 0xc3;
+      return true;
+    case 0xcc:
+      return unsigned_value<std::uint8_t>(out);
+    case 0xcd:
+      return unsigned_value<std::uint16_t>(out);
+    case 0xce:
+      return unsigned_value<std::uint32_t>(out);
+    case 0xcf:
+      return unsigned_value<std::uint64_t>(out);
+    case 0xd0:
+      return signed_value<std::uint8_t, std::int8_t>(out);
+    case 0xd1:
+      return signed_value<std::uint16_t, std::int16_t>(out);
+    case 0xd2:
+      return signed_value<std::uint32_t, std::int32_t>(out);
+    case 0xd3:
+      return signed_value<std::uint64_t, std::int64_t>(out);
+    case 0xca: {
+      std::uint32_t bits = 0;
+      if (!big_endian(bits))
+        return false;
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      out = static_cast<double>(f);
+      return true;
+    }
+    case 0xcb: {
+      std::uint64_t bits = 0;
+      if (!big_endian(bits))
+        return false;
+      double d;
+      std::memcpy(&d, &bits, sizeof d);
+      out = d;
+      return true;
+    }
+    default:
+      break;
+    }
+    if ((tag & 0xf0) == 0x90 || tag == 0xdc || tag == 0xdd)
+      return strings(tag, out);
+    if (!string_body(tag, text))
+      return false;
+    out = std::string(text);
+    return true;
+  }
+
+  template <typename U> bool unsigned_value(Value &out) {
+    U u = 0;
+    if (!big_endian(u))
+      return false;
+    const auto v = static_cast<std::uint64_t>(u);
+    if (v <= static_cast<std::uint64_t>(INT64_MAX))
+      out = static_cast<std::int64_t>(v);
+    else
+      out = v;
+    return true;
+  }
+
+  template <typename U, typename S> bool signed_value(Value &out) {
+    U u = 0;
+    if (!big_endian(u))
+      return false;
+    out = static_cast<std::int64_t>(static_cast<S>(u));
+    return true;
+  }
+
+  // An array, if every element is a str.
+  bool strings(unsigned char tag, Value &out) {
+    std::uint32_t size = tag & 0x0f;
+    if (tag == 0xdc) {
+      std::uint16_t size16 = 0;
+      if (!big_endian(size16))
+        return false;
+      size = size16;
+    } else if (tag == 0xdd && !big_endian(size)) {
+      return false;
+    }
+    if (size > k_limits.array())
+      return false;
+    Strings list;
+    list.reserve(std::min<std::size_t>(size, static_cast<std::size_t>(m_end - m_at)));
+    for (std::uint32_t i = 0; i < size; i++) {
+      std::string_view text;
+      if (!string(text))
+        return false;
+      list.emplace_back(text);
+    }
+    out = std::move(list);
+    return true;
+  }
+
+  const unsigned char *m_at;
+  const unsigned char *m_end;
+};
+
 } // namespace
 
 const Value *Message::find(std::string_view key) const {
@@ -151,6 +373,8 @@ const char *reject_name(Reject reason) {
 }
 
 tl::expected<Message, Reject> decode(std::string_view bytes) {
+  if (auto message = FlatReader(bytes).read())
+    return std::move(*message);
   auto &zone = decode_zone();
   const ZoneClearer clearer{zone};
   msgpack::object root;

@@ -99,6 +99,20 @@ public:
     return Push::full;
   }
 
+  // Queues items[0..count) in order while there is room. Returns how many
+  // were queued; under the drop policy, or if the queue is closed, the rest
+  // is dropped (and counted) and dropped is set.
+  std::size_t offer_some(const Item *items, std::size_t count, bool &dropped) {
+    bool closed = false;
+    const auto queued = m_queue.try_push_some(items, count, closed);
+    if (queued > 0)
+      m_metrics.queue_depth.Increment(static_cast<double>(queued));
+    dropped = queued < count && (closed || m_options.overflow == Overflow::drop);
+    if (dropped)
+      m_metrics.dropped.Increment(static_cast<double>(count - queued));
+    return queued;
+  }
+
   // Queues item, waiting for room. Returns false if the queue closed first.
   bool wait(const Item &item) {
     const auto start = Clock::now();
@@ -287,6 +301,49 @@ std::size_t Bus::offer(const EventPtr &event,
 
 std::size_t Bus::publish(std::shared_ptr<const core::Event> event) {
   return offer(event, nullptr);
+}
+
+std::vector<std::size_t>
+Bus::publish(const std::vector<EventPtr> &events) {
+  std::vector<std::size_t> taken(events.size(), 0);
+  const auto list = subscriptions();
+  // as offer(): everyone with room first, then wait for the full ones
+  struct Rest {
+    Subscription *subscription;
+    std::vector<Subscription::Item> items;
+    std::vector<std::size_t> indexes; // into events
+  };
+  std::vector<Rest> full;
+  std::vector<Subscription::Item> items;
+  std::vector<std::size_t> indexes;
+  for (auto &subscription : *list) {
+    items.clear();
+    indexes.clear();
+    for (std::size_t i = 0; i < events.size(); i++) {
+      if (subscription->wants(*events[i])) {
+        items.push_back(Subscription::Item{events[i], nullptr});
+        indexes.push_back(i);
+      }
+    }
+    if (items.empty())
+      continue;
+    bool dropped = false;
+    const auto queued =
+        subscription->offer_some(items.data(), items.size(), dropped);
+    for (std::size_t k = 0; k < queued; k++)
+      taken[indexes[k]]++;
+    if (queued < items.size() && !dropped)
+      full.push_back(Rest{
+          subscription.get(),
+          std::vector<Subscription::Item>(items.begin() + queued, items.end()),
+          std::vector<std::size_t>(indexes.begin() + queued, indexes.end())});
+  }
+  for (auto &rest : full) {
+    for (std::size_t k = 0; k < rest.items.size(); k++)
+      if (rest.subscription->wait(rest.items[k]))
+        taken[rest.indexes[k]]++;
+  }
+  return taken;
 }
 
 std::vector<std::string> Bus::publish_sync(const core::Event &event) {

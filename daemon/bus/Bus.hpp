@@ -76,6 +76,11 @@ public:
   std::size_t publish(const core::Event &event) {
     return publish(std::make_shared<const core::Event>(event));
   }
+  // Queues events in order as publish() each, taking each subscription's
+  // queue once for all of them. Returns, for each event, how many
+  // subscriptions took it.
+  std::vector<std::size_t>
+  publish(const std::vector<std::shared_ptr<const core::Event>> &events);
   // Queues event as publish() does and waits until every subscription that
   // took it has handled it. Returns the failures, "name: what" each; a drop
   // subscription whose queue is full counts as failed. Needs start().

@@ -11,7 +11,7 @@ std::optional<LossDetector::Loss> LossDetector::observe(std::string_view inst,
                                                         std::uint64_t seq,
                                                         Clock::time_point now) {
   std::optional<Loss> loss;
-  const auto found = m_index.find(std::string(inst));
+  const auto found = m_index.find(inst);
   if (found == m_index.end()) {
     m_recency.push_front(Instance{std::string(inst), seq, now});
     m_index.emplace(m_recency.front().inst, m_recency.begin());
@@ -34,7 +34,7 @@ void LossDetector::evict(Clock::time_point now) {
     const bool idle = now - oldest.seen > m_options.idle_expiry;
     if (!idle && m_recency.size() <= m_options.max_instances)
       break;
-    m_index.erase(oldest.inst);
+    m_index.erase(std::string_view(oldest.inst));
     m_recency.pop_back();
   }
 }

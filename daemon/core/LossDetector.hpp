@@ -63,7 +63,9 @@ private:
 
   Options m_options;
   Recency m_recency;
-  std::unordered_map<std::string, Recency::iterator> m_index;
+  // keys view the inst of their entry in m_recency (list nodes stay put):
+  // looking up takes no copy
+  std::unordered_map<std::string_view, Recency::iterator> m_index;
 };
 
 } // namespace dovewarden::core

@@ -37,8 +37,25 @@ Pipeline::Pipeline(bus::Bus &bus, metrics::Metrics &metrics,
 
 std::size_t Pipeline::submit(Event event) {
   m_metrics.event_received(event.source, event.type());
-  check_loss(event);
+  if (auto lost = check_loss(event))
+    publish(std::move(*lost));
   return publish(std::move(event));
+}
+
+void Pipeline::submit(std::vector<Event> events) {
+  std::vector<std::shared_ptr<const Event>> batch;
+  batch.reserve(events.size());
+  for (auto &event : events) {
+    m_metrics.event_received(event.source, event.type());
+    // an events.lost goes out right before the event that revealed it
+    if (auto lost = check_loss(event)) {
+      publish(batch);
+      batch.clear();
+      publish(std::move(*lost));
+    }
+    batch.push_back(std::make_shared<const Event>(std::move(event)));
+  }
+  publish(batch);
 }
 
 void Pipeline::reject(std::string_view source, wire::Reject reason) {
@@ -49,18 +66,18 @@ void Pipeline::reject(std::string_view source, std::string_view reason) {
   m_metrics.event_rejected(source, reason);
 }
 
-void Pipeline::check_loss(const Event &event) {
+std::optional<Event> Pipeline::check_loss(const Event &event) {
   const auto inst = event.message.str("inst");
   const auto seq = unsigned_field(event.message, "seq");
   if (inst.empty() || !seq)
-    return;
+    return std::nullopt;
   std::optional<LossDetector::Loss> loss;
   {
     std::lock_guard lock(m_loss_mutex);
     loss = m_loss.observe(inst, *seq);
   }
   if (!loss)
-    return;
+    return std::nullopt;
   const auto svc = event.message.str("svc");
   m_metrics.events_lost(svc, loss->lost);
   LOG_DEBUG("lost ", loss->lost, " events from ", svc, " pid ",
@@ -76,7 +93,7 @@ void Pipeline::check_loss(const Event &event) {
   lost.message.set("after_seq", loss->after_seq);
   lost.message.set("next_seq", loss->next_seq);
   m_metrics.event_received(lost.source, lost.type());
-  publish(std::move(lost));
+  return lost;
 }
 
 std::size_t Pipeline::publish(Event event) {
@@ -85,6 +102,14 @@ std::size_t Pipeline::publish(Event event) {
   if (taken == 0)
     m_metrics.event_filtered();
   return taken;
+}
+
+void Pipeline::publish(const std::vector<std::shared_ptr<const Event>> &events) {
+  if (events.empty())
+    return;
+  for (const auto taken : m_bus.publish(events))
+    if (taken == 0)
+      m_metrics.event_filtered();
 }
 
 } // namespace dovewarden::core

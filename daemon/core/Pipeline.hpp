@@ -5,8 +5,11 @@
 #include "shared/wire.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 namespace dovewarden::bus {
 class Bus;
@@ -28,14 +31,19 @@ public:
   // Takes in one event from a source. Returns how many subscribers took it;
   // 0 means it was filtered out.
   std::size_t submit(Event event);
+  // Takes in events that arrived together (one ZeroMQ message), in order,
+  // as submit() each, handing them to the bus at once.
+  void submit(std::vector<Event> events);
   // Counts a message source could not decode.
   void reject(std::string_view source, wire::Reject reason);
   // Counts a message source rejected for reason, a short snake_case name.
   void reject(std::string_view source, std::string_view reason);
 
 private:
-  void check_loss(const Event &event);
+  // Returns the events.lost that event reveals (counted), or nothing.
+  std::optional<Event> check_loss(const Event &event);
   std::size_t publish(Event event);
+  void publish(const std::vector<std::shared_ptr<const Event>> &events);
 
   bus::Bus &m_bus;
   metrics::Metrics &m_metrics;

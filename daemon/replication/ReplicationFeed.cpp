@@ -81,9 +81,13 @@ void ReplicationFeed::handle(const core::Event &event) {
   if (!request)
     return;
   std::lock_guard lock(m_mutex);
-  const auto [it, added] = m_pending.try_emplace(request->user, *request);
-  if (!added)
+  // most events find their user pending already: no copy of the name then
+  if (const auto it = m_pending.find(request->user); it != m_pending.end()) {
     merge_request(it->second, *request);
+    return;
+  }
+  auto user = request->user;
+  m_pending.emplace(std::move(user), std::move(*request));
 }
 
 void ReplicationFeed::flush() {

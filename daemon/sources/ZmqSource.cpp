@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 namespace dovewarden::sources {
 
@@ -144,14 +145,22 @@ bool ZmqSource::receive(zmq::message_t &message, zmq::recv_flags flags) {
 
 void ZmqSource::run() {
   RejectSummary rejects(name());
+  const auto source = name();
+  // the frames of one multipart message (the plugin's batch) go to the
+  // pipeline together
+  std::vector<core::Event> events;
   auto handle = [&](const zmq::message_t &message) {
     auto decoded = wire::decode(message.to_string_view());
     if (decoded) {
-      m_pipeline.submit(core::Event{std::move(*decoded), name(),
-                                    std::chrono::system_clock::now()});
+      events.push_back(core::Event{std::move(*decoded), source,
+                                   std::chrono::system_clock::now()});
     } else {
-      m_pipeline.reject(name(), decoded.error());
+      m_pipeline.reject(source, decoded.error());
       rejects.record(decoded.error(), message.size());
+    }
+    if (!message.more() && !events.empty()) {
+      m_pipeline.submit(std::move(events));
+      events.clear();
     }
   };
   try {
@@ -170,6 +179,8 @@ void ZmqSource::run() {
       handle(message);
       drained++;
     }
+    if (!events.empty())
+      m_pipeline.submit(std::move(events));
     rejects.flush();
     LOG_DEBUG("zmq: stopped receiving; ", drained,
               " queued messages handed on");

@@ -36,6 +36,23 @@ public:
     return Push::ok;
   }
 
+  // Adds items[0..count) in order without waiting, as many as there is room
+  // for. Returns how many were added; closed is set if the queue is closed.
+  std::size_t try_push_some(const T *items, std::size_t count, bool &closed) {
+    std::size_t added = 0;
+    {
+      std::lock_guard lock(m_mutex);
+      closed = m_closed;
+      if (m_closed)
+        return 0;
+      while (added < count && m_items.size() < m_capacity)
+        m_items.push_back(items[added++]);
+    }
+    if (added > 0)
+      m_not_empty.notify_one();
+    return added;
+  }
+
   // Adds item, waiting for room. Returns false if the queue was closed first.
   bool push(const T &item) {
     {

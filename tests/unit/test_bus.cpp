@@ -277,6 +277,82 @@ BOOST_AUTO_TEST_CASE(a_full_queue_blocks_publish_instead_of_dropping) {
       metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_arrives_in_order_where_each_event_is_wanted) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto all = std::make_shared<Recorder>("all");
+  auto flags = std::make_shared<Recorder>("flags");
+  bus.subscribe("*", all);
+  bus.subscribe("flags.*", flags);
+  bus.start();
+  std::vector<std::shared_ptr<const core::Event>> batch;
+  for (const auto *type : {"message.new", "flags.set", "message.read",
+                           "flags.clear"})
+    batch.push_back(std::make_shared<const core::Event>(
+        event_of(type, static_cast<std::int64_t>(batch.size()))));
+  const auto taken = bus.publish(batch);
+  BOOST_TEST((taken == std::vector<std::size_t>{1, 2, 1, 2}));
+  bus.stop();
+  BOOST_TEST((all->log() ==
+              std::vector<std::string>{"message.new:0", "flags.set:1",
+                                       "message.read:2", "flags.clear:3",
+                                       "stop"}));
+  BOOST_TEST((flags->log() ==
+              std::vector<std::string>{"flags.set:1", "flags.clear:3", "stop"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_waits_for_room_in_a_full_queue) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto held = std::make_shared<Recorder>("held");
+  held->close_gate();
+  bus.subscribe("*", held, Bus::Options{2, Bus::Overflow::block});
+  bus.start();
+  bus.publish(event_of("a", 0));
+  std::this_thread::sleep_for(50ms); // the worker takes it into handle()
+  std::vector<std::shared_ptr<const core::Event>> batch;
+  for (int i = 1; i <= 4; i++)
+    batch.push_back(std::make_shared<const core::Event>(event_of("a", i)));
+  std::atomic<bool> published{false};
+  std::thread publisher([&] {
+    bus.publish(batch);
+    published = true;
+  });
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(!published.load());
+  BOOST_TEST(
+      metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 2);
+  held->open_gate();
+  publisher.join();
+  bus.stop();
+  BOOST_TEST((held->log() == std::vector<std::string>{"a:0", "a:1", "a:2",
+                                                      "a:3", "a:4", "stop"}));
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_dropped_total{subscriber=\"held\"}") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_beyond_room_is_dropped_and_counted) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto held = std::make_shared<Recorder>("lossy");
+  held->close_gate();
+  bus.subscribe("*", held, Bus::Options{2, Bus::Overflow::drop});
+  bus.start();
+  bus.publish(event_of("a", 0));
+  std::this_thread::sleep_for(50ms); // the worker takes it into handle()
+  std::vector<std::shared_ptr<const core::Event>> batch;
+  for (int i = 1; i <= 5; i++)
+    batch.push_back(std::make_shared<const core::Event>(event_of("a", i)));
+  const auto taken = bus.publish(batch);
+  BOOST_TEST((taken == std::vector<std::size_t>{1, 1, 0, 0, 0}));
+  held->open_gate();
+  bus.stop();
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_dropped_total{subscriber=\"lossy\"}") == 3);
+  BOOST_TEST((held->log() ==
+              std::vector<std::string>{"a:0", "a:1", "a:2", "stop"}));
+}
+
 BOOST_AUTO_TEST_CASE(drop_policy_counts_what_it_drops) {
   metrics::Metrics metrics;
   Bus bus(metrics);

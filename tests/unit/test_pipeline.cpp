@@ -87,6 +87,53 @@ BOOST_AUTO_TEST_CASE(a_gap_publishes_events_lost_before_the_event) {
       1);
 }
 
+BOOST_AUTO_TEST_CASE(a_gap_inside_a_batch_goes_right_before_its_event) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  auto collector = std::make_shared<Collector>();
+  bus.subscribe("*", collector);
+  bus.subscribe("flags.*", std::make_shared<Collector>());
+  bus.start();
+  dw::core::Pipeline pipeline(bus, metrics);
+  std::vector<dw::core::Event> batch;
+  batch.push_back(plugin_event("message.new", 1));
+  batch.push_back(plugin_event("message.new", 2));
+  batch.push_back(plugin_event("message.new", 4));
+  batch.push_back(plugin_event("flags.set", 5));
+  pipeline.submit(std::move(batch));
+  bus.stop();
+
+  const auto lines = collector->lines();
+  BOOST_REQUIRE_EQUAL(lines.size(), 5u);
+  BOOST_TEST(lines[1].find(R"("seq":2)") != std::string::npos);
+  BOOST_TEST(lines[2].rfind(R"({"type":"events.lost",)", 0) == 0);
+  BOOST_TEST(lines[2].find(R"("after_seq":2,"next_seq":4)") !=
+             std::string::npos);
+  BOOST_TEST(lines[3].find(R"("seq":4)") != std::string::npos);
+  BOOST_TEST(lines[4].rfind(R"({"type":"flags.set",)", 0) == 0);
+  BOOST_TEST(
+      metric(
+          metrics,
+          R"(dovewarden_events_received_total{source="zmq",type="message.new"})") ==
+      3);
+  BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="imap"})") ==
+             1);
+}
+
+BOOST_AUTO_TEST_CASE(events_nobody_wants_in_a_batch_are_counted_as_filtered) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  bus.subscribe("flags.*", std::make_shared<Collector>());
+  bus.start();
+  dw::core::Pipeline pipeline(bus, metrics);
+  std::vector<dw::core::Event> batch;
+  batch.push_back(plugin_event("message.new", 1));
+  batch.push_back(plugin_event("flags.set", 2));
+  batch.push_back(plugin_event("message.read", 3));
+  pipeline.submit(std::move(batch));
+  BOOST_TEST(metric(metrics, "dovewarden_events_filtered_total") == 2);
+}
+
 BOOST_AUTO_TEST_CASE(events_nobody_wants_are_counted_as_filtered) {
   dw::metrics::Metrics metrics;
   dw::bus::Bus bus(metrics);

@@ -112,6 +112,88 @@ BOOST_AUTO_TEST_CASE(encoder_round_trips_each_value_type) {
   BOOST_TEST(std::get<dw::wire::Strings>(*m.find("none")).empty());
 }
 
+BOOST_AUTO_TEST_CASE(every_width_of_a_flat_map_decodes) {
+  // map16 header; each integer, float and str width; array16 of strings;
+  // a signed encoding of a positive value is an integer like any other
+  const std::string long_text(300, 'x');
+  const auto bytes = [&] {
+    std::stringstream out;
+    msgpack::packer<std::stringstream> p(out);
+    p.pack_map(17);
+    p.pack(std::string("v"));
+    p.pack_fix_uint8(1);
+    p.pack(std::string("type"));
+    p.pack_str(4);
+    p.pack_str_body("wide", 4);
+    p.pack(std::string("u8"));
+    p.pack_fix_uint8(200);
+    p.pack(std::string("u16"));
+    p.pack_fix_uint16(60000);
+    p.pack(std::string("u32"));
+    p.pack_fix_uint32(4000000000u);
+    p.pack(std::string("u64"));
+    p.pack_fix_uint64(std::uint64_t{1} << 40);
+    p.pack(std::string("i8"));
+    p.pack_fix_int8(-100);
+    p.pack(std::string("i16"));
+    p.pack_fix_int16(-30000);
+    p.pack(std::string("i32"));
+    p.pack_fix_int32(-2000000000);
+    p.pack(std::string("i64"));
+    p.pack_fix_int64(-(std::int64_t{1} << 40));
+    p.pack(std::string("i8pos"));
+    p.pack_fix_int8(7);
+    p.pack(std::string("fix"));
+    p.pack(-3);
+    p.pack(std::string("f32"));
+    p.pack_float(0.25f);
+    p.pack(std::string("str16"));
+    p.pack(long_text);
+    p.pack(std::string("str8"));
+    p.pack(std::string(40, 'y'));
+    p.pack(std::string("nil"));
+    p.pack_nil();
+    p.pack(std::string("list"));
+    p.pack_array(20);
+    for (int i = 0; i < 20; i++)
+      p.pack(std::to_string(i));
+    return out.str();
+  }();
+  const auto decoded = dw::wire::decode(bytes);
+  BOOST_REQUIRE(decoded);
+  const auto &m = *decoded;
+  BOOST_TEST(m.type == "wide");
+  BOOST_REQUIRE_EQUAL(m.fields.size(), 15u);
+  BOOST_TEST(m.fields[0].key == "u8");
+  BOOST_TEST(std::get<std::int64_t>(*m.find("u8")) == 200);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("u16")) == 60000);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("u32")) == 4000000000);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("u64")) == std::int64_t{1} << 40);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("i8")) == -100);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("i16")) == -30000);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("i32")) == -2000000000);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("i64")) == -(std::int64_t{1} << 40));
+  BOOST_TEST(std::get<std::int64_t>(*m.find("i8pos")) == 7);
+  BOOST_TEST(std::get<std::int64_t>(*m.find("fix")) == -3);
+  BOOST_TEST(std::get<double>(*m.find("f32")) == 0.25);
+  BOOST_TEST(m.str("str16") == long_text);
+  BOOST_TEST(m.str("str8") == std::string(40, 'y'));
+  BOOST_TEST(std::holds_alternative<std::nullptr_t>(*m.find("nil")));
+  const auto &list = std::get<dw::wire::Strings>(*m.find("list"));
+  BOOST_REQUIRE_EQUAL(list.size(), 20u);
+  BOOST_TEST(list[19] == "19");
+}
+
+BOOST_AUTO_TEST_CASE(a_version_in_a_signed_encoding_is_accepted) {
+  const auto bytes = pack_map(2, [](auto &p) {
+    p.pack(std::string("v"));
+    p.pack_fix_int8(1);
+    p.pack(std::string("type"));
+    p.pack(std::string("t"));
+  });
+  BOOST_TEST(reject_of(bytes) == "accepted");
+}
+
 BOOST_AUTO_TEST_CASE(encoder_is_reusable) {
   dw::wire::Encoder encoder;
   encoder.begin("first");
