@@ -102,9 +102,14 @@ dovewarden_command_event(struct event *event, enum event_callback_type type,
 			 struct failure_context *ctx ATTR_UNUSED,
 			 const char *fmt ATTR_UNUSED, va_list args ATTR_UNUSED)
 {
-	if (type != EVENT_CALLBACK_TYPE_SEND || !dovewarden_command_watching)
+	if (!dovewarden_command_watching)
 		return TRUE;
+	/* stats may have replaced the filter since, and only events the
+	   filter lets by are sent to us: put ours back as soon as any event is
+	   made (a command's, say), not only when one is sent */
 	dovewarden_command_filter_check();
+	if (type != EVENT_CALLBACK_TYPE_SEND)
+		return TRUE;
 	if (event->sending_name != NULL &&
 	    strcmp(event->sending_name, DOVEWARDEN_COMMAND_EVENT) == 0)
 		dovewarden_command_send(event);
