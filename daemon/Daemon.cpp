@@ -271,7 +271,7 @@ void Daemon::start_admin_server() {
     m_webhook_api = std::make_unique<admin::WebhookApi>(
         *m_webhook_store, *m_address_policy, [this] {
           m_dispatcher->endpoints_changed();
-          m_deliverer->wake();
+          m_deliverer->endpoints_changed();
         });
     m_admin->add(*m_webhook_api);
   }

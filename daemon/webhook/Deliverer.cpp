@@ -5,6 +5,7 @@
 #include "util/Curl.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
+#include "util/SerialExecutor.hpp"
 #include "util/Throttle.hpp"
 #include "webhook/RateLimiter.hpp"
 #include "webhook/Signature.hpp"
@@ -19,6 +20,8 @@
 #include <iomanip>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 #include <utility>
@@ -37,6 +40,9 @@ using std::chrono::milliseconds;
 // a request is only started if it ends (timeout) this long before its lease
 constexpr milliseconds k_lease_slack{5000};
 constexpr milliseconds k_gauge_interval{1000};
+// an endpoint's deliveries are claimed this many rounds (of its
+// concurrency) ahead, so that claims keep up while requests are out
+constexpr std::size_t k_rounds_held = 2;
 constexpr auto k_prune_interval = std::chrono::hours(1);
 
 std::string unix_seconds(TimePoint at) {
@@ -127,8 +133,28 @@ struct EndpointQueue {
   std::size_t in_flight = 0;
 };
 
+// An attempt judged, waiting to be recorded in the store.
+struct Judged {
+  Finish finish;
+  std::uint64_t generation = 0;
+  std::string endpoint_id;
+  Verdict verdict;
+};
+
+// The endpoints as the store has them, read when their version changed.
+struct EndpointsRead {
+  std::uint64_t version = 0;
+  std::vector<Endpoint> endpoints;
+};
+
 } // namespace
 
+// Two threads share the work: the loop's own runs libcurl and keeps the
+// endpoints' queues; every store call of the steady flow (claims, attempts
+// recorded, leases given back, gauges, pruning) runs on a SerialExecutor in
+// the order posted, and its answer comes back as a reply the loop runs. So
+// requests go out while the last round's attempts are written and the next
+// round is claimed.
 class Deliverer::Loop {
 public:
   Loop(WebhookStore &store, const Options &options, const Publish &publish,
@@ -139,6 +165,7 @@ public:
     m_multi.reset(curl_multi_init());
     if (!m_multi)
       throw util::Fatal("curl_multi_init() failed");
+    m_store_jobs = std::make_unique<util::SerialExecutor>();
   }
 
   bool store_ok() const { return m_store_ok; }
@@ -146,20 +173,41 @@ public:
     m_woken = true;
     curl_multi_wakeup(m_multi.get());
   }
+  void endpoints_changed() {
+    m_endpoints_changed = true;
+    wake();
+  }
 
   void run();
 
 private:
-  // Reloads the endpoints if they changed (or if forced).
-  void refresh_endpoints(bool force);
+  using Reply = std::function<void()>;
+
+  // Runs job on the store's thread.
+  void post(util::SerialExecutor::Job job) {
+    m_store_jobs->post(std::move(job));
+  }
+  // From the store's thread: has the loop run reply.
+  void reply(Reply reply);
+  // Runs the replies that came. Returns false if there were none.
+  bool run_replies();
+
+  // Reads the endpoints now and takes them.
+  void refresh_endpoints();
+  void take_endpoints(EndpointsRead read);
+  // Asks the store for due deliveries, unless a claim is under way.
   void claim();
+  void claimed(std::uint64_t generation, std::size_t max,
+               std::optional<EndpointsRead> endpoints,
+               WebhookStore::Result<std::vector<Delivery>> deliveries,
+               Steady::time_point at);
   // Keeps delivery for its endpoint (until it may start), or not.
   // Returns false if it put it back.
   bool hold(Delivery delivery, std::uint64_t generation,
             Steady::time_point claimed);
   // Returns the owner of the leases of a claim.
   std::string owner(std::uint64_t generation) const;
-  // A delivery of generation is done with (finished, or put back if not
+  // A delivery of generation is done with (recorded, or put back if not
   // sent); once all are, what was put back is given back to the store.
   void done(std::uint64_t generation, bool sent);
   void settle(std::uint64_t generation);
@@ -168,12 +216,24 @@ private:
   // how long until a held delivery may start (max if none waits for that).
   Steady::duration start_ready();
   void start(const Endpoint &endpoint, Held held);
-  // Takes the finished transfers from libcurl and records them. Returns how
+  // Takes the finished transfers from libcurl and judges them. Returns how
   // many.
   std::size_t collect();
-  // Records the attempts of transfers in one store call, then what follows.
-  void finish(std::vector<std::pair<std::unique_ptr<Transfer>, CURLcode>> ended);
-  void disable(const std::string &endpoint_id, const std::string &reason);
+  void judge_ended(
+      std::vector<std::pair<std::unique_ptr<Transfer>, CURLcode>> ended);
+  // Has the attempts judged so far recorded in one store call, unless one
+  // is under way.
+  void record();
+  void recorded(std::vector<Judged> batch,
+                WebhookStore::Result<std::vector<bool>> finished,
+                std::vector<std::pair<Endpoint, std::string>> disabled);
+  // On the store's thread: disables the endpoint in the store. Returns it
+  // if this call disabled it.
+  std::optional<Endpoint> disable_in_store(const std::string &endpoint_id,
+                                           const std::string &reason);
+  // The loop's side of an endpoint disabled: held deliveries put back,
+  // webhook.endpoint_disabled published.
+  void endpoint_disabled(const Endpoint &endpoint, const std::string &reason);
   void drain();
   void update_gauges(bool force);
   // Deletes finished deliveries older than the retention, once an hour.
@@ -182,6 +242,8 @@ private:
   bool lease_left(const Held &held, const Endpoint &endpoint,
                   Steady::time_point now) const;
   std::size_t held_count() const;
+  // Returns how many deliveries an endpoint may have claimed and waiting.
+  std::size_t held_limit(const Endpoint &endpoint) const;
 
   WebhookStore &m_store;
   const Options &m_options;
@@ -191,7 +253,12 @@ private:
   RetrySchedule m_schedule;
   CurlMulti m_multi{nullptr, &curl_multi_cleanup};
   std::atomic<bool> m_woken{false};
+  std::atomic<bool> m_endpoints_changed{true};
+  Steady::time_point m_next_version_check;
   std::atomic<bool> m_store_ok{true}; // the last claim reached the store
+
+  std::mutex m_replies_mutex;
+  std::vector<Reply> m_replies;
 
   std::unordered_map<std::string, Endpoint> m_endpoints;
   std::optional<std::uint64_t> m_version;
@@ -199,25 +266,53 @@ private:
   std::unordered_map<CURL *, std::unique_ptr<Transfer>> m_transfers;
   RateLimiter m_limiter;
   Steady::time_point m_next_claim;
-  bool m_more_due = false; // the last claim found deliveries
+  bool m_claiming = false;  // a claim is under way on the store's thread
+  bool m_more_due = false;  // the last claim found deliveries
+  bool m_recording = false; // attempts are being recorded
+  std::vector<Judged> m_unrecorded;
+  std::atomic<bool> m_counting{false}; // the pending gauge is being read
   // Each claim leases under an owner of its own (owner#generation), so that
   // what is not sent (endpoint busy or disabled) can be given back with
-  // release_owner() as soon as the rest of its claim is finished.
+  // release_owner() as soon as the rest of its claim is recorded.
   struct Generation {
-    std::size_t live = 0; // held or in flight
+    std::size_t live = 0; // held, in flight or being recorded
     bool put_back = false;
   };
   std::uint64_t m_generation = 0;
   std::map<std::uint64_t, Generation> m_generations;
   Steady::time_point m_next_gauges;
   Steady::time_point m_next_prune;
-  // the store being down is said once a minute, not at every poll
+  // the store being down is said once a minute, not at every poll; one
+  // throttle per thread
   util::Throttle m_store_warnings{std::chrono::minutes(1)};
+  util::Throttle m_store_job_warnings{std::chrono::minutes(1)};
+  // last, so that it is gone (its jobs run) before what they use
+  std::unique_ptr<util::SerialExecutor> m_store_jobs;
 };
+
+void Deliverer::Loop::reply(Reply reply) {
+  {
+    const std::lock_guard lock(m_replies_mutex);
+    m_replies.push_back(std::move(reply));
+  }
+  curl_multi_wakeup(m_multi.get());
+}
+
+bool Deliverer::Loop::run_replies() {
+  std::vector<Reply> replies;
+  {
+    const std::lock_guard lock(m_replies_mutex);
+    replies.swap(m_replies);
+  }
+  for (auto &reply : replies)
+    reply();
+  return !replies.empty();
+}
 
 void Deliverer::Loop::run() {
   m_next_claim = Steady::now();
   while (!m_stopping) {
+    run_replies();
     if (m_woken.exchange(false))
       m_next_claim = Steady::now();
     if (Steady::now() >= m_next_claim)
@@ -227,6 +322,7 @@ void Deliverer::Loop::run() {
     curl_multi_perform(m_multi.get(), &running);
     if (collect() > 0)
       start_ready();
+    record();
     update_gauges(false);
     prune_if_due();
 
@@ -234,7 +330,7 @@ void Deliverer::Loop::run() {
     auto wait = std::min<Steady::duration>(m_options.poll_interval, rate_wait);
     if (m_next_claim > now)
       wait = std::min<Steady::duration>(wait, m_next_claim - now);
-    else if (held_count() + m_transfers.size() < m_options.max_in_flight)
+    else if (!m_claiming)
       wait = Steady::duration::zero();
     const auto wait_ms = std::chrono::ceil<milliseconds>(wait).count();
     curl_multi_poll(m_multi.get(), nullptr, 0, static_cast<int>(wait_ms),
@@ -243,24 +339,21 @@ void Deliverer::Loop::run() {
   drain();
 }
 
-void Deliverer::Loop::refresh_endpoints(bool force) {
+void Deliverer::Loop::refresh_endpoints() {
   const auto version = m_store.endpoints_version();
-  if (!version) {
-    if (m_store_warnings.allow())
-      LOG_WARN("webhook: cannot read the endpoints' version: ",
-               version.error());
-    return;
-  }
-  if (!force && m_version && *m_version == *version)
-    return;
   auto endpoints = m_store.endpoints();
-  if (!endpoints) {
+  if (!version || !endpoints) {
     if (m_store_warnings.allow())
-      LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error());
+      LOG_WARN("webhook: cannot read the endpoints: ",
+               version ? endpoints.error() : version.error());
     return;
   }
+  take_endpoints(EndpointsRead{*version, std::move(*endpoints)});
+}
+
+void Deliverer::Loop::take_endpoints(EndpointsRead read) {
   m_endpoints.clear();
-  for (auto &endpoint : *endpoints)
+  for (auto &endpoint : read.endpoints)
     m_endpoints.emplace(endpoint.id, std::move(endpoint));
   for (auto it = m_queues.begin(); it != m_queues.end();) {
     const auto found = m_endpoints.find(it->first);
@@ -273,7 +366,7 @@ void Deliverer::Loop::refresh_endpoints(bool force) {
       ++it;
     }
   }
-  m_version = *version;
+  m_version = read.version;
   update_gauges(true);
 }
 
@@ -297,37 +390,89 @@ std::size_t Deliverer::Loop::held_count() const {
 }
 
 void Deliverer::Loop::claim() {
-  refresh_endpoints(false);
-  const std::size_t busy = held_count() + m_transfers.size();
-  const std::size_t room =
-      busy < m_options.max_in_flight ? m_options.max_in_flight - busy : 0;
-  const std::size_t max = std::min(room, m_options.claim_batch);
+  if (m_claiming)
+    return; // its reply sets when to claim next
   const auto now = Steady::now();
-  if (max == 0) {
-    // claimed again when a transfer ends
-    m_next_claim = now + m_options.poll_interval;
-    return;
-  }
-  // no endpoint takes more than its share of one claim, so that a busy one
-  // does not crowd out the others
+  m_next_claim = now + m_options.poll_interval;
+  // up to a round held ready beside the one in flight, so that a claim
+  // overlaps the requests
+  const std::size_t window = (1 + k_rounds_held) * m_options.max_in_flight;
+  const std::size_t busy = held_count() + m_transfers.size();
+  // no endpoint takes more than what it may hold, so that a busy one does
+  // not crowd out the others; nor the claim more than all may hold, so that
+  // the store does not look for more than it can give
   std::size_t per_endpoint = 1;
-  for (const auto &[id, endpoint] : m_endpoints)
-    per_endpoint = std::max<std::size_t>(per_endpoint, endpoint.concurrency);
+  std::size_t room = 0;
+  for (const auto &[id, endpoint] : m_endpoints) {
+    if (!endpoint.enabled)
+      continue;
+    const std::size_t limit = held_limit(endpoint);
+    const auto queue = m_queues.find(id);
+    const std::size_t held =
+        queue == m_queues.end() ? 0 : queue->second.held.size();
+    if (held < limit) {
+      per_endpoint = std::max(per_endpoint, limit - held);
+      room += limit - held;
+    }
+  }
+  const std::size_t max = std::min(
+      {busy < window ? window - busy : 0, m_options.claim_batch, room});
+  if (busy >= window)
+    return; // claimed again when a transfer ends
+  // with no room (endpoints busy, disabled or none) the claim still looks
+  // whether the endpoints changed
+  // the endpoints' version is looked at when told, or once per poll
+  const bool look =
+      m_endpoints_changed.exchange(false) || now >= m_next_version_check;
+  if (look)
+    m_next_version_check = now + m_options.poll_interval;
   const auto generation = ++m_generation;
-  auto claimed = m_store.claim(owner(generation), Clock::now(), lease(), max,
-                               std::min(per_endpoint, max));
-  m_store_ok = claimed.has_value();
-  if (!claimed) {
+  m_generations[generation];
+  m_claiming = true;
+  post([this, generation, max, per_endpoint = std::min(per_endpoint, max),
+        lease = lease(), known = m_version, look] {
+    std::optional<EndpointsRead> read;
+    const auto version = look ? m_store.endpoints_version()
+                              : WebhookStore::Result<std::uint64_t>(0);
+    if (look && version && (!known || *known != *version)) {
+      auto endpoints = m_store.endpoints();
+      if (endpoints)
+        read = EndpointsRead{*version, std::move(*endpoints)};
+      else if (m_store_job_warnings.allow())
+        LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error());
+    }
+    const auto at = Steady::now();
+    auto deliveries = m_store.claim(owner(generation), Clock::now(), lease, max,
+                                    per_endpoint);
+    m_store_ok = version.has_value() && deliveries.has_value();
+    reply([this, generation, max, read = std::move(read),
+           deliveries = std::move(deliveries), at]() mutable {
+      claimed(generation, max, std::move(read), std::move(deliveries), at);
+    });
+  });
+}
+
+void Deliverer::Loop::claimed(
+    std::uint64_t generation, std::size_t max,
+    std::optional<EndpointsRead> endpoints,
+    WebhookStore::Result<std::vector<Delivery>> deliveries,
+    Steady::time_point at) {
+  m_claiming = false;
+  const auto now = Steady::now();
+  if (endpoints) {
+    take_endpoints(std::move(*endpoints));
+    m_next_claim = now; // with the room the new endpoints give
+  }
+  if (!deliveries) {
     if (m_store_warnings.allow())
-      LOG_WARN("webhook: cannot claim deliveries: ", claimed.error());
-    m_next_claim = now + m_options.poll_interval;
+      LOG_WARN("webhook: cannot claim deliveries: ", deliveries.error());
+    settle(generation);
     return;
   }
-  const std::size_t found = claimed->size();
+  const std::size_t found = deliveries->size();
   std::size_t kept = 0;
-  m_generations[generation];
-  for (auto &delivery : *claimed) {
-    if (hold(std::move(delivery), generation, now))
+  for (auto &delivery : *deliveries) {
+    if (hold(std::move(delivery), generation, at))
       kept++;
     else
       m_generations[generation].put_back = true;
@@ -335,8 +480,10 @@ void Deliverer::Loop::claim() {
   settle(generation);
   // what was put back is claimable again at once: claiming again at once
   // when all of it was would spin
-  m_more_due = kept > 0;
-  m_next_claim = found < max || kept == 0 ? now + m_options.poll_interval : now;
+  if (max > 0)
+    m_more_due = kept > 0;
+  if (found == max && kept > 0)
+    m_next_claim = now;
 }
 
 std::string Deliverer::Loop::owner(std::uint64_t generation) const {
@@ -355,11 +502,12 @@ void Deliverer::Loop::settle(std::uint64_t generation) {
   const auto found = m_generations.find(generation);
   if (found == m_generations.end() || found->second.live > 0)
     return;
-  if (found->second.put_back) {
-    const auto released = m_store.release_owner(owner(generation));
-    if (!released)
-      LOG_WARN("webhook: cannot give back leases: ", released.error());
-  }
+  if (found->second.put_back)
+    post([this, owner = owner(generation)] {
+      const auto released = m_store.release_owner(owner);
+      if (!released)
+        LOG_WARN("webhook: cannot give back leases: ", released.error());
+    });
   m_generations.erase(found);
 }
 
@@ -371,11 +519,15 @@ void Deliverer::Loop::put_back_held(EndpointQueue &queue) {
   }
 }
 
+std::size_t Deliverer::Loop::held_limit(const Endpoint &endpoint) const {
+  return k_rounds_held * std::max(1u, endpoint.concurrency);
+}
+
 bool Deliverer::Loop::hold(Delivery delivery, std::uint64_t generation,
                            Steady::time_point claimed) {
   auto found = m_endpoints.find(delivery.endpoint_id);
   if (found == m_endpoints.end()) {
-    refresh_endpoints(true);
+    refresh_endpoints();
     found = m_endpoints.find(delivery.endpoint_id);
   }
   if (found == m_endpoints.end()) {
@@ -389,7 +541,7 @@ bool Deliverer::Loop::hold(Delivery delivery, std::uint64_t generation,
     return false;
   }
   auto &queue = m_queues[delivery.endpoint_id];
-  if (queue.held.size() >= std::max(1u, found->second.concurrency)) {
+  if (queue.held.size() >= held_limit(found->second)) {
     LOG_DEBUG("webhook: endpoint ", delivery.endpoint_id, " busy, delivery ",
               delivery.id, " put back");
     return false;
@@ -398,7 +550,6 @@ bool Deliverer::Loop::hold(Delivery delivery, std::uint64_t generation,
   queue.held.push_back(Held{std::move(delivery), generation, claimed});
   return true;
 }
-
 Steady::duration Deliverer::Loop::start_ready() {
   auto wait = Steady::duration::max();
   const auto now = Steady::now();
@@ -506,7 +657,7 @@ std::size_t Deliverer::Loop::collect() {
   }
   const std::size_t count = ended.size();
   if (count > 0)
-    finish(std::move(ended));
+    judge_ended(std::move(ended));
   // an endpoint's share of the last claim is done: there may be more due
   if (count > 0 && m_more_due)
     m_next_claim = Steady::now();
@@ -515,17 +666,8 @@ std::size_t Deliverer::Loop::collect() {
   return count;
 }
 
-void Deliverer::Loop::finish(
+void Deliverer::Loop::judge_ended(
     std::vector<std::pair<std::unique_ptr<Transfer>, CURLcode>> ended) {
-  struct Judged {
-    std::unique_ptr<Transfer> transfer;
-    AttemptResult result;
-    Verdict verdict;
-  };
-  std::vector<Judged> judged;
-  std::vector<Finish> finishes;
-  judged.reserve(ended.size());
-  finishes.reserve(ended.size());
   for (auto &[transfer, code] : ended) {
     const auto latency = std::chrono::duration_cast<milliseconds>(
         Steady::now() - transfer->started);
@@ -563,38 +705,16 @@ void Deliverer::Loop::finish(
     const auto verdict = judge(result, now);
     const auto after =
         outcome(verdict, transfer->delivery.attempts + 1, m_schedule, now);
-    // the body is not needed any more: the store reads id and endpoint
-    Delivery delivery = transfer->delivery;
-    delivery.body.clear();
-    finishes.push_back(Finish{std::move(delivery), owner(transfer->generation),
-                              std::move(attempt), after});
-    judged.push_back(Judged{std::move(transfer), std::move(result), verdict});
-  }
 
-  const auto finished = m_store.finish_all(finishes);
-  if (!finished)
-    LOG_WARN("webhook: cannot record the attempts of ", finishes.size(),
-             " deliveries: ", finished.error());
-
-  for (std::size_t i = 0; i < judged.size(); i++) {
-    auto &transfer = judged[i].transfer;
-    const auto &result = judged[i].result;
-    const auto &verdict = judged[i].verdict;
-    const auto &attempt = finishes[i].attempt;
-    const auto &after = finishes[i].outcome;
     const auto &delivery = transfer->delivery;
-    done(transfer->generation, true);
-    if (finished && !(*finished)[i])
-      LOG_WARN("webhook: delivery ", delivery.id,
-               " was no longer leased to this daemon when its attempt ended");
-
     const char *what = verdict.action == Verdict::Action::disable ? "disabled"
                        : after.state == DeliveryState::succeeded  ? "succeeded"
                        : after.state == DeliveryState::failed     ? "failed"
                                                                   : "retried";
     if (m_metrics) {
-      m_metrics->attempt(attempt_label(result),
-                         std::chrono::duration<double>(attempt.latency).count());
+      m_metrics->attempt(
+          attempt_label(result),
+          std::chrono::duration<double>(attempt.latency).count());
       m_metrics->delivery(what);
     }
     const std::string shown =
@@ -611,32 +731,89 @@ void Deliverer::Loop::finish(
                    ? " at " + utc_text(after.retry_at)
                    : std::string());
 
-    if (verdict.action == Verdict::Action::disable) {
-      disable(transfer->endpoint_id, "410 Gone");
-    } else if (verdict.action == Verdict::Action::retry &&
-               m_options.disable_after.count() > 0) {
-      const auto endpoint = m_store.endpoint(transfer->endpoint_id);
-      if (endpoint && *endpoint && (*endpoint)->enabled &&
-          failing_too_long(**endpoint, Clock::now(),
-                           m_options.disable_after))
-        disable(transfer->endpoint_id,
-                "failing since " + utc_text((*endpoint)->failing_since));
-    }
+    // the body is not needed any more: the store reads id and endpoint
+    Delivery recorded = std::move(transfer->delivery);
+    recorded.body.clear();
+    m_unrecorded.push_back(
+        Judged{Finish{std::move(recorded), owner(transfer->generation),
+                      std::move(attempt), after},
+               transfer->generation, transfer->endpoint_id, verdict});
   }
 }
 
-void Deliverer::Loop::disable(const std::string &endpoint_id,
-                              const std::string &reason) {
+void Deliverer::Loop::record() {
+  if (m_recording || m_unrecorded.empty())
+    return;
+  m_recording = true;
+  post([this, batch = std::move(m_unrecorded)]() mutable {
+    std::vector<Finish> finishes;
+    finishes.reserve(batch.size());
+    for (const auto &judged : batch)
+      finishes.push_back(judged.finish);
+    auto finished = m_store.finish_all(finishes);
+
+    // endpoints that answered 410 or have been failing too long, each
+    // looked at once per batch
+    std::vector<std::pair<Endpoint, std::string>> disabled;
+    std::set<std::string> seen;
+    for (const auto &judged : batch) {
+      const auto &id = judged.endpoint_id;
+      if (judged.verdict.action == Verdict::Action::disable) {
+        if (auto endpoint = disable_in_store(id, "410 Gone"))
+          disabled.emplace_back(std::move(*endpoint), "410 Gone");
+      } else if (judged.verdict.action == Verdict::Action::retry &&
+                 m_options.disable_after.count() > 0 &&
+                 seen.insert(id).second) {
+        const auto endpoint = m_store.endpoint(id);
+        if (endpoint && *endpoint && (*endpoint)->enabled &&
+            failing_too_long(**endpoint, Clock::now(),
+                             m_options.disable_after)) {
+          const std::string reason =
+              "failing since " + utc_text((*endpoint)->failing_since);
+          if (auto turned_off = disable_in_store(id, reason))
+            disabled.emplace_back(std::move(*turned_off), reason);
+        }
+      }
+    }
+    reply([this, batch = std::move(batch), finished = std::move(finished),
+           disabled = std::move(disabled)]() mutable {
+      recorded(std::move(batch), std::move(finished), std::move(disabled));
+    });
+  });
+  m_unrecorded.clear(); // moved from: valid but unspecified
+}
+
+void Deliverer::Loop::recorded(
+    std::vector<Judged> batch, WebhookStore::Result<std::vector<bool>> finished,
+    std::vector<std::pair<Endpoint, std::string>> disabled) {
+  m_recording = false;
+  if (!finished)
+    LOG_WARN("webhook: cannot record the attempts of ", batch.size(),
+             " deliveries: ", finished.error());
+  for (std::size_t i = 0; i < batch.size(); i++) {
+    if (finished && !(*finished)[i])
+      LOG_WARN("webhook: delivery ", batch[i].finish.delivery.id,
+               " was no longer leased to this daemon when its attempt ended");
+    done(batch[i].generation, true);
+  }
+  for (const auto &[endpoint, reason] : disabled)
+    endpoint_disabled(endpoint, reason);
+  record();
+}
+
+std::optional<Endpoint>
+Deliverer::Loop::disable_in_store(const std::string &endpoint_id,
+                                  const std::string &reason) {
   auto stored = m_store.endpoint(endpoint_id);
   if (!stored || !*stored) {
     if (!stored)
       LOG_WARN("webhook: cannot read endpoint ", endpoint_id, ": ",
                stored.error());
-    return;
+    return std::nullopt;
   }
   Endpoint endpoint = std::move(**stored);
   if (!endpoint.enabled)
-    return;
+    return std::nullopt;
   endpoint.enabled = false;
   endpoint.disabled_reason = reason;
   endpoint.updated = Clock::now();
@@ -644,13 +821,18 @@ void Deliverer::Loop::disable(const std::string &endpoint_id,
   if (!put) {
     LOG_WARN("webhook: cannot disable endpoint ", endpoint_id, ": ",
              put.error());
-    return;
+    return std::nullopt;
   }
-  LOG_WARN("webhook: endpoint ", endpoint_id, " disabled: ", reason);
-  const auto cached = m_endpoints.find(endpoint_id);
+  return endpoint;
+}
+
+void Deliverer::Loop::endpoint_disabled(const Endpoint &endpoint,
+                                        const std::string &reason) {
+  LOG_WARN("webhook: endpoint ", endpoint.id, " disabled: ", reason);
+  const auto cached = m_endpoints.find(endpoint.id);
   if (cached != m_endpoints.end())
     cached->second.enabled = false;
-  const auto queue = m_queues.find(endpoint_id);
+  const auto queue = m_queues.find(endpoint.id);
   if (queue != m_queues.end())
     put_back_held(queue->second);
   if (m_publish) {
@@ -684,6 +866,14 @@ void Deliverer::Loop::drain() {
   for (auto &[handle, transfer] : m_transfers)
     curl_multi_remove_handle(m_multi.get(), handle);
   m_transfers.clear();
+  // what the store's thread still has to do, and the replies that follow
+  // (a claim's deliveries put back, attempts recorded, leases given back)
+  do {
+    for (auto &[id, queue] : m_queues)
+      put_back_held(queue);
+    record();
+    m_store_jobs->wait_idle();
+  } while (run_replies() || !m_unrecorded.empty());
   for (const auto &[generation, state] : m_generations) {
     const auto released = m_store.release_owner(owner(generation));
     if (!released)
@@ -699,11 +889,13 @@ void Deliverer::Loop::prune_if_due() {
   if (m_options.retention.count() == 0 || now < m_next_prune)
     return;
   m_next_prune = now + k_prune_interval;
-  const auto pruned = m_store.prune(Clock::now() - m_options.retention);
-  if (!pruned)
-    LOG_WARN("webhooks: pruning the delivery log failed: ", pruned.error());
-  else if (*pruned > 0)
-    LOG_DEBUG("webhooks: pruned ", *pruned, " finished deliveries");
+  post([this, before = Clock::now() - m_options.retention] {
+    const auto pruned = m_store.prune(before);
+    if (!pruned)
+      LOG_WARN("webhooks: pruning the delivery log failed: ", pruned.error());
+    else if (*pruned > 0)
+      LOG_DEBUG("webhooks: pruned ", *pruned, " finished deliveries");
+  });
 }
 
 void Deliverer::Loop::update_gauges(bool force) {
@@ -718,8 +910,13 @@ void Deliverer::Loop::update_gauges(bool force) {
     enabled += endpoint.enabled ? 1 : 0;
   m_metrics->endpoints(enabled, m_endpoints.size() - enabled);
   m_metrics->in_flight(m_transfers.size());
-  if (const auto pending = m_store.pending())
-    m_metrics->pending(*pending);
+  if (m_counting.exchange(true))
+    return;
+  post([this] {
+    if (const auto pending = m_store.pending())
+      m_metrics->pending(*pending);
+    m_counting = false;
+  });
 }
 
 Deliverer::Deliverer(WebhookStore &store, Options options, Publish publish,
@@ -748,6 +945,8 @@ void Deliverer::stop() {
 }
 
 void Deliverer::wake() { m_loop->wake(); }
+
+void Deliverer::endpoints_changed() { m_loop->endpoints_changed(); }
 
 bool Deliverer::store_ok() const { return m_loop->store_ok(); }
 

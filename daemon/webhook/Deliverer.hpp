@@ -20,9 +20,10 @@ class WebhookMetrics;
 namespace dovewarden::webhook {
 
 // Sends the outbox's due deliveries over HTTP as Standard Webhooks has it,
-// from one thread running a libcurl multi loop: claims them from the store
+// from a thread running a libcurl multi loop: claims them from the store
 // under a lease, signs and POSTs each to its endpoint, judges the answer
-// (Verdict.hpp) and records the attempt and what follows (finish()).
+// (Verdict.hpp) and records the attempt and what follows (finish_all()).
+// The store calls run on a second thread, in order, while requests are out.
 // Disables an endpoint that answers 410 or has been failing too long, and
 // publishes webhook.endpoint_disabled then.
 class Deliverer {
@@ -64,6 +65,9 @@ public:
   void stop();
   // Makes the thread look at the outbox now, e.g. after an enqueue.
   void wake();
+  // Makes the thread re-read the endpoints now (the admin API changed one);
+  // otherwise it looks whether they changed once per poll_interval.
+  void endpoints_changed();
   // Returns false while the store does not answer the deliverer's claims.
   bool store_ok() const;
 
