@@ -11,7 +11,7 @@ namespace dovewarden::store {
 
 namespace {
 
-constexpr int k_busy_timeout_ms = 5000;
+constexpr int k_busy_timeout_ms = 1000;
 
 } // namespace
 
@@ -38,9 +38,13 @@ SqliteDatabase::open(const std::string &directory, const std::string &file,
   std::unique_ptr<SqliteDatabase> opened(
       new SqliteDatabase(path, std::move(database)));
   sqlite3_busy_timeout(opened->handle(), k_busy_timeout_ms);
+  // One daemon owns the file: the lock taken once, not around every
+  // transaction (file-lock system calls), and a second daemon on the same
+  // directory is refused instead of sharing it unknowingly.
   for (const char *pragma :
-       {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-        "PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 10000"}) {
+       {"PRAGMA locking_mode = EXCLUSIVE", "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL", "PRAGMA cache_size = -65536",
+        "PRAGMA wal_autocheckpoint = 10000"}) {
     if (auto done = opened->execute(pragma); !done)
       return tl::unexpected(done.error());
   }

@@ -31,6 +31,13 @@ local function dkey(id) return prefix .. 'd:' .. id end
 local function akey(id) return prefix .. 'a:' .. id end
 local function lkey(endpoint) return prefix .. 'log:' .. endpoint end
 local fields = {'endpoint', 'type', 'events', 'body', 'created', 'state', 'attempts', 'next'}
+-- runs command on key with the items of list as arguments, a few hundred
+-- at a time (Lua's unpack() has a limit); list is even for pairs
+local function in_chunks(command, key, list)
+  for i = 1, #list, 400 do
+    redis.call(command, key, unpack(list, i, math.min(i + 399, #list)))
+  end
+end
 local function drop(id)
   local endpoint = redis.call('HGET', dkey(id), 'endpoint')
   if endpoint then redis.call('ZREM', lkey(endpoint), id) end
@@ -91,31 +98,40 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', ARGV[3], 'LIMIT'
   redis.call('ZADD', due, redis.call('HGET', dkey(id), 'next') or '0', id)
 end
 local max, per, scan = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+-- an endpoint's share only matters if it is less than the whole claim
+local limited = per ~= 0 and per < max
 local chosen, counts, offset = {}, {}, 0
 while #chosen < max and offset < scan do
-  local batch = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[3], 'LIMIT', offset, 100)
+  local batch = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[3], 'LIMIT', offset,
+                           limited and 100 or max - #chosen)
   if #batch == 0 then break end
   offset = offset + #batch
   for _, id in ipairs(batch) do
-    local endpoint = redis.call('HGET', dkey(id), 'endpoint') or ''
-    local n = counts[endpoint] or 0
-    if per == 0 or n < per then
-      counts[endpoint] = n + 1
+    local n = 0
+    local endpoint
+    if limited then
+      endpoint = redis.call('HGET', dkey(id), 'endpoint') or ''
+      n = counts[endpoint] or 0
+    end
+    if not limited or n < per then
+      if limited then counts[endpoint] = n + 1 end
       chosen[#chosen + 1] = id
       if #chosen >= max then break end
     end
   end
 end
-local out = {}
+local out, leased = {}, {}
 for _, id in ipairs(chosen) do
   local key = dkey(id)
-  redis.call('ZREM', due, id)
-  redis.call('ZADD', leases, ARGV[4], id)
+  leased[#leased + 1] = ARGV[4]
+  leased[#leased + 1] = id
   redis.call('HSET', key, 'owner', ARGV[2], 'lease', ARGV[4])
   out[#out + 1] = id
   local v = redis.call('HMGET', key, unpack(fields))
   for j = 1, #fields do out[#out + 1] = v[j] or '' end
 end
+in_chunks('ZREM', due, chosen)
+in_chunks('ZADD', leases, leased)
 return out
 )";
 
@@ -123,32 +139,43 @@ return out
 // retry at, attempt time; returns 1 or 0 for each
 constexpr const char *k_finish = R"(
 local kept = -tonumber(ARGV[2])
+-- each endpoint's failing_since, read once, then as this call leaves it
+local failing = {}
+local ended, retried, closed = {}, {}, {}
 local function finish(id, owner, attempt, state, retry_at, at)
   local key = dkey(id)
-  local endpoint = redis.call('HGET', key, 'endpoint')
+  local held = redis.call('HMGET', key, 'endpoint', 'owner', 'created')
+  local endpoint = held[1]
   if not endpoint then return 0 end
   redis.call('RPUSH', akey(id), attempt)
   redis.call('LTRIM', akey(id), kept, -1)
-  local since = redis.call('HGET', ekey(endpoint), 'failing_since')
+  local since = failing[endpoint]
+  if since == nil then
+    since = redis.call('HGET', ekey(endpoint), 'failing_since') or false
+  end
   if since then
     if state == '1' and since ~= '0' then
-      redis.call('HSET', ekey(endpoint), 'failing_since', '0')
+      since = '0'
+      redis.call('HSET', ekey(endpoint), 'failing_since', since)
       redis.call('INCR', version)
     elseif state ~= '1' and since == '0' then
-      redis.call('HSET', ekey(endpoint), 'failing_since', at)
+      since = at
+      redis.call('HSET', ekey(endpoint), 'failing_since', since)
       redis.call('INCR', version)
     end
   end
-  if owner == '' or redis.call('HGET', key, 'owner') ~= owner then return 0 end
-  redis.call('ZREM', leases, id)
-  redis.call('ZREM', due, id)
+  failing[endpoint] = since
+  if owner == '' or held[2] ~= owner then return 0 end
+  ended[#ended + 1] = id
   redis.call('HINCRBY', key, 'attempts', 1)
-  redis.call('HSET', key, 'state', state, 'owner', '', 'lease', '0')
   if state == '0' then
-    redis.call('HSET', key, 'next', retry_at)
-    redis.call('ZADD', due, retry_at, id)
+    redis.call('HSET', key, 'state', state, 'owner', '', 'lease', '0', 'next', retry_at)
+    retried[#retried + 1] = retry_at
+    retried[#retried + 1] = id
   else
-    redis.call('ZADD', finished, redis.call('HGET', key, 'created'), id)
+    redis.call('HSET', key, 'state', state, 'owner', '', 'lease', '0')
+    closed[#closed + 1] = held[3]
+    closed[#closed + 1] = id
   end
   return 1
 end
@@ -157,6 +184,11 @@ for i = 3, #ARGV, 6 do
   out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
                          ARGV[i + 4], ARGV[i + 5])
 end
+-- the sorted sets once per call; removals before the retries go back in
+in_chunks('ZREM', leases, ended)
+in_chunks('ZREM', due, ended)
+in_chunks('ZADD', due, retried)
+in_chunks('ZADD', finished, closed)
 return out
 )";
 

@@ -462,7 +462,8 @@ SqliteWebhookStore::finish(const Delivery &delivery, const std::string &owner,
                            const Attempt &attempt, const Outcome &outcome) {
   const std::lock_guard lock(m_mutex);
   return m_database->transaction([&]() -> Result<bool> {
-    return finish_one(delivery, owner, attempt, outcome);
+    Streaks streaks;
+    return finish_one(delivery, owner, attempt, outcome, streaks);
   });
 }
 
@@ -472,9 +473,10 @@ SqliteWebhookStore::finish_all(const std::vector<Finish> &finishes) {
   return m_database->transaction([&]() -> Result<std::vector<bool>> {
     std::vector<bool> held;
     held.reserve(finishes.size());
+    Streaks streaks;
     for (const auto &one : finishes) {
-      auto finished =
-          finish_one(one.delivery, one.owner, one.attempt, one.outcome);
+      auto finished = finish_one(one.delivery, one.owner, one.attempt,
+                                 one.outcome, streaks);
       if (!finished)
         return tl::unexpected(finished.error());
       held.push_back(*finished);
@@ -485,9 +487,8 @@ SqliteWebhookStore::finish_all(const std::vector<Finish> &finishes) {
 
 SqliteWebhookStore::Result<bool>
 SqliteWebhookStore::finish_one(const Delivery &delivery,
-                               const std::string &owner,
-                               const Attempt &attempt,
-                               const Outcome &outcome) {
+                               const std::string &owner, const Attempt &attempt,
+                               const Outcome &outcome, Streaks &streaks) {
   auto *log = m_statements->log_attempt.get();
   bind_value(log, 1, delivery.id);
   bind_value(log, 2, to_ms(attempt.at));
@@ -506,17 +507,21 @@ SqliteWebhookStore::finish_one(const Delivery &delivery,
   if (auto trimmed = run(trim); !trimmed)
     return tl::unexpected(trimmed.error());
 
-  auto *failing = m_statements->failing_since.get();
-  bind_value(failing, 1, delivery.endpoint_id);
-  bind_value(failing, 2,
-             std::int64_t{outcome.state == DeliveryState::succeeded});
-  bind_value(failing, 3, to_ms(attempt.at));
-  auto turned = run(failing);
-  if (!turned)
-    return tl::unexpected(turned.error());
-  if (*turned > 0) {
-    if (auto bumped = run(m_statements->bump_version.get()); !bumped)
-      return tl::unexpected(bumped.error());
+  const bool succeeded = outcome.state == DeliveryState::succeeded;
+  const auto streak = streaks.find(delivery.endpoint_id);
+  if (streak == streaks.end() || streak->second != succeeded) {
+    auto *failing = m_statements->failing_since.get();
+    bind_value(failing, 1, delivery.endpoint_id);
+    bind_value(failing, 2, std::int64_t{succeeded});
+    bind_value(failing, 3, to_ms(attempt.at));
+    auto turned = run(failing);
+    if (!turned)
+      return tl::unexpected(turned.error());
+    if (*turned > 0) {
+      if (auto bumped = run(m_statements->bump_version.get()); !bumped)
+        return tl::unexpected(bumped.error());
+    }
+    streaks[delivery.endpoint_id] = succeeded;
   }
 
   auto *finish = m_statements->finish.get();

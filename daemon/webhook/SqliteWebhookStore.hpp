@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace dovewarden::webhook {
 
@@ -65,9 +66,14 @@ private:
   Result<std::vector<Endpoint>> read_endpoints(sqlite3_stmt *statement);
   // Returns the deliveries a statement selects, with their attempts.
   Result<std::vector<DeliveryRecord>> read_records(sqlite3_stmt *statement);
-  // finish() inside a transaction, m_mutex held.
+  // Each endpoint's streak as the finishes of one transaction left it:
+  // true if its last attempt succeeded.
+  using Streaks = std::unordered_map<std::string, bool>;
+  // finish() inside a transaction, m_mutex held; an endpoint's streak is
+  // only written where it turns.
   Result<bool> finish_one(const Delivery &delivery, const std::string &owner,
-                          const Attempt &attempt, const Outcome &outcome);
+                          const Attempt &attempt, const Outcome &outcome,
+                          Streaks &streaks);
   // Runs a statement that changes rows; returns how many, or an error text.
   Result<int> run(sqlite3_stmt *statement);
 

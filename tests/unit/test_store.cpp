@@ -604,6 +604,23 @@ BOOST_AUTO_TEST_CASE(sqlite_refuses_a_newer_schema) {
   std::filesystem::remove_all(directory);
 }
 
+BOOST_AUTO_TEST_CASE(sqlite_refuses_a_second_daemon_on_the_same_directory) {
+  const std::string directory = make_temp_directory();
+  {
+    auto first = ok(SqliteStore::open(directory));
+    ok(first->enqueue({request("alice", Priority::high, 1)}));
+    const auto second = SqliteStore::open(directory);
+    BOOST_REQUIRE(!second);
+    BOOST_TEST(second.error().find("locked") != std::string::npos,
+               second.error());
+    BOOST_TEST(record(*first, "alice").queued);
+  }
+  // free again once the first is closed
+  auto again = ok(SqliteStore::open(directory));
+  BOOST_TEST(record(*again, "alice").queued);
+  std::filesystem::remove_all(directory);
+}
+
 BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
   const auto opened = SqliteStore::open("/nonexistent/dir/store");
   BOOST_REQUIRE(!opened);
