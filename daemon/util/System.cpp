@@ -1,5 +1,6 @@
 #include "util/System.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <climits>
@@ -13,6 +14,8 @@ std::string host_name() {
     return "localhost";
   return name;
 }
+
+void keep_freed_memory() { ::mallopt(M_TRIM_THRESHOLD, 32 << 20); }
 
 std::string error_text(int errnum) {
   char buffer[256];
