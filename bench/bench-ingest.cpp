@@ -310,7 +310,7 @@ struct Ingest {
         webhook::Dispatcher::Counters{webhook_metrics.enqueued,
                                       webhook_metrics.too_large},
         [] {});
-    bus.subscribe("*", dispatcher);
+    bus.subscribe(dispatcher->filter(), dispatcher, bus::Bus::Options{});
   }
 
   // Returns how many events the feed has looked at.
