@@ -110,7 +110,8 @@ public:
     if (!map_header(pairs) || pairs > k_limits.map())
       return std::nullopt;
     Message message;
-    message.fields.reserve(pairs);
+    // v and type are pairs but not fields (without both: nothing returned)
+    message.fields.reserve(pairs >= 2 ? pairs - 2 : 0);
     bool have_version = false;
     bool have_type = false;
     for (std::uint32_t i = 0; i < pairs; i++) {
