@@ -320,7 +320,12 @@ private:
 
 const Value *Message::find(std::string_view key) const {
   for (const auto &field : fields) {
-    if (field.key == key)
+    // keys of one length mostly differ in their first letter ("host",
+    // "inst", "user"): no call to compare the rest then
+    if (field.key.size() != key.size() ||
+        (!key.empty() && field.key[0] != key[0]))
+      continue;
+    if (std::memcmp(field.key.data(), key.data(), key.size()) == 0)
       return &field.value;
   }
   return nullptr;
