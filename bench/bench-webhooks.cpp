@@ -660,7 +660,7 @@ Latency event_latency(webhook::WebhookStore &store, Receiver &receiver,
                                     webhook_metrics.too_large},
       [&deliverer] { deliverer.wake(); });
   bus::Bus bus(metrics);
-  bus.subscribe("*", dispatcher);
+  bus.subscribe(dispatcher->filter(), dispatcher, bus::Bus::Options{});
   bus.start();
   deliverer.start();
 

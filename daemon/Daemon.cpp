@@ -221,7 +221,7 @@ void Daemon::add_webhooks() {
       webhook::Dispatcher::Counters{m_webhook_metrics->enqueued,
                                     m_webhook_metrics->too_large},
       [this] { m_deliverer->wake(); });
-  m_bus->subscribe("*", m_dispatcher);
+  m_bus->subscribe(m_dispatcher->filter(), m_dispatcher, bus::Bus::Options{});
 }
 
 void Daemon::add_http_source() {

@@ -110,7 +110,8 @@ public:
     if (!map_header(pairs) || pairs > k_limits.map())
       return std::nullopt;
     Message message;
-    message.fields.reserve(pairs);
+    // v and type are pairs but not fields (without both: nothing returned)
+    message.fields.reserve(pairs >= 2 ? pairs - 2 : 0);
     bool have_version = false;
     bool have_type = false;
     for (std::uint32_t i = 0; i < pairs; i++) {
@@ -130,10 +131,11 @@ public:
         message.type = std::string(type);
         have_type = true;
       } else {
-        Field field{std::string(key), nullptr};
+        // in place: a Field moved in costs as much as reading its value
+        auto &field = message.fields.emplace_back();
+        field.key.assign(key);
         if (!value(field.value))
           return std::nullopt;
-        message.fields.push_back(std::move(field));
       }
     }
     if (m_at != m_end || !have_version || !have_type)
@@ -318,7 +320,12 @@ private:
 
 const Value *Message::find(std::string_view key) const {
   for (const auto &field : fields) {
-    if (field.key == key)
+    // keys of one length mostly differ in their first letter ("host",
+    // "inst", "user"): no call to compare the rest then
+    if (field.key.size() != key.size() ||
+        (!key.empty() && field.key[0] != key[0]))
+      continue;
+    if (std::memcmp(field.key.data(), key.data(), key.size()) == 0)
       return &field.value;
   }
   return nullptr;

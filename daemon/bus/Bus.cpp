@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -138,20 +139,30 @@ private:
     const auto interval = m_subscriber->flush_interval();
     const bool when_idle = m_subscriber->flush_when_idle();
     auto next_flush = Clock::now() + interval;
-    while (true) {
-      const auto deadline =
-          interval.count() > 0 ? next_flush : Clock::now() + k_idle_wait;
-      bool idle = false;
-      if (auto item = m_queue.pop_until(deadline)) {
-        m_metrics.queue_depth.Decrement();
-        deliver(*item);
-        idle = when_idle && m_queue.size() == 0;
-      } else if (m_queue.drained()) {
-        break;
-      }
+    auto flush_if = [&](bool idle) {
       if (interval.count() > 0 && (idle || Clock::now() >= next_flush)) {
         guarded("flush", [this] { m_subscriber->flush(); });
         next_flush = Clock::now() + interval;
+      }
+    };
+    // what the queue held at once: one lock and wake-up for all of it
+    std::deque<Item> items;
+    while (true) {
+      const auto deadline =
+          interval.count() > 0 ? next_flush : Clock::now() + k_idle_wait;
+      if (m_queue.take_until(deadline, items) == 0) {
+        if (m_queue.drained())
+          break;
+        flush_if(false);
+        continue;
+      }
+      while (!items.empty()) {
+        // out of the queue now, as if taken alone
+        m_queue.release();
+        m_metrics.queue_depth.Decrement();
+        deliver(items.front());
+        items.pop_front();
+        flush_if(when_idle && items.empty() && m_queue.size() == 0);
       }
     }
     guarded("flush", [this] { m_subscriber->flush(); });

@@ -26,7 +26,7 @@ Trigger::parse_rules(std::string_view list) {
   std::vector<Rule> rules;
   for (const auto item : util::split(list, ',')) {
     const auto colon = item.find(':');
-    Rule rule{std::string(util::trim(item.substr(0, colon))), ""};
+    Rule rule{std::string(util::trim(item.substr(0, colon))), "", true};
     if (colon != std::string_view::npos) {
       rule.command = upper(util::trim(item.substr(colon + 1)));
       if (rule.type_glob != k_command_event || rule.command.empty())
@@ -37,6 +37,7 @@ Trigger::parse_rules(std::string_view list) {
     if (rule.type_glob.find_first_of(" \t") != std::string::npos)
       return tl::unexpected("invalid trigger " + util::quote(item) +
                             ": an event type holds no white space");
+    rule.literal = rule.type_glob.find_first_of("*?") == std::string::npos;
     rules.push_back(std::move(rule));
   }
   return rules;
@@ -69,7 +70,9 @@ bool Trigger::matches(const std::vector<Rule> &rules,
     return false;
   const auto name = command ? upper(message.str("cmd_name")) : std::string();
   return std::any_of(rules.begin(), rules.end(), [&](const Rule &rule) {
-    if (!util::glob_match(rule.type_glob, event.type()))
+    // every event is matched against every rule: most have no wildcard
+    if (rule.literal ? rule.type_glob != event.type()
+                     : !util::glob_match(rule.type_glob, event.type()))
       return false;
     return rule.command.empty() || rule.command == name;
   });

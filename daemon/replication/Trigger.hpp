@@ -55,6 +55,7 @@ private:
   struct Rule {
     std::string type_glob;
     std::string command; // "": any event of the type
+    bool literal = true; // type_glob has no wildcard: compared as it is
   };
 
   static tl::expected<std::vector<Rule>, std::string>

@@ -29,6 +29,7 @@ private:
   std::size_t m_capacity;
   std::mutex m_mutex;
   std::unordered_map<std::string, std::uint64_t> m_seen;
+  std::string m_key; // the key being looked up, kept for its buffer
 };
 
 } // namespace dovewarden::replication

@@ -27,12 +27,39 @@ std::string joined(const std::vector<std::string> &globs) {
   return text;
 }
 
+// Passes every event while routing is true, none otherwise.
+class RoutingFilter : public filter::EventFilter {
+public:
+  explicit RoutingFilter(std::shared_ptr<const std::atomic<bool>> routing)
+      : m_routing(std::move(routing)) {}
+
+  bool matches(const core::Event &) const override {
+    return m_routing->load(std::memory_order_relaxed);
+  }
+  std::string describe() const override {
+    return "* while a webhook endpoint is enabled";
+  }
+
+private:
+  std::shared_ptr<const std::atomic<bool>> m_routing;
+};
+
 } // namespace
 
 Dispatcher::Dispatcher(WebhookStore &store, Options options, Counters counters,
                        std::function<void()> stored)
     : m_store(store), m_options(options), m_counters(counters),
       m_stored(std::move(stored)), m_refusals(k_refusal_log_interval) {}
+
+void Dispatcher::endpoints_changed() {
+  m_reload = true;
+  // events published from now on must reach handle(), which reloads first
+  m_routing->store(true);
+}
+
+std::unique_ptr<filter::EventFilter> Dispatcher::filter() const {
+  return std::make_unique<RoutingFilter>(m_routing);
+}
 
 std::chrono::milliseconds Dispatcher::flush_interval() const {
   return k_flush_interval;
@@ -164,6 +191,13 @@ void Dispatcher::reload_if_due() {
   if (!m_reload.exchange(false) && now < m_next_reload)
     return;
   m_next_reload = now + m_options.reload_interval;
+  reload();
+  // with no route, events stay out of the queue; flush() still reloads on
+  // its timer, and a reload asked for meanwhile lets them in again
+  m_routing->store(!m_routes.empty() || m_reload);
+}
+
+void Dispatcher::reload() {
   const auto version = m_store.endpoints_version();
   if (!version) {
     if (m_refusals.allow())

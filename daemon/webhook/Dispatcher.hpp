@@ -1,6 +1,7 @@
 #pragma once
 
 #include "bus/Subscriber.hpp"
+#include "filter/EventFilter.hpp"
 #include "filter/FilterExpression.hpp"
 #include "filter/TypeFilter.hpp"
 #include "util/Throttle.hpp"
@@ -58,7 +59,13 @@ public:
   void stop() override;
 
   // Makes the next flush reload the endpoints (the admin API changed one).
-  void endpoints_changed() { m_reload = true; }
+  void endpoints_changed();
+
+  // Returns the filter to subscribe with: it passes every event while an
+  // endpoint is enabled or the endpoints are still to be read, and none
+  // while none is enabled (the default), so that the bus does not queue
+  // every event only for handle() to ignore it.
+  std::unique_ptr<filter::EventFilter> filter() const;
 
 private:
   struct Route {
@@ -73,6 +80,8 @@ private:
   };
 
   void reload_if_due();
+  // Reads the enabled endpoints if their version changed.
+  void reload();
   void add(const Endpoint &endpoint, const std::string &type, std::string body,
            std::uint32_t events);
   void close_batches(bool all);
@@ -84,6 +93,9 @@ private:
   Counters m_counters;
   std::function<void()> m_stored;
   std::atomic<bool> m_reload{true};
+  // what filter() passes: shared with it, as the bus owns the filter
+  std::shared_ptr<std::atomic<bool>> m_routing =
+      std::make_shared<std::atomic<bool>>(true);
   std::chrono::steady_clock::time_point m_next_reload;
   std::optional<std::uint64_t> m_version; // of the endpoints loaded
   std::vector<Route> m_routes;

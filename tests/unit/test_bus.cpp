@@ -277,6 +277,105 @@ BOOST_AUTO_TEST_CASE(a_full_queue_blocks_publish_instead_of_dropping) {
       metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(events_taken_together_keep_their_room_until_handled) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto held = std::make_shared<Recorder>("held");
+  held->close_gate();
+  bus.subscribe("*", held, Bus::Options{3, Bus::Overflow::block});
+  // queued before start(): the worker takes all three at once, and holds
+  // the first at the gate; the other two still fill the queue
+  for (int i = 0; i < 3; i++)
+    BOOST_TEST(bus.publish(event_of("a", i)) == 1u);
+  bus.start();
+  std::atomic<int> published{0};
+  std::thread publisher([&] {
+    for (int i = 3; i < 6; i++) {
+      bus.publish(event_of("a", i));
+      published++;
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(published.load() == 1);
+  BOOST_TEST(
+      metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 3);
+  // starting on a taken event frees its room: the waiting publish goes on
+  held->open_gate();
+  publisher.join();
+  bus.stop();
+  BOOST_TEST(
+      (held->log() == std::vector<std::string>{"a:0", "a:1", "a:2", "a:3",
+                                               "a:4", "a:5", "stop"}));
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_dropped_total{subscriber=\"held\"}") == 0);
+  BOOST_TEST(
+      metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(events_taken_together_count_as_queued_for_drops) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto held = std::make_shared<Recorder>("lossy");
+  held->close_gate();
+  bus.subscribe("*", held, Bus::Options{3, Bus::Overflow::drop});
+  for (int i = 0; i < 3; i++)
+    BOOST_TEST(bus.publish(event_of("a", i)) == 1u);
+  bus.start();
+  std::this_thread::sleep_for(50ms); // the worker holds a:0 at the gate
+  std::size_t taken = 0;
+  for (int i = 3; i < 6; i++)
+    taken += bus.publish(event_of("a", i));
+  BOOST_TEST(taken == 1u);
+  held->open_gate();
+  bus.stop();
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_dropped_total{subscriber=\"lossy\"}") == 2);
+  BOOST_TEST((held->log() ==
+              std::vector<std::string>{"a:0", "a:1", "a:2", "a:3", "stop"}));
+}
+
+BOOST_AUTO_TEST_CASE(many_publishers_lose_nothing_and_keep_their_order) {
+  metrics::Metrics metrics;
+  Bus bus(metrics);
+  auto slow = std::make_shared<Recorder>("slow");
+  auto fast = std::make_shared<Recorder>("fast");
+  // small queues: the publishers wait for room again and again
+  bus.subscribe("*", slow, Bus::Options{4, Bus::Overflow::block});
+  bus.subscribe("*", fast, Bus::Options{2, Bus::Overflow::block});
+  bus.start();
+  constexpr int k_publishers = 3;
+  constexpr int k_events = 2000;
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < k_publishers; p++)
+    publishers.emplace_back([&, p] {
+      std::vector<std::shared_ptr<const core::Event>> batch;
+      for (int i = 0; i < k_events; i++) {
+        batch.push_back(std::make_shared<const core::Event>(
+            event_of("p" + std::to_string(p), i)));
+        if (batch.size() == 5 || i + 1 == k_events) {
+          bus.publish(batch);
+          batch.clear();
+        }
+      }
+    });
+  for (auto &publisher : publishers)
+    publisher.join();
+  bus.stop();
+  for (const auto &recorder : {slow, fast}) {
+    const auto log = recorder->log();
+    BOOST_REQUIRE_EQUAL(log.size(), std::size_t{k_publishers * k_events + 1});
+    std::vector<int> next(k_publishers, 0);
+    for (std::size_t i = 0; i + 1 < log.size(); i++) {
+      const auto p = static_cast<std::size_t>(log[i][1] - '0');
+      BOOST_TEST(log[i] ==
+                 "p" + std::to_string(p) + ":" + std::to_string(next[p]));
+      next[p]++;
+    }
+  }
+  BOOST_TEST(metric(metrics,
+                    "dovewarden_bus_dropped_total{subscriber=\"fast\"}") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_arrives_in_order_where_each_event_is_wanted) {
   metrics::Metrics metrics;
   Bus bus(metrics);

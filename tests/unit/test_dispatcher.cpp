@@ -135,6 +135,42 @@ BOOST_AUTO_TEST_CASE(a_changed_endpoint_is_seen_after_endpoints_changed) {
   BOOST_TEST(claim_all().size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(
+    its_filter_passes_events_only_while_an_endpoint_is_enabled) {
+  auto dispatcher = make();
+  const auto filter = dispatcher.filter();
+  const auto event = event_of("message.new", "alice@example.com");
+  BOOST_TEST(filter->matches(event)); // the endpoints are not read yet
+  dispatcher.flush();
+  BOOST_TEST(!filter->matches(event));
+  put(endpoint_of("ep_all", {"*"}));
+  dispatcher.endpoints_changed();
+  BOOST_TEST(filter->matches(event)); // before the reload
+  dispatcher.handle(event);
+  dispatcher.flush();
+  BOOST_TEST(filter->matches(event));
+  BOOST_TEST(enqueued.Value() == 1);
+  auto off = endpoint_of("ep_all", {"*"});
+  off.enabled = false;
+  put(off);
+  dispatcher.endpoints_changed();
+  dispatcher.flush();
+  BOOST_TEST(!filter->matches(event));
+}
+
+BOOST_AUTO_TEST_CASE(its_filter_opens_when_a_reload_finds_an_endpoint) {
+  Dispatcher::Options options;
+  options.reload_interval = 0ms; // every flush reloads
+  auto dispatcher = make(options);
+  const auto filter = dispatcher.filter();
+  dispatcher.flush();
+  BOOST_TEST(!filter->matches(event_of("message.new", "alice@example.com")));
+  // another daemon on the same store: no endpoints_changed() here
+  put(endpoint_of("ep_all", {"*"}));
+  dispatcher.flush();
+  BOOST_TEST(filter->matches(event_of("message.new", "alice@example.com")));
+}
+
 BOOST_AUTO_TEST_CASE(a_batching_endpoint_gets_one_array_per_batch) {
   auto batching = endpoint_of("ep_batch", {"message.*"});
   batching.batch_max = 3;
