@@ -569,7 +569,7 @@ Rate dovewarden_deliver(std::unique_ptr<webhook::WebhookStore> opened,
   const auto now = webhook::Clock::now();
   for (std::size_t i = 0; i < bodies.size(); i++) {
     webhook::Delivery delivery;
-    delivery.id = util::random_id("msg_");
+    delivery.id = util::sortable_id("msg_");
     delivery.endpoint_id = endpoints[i % endpoints.size()].id;
     delivery.event_type = "message.new";
     delivery.body = bodies[i];

@@ -587,7 +587,7 @@ void WebhookApi::test(const httplib::Request &request,
   auto event = core::Event::internal("webhook.test");
   event.message.set("endpoint_id", id);
   webhook::Delivery delivery;
-  delivery.id = util::random_id("msg_");
+  delivery.id = util::sortable_id("msg_");
   delivery.endpoint_id = id;
   delivery.event_type = event.type();
   delivery.body = webhook::payload(event);

@@ -4,6 +4,9 @@
 
 #include <openssl/rand.h>
 
+#include <chrono>
+#include <cstdint>
+
 namespace dovewarden::util {
 
 namespace {
@@ -15,6 +18,10 @@ constexpr std::size_t k_id_length = 22;
 // drawn again, so that every character is equally likely
 constexpr unsigned k_unbiased_limit = 256 / 62 * 62;
 
+// base62 of milliseconds since 1970: fixed width, good for 6900 years
+constexpr std::size_t k_time_length = 8;
+constexpr std::size_t k_sortable_random_length = 16;
+
 } // namespace
 
 std::string random_bytes(std::size_t count) {
@@ -25,17 +32,41 @@ std::string random_bytes(std::size_t count) {
   return bytes;
 }
 
-std::string random_id(std::string_view prefix) {
-  std::string id(prefix);
-  id.reserve(prefix.size() + k_id_length);
-  while (id.size() < prefix.size() + k_id_length) {
+namespace {
+
+void append_random(std::string &id, std::size_t count) {
+  const std::size_t length = id.size() + count;
+  id.reserve(length);
+  while (id.size() < length) {
     // 8 of 256 byte values are drawn again: 32 bytes nearly always suffice
     for (const char byte : random_bytes(32)) {
       const auto value = static_cast<unsigned char>(byte);
-      if (value < k_unbiased_limit && id.size() < prefix.size() + k_id_length)
+      if (value < k_unbiased_limit && id.size() < length)
         id += k_base62[value % 62];
     }
   }
+}
+
+} // namespace
+
+std::string random_id(std::string_view prefix) {
+  std::string id(prefix);
+  append_random(id, k_id_length);
+  return id;
+}
+
+std::string sortable_id(std::string_view prefix) {
+  auto ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  std::string id(prefix);
+  id.resize(prefix.size() + k_time_length);
+  for (std::size_t i = id.size(); i > prefix.size(); i--) {
+    id[i - 1] = k_base62[ms % 62];
+    ms /= 62;
+  }
+  append_random(id, k_sortable_random_length);
   return id;
 }
 

@@ -113,7 +113,7 @@ void Dispatcher::add(const Endpoint &endpoint, const std::string &type,
     return;
   }
   Delivery delivery;
-  delivery.id = util::random_id("msg_");
+  delivery.id = util::sortable_id("msg_");
   delivery.endpoint_id = endpoint.id;
   delivery.event_type = type;
   delivery.events = events;
@@ -138,7 +138,7 @@ void Dispatcher::close_batches(bool all) {
       continue;
     }
     Delivery delivery;
-    delivery.id = util::random_id("msg_");
+    delivery.id = util::sortable_id("msg_");
     delivery.endpoint_id = it->first;
     delivery.event_type = it->second.first_type;
     delivery.events = static_cast<std::uint32_t>(it->second.payloads.size());

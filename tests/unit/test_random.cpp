@@ -3,12 +3,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 using dovewarden::util::random_bytes;
 using dovewarden::util::random_id;
+using dovewarden::util::sortable_id;
 
 namespace {
 
@@ -45,6 +49,27 @@ BOOST_AUTO_TEST_CASE(random_ids_are_unique) {
   for (int i = 0; i < 10000; i++)
     ids.insert(random_id("msg_"));
   BOOST_TEST(ids.size() == 10000u);
+}
+
+BOOST_AUTO_TEST_CASE(sortable_ids_sort_in_the_order_made) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; i++) {
+    ids.push_back(sortable_id("msg_"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (const auto &id : ids) {
+    BOOST_TEST_REQUIRE(id.size() == 4u + 24u);
+    BOOST_TEST(id.compare(0, 4, "msg_") == 0);
+    for (std::size_t at = 4; at < id.size(); at++)
+      BOOST_TEST(is_base62(id[at]), id);
+  }
+  BOOST_TEST(std::is_sorted(ids.begin(), ids.end()));
+  // the time part: 1 ms after 1970 is "00000001"
+  BOOST_TEST(ids[0].compare(4, 8, "0000000") > 0);
+  std::set<std::string> unique;
+  for (int i = 0; i < 10000; i++)
+    unique.insert(sortable_id(""));
+  BOOST_TEST(unique.size() == 10000u);
 }
 
 // With 62 characters drawn 22 * 5000 times, each is expected 1774 times;
