@@ -471,12 +471,16 @@ void Deliverer::Loop::claimed(
   }
   const std::size_t found = deliveries->size();
   std::size_t kept = 0;
+  // held open while its deliveries are sorted out: a refresh of the
+  // endpoints in hold() may put back what was just held
+  m_generations[generation].live++;
   for (auto &delivery : *deliveries) {
     if (hold(std::move(delivery), generation, at))
       kept++;
     else
       m_generations[generation].put_back = true;
   }
+  m_generations[generation].live--;
   settle(generation);
   // what was put back is claimable again at once: claiming again at once
   // when all of it was would spin
