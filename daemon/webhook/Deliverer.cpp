@@ -125,7 +125,7 @@ std::size_t on_header(char *data, std::size_t size, std::size_t count,
 struct Held {
   Delivery delivery;
   std::uint64_t generation = 0;
-  Steady::time_point claimed;
+  Steady::time_point lease_end; // of the lease its claim was granted
 };
 
 struct EndpointQueue {
@@ -200,11 +200,11 @@ private:
   void claimed(std::uint64_t generation, std::size_t max,
                std::optional<EndpointsRead> endpoints,
                WebhookStore::Result<std::vector<Delivery>> deliveries,
-               Steady::time_point at);
+               Steady::time_point lease_end);
   // Keeps delivery for its endpoint (until it may start), or not.
   // Returns false if it put it back.
   bool hold(Delivery delivery, std::uint64_t generation,
-            Steady::time_point claimed);
+            Steady::time_point lease_end);
   // Returns the owner of the leases of a claim.
   std::string owner(std::uint64_t generation) const;
   // A delivery of generation is done with (recorded, or put back if not
@@ -238,7 +238,10 @@ private:
   void update_gauges(bool force);
   // Deletes finished deliveries older than the retention, once an hour.
   void prune_if_due();
+  // Returns the lease a claim asks for: the longest endpoint timeout and
+  // the margins.
   milliseconds lease() const;
+  milliseconds lease_for(milliseconds longest_timeout) const;
   bool lease_left(const Held &held, const Endpoint &endpoint,
                   Steady::time_point now) const;
   std::size_t held_count() const;
@@ -374,12 +377,16 @@ milliseconds Deliverer::Loop::lease() const {
   milliseconds longest{0};
   for (const auto &[id, endpoint] : m_endpoints)
     longest = std::max(longest, endpoint.timeout);
-  return longest + m_options.lease_margin + k_lease_slack;
+  return lease_for(longest);
+}
+
+milliseconds Deliverer::Loop::lease_for(milliseconds longest_timeout) const {
+  return longest_timeout + m_options.lease_margin + k_lease_slack;
 }
 
 bool Deliverer::Loop::lease_left(const Held &held, const Endpoint &endpoint,
                                  Steady::time_point now) const {
-  return now - held.claimed + endpoint.timeout + k_lease_slack < lease();
+  return now + endpoint.timeout + k_lease_slack < held.lease_end;
 }
 
 std::size_t Deliverer::Loop::held_count() const {
@@ -398,9 +405,19 @@ void Deliverer::Loop::claim() {
   // overlaps the requests
   const std::size_t window = (1 + k_rounds_held) * m_options.max_in_flight;
   const std::size_t busy = held_count() + m_transfers.size();
-  // no endpoint takes more than what it may hold, so that a busy one does
-  // not crowd out the others; nor the claim more than all may hold, so that
-  // the store does not look for more than it can give
+  // the endpoints' version is looked at when told, or once per poll
+  const bool look =
+      m_endpoints_changed.exchange(false) || now >= m_next_version_check;
+  if (busy >= window && !look)
+    return; // claimed again when a transfer ends
+  if (look)
+    m_next_version_check = now + m_options.poll_interval;
+  // No endpoint takes more than it may hold, so that a busy one does not
+  // crowd out the others. The stores know nothing of endpoints being
+  // disabled or full: with others about, a claim must ask for more than one
+  // endpoint's share, so that deliveries put back do not fill every claim.
+  // With a single endpoint it asks for no more than that one may hold, so
+  // that the store does not look for more than it can give.
   std::size_t per_endpoint = 1;
   std::size_t room = 0;
   for (const auto &[id, endpoint] : m_endpoints) {
@@ -415,17 +432,11 @@ void Deliverer::Loop::claim() {
       room += limit - held;
     }
   }
-  const std::size_t max = std::min(
-      {busy < window ? window - busy : 0, m_options.claim_batch, room});
-  if (busy >= window)
-    return; // claimed again when a transfer ends
-  // with no room (endpoints busy, disabled or none) the claim still looks
-  // whether the endpoints changed
-  // the endpoints' version is looked at when told, or once per poll
-  const bool look =
-      m_endpoints_changed.exchange(false) || now >= m_next_version_check;
-  if (look)
-    m_next_version_check = now + m_options.poll_interval;
+  std::size_t max =
+      std::min(busy < window ? window - busy : 0, m_options.claim_batch);
+  if (m_endpoints.size() <= 1)
+    max = std::min(max, room);
+  // with no room the claim still looks whether the endpoints changed
   const auto generation = ++m_generation;
   m_generations[generation];
   m_claiming = true;
@@ -434,20 +445,28 @@ void Deliverer::Loop::claim() {
     std::optional<EndpointsRead> read;
     const auto version = look ? m_store.endpoints_version()
                               : WebhookStore::Result<std::uint64_t>(0);
+    auto granted = lease;
     if (look && version && (!known || *known != *version)) {
       auto endpoints = m_store.endpoints();
-      if (endpoints)
+      if (endpoints) {
+        // long enough for the endpoints as they are now
+        milliseconds longest{0};
+        for (const auto &endpoint : *endpoints)
+          longest = std::max(longest, endpoint.timeout);
+        granted = std::max(granted, lease_for(longest));
         read = EndpointsRead{*version, std::move(*endpoints)};
-      else if (m_store_job_warnings.allow())
+      } else if (m_store_job_warnings.allow()) {
         LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error());
+      }
     }
-    const auto at = Steady::now();
-    auto deliveries = m_store.claim(owner(generation), Clock::now(), lease, max,
-                                    per_endpoint);
+    const auto lease_end = Steady::now() + granted;
+    auto deliveries = m_store.claim(owner(generation), Clock::now(), granted,
+                                    max, per_endpoint);
     m_store_ok = version.has_value() && deliveries.has_value();
     reply([this, generation, max, read = std::move(read),
-           deliveries = std::move(deliveries), at]() mutable {
-      claimed(generation, max, std::move(read), std::move(deliveries), at);
+           deliveries = std::move(deliveries), lease_end]() mutable {
+      claimed(generation, max, std::move(read), std::move(deliveries),
+              lease_end);
     });
   });
 }
@@ -456,7 +475,7 @@ void Deliverer::Loop::claimed(
     std::uint64_t generation, std::size_t max,
     std::optional<EndpointsRead> endpoints,
     WebhookStore::Result<std::vector<Delivery>> deliveries,
-    Steady::time_point at) {
+    Steady::time_point lease_end) {
   m_claiming = false;
   const auto now = Steady::now();
   if (endpoints) {
@@ -475,7 +494,7 @@ void Deliverer::Loop::claimed(
   // endpoints in hold() may put back what was just held
   m_generations[generation].live++;
   for (auto &delivery : *deliveries) {
-    if (hold(std::move(delivery), generation, at))
+    if (hold(std::move(delivery), generation, lease_end))
       kept++;
     else
       m_generations[generation].put_back = true;
@@ -528,7 +547,7 @@ std::size_t Deliverer::Loop::held_limit(const Endpoint &endpoint) const {
 }
 
 bool Deliverer::Loop::hold(Delivery delivery, std::uint64_t generation,
-                           Steady::time_point claimed) {
+                           Steady::time_point lease_end) {
   auto found = m_endpoints.find(delivery.endpoint_id);
   if (found == m_endpoints.end()) {
     refresh_endpoints();
@@ -551,7 +570,7 @@ bool Deliverer::Loop::hold(Delivery delivery, std::uint64_t generation,
     return false;
   }
   m_generations[generation].live++;
-  queue.held.push_back(Held{std::move(delivery), generation, claimed});
+  queue.held.push_back(Held{std::move(delivery), generation, lease_end});
   return true;
 }
 Steady::duration Deliverer::Loop::start_ready() {

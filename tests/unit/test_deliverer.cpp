@@ -465,6 +465,20 @@ BOOST_AUTO_TEST_CASE(disabled_endpoint_gets_nothing_until_enabled_again) {
   BOOST_TEST(receiver.requests("later").size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_disabled_endpoints_backlog_does_not_hold_up_another) {
+  auto stopped = endpoint("stopped");
+  stopped.enabled = false;
+  ok(store->put_endpoint(stopped, true));
+  for (int n = 0; n < 40; n++)
+    send(stopped, n);
+  const auto live = endpoint("live"); // concurrency 4
+  start(options());
+  const auto id = send(live);
+  BOOST_TEST(eventually([&] { return settled(id); }));
+  BOOST_TEST(receiver.requests("live").size() == 1u);
+  BOOST_TEST(receiver.requests("stopped").empty());
+}
+
 BOOST_AUTO_TEST_CASE(redirect_is_a_failure_not_followed) {
   const auto target = endpoint("moved");
   receiver.on("moved", [this](int, httplib::Response &response) {
