@@ -238,24 +238,10 @@ private:
       return signed_value<std::uint32_t, std::int32_t>(out);
     case 0xd3:
       return signed_value<std::uint64_t, std::int64_t>(out);
-    case 0xca: {
-      std::uint32_t bits = 0;
-      if (!big_endian(bits))
-        return false;
-      float f;
-      std::memcpy(&f, &bits, sizeof f);
-      out = static_cast<double>(f);
-      return true;
-    }
-    case 0xcb: {
-      std::uint64_t bits = 0;
-      if (!big_endian(bits))
-        return false;
-      double d;
-      std::memcpy(&d, &bits, sizeof d);
-      out = d;
-      return true;
-    }
+    case 0xca:
+      return float_value<std::uint32_t, float>(out);
+    case 0xcb:
+      return float_value<std::uint64_t, double>(out);
     default:
       break;
     }
@@ -284,6 +270,16 @@ private:
     if (!big_endian(u))
       return false;
     out = static_cast<std::int64_t>(static_cast<S>(u));
+    return true;
+  }
+
+  template <typename U, typename F> bool float_value(Value &out) {
+    U bits = 0;
+    if (!big_endian(bits))
+      return false;
+    F number;
+    std::memcpy(&number, &bits, sizeof number);
+    out = static_cast<double>(number);
     return true;
   }
 
