@@ -38,7 +38,6 @@
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
 #include "util/Logger.hpp"
-#include "util/System.hpp"
 #include "webhook/Dispatcher.hpp"
 #include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
@@ -543,7 +542,6 @@ void both_stores(const std::string &path, bool with_webhooks, Measure measure,
 } // namespace
 
 int main(int argc, char **argv) {
-  util::keep_freed_memory(); // as dovewardend does
   const int events = argc > 1 ? std::atoi(argv[1]) : 200000;
   const int users = argc > 2 ? std::atoi(argv[2]) : 20000;
   const int http_events = argc > 3 ? std::atoi(argv[3]) : 60000;

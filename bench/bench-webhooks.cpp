@@ -30,7 +30,6 @@
 #include "metrics/WebhookMetrics.hpp"
 #include "util/Logger.hpp"
 #include "util/Random.hpp"
-#include "util/System.hpp"
 #include "webhook/AddressPolicy.hpp"
 #include "webhook/Deliverer.hpp"
 #include "webhook/Dispatcher.hpp"
@@ -762,7 +761,6 @@ void print_rate(const char *what, const Rate &rate, double bare) {
 } // namespace
 
 int main(int argc, char **argv) {
-  util::keep_freed_memory(); // as dovewardend does
   const int deliveries = argc > 1 ? std::atoi(argv[1]) : 20000;
   const int concurrency = argc > 2 ? std::atoi(argv[2]) : 32;
   const std::string stores = argc > 3 ? argv[3] : "both";

@@ -7,7 +7,6 @@
 #include "util/Duration.hpp"
 #include "util/Logger.hpp"
 #include "util/SignalWaiter.hpp"
-#include "util/System.hpp"
 
 #include <signal.h>
 #include <sysexits.h>
@@ -77,7 +76,6 @@ int main(int argc, char **argv) {
   // before any thread starts, so that every thread inherits the mask
   util::SignalWaiter signals{SIGINT, SIGTERM, SIGHUP};
   ::signal(SIGPIPE, SIG_IGN);
-  util::keep_freed_memory();
 
   std::optional<config::Config> config;
   try {

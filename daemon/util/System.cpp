@@ -1,6 +1,5 @@
 #include "util/System.hpp"
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <climits>
@@ -14,8 +13,6 @@ std::string host_name() {
     return "localhost";
   return name;
 }
-
-void keep_freed_memory() { ::mallopt(M_TRIM_THRESHOLD, 32 << 20); }
 
 std::string error_text(int errnum) {
   char buffer[256];
