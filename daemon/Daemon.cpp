@@ -148,7 +148,7 @@ void Daemon::add_replication() {
   doveadm.api_key = config.doveadm_api_key;
   doveadm.destination = config.doveadm_dest;
   doveadm.timeout = config.doveadm_timeout;
-  m_doveadm = std::make_unique<replication::DoveadmClient>(std::move(doveadm));
+  m_doveadm = replication::DoveadmClient::open(std::move(doveadm));
   m_store = open_store<store::ReplicationStore, store::SqliteStore,
                        store::RedisStore>(config);
   m_replication_metrics =

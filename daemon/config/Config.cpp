@@ -61,10 +61,12 @@ constexpr std::array<Setting, 41> k_settings{{
      "HOST:PORT taking Dovecot's event_exporter JSON on POST /events; empty: "
      "off"},
     {"DOVEWARDEN_DOVEADM_URL", "--doveadm-url", "URL", "",
-     "doveadm HTTP API of this server, e.g. http://127.0.0.1:8081; empty: no "
+     "doveadm on this server: its HTTP API (http://127.0.0.1:8081) or its "
+     "server socket (unix:/run/dovecot/doveadm-server, tcp:HOST:PORT); empty: "
+     "no "
      "replication"},
     {"DOVEWARDEN_DOVEADM_PASSWORD", "--doveadm-password", "SECRET", "",
-     "doveadm_password for Basic auth on the doveadm HTTP API"},
+     "doveadm_password (HTTP API, tcp:, a unix: socket not of mode 0600)"},
     {"DOVEWARDEN_DOVEADM_API_KEY", "--doveadm-api-key", "SECRET", "",
      "doveadm_api_key, instead of the password"},
     {"DOVEWARDEN_DOVEADM_DEST", "--doveadm-dest", "DEST", "",
@@ -237,12 +239,22 @@ StoreMode store_mode(const Values &values) {
                     invalid("mode", text, "expected embedded or external"));
 }
 
-void check_url(const std::string &url) {
-  if (url.empty() || url.rfind("http://", 0) == 0 ||
-      url.rfind("https://", 0) == 0)
-    return;
+bool starts_with(const std::string &text, const char *prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+// Returns whether url names doveadm's own protocol (unix: or tcp:) rather
+// than its HTTP API.
+bool check_url(const std::string &url) {
+  if (url.empty() || starts_with(url, "http://") ||
+      starts_with(url, "https://"))
+    return false;
+  if (starts_with(url, "unix:") || starts_with(url, "tcp:"))
+    return true;
   throw ConfigError("DOVEWARDEN_DOVEADM_URL",
-                    invalid("URL", url, "expected http://HOST:PORT"));
+                    invalid("URL", url,
+                            "expected http://HOST:PORT, unix:PATH or "
+                            "tcp:HOST:PORT"));
 }
 
 replication::Trigger trigger(const Values &values) {
@@ -257,17 +269,27 @@ replication::Trigger trigger(const Values &values) {
 void convert_replication(const Values &values, Config &config) {
   auto &r = config.replication;
   r.doveadm_url = values.at("DOVEWARDEN_DOVEADM_URL");
-  check_url(r.doveadm_url);
+  const bool doveadm_protocol = check_url(r.doveadm_url);
   r.doveadm_password = values.at("DOVEWARDEN_DOVEADM_PASSWORD");
   r.doveadm_api_key = values.at("DOVEWARDEN_DOVEADM_API_KEY");
   r.doveadm_dest = values.at("DOVEWARDEN_DOVEADM_DEST");
   if (!r.doveadm_url.empty() && r.doveadm_dest.empty())
     throw ConfigError("DOVEWARDEN_DOVEADM_DEST",
                       "must be set when DOVEWARDEN_DOVEADM_URL is");
-  if (r.enabled() && r.doveadm_password.empty() == r.doveadm_api_key.empty())
+  if (doveadm_protocol) {
+    if (!r.doveadm_api_key.empty())
+      throw ConfigError("DOVEWARDEN_DOVEADM_API_KEY",
+                        "doveadm's own protocol (unix:, tcp:) has no API "
+                        "keys; set DOVEWARDEN_DOVEADM_PASSWORD");
+    if (starts_with(r.doveadm_url, "tcp:") && r.doveadm_password.empty())
+      throw ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
+                        "must be set for a tcp: doveadm listener");
+  } else if (r.enabled() &&
+             r.doveadm_password.empty() == r.doveadm_api_key.empty()) {
     throw ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
                       "set either it or DOVEWARDEN_DOVEADM_API_KEY, not both "
                       "or neither");
+  }
   r.doveadm_timeout = positive_duration(values, "DOVEWARDEN_DOVEADM_TIMEOUT");
   r.store = store_mode(values);
   r.store_path = values.at("DOVEWARDEN_STORE_PATH");

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "core/Event.hpp"
-#include "replication/DoveadmClient.hpp"
+#include "replication/DoveadmFailure.hpp"
 #include "store/ReplicationStore.hpp"
 
 #include <atomic>

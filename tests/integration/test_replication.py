@@ -493,6 +493,49 @@ class NoReplicateTest(ReplicationCase):
         self.bring_over("alice")
 
 
+class DoveadmProtocolTest(ReplicationCase):
+    """doveadm's own protocol instead of its HTTP API, as the 2.3 replicator spoke it."""
+
+    pair_options = {"userdb_fields": {"carol": "userdb_noreplicate=yes"}}
+
+    def test_unix_socket_syncs_sweeps_and_honours_noreplicate(self):
+        """DOVEWARDEN_DOVEADM_URL=unix:<base_dir>/doveadm-server, no password (mode 0600):
+        the start-up sweep (doveadm user '*' over the socket) brings over bob's change
+        made while no daemon ran, alice's LMTP delivery converges, all within 15 s;
+        carol (noreplicate) is answered noreplicate."""
+        self.primary.doveadm("mailbox", "create", "-u", "bob", "MadeBeforeStart")
+        d = self.daemon(env={
+            "DOVEWARDEN_DOVEADM_URL": f"unix:{self.primary.root}/run/doveadm-server",
+            "DOVEWARDEN_DOVEADM_PASSWORD": "",
+            "DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED": "true",
+            "DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL": "1h",
+            "DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD": "1h"})
+        state = self.converged("bob", "the start-up sweep over the doveadm socket")
+        self.assertIn("MadeBeforeStart", state["mailboxes"])
+        self.bring_over("alice")
+        wait_until(lambda: d.metric(REQUESTS, result="noreplicate") >= 1, CONVERGE,
+                   what="a noreplicate answer for carol")
+        self.assertEqual(d.metric(REQUESTS, result="protocol"), 0)
+        self.assertEqual(d.metric(REQUESTS, result="auth"), 0)
+
+    def test_tcp_listener_needs_the_right_password(self):
+        """tcp:127.0.0.1:<doveadm port> with a wrong password: auth failures, the
+        password never in the output; restarted with doveadm_password on the same
+        store: alice, queued all along, converges within 15 s."""
+        url = f"tcp:127.0.0.1:{self.primary.doveadm_tcp_port}"
+        wrong = "not-the-doveadm-password"
+        d = self.daemon(env={"DOVEWARDEN_DOVEADM_URL": url, "DOVEWARDEN_DOVEADM_PASSWORD": wrong})
+        lmtp_deliver(self.primary, "alice")
+        wait_until(lambda: d.metric(REQUESTS, result="auth") >= 1, CONVERGE,
+                   what="an auth failure with the wrong password")
+        self.assertEqual(d.http_status("/readyz"), 200)
+        d.kill()
+        self.assertNotIn(wrong, d.stderr_text())
+        # the same store, where alice is still queued; the pair's doveadm_password
+        self.daemon(env={"DOVEWARDEN_DOVEADM_URL": url})
+        self.converged("alice", "a sync over the doveadm tcp listener")
+
+
 class UidValidityTest(ReplicationCase):
     def test_new_uidvalidity_gets_a_full_sync(self):
         """Box given a new UIDVALIDITY (doveadm mailbox update), then a message appended:

@@ -361,6 +361,25 @@ BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {
   BOOST_TEST(error_of({}, both).rfind("DOVEWARDEN_DOVEADM_PASSWORD: ", 0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(doveadms_own_protocol_needs_no_api_key) {
+  // a mode 0600 unix socket needs no password at all
+  const Env socket{
+      {"DOVEWARDEN_DOVEADM_URL", "unix:/run/dovecot/doveadm-server"},
+      {"DOVEWARDEN_DOVEADM_DEST", "tcp:y:2"}};
+  BOOST_TEST(parse({}, socket).replication.enabled());
+  auto key = socket;
+  key["DOVEWARDEN_DOVEADM_API_KEY"] = "b";
+  BOOST_TEST(error_of({}, key).rfind("DOVEWARDEN_DOVEADM_API_KEY: ", 0) == 0);
+  // a tcp listener always asks for the password
+  const Env tcp{{"DOVEWARDEN_DOVEADM_URL", "tcp:127.0.0.1:12345"},
+                {"DOVEWARDEN_DOVEADM_DEST", "tcp:y:2"}};
+  BOOST_TEST(error_of({}, tcp).rfind("DOVEWARDEN_DOVEADM_PASSWORD: ", 0) == 0);
+  auto with_password = tcp;
+  with_password["DOVEWARDEN_DOVEADM_PASSWORD"] = "a";
+  BOOST_TEST(parse({}, with_password).replication.doveadm_url ==
+             "tcp:127.0.0.1:12345");
+}
+
 BOOST_AUTO_TEST_CASE(webhook_settings_are_read) {
   const auto defaults = parse({}).webhooks;
   BOOST_TEST(defaults.enabled);

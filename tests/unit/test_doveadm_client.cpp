@@ -1,7 +1,7 @@
 // The doveadm HTTP client against a stand-in for doveadm: the canned answers
 // are what Dovecot 2.3.19 answered (tests/integration exercise the real one).
 #include "config/ConfigError.hpp"
-#include "replication/DoveadmClient.hpp"
+#include "replication/DoveadmHttpClient.hpp"
 #include "util/Fd.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -23,6 +23,7 @@
 
 using dovewarden::replication::DoveadmClient;
 using dovewarden::replication::DoveadmFailure;
+using dovewarden::replication::DoveadmHttpClient;
 using nlohmann::json;
 using Kind = DoveadmFailure::Kind;
 using namespace std::chrono_literals;
@@ -232,7 +233,7 @@ BOOST_AUTO_TEST_SUITE(doveadm_client)
 BOOST_AUTO_TEST_CASE(
     sync_posts_the_replicators_parameters_and_returns_the_state) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const auto state = client.sync("alice", "old-state", false);
   BOOST_REQUIRE_MESSAGE(state.has_value(),
                         (state ? "" : state.error().message));
@@ -257,7 +258,7 @@ BOOST_AUTO_TEST_CASE(
 
 BOOST_AUTO_TEST_CASE(a_full_sync_sends_fullSync_and_an_empty_state) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const auto state = client.sync("alice", "old-state", true);
   BOOST_REQUIRE(state);
   BOOST_TEST(*state == k_state);
@@ -269,7 +270,7 @@ BOOST_AUTO_TEST_CASE(a_full_sync_sends_fullSync_and_an_empty_state) {
 
 BOOST_AUTO_TEST_CASE(each_request_has_its_own_tag) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   BOOST_REQUIRE(client.sync("alice", "", false));
   const json first = doveadm.last().body[0][2];
   BOOST_REQUIRE(client.sync("alice", "", false));
@@ -279,7 +280,7 @@ BOOST_AUTO_TEST_CASE(each_request_has_its_own_tag) {
 BOOST_AUTO_TEST_CASE(exit_code_67_is_no_such_user) {
   FakeDoveadm doveadm;
   doveadm.answer(200, k_exit_67);
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const auto state = client.sync("nosuch", "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
@@ -290,7 +291,7 @@ BOOST_AUTO_TEST_CASE(exit_code_67_is_no_such_user) {
 BOOST_AUTO_TEST_CASE(exit_code_1001_is_noreplicate) {
   FakeDoveadm doveadm;
   doveadm.answer(200, k_exit_1001);
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const auto state = client.sync("norep", "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
@@ -300,7 +301,7 @@ BOOST_AUTO_TEST_CASE(exit_code_1001_is_noreplicate) {
 
 BOOST_AUTO_TEST_CASE(other_exit_codes_are_temporary) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   for (const int code : {75, 2, 1}) {
     doveadm.answer(200, R"([["error",{"type":"exitCode", "exitCode":)" +
                             std::to_string(code) + R"(},"TAG"]])");
@@ -316,7 +317,7 @@ BOOST_AUTO_TEST_CASE(other_exit_codes_are_temporary) {
 
 BOOST_AUTO_TEST_CASE(a_connection_closed_without_an_answer_is_temporary) {
   SilentServer doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const auto state = client.sync("alice", "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
@@ -326,7 +327,7 @@ BOOST_AUTO_TEST_CASE(a_connection_closed_without_an_answer_is_temporary) {
 }
 
 BOOST_AUTO_TEST_CASE(doveadm_not_listening_is_temporary) {
-  DoveadmClient client(
+  DoveadmHttpClient client(
       options("http://127.0.0.1:" + std::to_string(closed_port())));
   const auto state = client.sync("alice", "", false);
   BOOST_REQUIRE(!state);
@@ -336,7 +337,7 @@ BOOST_AUTO_TEST_CASE(doveadm_not_listening_is_temporary) {
 
 BOOST_AUTO_TEST_CASE(http_401_and_403_are_auth) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   for (const int status : {401, 403}) {
     doveadm.answer(status, "");
     const auto state = client.sync("alice", "", false);
@@ -353,7 +354,7 @@ BOOST_AUTO_TEST_CASE(http_401_and_403_are_auth) {
 BOOST_AUTO_TEST_CASE(http_5xx_is_temporary) {
   FakeDoveadm doveadm;
   doveadm.answer(503, "busy");
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const auto state = client.sync("alice", "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
@@ -362,7 +363,7 @@ BOOST_AUTO_TEST_CASE(http_5xx_is_temporary) {
 
 BOOST_AUTO_TEST_CASE(garbage_and_unexpected_shapes_are_protocol) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const std::vector<std::pair<int, std::string>> answers = {
       {200, "garbage"},
       {200, ""},
@@ -392,7 +393,7 @@ BOOST_AUTO_TEST_CASE(a_timeout_is_temporary_and_says_so) {
   doveadm.hang();
   auto settings = options(doveadm.url());
   settings.timeout = 300ms;
-  DoveadmClient client(settings);
+  DoveadmHttpClient client(settings);
   const auto state = client.sync("alice", "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
@@ -403,7 +404,7 @@ BOOST_AUTO_TEST_CASE(a_timeout_is_temporary_and_says_so) {
 BOOST_AUTO_TEST_CASE(list_users_sends_the_mask_and_returns_the_user_list) {
   FakeDoveadm doveadm;
   doveadm.answer(200, k_user_list);
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   const auto users = client.list_users("*");
   BOOST_REQUIRE(users);
   BOOST_TEST(*users == (std::vector<std::string>{"alice", "bob", "norep"}),
@@ -420,7 +421,7 @@ BOOST_AUTO_TEST_CASE(list_users_sends_the_mask_and_returns_the_user_list) {
 
 BOOST_AUTO_TEST_CASE(list_users_of_a_plain_name_answers_that_user_or_none) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   // without a wildcard doveadm looks the user up instead of listing
   doveadm.answer(200, k_user_alice);
   const auto alice = client.list_users("alice");
@@ -447,14 +448,14 @@ BOOST_AUTO_TEST_CASE(an_api_key_is_sent_as_x_dovecot_api) {
   FakeDoveadm doveadm;
   auto settings = options(doveadm.url(), "");
   settings.api_key = "sekrit";
-  DoveadmClient client(settings);
+  DoveadmHttpClient client(settings);
   BOOST_REQUIRE(client.sync("alice", "", false));
   BOOST_TEST(doveadm.last().authorization == "X-Dovecot-API c2Vrcml0");
 }
 
 BOOST_AUTO_TEST_CASE(a_user_name_doveadm_would_take_for_a_mask_is_not_sent) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   for (const char *user : {"*", "al?ce", ""}) {
     const auto state = client.sync(user, "", false);
     BOOST_REQUIRE(!state);
@@ -469,7 +470,7 @@ BOOST_AUTO_TEST_CASE(cancel_ends_a_hanging_request_and_every_later_one) {
   doveadm.hang();
   auto settings = options(doveadm.url());
   settings.timeout = 60s;
-  DoveadmClient client(settings);
+  DoveadmHttpClient client(settings);
   auto running = std::async(std::launch::async,
                             [&] { return client.sync("alice", "", false); });
   BOOST_REQUIRE(doveadm.wait_for_requests(1));
@@ -489,7 +490,7 @@ BOOST_AUTO_TEST_CASE(cancel_ends_a_hanging_request_and_every_later_one) {
 
 BOOST_AUTO_TEST_CASE(several_threads_sync_at_once) {
   FakeDoveadm doveadm;
-  DoveadmClient client(options(doveadm.url()));
+  DoveadmHttpClient client(options(doveadm.url()));
   std::vector<std::future<int>> workers;
   for (int i = 0; i < 4; i++)
     workers.push_back(std::async(std::launch::async, [&client, i] {
@@ -515,7 +516,7 @@ BOOST_AUTO_TEST_CASE(no_failure_message_holds_the_password_or_the_api_key) {
     auto settings = options(doveadm.url(), use_key ? "" : password);
     settings.api_key = use_key ? api_key : "";
     settings.timeout = 300ms;
-    DoveadmClient client(settings);
+    DoveadmHttpClient client(settings);
     const std::vector<std::pair<int, std::string>> answers = {
         {401, ""},          {403, "denied"},  {500, ""},
         {200, "garbage"},   {200, k_exit_75}, {200, k_exit_67},
@@ -534,7 +535,7 @@ BOOST_AUTO_TEST_CASE(no_failure_message_holds_the_password_or_the_api_key) {
 
     SilentServer silent;
     settings.url = silent.url();
-    const auto closed = DoveadmClient(settings).sync("alice", "", false);
+    const auto closed = DoveadmHttpClient(settings).sync("alice", "", false);
     BOOST_REQUIRE(!closed);
     messages.push_back(closed.error().message);
   }
@@ -549,15 +550,17 @@ BOOST_AUTO_TEST_CASE(no_failure_message_holds_the_password_or_the_api_key) {
 
 BOOST_AUTO_TEST_CASE(bad_options_are_refused) {
   using dovewarden::config::ConfigError;
-  BOOST_CHECK_THROW(DoveadmClient(options("ftp://127.0.0.1:21")), ConfigError);
-  BOOST_CHECK_THROW(DoveadmClient(options("not a url")), ConfigError);
-  BOOST_CHECK_THROW(DoveadmClient(options("http://doveadm:pw@127.0.0.1:80")),
+  BOOST_CHECK_THROW(DoveadmHttpClient(options("ftp://127.0.0.1:21")),
                     ConfigError);
-  BOOST_CHECK_THROW(DoveadmClient(options("http://127.0.0.1:80", "")),
+  BOOST_CHECK_THROW(DoveadmHttpClient(options("not a url")), ConfigError);
+  BOOST_CHECK_THROW(
+      DoveadmHttpClient(options("http://doveadm:pw@127.0.0.1:80")),
+      ConfigError);
+  BOOST_CHECK_THROW(DoveadmHttpClient(options("http://127.0.0.1:80", "")),
                     ConfigError);
   auto both = options("http://127.0.0.1:80");
   both.api_key = "key";
-  BOOST_CHECK_THROW(DoveadmClient{both}, ConfigError);
+  BOOST_CHECK_THROW(DoveadmHttpClient{both}, ConfigError);
 }
 
 BOOST_AUTO_TEST_CASE(the_api_path_is_added_once) {
@@ -567,7 +570,7 @@ BOOST_AUTO_TEST_CASE(the_api_path_is_added_once) {
     std::string with_port = url;
     with_port.replace(with_port.find("HOST"), 4,
                       doveadm.url().substr(std::string("http://").size()));
-    DoveadmClient client(options(with_port));
+    DoveadmHttpClient client(options(with_port));
     BOOST_TEST_CONTEXT(url) {
       BOOST_TEST(client.sync("alice", "", false).has_value());
       BOOST_TEST(doveadm.request_count() == 1u);

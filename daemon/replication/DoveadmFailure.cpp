@@ -1,0 +1,77 @@
+#include "replication/DoveadmFailure.hpp"
+
+#include <utility>
+
+namespace dovewarden::replication {
+
+namespace {
+
+using Kind = DoveadmFailure::Kind;
+
+constexpr int k_ex_nouser = 67;
+constexpr int k_ex_noreplicate = 1001; // DOVEADM_EX_NOREPLICATE
+
+struct ExitCode {
+  int code;
+  const char *name; // as doveadm's protocol says it
+  const char *text;
+};
+
+// <sysexits.h> and doveadm's own codes
+constexpr ExitCode k_exit_codes[] = {
+    {2, "", "mailboxes changed during the sync"},
+    {64, "USAGE", "usage error"},
+    {65, "DATAERR", "data error"},
+    {k_ex_nouser, "NOUSER", "unknown user, here or on the destination"},
+    {75, "TEMPFAIL", "temporary failure"},
+    {76, "PROTOCOL", "protocol error"},
+    {77, "NOPERM", "permission denied"},
+    {78, "", "configuration error"},
+    {k_ex_noreplicate, "NOREPLICATE", "the user has noreplicate"},
+    {1002, "NOTFOUND", "not found"},
+};
+
+} // namespace
+
+const char *failure_kind_name(Kind kind) {
+  switch (kind) {
+  case Kind::temporary:
+    return "temporary";
+  case Kind::no_such_user:
+    return "no_such_user";
+  case Kind::noreplicate:
+    return "noreplicate";
+  case Kind::auth:
+    return "auth";
+  case Kind::protocol:
+    return "protocol";
+  }
+  return "unknown";
+}
+
+DoveadmFailure doveadm_failure(Kind kind, std::string message, int exit_code) {
+  return DoveadmFailure{kind, std::move(message), exit_code};
+}
+
+DoveadmFailure exit_failure(const char *command, int code) {
+  const char *text = "failed";
+  for (const auto &known : k_exit_codes)
+    if (known.code == code)
+      text = known.text;
+  const Kind kind = code == k_ex_nouser        ? Kind::no_such_user
+                    : code == k_ex_noreplicate ? Kind::noreplicate
+                                               : Kind::temporary;
+  return doveadm_failure(kind,
+                         std::string("doveadm ") + command + ": exit code " +
+                             std::to_string(code) + " (" + text + ")",
+                         code);
+}
+
+int exit_code_named(const std::string &name) {
+  for (const auto &known : k_exit_codes)
+    if (*known.name != '\0' && name == known.name)
+      return known.code;
+  return 0;
+}
+
+} // namespace dovewarden::replication

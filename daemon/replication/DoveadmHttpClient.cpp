@@ -1,0 +1,340 @@
+#include "replication/DoveadmHttpClient.hpp"
+
+#include "config/ConfigError.hpp"
+#include "util/Base64.hpp"
+#include "util/Curl.hpp"
+#include "util/Fatal.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace dovewarden::replication {
+
+namespace {
+
+using nlohmann::json;
+using Kind = DoveadmFailure::Kind;
+using util::Curl;
+using util::CurlList;
+using util::CurlText;
+using util::CurlUrl;
+
+constexpr const char *k_api_path = "/doveadm/v1";
+constexpr int k_lock_timeout_secs = 30; // the replicator's `-l 30`
+constexpr std::size_t k_max_answer = 64 * 1024 * 1024;
+
+DoveadmFailure failure(Kind kind, std::string message) {
+  return doveadm_failure(kind, std::move(message));
+}
+
+std::string url_part(CURLU *url, CURLUPart part) {
+  char *text = nullptr;
+  if (curl_url_get(url, part, &text, 0) != CURLUE_OK || text == nullptr)
+    return {};
+  return CurlText(text, &curl_free).get();
+}
+
+// Returns url + "/doveadm/v1"; throws if url is not a plain http(s) URL.
+std::string endpoint_of(const std::string &url) {
+  const char *setting = "DOVEWARDEN_DOVEADM_URL";
+  CurlUrl parsed(curl_url(), &curl_url_cleanup);
+  if (!parsed)
+    throw util::Fatal("curl_url() failed");
+  if (curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+    throw config::ConfigError(setting, "not a URL, expected http://HOST:PORT");
+  const std::string scheme = url_part(parsed.get(), CURLUPART_SCHEME);
+  if (scheme != "http" && scheme != "https")
+    throw config::ConfigError(setting, "expected an http:// or https:// URL");
+  if (!url_part(parsed.get(), CURLUPART_USER).empty() ||
+      !url_part(parsed.get(), CURLUPART_PASSWORD).empty())
+    throw config::ConfigError(setting, "credentials do not belong in the URL");
+  std::string endpoint = url;
+  while (!endpoint.empty() && endpoint.back() == '/')
+    endpoint.pop_back();
+  const std::string path = k_api_path;
+  if (endpoint.size() < path.size() ||
+      endpoint.compare(endpoint.size() - path.size(), path.size(), path) != 0)
+    endpoint += path;
+  return endpoint;
+}
+
+bool has_wildcard(const std::string &name) {
+  return name.find_first_of("*?") != std::string::npos;
+}
+
+// What the callbacks of one transfer share.
+struct Transfer {
+  const std::atomic<bool> &cancelled;
+  std::string body;
+  bool too_large = false;
+};
+
+std::size_t on_data(char *data, std::size_t size, std::size_t count,
+                    void *user) {
+  auto &transfer = *static_cast<Transfer *>(user);
+  const std::size_t bytes = size * count;
+  if (transfer.body.size() + bytes > k_max_answer) {
+    transfer.too_large = true;
+    return 0;
+  }
+  transfer.body.append(data, bytes);
+  return bytes;
+}
+
+int on_progress(void *user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<Transfer *>(user)->cancelled.load() ? 1 : 0;
+}
+
+DoveadmFailure transport_failure(CURLcode code, const char *error,
+                                 const Transfer &transfer,
+                                 const std::string &endpoint) {
+  const std::string detail = *error != '\0' ? error : curl_easy_strerror(code);
+  switch (code) {
+  case CURLE_ABORTED_BY_CALLBACK:
+    return failure(Kind::temporary, "doveadm request cancelled");
+  case CURLE_OPERATION_TIMEDOUT:
+    return failure(Kind::temporary, "doveadm request timed out: " + detail);
+  case CURLE_GOT_NOTHING:
+    // doveadm's process dies this way when it cannot reach the destination
+    return failure(Kind::temporary,
+                   "doveadm closed the connection without an answer (is the "
+                   "destination down?)");
+  case CURLE_WRITE_ERROR:
+    if (transfer.too_large)
+      return failure(Kind::protocol, "doveadm's answer is larger than " +
+                                         std::to_string(k_max_answer) +
+                                         " bytes");
+    break;
+  default:
+    break;
+  }
+  return failure(Kind::temporary, "doveadm at " + endpoint + ": " + detail);
+}
+
+// [[command, parameters, tag]]
+tl::expected<std::string, DoveadmFailure> request_body(const char *command,
+                                                       const json &parameters,
+                                                       const std::string &tag) {
+  try {
+    return json::array({json::array({command, parameters, tag})}).dump();
+  } catch (const json::exception &) {
+    // the only text that can be bad here is what the caller passed
+    return tl::unexpected(
+        failure(Kind::no_such_user, std::string("doveadm ") + command +
+                                        ": the name is not valid UTF-8"));
+  }
+}
+
+DoveadmFailure shape_failure(const char *command, const std::string &what) {
+  return failure(Kind::protocol, std::string("doveadm ") + command +
+                                     ": unexpected answer: " + what);
+}
+
+// The answer is [[type, payload, tag]]; type "doveadmResponse" or "error".
+// Returns the payload of a response, or why there is none.
+tl::expected<json, DoveadmFailure> parse_answer(const char *command,
+                                                const std::string &body,
+                                                const std::string &tag) {
+  // the body is not quoted into messages: it is doveadm's, not ours to show
+  json answer = json::parse(body, nullptr, false);
+  if (answer.is_discarded())
+    return tl::unexpected(shape_failure(command, "not JSON"));
+  if (!answer.is_array() || answer.size() != 1 || !answer[0].is_array() ||
+      answer[0].size() != 3 || !answer[0][0].is_string())
+    return tl::unexpected(shape_failure(command, "not [[type, payload, tag]]"));
+  json &reply = answer[0];
+  if (reply[2] != tag)
+    return tl::unexpected(shape_failure(command, "the tag is not ours"));
+  const std::string type = reply[0].get<std::string>();
+  if (type == "doveadmResponse")
+    return std::move(reply[1]);
+  if (type != "error")
+    return tl::unexpected(
+        shape_failure(command, "its type is neither doveadmResponse nor "
+                               "error"));
+  const json &error = reply[1];
+  const auto code = error.is_object() ? error.find("exitCode") : error.end();
+  if (code == error.end() || !code->is_number_integer() ||
+      code->get<int>() == 0) {
+    const auto kind = error.is_object() ? error.find("type") : error.end();
+    const std::string name = kind != error.end() && kind->is_string()
+                                 ? kind->get<std::string>()
+                                 : "unknown";
+    return tl::unexpected(failure(
+        Kind::protocol, std::string("doveadm ") + command + ": error " + name));
+  }
+  return tl::unexpected(exit_failure(command, code->get<int>()));
+}
+
+// sync answers [{"state": "..."}]
+tl::expected<std::string, DoveadmFailure> state_of(const json &payload) {
+  if (payload.is_array()) {
+    for (const auto &row : payload) {
+      const auto state = row.is_object() ? row.find("state") : row.end();
+      if (state != row.end() && state->is_string())
+        return state->get<std::string>();
+    }
+  }
+  return tl::unexpected(shape_failure("sync", "no dsync state"));
+}
+
+// user answers {"userList": [...]} to a mask with wildcards, and
+// {"<user>": {<userdb fields>}} to a plain name
+tl::expected<std::vector<std::string>, DoveadmFailure>
+users_of(const json &payload) {
+  if (!payload.is_object())
+    return tl::unexpected(shape_failure("user", "not an object"));
+  std::vector<std::string> users;
+  const auto list = payload.find("userList");
+  if (list != payload.end() && list->is_array()) {
+    for (const auto &user : *list) {
+      if (!user.is_string())
+        return tl::unexpected(shape_failure("user", "a user is not a string"));
+      users.push_back(user.get<std::string>());
+    }
+    return users;
+  }
+  for (const auto &[user, fields] : payload.items()) {
+    if (!fields.is_object())
+      return tl::unexpected(shape_failure("user", "no userdb fields"));
+    users.push_back(user);
+  }
+  return users;
+}
+
+} // namespace
+
+DoveadmHttpClient::DoveadmHttpClient(Options options)
+    : m_options(std::move(options)) {
+  util::init_curl();
+  m_endpoint = endpoint_of(m_options.url);
+  if (m_options.password.empty() == m_options.api_key.empty())
+    throw config::ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
+                              "set either a doveadm password or an API key");
+}
+
+tl::expected<std::string, DoveadmFailure>
+DoveadmHttpClient::sync(const std::string &user, const std::string &state,
+                        bool full) {
+  if (const auto syncable = syncable_name(user); !syncable)
+    return tl::unexpected(syncable.error());
+  json parameters = {
+      {"user", user},
+      {"destination", json::array({m_options.destination})},
+      {"state", full ? std::string() : state},
+      // as the replicator did: doveadm then answers noreplicate users with
+      // exit code 1001, and notifies a replicator only if one is running
+      {"replicatorNotify", true},
+      // without it, two servers syncing each other can deadlock
+      {"lockTimeout", k_lock_timeout_secs},
+      // the replicator's -N: every namespace, shared and public ones too
+      {"allNamespaces", true},
+  };
+  if (full)
+    parameters["fullSync"] = true;
+  const std::string tag = next_tag();
+  const auto body = request_body("sync", parameters, tag);
+  if (!body)
+    return tl::unexpected(body.error());
+  const auto answer = post(*body);
+  if (!answer)
+    return tl::unexpected(answer.error());
+  const auto payload = parse_answer("sync", *answer, tag);
+  if (!payload)
+    return tl::unexpected(payload.error());
+  return state_of(*payload);
+}
+
+tl::expected<std::vector<std::string>, DoveadmFailure>
+DoveadmHttpClient::list_users(const std::string &mask) {
+  const std::string tag = next_tag();
+  const auto body = request_body("user", json{{"userMask", mask}}, tag);
+  if (!body)
+    return tl::unexpected(body.error());
+  const auto answer = post(*body);
+  if (!answer)
+    return tl::unexpected(answer.error());
+  const auto payload = parse_answer("user", *answer, tag);
+  if (!payload) {
+    // a plain name that is not a user: a mask that matches nobody
+    if (payload.error().kind == Kind::no_such_user && !has_wildcard(mask))
+      return std::vector<std::string>();
+    return tl::unexpected(payload.error());
+  }
+  return users_of(*payload);
+}
+
+void DoveadmHttpClient::cancel() { m_cancelled = true; }
+
+std::string DoveadmHttpClient::next_tag() {
+  return "dw" + std::to_string(m_next_tag++);
+}
+
+// One easy handle per request: doveadm answers "Connection: close", so a
+// kept handle would save nothing, and none is shared between threads.
+tl::expected<std::string, DoveadmFailure>
+DoveadmHttpClient::post(const std::string &body) {
+  if (m_cancelled)
+    return tl::unexpected(
+        failure(Kind::temporary, "doveadm request cancelled"));
+  Curl curl(curl_easy_init(), &curl_easy_cleanup);
+  CurlList headers(nullptr, &curl_slist_free_all);
+  // "Expect:" keeps curl from waiting for 100-continue on long states
+  bool ok = curl &&
+            util::add_header(headers, "Content-Type: application/json") &&
+            util::add_header(headers, "Expect:");
+  if (ok && !m_options.api_key.empty())
+    ok = util::add_header(headers, "Authorization: X-Dovecot-API " +
+                                       util::base64_encode(m_options.api_key));
+  if (!ok)
+    return tl::unexpected(
+        failure(Kind::temporary, "cannot set up a doveadm request: no memory"));
+
+  Transfer transfer{m_cancelled, {}, false};
+  char error[CURL_ERROR_SIZE] = "";
+  CURL *handle = curl.get();
+  curl_easy_setopt(handle, CURLOPT_URL, m_endpoint.c_str());
+  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(handle, CURLOPT_POST, 1L);
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+                   static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+  if (!m_options.password.empty()) {
+    curl_easy_setopt(handle, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(handle, CURLOPT_USERNAME, "doveadm");
+    curl_easy_setopt(handle, CURLOPT_PASSWORD, m_options.password.c_str());
+  }
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(m_options.timeout.count()));
+  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(m_options.connect_timeout.count()));
+  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &transfer);
+  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
+
+  const CURLcode code = curl_easy_perform(handle);
+  if (code != CURLE_OK)
+    return tl::unexpected(transport_failure(code, error, transfer, m_endpoint));
+  long status = 0;
+  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 200)
+    return std::move(transfer.body);
+  const std::string http = "doveadm answered HTTP " + std::to_string(status);
+  if (status == 401 || status == 403)
+    return tl::unexpected(
+        failure(Kind::auth, http + ": wrong doveadm password or API key"));
+  if (status >= 500)
+    return tl::unexpected(failure(Kind::temporary, http));
+  return tl::unexpected(failure(Kind::protocol, http));
+}
+
+} // namespace dovewarden::replication

@@ -1,0 +1,376 @@
+// The client of doveadm's own protocol against a stand-in for doveadm's
+// server socket: the handshake and the answers are what Dovecot 2.3.19's
+// doveadm server sent (tests/integration exercise the real one).
+#include "config/ConfigError.hpp"
+#include "replication/DoveadmClient.hpp"
+#include "replication/DoveadmServerClient.hpp"
+#include "util/Base64.hpp"
+#include "util/Fd.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using dovewarden::config::ConfigError;
+using dovewarden::replication::DoveadmClient;
+using dovewarden::replication::DoveadmFailure;
+using dovewarden::replication::DoveadmServerClient;
+using dovewarden::util::Fd;
+using Kind = DoveadmFailure::Kind;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char *k_state = "AQAAAJjhgRNdUgxrhi8AAIPsw3VdUgxrAQAAAA==";
+constexpr const char *k_handshake = "VERSION\tdoveadm-server\t1\t0";
+
+// Stands in for doveadm's server socket, on a unix socket or on 127.0.0.1:
+// asks for a password if it has one, records each connection's lines and
+// answers every command with the bytes the test set.
+class FakeDoveadmServer {
+public:
+  explicit FakeDoveadmServer(bool tcp = false, std::string password = "")
+      : m_password(std::move(password)) {
+    if (tcp) {
+      m_listener.reset(::socket(AF_INET, SOCK_STREAM, 0));
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t length = sizeof(address);
+      auto *generic = reinterpret_cast<sockaddr *>(&address);
+      BOOST_REQUIRE(::bind(m_listener.get(), generic, length) == 0);
+      BOOST_REQUIRE(::getsockname(m_listener.get(), generic, &length) == 0);
+      m_url = "tcp:127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+    } else {
+      char dir[] = "/tmp/dw-doveadm-XXXXXX";
+      BOOST_REQUIRE(::mkdtemp(dir) != nullptr);
+      m_dir = dir;
+      m_path = m_dir + "/doveadm-server";
+      m_listener.reset(::socket(AF_UNIX, SOCK_STREAM, 0));
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      std::snprintf(address.sun_path, sizeof(address.sun_path), "%s",
+                    m_path.c_str());
+      BOOST_REQUIRE(::bind(m_listener.get(),
+                           reinterpret_cast<sockaddr *>(&address),
+                           sizeof(address)) == 0);
+      m_url = "unix:" + m_path;
+    }
+    BOOST_REQUIRE(::listen(m_listener.get(), 16) == 0);
+    m_thread = std::thread([this] { serve(); });
+  }
+  ~FakeDoveadmServer() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_released = true;
+    }
+    m_changed.notify_all();
+    ::shutdown(m_listener.get(), SHUT_RDWR);
+    m_thread.join();
+    for (auto &conversation : m_conversations)
+      conversation.join();
+    if (!m_path.empty()) {
+      ::unlink(m_path.c_str());
+      ::rmdir(m_dir.c_str());
+    }
+  }
+
+  const std::string &url() const { return m_url; }
+  // what follows each command ("" closes the connection without a word)
+  void answer(std::string bytes) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_answer = std::move(bytes);
+  }
+  // commands are held unanswered until the fake is destroyed
+  void hang() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_hang = true;
+  }
+  bool wait_for_commands(std::size_t count) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    return m_changed.wait_for(lock, 20s,
+                              [&] { return m_commands.size() >= count; });
+  }
+  // every line each connection sent, the handshake first
+  std::vector<std::vector<std::string>> connections() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_connections;
+  }
+  std::string last_command() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    BOOST_REQUIRE(!m_commands.empty());
+    return m_commands.back();
+  }
+
+private:
+  // one thread per connection, like doveadm's processes
+  void serve() {
+    for (;;) {
+      const int fd = ::accept(m_listener.get(), nullptr, nullptr);
+      if (fd < 0)
+        return;
+      m_conversations.emplace_back([this, fd] {
+        const Fd connection(fd);
+        converse(fd);
+      });
+    }
+  }
+
+  void converse(int fd) {
+    std::vector<std::string> lines;
+    std::string buffer;
+    auto line = [&](std::string &out) {
+      for (;;) {
+        const auto end = buffer.find('\n');
+        if (end != std::string::npos) {
+          out = buffer.substr(0, end);
+          buffer.erase(0, end + 1);
+          lines.push_back(out);
+          return true;
+        }
+        char chunk[4096];
+        const ssize_t got = ::recv(fd, chunk, sizeof(chunk), 0);
+        if (got <= 0)
+          return false;
+        buffer.append(chunk, static_cast<std::size_t>(got));
+      }
+    };
+    auto say = [fd](const std::string &text) {
+      (void)!::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+    };
+    auto record = [&] {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_connections.push_back(lines);
+    };
+    std::string text;
+    if (!line(text) || text != k_handshake)
+      return record();
+    if (m_password.empty()) {
+      say("+\n");
+    } else {
+      say("-\n");
+      const std::string plain = std::string("\0doveadm\0", 9) + m_password;
+      if (!line(text) ||
+          text != "PLAIN\t" + dovewarden::util::base64_encode(plain)) {
+        say("-\n");
+        return record();
+      }
+      say("+\n");
+    }
+    if (!line(text))
+      return record();
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_connections.push_back(lines);
+    m_commands.push_back(text);
+    m_changed.notify_all();
+    if (m_hang) {
+      m_changed.wait_for(lock, 30s, [this] { return m_released; });
+      return;
+    }
+    const std::string answer = m_answer;
+    lock.unlock();
+    say(answer);
+  }
+
+  std::string m_password;
+  std::string m_dir, m_path, m_url;
+  Fd m_listener;
+  std::thread m_thread;
+  std::vector<std::thread> m_conversations;
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::string m_answer = std::string(k_state) + "\t\n+\n";
+  bool m_hang = false;
+  bool m_released = false;
+  std::vector<std::vector<std::string>> m_connections;
+  std::vector<std::string> m_commands;
+};
+
+DoveadmClient::Options options(const std::string &url,
+                               const std::string &password = "") {
+  DoveadmClient::Options result;
+  result.url = url;
+  result.password = password;
+  result.destination = "tcp:replica.example.test:12345";
+  result.timeout = 5s;
+  return result;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(doveadm_server_client)
+
+BOOST_AUTO_TEST_CASE(sync_sends_the_replicators_options_and_returns_the_state) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  const auto state = client->sync("alice", "old-state", false);
+  BOOST_REQUIRE_MESSAGE(state.has_value(),
+                        (state ? "" : state.error().message));
+  BOOST_TEST(*state == k_state);
+  const auto connections = doveadm.connections();
+  BOOST_REQUIRE(connections.size() == 1u);
+  // the handshake, then one command: <flags> <user> sync <options> <dest>
+  BOOST_TEST(connections[0].size() == 2u);
+  BOOST_TEST(connections[0][0] == k_handshake);
+  BOOST_TEST(connections[0][1] == "\talice\tsync\t-N\t-l\t30\t-U\t-s\told-state"
+                                  "\ttcp:replica.example.test:12345");
+}
+
+BOOST_AUTO_TEST_CASE(a_full_sync_sends_f_and_an_empty_state) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  BOOST_REQUIRE(client->sync("alice", "old-state", true).has_value());
+  BOOST_TEST(doveadm.last_command() ==
+             "\talice\tsync\t-N\t-l\t30\t-U\t-f\t-s\t\t"
+             "tcp:replica.example.test:12345");
+}
+
+BOOST_AUTO_TEST_CASE(fields_are_tab_escaped_both_ways) {
+  FakeDoveadmServer doveadm;
+  // a state with every escaped character, as doveadm's print server sends it
+  doveadm.answer("a\001tb\001nc\001rd\0011e\t\n+\n");
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  const auto state = client->sync("we\tird", "", false);
+  BOOST_REQUIRE(state.has_value());
+  BOOST_TEST(*state == "a\tb\nc\rd\001e");
+  BOOST_TEST(doveadm.last_command().rfind("\twe\001tird\tsync\t", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(doveadms_failure_names_map_to_kinds) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  const std::pair<const char *, Kind> cases[] = {
+      {"\n-NOUSER\n", Kind::no_such_user},
+      {"\n-NOREPLICATE\n", Kind::noreplicate},
+      {"\n-TEMPFAIL\n", Kind::temporary},
+      {"\n-UNKNOWN\n", Kind::temporary},
+      {"\n-\n", Kind::temporary},
+      {"garbage\nmore garbage\n", Kind::protocol},
+      {"", Kind::temporary}, // closed without an answer
+  };
+  for (const auto &[answer, kind] : cases) {
+    BOOST_TEST_CONTEXT(answer) {
+      doveadm.answer(answer);
+      const auto state = client->sync("alice", "", false);
+      BOOST_REQUIRE(!state);
+      BOOST_TEST(static_cast<int>(state.error().kind) ==
+                 static_cast<int>(kind));
+      BOOST_TEST(!state.error().message.empty());
+    }
+  }
+  doveadm.answer("\n-NOUSER\n");
+  BOOST_TEST(client->sync("alice", "", false).error().exit_code == 67);
+  doveadm.answer("\n+\n");
+  BOOST_TEST(static_cast<int>(client->sync("alice", "", false).error().kind) ==
+             static_cast<int>(Kind::protocol)); // ok, but no state
+}
+
+BOOST_AUTO_TEST_CASE(a_password_is_sent_when_asked_for_and_never_shown) {
+  const std::string password = "s3cret-doveadm";
+  FakeDoveadmServer doveadm(false, password);
+  BOOST_TEST(DoveadmClient::open(options(doveadm.url(), password))
+                 ->sync("alice", "", false)
+                 .has_value());
+
+  const auto none =
+      DoveadmClient::open(options(doveadm.url()))->sync("alice", "", false);
+  BOOST_REQUIRE(!none);
+  BOOST_TEST(static_cast<int>(none.error().kind) ==
+             static_cast<int>(Kind::auth));
+  BOOST_TEST(none.error().message.find("DOVEWARDEN_DOVEADM_PASSWORD") !=
+             std::string::npos);
+
+  const auto wrong = DoveadmClient::open(options(doveadm.url(), "wrong-one"))
+                         ->sync("alice", "", false);
+  BOOST_REQUIRE(!wrong);
+  BOOST_TEST(static_cast<int>(wrong.error().kind) ==
+             static_cast<int>(Kind::auth));
+  BOOST_TEST(wrong.error().message.find("wrong-one") == std::string::npos);
+  BOOST_TEST(wrong.error().message.find(password) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_tcp_listener_is_reached_with_the_password) {
+  FakeDoveadmServer doveadm(true, "pw");
+  const auto client = DoveadmClient::open(options(doveadm.url(), "pw"));
+  const auto state = client->sync("alice", "", false);
+  BOOST_REQUIRE_MESSAGE(state.has_value(),
+                        (state ? "" : state.error().message));
+  BOOST_TEST(*state == k_state);
+}
+
+BOOST_AUTO_TEST_CASE(nothing_listening_is_temporary) {
+  auto missing = options("unix:/nonexistent/dovewarden/doveadm-server");
+  const auto state = DoveadmClient::open(missing)->sync("alice", "", false);
+  BOOST_REQUIRE(!state);
+  BOOST_TEST(static_cast<int>(state.error().kind) ==
+             static_cast<int>(Kind::temporary));
+  BOOST_TEST(state.error().message.find("/nonexistent/dovewarden") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(list_users_reads_the_user_list_or_asks_for_one_name) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  doveadm.answer(R"({"userList":["alice","bob","n\u00f6rep"]})"
+                 "\n+\n");
+  const auto all = client->list_users("*");
+  BOOST_REQUIRE_MESSAGE(all.has_value(), (all ? "" : all.error().message));
+  BOOST_TEST(*all == (std::vector<std::string>{"alice", "bob", "n\xc3\xb6rep"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(doveadm.last_command() == "\t\tuser\t*");
+
+  doveadm.answer("uid\t5000\tgid\t5000\thome\t/srv/mail/alice\t\n+\n");
+  BOOST_TEST(*client->list_users("alice") == std::vector<std::string>{"alice"},
+             boost::test_tools::per_element());
+  doveadm.answer("\n-NOUSER\n");
+  BOOST_TEST(client->list_users("nobody")->empty());
+  BOOST_TEST(!client->list_users("no*"));
+}
+
+BOOST_AUTO_TEST_CASE(a_timeout_and_cancel_end_a_hanging_command) {
+  FakeDoveadmServer doveadm;
+  doveadm.hang();
+  auto quick = options(doveadm.url());
+  quick.timeout = 300ms;
+  const auto timed_out = DoveadmClient::open(quick)->sync("alice", "", false);
+  BOOST_REQUIRE(!timed_out);
+  BOOST_TEST(timed_out.error().message.find("timed out") != std::string::npos);
+
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  auto running = std::async(std::launch::async,
+                            [&] { return client->sync("alice", "", false); });
+  BOOST_REQUIRE(doveadm.wait_for_commands(2));
+  client->cancel();
+  BOOST_REQUIRE(running.wait_for(3s) == std::future_status::ready);
+  const auto cancelled = running.get();
+  BOOST_REQUIRE(!cancelled);
+  BOOST_TEST(cancelled.error().message.find("cancelled") != std::string::npos);
+  BOOST_TEST(!client->sync("alice", "", false)); // and every later one
+}
+
+BOOST_AUTO_TEST_CASE(bad_options_are_refused) {
+  BOOST_CHECK_THROW(DoveadmClient::open(options("unix:")), ConfigError);
+  BOOST_CHECK_THROW(DoveadmClient::open(options("tcp:nohost")), ConfigError);
+  BOOST_CHECK_THROW(DoveadmClient::open(options("tcp:127.0.0.1:12345")),
+                    ConfigError); // a tcp listener always asks for a password
+  auto key = options("unix:/run/dovecot/doveadm-server");
+  key.api_key = "key";
+  BOOST_CHECK_THROW(DoveadmClient::open(key), ConfigError);
+  BOOST_CHECK_NO_THROW(
+      DoveadmClient::open(options("unix:/run/dovecot/doveadm-server")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
