@@ -4,15 +4,17 @@
 Two throw-away pairs of Dovecots (a primary and a replica each) on this
 machine, in one run:
 
-  dovewarden   the dovewarden plugin on the primary, dovewardend replicating
+  dw-http      the dovewarden plugin on the primary, dovewardend replicating
                through the primary's doveadm HTTP API to the replica's doveadm
                tcp listener (as tests/integration/test_replication.py does);
+  dw-socket    the same, dovewardend speaking doveadm's own protocol on the
+               primary's doveadm-server unix socket, as the replicator does;
   replicator   Dovecot 2.3's replication: the replication plugin, aggregator,
                replicator and doveadm server on the primary, mail_replica =
                tcp:<the replica's doveadm listener>.
 
-Both replicas run no mail plugin, every Dovecot keeps doveadm processes warm
-(process_min_avail) so that neither system pays process start-up, and both
+The replicas run no mail plugin, every Dovecot keeps doveadm processes warm
+(process_min_avail) so that neither system pays process start-up, and the
 systems replicate the same appends in turn (rounds in random order), so that
 the machine's load falls on both alike.
 
@@ -30,11 +32,11 @@ watched with inotify). Two modes:
                                        [--doveadm-without-plugin]
 
 --doveadm-without-plugin leaves the dovewarden plugin out of the dovewarden
-primary's doveadm processes (protocol doveadm { mail_plugins = }), where dsync
+primaries' doveadm processes (protocol doveadm { mail_plugins = }), where dsync
 runs: what that costs a sync (docs/benchmarks.md).
 
 APPENDS (default 50) per mode per system. Needs root and the built plugin and
-daemon (make -C plugin && make -C daemon). Targets (issue 3): dovewarden ≤ 1.0×
+daemon (make -C plugin && make -C daemon). Targets (issue 3), for each dovewarden system: ≤ 1.0×
 the replicator's p50 and p99 with logouts, ≤ 0.25× with open sessions.
 """
 
@@ -53,7 +55,8 @@ sys.dont_write_bytecode = True
 
 from harness import Daemon, Imap, Pair, lmtp_deliver, make_message, wait_converged  # noqa: E402
 
-SYSTEMS = ("dovewarden", "replicator")
+SYSTEMS = ("dw-http", "dw-socket", "replicator")
+DOVEWARDEN = SYSTEMS[:2]
 MODES = ("logout", "open")
 USER_OF_MODE = {"logout": "alice", "open": "bob"}
 TIMEOUT = 20.0  # seconds an append may take to reach the replica before it counts as lost
@@ -160,7 +163,7 @@ class System:
         self.spacing = spacing
         self.daemon = None
         warm = {"extra_conf": WARM}
-        if name == "dovewarden":
+        if name in DOVEWARDEN:
             self.pair = Pair(name="bench-dw", replica_options={"plugin": False, **warm}, **{})
             self.pair.primary.extra_conf = WARM + (
                 "protocol doveadm {\n  mail_plugins =\n}\n" if doveadm_without_plugin else "")
@@ -175,9 +178,12 @@ class System:
 
     def start(self):
         self.pair.start()
-        if self.name == "dovewarden":
+        if self.name in DOVEWARDEN:
             env = dict(DAEMON_ENV)
             env.update(self.pair.daemon_env("primary"))
+            if self.name == "dw-socket":  # mode 0600: no password
+                env.update({"DOVEWARDEN_DOVEADM_URL": f"unix:{self.pair.primary.root}/run/doveadm-server",
+                            "DOVEWARDEN_DOVEADM_PASSWORD": ""})
             self.daemon = Daemon(self.pair.root, self.pair.primary.endpoint, env=env,
                                  name="dovewardend").start()
         # each user's first change, replicated, before anything logs in anywhere
@@ -273,12 +279,15 @@ def main():
                 stats[(s, m)] = (p50, p99)
                 print(f"{m:<8} {s:<11} {len(v):>4} {lost[(s, m)]:>4} {p50:>8.1f} {p99:>8.1f}"
                       f" {(max(v) * 1e3 if v else math.nan):>8.1f}")
-        print(f"\n{'mode':<8} {'p50 ratio':>10} {'p99 ratio':>10} {'target':>8}   (dovewarden / replicator)")
+        print(f"\n{'mode':<8} {'system':<11} {'p50 ratio':>10} {'p99 ratio':>10} {'target':>8}"
+              "   (/ replicator)")
         for m, target in (("logout", 1.0), ("open", 0.25)):
-            r50 = stats[("dovewarden", m)][0] / stats[("replicator", m)][0]
-            r99 = stats[("dovewarden", m)][1] / stats[("replicator", m)][1]
-            verdict = "met" if r50 <= target and r99 <= target else "MISSED"
-            print(f"{m:<8} {r50:>10.3f} {r99:>10.3f} {'≤ ' + format(target, '.2f'):>8}   {verdict}")
+            for s in DOVEWARDEN:
+                r50 = stats[(s, m)][0] / stats[("replicator", m)][0]
+                r99 = stats[(s, m)][1] / stats[("replicator", m)][1]
+                verdict = "met" if r50 <= target and r99 <= target else "MISSED"
+                print(f"{m:<8} {s:<11} {r50:>10.3f} {r99:>10.3f} {'≤ ' + format(target, '.2f'):>8}"
+                      f"   {verdict}")
         if args.keep:
             for name, system in systems.items():
                 print(f"\n{name}: {system.pair.root}")

@@ -31,7 +31,7 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
                          .Register(registry)),
       m_doveadm(BuildCounter()
                     .Name("dovewarden_doveadm_requests_total")
-                    .Help("doveadm HTTP API requests by result")
+                    .Help("doveadm requests by result")
                     .Register(registry)),
       m_store_errors(BuildCounter()
                          .Name("dovewarden_store_errors_total")
