@@ -337,10 +337,11 @@ DoveadmServerClient::list_users(const std::string &mask) {
   if (!answer)
     return tl::unexpected(answer.error());
   if (!answer->ok) {
+    auto failed = answer_failure("user", *answer);
     // a plain name that is not a user: a mask that matches nobody
-    if (!is_mask && exit_code_named(answer->error) == 67)
+    if (!is_mask && failed.kind == Kind::no_such_user)
       return std::vector<std::string>();
-    return tl::unexpected(answer_failure("user", *answer));
+    return tl::unexpected(std::move(failed));
   }
   if (!is_mask) // the answer is that user's userdb fields
     return std::vector<std::string>{mask};
