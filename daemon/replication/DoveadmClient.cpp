@@ -12,9 +12,13 @@ std::unique_ptr<DoveadmClient> DoveadmClient::open(Options options) {
   return std::make_unique<DoveadmHttpClient>(std::move(options));
 }
 
+bool DoveadmClient::is_mask(const std::string &name) {
+  return name.find_first_of("*?") != std::string::npos;
+}
+
 tl::expected<void, DoveadmFailure>
 DoveadmClient::syncable_name(const std::string &user) {
-  if (user.empty() || user.find_first_of("*?") != std::string::npos)
+  if (user.empty() || is_mask(user))
     return tl::unexpected(doveadm_failure(
         DoveadmFailure::Kind::no_such_user,
         "doveadm sync: a user name cannot be empty or hold '*' or '?' "

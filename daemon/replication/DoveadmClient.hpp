@@ -51,6 +51,9 @@ public:
   virtual void cancel() = 0;
 
 protected:
+  // Whether doveadm takes name for a mask: it holds '*' or '?'.
+  static bool is_mask(const std::string &name);
+
   // Why user cannot be synced by name, if it cannot: doveadm takes a name
   // with '*' or '?' for a mask.
   static tl::expected<void, DoveadmFailure>

@@ -63,10 +63,6 @@ std::string endpoint_of(const std::string &url) {
   return endpoint;
 }
 
-bool has_wildcard(const std::string &name) {
-  return name.find_first_of("*?") != std::string::npos;
-}
-
 // What the callbacks of one transfer share.
 struct Transfer {
   const std::atomic<bool> &cancelled;
@@ -262,7 +258,7 @@ DoveadmHttpClient::list_users(const std::string &mask) {
   const auto payload = parse_answer("user", *answer, tag);
   if (!payload) {
     // a plain name that is not a user: a mask that matches nobody
-    if (payload.error().kind == Kind::no_such_user && !has_wildcard(mask))
+    if (payload.error().kind == Kind::no_such_user && !is_mask(mask))
       return std::vector<std::string>();
     return tl::unexpected(payload.error());
   }

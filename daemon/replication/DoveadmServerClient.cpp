@@ -332,18 +332,17 @@ DoveadmServerClient::sync(const std::string &user, const std::string &state,
 
 tl::expected<std::vector<std::string>, DoveadmFailure>
 DoveadmServerClient::list_users(const std::string &mask) {
-  const bool is_mask = mask.find_first_of("*?") != std::string::npos;
   const auto answer = run("", {"user", mask});
   if (!answer)
     return tl::unexpected(answer.error());
   if (!answer->ok) {
     auto failed = answer_failure("user", *answer);
     // a plain name that is not a user: a mask that matches nobody
-    if (!is_mask && failed.kind == Kind::no_such_user)
+    if (!is_mask(mask) && failed.kind == Kind::no_such_user)
       return std::vector<std::string>();
     return tl::unexpected(std::move(failed));
   }
-  if (!is_mask) // the answer is that user's userdb fields
+  if (!is_mask(mask)) // the answer is that user's userdb fields
     return std::vector<std::string>{mask};
   // doveadm writes {"userList": [...]} for a mask, on any protocol
   const auto parsed = nlohmann::json::parse(
