@@ -26,6 +26,10 @@ public:
     // the whole request; a first full sync of a large mailbox takes long
     std::chrono::milliseconds timeout{std::chrono::minutes(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+    // doveadm's own protocol: how long a connection opened ahead for the
+    // next command waits for it before it is closed
+    std::chrono::milliseconds ready_connection_lifetime{
+        std::chrono::seconds(10)};
   };
 
   // Returns the client options.url asks for. Throws config::ConfigError if

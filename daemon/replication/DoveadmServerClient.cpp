@@ -2,36 +2,25 @@
 
 #include "config/ConfigError.hpp"
 #include "util/Base64.hpp"
-#include "util/Fd.hpp"
 #include "util/ListenAddress.hpp"
-#include "util/System.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/stat.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <utility>
 
 namespace dovewarden::replication {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = DoveadmConnection::Clock;
 using Kind = DoveadmFailure::Kind;
 
 constexpr const char *k_setting = "DOVEWARDEN_DOVEADM_URL";
 // the replicator's handshake: major version 1, minor 0 (no multiplexed log)
 constexpr const char *k_handshake = "VERSION\tdoveadm-server\t1\t0\n";
 constexpr const char *k_lock_timeout_secs = "30"; // the replicator's `-l 30`
-constexpr std::size_t k_max_answer = 64 * 1024 * 1024;
-constexpr auto k_cancel_check = std::chrono::milliseconds(100);
 
 DoveadmFailure failure(Kind kind, std::string message) {
   return doveadm_failure(kind, std::move(message));
@@ -105,163 +94,6 @@ std::vector<std::string> values_of(std::string_view line) {
   return values;
 }
 
-// One connection to doveadm's server socket, non-blocking, every wait
-// bounded by the request's deadline and cut short by cancel().
-class Connection {
-public:
-  Connection(const std::atomic<bool> &cancelled, Clock::time_point deadline,
-             std::string where)
-      : m_cancelled(cancelled), m_deadline(deadline),
-        m_where(std::move(where)) {}
-
-  tl::expected<void, DoveadmFailure> open_unix(const std::string &path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(address.sun_path))
-      return tl::unexpected(
-          failure(Kind::temporary, m_where + ": the path is too long"));
-    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    m_fd.reset(
-        ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!m_fd ||
-        ::connect(m_fd.get(), reinterpret_cast<const sockaddr *>(&address),
-                  sizeof(address)) != 0)
-      return tl::unexpected(system_failure("cannot connect"));
-    return {};
-  }
-
-  tl::expected<void, DoveadmFailure> open_tcp(const std::string &host,
-                                              const std::string &port,
-                                              Clock::time_point connected_by) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo *found = nullptr;
-    const int resolved =
-        ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
-    if (resolved != 0)
-      return tl::unexpected(
-          failure(Kind::temporary, m_where + ": " + ::gai_strerror(resolved)));
-    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(
-        found, &::freeaddrinfo);
-    tl::expected<void, DoveadmFailure> result;
-    for (const addrinfo *a = found; a != nullptr; a = a->ai_next) {
-      result = connect_to(*a, std::min(connected_by, m_deadline));
-      if (result || m_cancelled)
-        break;
-    }
-    return result;
-  }
-
-  tl::expected<void, DoveadmFailure> send(std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t sent =
-          ::send(m_fd.get(), data.data(), data.size(), MSG_NOSIGNAL);
-      if (sent > 0) {
-        data.remove_prefix(static_cast<std::size_t>(sent));
-        continue;
-      }
-      if (errno != EAGAIN && errno != EINTR)
-        return tl::unexpected(system_failure("cannot send"));
-      if (auto ready = wait(POLLOUT, m_deadline); !ready)
-        return ready;
-    }
-    return {};
-  }
-
-  // Returns the next line without its '\n'.
-  tl::expected<std::string, DoveadmFailure> line() {
-    for (;;) {
-      const auto end = m_buffer.find('\n', m_scanned);
-      if (end != std::string::npos) {
-        std::string line = m_buffer.substr(0, end);
-        m_buffer.erase(0, end + 1);
-        m_scanned = 0;
-        return line;
-      }
-      m_scanned = m_buffer.size();
-      if (m_buffer.size() > k_max_answer)
-        return tl::unexpected(failure(
-            Kind::protocol, m_where + ": an answer larger than " +
-                                std::to_string(k_max_answer) + " bytes"));
-      char chunk[16384];
-      const ssize_t got = ::recv(m_fd.get(), chunk, sizeof(chunk), 0);
-      if (got > 0) {
-        m_buffer.append(chunk, static_cast<std::size_t>(got));
-      } else if (got == 0) {
-        // doveadm's process ends this way when dsync cannot reach the
-        // destination
-        return tl::unexpected(failure(
-            Kind::temporary, m_where + ": doveadm closed the connection "
-                                       "without an answer (is the "
-                                       "destination down?)"));
-      } else if (errno != EAGAIN && errno != EINTR) {
-        return tl::unexpected(system_failure("cannot read"));
-      } else if (auto ready = wait(POLLIN, m_deadline); !ready) {
-        return tl::unexpected(ready.error());
-      }
-    }
-  }
-
-private:
-  tl::expected<void, DoveadmFailure> connect_to(const addrinfo &address,
-                                                Clock::time_point by) {
-    m_fd.reset(::socket(address.ai_family,
-                        address.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        address.ai_protocol));
-    if (!m_fd)
-      return tl::unexpected(system_failure("cannot make a socket"));
-    if (::connect(m_fd.get(), address.ai_addr, address.ai_addrlen) == 0)
-      return {};
-    if (errno != EINPROGRESS)
-      return tl::unexpected(system_failure("cannot connect"));
-    if (auto ready = wait(POLLOUT, by); !ready)
-      return ready;
-    int error = 0;
-    socklen_t size = sizeof(error);
-    ::getsockopt(m_fd.get(), SOL_SOCKET, SO_ERROR, &error, &size);
-    if (error != 0) {
-      errno = error;
-      return tl::unexpected(system_failure("cannot connect"));
-    }
-    return {};
-  }
-
-  tl::expected<void, DoveadmFailure> wait(short events,
-                                          Clock::time_point until) {
-    for (;;) {
-      if (m_cancelled)
-        return tl::unexpected(
-            failure(Kind::temporary, "doveadm request cancelled"));
-      const auto left = until - Clock::now();
-      if (left <= Clock::duration::zero())
-        return tl::unexpected(
-            failure(Kind::temporary, m_where + ": doveadm request timed out"));
-      pollfd watched{m_fd.get(), events, 0};
-      const auto slice = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::min<Clock::duration>(left, k_cancel_check));
-      const int ready =
-          ::poll(&watched, 1, static_cast<int>(slice.count()) + 1);
-      if (ready > 0)
-        return {};
-      if (ready < 0 && errno != EINTR)
-        return tl::unexpected(system_failure("poll"));
-    }
-  }
-
-  DoveadmFailure system_failure(const char *what) const {
-    return failure(Kind::temporary,
-                   m_where + ": " + what + ": " + util::error_text(errno));
-  }
-
-  const std::atomic<bool> &m_cancelled;
-  Clock::time_point m_deadline;
-  std::string m_where;
-  util::Fd m_fd;
-  std::string m_buffer;
-  std::size_t m_scanned = 0;
-};
-
 DoveadmFailure answer_failure(const char *command,
                               const DoveadmServerClient::Answer &answer) {
   if (const int code = exit_code_named(answer.error); code != 0)
@@ -270,6 +102,15 @@ DoveadmFailure answer_failure(const char *command,
       Kind::temporary,
       std::string("doveadm ") + command + " failed" +
           (answer.error.empty() ? std::string() : ": " + answer.error));
+}
+
+// Which socket file path names now (another one after Dovecot started anew),
+// {0, 0} if none.
+std::pair<dev_t, ino_t> socket_at(const std::string &path) {
+  struct stat status {};
+  if (path.empty() || ::stat(path.c_str(), &status) != 0)
+    return {};
+  return {status.st_dev, status.st_ino};
 }
 
 DoveadmFailure shape_failure(const char *command, const std::string &what) {
@@ -306,6 +147,16 @@ DoveadmServerClient::DoveadmServerClient(Options options)
     throw config::ConfigError("DOVEWARDEN_DOVEADM_API_KEY",
                               "doveadm's own protocol has no API keys: use "
                               "DOVEWARDEN_DOVEADM_PASSWORD or the HTTP API");
+  m_expiry = std::thread([this] { expire_ready(); });
+}
+
+DoveadmServerClient::~DoveadmServerClient() {
+  {
+    std::lock_guard lock(m_ready_mutex);
+    m_closing = true;
+  }
+  m_ready_changed.notify_all();
+  m_expiry.join();
 }
 
 tl::expected<std::string, DoveadmFailure>
@@ -362,24 +213,21 @@ DoveadmServerClient::list_users(const std::string &mask) {
 
 void DoveadmServerClient::cancel() { m_cancelled = true; }
 
-tl::expected<DoveadmServerClient::Answer, DoveadmFailure>
-DoveadmServerClient::run(const std::string &user,
-                         const std::vector<std::string> &args) {
-  if (m_cancelled)
-    return tl::unexpected(
-        failure(Kind::temporary, "doveadm request cancelled"));
-  const auto start = Clock::now();
-  Connection connection(m_cancelled, start + m_options.timeout,
-                        "doveadm at " + m_options.url);
-  auto opened = m_path.empty()
-                    ? connection.open_tcp(m_host, m_port,
-                                          start + m_options.connect_timeout)
-                    : connection.open_unix(m_path);
+tl::expected<std::unique_ptr<DoveadmConnection>, DoveadmFailure>
+DoveadmServerClient::connect(DoveadmConnection::Clock::time_point deadline) {
+  auto connection = std::make_unique<DoveadmConnection>(
+      m_cancelled, "doveadm at " + m_options.url);
+  connection->set_deadline(deadline);
+  auto opened =
+      m_path.empty()
+          ? connection->open_tcp(m_host, m_port,
+                                 Clock::now() + m_options.connect_timeout)
+          : connection->open_unix(m_path);
   if (!opened)
     return tl::unexpected(opened.error());
-  if (auto sent = connection.send(k_handshake); !sent)
+  if (auto sent = connection->send(k_handshake); !sent)
     return tl::unexpected(sent.error());
-  auto greeting = connection.line();
+  auto greeting = connection->line();
   if (!greeting)
     return tl::unexpected(greeting.error());
   if (*greeting == "-") { // not a mode 0600 unix socket: it wants a password
@@ -391,10 +239,10 @@ DoveadmServerClient::run(const std::string &user,
     const std::string plain =
         std::string("\0doveadm\0", 9) + m_options.password;
     if (auto sent =
-            connection.send("PLAIN\t" + util::base64_encode(plain) + "\n");
+            connection->send("PLAIN\t" + util::base64_encode(plain) + "\n");
         !sent)
       return tl::unexpected(sent.error());
-    greeting = connection.line();
+    greeting = connection->line();
     if (!greeting)
       return tl::unexpected(
           greeting.error().kind == Kind::temporary
@@ -408,18 +256,91 @@ DoveadmServerClient::run(const std::string &user,
         "doveadm at " + m_options.url +
             (*greeting == "-" ? " refused the password"
                               : " answered the handshake unexpectedly")));
+  return connection;
+}
+
+std::unique_ptr<DoveadmConnection> DoveadmServerClient::take_ready() {
+  std::unique_ptr<DoveadmConnection> ready;
+  std::pair<dev_t, ino_t> socket;
+  {
+    std::lock_guard lock(m_ready_mutex);
+    if (m_ready &&
+        Clock::now() - m_ready_since >= m_options.ready_connection_lifetime)
+      m_ready.reset();
+    ready = std::move(m_ready);
+    socket = m_ready_socket;
+  }
+  if (ready && (!ready->quiet() || socket_at(m_path) != socket))
+    ready.reset();
+  return ready;
+}
+
+void DoveadmServerClient::prepare_ready() {
+  if (m_cancelled)
+    return;
+  {
+    std::lock_guard lock(m_ready_mutex);
+    if (m_ready)
+      return;
+  }
+  const auto socket = socket_at(m_path);
+  auto connection = connect(Clock::now() + m_options.connect_timeout);
+  if (!connection)
+    return; // the next command connects itself and reports why not
+  {
+    std::lock_guard lock(m_ready_mutex);
+    if (m_ready || m_closing)
+      return;
+    m_ready = std::move(*connection);
+    m_ready_since = Clock::now();
+    m_ready_socket = socket;
+  }
+  m_ready_changed.notify_all();
+}
+
+void DoveadmServerClient::expire_ready() {
+  std::unique_lock lock(m_ready_mutex);
+  while (!m_closing) {
+    if (!m_ready) {
+      m_ready_changed.wait(lock);
+      continue;
+    }
+    const auto expires = m_ready_since + m_options.ready_connection_lifetime;
+    if (Clock::now() >= expires)
+      m_ready.reset();
+    else
+      m_ready_changed.wait_until(lock, expires);
+  }
+  m_ready.reset();
+}
+
+tl::expected<DoveadmServerClient::Answer, DoveadmFailure>
+DoveadmServerClient::run(const std::string &user,
+                         const std::vector<std::string> &args) {
+  if (m_cancelled)
+    return tl::unexpected(
+        failure(Kind::temporary, "doveadm request cancelled"));
+  const auto deadline = Clock::now() + m_options.timeout;
+  auto connection = take_ready();
+  if (!connection) {
+    auto connected = connect(deadline);
+    if (!connected)
+      return tl::unexpected(connected.error());
+    connection = std::move(*connected);
+  }
+  connection->set_deadline(deadline);
 
   // <flags> <user> <command> <args>..., each tab-escaped
   std::string command = "\t" + tab_escaped(user);
   for (const auto &arg : args)
     command += "\t" + tab_escaped(arg);
   command += '\n';
-  if (auto sent = connection.send(command); !sent)
+  if (auto sent = connection->send(command); !sent)
     return tl::unexpected(sent.error());
-  const auto output = connection.line();
+  const auto output = connection->line();
   if (!output)
     return tl::unexpected(output.error());
-  const auto result = connection.line();
+  const auto result = connection->line();
   if (!result)
     return tl::unexpected(result.error());
   if (result->empty() || ((*result)[0] != '+' && (*result)[0] != '-'))
@@ -429,6 +350,8 @@ DoveadmServerClient::run(const std::string &user,
   answer.values = values_of(*output);
   answer.ok = (*result)[0] == '+';
   answer.error = result->substr(1);
+  connection.reset();
+  prepare_ready();
   return answer;
 }
 

@@ -18,6 +18,7 @@ import urllib.request
 from harness import (REPO, Daemon, Imap, Pair, RawImap, Redis, Timeout, daemon_path, free_port,
                      lmtp_deliver, make_message, mailbox_state, wait_converged, wait_until)
 from harness.receiver import Receiver
+from harness.util import children_of, pid_alive
 
 # Fast retries, no background sweep unless a test wants it: a test passes only
 # because of what it exercises.
@@ -517,6 +518,26 @@ class DoveadmProtocolTest(ReplicationCase):
                    what="a noreplicate answer for carol")
         self.assertEqual(d.metric(REQUESTS, result="protocol"), 0)
         self.assertEqual(d.metric(REQUESTS, result="auth"), 0)
+
+    def test_a_stopped_dovecot_is_let_go_and_a_restarted_one_used(self):
+        """After each answer the daemon opens its next doveadm connection ahead; that
+        holds one doveadm process, which outlives a stop of Dovecot while it lasts.
+        After the primary's Dovecot stops, every process of it has exited within the
+        connection's lifetime (10 s) + 5 s; started again, alice's next delivery
+        converges within 15 s and no doveadm request fails."""
+        d = self.daemon(env={
+            "DOVEWARDEN_DOVEADM_URL": f"unix:{self.primary.root}/run/doveadm-server",
+            "DOVEWARDEN_DOVEADM_PASSWORD": ""})
+        self.bring_over("alice")
+        processes = children_of(self.primary.pid)
+        self.assertTrue(processes)
+        self.primary.stop()
+        wait_until(lambda: not any(pid_alive(p) for p in processes), 15,
+                   what="every process of the stopped Dovecot to exit")
+        self.primary.start()
+        lmtp_deliver(self.primary, "alice")
+        self.converged("alice", "a delivery after the primary's restart")
+        self.assertEqual(d.metric(REQUESTS, result="temporary"), 0)
 
     def test_tcp_listener_needs_the_right_password(self):
         """tcp:127.0.0.1:<doveadm port> with a wrong password: auth failures, the

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -89,6 +90,7 @@ public:
   }
 
   const std::string &url() const { return m_url; }
+  const std::string &path() const { return m_path; }
   // what follows each command ("" closes the connection without a word)
   void answer(std::string bytes) {
     std::lock_guard<std::mutex> lock(m_mutex);
@@ -103,6 +105,20 @@ public:
     std::unique_lock<std::mutex> lock(m_mutex);
     return m_changed.wait_for(lock, 20s,
                               [&] { return m_commands.size() >= count; });
+  }
+  // connections that have passed the handshake, with or without a command
+  bool wait_for_greeted(std::size_t count) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    return m_changed.wait_for(lock, 20s, [&] { return m_greeted >= count; });
+  }
+  // refuses every new connection from now on
+  void stop_accepting() { ::shutdown(m_listener.get(), SHUT_RDWR); }
+  // closes every connection that waits for its command, as doveadm's
+  // processes do when Dovecot stops
+  void close_waiting() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    for (const int fd : m_waiting)
+      ::shutdown(fd, SHUT_RDWR);
   }
   // every line each connection sent, the handshake first
   std::vector<std::vector<std::string>> connections() {
@@ -170,7 +186,18 @@ private:
       }
       say("+\n");
     }
-    if (!line(text))
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_greeted++;
+      m_waiting.push_back(fd);
+    }
+    m_changed.notify_all();
+    const bool commanded = line(text);
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_waiting.erase(std::find(m_waiting.begin(), m_waiting.end(), fd));
+    }
+    if (!commanded)
       return record();
     std::unique_lock<std::mutex> lock(m_mutex);
     m_connections.push_back(lines);
@@ -195,6 +222,8 @@ private:
   std::string m_answer = std::string(k_state) + "\t\n+\n";
   bool m_hang = false;
   bool m_released = false;
+  std::size_t m_greeted = 0;
+  std::vector<int> m_waiting;
   std::vector<std::vector<std::string>> m_connections;
   std::vector<std::string> m_commands;
 };
@@ -309,6 +338,79 @@ BOOST_AUTO_TEST_CASE(a_tcp_listener_is_reached_with_the_password) {
   BOOST_REQUIRE_MESSAGE(state.has_value(),
                         (state ? "" : state.error().message));
   BOOST_TEST(*state == k_state);
+}
+
+BOOST_AUTO_TEST_CASE(the_next_command_finds_its_connection_ready) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  // after the answer, the next command's connection is opened and greeted
+  BOOST_REQUIRE(doveadm.wait_for_greeted(2));
+  doveadm.stop_accepting();
+  const auto state = client->sync("bob", "", false);
+  BOOST_REQUIRE_MESSAGE(state.has_value(),
+                        (state ? "" : state.error().message));
+  BOOST_TEST(doveadm.last_command().rfind("\tbob\tsync\t", 0) == 0u);
+  const auto connections = doveadm.connections();
+  BOOST_REQUIRE(connections.size() == 2u);
+  BOOST_TEST(connections[1].size() == 2u); // the handshake, then bob's sync
+  BOOST_TEST(connections[1][0] == k_handshake);
+}
+
+BOOST_AUTO_TEST_CASE(a_ready_connection_doveadm_closed_is_not_used) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(doveadm.wait_for_greeted(2));
+  doveadm.close_waiting(); // as doveadm's processes do when Dovecot stops
+  const auto state = client->sync("bob", "", false);
+  BOOST_REQUIRE_MESSAGE(state.has_value(),
+                        (state ? "" : state.error().message));
+  BOOST_TEST(doveadm.last_command().rfind("\tbob\tsync\t", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_ready_connection_older_than_its_lifetime_is_not_used) {
+  FakeDoveadmServer doveadm;
+  auto brief = options(doveadm.url());
+  brief.ready_connection_lifetime = 0ms;
+  const auto client = DoveadmClient::open(brief);
+  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(doveadm.wait_for_greeted(2));
+  std::this_thread::sleep_for(5ms);
+  doveadm.stop_accepting();
+  // too old: it connects anew, and doveadm takes no new connection now
+  BOOST_TEST(!client->sync("bob", "", false).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_ready_connection_is_closed_when_its_lifetime_ends) {
+  FakeDoveadmServer doveadm;
+  auto brief = options(doveadm.url());
+  brief.ready_connection_lifetime = 100ms;
+  const auto client = DoveadmClient::open(brief);
+  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(doveadm.wait_for_greeted(2));
+  // the fake records a connection when it ends: alice's, then the unused one
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (doveadm.connections().size() < 2 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  const auto connections = doveadm.connections();
+  BOOST_REQUIRE(connections.size() == 2u);
+  BOOST_TEST(connections[1] == std::vector<std::string>{k_handshake},
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_socket_made_anew_at_the_path_is_used_not_the_old_one) {
+  FakeDoveadmServer before;
+  const auto client = DoveadmClient::open(options(before.url()));
+  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(before.wait_for_greeted(2));
+  // Dovecot started anew: another socket at the same path
+  FakeDoveadmServer after;
+  BOOST_REQUIRE(::rename(after.path().c_str(), before.path().c_str()) == 0);
+  BOOST_REQUIRE(client->sync("bob", "", false).has_value());
+  BOOST_TEST(after.last_command().rfind("\tbob\tsync\t", 0) == 0u);
+  BOOST_TEST(before.last_command().rfind("\talice\tsync\t", 0) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(nothing_listening_is_temporary) {

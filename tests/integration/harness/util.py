@@ -71,6 +71,19 @@ def tail(path, lines=40):
     return "\n".join(data[-lines:])
 
 
+def children_of(pid):
+    """The pids of pid's child processes."""
+    children = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if int(f.read().split(") ", 1)[1].split()[1]) == pid:
+                    children.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    return children
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
