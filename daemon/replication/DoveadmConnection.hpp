@@ -37,6 +37,9 @@ public:
   // Returns the next line without its '\n'.
   tl::expected<std::string, DoveadmFailure> line();
 
+  // Gives up the socket, connected, to the caller, who closes it.
+  int release() { return m_fd.release(); }
+
   // Whether the peer has neither closed the connection nor sent anything
   // unasked since the last line(): a connection waiting for a command.
   bool quiet() const;

@@ -4,10 +4,12 @@
 #include "util/Base64.hpp"
 #include "util/Curl.hpp"
 #include "util/Fatal.hpp"
+#include "util/Fd.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <mutex>
@@ -32,15 +34,21 @@ DoveadmFailure failure(Kind kind, std::string message) {
   return doveadm_failure(kind, std::move(message));
 }
 
-std::string url_part(CURLU *url, CURLUPart part) {
+std::string url_part(CURLU *url, CURLUPart part, unsigned int flags = 0) {
   char *text = nullptr;
-  if (curl_url_get(url, part, &text, 0) != CURLUE_OK || text == nullptr)
+  if (curl_url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr)
     return {};
   return CurlText(text, &curl_free).get();
 }
 
-// Returns url + "/doveadm/v1"; throws if url is not a plain http(s) URL.
-std::string endpoint_of(const std::string &url) {
+struct Endpoint {
+  std::string url; // url + "/doveadm/v1"
+  std::string host;
+  std::string port;
+};
+
+// Returns where requests go; throws if url is not a plain http(s) URL.
+Endpoint endpoint_of(const std::string &url) {
   const char *setting = "DOVEWARDEN_DOVEADM_URL";
   CurlUrl parsed(curl_url(), &curl_url_cleanup);
   if (!parsed)
@@ -53,14 +61,41 @@ std::string endpoint_of(const std::string &url) {
   if (!url_part(parsed.get(), CURLUPART_USER).empty() ||
       !url_part(parsed.get(), CURLUPART_PASSWORD).empty())
     throw config::ConfigError(setting, "credentials do not belong in the URL");
-  std::string endpoint = url;
-  while (!endpoint.empty() && endpoint.back() == '/')
-    endpoint.pop_back();
+  Endpoint endpoint;
+  endpoint.url = url;
+  while (!endpoint.url.empty() && endpoint.url.back() == '/')
+    endpoint.url.pop_back();
   const std::string path = k_api_path;
-  if (endpoint.size() < path.size() ||
-      endpoint.compare(endpoint.size() - path.size(), path.size(), path) != 0)
-    endpoint += path;
+  if (endpoint.url.size() < path.size() ||
+      endpoint.url.compare(endpoint.url.size() - path.size(), path.size(),
+                           path) != 0)
+    endpoint.url += path;
+  endpoint.host = url_part(parsed.get(), CURLUPART_HOST);
+  if (endpoint.host.size() > 2 && endpoint.host.front() == '[')
+    endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
+  endpoint.port = url_part(parsed.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
   return endpoint;
+}
+
+// The ready connection for one request: curl closes it once it has it.
+struct Handoff {
+  util::Fd ready;
+  bool handed = false;
+};
+
+curl_socket_t open_socket(void *data, curlsocktype, curl_sockaddr *address) {
+  auto &handoff = *static_cast<Handoff *>(data);
+  if (handoff.ready) {
+    handoff.handed = true;
+    return handoff.ready.release();
+  }
+  return ::socket(address->family, address->socktype, address->protocol);
+}
+
+int socket_options(void *data, curl_socket_t, curlsocktype) {
+  return std::exchange(static_cast<Handoff *>(data)->handed, false)
+             ? CURL_SOCKOPT_ALREADY_CONNECTED
+             : CURL_SOCKOPT_OK;
 }
 
 // What the callbacks of one transfer share.
@@ -206,9 +241,13 @@ users_of(const json &payload) {
 } // namespace
 
 DoveadmHttpClient::DoveadmHttpClient(Options options)
-    : m_options(std::move(options)) {
+    : m_options(std::move(options)),
+      m_ready(m_options.ready_connection_lifetime, std::string()) {
   util::init_curl();
-  m_endpoint = endpoint_of(m_options.url);
+  const auto endpoint = endpoint_of(m_options.url);
+  m_endpoint = endpoint.url;
+  m_host = endpoint.host;
+  m_port = endpoint.port;
   if (m_options.password.empty() == m_options.api_key.empty())
     throw config::ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
                               "set either a doveadm password or an API key");
@@ -272,12 +311,16 @@ std::string DoveadmHttpClient::next_tag() {
 }
 
 // One easy handle per request: doveadm answers "Connection: close", so a
-// kept handle would save nothing, and none is shared between threads.
+// kept handle would save nothing, and none is shared between threads. The
+// request goes on the connection opened ahead if one is ready.
 tl::expected<std::string, DoveadmFailure>
 DoveadmHttpClient::post(const std::string &body) {
   if (m_cancelled)
     return tl::unexpected(
         failure(Kind::temporary, "doveadm request cancelled"));
+  Handoff handoff;
+  if (auto ready = m_ready.take())
+    handoff.ready.reset(ready->release());
   Curl curl(curl_easy_init(), &curl_easy_cleanup);
   CurlList headers(nullptr, &curl_slist_free_all);
   // "Expect:" keeps curl from waiting for 100-continue on long states
@@ -316,10 +359,25 @@ DoveadmHttpClient::post(const std::string &body) {
   curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &transfer);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(handle, CURLOPT_OPENSOCKETDATA, &handoff);
+  curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, socket_options);
+  curl_easy_setopt(handle, CURLOPT_SOCKOPTDATA, &handoff);
 
   const CURLcode code = curl_easy_perform(handle);
   if (code != CURLE_OK)
     return tl::unexpected(transport_failure(code, error, transfer, m_endpoint));
+  if (!m_cancelled)
+    m_ready.prepare([this]() -> ReadyConnection::Open::result_type {
+      const auto deadline =
+          ReadyConnection::Clock::now() + m_options.connect_timeout;
+      auto connection = std::make_unique<DoveadmConnection>(
+          m_cancelled, "doveadm at " + m_endpoint);
+      connection->set_deadline(deadline);
+      if (auto opened = connection->open_tcp(m_host, m_port, deadline); !opened)
+        return tl::unexpected(opened.error());
+      return connection;
+    });
   long status = 0;
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   if (status == 200)

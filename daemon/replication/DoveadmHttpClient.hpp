@@ -1,6 +1,7 @@
 #pragma once
 
 #include "replication/DoveadmClient.hpp"
+#include "replication/ReadyConnection.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -10,7 +11,8 @@
 namespace dovewarden::replication {
 
 // A client of doveadm's HTTP API (POST <url>/doveadm/v1). Each request has
-// its own connection: doveadm closes it after every answer anyway.
+// its own connection: doveadm closes it after every answer anyway. After
+// each answer it connects for the next request ahead (ReadyConnection).
 class DoveadmHttpClient final : public DoveadmClient {
 public:
   // Throws config::ConfigError if the URL is not http(s) or holds
@@ -33,8 +35,11 @@ private:
 
   Options m_options;
   std::string m_endpoint; // url + "/doveadm/v1"
+  std::string m_host;     // where the next request's connection goes
+  std::string m_port;
   std::atomic<bool> m_cancelled{false};
   std::atomic<std::uint64_t> m_next_tag{1};
+  ReadyConnection m_ready;
 };
 
 } // namespace dovewarden::replication

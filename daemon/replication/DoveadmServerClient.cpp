@@ -6,8 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <sys/stat.h>
-
 #include <utility>
 
 namespace dovewarden::replication {
@@ -104,13 +102,9 @@ DoveadmFailure answer_failure(const char *command,
           (answer.error.empty() ? std::string() : ": " + answer.error));
 }
 
-// Which socket file path names now (another one after Dovecot started anew),
-// {0, 0} if none.
-std::pair<dev_t, ino_t> socket_at(const std::string &path) {
-  struct stat status {};
-  if (path.empty() || ::stat(path.c_str(), &status) != 0)
-    return {};
-  return {status.st_dev, status.st_ino};
+// unix:PATH's path, or empty
+std::string unix_path_of(const std::string &url) {
+  return url.rfind("unix:", 0) == 0 ? url.substr(5) : std::string();
 }
 
 DoveadmFailure shape_failure(const char *command, const std::string &what) {
@@ -121,10 +115,10 @@ DoveadmFailure shape_failure(const char *command, const std::string &what) {
 } // namespace
 
 DoveadmServerClient::DoveadmServerClient(Options options)
-    : m_options(std::move(options)) {
+    : m_options(std::move(options)), m_path(unix_path_of(m_options.url)),
+      m_ready(m_options.ready_connection_lifetime, m_path) {
   const std::string &url = m_options.url;
   if (url.rfind("unix:", 0) == 0) {
-    m_path = url.substr(5);
     if (m_path.empty())
       throw config::ConfigError(k_setting, "unix: needs the socket's path, "
                                            "e.g. unix:/run/dovecot/"
@@ -147,16 +141,6 @@ DoveadmServerClient::DoveadmServerClient(Options options)
     throw config::ConfigError("DOVEWARDEN_DOVEADM_API_KEY",
                               "doveadm's own protocol has no API keys: use "
                               "DOVEWARDEN_DOVEADM_PASSWORD or the HTTP API");
-  m_expiry = std::thread([this] { expire_ready(); });
-}
-
-DoveadmServerClient::~DoveadmServerClient() {
-  {
-    std::lock_guard lock(m_ready_mutex);
-    m_closing = true;
-  }
-  m_ready_changed.notify_all();
-  m_expiry.join();
 }
 
 tl::expected<std::string, DoveadmFailure>
@@ -259,61 +243,6 @@ DoveadmServerClient::connect(DoveadmConnection::Clock::time_point deadline) {
   return connection;
 }
 
-std::unique_ptr<DoveadmConnection> DoveadmServerClient::take_ready() {
-  std::unique_ptr<DoveadmConnection> ready;
-  std::pair<dev_t, ino_t> socket;
-  {
-    std::lock_guard lock(m_ready_mutex);
-    if (m_ready &&
-        Clock::now() - m_ready_since >= m_options.ready_connection_lifetime)
-      m_ready.reset();
-    ready = std::move(m_ready);
-    socket = m_ready_socket;
-  }
-  if (ready && (!ready->quiet() || socket_at(m_path) != socket))
-    ready.reset();
-  return ready;
-}
-
-void DoveadmServerClient::prepare_ready() {
-  if (m_cancelled)
-    return;
-  {
-    std::lock_guard lock(m_ready_mutex);
-    if (m_ready)
-      return;
-  }
-  const auto socket = socket_at(m_path);
-  auto connection = connect(Clock::now() + m_options.connect_timeout);
-  if (!connection)
-    return; // the next command connects itself and reports why not
-  {
-    std::lock_guard lock(m_ready_mutex);
-    if (m_ready || m_closing)
-      return;
-    m_ready = std::move(*connection);
-    m_ready_since = Clock::now();
-    m_ready_socket = socket;
-  }
-  m_ready_changed.notify_all();
-}
-
-void DoveadmServerClient::expire_ready() {
-  std::unique_lock lock(m_ready_mutex);
-  while (!m_closing) {
-    if (!m_ready) {
-      m_ready_changed.wait(lock);
-      continue;
-    }
-    const auto expires = m_ready_since + m_options.ready_connection_lifetime;
-    if (Clock::now() >= expires)
-      m_ready.reset();
-    else
-      m_ready_changed.wait_until(lock, expires);
-  }
-  m_ready.reset();
-}
-
 tl::expected<DoveadmServerClient::Answer, DoveadmFailure>
 DoveadmServerClient::run(const std::string &user,
                          const std::vector<std::string> &args) {
@@ -321,7 +250,7 @@ DoveadmServerClient::run(const std::string &user,
     return tl::unexpected(
         failure(Kind::temporary, "doveadm request cancelled"));
   const auto deadline = Clock::now() + m_options.timeout;
-  auto connection = take_ready();
+  auto connection = m_ready.take();
   if (!connection) {
     auto connected = connect(deadline);
     if (!connected)
@@ -351,7 +280,9 @@ DoveadmServerClient::run(const std::string &user,
   answer.ok = (*result)[0] == '+';
   answer.error = result->substr(1);
   connection.reset();
-  prepare_ready();
+  if (!m_cancelled)
+    m_ready.prepare(
+        [this] { return connect(Clock::now() + m_options.connect_timeout); });
   return answer;
 }
 

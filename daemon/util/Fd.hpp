@@ -26,6 +26,9 @@ public:
   int get() const { return m_fd; }
   explicit operator bool() const { return m_fd >= 0; }
 
+  // Hands the descriptor to the caller, who closes it.
+  int release() { return std::exchange(m_fd, -1); }
+
   void reset(int fd = -1) {
     if (m_fd >= 0)
       ::close(m_fd);

@@ -522,22 +522,27 @@ class DoveadmProtocolTest(ReplicationCase):
     def test_a_stopped_dovecot_is_let_go_and_a_restarted_one_used(self):
         """After each answer the daemon opens its next doveadm connection ahead; that
         holds one doveadm process, which outlives a stop of Dovecot while it lasts.
-        After the primary's Dovecot stops, every process of it has exited within the
-        connection's lifetime (10 s) + 5 s; started again, alice's next delivery
-        converges within 15 s and no doveadm request fails."""
-        d = self.daemon(env={
-            "DOVEWARDEN_DOVEADM_URL": f"unix:{self.primary.root}/run/doveadm-server",
-            "DOVEWARDEN_DOVEADM_PASSWORD": ""})
-        self.bring_over("alice")
-        processes = children_of(self.primary.pid)
-        self.assertTrue(processes)
-        self.primary.stop()
-        wait_until(lambda: not any(pid_alive(p) for p in processes), 15,
-                   what="every process of the stopped Dovecot to exit")
-        self.primary.start()
-        lmtp_deliver(self.primary, "alice")
-        self.converged("alice", "a delivery after the primary's restart")
-        self.assertEqual(d.metric(REQUESTS, result="temporary"), 0)
+        Over the unix socket and over the HTTP API: after the primary's Dovecot
+        stops, every process of it has exited within the connection's lifetime
+        (10 s) + 5 s; started again, alice's next delivery converges within 15 s and
+        no doveadm request fails."""
+        unix = {"DOVEWARDEN_DOVEADM_URL": f"unix:{self.primary.root}/run/doveadm-server",
+                "DOVEWARDEN_DOVEADM_PASSWORD": ""}
+        for transport, env in (("unix", unix), ("http", {})):
+            with self.subTest(transport):
+                d = self.daemon(env=env, name=f"dovewardend-{transport}")
+                lmtp_deliver(self.primary, "alice")
+                self.converged("alice", f"a delivery, over {transport}")
+                processes = children_of(self.primary.pid)
+                self.assertTrue(processes)
+                self.primary.stop()
+                wait_until(lambda: not any(pid_alive(p) for p in processes), 15,
+                           what="every process of the stopped Dovecot to exit")
+                self.primary.start()
+                lmtp_deliver(self.primary, "alice")
+                self.converged("alice", f"a delivery after the primary's restart, over {transport}")
+                self.assertEqual(d.metric(REQUESTS, result="temporary"), 0)
+                d.kill()
 
     def test_tcp_listener_needs_the_right_password(self):
         """tcp:127.0.0.1:<doveadm port> with a wrong password: auth failures, the

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -198,6 +199,100 @@ private:
   dovewarden::util::Fd m_listener;
   int m_port = 0;
   std::thread m_thread;
+};
+
+// Answers each request on a connection of its own, then closes it, as
+// doveadm does ("Connection: close"); counts the connections it accepted.
+class OneRequestPerConnection {
+public:
+  OneRequestPerConnection() : m_listener(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    auto *generic = reinterpret_cast<sockaddr *>(&address);
+    BOOST_REQUIRE(::bind(m_listener.get(), generic, length) == 0);
+    BOOST_REQUIRE(::listen(m_listener.get(), 16) == 0);
+    BOOST_REQUIRE(::getsockname(m_listener.get(), generic, &length) == 0);
+    m_port = ntohs(address.sin_port);
+    m_thread = std::thread([this] { serve(); });
+  }
+  ~OneRequestPerConnection() {
+    stop_accepting();
+    m_thread.join();
+    for (auto &conversation : m_conversations)
+      conversation.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(m_port);
+  }
+  bool wait_for_accepted(std::size_t count) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    return m_changed.wait_for(lock, 20s, [&] { return m_accepted >= count; });
+  }
+  // refuses every new connection from now on
+  void stop_accepting() { ::shutdown(m_listener.get(), SHUT_RDWR); }
+  // closes every connection that has not sent a request yet
+  void close_waiting() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    for (const int fd : m_waiting)
+      ::shutdown(fd, SHUT_RDWR);
+  }
+
+private:
+  void serve() {
+    for (;;) {
+      const int fd = ::accept(m_listener.get(), nullptr, nullptr);
+      if (fd < 0)
+        return;
+      {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_accepted++;
+        m_waiting.push_back(fd);
+      }
+      m_changed.notify_all();
+      m_conversations.emplace_back(
+          [this, fd] { answer(dovewarden::util::Fd(fd)); });
+    }
+  }
+  void answer(const dovewarden::util::Fd connection) {
+    timeval timeout{10, 0};
+    ::setsockopt(connection.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+                 sizeof(timeout));
+    std::string request;
+    char buffer[4096];
+    while (request.find("\r\n\r\n") == std::string::npos ||
+           request.find("]]") == std::string::npos) {
+      const ssize_t got = ::recv(connection.get(), buffer, sizeof(buffer), 0);
+      if (got <= 0)
+        return;
+      request.append(buffer, static_cast<std::size_t>(got));
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_waiting.erase(
+          std::remove(m_waiting.begin(), m_waiting.end(), connection.get()),
+          m_waiting.end());
+    }
+    const auto tag_end = request.rfind("\"]]");
+    const auto tag_start = request.rfind('"', tag_end - 1) + 1;
+    std::string body = k_sync_ok;
+    body.replace(body.find("TAG"), 3,
+                 request.substr(tag_start, tag_end - tag_start));
+    const std::string response =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    (void)!::send(connection.get(), response.data(), response.size(),
+                  MSG_NOSIGNAL);
+  }
+
+  dovewarden::util::Fd m_listener;
+  int m_port = 0;
+  std::thread m_thread;
+  std::vector<std::thread> m_conversations;
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::size_t m_accepted = 0;
+  std::vector<int> m_waiting;
 };
 
 // a port on which nothing listens
@@ -561,6 +656,33 @@ BOOST_AUTO_TEST_CASE(bad_options_are_refused) {
   auto both = options("http://127.0.0.1:80");
   both.api_key = "key";
   BOOST_CHECK_THROW(DoveadmHttpClient{both}, ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(the_next_request_goes_on_a_connection_opened_ahead) {
+  OneRequestPerConnection doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  const auto first = client->sync("alice", "", false);
+  BOOST_REQUIRE_MESSAGE(first.has_value(),
+                        (first ? "" : first.error().message));
+  // after the answer, the next request's connection is made
+  BOOST_REQUIRE(doveadm.wait_for_accepted(2));
+  doveadm.stop_accepting();
+  const auto second = client->sync("bob", "", false);
+  BOOST_REQUIRE_MESSAGE(second.has_value(),
+                        (second ? "" : second.error().message));
+  BOOST_TEST(*second == k_state);
+}
+
+BOOST_AUTO_TEST_CASE(
+    a_connection_opened_ahead_that_doveadm_closed_is_not_used) {
+  OneRequestPerConnection doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(doveadm.wait_for_accepted(2));
+  doveadm.close_waiting();
+  const auto second = client->sync("bob", "", false);
+  BOOST_REQUIRE_MESSAGE(second.has_value(),
+                        (second ? "" : second.error().message));
 }
 
 BOOST_AUTO_TEST_CASE(the_api_path_is_added_once) {
