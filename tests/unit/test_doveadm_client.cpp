@@ -4,6 +4,8 @@
 #include "replication/DoveadmHttpClient.hpp"
 #include "util/Fd.hpp"
 
+#include "FreePort.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -20,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 using dovewarden::replication::DoveadmClient;
@@ -146,16 +149,8 @@ private:
 // doveadm does when its process dies (the destination is down).
 class SilentServer {
 public:
-  SilentServer() : m_listener(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    auto *generic = reinterpret_cast<sockaddr *>(&address);
-    BOOST_REQUIRE(::bind(m_listener.get(), generic, length) == 0);
-    BOOST_REQUIRE(::listen(m_listener.get(), 4) == 0);
-    BOOST_REQUIRE(::getsockname(m_listener.get(), generic, &length) == 0);
-    m_port = ntohs(address.sin_port);
+  SilentServer() {
+    std::tie(m_listener, m_port) = dovewarden::test::loopback_listener();
     m_thread = std::thread([this] { serve(); });
   }
   ~SilentServer() {
@@ -197,7 +192,7 @@ private:
   }
 
   dovewarden::util::Fd m_listener;
-  int m_port = 0;
+  std::uint16_t m_port = 0;
   std::thread m_thread;
 };
 
@@ -205,16 +200,8 @@ private:
 // doveadm does ("Connection: close"); counts the connections it accepted.
 class OneRequestPerConnection {
 public:
-  OneRequestPerConnection() : m_listener(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    auto *generic = reinterpret_cast<sockaddr *>(&address);
-    BOOST_REQUIRE(::bind(m_listener.get(), generic, length) == 0);
-    BOOST_REQUIRE(::listen(m_listener.get(), 16) == 0);
-    BOOST_REQUIRE(::getsockname(m_listener.get(), generic, &length) == 0);
-    m_port = ntohs(address.sin_port);
+  OneRequestPerConnection() {
+    std::tie(m_listener, m_port) = dovewarden::test::loopback_listener();
     m_thread = std::thread([this] { serve(); });
   }
   ~OneRequestPerConnection() {
@@ -286,7 +273,7 @@ private:
   }
 
   dovewarden::util::Fd m_listener;
-  int m_port = 0;
+  std::uint16_t m_port = 0;
   std::thread m_thread;
   std::vector<std::thread> m_conversations;
   std::mutex m_mutex;
@@ -294,19 +281,6 @@ private:
   std::size_t m_accepted = 0;
   std::vector<int> m_waiting;
 };
-
-// a port on which nothing listens
-int closed_port() {
-  const dovewarden::util::Fd probe(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  auto *generic = reinterpret_cast<sockaddr *>(&address);
-  BOOST_REQUIRE(::bind(probe.get(), generic, length) == 0);
-  BOOST_REQUIRE(::getsockname(probe.get(), generic, &length) == 0);
-  return ntohs(address.sin_port);
-}
 
 DoveadmClient::Options options(const std::string &url,
                                const std::string &password = "pw") {
@@ -422,8 +396,8 @@ BOOST_AUTO_TEST_CASE(a_connection_closed_without_an_answer_is_temporary) {
 }
 
 BOOST_AUTO_TEST_CASE(doveadm_not_listening_is_temporary) {
-  DoveadmHttpClient client(
-      options("http://127.0.0.1:" + std::to_string(closed_port())));
+  DoveadmHttpClient client(options(
+      "http://127.0.0.1:" + std::to_string(dovewarden::test::free_port())));
   const auto state = client.sync("alice", "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==

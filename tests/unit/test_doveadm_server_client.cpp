@@ -7,6 +7,8 @@
 #include "util/Base64.hpp"
 #include "util/Fd.hpp"
 
+#include "FreePort.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <arpa/inet.h>
@@ -46,15 +48,9 @@ public:
   explicit FakeDoveadmServer(bool tcp = false, std::string password = "")
       : m_password(std::move(password)) {
     if (tcp) {
-      m_listener.reset(::socket(AF_INET, SOCK_STREAM, 0));
-      sockaddr_in address{};
-      address.sin_family = AF_INET;
-      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      socklen_t length = sizeof(address);
-      auto *generic = reinterpret_cast<sockaddr *>(&address);
-      BOOST_REQUIRE(::bind(m_listener.get(), generic, length) == 0);
-      BOOST_REQUIRE(::getsockname(m_listener.get(), generic, &length) == 0);
-      m_url = "tcp:127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+      auto [listener, port] = dovewarden::test::loopback_listener();
+      m_listener = std::move(listener);
+      m_url = "tcp:127.0.0.1:" + std::to_string(port);
     } else {
       char dir[] = "/tmp/dw-doveadm-XXXXXX";
       BOOST_REQUIRE(::mkdtemp(dir) != nullptr);
@@ -68,9 +64,9 @@ public:
       BOOST_REQUIRE(::bind(m_listener.get(),
                            reinterpret_cast<sockaddr *>(&address),
                            sizeof(address)) == 0);
+      BOOST_REQUIRE(::listen(m_listener.get(), 16) == 0);
       m_url = "unix:" + m_path;
     }
-    BOOST_REQUIRE(::listen(m_listener.get(), 16) == 0);
     m_thread = std::thread([this] { serve(); });
   }
   ~FakeDoveadmServer() {
