@@ -89,7 +89,8 @@ curl_socket_t open_socket(void *data, curlsocktype, curl_sockaddr *address) {
     handoff.handed = true;
     return handoff.ready.release();
   }
-  return ::socket(address->family, address->socktype, address->protocol);
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC,
+                  address->protocol);
 }
 
 int socket_options(void *data, curl_socket_t, curlsocktype) {
