@@ -26,8 +26,8 @@ public:
     // the whole request; a first full sync of a large mailbox takes long
     std::chrono::milliseconds timeout{std::chrono::minutes(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
-    // doveadm's own protocol: how long a connection opened ahead for the
-    // next command waits for it before it is closed
+    // how long the connection opened ahead for the next request waits for
+    // it before it is closed (ReadyConnection)
     std::chrono::milliseconds ready_connection_lifetime{
         std::chrono::seconds(10)};
   };

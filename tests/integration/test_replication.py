@@ -495,7 +495,8 @@ class NoReplicateTest(ReplicationCase):
 
 
 class DoveadmProtocolTest(ReplicationCase):
-    """doveadm's own protocol instead of its HTTP API, as the 2.3 replicator spoke it."""
+    """doveadm's own protocol instead of its HTTP API, as the 2.3 replicator spoke it;
+    and the connection opened ahead, over both."""
 
     pair_options = {"userdb_fields": {"carol": "userdb_noreplicate=yes"}}
 

@@ -5,6 +5,7 @@
 #include "util/Fd.hpp"
 
 #include "FreePort.hpp"
+#include "WaitingConnections.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <httplib.h>
@@ -14,7 +15,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -220,11 +220,7 @@ public:
   // refuses every new connection from now on
   void stop_accepting() { ::shutdown(m_listener.get(), SHUT_RDWR); }
   // closes every connection that has not sent a request yet
-  void close_waiting() {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    for (const int fd : m_waiting)
-      ::shutdown(fd, SHUT_RDWR);
-  }
+  void close_waiting() { m_waiting.close_all(); }
 
 private:
   void serve() {
@@ -232,17 +228,18 @@ private:
       const int fd = ::accept(m_listener.get(), nullptr, nullptr);
       if (fd < 0)
         return;
-      {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_accepted++;
-        m_waiting.push_back(fd);
-      }
-      m_changed.notify_all();
       m_conversations.emplace_back(
           [this, fd] { answer(dovewarden::util::Fd(fd)); });
     }
   }
   void answer(const dovewarden::util::Fd connection) {
+    dovewarden::test::WaitingConnections::Waiting waiting(m_waiting,
+                                                          connection.get());
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_accepted++;
+    }
+    m_changed.notify_all();
     timeval timeout{10, 0};
     ::setsockopt(connection.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
                  sizeof(timeout));
@@ -254,10 +251,7 @@ private:
       if (got <= 0)
         return;
       request.append(buffer, static_cast<std::size_t>(got));
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_waiting.erase(
-          std::remove(m_waiting.begin(), m_waiting.end(), connection.get()),
-          m_waiting.end());
+      waiting.done();
     }
     const auto tag_end = request.rfind("\"]]");
     const auto tag_start = request.rfind('"', tag_end - 1) + 1;
@@ -279,7 +273,7 @@ private:
   std::mutex m_mutex;
   std::condition_variable m_changed;
   std::size_t m_accepted = 0;
-  std::vector<int> m_waiting;
+  dovewarden::test::WaitingConnections m_waiting;
 };
 
 DoveadmClient::Options options(const std::string &url,

@@ -8,6 +8,7 @@
 #include "util/Fd.hpp"
 
 #include "FreePort.hpp"
+#include "WaitingConnections.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -17,7 +18,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -111,11 +111,7 @@ public:
   void stop_accepting() { ::shutdown(m_listener.get(), SHUT_RDWR); }
   // closes every connection that waits for its command, as doveadm's
   // processes do when Dovecot stops
-  void close_waiting() {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    for (const int fd : m_waiting)
-      ::shutdown(fd, SHUT_RDWR);
-  }
+  void close_waiting() { m_waiting.close_all(); }
   // every line each connection sent, the handshake first
   std::vector<std::vector<std::string>> connections() {
     std::lock_guard<std::mutex> lock(m_mutex);
@@ -182,17 +178,14 @@ private:
       }
       say("+\n");
     }
+    dovewarden::test::WaitingConnections::Waiting waiting(m_waiting, fd);
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_greeted++;
-      m_waiting.push_back(fd);
     }
     m_changed.notify_all();
     const bool commanded = line(text);
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_waiting.erase(std::find(m_waiting.begin(), m_waiting.end(), fd));
-    }
+    waiting.done();
     if (!commanded)
       return record();
     std::unique_lock<std::mutex> lock(m_mutex);
@@ -219,7 +212,7 @@ private:
   bool m_hang = false;
   bool m_released = false;
   std::size_t m_greeted = 0;
-  std::vector<int> m_waiting;
+  dovewarden::test::WaitingConnections m_waiting;
   std::vector<std::vector<std::string>> m_connections;
   std::vector<std::string> m_commands;
 };
