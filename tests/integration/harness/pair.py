@@ -167,9 +167,17 @@ def wait_converged(primary, replica, user, timeout=15, interval=0.2):
     On timeout fails with a diff of the last two snapshots."""
     deadline = time.monotonic() + timeout
     while True:
-        with ThreadPoolExecutor(2) as pool:
-            a, b = [f.result() for f in [pool.submit(mailbox_state, primary, user),
-                                         pool.submit(mailbox_state, replica, user)]]
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                a, b = [f.result() for f in [pool.submit(mailbox_state, primary, user),
+                                             pool.submit(mailbox_state, replica, user)]]
+        except AssertionError as e:
+            # a sync renaming or deleting a mailbox while doveadm reads it fails
+            # that read ("Mailbox was deleted under us"); the next one sees the result
+            if time.monotonic() >= deadline:
+                raise Timeout(f"{user}'s mail could not be read within {timeout:g}s: {e}") from e
+            time.sleep(interval)
+            continue
         if a == b:
             return a
         if time.monotonic() >= deadline:
