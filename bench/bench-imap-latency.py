@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from harness.clients import make_message  # noqa: E402
 from harness.env import Env  # noqa: E402
+from harness.util import proc_stat  # noqa: E402
 
 IDLE = 0.002
 # no APPEND: a growing mailbox would make whichever runs later dearer
@@ -56,8 +57,7 @@ def run(client, name):
 
 def process_cpu(pid):
     """utime + stime of pid and all its threads, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -154,7 +154,8 @@ def main():
         plain_cpu, plugin_cpu = min(cpu["plain"]), min(cpu["plugin"])
         print(f"\nimap process CPU per command, {rounds} commands back to back "
               f"(NOOP, STORE, FETCH), best of two: plain {plain_cpu * 1e6:.0f} µs, "
-              f"plugin {plugin_cpu * 1e6:.0f} µs, ratio {plugin_cpu / plain_cpu:.3f}")
+              f"plugin {plugin_cpu * 1e6:.0f} µs, " + (f"ratio {plugin_cpu / plain_cpu:.3f}" if plain_cpu
+                                                       else "no ratio: too few rounds to measure"))
         print("\nimap process memory (kB)")
         print(f"{'':<8} {'VmSize':>9} {'VmRSS':>9} {'Threads':>8}")
         for label in ("plain", "plugin"):

@@ -71,14 +71,20 @@ def tail(path, lines=40):
     return "\n".join(data[-lines:])
 
 
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after the command's name: state, ppid, ...
+    (field 3 of proc(5) is [0]). Raises OSError if pid is gone."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def children_of(pid):
     """The pids of pid's child processes."""
     children = []
     for entry in os.listdir("/proc"):
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                if int(f.read().split(") ", 1)[1].split()[1]) == pid:
-                    children.append(int(entry))
+            if entry.isdigit() and int(proc_stat(entry)[1]) == pid:
+                children.append(int(entry))
         except (OSError, ValueError, IndexError):
             pass
     return children
@@ -93,8 +99,7 @@ def pid_alive(pid):
         return True
     # a zombie child of ours still answers kill(0); look at /proc
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
+        return proc_stat(pid)[0] != "Z"
     except OSError:
         return False
 
