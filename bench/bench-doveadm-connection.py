@@ -18,7 +18,6 @@ copy: what is left is doveadm's and dsync's own work), and `user alice`.
 """
 
 import argparse
-import math
 import os
 import random
 import socket
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.dont_write_bytecode = True
 
 from harness import Pair, lmtp_deliver  # noqa: E402
+from harness.util import percentile  # noqa: E402
 
 HANDSHAKE = b"VERSION\tdoveadm-server\t1\t0\n"
 WARM = "service doveadm {\n  process_min_avail = 4\n}\n"
@@ -76,12 +76,6 @@ def timed(path, request, ready):
         return (time.perf_counter() - start) * 1e3
     finally:
         s.close()
-
-
-def percentile(values, p):
-    """Nearest rank: the smallest value with at least p of all at or below it."""
-    values = sorted(values)
-    return values[max(0, math.ceil(p * len(values)) - 1)]
 
 
 def main():

@@ -46,7 +46,6 @@ import math
 import os
 import random
 import select
-import subprocess
 import sys
 import time
 
@@ -54,6 +53,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.dont_write_bytecode = True
 
 from harness import Daemon, Imap, Pair, lmtp_deliver, make_message, wait_converged  # noqa: E402
+from harness.util import percentile  # noqa: E402
 
 SYSTEMS = ("dw-http", "dw-socket", "replicator")
 DOVEWARDEN = SYSTEMS[:2]
@@ -147,12 +147,6 @@ class MaildirWatch:
 
     def close(self):
         os.close(self.fd)
-
-
-def percentile(values, p):
-    """Nearest rank: the smallest value with at least p of all at or below it."""
-    values = sorted(values)
-    return values[max(0, math.ceil(p * len(values)) - 1)]
 
 
 class System:

@@ -1,5 +1,6 @@
 """Small helpers shared by the integration harness."""
 
+import math
 import os
 import socket
 import time
@@ -69,6 +70,12 @@ def tail(path, lines=40):
     except OSError as e:
         return f"({path}: {e})"
     return "\n".join(data[-lines:])
+
+
+def percentile(values, p):
+    """Nearest rank: the smallest value with at least p of all at or below it."""
+    values = sorted(values)
+    return values[max(0, math.ceil(p * len(values)) - 1)]
 
 
 def proc_stat(pid):
