@@ -12,11 +12,19 @@ DW_PACKAGES=(
 	python3 python3-zmq python3-msgpack curl jq procps
 )
 
-# Install what is missing; apt-get update at most once per run.
+# What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.
+DW_DOVECOT24_BUILD_PACKAGES=(
+	build-essential autoconf automake libtool pkg-config gettext bison flex
+	libssl-dev zlib1g-dev libsqlite3-dev curl xz-utils patch
+)
+
+# Install what is missing (DW_PACKAGES, or the packages named);
+# apt-get update at most once per run.
 dw_install_packages() {
 	local missing=()
 	local pkg
-	for pkg in "${DW_PACKAGES[@]}"; do
+	[ $# -gt 0 ] || set -- "${DW_PACKAGES[@]}"
+	for pkg in "$@"; do
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$pkg")
 	done
