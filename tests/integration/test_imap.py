@@ -54,7 +54,7 @@ class ImapSessionTest(Checks):
         for (cmd, evs), (name, cmd_fields, want) in zip(groups, expected):
             what = f"{name} (tag {cmd.get('cmd_tag')})"
             self.assertFields(cmd, dict(cmd_fields, tagged_reply_state="OK"), what)
-            for key in ("cmd_tag", "tagged_reply", "running_usecs", "bytes_in", "bytes_out"):
+            for key in ("cmd_tag", "tagged_reply", "running_usecs", "net_in_bytes", "net_out_bytes"):
                 self.assertIn(key, cmd, what)
             self.assertEqual(collections.Counter(e["type"] for e in evs),
                              collections.Counter(t for t, _ in want), f"events sent for {what}: {evs}")
