@@ -157,6 +157,12 @@ const Expected24 k_captures_2_4[] = {
      "LyLcFXyXFGu3QwAAg+zDdQ", "lmtp", "", 124, 22},
 };
 
+std::vector<std::string> sorted_keys(const dw::wire::Message &message) {
+  auto names = keys(message);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(exporter_event)
@@ -356,6 +362,56 @@ BOOST_AUTO_TEST_CASE(unix_times_of_other_fields_stay_numbers) {
   BOOST_REQUIRE(event.message.find("last_run_time") != nullptr);
   BOOST_TEST(std::get<double>(*event.message.find("last_run_time")) ==
              1796511611.850513);
+}
+
+BOOST_AUTO_TEST_CASE(a_command_has_the_same_names_from_2_3_and_from_2_4) {
+  // the same session captured from both: only the counters' names differed
+  for (const char *file : {"00-imap_command_finished-create.json",
+                           "02-imap_command_finished-append.json",
+                           "05-imap_command_finished-rename.json",
+                           "08-imap_command_finished-unknown.json"}) {
+    BOOST_TEST_CONTEXT(file) {
+      const auto old_names = sorted_keys(
+          parse(fixture(std::string("event-exporter-2.3/") + file)).message);
+      const auto new_names = sorted_keys(
+          parse(fixture(std::string("event-exporter-2.4/rfc3339/") + file))
+              .message);
+      BOOST_TEST(old_names == new_names, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(byte_counters_of_2_3_take_2_4_names_in_place) {
+  const auto event =
+      parse(fixture("event-exporter-2.3/00-imap_command_finished-create.json"));
+  const auto &message = event.message;
+  BOOST_TEST(message.integer("net_in_bytes") == 4);
+  BOOST_TEST(message.integer("net_out_bytes") == 57);
+  BOOST_TEST(message.find("bytes_in") == nullptr);
+  BOOST_TEST(message.find("bytes_out") == nullptr);
+  const auto names = keys(message);
+  const auto at = std::find(names.begin(), names.end(), "net_in_bytes");
+  BOOST_REQUIRE((at != names.begin() && at + 1 != names.end()));
+  BOOST_TEST(*(at - 1) == "lock_wait_usecs");
+  BOOST_TEST(*(at + 1) == "net_out_bytes");
+}
+
+BOOST_AUTO_TEST_CASE(a_2_4_counter_wins_over_a_2_3_one_beside_it) {
+  const auto event = parse(
+      R"({"event":"imap_command_finished","fields":{"user":"u",)"
+      R"("bytes_in":1,"net_in_bytes":2,"net_out_bytes":3,"bytes_out":4}})");
+  const auto &message = event.message;
+  BOOST_TEST(message.integer("net_in_bytes") == 2);
+  BOOST_TEST(message.integer("net_out_bytes") == 3);
+  BOOST_TEST(message.find("bytes_in") == nullptr);
+  BOOST_TEST(message.find("bytes_out") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(only_commands_have_their_counters_renamed) {
+  const auto event = parse(R"({"event":"http_request_finished",)"
+                           R"("fields":{"user":"u","bytes_in":1}})");
+  BOOST_TEST(event.message.integer("bytes_in") == 1);
+  BOOST_TEST(event.message.find("net_in_bytes") == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(other_events_keep_their_name_and_get_no_origin) {
