@@ -26,7 +26,6 @@
 #include "RedisServer.hpp"
 #include "bus/Bus.hpp"
 #include "core/Pipeline.hpp"
-#include "filter/SourceFilter.hpp"
 #include "metrics/Metrics.hpp"
 #include "metrics/ReplicationMetrics.hpp"
 #include "metrics/WebhookMetrics.hpp"
@@ -302,7 +301,7 @@ struct Ingest {
     feed = std::make_shared<replication::ReplicationFeed>(
         replication::Trigger::defaults(), store, replication, [] {},
         [this](core::Event event) { pipeline.submit(std::move(event)); });
-    bus.subscribe(std::make_unique<filter::SourceFilter>("daemon"), feed,
+    bus.subscribe(replication::ReplicationFeed::filter(), feed,
                   bus::Bus::Options{});
     if (webhooks == nullptr)
       return;

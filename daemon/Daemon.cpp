@@ -7,7 +7,6 @@
 #include "bus/Bus.hpp"
 #include "core/Pipeline.hpp"
 #include "dovewarden-config.h"
-#include "filter/SourceFilter.hpp"
 #include "http/StatusServer.hpp"
 #include "metrics/Metrics.hpp"
 #include "metrics/ReplicationMetrics.hpp"
@@ -180,8 +179,7 @@ void Daemon::add_replication() {
   m_feed = std::make_shared<replication::ReplicationFeed>(
       config.trigger, *m_store, *m_replication_metrics,
       [this] { m_replicator->wake(); }, publish);
-  // the feed publishes events of its own: keep them out of its queue
-  m_bus->subscribe(std::make_unique<filter::SourceFilter>("daemon"), m_feed,
+  m_bus->subscribe(replication::ReplicationFeed::filter(), m_feed,
                    bus::Bus::Options{});
 }
 

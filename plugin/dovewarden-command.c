@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "lib-event-private.h"
 #include "event-filter.h"
+#include "dovewarden-compat.h"
 #include "dovewarden-user.h"
 #include "dovewarden-event.h"
 #include "dovewarden-sink.h"
@@ -14,8 +15,20 @@ static const char *const dovewarden_command_str_fields[] = {
 	"cmd_name", "cmd_tag", "tagged_reply_state", "tagged_reply",
 	"mailbox", "old_mailbox", "new_mailbox", NULL
 };
-static const char *const dovewarden_command_int_fields[] = {
-	"running_usecs", "lock_wait_usecs", "bytes_in", "bytes_out", NULL
+/* the event's field name, and the one it has on the wire: Dovecot 2.4
+   renamed the byte counters, the wire keeps one name for both versions */
+static const struct {
+	const char *event_name, *wire_name;
+} dovewarden_command_int_fields[] = {
+	{ "running_usecs", "running_usecs" },
+	{ "lock_wait_usecs", "lock_wait_usecs" },
+#if DOVECOT_PREREQ(2, 4, 0)
+	{ "net_in_bytes", "net_in_bytes" },
+	{ "net_out_bytes", "net_out_bytes" },
+#else
+	{ "bytes_in", "net_in_bytes" },
+	{ "bytes_out", "net_out_bytes" },
+#endif
 };
 
 static bool dovewarden_command_watching = FALSE;
@@ -34,7 +47,7 @@ void dovewarden_command_filter_check(void)
 	/* stats' own filter stays untouched: it decides what stats gets */
 	filter = event_filter_create();
 	if (current != NULL)
-		event_filter_merge(filter, current);
+		dovewarden_event_filter_merge(filter, current);
 	if (event_filter_parse("event="DOVEWARDEN_COMMAND_EVENT,
 			       filter, &error) < 0)
 		i_panic("dovewarden: event_filter_parse() failed: %s", error);
@@ -60,17 +73,20 @@ static void dovewarden_command_add_fields(struct dovewarden_sink *sink,
 {
 	const struct event_field *field;
 	const char *const *key;
+	unsigned int i;
 
 	for (key = dovewarden_command_str_fields; *key != NULL; key++) {
 		dovewarden_sink_add_str(sink, *key,
 			event_find_field_recursive_str(event, *key));
 	}
-	for (key = dovewarden_command_int_fields; *key != NULL; key++) {
-		field = event_find_field_recursive(event, *key);
+	for (i = 0; i < N_ELEMENTS(dovewarden_command_int_fields); i++) {
+		field = event_find_field_recursive(event,
+			dovewarden_command_int_fields[i].event_name);
 		if (field != NULL &&
 		    field->value_type == EVENT_FIELD_VALUE_TYPE_INTMAX)
-			dovewarden_sink_add_int(sink, *key,
-						field->value.intmax);
+			dovewarden_sink_add_int(sink,
+				dovewarden_command_int_fields[i].wire_name,
+				field->value.intmax);
 	}
 	if ((duser->set.fields & DOVEWARDEN_FIELD_CMD_ARGS) != 0) {
 		dovewarden_sink_add_str(sink, "cmd_args",

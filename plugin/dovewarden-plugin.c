@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "mail-storage-hooks.h"
 #include "notify-plugin.h"
+#include "dovewarden-compat.h"
 #include "dovewarden-user.h"
 #include "dovewarden-txn.h"
 #include "dovewarden-mailbox.h"
@@ -59,7 +60,7 @@ void dovewarden_plugin_deinit(void)
 {
 	dovewarden_command_deinit();
 	mail_storage_hooks_remove(&dovewarden_mail_storage_hooks);
-	notify_unregister(dovewarden_notify_ctx);
+	dovewarden_notify_unregister(&dovewarden_notify_ctx);
 	dovewarden_event_deinit();
 	dovewarden_txn_deinit();
 	dovewarden_users_deinit();

@@ -3,8 +3,9 @@
 #include "lib.h"
 #include "str.h"
 #include "wildcard-match.h"
-#include "settings-parser.h"
 #include "mail-user.h"
+#include "dovewarden-compat.h"
+#include "dovewarden-setting-defs.h"
 #include "dovewarden-settings.h"
 
 static const struct {
@@ -66,16 +67,13 @@ dovewarden_uint_parse(const char *name, const char *str, unsigned int *num_r,
 
 /* a duration such as 100ms or 2s, at most max_msecs */
 static int
-dovewarden_msecs_parse(struct mail_user *user, const char *name,
+dovewarden_msecs_parse(const char *name, const char *str,
 		       unsigned int max_msecs, unsigned int *msecs_r,
 		       const char **error_r)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
 	const char *error;
 
-	if (value == NULL || *value == '\0')
-		return 0;
-	if (settings_get_time_msecs(value, msecs_r, &error) < 0) {
+	if (dovewarden_parse_msecs(str, msecs_r, &error) < 0) {
 		*error_r = t_strdup_printf("%s: %s", name, error);
 		return -1;
 	}
@@ -87,49 +85,85 @@ dovewarden_msecs_parse(struct mail_user *user, const char *name,
 	return 0;
 }
 
+/* an unset or empty setting is its default */
 static const char *
-dovewarden_getenv(struct mail_user *user, const char *name,
-		  const char *default_value)
+dovewarden_value(const char *value, const char *default_value)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
-
 	return value == NULL || *value == '\0' ? default_value : value;
 }
 
+static int
+dovewarden_settings_parse(pool_t pool,
+			  const struct dovewarden_setting_values *values,
+			  struct dovewarden_settings *set_r,
+			  const char **error_r)
+{
+	const char *events = dovewarden_value(values->dovewarden_events,
+					      DOVEWARDEN_DEFAULT_EVENTS);
+
+	i_zero(set_r);
+	set_r->endpoint = p_strdup(pool,
+		dovewarden_value(values->dovewarden_endpoint,
+				 DOVEWARDEN_DEFAULT_ENDPOINT));
+	if (strcmp(events, "*") != 0) {
+		set_r->events = (const char *const *)
+			p_strsplit_spaces(pool, events, ", ");
+	}
+	if (dovewarden_fields_parse(dovewarden_value(values->dovewarden_fields,
+			DOVEWARDEN_DEFAULT_FIELDS),
+			&set_r->fields, &set_r->headers_uncached, error_r) < 0 ||
+	    dovewarden_uint_parse("dovewarden_queue_limit",
+			dovewarden_value(values->dovewarden_queue_limit,
+					 DOVEWARDEN_DEFAULT_QUEUE_LIMIT),
+			&set_r->queue_limit, error_r) < 0 ||
+	    dovewarden_msecs_parse("dovewarden_linger",
+			dovewarden_value(values->dovewarden_linger,
+					 DOVEWARDEN_DEFAULT_LINGER),
+			DOVEWARDEN_MAX_LINGER_MSECS,
+			&set_r->linger_msecs, error_r) < 0 ||
+	    dovewarden_msecs_parse("dovewarden_flush_interval",
+			dovewarden_value(values->dovewarden_flush_interval,
+					 DOVEWARDEN_DEFAULT_FLUSH_INTERVAL),
+			DOVEWARDEN_MAX_FLUSH_INTERVAL_MSECS,
+			&set_r->flush_interval_msecs, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+#if DOVEWARDEN_SETTINGS_DECLARED
 int dovewarden_settings_read(struct mail_user *user,
 			     struct dovewarden_settings *set_r,
 			     const char **error_r)
 {
-	const char *events, *limit;
+	const struct dovewarden_setting_values *values;
+	int ret;
 
-	i_zero(set_r);
-	set_r->endpoint = p_strdup(user->pool,
-		dovewarden_getenv(user, "dovewarden_endpoint",
-				  DOVEWARDEN_DEFAULT_ENDPOINT));
-	events = dovewarden_getenv(user, "dovewarden_events", "*");
-	if (strcmp(events, "*") != 0) {
-		set_r->events = (const char *const *)
-			p_strsplit_spaces(user->pool, events, ", ");
-	}
-	if (dovewarden_fields_parse(dovewarden_getenv(user,
-			"dovewarden_fields", DOVEWARDEN_DEFAULT_FIELDS),
-			&set_r->fields, &set_r->headers_uncached, error_r) < 0)
+	if (settings_get(user->event, &dovewarden_setting_parser_info, 0,
+			 &values, error_r) < 0)
 		return -1;
-	set_r->queue_limit = DOVEWARDEN_DEFAULT_QUEUE_LIMIT;
-	set_r->linger_msecs = DOVEWARDEN_DEFAULT_LINGER_MSECS;
-	set_r->flush_interval_msecs = DOVEWARDEN_DEFAULT_FLUSH_INTERVAL_MSECS;
-	limit = mail_user_plugin_getenv(user, "dovewarden_queue_limit");
-	if (limit != NULL && dovewarden_uint_parse("dovewarden_queue_limit",
-			limit, &set_r->queue_limit, error_r) < 0)
-		return -1;
-	/* a long linger or interval would hold mail processes and events */
-	if (dovewarden_msecs_parse(user, "dovewarden_linger", 10000,
-				   &set_r->linger_msecs, error_r) < 0 ||
-	    dovewarden_msecs_parse(user, "dovewarden_flush_interval", 1000,
-				   &set_r->flush_interval_msecs, error_r) < 0)
-		return -1;
-	return 0;
+	ret = dovewarden_settings_parse(user->pool, values, set_r, error_r);
+	settings_free(values);
+	return ret;
 }
+#else
+int dovewarden_settings_read(struct mail_user *user,
+			     struct dovewarden_settings *set_r,
+			     const char **error_r)
+{
+	const struct dovewarden_setting_values values = {
+#define DOVEWARDEN_GETENV(name) .name = mail_user_plugin_getenv(user, #name)
+		DOVEWARDEN_GETENV(dovewarden_endpoint),
+		DOVEWARDEN_GETENV(dovewarden_events),
+		DOVEWARDEN_GETENV(dovewarden_fields),
+		DOVEWARDEN_GETENV(dovewarden_queue_limit),
+		DOVEWARDEN_GETENV(dovewarden_linger),
+		DOVEWARDEN_GETENV(dovewarden_flush_interval),
+#undef DOVEWARDEN_GETENV
+	};
+
+	return dovewarden_settings_parse(user->pool, &values, set_r, error_r);
+}
+#endif
 
 bool dovewarden_settings_want(const struct dovewarden_settings *set,
 			      const char *type)

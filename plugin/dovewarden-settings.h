@@ -3,12 +3,18 @@
 
 struct mail_user;
 
+/* each setting's default, as an operator would write it */
 #define DOVEWARDEN_DEFAULT_ENDPOINT "ipc:///run/dovewarden/events.sock"
-#define DOVEWARDEN_DEFAULT_QUEUE_LIMIT 1000
-#define DOVEWARDEN_MAX_QUEUE_LIMIT 1000000
-#define DOVEWARDEN_DEFAULT_LINGER_MSECS 100
-#define DOVEWARDEN_DEFAULT_FLUSH_INTERVAL_MSECS 20
+#define DOVEWARDEN_DEFAULT_EVENTS "*"
 #define DOVEWARDEN_DEFAULT_FIELDS "size"
+#define DOVEWARDEN_DEFAULT_QUEUE_LIMIT "1000"
+#define DOVEWARDEN_DEFAULT_LINGER "100ms"
+#define DOVEWARDEN_DEFAULT_FLUSH_INTERVAL "20ms"
+
+#define DOVEWARDEN_MAX_QUEUE_LIMIT 1000000
+/* a long linger or interval would hold mail processes and events */
+#define DOVEWARDEN_MAX_LINGER_MSECS 10000
+#define DOVEWARDEN_MAX_FLUSH_INTERVAL_MSECS 1000
 
 /* optional fields named in dovewarden_fields */
 enum dovewarden_field {
@@ -37,7 +43,8 @@ struct dovewarden_settings {
 	bool headers_uncached;
 };
 
-/* Read the plugin { dovewarden_* } settings of user. Returns 0, or -1 with
+/* Read the dovewarden_* settings of user: plugin { } on Dovecot 2.3, the
+   declared settings on 2.4. Returns 0, or -1 with
    *error_r naming the bad setting. */
 int dovewarden_settings_read(struct mail_user *user,
 			     struct dovewarden_settings *set_r,

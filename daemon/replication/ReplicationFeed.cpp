@@ -1,5 +1,6 @@
 #include "replication/ReplicationFeed.hpp"
 
+#include "filter/SourceFilter.hpp"
 #include "metrics/ReplicationMetrics.hpp"
 #include "util/Logger.hpp"
 
@@ -73,10 +74,12 @@ ReplicationFeed::request_for(const core::Event &event) {
   return request;
 }
 
+std::unique_ptr<filter::EventFilter> ReplicationFeed::filter() {
+  return std::make_unique<filter::SourceFilter>(
+      std::vector<std::string>{"daemon", "http"});
+}
+
 void ReplicationFeed::handle(const core::Event &event) {
-  // POST /events stored its requests already (admit())
-  if (event.source == "http")
-    return;
   auto request = request_for(event);
   if (!request)
     return;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "bus/Subscriber.hpp"
+#include "filter/EventFilter.hpp"
 #include "replication/Trigger.hpp"
 #include "replication/UidValidityWatch.hpp"
 #include "store/ReplicationStore.hpp"
@@ -8,6 +9,7 @@
 #include <tl/expected.hpp>
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -30,6 +32,11 @@ public:
   ReplicationFeed(Trigger trigger, store::ReplicationStore &store,
                   metrics::ReplicationMetrics &metrics,
                   std::function<void()> stored, Publish publish);
+
+  // The filter to subscribe with: every event but the daemon's own (the
+  // feed publishes some) and those of POST /events, which admit() stored
+  // already, so that one the feed does not act on counts as filtered out.
+  static std::unique_ptr<filter::EventFilter> filter();
 
   std::string name() const override { return "replication"; }
   void handle(const core::Event &event) override;

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <limits>
 #include <optional>
+#include <utility>
 
 namespace dovewarden::sources {
 
@@ -31,6 +32,12 @@ constexpr std::int64_t k_micros = 1000000;
 // otherwise shadow them (type and v are the wire format's own)
 constexpr std::array<std::string_view, 8> k_reserved = {
     "type", "v", "ts", "host", "svc", "ip", "origin", "categories"};
+
+// imap_command_finished's byte counters: 2.3's name, then 2.4's, which the
+// wire format (the plugin, on both versions) uses too
+constexpr std::array<std::pair<std::string_view, std::string_view>, 2>
+    k_renamed_counters = {
+        {{"bytes_in", "net_in_bytes"}, {"bytes_out", "net_out_bytes"}}};
 
 tl::unexpected<Error> fail(Reject reason, std::string message) {
   return tl::unexpected(Error{reason, std::move(message)});
@@ -259,6 +266,21 @@ bool reserved(const std::string &key) {
   return false;
 }
 
+// Returns the name a Dovecot field is kept under: its own, or 2.4's for a
+// 2.3 byte counter of a command; empty to drop a 2.3 counter that stands
+// beside its 2.4 namesake.
+std::string_view field_name(const std::string &type, const std::string &key,
+                            const Json &fields) {
+  if (type != "imap_command_finished")
+    return key;
+  for (const auto &[old_name, new_name] : k_renamed_counters) {
+    if (key == old_name)
+      return fields.contains(std::string(new_name)) ? std::string_view()
+                                                    : new_name;
+  }
+  return key;
+}
+
 void set_string(wire::Message &message, std::string_view key,
                 std::string value) {
   if (!value.empty())
@@ -307,8 +329,9 @@ ExporterEvent::parse(std::string_view body,
   if (const char *known = origin(type))
     message.set("origin", std::string(known));
   for (const auto &[key, value] : fields.items()) {
-    if (!reserved(key))
-      message.set(key, to_value(value));
+    const auto name = field_name(type, key, fields);
+    if (!name.empty() && !reserved(key))
+      message.set(name, to_value(value));
   }
   const auto categories = root->find("categories");
   if (categories != root->end() && categories->is_array())

@@ -21,6 +21,9 @@ namespace dovewarden::sources {
 // them: ts (end_time, µs since the epoch), host, svc (from the
 // "service:NAME" category), user, session, ip (remote_ip) and origin
 // (client for imap_command_finished, delivery for mail_delivery_finished).
+// imap_command_finished's byte counters keep one name whichever version
+// sent them: 2.3's bytes_in and bytes_out become 2.4's net_in_bytes and
+// net_out_bytes, the names the plugin sends.
 class ExporterEvent {
 public:
   enum class Reject {

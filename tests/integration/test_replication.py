@@ -766,6 +766,21 @@ class BadInputTest(unittest.TestCase):
         status, answer = self.daemon.post("/events", good)
         self.assertEqual(status, 202, answer[:200])
 
+    def test_an_event_that_queues_nobody_is_204(self):
+        """With replication on and the stream carrying none of these, as the Go dovewarden
+        answers: a SELECT and a failed APPEND 204, an APPEND 202."""
+        env = dict(self.daemon.extra_env, DOVEWARDEN_STREAM_EVENTS="replication.*,daemon.*")
+        quiet = Daemon(self.root, f"ipc://{self.root}/quiet.sock", env=env, name="quiet")
+        self.addCleanup(quiet.kill)
+        quiet.start()
+        cases = [("SELECT", "OK", 204), ("APPEND", "NO", 204), ("APPEND", "OK", 202)]
+        for cmd_name, state, want in cases:
+            with self.subTest(f"{cmd_name} {state}"):
+                ev = copy.deepcopy(EXPORTER_APPEND)
+                ev["fields"].update(cmd_name=cmd_name, cmd_input_name=cmd_name, tagged_reply_state=state)
+                status, answer = quiet.post("/events", json.dumps(ev).encode())
+                self.assertEqual(status, want, answer[:200])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -85,17 +85,87 @@ const Expected k_captures[] = {
      1795376170481778},
 };
 
-} // namespace
+struct Expected24 {
+  const char *file; // under event-exporter-2.4/
+  const char *type;
+  const char *cmd_name;           // "" for none
+  const char *mailbox;            // "" for none
+  const char *tagged_reply_state; // "" for none
+  std::int64_t ts;                // end_time
+  const char *session;
+  const char *svc;
+  const char *origin;        // "" for none
+  std::int64_t net_in_bytes; // -1 for none
+  std::int64_t net_out_bytes;
+};
 
-BOOST_AUTO_TEST_SUITE(exporter_event)
+// what the 2.4.1 captures say, read off by hand: rfc3339/ has the session
+// of the 2.3 captures, mail-events-unix/ unix times and other event names
+const Expected24 k_captures_2_4[] = {
+    {"rfc3339/00-imap_command_finished-create.json", "imap_command_finished",
+     "CREATE", "Work", "OK", 1796511577334186, "2qxm8uphNI5/AAAB", "imap",
+     "client", 4, 57},
+    {"rfc3339/01-imap_command_finished-select.json", "imap_command_finished",
+     "SELECT", "INBOX", "OK", 1796511577388140, "2qxm8uphNI5/AAAB", "imap",
+     "client", 5, 311},
+    {"rfc3339/02-imap_command_finished-append.json", "imap_command_finished",
+     "APPEND", "INBOX", "OK", 1796511577440374, "2qxm8uphNI5/AAAB", "imap",
+     "client", 86, 30},
+    {"rfc3339/03-imap_command_finished-store.json", "imap_command_finished",
+     "STORE", "INBOX", "OK", 1796511577491140, "2qxm8uphNI5/AAAB", "imap",
+     "client", 18, 35},
+    {"rfc3339/04-imap_command_finished-copy.json", "imap_command_finished",
+     "COPY", "INBOX", "OK", 1796511577543068, "2qxm8uphNI5/AAAB", "imap",
+     "client", 8, 0},
+    {"rfc3339/05-imap_command_finished-rename.json", "imap_command_finished",
+     "RENAME", "", "OK", 1796511577593882, "2qxm8uphNI5/AAAB", "imap", "client",
+     10, 49},
+    {"rfc3339/06-imap_command_finished-store.json", "imap_command_finished",
+     "STORE", "INBOX", "OK", 1796511577644885, "2qxm8uphNI5/AAAB", "imap",
+     "client", 21, 44},
+    {"rfc3339/07-imap_command_finished-expunge.json", "imap_command_finished",
+     "EXPUNGE", "INBOX", "OK", 1796511577695650, "2qxm8uphNI5/AAAB", "imap",
+     "client", 2, 25},
+    {"rfc3339/08-imap_command_finished-unknown.json", "imap_command_finished",
+     "unknown", "", "BAD", 1796511577745831, "2qxm8uphNI5/AAAB", "imap",
+     "client", 0, 0},
+    {"rfc3339/09-imap_command_finished-logout.json", "imap_command_finished",
+     "LOGOUT", "", "OK", 1796511577746395, "2qxm8uphNI5/AAAB", "imap", "client",
+     0, 69},
+    {"rfc3339/10-mail_delivery_finished.json", "mail_delivery_finished", "", "",
+     "", 1796511577959252, "Nfr0OFmXFGuKNwAAg+zDdQ", "lmtp", "delivery", 124,
+     22},
+    {"mail-events-unix/00-imap_command_finished-append.json",
+     "imap_command_finished", "APPEND", "INBOX", "OK", 1796511611851499,
+     "i6Rz9OphoJd/AAAB", "imap", "client", 86, 30},
+    {"mail-events-unix/01-mail_expunge_requested-expunge.json",
+     "mail_expunge_requested", "EXPUNGE", "INBOX", "", 1796511612106363,
+     "i6Rz9OphoJd/AAAB", "imap", "", -1, -1},
+    {"mail-events-unix/02-mail_expunged.json", "mail_expunged", "", "INBOX", "",
+     1796511612106363, "i6Rz9OphoJd/AAAB", "imap", "", -1, -1},
+    {"mail-events-unix/03-mail_user_session_finished.json",
+     "mail_user_session_finished", "", "", "", 1796511612158015,
+     "i6Rz9OphoJd/AAAB", "imap", "", -1, -1},
+    {"mail-events-unix/04-mail_delivery_started.json", "mail_delivery_started",
+     "", "", "", 1796511612368827, "LyLcFXyXFGu3QwAAg+zDdQ", "lmtp", "", 124,
+     22},
+    {"mail-events-unix/05-mail_delivery_finished.json",
+     "mail_delivery_finished", "", "", "", 1796511612370567,
+     "LyLcFXyXFGu3QwAAg+zDdQ", "lmtp", "delivery", 124, 22},
+    {"mail-events-unix/06-mail_user_session_finished.json",
+     "mail_user_session_finished", "", "", "", 1796511612370658,
+     "LyLcFXyXFGu3QwAAg+zDdQ", "lmtp", "", 124, 22},
+};
 
-BOOST_AUTO_TEST_CASE(every_2_3_capture_parses) {
+// Parses every capture in folder (under tests/fixtures/), all of one
+// session of alice's on host vm. Returns how many there were.
+std::size_t parse_every_capture(const std::string &folder) {
   std::size_t files = 0;
   for (const auto &entry :
-       std::filesystem::directory_iterator(k_fixtures + "event-exporter-2.3")) {
+       std::filesystem::directory_iterator(k_fixtures + folder)) {
     if (entry.path().extension() != ".json")
       continue;
-    BOOST_TEST_CONTEXT(entry.path().filename()) {
+    BOOST_TEST_CONTEXT(entry.path()) {
       const auto event = parse(read_file(entry.path()));
       BOOST_TEST(event.message.str("user") == "alice");
       BOOST_TEST(event.message.str("host") == "vm");
@@ -106,23 +176,46 @@ BOOST_AUTO_TEST_CASE(every_2_3_capture_parses) {
       files++;
     }
   }
-  BOOST_TEST(files == std::size(k_captures));
+  return files;
+}
+
+// Checks what both versions' captures were read off by hand for.
+void check_capture(const dw::core::Event &event, const char *type,
+                   const char *cmd_name, const char *mailbox,
+                   const char *tagged_reply_state, std::int64_t ts) {
+  const auto &message = event.message;
+  BOOST_TEST(event.type() == type);
+  BOOST_TEST(message.str("cmd_name") == cmd_name);
+  BOOST_TEST(message.str("mailbox") == mailbox);
+  BOOST_TEST(message.str("tagged_reply_state") == tagged_reply_state);
+  // RFC 3339 strings and unix numbers alike give integer µs
+  BOOST_REQUIRE(message.find("ts") != nullptr);
+  BOOST_TEST(std::holds_alternative<std::int64_t>(*message.find("ts")));
+  BOOST_TEST(message.integer("ts") == ts);
+}
+
+std::vector<std::string> sorted_keys(const dw::wire::Message &message) {
+  auto names = keys(message);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(exporter_event)
+
+BOOST_AUTO_TEST_CASE(every_2_3_capture_parses) {
+  BOOST_TEST(parse_every_capture("event-exporter-2.3") ==
+             std::size(k_captures));
 }
 
 BOOST_AUTO_TEST_CASE(captures_give_type_command_mailbox_and_time) {
   for (const auto &expected : k_captures) {
     BOOST_TEST_CONTEXT(expected.file) {
-      const auto event =
-          parse(fixture(std::string("event-exporter-2.3/") + expected.file));
-      const auto &message = event.message;
-      BOOST_TEST(event.type() == expected.type);
-      BOOST_TEST(message.str("cmd_name") == expected.cmd_name);
-      BOOST_TEST(message.str("mailbox") == expected.mailbox);
-      BOOST_TEST(message.str("tagged_reply_state") ==
-                 expected.tagged_reply_state);
-      BOOST_REQUIRE(message.find("ts") != nullptr);
-      BOOST_TEST(std::holds_alternative<std::int64_t>(*message.find("ts")));
-      BOOST_TEST(message.integer("ts") == expected.ts);
+      check_capture(
+          parse(fixture(std::string("event-exporter-2.3/") + expected.file)),
+          expected.type, expected.cmd_name, expected.mailbox,
+          expected.tagged_reply_state, expected.ts);
     }
   }
 }
@@ -180,9 +273,9 @@ BOOST_AUTO_TEST_CASE(a_delivery_has_origin_delivery_and_svc_lmtp) {
   BOOST_TEST(message.str("session") == "/ddWHCpEA2vhCAAAg+zDdQ");
 }
 
-BOOST_AUTO_TEST_CASE(a_2_4_command_with_unix_times_parses) {
-  const auto event =
-      parse(fixture("event-exporter-2.4/imap_command_finished-unix.json"));
+BOOST_AUTO_TEST_CASE(a_hand_written_2_4_command_with_an_ipv6_address_parses) {
+  const auto event = parse(fixture(
+      "event-exporter-2.4/hand-written/imap_command_finished-unix.json"));
   const auto &message = event.message;
   BOOST_TEST(event.type() == "imap_command_finished");
   BOOST_TEST(message.integer("ts") == 1795376170448947);
@@ -198,14 +291,121 @@ BOOST_AUTO_TEST_CASE(a_2_4_command_with_unix_times_parses) {
              1795376170.442818);
 }
 
-BOOST_AUTO_TEST_CASE(a_2_4_delivery_parses) {
-  const auto event =
-      parse(fixture("event-exporter-2.4/mail_delivery_finished-rfc3339.json"));
+BOOST_AUTO_TEST_CASE(a_hand_written_2_4_delivery_parses) {
+  const auto event = parse(fixture(
+      "event-exporter-2.4/hand-written/mail_delivery_finished-rfc3339.json"));
   BOOST_TEST(event.type() == "mail_delivery_finished");
   BOOST_TEST(event.message.integer("ts") == 1795376170481778);
   BOOST_TEST(event.message.str("user") == "bob@example.org");
   BOOST_TEST(event.message.str("origin") == "delivery");
   BOOST_TEST(event.message.str("host") == "mx2");
+}
+
+BOOST_AUTO_TEST_CASE(every_2_4_capture_parses) {
+  BOOST_TEST(parse_every_capture("event-exporter-2.4/rfc3339") +
+                 parse_every_capture("event-exporter-2.4/mail-events-unix") ==
+             std::size(k_captures_2_4));
+}
+
+BOOST_AUTO_TEST_CASE(captures_2_4_give_type_session_time_and_counters) {
+  for (const auto &expected : k_captures_2_4) {
+    BOOST_TEST_CONTEXT(expected.file) {
+      const auto event =
+          parse(fixture(std::string("event-exporter-2.4/") + expected.file));
+      check_capture(event, expected.type, expected.cmd_name, expected.mailbox,
+                    expected.tagged_reply_state, expected.ts);
+      const auto &message = event.message;
+      BOOST_TEST(message.str("session") == expected.session);
+      BOOST_TEST(message.str("svc") == expected.svc);
+      BOOST_TEST(message.str("origin") == expected.origin);
+      BOOST_TEST(message.integer("net_in_bytes", -1) == expected.net_in_bytes);
+      BOOST_TEST(message.integer("net_out_bytes", -1) ==
+                 expected.net_out_bytes);
+      BOOST_TEST(message.find("bytes_in") == nullptr);
+      BOOST_TEST(message.find("bytes_out") == nullptr);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_2_4_rename_keeps_old_and_new_mailbox) {
+  const auto event = parse(fixture("event-exporter-2.4/rfc3339/"
+                                   "05-imap_command_finished-rename.json"));
+  BOOST_TEST(event.message.str("old_mailbox") == "Work");
+  BOOST_TEST(event.message.str("new_mailbox") == "Work2");
+  BOOST_TEST(event.message.find("mailbox") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_2_4_delivery_keeps_dovecots_fields) {
+  const auto event = parse(
+      fixture("event-exporter-2.4/rfc3339/10-mail_delivery_finished.json"));
+  const auto &message = event.message;
+  BOOST_TEST(message.str("rcpt_to") == "alice");
+  BOOST_TEST(message.str("message_id") == "<1795376170459743776@example.org>");
+  BOOST_TEST(message.integer("message_size") == 332);
+  // 2.4 adds a service field beside the category svc comes from
+  BOOST_TEST(message.str("service") == "lmtp");
+  BOOST_TEST(
+      (*message.find("categories") ==
+       dw::wire::Value(dw::wire::Strings{"service:lmtp", "smtp-server", "lmtp",
+                                         "local-delivery", "storage"})));
+}
+
+BOOST_AUTO_TEST_CASE(unix_times_of_other_fields_stay_numbers) {
+  const auto event = parse(fixture("event-exporter-2.4/mail-events-unix/"
+                                   "00-imap_command_finished-append.json"));
+  BOOST_REQUIRE(event.message.find("last_run_time") != nullptr);
+  BOOST_TEST(std::get<double>(*event.message.find("last_run_time")) ==
+             1796511611.850513);
+}
+
+BOOST_AUTO_TEST_CASE(a_command_has_the_same_names_from_2_3_and_from_2_4) {
+  // the same session captured from both: only the counters' names differed
+  for (const char *file : {"00-imap_command_finished-create.json",
+                           "02-imap_command_finished-append.json",
+                           "05-imap_command_finished-rename.json",
+                           "08-imap_command_finished-unknown.json"}) {
+    BOOST_TEST_CONTEXT(file) {
+      const auto old_names = sorted_keys(
+          parse(fixture(std::string("event-exporter-2.3/") + file)).message);
+      const auto new_names = sorted_keys(
+          parse(fixture(std::string("event-exporter-2.4/rfc3339/") + file))
+              .message);
+      BOOST_TEST(old_names == new_names, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(byte_counters_of_2_3_take_2_4_names_in_place) {
+  const auto event =
+      parse(fixture("event-exporter-2.3/00-imap_command_finished-create.json"));
+  const auto &message = event.message;
+  BOOST_TEST(message.integer("net_in_bytes") == 4);
+  BOOST_TEST(message.integer("net_out_bytes") == 57);
+  BOOST_TEST(message.find("bytes_in") == nullptr);
+  BOOST_TEST(message.find("bytes_out") == nullptr);
+  const auto names = keys(message);
+  const auto at = std::find(names.begin(), names.end(), "net_in_bytes");
+  BOOST_REQUIRE((at != names.begin() && at + 1 != names.end()));
+  BOOST_TEST(*(at - 1) == "lock_wait_usecs");
+  BOOST_TEST(*(at + 1) == "net_out_bytes");
+}
+
+BOOST_AUTO_TEST_CASE(a_2_4_counter_wins_over_a_2_3_one_beside_it) {
+  const auto event = parse(
+      R"({"event":"imap_command_finished","fields":{"user":"u",)"
+      R"("bytes_in":1,"net_in_bytes":2,"net_out_bytes":3,"bytes_out":4}})");
+  const auto &message = event.message;
+  BOOST_TEST(message.integer("net_in_bytes") == 2);
+  BOOST_TEST(message.integer("net_out_bytes") == 3);
+  BOOST_TEST(message.find("bytes_in") == nullptr);
+  BOOST_TEST(message.find("bytes_out") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(only_commands_have_their_counters_renamed) {
+  const auto event = parse(R"({"event":"http_request_finished",)"
+                           R"("fields":{"user":"u","bytes_in":1}})");
+  BOOST_TEST(event.message.integer("bytes_in") == 1);
+  BOOST_TEST(event.message.find("net_in_bytes") == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(other_events_keep_their_name_and_get_no_origin) {

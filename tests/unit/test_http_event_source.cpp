@@ -2,6 +2,8 @@
 #include "bus/Bus.hpp"
 #include "core/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
+#include "replication/ReplicationFeed.hpp"
+#include "replication/Trigger.hpp"
 #include "sources/HttpEventSource.hpp"
 #include "util/Fatal.hpp"
 
@@ -12,7 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -29,6 +34,23 @@ const std::string k_create = DOVEWARDEN_TOP_SRCDIR
     "/tests/fixtures/event-exporter-2.3/00-imap_command_finished-create.json";
 const std::string k_delivery = DOVEWARDEN_TOP_SRCDIR
     "/tests/fixtures/event-exporter-2.3/10-mail_delivery_finished.json";
+const std::string k_captures_2_4 =
+    DOVEWARDEN_TOP_SRCDIR "/tests/fixtures/event-exporter-2.4/";
+
+// Returns the real 2.4.1 captures, "rfc3339/00-….json", in order.
+std::vector<std::string> captures_2_4() {
+  std::vector<std::string> names;
+  for (const char *folder : {"rfc3339", "mail-events-unix"}) {
+    for (const auto &entry :
+         std::filesystem::directory_iterator(k_captures_2_4 + folder)) {
+      if (entry.path().extension() == ".json")
+        names.push_back(std::string(folder) + "/" +
+                        entry.path().filename().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 class Collector : public dw::bus::Subscriber {
 public:
@@ -65,6 +87,8 @@ struct Served {
             admitted.emplace_back(event.message.str("user"));
             if (throw_in_admit)
               throw std::runtime_error("secret");
+            if (decide)
+              return tl::expected<bool, std::string>(decide(event));
             return admit_answer;
           });
       try {
@@ -105,6 +129,7 @@ struct Served {
   std::mutex mutex;
   std::vector<std::string> admitted;
   tl::expected<bool, std::string> admit_answer = true;
+  std::function<bool(const dw::core::Event &)> decide; // else admit_answer
   bool throw_in_admit = false;
   std::unique_ptr<HttpEventSource> source;
   std::uint16_t port = 0;
@@ -166,6 +191,92 @@ BOOST_AUTO_TEST_CASE(an_event_nobody_wants_is_204) {
   BOOST_TEST(result->body.empty());
   BOOST_TEST(served.admitted.size() == 1u);
   BOOST_TEST(served.metric("dovewarden_events_filtered_total") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(every_2_4_capture_is_202_and_reaches_the_bus) {
+  Served served;
+  const auto names = captures_2_4();
+  BOOST_REQUIRE_EQUAL(names.size(), 18u);
+  for (const auto &name : names) {
+    BOOST_TEST_CONTEXT(name) {
+      const auto result = served.post(read_file(k_captures_2_4 + name));
+      BOOST_REQUIRE(result);
+      BOOST_TEST(result->status == 202);
+    }
+  }
+  served.bus.stop();
+  const auto events = served.collector->events();
+  BOOST_REQUIRE_EQUAL(events.size(), names.size());
+  for (std::size_t i = 0; i < names.size(); i++) {
+    BOOST_TEST_CONTEXT(names[i]) {
+      const auto &event = events[i];
+      // the file is named for the event
+      BOOST_TEST(names[i].find("-" + event.type()) != std::string::npos);
+      BOOST_TEST(event.source == "http");
+      BOOST_TEST(event.message.str("user") == "alice");
+      BOOST_TEST(event.message.str("ip") == "127.0.0.1");
+      BOOST_TEST(!event.message.str("session").empty());
+      BOOST_TEST(event.message.integer("ts") > 1796511577000000);
+    }
+  }
+}
+
+// What the Go dovewarden 0.1.1 (its internal/events/filter.go) answers each
+// 2.4.1 capture: 202 for a delivery and for the commands it replicates on,
+// 204 for any other event. dovewardend with replication on and nothing
+// else subscribed: the feed's trigger decides and its filter subscribes.
+BOOST_AUTO_TEST_CASE(captures_2_4_get_the_go_dovewardens_answers) {
+  Served served("no.such.type");
+  const auto trigger = dw::replication::Trigger::defaults();
+  served.decide = [&trigger](const dw::core::Event &event) {
+    return trigger.priority(event).has_value();
+  };
+  served.bus.subscribe(dw::replication::ReplicationFeed::filter(),
+                       std::make_shared<Collector>(), {});
+  const std::map<std::string, int> go_answers = {
+      {"rfc3339/00-imap_command_finished-create.json", 202},
+      {"rfc3339/01-imap_command_finished-select.json", 204},
+      {"rfc3339/02-imap_command_finished-append.json", 202},
+      {"rfc3339/03-imap_command_finished-store.json", 202},
+      {"rfc3339/04-imap_command_finished-copy.json", 202},
+      {"rfc3339/05-imap_command_finished-rename.json", 202},
+      {"rfc3339/06-imap_command_finished-store.json", 202},
+      {"rfc3339/07-imap_command_finished-expunge.json", 202},
+      {"rfc3339/08-imap_command_finished-unknown.json", 204},
+      {"rfc3339/09-imap_command_finished-logout.json", 204},
+      {"rfc3339/10-mail_delivery_finished.json", 202},
+      {"mail-events-unix/00-imap_command_finished-append.json", 202},
+      {"mail-events-unix/01-mail_expunge_requested-expunge.json", 204},
+      {"mail-events-unix/02-mail_expunged.json", 204},
+      {"mail-events-unix/03-mail_user_session_finished.json", 204},
+      {"mail-events-unix/04-mail_delivery_started.json", 204},
+      {"mail-events-unix/05-mail_delivery_finished.json", 202},
+      {"mail-events-unix/06-mail_user_session_finished.json", 204},
+  };
+  const auto names = captures_2_4();
+  BOOST_REQUIRE_EQUAL(names.size(), go_answers.size());
+  for (const auto &name : names) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_REQUIRE(go_answers.count(name) == 1u);
+      const auto result = served.post(read_file(k_captures_2_4 + name));
+      BOOST_REQUIRE(result);
+      BOOST_TEST(result->status == go_answers.at(name));
+    }
+  }
+}
+
+// as the Go dovewarden's "POST /events" (Go's http.ServeMux pattern)
+BOOST_AUTO_TEST_CASE(the_path_is_events_with_any_query_and_no_trailing_slash) {
+  Served served;
+  httplib::Client client("127.0.0.1", served.port);
+  const auto result = client.Post("/events?from=dovecot", read_file(k_create),
+                                  "application/json");
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 202);
+  const auto slash =
+      client.Post("/events/", read_file(k_create), "application/json");
+  BOOST_REQUIRE(slash);
+  BOOST_TEST(slash->status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_bodies_are_400_with_a_reason_and_counted) {
