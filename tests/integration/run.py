@@ -317,7 +317,7 @@ def main():
               f"{d.seconds:.0f}s of test processes")
     passed = sum(d.passed for d in dovecots)
     failed = sum(d.failed for d in dovecots)
-    print(f"integration: {len(tests)} tests on {len(dovecots)} Dovecot(s) in "
+    print(f"integration: {len(tests)} tests × {len(dovecots)} Dovecot(s) in "
           f"{time.monotonic() - t0:.1f}s, {args.jobs} at a time")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

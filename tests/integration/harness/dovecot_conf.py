@@ -1,8 +1,8 @@
 """Dovecot's configuration syntax, 2.3 and 2.4, in one place.
 
-Dovecot.write_files() renders one template; every line whose spelling
-differs between the two versions comes from the version's Syntax below
-(the 2.3 → 2.4 table of ../shared/DESIGN.md, "Dovecot 2.4").
+dovecot.py renders one template; every line whose spelling differs
+between the two versions comes from the version's Syntax below, as do the
+settings tests hand over as dicts (the plugin's, the event exporter's).
 """
 
 
