@@ -276,7 +276,8 @@ void Daemon::start_admin_server() {
       return std::move(*users);
     };
     m_replication_api = std::make_unique<admin::ReplicationApi>(
-        *m_store, std::move(list_users));
+        *m_store, std::move(list_users),
+        [this] { return m_replicator->noreplicate(); });
     m_admin->add(*m_replication_api);
   }
   if (m_webhook_store) {
