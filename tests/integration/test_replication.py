@@ -398,19 +398,9 @@ class BackgroundTest(ReplicationCase):
 class EventExporterTest(ReplicationCase):
     def setUp(self):
         self.http_port = free_port()
-        exporter = (
-            "event_exporter dw {\n"
-            "  format = json\n"
-            "  format_args = time-rfc3339\n"
-            "  transport = http-post\n"
-            f"  transport_args = http://127.0.0.1:{self.http_port}/events\n"
-            "  transport_timeout = 500msec\n"
-            "}\n"
-            "metric dw_events {\n"
-            "  exporter = dw\n"
-            "  filter = event=imap_command_finished OR event=mail_delivery_finished\n"
-            "}\n")
-        self.pair_options = {"plugin": False, "primary_options": {"extra_conf": exporter}}
+        exporter = {"url": f"http://127.0.0.1:{self.http_port}/events",
+                    "filter": "event=imap_command_finished OR event=mail_delivery_finished"}
+        self.pair_options = {"plugin": False, "primary_options": {"exporter": exporter}}
         super().setUp()
 
     def test_stock_event_exporter_drives_replication(self):

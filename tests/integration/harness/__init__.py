@@ -1,7 +1,7 @@
-"""Integration-test harness: a throw-away Dovecot, the real dovewardend, clients."""
+"""Integration-test harness: a throw-away Dovecot (2.3 or 2.4), the real dovewardend, clients."""
 
 from .util import LIVE, REPO, Timeout, diagnostics, free_port, wait_until
-from .dovecot import DOMAIN, USERS, Dovecot, plugin_path, sink_module_path
+from .dovecot import DOMAIN, USERS, Dovecot, dovecot_series, install, not_on, plugin_path, sink_module_path
 from .clients import Imap, RawImap, lmtp_deliver, make_message, pop3
 from .daemon import Daemon, Stream, daemon_path, parse_metrics
 from .env import Env, by_session, split_by_command
@@ -11,7 +11,7 @@ from .redis import Redis
 
 __all__ = [
     "LIVE", "REPO", "Timeout", "diagnostics", "free_port", "wait_until",
-    "DOMAIN", "USERS", "Dovecot", "plugin_path", "sink_module_path",
+    "DOMAIN", "USERS", "Dovecot", "dovecot_series", "install", "not_on", "plugin_path", "sink_module_path",
     "Imap", "RawImap", "lmtp_deliver", "make_message", "pop3",
     "Daemon", "Stream", "daemon_path", "parse_metrics",
     "Env", "by_session", "split_by_command",

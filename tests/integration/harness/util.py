@@ -1,8 +1,10 @@
 """Small helpers shared by the integration harness."""
 
+import fcntl
 import math
 import os
 import socket
+import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -24,19 +26,66 @@ def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-_handed_out = set()
+# Ports come from below the kernel's ephemeral range: the kernel never hands
+# those out for bind(0) or an outgoing connection, so a port given to a
+# server stays ours while that server stops and starts again. Processes
+# claim them in blocks, each block by a lock on a file held until the
+# process exits: test processes running side by side, and other runs on the
+# machine, never hand out the same port.
+PORT_BLOCK = 64
+PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "dovewarden-it-ports")
+_ports = []  # what is left of this process's current block
+_locks = []  # the open lock files: they hold our blocks
+
+
+def _port_range():
+    """[low, high) below the ephemeral range, or None where that is too small."""
+    low = 20000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (low, high) if high - low >= 16 * PORT_BLOCK else None
+
+
+def _claim_block():
+    low, high = _port_range()
+    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
+    for start in range(low, high - PORT_BLOCK + 1, PORT_BLOCK):
+        fd = os.open(os.path.join(PORT_LOCK_DIR, str(start)), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        _locks.append(fd)
+        return list(range(start, start + PORT_BLOCK))
+    raise RuntimeError(f"every block of ports from {low} to {high} is taken ({PORT_LOCK_DIR})")
+
+
+def _bindable(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port():
-    """A free TCP port on 127.0.0.1 that this run has not handed out before."""
-    for _ in range(100):
+    """A free TCP port on 127.0.0.1 that no other process of the harness, in this
+    run or another, has been given."""
+    if _port_range() is None:  # the kernel's choice, as the last resort
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
+            return s.getsockname()[1]
+    while True:
+        if not _ports:
+            _ports.extend(_claim_block())
+        port = _ports.pop(0)
+        if _bindable(port):  # something outside the harness may use it
             return port
-    raise RuntimeError("no free port")
 
 
 def port_answers(port, host="127.0.0.1"):
