@@ -11,7 +11,7 @@ the plugin costs CPU, and fsync's noise would drown it.
 
     bench/bench-imap-latency.py [ROUNDS] [--plugins LIST] [--events GLOBS]
 
-ROUNDS defaults to 2000. --plugins is alice's userdb mail_plugins (default
+ROUNDS defaults to 2000. DW_DOVECOT_PREFIX runs it on that Dovecot (2.4). --plugins is alice's userdb mail_plugins (default
 notify,dovewarden; "notify" measures Dovecot's notify plugin alone), --events
 her dovewarden_events (default *; "nothing" never opens a socket, "user.*"
 opens it but sends nothing per command): docs/benchmarks.md takes the
@@ -29,6 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 
 from harness.clients import make_message  # noqa: E402
+from harness.dovecot import install  # noqa: E402
 from harness.env import Env  # noqa: E402
 from harness.util import proc_stat  # noqa: E402
 
@@ -134,7 +135,8 @@ def main():
             cpu.setdefault(label, []).append((process_cpu(pids[label]) - before) / rounds)
         received = env.daemon.metric("dovewarden_events_received_total")
 
-        print(f"IMAP command latency, {rounds} rounds, commands interleaved at random "
+        print(f"IMAP command latency on Dovecot {install().version}, {rounds} rounds, "
+              "commands interleaved at random "
               "between a user with the plugin and one without, 2 ms idle between (µs)\n")
         print(f"{'command':<14} {'n':>5} {'p50 plain':>10} {'p50 plugin':>11} {'ratio':>6}"
               f" {'p99 plain':>10} {'p99 plugin':>11} {'ratio':>6}")

@@ -133,7 +133,7 @@ std::string format_status(const json &status) {
   const auto count = [](const json &value) {
     return std::to_string(value.get<std::uint64_t>());
   };
-  return format_table({
+  std::vector<Row> rows{
       {"Queued 'sync' requests", count(queued.at("sync"))},
       {"Queued 'high' requests", count(queued.at("high"))},
       {"Queued 'low' requests", count(queued.at("low"))},
@@ -142,7 +142,16 @@ std::string format_status(const json &status) {
       {"Running syncs", count(status.at("running"))},
       {"Users whose last sync failed", count(status.at("failed"))},
       {"Total number of known users", count(status.at("users"))},
-  });
+  };
+  // a daemon without replication's workers, or older, has none
+  if (const auto skipped = status.find("noreplicate");
+      skipped != status.end()) {
+    rows.push_back(
+        {"Skipped syncs (noreplicate)", count(skipped->at("skipped"))});
+    if (!skipped->at("recent").empty())
+      rows.push_back({"Last noreplicate users", join(skipped->at("recent"))});
+  }
+  return format_table(rows);
 }
 
 std::string format_users(const json &users, std::int64_t now) {

@@ -20,8 +20,9 @@ std::string format_table(const std::vector<Row> &rows);
 std::string time_ago(std::optional<std::int64_t> then, std::int64_t now);
 
 // Returns the overview of `dovewarden status` from the API's status object,
-// one "description  count" line each. Throws nlohmann::json::exception if a
-// member is missing or of the wrong type.
+// one "description  count" line each, and the syncs skipped for noreplicate
+// with the last users skipped if the status has them. Throws
+// nlohmann::json::exception if a member is missing or of the wrong type.
 std::string format_status(const nlohmann::json &status);
 
 // Returns the table of `dovewarden status MASK` from the API's user list.

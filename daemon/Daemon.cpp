@@ -85,6 +85,15 @@ std::string stream_text(const config::Config &config) {
          ")";
 }
 
+std::string replication_text(const config::ReplicationConfig &config,
+                             const store::ReplicationStore &store) {
+  return std::string("to ") +
+         (config.doveadm_dest_from_userdb ? "each user's mail_replica, else "
+                                          : "") +
+         config.doveadm_dest + " via " + config.doveadm_url + ", store " +
+         store.describe();
+}
+
 } // namespace
 
 Daemon::Daemon(config::Config config)
@@ -130,9 +139,7 @@ void Daemon::start() {
                ? "on http://" + listen_text(*m_config.metrics_addr)
                : std::string("off"),
            "; stream ", stream_text(m_config), "; replication ",
-           m_store ? "to " + m_config.replication.doveadm_dest + " via " +
-                         m_config.replication.doveadm_url + ", store " +
-                         m_store->describe()
+           m_store ? replication_text(m_config.replication, *m_store)
                    : std::string("off"),
            "; webhooks ", m_webhook_store ? "on" : "off");
 }
@@ -145,7 +152,6 @@ void Daemon::add_replication() {
   doveadm.url = config.doveadm_url;
   doveadm.password = config.doveadm_password;
   doveadm.api_key = config.doveadm_api_key;
-  doveadm.destination = config.doveadm_dest;
   doveadm.timeout = config.doveadm_timeout;
   m_doveadm = replication::DoveadmClient::open(std::move(doveadm));
   m_store = open_store<store::ReplicationStore, store::SqliteStore,
@@ -166,11 +172,17 @@ void Daemon::add_replication() {
   options.sweep_enabled = config.sweep_enabled;
   options.sweep_interval = config.sweep_interval;
   options.sweep_threshold = config.sweep_threshold;
+  options.target.destination = config.doveadm_dest;
+  options.target.from_userdb = config.doveadm_dest_from_userdb;
+  options.userdb.ttl = config.userdb_cache_ttl;
+  options.userdb.max_entries = config.userdb_cache_size;
   auto &client = *m_doveadm;
   replication::Replicator::Doveadm doveadm_calls{
-      [&client](const std::string &user, const std::string &state, bool full) {
-        return client.sync(user, state, full);
+      [&client](const std::string &user, const std::string &destination,
+                const std::string &state, bool full) {
+        return client.sync(user, destination, state, full);
       },
+      [&client](const std::string &user) { return client.user_fields(user); },
       [&client](const std::string &mask) { return client.list_users(mask); },
       [&client] { client.cancel(); }};
   m_replicator = std::make_unique<replication::Replicator>(
@@ -262,7 +274,8 @@ void Daemon::start_admin_server() {
       return std::move(*users);
     };
     m_replication_api = std::make_unique<admin::ReplicationApi>(
-        *m_store, std::move(list_users));
+        *m_store, std::move(list_users),
+        [this] { return m_replicator->noreplicate(); });
     m_admin->add(*m_replication_api);
   }
   if (m_webhook_store) {

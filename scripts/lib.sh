@@ -46,3 +46,30 @@ dw_build() {
 	fi
 	make -j"$(nproc)"
 }
+
+# A copy of the tree as git knows it in $1, for a build configured otherwise
+# than this one (a tree configured in place cannot also be built VPATH).
+dw_copy_tree() {
+	mkdir -p "$1"
+	git ls-files -z | xargs -0 cp --parents -t "$1"
+}
+
+# Dovecot 2.4 (scripts/dovecot-2.4: from its cache, or built now) and the
+# plugin built from this tree in $1 and installed into its prefix: Dovecot's
+# config process reads settings modules only from its own module dir. The
+# daemon needs no build of its own. Prints the prefix.
+dw_dovecot24_with_plugin() {
+	local src=$1 prefix
+	prefix=$(scripts/dovecot-2.4 | tail -n1)
+	[ -x "$prefix/sbin/dovecot" ]
+	dw_copy_tree "$src"
+	(
+		cd "$src"
+		autoreconf -fi
+		./configure --with-dovecot="$prefix/lib/dovecot" --prefix="$prefix"
+		make -j"$(nproc)" -C shared
+		make -j"$(nproc)" -C plugin
+		make -C plugin install
+	) >&2
+	echo "$prefix"
+}

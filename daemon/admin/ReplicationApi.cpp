@@ -87,8 +87,10 @@ parse_replicate(std::string_view body) {
 } // namespace
 
 ReplicationApi::ReplicationApi(store::ReplicationStore &store,
-                               UserLister list_users)
-    : m_store(store), m_list_users(std::move(list_users)) {}
+                               UserLister list_users,
+                               NoreplicateSummary noreplicate)
+    : m_store(store), m_list_users(std::move(list_users)),
+      m_noreplicate(std::move(noreplicate)) {}
 
 void ReplicationApi::install(httplib::Server &server) {
   server.Get("/v1/replication/status",
@@ -118,12 +120,17 @@ void ReplicationApi::status(httplib::Response &response) {
   for (int i = 0; i < replication::k_priority_count; i++)
     queued[replication::priority_name(static_cast<replication::Priority>(i))] =
         status->queued[static_cast<std::size_t>(i)];
-  answer(response, 200,
-         json{{"queued", queued},
-              {"waiting", status->waiting},
-              {"running", status->running},
-              {"failed", status->failed},
-              {"users", status->users}});
+  json body{{"queued", queued},
+            {"waiting", status->waiting},
+            {"running", status->running},
+            {"failed", status->failed},
+            {"users", status->users}};
+  if (m_noreplicate) {
+    const auto skipped = m_noreplicate();
+    body["noreplicate"] = {{"skipped", skipped.skipped},
+                           {"recent", skipped.recent}};
+  }
+  answer(response, 200, body);
 }
 
 void ReplicationApi::users(const httplib::Request &request,

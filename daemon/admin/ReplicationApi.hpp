@@ -1,6 +1,7 @@
 #pragma once
 
 #include "admin/Routes.hpp"
+#include "replication/SkippedUsers.hpp"
 
 #include <tl/expected.hpp>
 
@@ -20,7 +21,7 @@ class ReplicationStore;
 namespace dovewarden::admin {
 
 // The replication routes of the admin API (docs/cli.md):
-//   GET    /v1/replication/status
+//   GET    /v1/replication/status     the queue's counts, the skipped syncs
 //   GET    /v1/replication/users?mask=MASK
 //   POST   /v1/replication/replicate  {"mask":…,"full":…,"priority":…}
 //   DELETE /v1/replication/users/USER
@@ -31,10 +32,16 @@ public:
   using UserLister =
       std::function<tl::expected<std::vector<std::string>, std::string>()>;
 
+  // Returns the syncs skipped for noreplicate (Replicator::noreplicate()).
+  using NoreplicateSummary =
+      std::function<replication::SkippedUsers::Summary()>;
+
   // list_users, if given, widens a replicate mask with wildcards to users the
-  // store does not know yet.
+  // store does not know yet; noreplicate, if given, adds the skipped syncs
+  // to the status.
   explicit ReplicationApi(store::ReplicationStore &store,
-                          UserLister list_users = {});
+                          UserLister list_users = {},
+                          NoreplicateSummary noreplicate = {});
 
   void install(httplib::Server &server) override;
 
@@ -49,6 +56,7 @@ private:
 
   store::ReplicationStore &m_store;
   UserLister m_list_users;
+  NoreplicateSummary m_noreplicate;
 };
 
 } // namespace dovewarden::admin

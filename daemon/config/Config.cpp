@@ -36,7 +36,7 @@ struct Setting {
 constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
 
 // the one list of settings: --help, the environment and the file all read it
-constexpr std::array<Setting, 41> k_settings{{
+constexpr std::array<Setting, 44> k_settings{{
     {"DOVEWARDEN_ZMQ_ENDPOINT", "--zmq-endpoint", "ENDPOINT",
      "ipc:///run/dovewarden/events.sock",
      "ZeroMQ endpoint the PULL socket binds: ipc://PATH or tcp://HOST:PORT"},
@@ -71,8 +71,17 @@ constexpr std::array<Setting, 41> k_settings{{
      "doveadm_api_key, instead of the password"},
     {"DOVEWARDEN_DOVEADM_DEST", "--doveadm-dest", "DEST", "",
      "where dsync replicates to, e.g. tcp:replica.example.com:12345"},
+    {"DOVEWARDEN_DOVEADM_DEST_FROM_USERDB", "--doveadm-dest-from-userdb",
+     "BOOL", "false",
+     "replicate each user to its userdb field mail_replica, as 2.3's sync -d "
+     "did; DOVEWARDEN_DOVEADM_DEST for users without one"},
     {"DOVEWARDEN_DOVEADM_TIMEOUT", "--doveadm-timeout", "DURATION", "30m",
      "the longest one doveadm request may take"},
+    {"DOVEWARDEN_USERDB_CACHE_TTL", "--userdb-cache-ttl", "DURATION", "1m",
+     "how long a user's userdb fields (noreplicate, mail_replica) are kept "
+     "before doveadm user is asked again; 0s: every sync asks"},
+    {"DOVEWARDEN_USERDB_CACHE_SIZE", "--userdb-cache-size", "COUNT", "100000",
+     "users whose userdb fields are kept at most"},
     {"DOVEWARDEN_REDIS_MODE", "--redis-mode", "MODE", "embedded",
      "replication store: embedded (SQLite; inmemory is the same) or external "
      "(Redis)"},
@@ -276,6 +285,8 @@ void convert_replication(const Values &values, Config &config) {
   if (!r.doveadm_url.empty() && r.doveadm_dest.empty())
     throw ConfigError("DOVEWARDEN_DOVEADM_DEST",
                       "must be set when DOVEWARDEN_DOVEADM_URL is");
+  r.doveadm_dest_from_userdb =
+      boolean(values, "DOVEWARDEN_DOVEADM_DEST_FROM_USERDB");
   if (doveadm_protocol) {
     if (!r.doveadm_api_key.empty())
       throw ConfigError("DOVEWARDEN_DOVEADM_API_KEY",
@@ -291,6 +302,9 @@ void convert_replication(const Values &values, Config &config) {
                       "or neither");
   }
   r.doveadm_timeout = positive_duration(values, "DOVEWARDEN_DOVEADM_TIMEOUT");
+  r.userdb_cache_ttl = duration(values, "DOVEWARDEN_USERDB_CACHE_TTL");
+  r.userdb_cache_size = static_cast<std::size_t>(
+      number(values, "DOVEWARDEN_USERDB_CACHE_SIZE", 1, 100000000));
   r.store = store_mode(values);
   r.store_path = values.at("DOVEWARDEN_STORE_PATH");
   const auto &redis = values.at("DOVEWARDEN_REDIS_ADDR");

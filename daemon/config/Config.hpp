@@ -24,7 +24,10 @@ struct ReplicationConfig {
   std::string doveadm_password;
   std::string doveadm_api_key;
   std::string doveadm_dest;
+  bool doveadm_dest_from_userdb = false; // mail_replica first, as `sync -d`
   std::chrono::milliseconds doveadm_timeout{30 * 60 * 1000};
+  std::chrono::milliseconds userdb_cache_ttl{60 * 1000};
+  std::size_t userdb_cache_size = 100000;
   StoreMode store = StoreMode::embedded;
   std::string store_path = "/var/lib/dovewarden";
   util::ListenAddress redis_addr{"127.0.0.1", 6379};

@@ -31,7 +31,8 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
                          .Register(registry)),
       m_doveadm(BuildCounter()
                     .Name("dovewarden_doveadm_requests_total")
-                    .Help("doveadm requests by result")
+                    .Help("doveadm requests by command (sync, user) and "
+                          "result")
                     .Register(registry)),
       m_store_errors(BuildCounter()
                          .Name("dovewarden_store_errors_total")
@@ -50,6 +51,13 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
           BuildCounter()
               .Name("dovewarden_replication_uidvalidity_changes_total")
               .Help("Mailboxes seen with a new UIDVALIDITY (full sync queued)")
+              .Register(registry)
+              .Add({})),
+      m_noreplicate(
+          BuildCounter()
+              .Name("dovewarden_replication_noreplicate_skips_total")
+              .Help("Syncs skipped because the userdb says noreplicate (the "
+                    "user left the queue)")
               .Register(registry)
               .Add({})),
       m_waiting(gauge(registry, "dovewarden_replication_waiting",
@@ -104,9 +112,13 @@ void ReplicationMetrics::sync(bool full, bool ok, double seconds) {
   m_sync_seconds.Add({{"kind", kind}}, k_buckets).Observe(seconds);
 }
 
-void ReplicationMetrics::doveadm_request(std::string_view result) {
-  m_doveadm.Add({{"result", label(result)}}).Increment();
+void ReplicationMetrics::doveadm_request(std::string_view command,
+                                         std::string_view result) {
+  m_doveadm.Add({{"command", label(command)}, {"result", label(result)}})
+      .Increment();
 }
+
+void ReplicationMetrics::noreplicate_skip() { m_noreplicate.Increment(); }
 
 void ReplicationMetrics::store_error(std::string_view operation) {
   m_store_errors.Add({{"operation", label(operation)}}).Increment();

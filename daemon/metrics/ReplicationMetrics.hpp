@@ -29,8 +29,10 @@ public:
   // An event that queued its user (priority) or did not (nothing).
   void event(std::string_view source, const replication::Priority *priority);
   void sync(bool full, bool ok, double seconds);
-  // result: ok, or a DoveadmClient failure kind.
-  void doveadm_request(std::string_view result);
+  // command: sync or user; result: ok, or a DoveadmClient failure kind.
+  void doveadm_request(std::string_view command, std::string_view result);
+  // A sync skipped because the userdb says noreplicate.
+  void noreplicate_skip();
   void store_error(std::string_view operation);
   void sweep(bool ok, double seconds, std::size_t users);
   void uidvalidity_changed();
@@ -53,6 +55,7 @@ private:
   prometheus::Gauge &m_sweep_seconds;
   prometheus::Gauge &m_sweep_users;
   prometheus::Counter &m_uidvalidity;
+  prometheus::Counter &m_noreplicate;
   std::array<prometheus::Gauge *, replication::k_priority_count> m_queued{};
   prometheus::Gauge &m_waiting;
   prometheus::Gauge &m_running;

@@ -17,12 +17,13 @@ bool DoveadmClient::is_mask(const std::string &name) {
 }
 
 tl::expected<void, DoveadmFailure>
-DoveadmClient::syncable_name(const std::string &user) {
+DoveadmClient::plain_name(const std::string &user, const char *command) {
   if (user.empty() || is_mask(user))
     return tl::unexpected(doveadm_failure(
         DoveadmFailure::Kind::no_such_user,
-        "doveadm sync: a user name cannot be empty or hold '*' or '?' "
-        "(doveadm takes it for a mask)"));
+        std::string("doveadm ") + command +
+            ": a user name cannot be empty or hold '*' or '?' (doveadm takes "
+            "it for a mask)"));
   return {};
 }
 

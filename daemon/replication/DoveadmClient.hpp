@@ -1,6 +1,7 @@
 #pragma once
 
 #include "replication/DoveadmFailure.hpp"
+#include "replication/UserdbFields.hpp"
 
 #include <tl/expected.hpp>
 
@@ -22,7 +23,6 @@ public:
     std::string url;
     std::string password;    // doveadm_password
     std::string api_key;     // doveadm_api_key (HTTP API only)
-    std::string destination; // dsync's destination, e.g. tcp:replica:12345
     // the whole request; a first full sync of a large mailbox takes long
     std::chrono::milliseconds timeout{std::chrono::minutes(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
@@ -38,12 +38,20 @@ public:
 
   virtual ~DoveadmClient() = default;
 
-  // Runs `doveadm sync` of user to the destination, incremental from state,
-  // or full (and from an empty state) if full, as the replicator did (lock
-  // timeout 30 s, every namespace, noreplicate honoured). Returns the new
-  // dsync state, or why not.
+  // Runs `doveadm sync` of user to destination (e.g. tcp:replica:12345),
+  // incremental from state, or full (and from an empty state) if full, as
+  // the replicator did (lock timeout 30 s, every namespace), in a request
+  // that Dovecot 2.3 and 2.4 both take: without replicatorNotify (-U), so
+  // noreplicate is the caller's to honour. Returns the new dsync state, or
+  // why not.
   virtual tl::expected<std::string, DoveadmFailure>
-  sync(const std::string &user, const std::string &state, bool full) = 0;
+  sync(const std::string &user, const std::string &destination,
+       const std::string &state, bool full) = 0;
+
+  // Runs `doveadm user` for one user. Returns that user's userdb fields, or
+  // why not (no_such_user if the userdb does not know it).
+  virtual tl::expected<UserdbFields, DoveadmFailure>
+  user_fields(const std::string &user) = 0;
 
   // Runs `doveadm user` with mask ('*' and '?' are wildcards). Returns the
   // names of the users matching it (none if none do), or why not.
@@ -58,10 +66,10 @@ protected:
   // Whether doveadm takes name for a mask: it holds '*' or '?'.
   static bool is_mask(const std::string &name);
 
-  // Why user cannot be synced by name, if it cannot: doveadm takes a name
-  // with '*' or '?' for a mask.
-  static tl::expected<void, DoveadmFailure>
-  syncable_name(const std::string &user);
+  // Why command cannot name user, if it cannot: doveadm takes a name with
+  // '*' or '?' for a mask.
+  static tl::expected<void, DoveadmFailure> plain_name(const std::string &user,
+                                                       const char *command);
 };
 
 } // namespace dovewarden::replication

@@ -8,8 +8,8 @@ namespace {
 
 using Kind = DoveadmFailure::Kind;
 
+constexpr int k_ex_usage = 64;
 constexpr int k_ex_nouser = 67;
-constexpr int k_ex_noreplicate = 1001; // DOVEADM_EX_NOREPLICATE
 
 struct ExitCode {
   int code;
@@ -20,14 +20,16 @@ struct ExitCode {
 // <sysexits.h> and doveadm's own codes
 constexpr ExitCode k_exit_codes[] = {
     {2, "", "mailboxes changed during the sync"},
-    {64, "USAGE", "usage error"},
+    {k_ex_usage, "USAGE", "usage error: this doveadm refuses the request"},
     {65, "DATAERR", "data error"},
     {k_ex_nouser, "NOUSER", "unknown user, here or on the destination"},
     {75, "TEMPFAIL", "temporary failure"},
     {76, "PROTOCOL", "protocol error"},
     {77, "NOPERM", "permission denied"},
     {78, "", "configuration error"},
-    {k_ex_noreplicate, "NOREPLICATE", "the user has noreplicate"},
+    // only asked for with replicatorNotify (-U), which 2.4 refuses and this
+    // daemon does not send: it reads noreplicate from the userdb itself
+    {1001, "NOREPLICATE", "the user has noreplicate"},
     {1002, "NOTFOUND", "not found"},
 };
 
@@ -39,8 +41,6 @@ const char *failure_kind_name(Kind kind) {
     return "temporary";
   case Kind::no_such_user:
     return "no_such_user";
-  case Kind::noreplicate:
-    return "noreplicate";
   case Kind::auth:
     return "auth";
   case Kind::protocol:
@@ -58,9 +58,9 @@ DoveadmFailure exit_failure(const char *command, int code) {
   for (const auto &known : k_exit_codes)
     if (known.code == code)
       text = known.text;
-  const Kind kind = code == k_ex_nouser        ? Kind::no_such_user
-                    : code == k_ex_noreplicate ? Kind::noreplicate
-                                               : Kind::temporary;
+  const Kind kind = code == k_ex_nouser  ? Kind::no_such_user
+                    : code == k_ex_usage ? Kind::protocol
+                                         : Kind::temporary;
   return doveadm_failure(kind,
                          std::string("doveadm ") + command + ": exit code " +
                              std::to_string(code) + " (" + text + ")",

@@ -11,9 +11,9 @@ struct DoveadmFailure {
     temporary,    // retry later: doveadm or the destination down, a timeout,
                   // a cancelled request, any other exit code
     no_such_user, // exit code 67: unknown here or on the destination
-    noreplicate,  // exit code 1001: the userdb says noreplicate
     auth,         // a wrong password or API key, or none where one is asked
-    protocol,     // an answer that is not what doveadm answers
+    protocol,     // an answer that is not what doveadm answers, or doveadm
+                  // refusing the request itself (invalidRequest, USAGE)
   };
 
   Kind kind = Kind::temporary;
@@ -21,7 +21,7 @@ struct DoveadmFailure {
   int exit_code = 0; // doveadm's exit code when it gave one
 };
 
-// Returns "temporary", "no_such_user", "noreplicate", "auth" or "protocol".
+// Returns "temporary", "no_such_user", "auth" or "protocol".
 const char *failure_kind_name(DoveadmFailure::Kind kind);
 
 DoveadmFailure doveadm_failure(DoveadmFailure::Kind kind, std::string message,

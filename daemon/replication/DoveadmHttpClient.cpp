@@ -167,6 +167,16 @@ DoveadmFailure shape_failure(const char *command, const std::string &what) {
                                      ": unexpected answer: " + what);
 }
 
+// What doveadm's error types without an exit code say, for the log.
+std::string error_meaning(const std::string &type) {
+  if (type == "invalidRequest")
+    return " (doveadm refused a parameter of the request: is this a doveadm "
+           "dovewarden does not know?)";
+  if (type == "unknownMethod")
+    return " (doveadm does not know the command)";
+  return {};
+}
+
 // The answer is [[type, payload, tag]]; type "doveadmResponse" or "error".
 // Returns the payload of a response, or why there is none.
 tl::expected<json, DoveadmFailure> parse_answer(const char *command,
@@ -197,8 +207,9 @@ tl::expected<json, DoveadmFailure> parse_answer(const char *command,
     const std::string name = kind != error.end() && kind->is_string()
                                  ? kind->get<std::string>()
                                  : "unknown";
-    return tl::unexpected(failure(
-        Kind::protocol, std::string("doveadm ") + command + ": error " + name));
+    return tl::unexpected(
+        failure(Kind::protocol, std::string("doveadm ") + command + ": error " +
+                                    name + error_meaning(name)));
   }
   return tl::unexpected(exit_failure(command, code->get<int>()));
 }
@@ -255,17 +266,16 @@ DoveadmHttpClient::DoveadmHttpClient(Options options)
 }
 
 tl::expected<std::string, DoveadmFailure>
-DoveadmHttpClient::sync(const std::string &user, const std::string &state,
-                        bool full) {
-  if (const auto syncable = syncable_name(user); !syncable)
-    return tl::unexpected(syncable.error());
+DoveadmHttpClient::sync(const std::string &user, const std::string &destination,
+                        const std::string &state, bool full) {
+  if (const auto plain = plain_name(user, "sync"); !plain)
+    return tl::unexpected(plain.error());
+  // no replicatorNotify: 2.4 refuses it (invalidRequest), and there is no
+  // replicator to notify
   json parameters = {
       {"user", user},
-      {"destination", json::array({m_options.destination})},
+      {"destination", json::array({destination})},
       {"state", full ? std::string() : state},
-      // as the replicator did: doveadm then answers noreplicate users with
-      // exit code 1001, and notifies a replicator only if one is running
-      {"replicatorNotify", true},
       // without it, two servers syncing each other can deadlock
       {"lockTimeout", k_lock_timeout_secs},
       // the replicator's -N: every namespace, shared and public ones too
@@ -273,29 +283,25 @@ DoveadmHttpClient::sync(const std::string &user, const std::string &state,
   };
   if (full)
     parameters["fullSync"] = true;
-  const std::string tag = next_tag();
-  const auto body = request_body("sync", parameters, tag);
-  if (!body)
-    return tl::unexpected(body.error());
-  const auto answer = post(*body);
-  if (!answer)
-    return tl::unexpected(answer.error());
-  const auto payload = parse_answer("sync", *answer, tag);
+  const auto payload = request("sync", parameters);
   if (!payload)
     return tl::unexpected(payload.error());
   return state_of(*payload);
 }
 
+tl::expected<UserdbFields, DoveadmFailure>
+DoveadmHttpClient::user_fields(const std::string &user) {
+  if (const auto plain = plain_name(user, "user"); !plain)
+    return tl::unexpected(plain.error());
+  const auto payload = request("user", json{{"userMask", user}});
+  if (!payload)
+    return tl::unexpected(payload.error());
+  return userdb_fields_of(*payload, user);
+}
+
 tl::expected<std::vector<std::string>, DoveadmFailure>
 DoveadmHttpClient::list_users(const std::string &mask) {
-  const std::string tag = next_tag();
-  const auto body = request_body("user", json{{"userMask", mask}}, tag);
-  if (!body)
-    return tl::unexpected(body.error());
-  const auto answer = post(*body);
-  if (!answer)
-    return tl::unexpected(answer.error());
-  const auto payload = parse_answer("user", *answer, tag);
+  const auto payload = request("user", json{{"userMask", mask}});
   if (!payload) {
     // a plain name that is not a user: a mask that matches nobody
     if (payload.error().kind == Kind::no_such_user && !is_mask(mask))
@@ -309,6 +315,19 @@ void DoveadmHttpClient::cancel() { m_cancelled = true; }
 
 std::string DoveadmHttpClient::next_tag() {
   return "dw" + std::to_string(m_next_tag++);
+}
+
+tl::expected<nlohmann::json, DoveadmFailure>
+DoveadmHttpClient::request(const char *command,
+                           const nlohmann::json &parameters) {
+  const std::string tag = next_tag();
+  const auto body = request_body(command, parameters, tag);
+  if (!body)
+    return tl::unexpected(body.error());
+  const auto answer = post(*body);
+  if (!answer)
+    return tl::unexpected(answer.error());
+  return parse_answer(command, *answer, tag);
 }
 
 // One easy handle per request: doveadm answers "Connection: close", so a

@@ -3,6 +3,8 @@
 #include "replication/DoveadmClient.hpp"
 #include "replication/ReadyConnection.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -21,8 +23,12 @@ public:
   DoveadmHttpClient(const DoveadmHttpClient &) = delete;
   DoveadmHttpClient &operator=(const DoveadmHttpClient &) = delete;
 
-  tl::expected<std::string, DoveadmFailure>
-  sync(const std::string &user, const std::string &state, bool full) override;
+  tl::expected<std::string, DoveadmFailure> sync(const std::string &user,
+                                                 const std::string &destination,
+                                                 const std::string &state,
+                                                 bool full) override;
+  tl::expected<UserdbFields, DoveadmFailure>
+  user_fields(const std::string &user) override;
   tl::expected<std::vector<std::string>, DoveadmFailure>
   list_users(const std::string &mask) override;
   void cancel() override;
@@ -30,6 +36,10 @@ public:
 private:
   // Returns a tag for one request.
   std::string next_tag();
+  // Sends [[command, parameters, tag]]. Returns the payload of doveadm's
+  // response, or why there is none.
+  tl::expected<nlohmann::json, DoveadmFailure>
+  request(const char *command, const nlohmann::json &parameters);
   // POSTs body. Returns the body of a 200 answer, or why there was none.
   tl::expected<std::string, DoveadmFailure> post(const std::string &body);
 

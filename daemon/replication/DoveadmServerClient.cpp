@@ -112,6 +112,13 @@ DoveadmFailure shape_failure(const char *command, const std::string &what) {
                                      ": unexpected answer: " + what);
 }
 
+// The JSON doveadm wrote as its output (a discarded value if it is none).
+nlohmann::json json_of(const DoveadmServerClient::Answer &answer) {
+  return nlohmann::json::parse(answer.values.empty() ? std::string()
+                                                     : answer.values.front(),
+                               nullptr, false);
+}
+
 } // namespace
 
 DoveadmServerClient::DoveadmServerClient(Options options)
@@ -144,17 +151,17 @@ DoveadmServerClient::DoveadmServerClient(Options options)
 }
 
 tl::expected<std::string, DoveadmFailure>
-DoveadmServerClient::sync(const std::string &user, const std::string &state,
-                          bool full) {
-  if (const auto syncable = syncable_name(user); !syncable)
-    return tl::unexpected(syncable.error());
+DoveadmServerClient::sync(const std::string &user,
+                          const std::string &destination,
+                          const std::string &state, bool full) {
+  if (const auto plain = plain_name(user, "sync"); !plain)
+    return tl::unexpected(plain.error());
   // the HTTP client's parameters as options: -N every namespace, -l the
-  // lock timeout, -U noreplicate honoured and a replicator notified
-  std::vector<std::string> args{"sync", "-N", "-l", k_lock_timeout_secs, "-U"};
+  // lock timeout; no -U, which 2.4 refuses (-USAGE)
+  std::vector<std::string> args{"sync", "-N", "-l", k_lock_timeout_secs};
   if (full)
     args.push_back("-f");
-  args.insert(args.end(),
-              {"-s", full ? std::string() : state, m_options.destination});
+  args.insert(args.end(), {"-s", full ? std::string() : state, destination});
   const auto answer = run(user, args);
   if (!answer)
     return tl::unexpected(answer.error());
@@ -163,6 +170,20 @@ DoveadmServerClient::sync(const std::string &user, const std::string &state,
   if (answer->values.empty())
     return tl::unexpected(shape_failure("sync", "no dsync state"));
   return answer->values.front();
+}
+
+tl::expected<UserdbFields, DoveadmFailure>
+DoveadmServerClient::user_fields(const std::string &user) {
+  if (const auto plain = plain_name(user, "user"); !plain)
+    return tl::unexpected(plain.error());
+  const auto answer = run("", {"user", user});
+  if (!answer)
+    return tl::unexpected(answer.error());
+  if (!answer->ok)
+    return tl::unexpected(answer_failure("user", *answer));
+  // doveadm writes the HTTP API's JSON, {"<user>": {<fields>}}, on any
+  // protocol
+  return userdb_fields_of(json_of(*answer), user);
 }
 
 tl::expected<std::vector<std::string>, DoveadmFailure>
@@ -180,9 +201,7 @@ DoveadmServerClient::list_users(const std::string &mask) {
   if (!is_mask(mask)) // the answer is that user's userdb fields
     return std::vector<std::string>{mask};
   // doveadm writes {"userList": [...]} for a mask, on any protocol
-  const auto parsed = nlohmann::json::parse(
-      answer->values.empty() ? std::string() : answer->values.front(), nullptr,
-      false);
+  const auto parsed = json_of(*answer);
   const auto list = parsed.is_object() ? parsed.find("userList") : parsed.end();
   if (list == parsed.end() || !list->is_array())
     return tl::unexpected(shape_failure("user", "no userList"));

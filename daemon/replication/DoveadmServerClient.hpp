@@ -27,8 +27,12 @@ public:
   DoveadmServerClient(const DoveadmServerClient &) = delete;
   DoveadmServerClient &operator=(const DoveadmServerClient &) = delete;
 
-  tl::expected<std::string, DoveadmFailure>
-  sync(const std::string &user, const std::string &state, bool full) override;
+  tl::expected<std::string, DoveadmFailure> sync(const std::string &user,
+                                                 const std::string &destination,
+                                                 const std::string &state,
+                                                 bool full) override;
+  tl::expected<UserdbFields, DoveadmFailure>
+  user_fields(const std::string &user) override;
   tl::expected<std::vector<std::string>, DoveadmFailure>
   list_users(const std::string &mask) override;
   void cancel() override;

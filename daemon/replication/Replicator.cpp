@@ -49,7 +49,9 @@ Replicator::Replicator(Options options, store::ReplicationStore &store,
                        Publish publish)
     : m_options(std::move(options)), m_store(store),
       m_doveadm(std::move(doveadm)), m_metrics(metrics),
-      m_publish(std::move(publish)) {}
+      m_publish(std::move(publish)),
+      m_userdb(m_options.userdb,
+               [this](const std::string &user) { return look_up(user); }) {}
 
 Replicator::~Replicator() { stop(); }
 
@@ -168,33 +170,70 @@ void Replicator::run(const store::Claim &claim) {
     std::lock_guard lock(m_mutex);
     m_running[claim.user] = claim;
   }
-  LOG_DEBUG("replication: ", full ? "full" : "fast", " sync of ", claim.user,
-            " (", priority_name(claim.priority), ")");
-  const auto result = m_doveadm.sync(
-      claim.user, full ? std::string() : claim.dsync_state, full);
+  const auto result = attempt(claim, full);
   bool stopping;
   {
     std::lock_guard lock(m_mutex);
     m_running.erase(claim.user);
     stopping = m_stopping;
   }
-  if (!result && stopping) {
+  if (!result)
+    return skipped(claim);
+  if (!*result && stopping) {
     // cancelled by stop(): not the user's fault, back to the queue
     const auto released = m_store.release(claim, m_options.owner);
     if (!released)
       store_failed("release", released.error());
     return;
   }
-  if (result)
-    succeeded(claim, *result, full, started);
+  if (*result)
+    succeeded(claim, **result, full, started);
   else
-    failed(claim, result.error(), full, started);
+    failed(claim, result->error(), full, started);
+}
+
+std::optional<Replicator::Outcome>
+Replicator::attempt(const store::Claim &claim, bool full) {
+  const auto fields = m_userdb.get(claim.user);
+  if (!fields)
+    return Outcome(tl::unexpected(fields.error()));
+  const auto target = SyncTarget::of(*fields, m_options.target);
+  if (target.noreplicate)
+    return std::nullopt;
+  LOG_DEBUG("replication: ", full ? "full" : "fast", " sync of ", claim.user,
+            " to ", target.destination, " (", priority_name(claim.priority),
+            ")");
+  auto result = m_doveadm.sync(claim.user, target.destination,
+                               full ? std::string() : claim.dsync_state, full);
+  m_metrics.doveadm_request(
+      "sync", result ? "ok" : failure_kind_name(result.error().kind));
+  return result;
+}
+
+tl::expected<UserdbFields, DoveadmFailure>
+Replicator::look_up(const std::string &user) {
+  auto fields = m_doveadm.user_fields(user);
+  m_metrics.doveadm_request(
+      "user", fields ? "ok" : failure_kind_name(fields.error().kind));
+  return fields;
+}
+
+void Replicator::skipped(const store::Claim &claim) {
+  m_metrics.noreplicate_skip();
+  m_skipped.add(claim.user);
+  forget(claim, "the userdb says noreplicate");
+}
+
+void Replicator::forget(const store::Claim &claim, const std::string &why) {
+  LOG_INFO("replication: ", claim.user, ": ", why, "; removed from the queue");
+  const auto removed = m_store.remove(claim.user);
+  if (!removed)
+    store_failed("remove", removed.error());
 }
 
 void Replicator::succeeded(const store::Claim &claim, const std::string &state,
                            bool full, store::TimePoint started) {
   const auto finished = store::Clock::now();
-  m_metrics.doveadm_request("ok");
   m_metrics.sync(full, true, seconds_between(started, finished));
   const auto stored =
       m_store.succeed(claim, m_options.owner, state, full, finished);
@@ -207,20 +246,11 @@ void Replicator::failed(const store::Claim &claim,
                         const DoveadmFailure &failure, bool full,
                         store::TimePoint started) {
   const auto finished = store::Clock::now();
-  m_metrics.doveadm_request(failure_kind_name(failure.kind));
   m_metrics.sync(full, false, seconds_between(started, finished));
   publish("replication.failed", claim, full, started, finished,
           failure.message);
-  const bool unknown = failure.kind == DoveadmFailure::Kind::no_such_user ||
-                       failure.kind == DoveadmFailure::Kind::noreplicate;
-  if (unknown) {
-    LOG_INFO("replication: ", claim.user, ": ", failure.message,
-             "; removed from the queue");
-    const auto removed = m_store.remove(claim.user);
-    if (!removed)
-      store_failed("remove", removed.error());
-    return;
-  }
+  if (failure.kind == DoveadmFailure::Kind::no_such_user)
+    return forget(claim, failure.message);
   const auto wait = backoff(m_options, claim.failures + 1);
   LOG_WARN("replication: sync of ", claim.user, " failed: ", failure.message,
            "; retrying in ", duration_cast<milliseconds>(wait).count(), " ms");
@@ -299,13 +329,13 @@ tl::expected<std::size_t, std::string> Replicator::sweep() {
   };
   const auto users = m_doveadm.list_users("*");
   if (!users) {
-    m_metrics.doveadm_request(failure_kind_name(users.error().kind));
+    m_metrics.doveadm_request("user", failure_kind_name(users.error().kind));
     m_metrics.sweep(false, took(), 0);
     LOG_WARN("replication: background sweep: listing users failed: ",
              users.error().message);
     return tl::unexpected(users.error().message);
   }
-  m_metrics.doveadm_request("ok");
+  m_metrics.doveadm_request("user", "ok");
   const auto now = store::Clock::now();
   std::vector<store::SyncRequest> batch;
   for (std::size_t i = 0; i < users->size(); i++) {

@@ -2,6 +2,9 @@
 
 #include "core/Event.hpp"
 #include "replication/DoveadmFailure.hpp"
+#include "replication/SkippedUsers.hpp"
+#include "replication/SyncTarget.hpp"
+#include "replication/UserdbCache.hpp"
 #include "store/ReplicationStore.hpp"
 
 #include <atomic>
@@ -10,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,11 +25,12 @@ class ReplicationMetrics;
 namespace dovewarden::replication {
 
 // Works the replication queue: workers claim due users from the store (a
-// lease keeps every other worker and daemon off that user), run doveadm
-// sync, and record the outcome; failures back off, users doveadm does not
-// know or that have noreplicate leave the queue. A keeper renews the leases
-// of running syncs and watches the store; a sweeper queues every user not
-// synced within the threshold.
+// lease keeps every other worker and daemon off that user), read the user's
+// userdb fields (cached), run doveadm sync to the destination they give, and
+// record the outcome; failures back off, users doveadm does not know or that
+// have noreplicate leave the queue. A keeper renews the leases of running
+// syncs and watches the store; a sweeper queues every user not synced within
+// the threshold.
 class Replicator {
 public:
   using Publish = std::function<void(core::Event)>;
@@ -33,8 +38,12 @@ public:
   // What the replicator asks of doveadm: DoveadmClient, or a stand-in.
   struct Doveadm {
     std::function<tl::expected<std::string, DoveadmFailure>(
-        const std::string &user, const std::string &state, bool full)>
+        const std::string &user, const std::string &destination,
+        const std::string &state, bool full)>
         sync;
+    std::function<tl::expected<UserdbFields, DoveadmFailure>(
+        const std::string &user)>
+        user_fields;
     std::function<tl::expected<std::vector<std::string>, DoveadmFailure>(
         const std::string &mask)>
         list_users;
@@ -55,6 +64,8 @@ public:
     // other daemons queue users)
     std::chrono::milliseconds idle_poll{1000};
     std::chrono::milliseconds keeper_interval{1000};
+    SyncTarget::Rules target; // where syncs go
+    UserdbCache::Options userdb;
   };
 
   Replicator(Options options, store::ReplicationStore &store, Doveadm doveadm,
@@ -73,6 +84,9 @@ public:
   void wake();
   // Returns false while the store does not answer.
   bool store_ok() const { return m_store_ok.load(); }
+  // Returns the syncs skipped for noreplicate since start, and the last
+  // users skipped.
+  SkippedUsers::Summary noreplicate() const { return m_skipped.summary(); }
 
   // Returns the wait before retry number failures (1: the first), doubling
   // from retry_min up to retry_max, with +-20% jitter.
@@ -80,8 +94,17 @@ public:
                                            int failures);
 
 private:
+  using Outcome = tl::expected<std::string, DoveadmFailure>;
+
   void work();
   void run(const store::Claim &claim);
+  // Syncs the user to the destination its userdb fields give. Returns the
+  // sync's outcome, or nothing if the userdb says noreplicate.
+  std::optional<Outcome> attempt(const store::Claim &claim, bool full);
+  tl::expected<UserdbFields, DoveadmFailure> look_up(const std::string &user);
+  void skipped(const store::Claim &claim);
+  // Takes the user out of the store: the queue entry and its record.
+  void forget(const store::Claim &claim, const std::string &why);
   void succeeded(const store::Claim &claim, const std::string &state, bool full,
                  store::TimePoint started);
   void failed(const store::Claim &claim, const DoveadmFailure &failure,
@@ -104,6 +127,8 @@ private:
   Doveadm m_doveadm;
   metrics::ReplicationMetrics &m_metrics;
   Publish m_publish;
+  UserdbCache m_userdb;
+  SkippedUsers m_skipped;
 
   std::atomic<bool> m_store_ok{true};
   std::mutex m_mutex;

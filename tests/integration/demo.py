@@ -142,7 +142,7 @@ def main():
         for side in (pair.primary, pair.replica):
             side.start()
             started.append(side)
-            say(f"{side.side} Dovecot up: IMAP 127.0.0.1:{side.imap_port}, POP3 127.0.0.1:{side.pop3_port}, "
+            say(f"{side.side} Dovecot {side.install.version} up: IMAP 127.0.0.1:{side.imap_port}, POP3 127.0.0.1:{side.pop3_port}, "
                 f"LMTP 127.0.0.1:{side.lmtp_port} (users alice/bob, password secret)")
         say(f"dovewardend replicates the primary to the replica (store: {store})")
 

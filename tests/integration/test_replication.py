@@ -15,8 +15,9 @@ import time
 import unittest
 import urllib.request
 
-from harness import (REPO, Daemon, Imap, Pair, RawImap, Redis, Timeout, daemon_path, free_port,
-                     lmtp_deliver, make_message, mailbox_state, wait_converged, wait_until)
+from harness import (REPO, Daemon, Dovecot, Imap, Pair, RawImap, Redis, Timeout, daemon_path,
+                     free_port, lmtp_deliver, make_message, mailbox_state, wait_converged,
+                     wait_until)
 from harness.receiver import Receiver
 from harness.util import children_of, pid_alive
 
@@ -34,6 +35,7 @@ LOCK_TIMEOUT = 30  # the daemon's doveadm sync lockTimeout: two syncs towards ea
 NAMESPACE = "dw-it"
 SYNCS = "dovewarden_replication_syncs_total"
 REQUESTS = "dovewarden_doveadm_requests_total"
+SKIPS = "dovewarden_replication_noreplicate_skips_total"
 
 # What stock Dovecot 2.3's event_exporter posts for an APPEND (shape of a captured payload).
 EXPORTER_APPEND = {
@@ -463,25 +465,63 @@ class ChangeDuringSyncTest(ReplicationCase):
 class NoReplicateTest(ReplicationCase):
     pair_options = {"userdb_fields": {"carol": "userdb_noreplicate=yes"}}
 
-    def test_noreplicate_user_leaves_the_queue(self):
-        """carol (userdb noreplicate=yes) changed on the primary: one noreplicate answer
-        within 15 s, still one 3 s later (no retries), carol not queued and not on the
-        replica; alice, changed after, converges within 15 s."""
+    def test_noreplicate_user_is_skipped_and_leaves_the_queue(self):
+        """carol (userdb noreplicate=yes) changed on the primary: the daemon reads her
+        userdb fields and skips her within 15 s, still one skip and no sync 3 s later (no
+        retries), carol not queued and not on the replica, the skip shown by `dovewarden
+        status`; alice, changed after, converges within 15 s."""
         d = self.daemon()
         self.assertIn("noreplicate", self.primary.doveadm("user", "carol").stdout)
         lmtp_deliver(self.primary, "carol")
-        wait_until(lambda: d.metric(REQUESTS, result="noreplicate") >= 1, CONVERGE,
-                   what="a noreplicate answer for carol")
+        wait_until(lambda: d.metric(SKIPS) >= 1, CONVERGE, what="carol's sync to be skipped")
         time.sleep(3)
-        self.assertEqual(d.metric(REQUESTS, result="noreplicate"), 1, "noreplicate must not be retried")
+        self.assertEqual(d.metric(SKIPS), 1, "noreplicate must not be retried")
+        self.assertEqual(d.metric(REQUESTS, command="sync"), 0, "carol was synced")
+        self.assertEqual(d.metric(REQUESTS, command="user", result="ok"), 1)
         row = user_row(d, "carol")
         self.assertFalse(row and row["queued"], f"carol still queued: {row}")
         out = run_cli(d, "status", "carol")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertNotIn("carol", out.stdout)
+        out = run_cli(d, "status")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("Skipped syncs (noreplicate)   1\n", out.stdout)
+        self.assertIn("Last noreplicate users        carol\n", out.stdout)
+        self.assertEqual(admin_get(d, "/v1/replication/status")["noreplicate"],
+                         {"skipped": 1, "recent": ["carol"]})
         on_replica = mailbox_state(self.replica, "carol")["mailboxes"].values()
         self.assertEqual(sum(len(box["messages"]) for box in on_replica), 0, "carol was synced")
         self.bring_over("alice")
+
+
+class MailReplicaTest(ReplicationCase):
+    """DOVEWARDEN_DOVEADM_DEST_FROM_USERDB: each user to its userdb field mail_replica, as
+    2.3's `sync -d` did, the others to DOVEWARDEN_DOVEADM_DEST."""
+
+    def setUp(self):
+        # a second replica, carol's own
+        self.third = Dovecot(plugin=False, doveadm_tcp=True, name="dw-third",
+                             userdb_fields={"carol": ""})
+        self.addCleanup(self.third.cleanup)
+        mail_replica = f"userdb_mail_replica=tcp:127.0.0.1:{self.third.doveadm_tcp_port}"
+        self.pair_options = {"userdb_fields": {"carol": mail_replica}}
+        super().setUp()
+        self.third.start()
+
+    def test_each_user_goes_to_its_mail_replica_or_to_the_global_destination(self):
+        """carol's userdb gives mail_replica = the third Dovecot, alice's none: within 15 s
+        carol's delivery reaches the third and alice's the replica (DOVEWARDEN_DOVEADM_DEST),
+        and neither reaches the other's."""
+        self.assertIn("mail_replica", self.primary.doveadm("user", "carol").stdout)
+        d = self.daemon(env={"DOVEWARDEN_DOVEADM_DEST_FROM_USERDB": "true"})
+        lmtp_deliver(self.primary, "carol")
+        self.bring_over("alice")
+        self.converged("carol", "carol's first delivery, to her mail_replica", b=self.third)
+        for dovecot, user in ((self.replica, "carol"), (self.third, "alice")):
+            boxes = mailbox_state(dovecot, user)["mailboxes"].values()
+            self.assertEqual(sum(len(box["messages"]) for box in boxes), 0,
+                             f"{user} reached {dovecot.conf}")
+        self.assertEqual(self.syncs(d, result="failed"), 0)
 
 
 class DoveadmProtocolTest(ReplicationCase):
@@ -494,7 +534,7 @@ class DoveadmProtocolTest(ReplicationCase):
         """DOVEWARDEN_DOVEADM_URL=unix:<base_dir>/doveadm-server, no password (mode 0600):
         the start-up sweep (doveadm user '*' over the socket) brings over bob's change
         made while no daemon ran, alice's LMTP delivery converges, all within 15 s;
-        carol (noreplicate) is answered noreplicate."""
+        carol (noreplicate) is skipped."""
         self.primary.doveadm("mailbox", "create", "-u", "bob", "MadeBeforeStart")
         d = self.daemon(env={
             "DOVEWARDEN_DOVEADM_URL": f"unix:{self.primary.root}/run/doveadm-server",
@@ -505,8 +545,7 @@ class DoveadmProtocolTest(ReplicationCase):
         state = self.converged("bob", "the start-up sweep over the doveadm socket")
         self.assertIn("MadeBeforeStart", state["mailboxes"])
         self.bring_over("alice")
-        wait_until(lambda: d.metric(REQUESTS, result="noreplicate") >= 1, CONVERGE,
-                   what="a noreplicate answer for carol")
+        wait_until(lambda: d.metric(SKIPS) >= 1, CONVERGE, what="carol's sync to be skipped")
         self.assertEqual(d.metric(REQUESTS, result="protocol"), 0)
         self.assertEqual(d.metric(REQUESTS, result="auth"), 0)
 
@@ -688,6 +727,17 @@ class BadConfigTest(unittest.TestCase):
         """DOVEWARDEN_DOVEADM_URL without DOVEWARDEN_DOVEADM_DEST: refused at once."""
         self.refused("DOVEWARDEN_DOVEADM_DEST", {"DOVEWARDEN_DOVEADM_URL": "http://127.0.0.1:1",
                                                  "DOVEWARDEN_DOVEADM_PASSWORD": "x"})
+
+    def test_bad_userdb_settings(self):
+        """A DOVEWARDEN_DOVEADM_DEST_FROM_USERDB that is no boolean, a
+        DOVEWARDEN_USERDB_CACHE_TTL that is no duration: each refused at once, named."""
+        for setting, value in (("DOVEWARDEN_DOVEADM_DEST_FROM_USERDB", "maybe"),
+                               ("DOVEWARDEN_USERDB_CACHE_TTL", "soon")):
+            with self.subTest(setting):
+                self.refused(setting, {"DOVEWARDEN_DOVEADM_URL": "http://127.0.0.1:1",
+                                       "DOVEWARDEN_DOVEADM_PASSWORD": "x",
+                                       "DOVEWARDEN_DOVEADM_DEST": "tcp:127.0.0.1:2",
+                                       setting: value})
 
 
 USERS = [f"user{i}" for i in range(1, 7)]

@@ -186,13 +186,16 @@ struct ServerFixture {
   FakeStore store;
   std::vector<std::string> doveadm_users{"alex", "bert"};
   std::string doveadm_error; // non-empty: listing users fails
+  replication::SkippedUsers::Summary skipped;
   std::uint16_t port = 0;
   admin::ReplicationApi api{
-      store, [this]() -> tl::expected<std::vector<std::string>, std::string> {
+      store,
+      [this]() -> tl::expected<std::vector<std::string>, std::string> {
         if (!doveadm_error.empty())
           return tl::unexpected(doveadm_error);
         return doveadm_users;
-      }};
+      },
+      [this] { return skipped; }};
   std::unique_ptr<AdminServer> server;
   httplib::Headers auth{{"Authorization", std::string("Bearer ") + k_token}};
 
@@ -341,7 +344,18 @@ BOOST_FIXTURE_TEST_CASE(status_counts, ServerFixture) {
   BOOST_TEST(result->get_header_value("Content-Type") == "application/json");
   BOOST_TEST(body_of(result) ==
              json::parse(R"({"queued":{"none":1,"low":2,"high":3,"sync":4},
-                             "waiting":5,"running":6,"failed":7,"users":8})"));
+                             "waiting":5,"running":6,"failed":7,"users":8,
+                             "noreplicate":{"skipped":0,"recent":[]}})"));
+}
+
+BOOST_FIXTURE_TEST_CASE(status_shows_the_syncs_skipped_for_noreplicate,
+                        ServerFixture) {
+  skipped = {3, {"norep", "other"}};
+  const auto result = client().Get("/v1/replication/status", auth);
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 200);
+  BOOST_TEST(body_of(result).at("noreplicate") ==
+             json::parse(R"({"skipped":3,"recent":["norep","other"]})"));
 }
 
 BOOST_FIXTURE_TEST_CASE(users_by_mask, ServerFixture) {
@@ -525,6 +539,20 @@ BOOST_AUTO_TEST_CASE(status_overview_table) {
              "Total number of known users   1234\n");
   BOOST_CHECK_THROW(cli::format_status(json::parse(R"({"queued":{}})")),
                     json::exception);
+}
+
+BOOST_AUTO_TEST_CASE(status_overview_with_the_syncs_skipped_for_noreplicate) {
+  auto status = json::parse(R"({"queued":{"none":1,"low":2,"high":3,"sync":4},
+                      "waiting":5,"running":6,"failed":7,"users":1234})");
+  const auto without = cli::format_status(status);
+  status["noreplicate"] = {{"skipped", 9},
+                           {"recent", json::array({"norep", "bob"})}};
+  BOOST_TEST(cli::format_status(status) ==
+             without + "Skipped syncs (noreplicate)   9\n"
+                       "Last noreplicate users        norep,bob\n");
+  status["noreplicate"]["recent"] = json::array();
+  BOOST_TEST(cli::format_status(status) ==
+             without + "Skipped syncs (noreplicate)   9\n");
 }
 
 BOOST_AUTO_TEST_CASE(users_table) {

@@ -361,6 +361,36 @@ BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {
   BOOST_TEST(error_of({}, both).rfind("DOVEWARDEN_DOVEADM_PASSWORD: ", 0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(userdb_settings_are_read) {
+  const auto defaults = parse({}).replication;
+  BOOST_TEST(!defaults.doveadm_dest_from_userdb);
+  BOOST_TEST(defaults.userdb_cache_ttl.count() == 60 * 1000);
+  BOOST_TEST(defaults.userdb_cache_size == 100000u);
+  const auto r = parse({"--doveadm-dest-from-userdb", "true"},
+                       {{"DOVEWARDEN_USERDB_CACHE_TTL", "0s"},
+                        {"DOVEWARDEN_USERDB_CACHE_SIZE", "500"}})
+                     .replication;
+  BOOST_TEST(r.doveadm_dest_from_userdb);
+  BOOST_TEST(r.userdb_cache_ttl.count() == 0);
+  BOOST_TEST(r.userdb_cache_size == 500u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_userdb_settings_name_the_setting) {
+  const std::pair<const char *, const char *> bad[] = {
+      {"DOVEWARDEN_DOVEADM_DEST_FROM_USERDB", "sometimes"},
+      {"DOVEWARDEN_USERDB_CACHE_TTL", "1 minute"},
+      {"DOVEWARDEN_USERDB_CACHE_SIZE", "0"},
+      {"DOVEWARDEN_USERDB_CACHE_SIZE", "many"},
+  };
+  for (const auto &[env, value] : bad) {
+    BOOST_TEST_CONTEXT(env << "=" << value) {
+      const auto line = error_of({}, {{env, value}});
+      BOOST_TEST(line.rfind(std::string(env) + ": ", 0) == 0u);
+      BOOST_TEST(line.find('\n') == std::string::npos);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(doveadms_own_protocol_needs_no_api_key) {
   // a mode 0600 unix socket needs no password at all
   const Env socket{

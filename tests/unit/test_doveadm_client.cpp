@@ -1,5 +1,6 @@
 // The doveadm HTTP client against a stand-in for doveadm: the canned answers
-// are what Dovecot 2.3.19 answered (tests/integration exercise the real one).
+// are what Dovecot 2.3.19 and 2.4.1 answered (tests/integration exercise the
+// real one).
 #include "config/ConfigError.hpp"
 #include "replication/DoveadmHttpClient.hpp"
 #include "util/Fd.hpp"
@@ -35,6 +36,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char *k_state = "AQAAAHm4+Jk=";
+constexpr const char *k_dest = "tcp:replica:12345";
 constexpr const char *k_sync_ok =
     R"([["doveadmResponse",[{"state":"AQAAAHm4+Jk="}],"TAG"]])";
 constexpr const char *k_exit_67 =
@@ -48,6 +50,10 @@ constexpr const char *k_user_list =
 constexpr const char *k_user_alice =
     R"([["doveadmResponse",{"alice":{"uid":"5000","gid":"5000",)"
     R"("home":"/srv/mail/alice","mail":"maildir:~/Maildir"}},"TAG"]])";
+constexpr const char *k_user_norep_2_4 =
+    R"([["doveadmResponse",{"norep":{"uid":"5000","gid":"5000",)"
+    R"("home":"/srv/mail/norep","mail_path":"/srv/mail/norep/Maildir",)"
+    R"("mail_replica":"tcp:127.0.0.1:44012","noreplicate":"yes"}},"TAG"]])";
 
 struct Request {
   std::string path;
@@ -281,7 +287,6 @@ DoveadmClient::Options options(const std::string &url,
   DoveadmClient::Options result;
   result.url = url;
   result.password = password;
-  result.destination = "tcp:replica:12345";
   result.timeout = 20s;
   result.connect_timeout = 5s;
   return result;
@@ -294,10 +299,10 @@ const json &parameters_of(const Request &request) { return request.body[0][1]; }
 BOOST_AUTO_TEST_SUITE(doveadm_client)
 
 BOOST_AUTO_TEST_CASE(
-    sync_posts_the_replicators_parameters_and_returns_the_state) {
+    sync_posts_parameters_2_3_and_2_4_both_take_and_returns_the_state) {
   FakeDoveadm doveadm;
   DoveadmHttpClient client(options(doveadm.url()));
-  const auto state = client.sync("alice", "old-state", false);
+  const auto state = client.sync("alice", k_dest, "old-state", false);
   BOOST_REQUIRE_MESSAGE(state.has_value(),
                         (state ? "" : state.error().message));
   BOOST_TEST(*state == k_state);
@@ -314,29 +319,41 @@ BOOST_AUTO_TEST_CASE(
   BOOST_TEST(parameters["user"] == "alice");
   BOOST_TEST(parameters["destination"] == json::array({"tcp:replica:12345"}));
   BOOST_TEST(parameters["state"] == "old-state");
-  BOOST_TEST(parameters["replicatorNotify"] == true);
   BOOST_TEST(parameters["lockTimeout"] == 30);
+  BOOST_TEST(parameters["allNamespaces"] == true);
+  // 2.4 answers invalidRequest to replicatorNotify, and to the -d form
+  BOOST_TEST(!parameters.contains("replicatorNotify"));
+  BOOST_TEST(!parameters.contains("defaultDestination"));
   BOOST_TEST(!parameters.contains("fullSync"));
+  BOOST_TEST(parameters.size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(sync_goes_to_the_destination_it_is_given) {
+  FakeDoveadm doveadm;
+  DoveadmHttpClient client(options(doveadm.url()));
+  BOOST_REQUIRE(client.sync("bob", "tcp:other-replica:4711", "", false));
+  BOOST_TEST(parameters_of(doveadm.last())["destination"] ==
+             json::array({"tcp:other-replica:4711"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_full_sync_sends_fullSync_and_an_empty_state) {
   FakeDoveadm doveadm;
   DoveadmHttpClient client(options(doveadm.url()));
-  const auto state = client.sync("alice", "old-state", true);
+  const auto state = client.sync("alice", k_dest, "old-state", true);
   BOOST_REQUIRE(state);
   BOOST_TEST(*state == k_state);
   const json parameters = parameters_of(doveadm.last());
   BOOST_TEST(parameters["fullSync"] == true);
   BOOST_TEST(parameters["state"] == "");
-  BOOST_TEST(parameters["replicatorNotify"] == true);
+  BOOST_TEST(!parameters.contains("replicatorNotify"));
 }
 
 BOOST_AUTO_TEST_CASE(each_request_has_its_own_tag) {
   FakeDoveadm doveadm;
   DoveadmHttpClient client(options(doveadm.url()));
-  BOOST_REQUIRE(client.sync("alice", "", false));
+  BOOST_REQUIRE(client.sync("alice", k_dest, "", false));
   const json first = doveadm.last().body[0][2];
-  BOOST_REQUIRE(client.sync("alice", "", false));
+  BOOST_REQUIRE(client.sync("alice", k_dest, "", false));
   BOOST_TEST(doveadm.last().body[0][2] != first);
 }
 
@@ -344,22 +361,57 @@ BOOST_AUTO_TEST_CASE(exit_code_67_is_no_such_user) {
   FakeDoveadm doveadm;
   doveadm.answer(200, k_exit_67);
   DoveadmHttpClient client(options(doveadm.url()));
-  const auto state = client.sync("nosuch", "", false);
+  const auto state = client.sync("nosuch", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
              static_cast<int>(Kind::no_such_user));
   BOOST_TEST(state.error().exit_code == 67);
 }
 
-BOOST_AUTO_TEST_CASE(exit_code_1001_is_noreplicate) {
+BOOST_AUTO_TEST_CASE(exit_code_1001_is_no_longer_a_kind_of_its_own) {
+  // doveadm answers it only to replicatorNotify, which is not sent: the
+  // replicator reads noreplicate from the userdb itself
   FakeDoveadm doveadm;
   doveadm.answer(200, k_exit_1001);
   DoveadmHttpClient client(options(doveadm.url()));
-  const auto state = client.sync("norep", "", false);
+  const auto state = client.sync("norep", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
-             static_cast<int>(Kind::noreplicate));
+             static_cast<int>(Kind::temporary));
   BOOST_TEST(state.error().exit_code == 1001);
+  BOOST_TEST(state.error().message.find("noreplicate") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_request_answer_is_a_clear_protocol_failure) {
+  // 2.4.1's answer to a parameter it does not take (replicatorNotify)
+  FakeDoveadm doveadm;
+  doveadm.answer(200,
+                 R"([["error",{"type":"invalidRequest","exitCode":0},"TAG"]])");
+  DoveadmHttpClient client(options(doveadm.url()));
+  const auto state = client.sync("alice", k_dest, "", false);
+  BOOST_REQUIRE(!state);
+  BOOST_TEST(static_cast<int>(state.error().kind) ==
+             static_cast<int>(Kind::protocol));
+  BOOST_TEST(state.error().message.rfind("doveadm sync: error invalidRequest "
+                                         "(doveadm refused a parameter",
+                                         0) == 0);
+  const auto fields = client.user_fields("alice");
+  BOOST_REQUIRE(!fields);
+  BOOST_TEST(static_cast<int>(fields.error().kind) ==
+             static_cast<int>(Kind::protocol));
+  BOOST_TEST(fields.error().message.rfind("doveadm user: error invalidRequest",
+                                          0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(exit_code_64_usage_is_protocol) {
+  FakeDoveadm doveadm;
+  doveadm.answer(200, R"([["error",{"type":"exitCode","exitCode":64},"TAG"]])");
+  DoveadmHttpClient client(options(doveadm.url()));
+  const auto state = client.sync("alice", k_dest, "", false);
+  BOOST_REQUIRE(!state);
+  BOOST_TEST(static_cast<int>(state.error().kind) ==
+             static_cast<int>(Kind::protocol));
+  BOOST_TEST(state.error().exit_code == 64);
 }
 
 BOOST_AUTO_TEST_CASE(other_exit_codes_are_temporary) {
@@ -368,7 +420,7 @@ BOOST_AUTO_TEST_CASE(other_exit_codes_are_temporary) {
   for (const int code : {75, 2, 1}) {
     doveadm.answer(200, R"([["error",{"type":"exitCode", "exitCode":)" +
                             std::to_string(code) + R"(},"TAG"]])");
-    const auto state = client.sync("alice", "", false);
+    const auto state = client.sync("alice", k_dest, "", false);
     BOOST_REQUIRE(!state);
     BOOST_TEST(static_cast<int>(state.error().kind) ==
                static_cast<int>(Kind::temporary));
@@ -381,7 +433,7 @@ BOOST_AUTO_TEST_CASE(other_exit_codes_are_temporary) {
 BOOST_AUTO_TEST_CASE(a_connection_closed_without_an_answer_is_temporary) {
   SilentServer doveadm;
   DoveadmHttpClient client(options(doveadm.url()));
-  const auto state = client.sync("alice", "", false);
+  const auto state = client.sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
              static_cast<int>(Kind::temporary));
@@ -392,7 +444,7 @@ BOOST_AUTO_TEST_CASE(a_connection_closed_without_an_answer_is_temporary) {
 BOOST_AUTO_TEST_CASE(doveadm_not_listening_is_temporary) {
   DoveadmHttpClient client(options(
       "http://127.0.0.1:" + std::to_string(dovewarden::test::free_port())));
-  const auto state = client.sync("alice", "", false);
+  const auto state = client.sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
              static_cast<int>(Kind::temporary));
@@ -403,7 +455,7 @@ BOOST_AUTO_TEST_CASE(http_401_and_403_are_auth) {
   DoveadmHttpClient client(options(doveadm.url()));
   for (const int status : {401, 403}) {
     doveadm.answer(status, "");
-    const auto state = client.sync("alice", "", false);
+    const auto state = client.sync("alice", k_dest, "", false);
     BOOST_REQUIRE(!state);
     BOOST_TEST(static_cast<int>(state.error().kind) ==
                static_cast<int>(Kind::auth));
@@ -418,7 +470,7 @@ BOOST_AUTO_TEST_CASE(http_5xx_is_temporary) {
   FakeDoveadm doveadm;
   doveadm.answer(503, "busy");
   DoveadmHttpClient client(options(doveadm.url()));
-  const auto state = client.sync("alice", "", false);
+  const auto state = client.sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
              static_cast<int>(Kind::temporary));
@@ -443,7 +495,7 @@ BOOST_AUTO_TEST_CASE(garbage_and_unexpected_shapes_are_protocol) {
   for (const auto &[status, body] : answers) {
     BOOST_TEST_CONTEXT(status << " " << body) {
       doveadm.answer(status, body);
-      const auto state = client.sync("alice", "", false);
+      const auto state = client.sync("alice", k_dest, "", false);
       BOOST_REQUIRE(!state);
       BOOST_TEST(static_cast<int>(state.error().kind) ==
                  static_cast<int>(Kind::protocol));
@@ -457,7 +509,7 @@ BOOST_AUTO_TEST_CASE(a_timeout_is_temporary_and_says_so) {
   auto settings = options(doveadm.url());
   settings.timeout = 300ms;
   DoveadmHttpClient client(settings);
-  const auto state = client.sync("alice", "", false);
+  const auto state = client.sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
              static_cast<int>(Kind::temporary));
@@ -507,12 +559,79 @@ BOOST_AUTO_TEST_CASE(list_users_of_a_plain_name_answers_that_user_or_none) {
              static_cast<int>(Kind::protocol));
 }
 
+BOOST_AUTO_TEST_CASE(user_fields_asks_for_one_user_and_returns_its_fields) {
+  FakeDoveadm doveadm;
+  DoveadmHttpClient client(options(doveadm.url()));
+  // 2.3.19's answer
+  doveadm.answer(200, k_user_alice);
+  const auto alice = client.user_fields("alice");
+  BOOST_REQUIRE_MESSAGE(alice.has_value(),
+                        (alice ? "" : alice.error().message));
+  const Request request = doveadm.last();
+  BOOST_TEST(request.body[0][0] == "user");
+  BOOST_TEST(parameters_of(request) == json({{"userMask", "alice"}}));
+  BOOST_TEST(*alice == (dovewarden::replication::UserdbFields{
+                           {"uid", "5000"},
+                           {"gid", "5000"},
+                           {"home", "/srv/mail/alice"},
+                           {"mail", "maildir:~/Maildir"}}));
+  // 2.4.1's, with userdb extra fields
+  doveadm.answer(200, k_user_norep_2_4);
+  const auto norep = client.user_fields("norep");
+  BOOST_REQUIRE(norep);
+  BOOST_TEST(norep->at("noreplicate") == "yes");
+  BOOST_TEST(norep->at("mail_replica") == "tcp:127.0.0.1:44012");
+  BOOST_TEST(norep->at("mail_path") == "/srv/mail/norep/Maildir");
+}
+
+BOOST_AUTO_TEST_CASE(user_fields_of_an_unknown_user_is_no_such_user) {
+  FakeDoveadm doveadm;
+  doveadm.answer(200, k_exit_67);
+  DoveadmHttpClient client(options(doveadm.url()));
+  const auto fields = client.user_fields("nosuch");
+  BOOST_REQUIRE(!fields);
+  BOOST_TEST(static_cast<int>(fields.error().kind) ==
+             static_cast<int>(Kind::no_such_user));
+  BOOST_TEST(fields.error().exit_code == 67);
+  // a failing userdb is temporary
+  doveadm.answer(200, k_exit_75);
+  BOOST_TEST(static_cast<int>(client.user_fields("alice").error().kind) ==
+             static_cast<int>(Kind::temporary));
+}
+
+BOOST_AUTO_TEST_CASE(user_fields_refuses_masks_and_odd_answers) {
+  FakeDoveadm doveadm;
+  DoveadmHttpClient client(options(doveadm.url()));
+  for (const char *user : {"*", "al?ce", ""}) {
+    const auto fields = client.user_fields(user);
+    BOOST_REQUIRE(!fields);
+    BOOST_TEST(static_cast<int>(fields.error().kind) ==
+               static_cast<int>(Kind::no_such_user));
+    BOOST_TEST(fields.error().message.rfind("doveadm user: ", 0) == 0);
+  }
+  BOOST_TEST(doveadm.request_count() == 0u);
+  for (const char *answer : {
+           R"([["doveadmResponse",{"bob":{"uid":"5000"}},"TAG"]])",
+           R"([["doveadmResponse",{"alice":"5000"},"TAG"]])",
+           R"([["doveadmResponse",{"userList":["alice"]},"TAG"]])",
+           R"([["doveadmResponse",[],"TAG"]])",
+       }) {
+    BOOST_TEST_CONTEXT(answer) {
+      doveadm.answer(200, answer);
+      const auto fields = client.user_fields("alice");
+      BOOST_REQUIRE(!fields);
+      BOOST_TEST(static_cast<int>(fields.error().kind) ==
+                 static_cast<int>(Kind::protocol));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_api_key_is_sent_as_x_dovecot_api) {
   FakeDoveadm doveadm;
   auto settings = options(doveadm.url(), "");
   settings.api_key = "sekrit";
   DoveadmHttpClient client(settings);
-  BOOST_REQUIRE(client.sync("alice", "", false));
+  BOOST_REQUIRE(client.sync("alice", k_dest, "", false));
   BOOST_TEST(doveadm.last().authorization == "X-Dovecot-API c2Vrcml0");
 }
 
@@ -520,7 +639,7 @@ BOOST_AUTO_TEST_CASE(a_user_name_doveadm_would_take_for_a_mask_is_not_sent) {
   FakeDoveadm doveadm;
   DoveadmHttpClient client(options(doveadm.url()));
   for (const char *user : {"*", "al?ce", ""}) {
-    const auto state = client.sync(user, "", false);
+    const auto state = client.sync(user, k_dest, "", false);
     BOOST_REQUIRE(!state);
     BOOST_TEST(static_cast<int>(state.error().kind) ==
                static_cast<int>(Kind::no_such_user));
@@ -534,8 +653,9 @@ BOOST_AUTO_TEST_CASE(cancel_ends_a_hanging_request_and_every_later_one) {
   auto settings = options(doveadm.url());
   settings.timeout = 60s;
   DoveadmHttpClient client(settings);
-  auto running = std::async(std::launch::async,
-                            [&] { return client.sync("alice", "", false); });
+  auto running = std::async(std::launch::async, [&] {
+    return client.sync("alice", k_dest, "", false);
+  });
   BOOST_REQUIRE(doveadm.wait_for_requests(1));
   client.cancel();
   // curl looks at the flag about once a second while nothing moves
@@ -547,7 +667,7 @@ BOOST_AUTO_TEST_CASE(cancel_ends_a_hanging_request_and_every_later_one) {
   BOOST_TEST(state.error().message.find("cancelled") != std::string::npos);
 
   BOOST_TEST(!client.list_users("*"));
-  BOOST_TEST(!client.sync("bob", "", false));
+  BOOST_TEST(!client.sync("bob", k_dest, "", false));
   BOOST_TEST(doveadm.request_count() == 1u);
 }
 
@@ -559,7 +679,8 @@ BOOST_AUTO_TEST_CASE(several_threads_sync_at_once) {
     workers.push_back(std::async(std::launch::async, [&client, i] {
       int synced = 0;
       for (int j = 0; j < 5; j++)
-        synced += client.sync("user" + std::to_string(i), "", false) ? 1 : 0;
+        synced +=
+            client.sync("user" + std::to_string(i), k_dest, "", false) ? 1 : 0;
       return synced;
     }));
   for (auto &worker : workers)
@@ -587,18 +708,19 @@ BOOST_AUTO_TEST_CASE(no_failure_message_holds_the_password_or_the_api_key) {
     };
     for (const auto &[status, body] : answers) {
       doveadm.answer(status, body);
-      const auto state = client.sync("alice", "", false);
+      const auto state = client.sync("alice", k_dest, "", false);
       BOOST_REQUIRE(!state);
       messages.push_back(state.error().message);
     }
     doveadm.hang();
-    const auto timed_out = client.sync("alice", "", false);
+    const auto timed_out = client.sync("alice", k_dest, "", false);
     BOOST_REQUIRE(!timed_out);
     messages.push_back(timed_out.error().message);
 
     SilentServer silent;
     settings.url = silent.url();
-    const auto closed = DoveadmHttpClient(settings).sync("alice", "", false);
+    const auto closed =
+        DoveadmHttpClient(settings).sync("alice", k_dest, "", false);
     BOOST_REQUIRE(!closed);
     messages.push_back(closed.error().message);
   }
@@ -629,13 +751,13 @@ BOOST_AUTO_TEST_CASE(bad_options_are_refused) {
 BOOST_AUTO_TEST_CASE(the_next_request_goes_on_a_connection_opened_ahead) {
   OneRequestPerConnection doveadm;
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  const auto first = client->sync("alice", "", false);
+  const auto first = client->sync("alice", k_dest, "", false);
   BOOST_REQUIRE_MESSAGE(first.has_value(),
                         (first ? "" : first.error().message));
   // after the answer, the next request's connection is made
   BOOST_REQUIRE(doveadm.wait_for_accepted(2));
   doveadm.stop_accepting();
-  const auto second = client->sync("bob", "", false);
+  const auto second = client->sync("bob", k_dest, "", false);
   BOOST_REQUIRE_MESSAGE(second.has_value(),
                         (second ? "" : second.error().message));
   BOOST_TEST(*second == k_state);
@@ -645,10 +767,10 @@ BOOST_AUTO_TEST_CASE(
     a_connection_opened_ahead_that_doveadm_closed_is_not_used) {
   OneRequestPerConnection doveadm;
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(client->sync("alice", k_dest, "", false).has_value());
   BOOST_REQUIRE(doveadm.wait_for_accepted(2));
   doveadm.close_waiting();
-  const auto second = client->sync("bob", "", false);
+  const auto second = client->sync("bob", k_dest, "", false);
   BOOST_REQUIRE_MESSAGE(second.has_value(),
                         (second ? "" : second.error().message));
 }
@@ -662,7 +784,7 @@ BOOST_AUTO_TEST_CASE(the_api_path_is_added_once) {
                       doveadm.url().substr(std::string("http://").size()));
     DoveadmHttpClient client(options(with_port));
     BOOST_TEST_CONTEXT(url) {
-      BOOST_TEST(client.sync("alice", "", false).has_value());
+      BOOST_TEST(client.sync("alice", k_dest, "", false).has_value());
       BOOST_TEST(doveadm.request_count() == 1u);
     }
   }

@@ -1,6 +1,6 @@
 // The client of doveadm's own protocol against a stand-in for doveadm's
-// server socket: the handshake and the answers are what Dovecot 2.3.19's
-// doveadm server sent (tests/integration exercise the real one).
+// server socket: the handshake and the answers are what Dovecot 2.3.19's and
+// 2.4.1's doveadm servers sent (tests/integration exercise the real one).
 #include "config/ConfigError.hpp"
 #include "replication/DoveadmClient.hpp"
 #include "replication/DoveadmServerClient.hpp"
@@ -39,6 +39,17 @@ namespace {
 
 constexpr const char *k_state = "AQAAAJjhgRNdUgxrhi8AAIPsw3VdUgxrAQAAAA==";
 constexpr const char *k_handshake = "VERSION\tdoveadm-server\t1\t0";
+constexpr const char *k_dest = "tcp:replica.example.test:12345";
+// doveadm user NAME's output on the doveadm protocol: the HTTP API's JSON
+constexpr const char *k_user_alice =
+    R"({"alice":{"uid":"5000","gid":"5000","home":"/srv/mail/alice",)"
+    R"("mail":"maildir:~/Maildir"}})"
+    "\n+\n";
+constexpr const char *k_user_bob_2_4 =
+    R"({"bob":{"uid":"5000","gid":"5000","home":"/srv/mail/bob",)"
+    R"("mail_path":"/srv/mail/bob/Maildir",)"
+    R"("mail_replica":"tcp:127.0.0.1:44012","noreplicate":"yes"}})"
+    "\n+\n";
 
 // Stands in for doveadm's server socket, on a unix socket or on 127.0.0.1:
 // asks for a password if it has one, records each connection's lines and
@@ -222,7 +233,6 @@ DoveadmClient::Options options(const std::string &url,
   DoveadmClient::Options result;
   result.url = url;
   result.password = password;
-  result.destination = "tcp:replica.example.test:12345";
   result.timeout = 5s;
   return result;
 }
@@ -231,29 +241,32 @@ DoveadmClient::Options options(const std::string &url,
 
 BOOST_AUTO_TEST_SUITE(doveadm_server_client)
 
-BOOST_AUTO_TEST_CASE(sync_sends_the_replicators_options_and_returns_the_state) {
+BOOST_AUTO_TEST_CASE(sync_sends_options_2_3_and_2_4_both_take) {
   FakeDoveadmServer doveadm;
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  const auto state = client->sync("alice", "old-state", false);
+  const auto state = client->sync("alice", k_dest, "old-state", false);
   BOOST_REQUIRE_MESSAGE(state.has_value(),
                         (state ? "" : state.error().message));
   BOOST_TEST(*state == k_state);
   const auto connections = doveadm.connections();
   BOOST_REQUIRE(connections.size() == 1u);
-  // the handshake, then one command: <flags> <user> sync <options> <dest>
+  // the handshake, then one command: <flags> <user> sync <options> <dest>;
+  // no -U, which 2.4 answers -USAGE
   BOOST_TEST(connections[0].size() == 2u);
   BOOST_TEST(connections[0][0] == k_handshake);
-  BOOST_TEST(connections[0][1] == "\talice\tsync\t-N\t-l\t30\t-U\t-s\told-state"
+  BOOST_TEST(connections[0][1] == "\talice\tsync\t-N\t-l\t30\t-s\told-state"
                                   "\ttcp:replica.example.test:12345");
+  BOOST_REQUIRE(client->sync("bob", "tcp:other:4711", "", false).has_value());
+  BOOST_TEST(doveadm.last_command() ==
+             "\tbob\tsync\t-N\t-l\t30\t-s\t\ttcp:other:4711");
 }
 
 BOOST_AUTO_TEST_CASE(a_full_sync_sends_f_and_an_empty_state) {
   FakeDoveadmServer doveadm;
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  BOOST_REQUIRE(client->sync("alice", "old-state", true).has_value());
-  BOOST_TEST(doveadm.last_command() ==
-             "\talice\tsync\t-N\t-l\t30\t-U\t-f\t-s\t\t"
-             "tcp:replica.example.test:12345");
+  BOOST_REQUIRE(client->sync("alice", k_dest, "old-state", true).has_value());
+  BOOST_TEST(doveadm.last_command() == "\talice\tsync\t-N\t-l\t30\t-f\t-s\t\t"
+                                       "tcp:replica.example.test:12345");
 }
 
 BOOST_AUTO_TEST_CASE(fields_are_tab_escaped_both_ways) {
@@ -261,7 +274,7 @@ BOOST_AUTO_TEST_CASE(fields_are_tab_escaped_both_ways) {
   // a state with every escaped character, as doveadm's print server sends it
   doveadm.answer("a\001tb\001nc\001rd\0011e\t\n+\n");
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  const auto state = client->sync("we\tird", "", false);
+  const auto state = client->sync("we\tird", k_dest, "", false);
   BOOST_REQUIRE(state.has_value());
   BOOST_TEST(*state == "a\tb\nc\rd\001e");
   BOOST_TEST(doveadm.last_command().rfind("\twe\001tird\tsync\t", 0) == 0u);
@@ -272,7 +285,10 @@ BOOST_AUTO_TEST_CASE(doveadms_failure_names_map_to_kinds) {
   const auto client = DoveadmClient::open(options(doveadm.url()));
   const std::pair<const char *, Kind> cases[] = {
       {"\n-NOUSER\n", Kind::no_such_user},
-      {"\n-NOREPLICATE\n", Kind::noreplicate},
+      // only answered to -U, which is not sent
+      {"\n-NOREPLICATE\n", Kind::temporary},
+      // 2.4's answer to an option it does not take (-U)
+      {"\n-USAGE\n", Kind::protocol},
       {"\n-TEMPFAIL\n", Kind::temporary},
       {"\n-UNKNOWN\n", Kind::temporary},
       {"\n-\n", Kind::temporary},
@@ -282,7 +298,7 @@ BOOST_AUTO_TEST_CASE(doveadms_failure_names_map_to_kinds) {
   for (const auto &[answer, kind] : cases) {
     BOOST_TEST_CONTEXT(answer) {
       doveadm.answer(answer);
-      const auto state = client->sync("alice", "", false);
+      const auto state = client->sync("alice", k_dest, "", false);
       BOOST_REQUIRE(!state);
       BOOST_TEST(static_cast<int>(state.error().kind) ==
                  static_cast<int>(kind));
@@ -290,21 +306,22 @@ BOOST_AUTO_TEST_CASE(doveadms_failure_names_map_to_kinds) {
     }
   }
   doveadm.answer("\n-NOUSER\n");
-  BOOST_TEST(client->sync("alice", "", false).error().exit_code == 67);
+  BOOST_TEST(client->sync("alice", k_dest, "", false).error().exit_code == 67);
   doveadm.answer("\n+\n");
-  BOOST_TEST(static_cast<int>(client->sync("alice", "", false).error().kind) ==
-             static_cast<int>(Kind::protocol)); // ok, but no state
+  BOOST_TEST(
+      static_cast<int>(client->sync("alice", k_dest, "", false).error().kind) ==
+      static_cast<int>(Kind::protocol)); // ok, but no state
 }
 
 BOOST_AUTO_TEST_CASE(a_password_is_sent_when_asked_for_and_never_shown) {
   const std::string password = "s3cret-doveadm";
   FakeDoveadmServer doveadm(false, password);
   BOOST_TEST(DoveadmClient::open(options(doveadm.url(), password))
-                 ->sync("alice", "", false)
+                 ->sync("alice", k_dest, "", false)
                  .has_value());
 
-  const auto none =
-      DoveadmClient::open(options(doveadm.url()))->sync("alice", "", false);
+  const auto none = DoveadmClient::open(options(doveadm.url()))
+                        ->sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!none);
   BOOST_TEST(static_cast<int>(none.error().kind) ==
              static_cast<int>(Kind::auth));
@@ -312,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_password_is_sent_when_asked_for_and_never_shown) {
              std::string::npos);
 
   const auto wrong = DoveadmClient::open(options(doveadm.url(), "wrong-one"))
-                         ->sync("alice", "", false);
+                         ->sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!wrong);
   BOOST_TEST(static_cast<int>(wrong.error().kind) ==
              static_cast<int>(Kind::auth));
@@ -323,7 +340,7 @@ BOOST_AUTO_TEST_CASE(a_password_is_sent_when_asked_for_and_never_shown) {
 BOOST_AUTO_TEST_CASE(a_tcp_listener_is_reached_with_the_password) {
   FakeDoveadmServer doveadm(true, "pw");
   const auto client = DoveadmClient::open(options(doveadm.url(), "pw"));
-  const auto state = client->sync("alice", "", false);
+  const auto state = client->sync("alice", k_dest, "", false);
   BOOST_REQUIRE_MESSAGE(state.has_value(),
                         (state ? "" : state.error().message));
   BOOST_TEST(*state == k_state);
@@ -332,11 +349,11 @@ BOOST_AUTO_TEST_CASE(a_tcp_listener_is_reached_with_the_password) {
 BOOST_AUTO_TEST_CASE(the_next_command_finds_its_connection_ready) {
   FakeDoveadmServer doveadm;
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(client->sync("alice", k_dest, "", false).has_value());
   // after the answer, the next command's connection is opened and greeted
   BOOST_REQUIRE(doveadm.wait_for_greeted(2));
   doveadm.stop_accepting();
-  const auto state = client->sync("bob", "", false);
+  const auto state = client->sync("bob", k_dest, "", false);
   BOOST_REQUIRE_MESSAGE(state.has_value(),
                         (state ? "" : state.error().message));
   BOOST_TEST(doveadm.last_command().rfind("\tbob\tsync\t", 0) == 0u);
@@ -349,10 +366,10 @@ BOOST_AUTO_TEST_CASE(the_next_command_finds_its_connection_ready) {
 BOOST_AUTO_TEST_CASE(a_ready_connection_doveadm_closed_is_not_used) {
   FakeDoveadmServer doveadm;
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(client->sync("alice", k_dest, "", false).has_value());
   BOOST_REQUIRE(doveadm.wait_for_greeted(2));
   doveadm.close_waiting(); // as doveadm's processes do when Dovecot stops
-  const auto state = client->sync("bob", "", false);
+  const auto state = client->sync("bob", k_dest, "", false);
   BOOST_REQUIRE_MESSAGE(state.has_value(),
                         (state ? "" : state.error().message));
   BOOST_TEST(doveadm.last_command().rfind("\tbob\tsync\t", 0) == 0u);
@@ -363,12 +380,12 @@ BOOST_AUTO_TEST_CASE(a_ready_connection_older_than_its_lifetime_is_not_used) {
   auto brief = options(doveadm.url());
   brief.ready_connection_lifetime = 0ms;
   const auto client = DoveadmClient::open(brief);
-  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(client->sync("alice", k_dest, "", false).has_value());
   BOOST_REQUIRE(doveadm.wait_for_greeted(2));
   std::this_thread::sleep_for(5ms);
   doveadm.stop_accepting();
   // too old: it connects anew, and doveadm takes no new connection now
-  BOOST_TEST(!client->sync("bob", "", false).has_value());
+  BOOST_TEST(!client->sync("bob", k_dest, "", false).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_ready_connection_is_closed_when_its_lifetime_ends) {
@@ -376,7 +393,7 @@ BOOST_AUTO_TEST_CASE(a_ready_connection_is_closed_when_its_lifetime_ends) {
   auto brief = options(doveadm.url());
   brief.ready_connection_lifetime = 100ms;
   const auto client = DoveadmClient::open(brief);
-  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(client->sync("alice", k_dest, "", false).has_value());
   BOOST_REQUIRE(doveadm.wait_for_greeted(2));
   // the fake records a connection when it ends: alice's, then the unused one
   const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -392,19 +409,20 @@ BOOST_AUTO_TEST_CASE(a_ready_connection_is_closed_when_its_lifetime_ends) {
 BOOST_AUTO_TEST_CASE(a_socket_made_anew_at_the_path_is_used_not_the_old_one) {
   FakeDoveadmServer before;
   const auto client = DoveadmClient::open(options(before.url()));
-  BOOST_REQUIRE(client->sync("alice", "", false).has_value());
+  BOOST_REQUIRE(client->sync("alice", k_dest, "", false).has_value());
   BOOST_REQUIRE(before.wait_for_greeted(2));
   // Dovecot started anew: another socket at the same path
   FakeDoveadmServer after;
   BOOST_REQUIRE(::rename(after.path().c_str(), before.path().c_str()) == 0);
-  BOOST_REQUIRE(client->sync("bob", "", false).has_value());
+  BOOST_REQUIRE(client->sync("bob", k_dest, "", false).has_value());
   BOOST_TEST(after.last_command().rfind("\tbob\tsync\t", 0) == 0u);
   BOOST_TEST(before.last_command().rfind("\talice\tsync\t", 0) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(nothing_listening_is_temporary) {
   auto missing = options("unix:/nonexistent/dovewarden/doveadm-server");
-  const auto state = DoveadmClient::open(missing)->sync("alice", "", false);
+  const auto state =
+      DoveadmClient::open(missing)->sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
              static_cast<int>(Kind::temporary));
@@ -423,7 +441,7 @@ BOOST_AUTO_TEST_CASE(list_users_reads_the_user_list_or_asks_for_one_name) {
              boost::test_tools::per_element());
   BOOST_TEST(doveadm.last_command() == "\t\tuser\t*");
 
-  doveadm.answer("uid\t5000\tgid\t5000\thome\t/srv/mail/alice\t\n+\n");
+  doveadm.answer(k_user_alice);
   BOOST_TEST(*client->list_users("alice") == std::vector<std::string>{"alice"},
              boost::test_tools::per_element());
   doveadm.answer("\n-NOUSER\n");
@@ -431,25 +449,77 @@ BOOST_AUTO_TEST_CASE(list_users_reads_the_user_list_or_asks_for_one_name) {
   BOOST_TEST(!client->list_users("no*"));
 }
 
+BOOST_AUTO_TEST_CASE(user_fields_asks_for_one_user_and_reads_its_fields) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  doveadm.answer(k_user_alice);
+  const auto alice = client->user_fields("alice");
+  BOOST_REQUIRE_MESSAGE(alice.has_value(),
+                        (alice ? "" : alice.error().message));
+  BOOST_TEST(doveadm.last_command() == "\t\tuser\talice");
+  BOOST_TEST(*alice == (dovewarden::replication::UserdbFields{
+                           {"uid", "5000"},
+                           {"gid", "5000"},
+                           {"home", "/srv/mail/alice"},
+                           {"mail", "maildir:~/Maildir"}}));
+  doveadm.answer(k_user_bob_2_4);
+  const auto bob = client->user_fields("bob");
+  BOOST_REQUIRE(bob);
+  BOOST_TEST(bob->at("mail_replica") == "tcp:127.0.0.1:44012");
+  BOOST_TEST(bob->at("noreplicate") == "yes");
+}
+
+BOOST_AUTO_TEST_CASE(user_fields_failures_map_to_kinds) {
+  FakeDoveadmServer doveadm;
+  const auto client = DoveadmClient::open(options(doveadm.url()));
+  const std::pair<const char *, Kind> cases[] = {
+      // what 2.3.19 and 2.4.1 answer for a user the userdb does not know
+      {"{\"nosuch\":{\"error\":\"userdb lookup: user nosuch doesn't "
+       "exist\"}}\n-NOUSER\n",
+       Kind::no_such_user},
+      {"\n-TEMPFAIL\n", Kind::temporary},
+      {"not json\n+\n", Kind::protocol},
+      {"{\"someone\":{\"uid\":\"1\"}}\n+\n", Kind::protocol},
+      {"", Kind::temporary}, // closed without an answer
+  };
+  for (const auto &[answer, kind] : cases) {
+    BOOST_TEST_CONTEXT(answer) {
+      doveadm.answer(answer);
+      const auto fields = client->user_fields("nosuch");
+      BOOST_REQUIRE(!fields);
+      BOOST_TEST(static_cast<int>(fields.error().kind) ==
+                 static_cast<int>(kind));
+      BOOST_TEST(!fields.error().message.empty());
+    }
+  }
+  const auto mask = client->user_fields("a*");
+  BOOST_REQUIRE(!mask);
+  BOOST_TEST(static_cast<int>(mask.error().kind) ==
+             static_cast<int>(Kind::no_such_user));
+  BOOST_TEST(doveadm.last_command() == "\t\tuser\tnosuch"); // not sent
+}
+
 BOOST_AUTO_TEST_CASE(a_timeout_and_cancel_end_a_hanging_command) {
   FakeDoveadmServer doveadm;
   doveadm.hang();
   auto quick = options(doveadm.url());
   quick.timeout = 300ms;
-  const auto timed_out = DoveadmClient::open(quick)->sync("alice", "", false);
+  const auto timed_out =
+      DoveadmClient::open(quick)->sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!timed_out);
   BOOST_TEST(timed_out.error().message.find("timed out") != std::string::npos);
 
   const auto client = DoveadmClient::open(options(doveadm.url()));
-  auto running = std::async(std::launch::async,
-                            [&] { return client->sync("alice", "", false); });
+  auto running = std::async(std::launch::async, [&] {
+    return client->sync("alice", k_dest, "", false);
+  });
   BOOST_REQUIRE(doveadm.wait_for_commands(2));
   client->cancel();
   BOOST_REQUIRE(running.wait_for(3s) == std::future_status::ready);
   const auto cancelled = running.get();
   BOOST_REQUIRE(!cancelled);
   BOOST_TEST(cancelled.error().message.find("cancelled") != std::string::npos);
-  BOOST_TEST(!client->sync("alice", "", false)); // and every later one
+  BOOST_TEST(!client->sync("alice", k_dest, "", false)); // and every later one
 }
 
 BOOST_AUTO_TEST_CASE(bad_options_are_refused) {

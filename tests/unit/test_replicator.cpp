@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -18,6 +19,7 @@ namespace dw = dovewarden;
 using dw::replication::DoveadmFailure;
 using dw::replication::Priority;
 using dw::replication::Replicator;
+using dw::replication::UserdbFields;
 using namespace std::chrono_literals;
 
 using dovewarden::test::free_port;
@@ -38,17 +40,19 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
   return true;
 }
 
-// doveadm as the replicator sees it: records every sync and answers what
-// the test says.
+// doveadm as the replicator sees it: records every sync and userdb lookup
+// and answers what the test says.
 class FakeDoveadm {
 public:
   struct Call {
     std::string user;
+    std::string destination;
     std::string state;
     bool full;
   };
   using Answer =
       std::function<tl::expected<std::string, DoveadmFailure>(const Call &)>;
+  using Fields = tl::expected<UserdbFields, DoveadmFailure>;
 
   Answer answer = [](const Call &call) {
     return tl::expected<std::string, DoveadmFailure>("state-of-" + call.user);
@@ -56,9 +60,22 @@ public:
   std::vector<std::string> users;
   std::chrono::milliseconds sync_time{0};
 
+  // what doveadm user answers for a user; no fields for one not set here
+  void set_fields(const std::string &user, Fields fields) {
+    std::lock_guard lock(m_mutex);
+    m_fields.insert_or_assign(user, std::move(fields));
+  }
+  std::size_t lookups(const std::string &user) const {
+    std::lock_guard lock(m_mutex);
+    return std::count(m_lookups.begin(), m_lookups.end(), user);
+  }
+
   Replicator::Doveadm calls() {
-    return {[this](const std::string &user, const std::string &state,
-                   bool full) { return sync(user, state, full); },
+    return {[this](const std::string &user, const std::string &destination,
+                   const std::string &state, bool full) {
+              return sync({user, destination, state, full});
+            },
+            [this](const std::string &user) { return user_fields(user); },
             [this](const std::string &) {
               return tl::expected<std::vector<std::string>, DoveadmFailure>(
                   users);
@@ -82,17 +99,15 @@ public:
   int max_concurrent() const { return m_max_concurrent.load(); }
 
 private:
-  tl::expected<std::string, DoveadmFailure>
-  sync(const std::string &user, const std::string &state, bool full) {
-    Call call{user, state, full};
+  tl::expected<std::string, DoveadmFailure> sync(const Call &call) {
     {
       std::unique_lock lock(m_mutex);
       m_history.push_back(call);
-      const int now = ++m_running[user];
+      const int now = ++m_running[call.user];
       m_max_concurrent = std::max(m_max_concurrent.load(), now);
       // a sync takes sync_time, or until cancelled
       m_cv.wait_for(lock, sync_time, [&] { return m_cancelled; });
-      m_running[user]--;
+      m_running[call.user]--;
       if (m_cancelled)
         return tl::unexpected(
             DoveadmFailure{DoveadmFailure::Kind::temporary, "cancelled", 0});
@@ -100,7 +115,16 @@ private:
     return answer(call);
   }
 
+  Fields user_fields(const std::string &user) {
+    std::lock_guard lock(m_mutex);
+    m_lookups.push_back(user);
+    const auto found = m_fields.find(user);
+    return found != m_fields.end() ? found->second : Fields(UserdbFields{});
+  }
+
   mutable std::mutex m_mutex;
+  std::map<std::string, Fields> m_fields;
+  std::vector<std::string> m_lookups;
   std::condition_variable m_cv;
   bool m_cancelled = false;
   std::vector<Call> m_history;
@@ -121,6 +145,7 @@ struct Fixture {
     options.sweep_enabled = false;
     options.idle_poll = 50ms;
     options.keeper_interval = 50ms;
+    options.target.destination = "tcp:replica:12345";
   }
   ~Fixture() {
     replicator.reset();
@@ -145,10 +170,30 @@ struct Fixture {
       replicator->wake();
   }
 
+  // Queues user, and again once synced; returns once synced twice.
+  void sync_twice(const std::string &user) {
+    for (std::size_t synced = 1; synced <= 2; synced++) {
+      queue(user);
+      BOOST_REQUIRE(eventually([&] {
+        return doveadm.count(user) == synced && !record(user).queued;
+      }));
+    }
+  }
+
   dw::store::UserRecord record(const std::string &user) {
     const auto records = ok(store->users(user));
     BOOST_REQUIRE_EQUAL(records.size(), 1u);
     return records.front();
+  }
+
+  // Returns the value of the sample of metrics that line starts, or -1.
+  double metric(const std::string &line) {
+    const std::string text =
+        prometheus::TextSerializer().Serialize(registry.Collect());
+    const auto at = text.find("\n" + line + " ");
+    if (at == std::string::npos)
+      return -1;
+    return std::stod(text.substr(at + line.size() + 2));
   }
 
   std::size_t published_count(const std::string &type) {
@@ -232,20 +277,122 @@ BOOST_AUTO_TEST_CASE(failures_back_off_instead_of_hot_looping) {
   BOOST_TEST(!record("alice").failed);
 }
 
-BOOST_AUTO_TEST_CASE(unknown_and_noreplicate_users_leave_the_queue) {
-  doveadm.answer = [](const FakeDoveadm::Call &call) {
-    const auto kind = call.user == "ghost" ? DoveadmFailure::Kind::no_such_user
-                                           : DoveadmFailure::Kind::noreplicate;
-    return tl::expected<std::string, DoveadmFailure>(
-        tl::unexpected(DoveadmFailure{kind, "no", 67}));
+BOOST_AUTO_TEST_CASE(unknown_users_leave_the_queue) {
+  // unknown to the destination: sync answers 67; unknown here: so does
+  // doveadm user, and no sync is tried
+  doveadm.answer = [](const FakeDoveadm::Call &) {
+    return tl::expected<std::string, DoveadmFailure>(tl::unexpected(
+        DoveadmFailure{DoveadmFailure::Kind::no_such_user, "no", 67}));
   };
+  doveadm.set_fields("nobody", tl::unexpected(DoveadmFailure{
+                                   DoveadmFailure::Kind::no_such_user,
+                                   "doveadm user: exit code 67", 67}));
   start();
   queue("ghost");
-  queue("private");
+  queue("nobody");
   BOOST_REQUIRE(eventually([&] { return ok(store->users("*")).empty(); }));
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(doveadm.count("ghost") == 1u);
-  BOOST_TEST(doveadm.count("private") == 1u);
+  BOOST_TEST(doveadm.count("nobody") == 0u);
+  BOOST_TEST(doveadm.lookups("nobody") == 1u);
+  BOOST_TEST(published_count("replication.failed") == 2u);
+  BOOST_TEST(replicator->noreplicate().skipped == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(
+    noreplicate_users_are_skipped_counted_and_leave_the_queue) {
+  doveadm.set_fields("private",
+                     UserdbFields{{"uid", "5000"}, {"noreplicate", "yes"}});
+  doveadm.set_fields("public", UserdbFields{{"noreplicate", "no"}});
+  start();
+  queue("private");
+  queue("public");
+  // out of the store: nothing is left to claim it again
+  BOOST_REQUIRE(eventually([&] {
+    return ok(store->users("private")).empty() &&
+           doveadm.count("public") == 1 && !record("public").queued;
+  }));
+  BOOST_TEST(replicator->noreplicate().skipped == 1u);
+  BOOST_TEST(doveadm.count("private") == 0u);
+  BOOST_TEST(metric("dovewarden_replication_noreplicate_skips_total") == 1);
+  BOOST_TEST(metric("dovewarden_doveadm_requests_total{command=\"user\","
+                    "result=\"ok\"}") == 2);
+  BOOST_TEST(published_count("replication.failed") == 0u);
+  // its next change is skipped again, from the cached fields
+  queue("private");
+  BOOST_REQUIRE(
+      eventually([&] { return ok(store->users("private")).empty(); }));
+  const auto summary = replicator->noreplicate();
+  BOOST_TEST(summary.skipped == 2u);
+  BOOST_TEST(summary.recent == std::vector<std::string>{"private"},
+             boost::test_tools::per_element());
+  BOOST_TEST(doveadm.lookups("private") == 1u);
+  BOOST_TEST(doveadm.count("private") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_userdb_lookup_backs_off_like_a_failed_sync) {
+  doveadm.set_fields("alice", tl::unexpected(DoveadmFailure{
+                                  DoveadmFailure::Kind::temporary,
+                                  "doveadm user: exit code 75", 75}));
+  start();
+  queue("alice");
+  std::this_thread::sleep_for(1500ms);
+  // each lookup is counted once it has returned
+  const double counted =
+      metric("dovewarden_doveadm_requests_total{command=\"user\","
+             "result=\"temporary\"}");
+  // waits of 100-200 ms (+-20%): about 8 tries; a hot loop makes thousands
+  const auto tries = doveadm.lookups("alice");
+  BOOST_TEST(tries >= 2u);
+  BOOST_TEST(tries <= 20u);
+  BOOST_TEST((counted == tries || counted + 1 == tries));
+  BOOST_TEST(doveadm.count("alice") == 0u);
+  const auto alice = record("alice");
+  BOOST_TEST(alice.queued);
+  BOOST_TEST(alice.failed);
+  BOOST_TEST(alice.last_error == "doveadm user: exit code 75");
+
+  doveadm.set_fields("alice", UserdbFields{});
+  BOOST_REQUIRE(eventually([&] { return !record("alice").queued; }));
+  BOOST_TEST(doveadm.count("alice") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(each_user_goes_to_its_mail_replica_when_asked) {
+  options.target.from_userdb = true;
+  doveadm.set_fields("bob", UserdbFields{{"mail_replica", "tcp:bobs:4711"}});
+  doveadm.set_fields("carol", UserdbFields{{"mail_replica", ""}});
+  start();
+  for (const char *user : {"alice", "bob", "carol"})
+    queue(user);
+  BOOST_REQUIRE(eventually([&] { return doveadm.history().size() == 3; }));
+  for (const auto &call : doveadm.history()) {
+    BOOST_TEST_CONTEXT(call.user) {
+      BOOST_TEST(call.destination ==
+                 (call.user == "bob" ? "tcp:bobs:4711" : "tcp:replica:12345"));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mail_replica_is_not_read_unless_asked) {
+  doveadm.set_fields("bob", UserdbFields{{"mail_replica", "tcp:bobs:4711"}});
+  start();
+  queue("bob");
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("bob") == 1; }));
+  BOOST_TEST(doveadm.history()[0].destination == "tcp:replica:12345");
+}
+
+BOOST_AUTO_TEST_CASE(userdb_fields_are_looked_up_again_only_after_the_ttl) {
+  options.userdb.ttl = 1h;
+  start();
+  sync_twice("alice");
+  BOOST_TEST(doveadm.lookups("alice") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_zero_ttl_looks_the_userdb_up_for_every_sync) {
+  options.userdb.ttl = 0ms;
+  start();
+  sync_twice("alice");
+  BOOST_TEST(doveadm.lookups("alice") == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(
