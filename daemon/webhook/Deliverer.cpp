@@ -463,6 +463,39 @@ void Deliverer::Loop::claim() {
     auto deliveries = m_store.claim(owner(generation), Clock::now(), granted,
                                     max, per_endpoint);
     m_store_ok = version.has_value() && deliveries.has_value();
+    // A change told of while this claim was out (after claim() looked at
+    // the flag, or after the version was read above) may be older than a
+    // delivery the claim found: the admin API stores a rotated secret,
+    // tells, answers, and then `webhook test` enqueues. Such a delivery
+    // must not be signed with the endpoints from before the change, so they
+    // are read again before the reply holds it. endpoints_changed() comes
+    // after the change is stored and the delivery is enqueued after that,
+    // so a claim that found the delivery sees the flag set here.
+    if (deliveries && !deliveries->empty() &&
+        m_endpoints_changed.exchange(false)) {
+      const auto have = read ? std::optional(read->version) : known;
+      const auto now_version = m_store.endpoints_version();
+      if (!now_version || !have || *have != *now_version) {
+        auto endpoints =
+            now_version ? m_store.endpoints()
+                        : WebhookStore::Result<std::vector<Endpoint>>(
+                              tl::make_unexpected(now_version.error()));
+        if (endpoints) {
+          read = EndpointsRead{*now_version, std::move(*endpoints)};
+        } else {
+          // not sent with what may be stale: given back, claimed again
+          // once the endpoints can be read
+          if (m_store_job_warnings.allow())
+            LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error(),
+                     "; ", deliveries->size(), " deliveries put back");
+          const auto released = m_store.release_owner(owner(generation));
+          if (!released && m_store_job_warnings.allow())
+            LOG_WARN("webhook: cannot give back leases: ", released.error());
+          deliveries->clear();
+          m_endpoints_changed = true; // looked at again by the next claim
+        }
+      }
+    }
     reply([this, generation, max, read = std::move(read),
            deliveries = std::move(deliveries), lease_end]() mutable {
       claimed(generation, max, std::move(read), std::move(deliveries),

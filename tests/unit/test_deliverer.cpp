@@ -6,6 +6,7 @@
 #include "metrics/WebhookMetrics.hpp"
 #include "webhook/AddressPolicy.hpp"
 #include "webhook/Deliverer.hpp"
+#include "webhook/Signature.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -196,6 +197,93 @@ private:
   std::map<std::string, int> m_max_concurrent;
 };
 
+// A WebhookStore that passes every call to a real one, and runs a hook set
+// by the test once, at the start of the next claim (on the deliverer's
+// store thread, after it looked at the endpoints and before it reads the
+// outbox).
+class ClaimHookStore : public WebhookStore {
+public:
+  explicit ClaimHookStore(WebhookStore &store) : m_store(store) {}
+
+  void before_next_claim(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_hook = std::move(hook);
+  }
+  bool hook_ran() const { return m_hook_ran; }
+
+  Result<void> ping() override { return m_store.ping(); }
+  Result<bool> put_endpoint(const Endpoint &endpoint, bool replace) override {
+    return m_store.put_endpoint(endpoint, replace);
+  }
+  Result<std::optional<Endpoint>> endpoint(const std::string &id) override {
+    return m_store.endpoint(id);
+  }
+  Result<std::vector<Endpoint>> endpoints() override {
+    return m_store.endpoints();
+  }
+  Result<bool> remove_endpoint(const std::string &id) override {
+    return m_store.remove_endpoint(id);
+  }
+  Result<std::uint64_t> endpoints_version() override {
+    return m_store.endpoints_version();
+  }
+  Result<void> enqueue(const std::vector<Delivery> &deliveries) override {
+    return m_store.enqueue(deliveries);
+  }
+  Result<std::vector<Delivery>> claim(const std::string &owner, TimePoint now,
+                                      std::chrono::milliseconds lease,
+                                      std::size_t max,
+                                      std::size_t per_endpoint) override {
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      hook.swap(m_hook);
+    }
+    if (hook) {
+      hook();
+      m_hook_ran = true;
+    }
+    return m_store.claim(owner, now, lease, max, per_endpoint);
+  }
+  Result<bool> finish(const Delivery &delivery, const std::string &owner,
+                      const Attempt &attempt,
+                      const Outcome &outcome) override {
+    return m_store.finish(delivery, owner, attempt, outcome);
+  }
+  Result<std::vector<bool>>
+  finish_all(const std::vector<Finish> &finishes) override {
+    return m_store.finish_all(finishes);
+  }
+  Result<std::size_t> release_owner(const std::string &owner) override {
+    return m_store.release_owner(owner);
+  }
+  Result<std::vector<DeliveryRecord>>
+  deliveries(const std::string &endpoint_id, std::size_t limit) override {
+    return m_store.deliveries(endpoint_id, limit);
+  }
+  Result<std::optional<DeliveryRecord>>
+  delivery(const std::string &id) override {
+    return m_store.delivery(id);
+  }
+  Result<bool> redeliver(const std::string &id, TimePoint now) override {
+    return m_store.redeliver(id, now);
+  }
+  Result<std::size_t> recover(const std::string &endpoint_id, TimePoint since,
+                              TimePoint until, TimePoint now) override {
+    return m_store.recover(endpoint_id, since, until, now);
+  }
+  Result<std::uint64_t> pending() override { return m_store.pending(); }
+  Result<std::size_t> prune(TimePoint before) override {
+    return m_store.prune(before);
+  }
+
+private:
+  WebhookStore &m_store;
+  std::mutex m_mutex;
+  std::function<void()> m_hook;
+  std::atomic<bool> m_hook_ran{false};
+};
+
 // Returns true once condition holds, false if it did not within k_patience.
 bool eventually(const std::function<bool()> &condition) {
   const auto deadline = std::chrono::steady_clock::now() + k_patience;
@@ -216,6 +304,7 @@ struct Fixture {
   }
   ~Fixture() {
     deliverer.reset();
+    hooked.reset();
     store.reset();
     std::system(("rm -rf " + directory).c_str());
   }
@@ -231,9 +320,10 @@ struct Fixture {
     return options;
   }
 
-  void start(Deliverer::Options options) {
+  void start(Deliverer::Options options) { start(std::move(options), *store); }
+  void start(Deliverer::Options options, WebhookStore &through) {
     deliverer = std::make_unique<Deliverer>(
-        *store, std::move(options),
+        through, std::move(options),
         [this](core::Event event) {
           std::lock_guard<std::mutex> lock(mutex);
           published.push_back(std::move(event));
@@ -258,6 +348,14 @@ struct Fixture {
   }
 
   std::string send(const Endpoint &endpoint, int n = 0) {
+    const auto made = delivery(endpoint, n);
+    ok(store->enqueue({made}));
+    if (deliverer)
+      deliverer->wake();
+    return made.id;
+  }
+
+  static Delivery delivery(const Endpoint &endpoint, int n) {
     Delivery delivery;
     delivery.id = "msg_" + endpoint.id.substr(3) + std::to_string(n);
     delivery.endpoint_id = endpoint.id;
@@ -267,10 +365,7 @@ struct Fixture {
                     std::to_string(n) + "}}";
     delivery.created = delivery.next_attempt =
         std::chrono::system_clock::now();
-    ok(store->enqueue({delivery}));
-    if (deliverer)
-      deliverer->wake();
-    return delivery.id;
+    return delivery;
   }
 
   DeliveryRecord record(const std::string &id) {
@@ -291,6 +386,7 @@ struct Fixture {
 
   std::string directory;
   std::unique_ptr<SqliteWebhookStore> store;
+  std::unique_ptr<ClaimHookStore> hooked; // over store, if a test wants it
   Receiver receiver;
   prometheus::Registry registry;
   metrics::WebhookMetrics metrics{registry};
@@ -633,6 +729,54 @@ BOOST_AUTO_TEST_CASE(stop_gives_back_the_leases) {
   const auto claimed = ok(store->claim("other", std::chrono::system_clock::now(),
                                        10s, 10, 0));
   BOOST_TEST(claimed.size() == 1u);
+}
+
+// The admin API stores a rotated secret, calls endpoints_changed() and
+// answers; only then can `webhook test` enqueue. Here all of that happens
+// while a claim is out, after it looked at the endpoints and before it reads
+// the outbox: the delivery it finds was created after the rotation was told
+// of, and must be signed with both secrets, not with the endpoint as the
+// deliverer had it when the claim set out.
+BOOST_AUTO_TEST_CASE(a_change_told_while_claiming_is_read_before_signing) {
+  const auto target = endpoint("rotated");
+  hooked = std::make_unique<ClaimHookStore>(*store);
+  auto slow = options();
+  slow.poll_interval = 1h; // the endpoints are looked at when told, only
+  start(slow, *hooked);
+  const auto first = send(target, 0);
+  BOOST_REQUIRE(eventually([&] { return settled(first); }));
+
+  const std::string next_secret = generate_secret();
+  const auto rotated_at = std::chrono::system_clock::now();
+  std::atomic<bool> stored{false};
+  std::atomic<bool> queued{false};
+  hooked->before_next_claim([&] {
+    Endpoint rotated = target;
+    rotated.secrets = {Secret{next_secret, TimePoint{}},
+                       Secret{k_secret, rotated_at + 1h}};
+    rotated.updated = rotated_at;
+    stored = store->put_endpoint(rotated, true).has_value();
+    deliverer->endpoints_changed();
+    Delivery test = delivery(target, 1);
+    queued = store->enqueue({test}).has_value();
+  });
+  deliverer->wake();
+  const std::string second = "msg_rotated1";
+  BOOST_REQUIRE(eventually([&] { return hooked->hook_ran(); }));
+  BOOST_REQUIRE(stored);
+  BOOST_REQUIRE(queued);
+  BOOST_REQUIRE(eventually([&] { return settled(second); }));
+
+  const auto requests = receiver.requests("rotated");
+  BOOST_REQUIRE_EQUAL(requests.size(), 2u);
+  const auto &request = requests[1];
+  BOOST_REQUIRE(request.id == second);
+  BOOST_TEST(request.signature ==
+             expected_signature(next_secret, second, request.timestamp,
+                                request.body) +
+                 " " +
+                 expected_signature(k_secret, second, request.timestamp,
+                                    request.body));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
