@@ -144,8 +144,16 @@ void Replicator::work() {
         return;
       seen = m_wakeups;
     }
+    std::unique_lock settling(m_settle_mutex);
     const auto claimed =
         m_store.claim(m_options.owner, store::Clock::now(), m_options.lease);
+    if (claimed && *claimed) {
+      std::lock_guard lock(m_mutex);
+      m_running[(*claimed)->user] = **claimed;
+      // a new claim supersedes what an older one left unwritten
+      m_unsettled.erase((*claimed)->user);
+    }
+    settling.unlock();
     if (!claimed) {
       store_failed("claim", claimed.error());
       // the keeper notices the store coming back; until then, no hot loop
@@ -166,11 +174,7 @@ void Replicator::run(const store::Claim &claim) {
   const auto started = store::Clock::now();
   const bool full = claim.full || started - claim.last_full_sync >=
                                       m_options.full_sync_interval;
-  {
-    std::lock_guard lock(m_mutex);
-    m_running[claim.user] = claim;
-  }
-  const auto result = attempt(claim, full);
+  const auto result = attempt(claim, full); // work() put it in m_running
   bool stopping;
   {
     std::lock_guard lock(m_mutex);
@@ -184,6 +188,7 @@ void Replicator::run(const store::Claim &claim) {
     const auto released = m_store.release(claim, m_options.owner);
     if (!released)
       store_failed("release", released.error());
+    // not kept: the next start gives back the leases of this daemon
     return;
   }
   if (*result)
@@ -227,8 +232,12 @@ void Replicator::skipped(const store::Claim &claim) {
 void Replicator::forget(const store::Claim &claim, const std::string &why) {
   LOG_INFO("replication: ", claim.user, ": ", why, "; removed from the queue");
   const auto removed = m_store.remove(claim.user);
-  if (!removed)
+  if (!removed) {
     store_failed("remove", removed.error());
+    unsettled(claim, "remove", [this, user = claim.user]() {
+      return m_store.remove(user).map([](bool) {});
+    });
+  }
 }
 
 void Replicator::succeeded(const store::Claim &claim, const std::string &state,
@@ -237,8 +246,16 @@ void Replicator::succeeded(const store::Claim &claim, const std::string &state,
   m_metrics.sync(full, true, seconds_between(started, finished));
   const auto stored =
       m_store.succeed(claim, m_options.owner, state, full, finished);
-  if (!stored)
-    store_failed("succeed", stored.error()); // the lease expires: synced again
+  if (!stored) {
+    // the store may still hold the lease (the write, or only its answer,
+    // was lost): until the outcome is written, changes queued for the user
+    // wait for that lease to expire. The keeper writes it once the store
+    // answers; a change queued meanwhile then queues the user again.
+    store_failed("succeed", stored.error());
+    unsettled(claim, "succeed", [this, claim, state, full, finished]() {
+      return m_store.succeed(claim, m_options.owner, state, full, finished);
+    });
+  }
   publish("replication.succeeded", claim, full, started, finished, "");
 }
 
@@ -256,8 +273,49 @@ void Replicator::failed(const store::Claim &claim,
            "; retrying in ", duration_cast<milliseconds>(wait).count(), " ms");
   const auto stored = m_store.fail(claim, m_options.owner, failure.message,
                                    finished, finished + wait);
-  if (!stored)
+  if (!stored) {
     store_failed("fail", stored.error());
+    unsettled(claim, "fail",
+              [this, claim, message = failure.message, finished, wait]() {
+                return m_store.fail(claim, m_options.owner, message, finished,
+                                    store::Clock::now() + wait);
+              });
+  }
+}
+
+void Replicator::unsettled(
+    const store::Claim &claim, const char *operation,
+    std::function<tl::expected<void, std::string>()> write) {
+  std::lock_guard lock(m_mutex);
+  m_unsettled.insert_or_assign(
+      claim.user, Unsettled{m_next_unsettled++, operation, std::move(write)});
+}
+
+void Replicator::settle() {
+  std::lock_guard settling(m_settle_mutex);
+  std::vector<std::pair<std::string, Unsettled>> pending;
+  {
+    std::lock_guard lock(m_mutex);
+    for (const auto &entry : m_unsettled)
+      if (m_running.count(entry.first) == 0)
+        pending.push_back(entry);
+  }
+  std::sort(pending.begin(), pending.end(), [](const auto &a, const auto &b) {
+    return a.second.id < b.second.id;
+  });
+  for (const auto &[user, outcome] : pending) {
+    const auto written = outcome.write();
+    if (!written) {
+      store_failed(outcome.operation, written.error());
+      return; // the store still fails: the next round tries again
+    }
+    LOG_INFO("replication: ", user, ": the ", outcome.operation,
+             " the store missed is written");
+    std::lock_guard lock(m_mutex);
+    const auto it = m_unsettled.find(user);
+    if (it != m_unsettled.end() && it->second.id == outcome.id)
+      m_unsettled.erase(it);
+  }
 }
 
 void Replicator::publish(const char *type, const store::Claim &claim, bool full,
@@ -293,6 +351,7 @@ void Replicator::keep() {
       if (!renewed)
         store_failed("renew", renewed.error());
     }
+    settle();
     const auto status = m_store.status(now);
     if (!status) {
       store_failed("status", status.error());

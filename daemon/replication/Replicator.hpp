@@ -109,6 +109,12 @@ private:
                  store::TimePoint started);
   void failed(const store::Claim &claim, const DoveadmFailure &failure,
               bool full, store::TimePoint started);
+  // Keeps an outcome the store did not take, for the keeper to write when
+  // the store answers again (operation names it in logs and metrics).
+  void unsettled(const store::Claim &claim, const char *operation,
+                 std::function<tl::expected<void, std::string>()> write);
+  // Writes the outcomes kept by unsettled(), oldest first.
+  void settle();
   void keep();
   void sweep_loop();
   tl::expected<std::size_t, std::string> sweep();
@@ -136,6 +142,21 @@ private:
   std::uint64_t m_wakeups = 0;
   bool m_stopping = false;
   std::map<std::string, store::Claim> m_running;
+  // An outcome (succeed, fail, release, remove) whose store write failed:
+  // until it is written the store still holds the user's lease for this
+  // daemon, and every change queued meanwhile waits for that lease.
+  struct Unsettled {
+    std::uint64_t id;
+    const char *operation;
+    std::function<tl::expected<void, std::string>()> write;
+  };
+  std::map<std::string, Unsettled> m_unsettled; // by user
+  std::uint64_t m_next_unsettled = 0;
+  // held by a worker from its claim until the user is in m_running, and by
+  // the keeper while it writes unsettled outcomes: an old outcome is never
+  // written over a new claim of the same user (both carry this daemon's
+  // owner)
+  std::mutex m_settle_mutex;
   std::vector<std::thread> m_threads;
 };
 

@@ -1,7 +1,9 @@
+#include "RedisServer.hpp"
 #include "TestUtil.hpp"
 #include "metrics/ReplicationMetrics.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Replicator.hpp"
+#include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -426,6 +428,41 @@ BOOST_AUTO_TEST_CASE(stop_cancels_running_syncs_and_keeps_their_users_queued) {
   BOOST_TEST(alice.queued);
   BOOST_TEST(alice.owner == "");
   BOOST_TEST(!alice.failed);
+}
+
+BOOST_AUTO_TEST_CASE(
+    a_change_after_a_lost_succeed_is_synced_once_the_store_answers_again) {
+  // Redis goes away between the end of a sync and the write of its outcome,
+  // and comes back with what it held (the user still leased to this daemon);
+  // a change queued then must lead to another sync, not wait for the lease
+  dw::test::RedisServer server(
+      {"--appendonly", "yes", "--appendfsync", "always"});
+  dw::store::RedisStore::Options redis;
+  redis.port = server.port();
+  redis.ns = "replicator-test";
+  store = ok(dw::store::RedisStore::connect(redis));
+  options.lease = 1h;
+  std::atomic<bool> stopped{false};
+  doveadm.answer = [&](const FakeDoveadm::Call &call) {
+    if (!stopped.exchange(true))
+      server.stop(); // SIGTERM: the append-only file keeps every write
+    return tl::expected<std::string, DoveadmFailure>("state-of-" + call.user);
+  };
+  start();
+  queue("alice");
+  BOOST_REQUIRE(eventually(
+      [&] { return published_count("replication.succeeded") == 1; }));
+  BOOST_TEST(!replicator->store_ok());
+  server.start();
+  queue("alice"); // a change after the store is back
+  BOOST_REQUIRE(eventually([&] { return doveadm.count("alice") == 2; }));
+  BOOST_REQUIRE(eventually([&] {
+    const auto alice = record("alice");
+    return !alice.queued && alice.owner.empty();
+  }));
+  BOOST_TEST((record("alice").last_success != dw::store::TimePoint{}));
+  BOOST_TEST(replicator->store_ok());
+  replicator.reset(); // before the server goes
 }
 
 BOOST_AUTO_TEST_CASE(leases_of_a_dead_daemon_of_this_host_are_given_back) {
