@@ -34,6 +34,7 @@ CONVERGE = 15  # seconds a change may take to reach the other side (one sync tak
 LOCK_TIMEOUT = 30  # the daemon's doveadm sync lockTimeout: two syncs towards each other wait this long
 NAMESPACE = "dw-it"
 SYNCS = "dovewarden_replication_syncs_total"
+RUNNING = "dovewarden_replication_running"
 REQUESTS = "dovewarden_doveadm_requests_total"
 SKIPS = "dovewarden_replication_noreplicate_skips_total"
 
@@ -160,18 +161,22 @@ class ReplicationCase(unittest.TestCase):
         return daemon.metric(SYNCS, **labels)
 
     def wait_quiet(self, daemons, quiet=3.0, timeout=20):
-        """Wait until no daemon's syncs_total grew for `quiet` seconds; fails if they
-        keep growing (two daemons replicating each other's replication)."""
+        """Wait until no daemon ran a sync or counted one for `quiet` seconds; fails if
+        they keep syncing for `timeout` s (two daemons replicating each other's
+        replication). A sync still running is not quiet: one that waits for a lock
+        counts nothing until it ends."""
         deadline = time.monotonic() + timeout
         last, since = None, time.monotonic()
         while True:
             counts = tuple(self.syncs(d) for d in daemons)
-            if counts != last:
+            running = sum(d.metric(RUNNING) for d in daemons)
+            if counts != last or running:
                 last, since = counts, time.monotonic()
             elif time.monotonic() - since >= quiet:
                 return counts
             if time.monotonic() >= deadline:
-                self.fail(f"syncs_total kept growing for {timeout}s (ping-pong?): last {last}")
+                self.fail(f"the daemons kept syncing for {timeout}s (ping-pong?): syncs_total "
+                          f"{last}, {running:g} running")
             time.sleep(0.25)
 
 
@@ -250,7 +255,8 @@ class TwoWayTest(ReplicationCase):
     def test_both_sides_converge_without_ping_pong(self):
         """A daemon on each side: a change on the replica alone converges within 15 s,
         then changes on both within 45 s (30 s of them a possible dsync lock wait);
-        then neither daemon syncs for 3 s (within 20 s) and nothing stays queued."""
+        then neither daemon syncs for 3 s (within 50 s: a last pair of syncs towards
+        each other may wait out the lock) and nothing stays queued."""
         a = self.daemon("primary")
         b = self.daemon("replica")
         self.bring_over("alice")  # only now may anyone log in on the replica
@@ -281,7 +287,7 @@ class TwoWayTest(ReplicationCase):
         self.assertIn("FromReplica", state["mailboxes"])
         self.assertIn("FromPrimary", state["mailboxes"])
 
-        self.wait_quiet([a, b])
+        self.wait_quiet([a, b], timeout=LOCK_TIMEOUT + 20)
         for d in (a, b):
             queue = {dict(labels).get("priority"): v for (name, labels), v in d.metrics().items()
                      if name == "dovewarden_replication_queue"}
