@@ -49,7 +49,17 @@ private:
 Dispatcher::Dispatcher(WebhookStore &store, Options options, Counters counters,
                        std::function<void()> stored)
     : m_store(store), m_options(options), m_counters(counters),
-      m_stored(std::move(stored)), m_refusals(k_refusal_log_interval) {}
+      m_stored(std::move(stored)), m_refusals(k_refusal_log_interval) {
+  // the endpoints as they are at start, so that the filter is right from
+  // the first event on; if the store cannot say, every event reaches
+  // handle(), which tries again
+  reload();
+  if (m_version) {
+    m_reload = false;
+    m_next_reload = Steady::now() + m_options.reload_interval;
+    m_routing->store(!m_routes.empty());
+  }
+}
 
 void Dispatcher::endpoints_changed() {
   m_reload = true;
