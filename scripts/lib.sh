@@ -18,6 +18,9 @@ DW_DOVECOT24_BUILD_PACKAGES=(
 	libssl-dev zlib1g-dev libsqlite3-dev curl xz-utils patch
 )
 
+# What scripts/debian13-packages needs on the host to make a Debian 13 root.
+DW_DEBIAN13_HOST_PACKAGES=(debootstrap python3)
+
 # Install what is missing (DW_PACKAGES, or the packages named);
 # apt-get update at most once per run.
 dw_install_packages() {
