@@ -25,10 +25,10 @@
 #include "CpuTime.hpp"
 #include "RedisServer.hpp"
 #include "bus/Bus.hpp"
-#include "core/Pipeline.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
-#include "metrics/ReplicationMetrics.hpp"
-#include "metrics/WebhookMetrics.hpp"
+#include "replication/ReplicationMetrics.hpp"
+#include "webhook/WebhookMetrics.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Trigger.hpp"
 #include "shared/wire.hpp"
@@ -338,9 +338,9 @@ struct Ingest {
 
   metrics::Metrics metrics;
   bus::Bus bus{metrics};
-  core::Pipeline pipeline{bus, metrics};
-  metrics::ReplicationMetrics replication;
-  metrics::WebhookMetrics webhook_metrics;
+  pipeline::Pipeline pipeline{bus, metrics};
+  replication::ReplicationMetrics replication;
+  webhook::WebhookMetrics webhook_metrics;
   std::shared_ptr<replication::ReplicationFeed> feed;
   std::shared_ptr<webhook::Dispatcher> dispatcher;
 

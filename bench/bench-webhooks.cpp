@@ -27,7 +27,7 @@
 #include "bus/Bus.hpp"
 #include "core/Event.hpp"
 #include "metrics/Metrics.hpp"
-#include "metrics/WebhookMetrics.hpp"
+#include "webhook/WebhookMetrics.hpp"
 #include "util/Logger.hpp"
 #include "util/Random.hpp"
 #include "webhook/AddressPolicy.hpp"
@@ -650,7 +650,7 @@ Latency event_latency(webhook::WebhookStore &store, Receiver &receiver,
   add_endpoints(store, receiver, 1, concurrency, "message.*");
 
   metrics::Metrics metrics;
-  metrics::WebhookMetrics webhook_metrics(metrics.registry());
+  webhook::WebhookMetrics webhook_metrics(metrics.registry());
   webhook::Deliverer deliverer(store, deliverer_options(concurrency), {},
                                &webhook_metrics);
   auto dispatcher = std::make_shared<webhook::Dispatcher>(

@@ -5,12 +5,12 @@
 #include "admin/ReplicationApi.hpp"
 #include "admin/WebhookApi.hpp"
 #include "bus/Bus.hpp"
-#include "core/Pipeline.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "dovewarden-config.h"
 #include "http/StatusServer.hpp"
 #include "metrics/Metrics.hpp"
-#include "metrics/ReplicationMetrics.hpp"
-#include "metrics/WebhookMetrics.hpp"
+#include "replication/ReplicationMetrics.hpp"
+#include "webhook/WebhookMetrics.hpp"
 #include "replication/DoveadmClient.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Replicator.hpp"
@@ -51,7 +51,7 @@ std::string lease_owner(const std::string &host) {
 }
 
 store::RedisStore::Options
-redis_options(const config::ReplicationConfig &config) {
+redis_options(const replication::ReplicationConfig &config) {
   store::RedisStore::Options options;
   options.host = config.redis_addr.host;
   options.port = config.redis_addr.port;
@@ -62,8 +62,8 @@ redis_options(const config::ReplicationConfig &config) {
 
 // Opens the store of type Sqlite or Redis that the configuration names.
 template <typename Store, typename Sqlite, typename Redis>
-std::unique_ptr<Store> open_store(const config::ReplicationConfig &config) {
-  if (config.store == config::StoreMode::embedded) {
+std::unique_ptr<Store> open_store(const replication::ReplicationConfig &config) {
+  if (config.store == replication::StoreMode::embedded) {
     auto opened = Sqlite::open(config.store_path);
     if (!opened)
       throw util::Fatal("DOVEWARDEN_STORE_PATH: " + opened.error());
@@ -85,7 +85,7 @@ std::string stream_text(const config::Config &config) {
          ")";
 }
 
-std::string replication_text(const config::ReplicationConfig &config,
+std::string replication_text(const replication::ReplicationConfig &config,
                              const store::ReplicationStore &store) {
   return std::string("to ") +
          (config.doveadm_dest_from_userdb ? "each user's mail_replica, else "
@@ -100,7 +100,7 @@ Daemon::Daemon(config::Config config)
     : m_config(std::move(config)), m_host(util::host_name()),
       m_metrics(std::make_unique<metrics::Metrics>()),
       m_bus(std::make_unique<bus::Bus>(*m_metrics)),
-      m_pipeline(std::make_unique<core::Pipeline>(*m_bus, *m_metrics)) {
+      m_pipeline(std::make_unique<pipeline::Pipeline>(*m_bus, *m_metrics)) {
   sources::ZmqSource::Options zmq;
   zmq.endpoint = m_config.zmq_endpoint;
   zmq.socket_mode = m_config.zmq_socket_mode;
@@ -157,7 +157,7 @@ void Daemon::add_replication() {
   m_store = open_store<store::ReplicationStore, store::SqliteStore,
                        store::RedisStore>(config);
   m_replication_metrics =
-      std::make_unique<metrics::ReplicationMetrics>(m_metrics->registry());
+      std::make_unique<replication::ReplicationMetrics>(m_metrics->registry());
 
   auto publish = [this](core::Event event) {
     event.message.set("host", m_host);
@@ -203,7 +203,7 @@ void Daemon::add_webhooks() {
       open_store<webhook::WebhookStore, webhook::SqliteWebhookStore,
                  webhook::RedisWebhookStore>(m_config.replication);
   m_webhook_metrics =
-      std::make_unique<metrics::WebhookMetrics>(m_metrics->registry());
+      std::make_unique<webhook::WebhookMetrics>(m_metrics->registry());
   auto policy = webhook::AddressPolicy::parse(config.allow_nets);
   if (!policy)
     throw util::Fatal("DOVEWARDEN_WEBHOOK_ALLOW_NETS: " + policy.error());

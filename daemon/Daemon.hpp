@@ -10,23 +10,24 @@
 namespace dovewarden::bus {
 class Bus;
 }
-namespace dovewarden::core {
-class Pipeline;
-class Source;
-} // namespace dovewarden::core
 namespace dovewarden::http {
 class StatusServer;
 }
 namespace dovewarden::metrics {
 class Metrics;
-class ReplicationMetrics;
-class WebhookMetrics;
-} // namespace dovewarden::metrics
+}
+namespace dovewarden::pipeline {
+class Pipeline;
+}
 namespace dovewarden::replication {
 class DoveadmClient;
 class ReplicationFeed;
+class ReplicationMetrics;
 class Replicator;
 } // namespace dovewarden::replication
+namespace dovewarden::sources {
+class Source;
+}
 namespace dovewarden::store {
 class ReplicationStore;
 }
@@ -39,6 +40,7 @@ namespace dovewarden::webhook {
 class AddressPolicy;
 class Deliverer;
 class Dispatcher;
+class WebhookMetrics;
 class WebhookStore;
 } // namespace dovewarden::webhook
 
@@ -82,14 +84,14 @@ private:
   std::string m_host;
   std::unique_ptr<metrics::Metrics> m_metrics;
   std::unique_ptr<bus::Bus> m_bus;
-  std::unique_ptr<core::Pipeline> m_pipeline;
-  std::vector<std::unique_ptr<core::Source>> m_sources;
-  std::unique_ptr<metrics::ReplicationMetrics> m_replication_metrics;
+  std::unique_ptr<pipeline::Pipeline> m_pipeline;
+  std::vector<std::unique_ptr<sources::Source>> m_sources;
+  std::unique_ptr<replication::ReplicationMetrics> m_replication_metrics;
   std::unique_ptr<store::ReplicationStore> m_store;
   std::unique_ptr<replication::DoveadmClient> m_doveadm;
   std::shared_ptr<replication::ReplicationFeed> m_feed;
   std::unique_ptr<replication::Replicator> m_replicator;
-  std::unique_ptr<metrics::WebhookMetrics> m_webhook_metrics;
+  std::unique_ptr<webhook::WebhookMetrics> m_webhook_metrics;
   std::unique_ptr<webhook::WebhookStore> m_webhook_store;
   std::unique_ptr<webhook::AddressPolicy> m_address_policy;
   std::shared_ptr<webhook::Dispatcher> m_dispatcher;

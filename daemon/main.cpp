@@ -3,7 +3,7 @@
 
 #include "Daemon.hpp"
 #include "config/Config.hpp"
-#include "config/ConfigError.hpp"
+#include "util/ConfigError.hpp"
 #include "util/Duration.hpp"
 #include "util/Logger.hpp"
 #include "util/SignalWaiter.hpp"
@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
   try {
     config = config::Config::from_command_line(
         argc, argv, config::Config::process_environment(), std::cout);
-  } catch (const config::ConfigError &e) {
+  } catch (const util::ConfigError &e) {
     print_fatal(e.what());
     return EX_USAGE;
   }

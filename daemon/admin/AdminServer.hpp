@@ -2,7 +2,7 @@
 
 #include "admin/AdminToken.hpp"
 #include "admin/Routes.hpp"
-#include "http/HttpListener.hpp"
+#include "util/HttpListener.hpp"
 
 #include <tl/expected.hpp>
 
@@ -37,7 +37,7 @@ public:
 private:
   bool authorized(const httplib::Request &request) const;
 
-  http::HttpListener m_listener;
+  util::HttpListener m_listener;
   AdminToken m_token;
 };
 

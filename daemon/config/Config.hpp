@@ -1,8 +1,9 @@
 #pragma once
 
-#include "replication/Trigger.hpp"
+#include "replication/ReplicationConfig.hpp"
 #include "util/ListenAddress.hpp"
 #include "util/Logger.hpp"
+#include "webhook/WebhookConfig.hpp"
 
 #include <sys/types.h>
 
@@ -15,46 +16,6 @@
 #include <vector>
 
 namespace dovewarden::config {
-
-enum class StoreMode { embedded, redis };
-
-// What replication needs; it is off while doveadm_url is empty.
-struct ReplicationConfig {
-  std::string doveadm_url;
-  std::string doveadm_password;
-  std::string doveadm_api_key;
-  std::string doveadm_dest;
-  bool doveadm_dest_from_userdb = false; // mail_replica first, as `sync -d`
-  std::chrono::milliseconds doveadm_timeout{30 * 60 * 1000};
-  std::chrono::milliseconds userdb_cache_ttl{60 * 1000};
-  std::size_t userdb_cache_size = 100000;
-  StoreMode store = StoreMode::embedded;
-  std::string store_path = "/var/lib/dovewarden";
-  util::ListenAddress redis_addr{"127.0.0.1", 6379};
-  std::string redis_password;
-  std::string redis_namespace = "dovewarden";
-  unsigned workers = 4;
-  std::chrono::milliseconds full_sync_interval{24 * 3600 * 1000};
-  std::chrono::milliseconds retry_min{10000};
-  std::chrono::milliseconds retry_max{600000};
-  replication::Trigger trigger = replication::Trigger::defaults();
-  bool sweep_enabled = true;
-  std::chrono::milliseconds sweep_interval{3600 * 1000};
-  std::chrono::milliseconds sweep_threshold{24 * 3600 * 1000};
-
-  bool enabled() const { return !doveadm_url.empty(); }
-};
-
-// What the webhooks need (docs/webhooks.md).
-struct WebhookConfig {
-  bool enabled = true;
-  std::vector<std::chrono::milliseconds> retry_schedule;
-  std::string allow_nets; // comma-separated networks the SSRF guard lets by
-  std::chrono::milliseconds disable_after{5 * 24 * 3600 * 1000LL};
-  std::size_t max_payload = 256 * 1024;
-  unsigned max_in_flight = 64;
-  std::chrono::milliseconds retention{7 * 24 * 3600 * 1000LL};
-};
 
 // Everything dovewardend is told at start-up. Each setting is an environment
 // variable (DOVEWARDEN_*) with a command-line flag of the same name
@@ -77,14 +38,14 @@ struct Config {
   std::optional<util::ListenAddress> http_addr =
       util::ListenAddress{"127.0.0.1", 8080}; // POST /events; nothing: off
 
-  ReplicationConfig replication;
+  replication::ReplicationConfig replication;
 
   std::optional<util::ListenAddress> admin_addr =
       util::ListenAddress{"127.0.0.1", 9091}; // nothing: off
   std::string admin_token;
   std::string admin_token_file;
 
-  WebhookConfig webhooks;
+  webhook::WebhookConfig webhooks;
 
   util::LogLevel log_level = util::LogLevel::info;
   std::chrono::milliseconds shutdown_timeout{5000};

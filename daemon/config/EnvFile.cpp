@@ -1,6 +1,6 @@
 #include "config/EnvFile.hpp"
 
-#include "config/ConfigError.hpp"
+#include "util/ConfigError.hpp"
 #include "util/Strings.hpp"
 #include "util/System.hpp"
 
@@ -63,7 +63,7 @@ EnvFile EnvFile::read(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int errnum = errno;
-    throw ConfigError(path, "cannot read: " + util::error_text(errnum));
+    throw util::ConfigError(path, "cannot read: " + util::error_text(errnum));
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -91,13 +91,13 @@ EnvFile EnvFile::parse(std::string_view text, const std::string &origin) {
     const auto where = origin + ":" + std::to_string(line_number);
     const auto equals = line.find('=');
     if (equals == std::string_view::npos)
-      throw ConfigError(where, "expected KEY=value");
+      throw util::ConfigError(where, "expected KEY=value");
     const auto key = line.substr(0, equals);
     if (!is_key(key))
-      throw ConfigError(where, "invalid name " + util::quote(key));
+      throw util::ConfigError(where, "invalid name " + util::quote(key));
     auto value = unquote(line.substr(equals + 1));
     if (!value)
-      throw ConfigError(where, "unterminated quote");
+      throw util::ConfigError(where, "unterminated quote");
     file.m_entries.emplace_back(std::string(key), std::move(*value));
   }
   return file;

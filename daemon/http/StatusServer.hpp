@@ -1,6 +1,6 @@
 #pragma once
 
-#include "http/HttpListener.hpp"
+#include "util/HttpListener.hpp"
 
 #include <tl/expected.hpp>
 
@@ -28,7 +28,7 @@ public:
   void stop() { m_listener.stop(); }
 
 private:
-  HttpListener m_listener;
+  util::HttpListener m_listener;
 };
 
 } // namespace dovewarden::http

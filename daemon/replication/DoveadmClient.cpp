@@ -1,6 +1,6 @@
 #include "replication/DoveadmClient.hpp"
 
-#include "config/ConfigError.hpp"
+#include "util/ConfigError.hpp"
 #include "replication/DoveadmHttpClient.hpp"
 #include "replication/DoveadmServerClient.hpp"
 

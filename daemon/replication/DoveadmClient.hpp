@@ -32,7 +32,7 @@ public:
         std::chrono::seconds(10)};
   };
 
-  // Returns the client options.url asks for. Throws config::ConfigError if
+  // Returns the client options.url asks for. Throws util::ConfigError if
   // the URL or the credentials do not fit it.
   static std::unique_ptr<DoveadmClient> open(Options options);
 

@@ -1,6 +1,6 @@
 #include "replication/DoveadmHttpClient.hpp"
 
-#include "config/ConfigError.hpp"
+#include "util/ConfigError.hpp"
 #include "util/Base64.hpp"
 #include "util/Curl.hpp"
 #include "util/Fatal.hpp"
@@ -54,13 +54,13 @@ Endpoint endpoint_of(const std::string &url) {
   if (!parsed)
     throw util::Fatal("curl_url() failed");
   if (curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-    throw config::ConfigError(setting, "not a URL, expected http://HOST:PORT");
+    throw util::ConfigError(setting, "not a URL, expected http://HOST:PORT");
   const std::string scheme = url_part(parsed.get(), CURLUPART_SCHEME);
   if (scheme != "http" && scheme != "https")
-    throw config::ConfigError(setting, "expected an http:// or https:// URL");
+    throw util::ConfigError(setting, "expected an http:// or https:// URL");
   if (!url_part(parsed.get(), CURLUPART_USER).empty() ||
       !url_part(parsed.get(), CURLUPART_PASSWORD).empty())
-    throw config::ConfigError(setting, "credentials do not belong in the URL");
+    throw util::ConfigError(setting, "credentials do not belong in the URL");
   Endpoint endpoint;
   endpoint.url = url;
   while (!endpoint.url.empty() && endpoint.url.back() == '/')
@@ -261,7 +261,7 @@ DoveadmHttpClient::DoveadmHttpClient(Options options)
   m_host = endpoint.host;
   m_port = endpoint.port;
   if (m_options.password.empty() == m_options.api_key.empty())
-    throw config::ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
+    throw util::ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
                               "set either a doveadm password or an API key");
 }
 

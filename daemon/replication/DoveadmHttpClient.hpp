@@ -17,7 +17,7 @@ namespace dovewarden::replication {
 // each answer it connects for the next request ahead (ReadyConnection).
 class DoveadmHttpClient final : public DoveadmClient {
 public:
-  // Throws config::ConfigError if the URL is not http(s) or holds
+  // Throws util::ConfigError if the URL is not http(s) or holds
   // credentials, or if not exactly one of password and api_key is set.
   explicit DoveadmHttpClient(Options options);
   DoveadmHttpClient(const DoveadmHttpClient &) = delete;

@@ -20,7 +20,7 @@ namespace dovewarden::replication {
 // through the handshake (ReadyConnection).
 class DoveadmServerClient final : public DoveadmClient {
 public:
-  // Throws config::ConfigError if the URL is neither unix:PATH nor
+  // Throws util::ConfigError if the URL is neither unix:PATH nor
   // tcp:HOST:PORT, if an API key is set (the protocol has none), or if tcp
   // has no password.
   explicit DoveadmServerClient(Options options);

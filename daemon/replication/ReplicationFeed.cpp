@@ -1,7 +1,7 @@
 #include "replication/ReplicationFeed.hpp"
 
 #include "filter/SourceFilter.hpp"
-#include "metrics/ReplicationMetrics.hpp"
+#include "replication/ReplicationMetrics.hpp"
 #include "util/Logger.hpp"
 
 #include <stdexcept>
@@ -34,7 +34,7 @@ void merge_request(store::SyncRequest &into,
 
 ReplicationFeed::ReplicationFeed(Trigger trigger,
                                  store::ReplicationStore &store,
-                                 metrics::ReplicationMetrics &metrics,
+                                 replication::ReplicationMetrics &metrics,
                                  std::function<void()> stored, Publish publish)
     : m_trigger(std::move(trigger)), m_store(store), m_metrics(metrics),
       m_stored(std::move(stored)), m_publish(std::move(publish)) {}

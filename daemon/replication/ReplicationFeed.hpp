@@ -14,11 +14,9 @@
 #include <string>
 #include <unordered_map>
 
-namespace dovewarden::metrics {
-class ReplicationMetrics;
-}
-
 namespace dovewarden::replication {
+
+class ReplicationMetrics;
 
 // The bus subscriber that turns events into sync requests: what Trigger
 // passes is collapsed per user in memory (highest priority, earliest time)
@@ -30,7 +28,7 @@ public:
   using Publish = std::function<void(core::Event)>;
 
   ReplicationFeed(Trigger trigger, store::ReplicationStore &store,
-                  metrics::ReplicationMetrics &metrics,
+                  replication::ReplicationMetrics &metrics,
                   std::function<void()> stored, Publish publish);
 
   // The filter to subscribe with: every event but the daemon's own (the
@@ -58,7 +56,7 @@ private:
 
   Trigger m_trigger;
   store::ReplicationStore &m_store;
-  metrics::ReplicationMetrics &m_metrics;
+  replication::ReplicationMetrics &m_metrics;
   std::function<void()> m_stored;
   Publish m_publish;
   UidValidityWatch m_uidvalidity;

@@ -1,6 +1,6 @@
 #include "replication/Replicator.hpp"
 
-#include "metrics/ReplicationMetrics.hpp"
+#include "replication/ReplicationMetrics.hpp"
 #include "util/Logger.hpp"
 #include "util/System.hpp"
 
@@ -45,7 +45,7 @@ bool dead_here(const std::string &owner, const std::string &self) {
 } // namespace
 
 Replicator::Replicator(Options options, store::ReplicationStore &store,
-                       Doveadm doveadm, metrics::ReplicationMetrics &metrics,
+                       Doveadm doveadm, replication::ReplicationMetrics &metrics,
                        Publish publish)
     : m_options(std::move(options)), m_store(store),
       m_doveadm(std::move(doveadm)), m_metrics(metrics),

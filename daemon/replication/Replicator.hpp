@@ -18,11 +18,9 @@
 #include <thread>
 #include <vector>
 
-namespace dovewarden::metrics {
-class ReplicationMetrics;
-}
-
 namespace dovewarden::replication {
+
+class ReplicationMetrics;
 
 // Works the replication queue: workers claim due users from the store (a
 // lease keeps every other worker and daemon off that user), read the user's
@@ -69,7 +67,7 @@ public:
   };
 
   Replicator(Options options, store::ReplicationStore &store, Doveadm doveadm,
-             metrics::ReplicationMetrics &metrics, Publish publish);
+             replication::ReplicationMetrics &metrics, Publish publish);
   Replicator(const Replicator &) = delete;
   Replicator &operator=(const Replicator &) = delete;
   ~Replicator();
@@ -131,7 +129,7 @@ private:
   Options m_options;
   store::ReplicationStore &m_store;
   Doveadm m_doveadm;
-  metrics::ReplicationMetrics &m_metrics;
+  replication::ReplicationMetrics &m_metrics;
   Publish m_publish;
   UserdbCache m_userdb;
   SkippedUsers m_skipped;

@@ -1,7 +1,7 @@
 #include "sources/HttpEventSource.hpp"
 
 #include "core/Event.hpp"
-#include "core/Pipeline.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "sources/ExporterEvent.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
@@ -26,7 +26,7 @@ void answer(httplib::Response &response, int status, std::string line) {
 
 } // namespace
 
-HttpEventSource::HttpEventSource(Options options, core::Pipeline &pipeline,
+HttpEventSource::HttpEventSource(Options options, pipeline::Pipeline &pipeline,
                                  Admit admit)
     : m_options(std::move(options)), m_pipeline(pipeline),
       m_admit(std::move(admit)),

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/Source.hpp"
-#include "http/HttpListener.hpp"
+#include "sources/Source.hpp"
+#include "util/HttpListener.hpp"
 #include "sources/RejectSummary.hpp"
 #include "util/ListenAddress.hpp"
 #include "util/Throttle.hpp"
@@ -20,9 +20,11 @@ struct Response;
 } // namespace httplib
 
 namespace dovewarden::core {
-class Pipeline;
 struct Event;
-} // namespace dovewarden::core
+}
+namespace dovewarden::pipeline {
+class Pipeline;
+}
 
 namespace dovewarden::sources {
 
@@ -34,7 +36,7 @@ namespace dovewarden::sources {
 // event, 413 if it is larger than max_body, 500 if admit failed (the event
 // still goes to the Pipeline: Dovecot does not retry, and the other
 // subscribers need not lose it), 405 for other methods.
-class HttpEventSource : public core::Source {
+class HttpEventSource : public sources::Source {
 public:
   struct Options {
     util::ListenAddress address{"127.0.0.1", 8080};
@@ -48,7 +50,7 @@ public:
   using Admit =
       std::function<tl::expected<bool, std::string>(const core::Event &)>;
 
-  HttpEventSource(Options options, core::Pipeline &pipeline, Admit admit);
+  HttpEventSource(Options options, pipeline::Pipeline &pipeline, Admit admit);
   HttpEventSource(const HttpEventSource &) = delete;
   HttpEventSource &operator=(const HttpEventSource &) = delete;
   ~HttpEventSource() override;
@@ -74,9 +76,9 @@ private:
   void log_store_failure(const std::string &error);
 
   Options m_options;
-  core::Pipeline &m_pipeline;
+  pipeline::Pipeline &m_pipeline;
   Admit m_admit;
-  http::HttpListener m_listener;
+  util::HttpListener m_listener;
   std::atomic<bool> m_ready{false};
   std::mutex m_log_mutex; // guards the two below
   RejectSummary m_rejects;

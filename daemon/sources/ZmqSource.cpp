@@ -1,6 +1,6 @@
 #include "sources/ZmqSource.hpp"
 
-#include "core/Pipeline.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "sources/RejectSummary.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
@@ -48,7 +48,7 @@ std::string ipc_path(const std::string &endpoint) {
 
 } // namespace
 
-ZmqSource::ZmqSource(Options options, core::Pipeline &pipeline,
+ZmqSource::ZmqSource(Options options, pipeline::Pipeline &pipeline,
                      FailureHandler on_failure)
     : m_options(std::move(options)), m_pipeline(pipeline),
       m_on_failure(std::move(on_failure)), m_context(1),

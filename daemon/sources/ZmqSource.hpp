@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/Source.hpp"
+#include "sources/Source.hpp"
 
 #include <zmq.hpp>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-namespace dovewarden::core {
+namespace dovewarden::pipeline {
 class Pipeline;
 }
 
@@ -23,7 +23,7 @@ namespace dovewarden::sources {
 // counted and logged, accepted events go to the Pipeline. While the bus is
 // full the thread waits in Pipeline::submit and stops reading, so the
 // senders' queues fill up instead of ours.
-class ZmqSource : public core::Source {
+class ZmqSource : public sources::Source {
 public:
   struct Options {
     std::string endpoint;              // ipc://PATH or tcp://HOST:PORT
@@ -34,7 +34,7 @@ public:
   // Called from the receiving thread if it fails for good.
   using FailureHandler = std::function<void(const std::string &why)>;
 
-  ZmqSource(Options options, core::Pipeline &pipeline,
+  ZmqSource(Options options, pipeline::Pipeline &pipeline,
             FailureHandler on_failure);
   ZmqSource(const ZmqSource &) = delete;
   ZmqSource &operator=(const ZmqSource &) = delete;
@@ -60,7 +60,7 @@ private:
   bool receive(zmq::message_t &message, zmq::recv_flags flags);
 
   Options m_options;
-  core::Pipeline &m_pipeline;
+  pipeline::Pipeline &m_pipeline;
   FailureHandler m_on_failure;
   zmq::context_t m_context;
   zmq::socket_t m_socket;

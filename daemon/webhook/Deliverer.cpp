@@ -1,7 +1,7 @@
 #include "webhook/Deliverer.hpp"
 
 #include "dovewarden-config.h"
-#include "metrics/WebhookMetrics.hpp"
+#include "webhook/WebhookMetrics.hpp"
 #include "util/Curl.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
@@ -158,7 +158,7 @@ struct EndpointsRead {
 class Deliverer::Loop {
 public:
   Loop(WebhookStore &store, const Options &options, const Publish &publish,
-       metrics::WebhookMetrics *metrics, const std::atomic<bool> &stopping)
+       webhook::WebhookMetrics *metrics, const std::atomic<bool> &stopping)
       : m_store(store), m_options(options), m_publish(publish),
         m_metrics(metrics), m_stopping(stopping), m_schedule(options.schedule) {
     util::init_curl();
@@ -251,7 +251,7 @@ private:
   WebhookStore &m_store;
   const Options &m_options;
   const Publish &m_publish;
-  metrics::WebhookMetrics *m_metrics;
+  webhook::WebhookMetrics *m_metrics;
   const std::atomic<bool> &m_stopping;
   RetrySchedule m_schedule;
   CurlMulti m_multi{nullptr, &curl_multi_cleanup};
@@ -976,7 +976,7 @@ void Deliverer::Loop::update_gauges(bool force) {
 }
 
 Deliverer::Deliverer(WebhookStore &store, Options options, Publish publish,
-                     metrics::WebhookMetrics *metrics)
+                     webhook::WebhookMetrics *metrics)
     : m_store(store), m_options(std::move(options)),
       m_publish(std::move(publish)), m_metrics(metrics) {
   m_loop = std::make_unique<Loop>(m_store, m_options, m_publish, m_metrics,

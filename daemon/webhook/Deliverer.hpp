@@ -13,11 +13,9 @@
 #include <string>
 #include <thread>
 
-namespace dovewarden::metrics {
-class WebhookMetrics;
-}
-
 namespace dovewarden::webhook {
+
+class WebhookMetrics;
 
 // Sends the outbox's due deliveries over HTTP as Standard Webhooks has it,
 // from a thread running a libcurl multi loop: claims them from the store
@@ -52,7 +50,7 @@ public:
   // Throws util::Fatal if libcurl cannot be set up. publish and metrics
   // may be empty.
   Deliverer(WebhookStore &store, Options options, Publish publish = {},
-            metrics::WebhookMetrics *metrics = nullptr);
+            webhook::WebhookMetrics *metrics = nullptr);
   ~Deliverer();
   Deliverer(const Deliverer &) = delete;
   Deliverer &operator=(const Deliverer &) = delete;
@@ -77,7 +75,7 @@ private:
   WebhookStore &m_store;
   Options m_options;
   Publish m_publish;
-  metrics::WebhookMetrics *m_metrics;
+  webhook::WebhookMetrics *m_metrics;
   std::unique_ptr<Loop> m_loop;
   std::atomic<bool> m_stopping{false};
   std::thread m_thread;

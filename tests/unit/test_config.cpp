@@ -1,5 +1,5 @@
 #include "config/Config.hpp"
-#include "config/ConfigError.hpp"
+#include "util/ConfigError.hpp"
 #include "config/EnvFile.hpp"
 #include "util/Duration.hpp"
 #include "util/ListenAddress.hpp"
@@ -14,7 +14,7 @@
 #include <sstream>
 
 namespace util = dovewarden::util;
-using dovewarden::config::ConfigError;
+using dovewarden::util::ConfigError;
 using dovewarden::config::EnvFile;
 using namespace std::chrono_literals;
 using dovewarden::config::Config;
@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(replication_is_off_until_doveadm_is_named) {
   BOOST_TEST(!config.replication.enabled());
   BOOST_TEST(config.replication.store_path == "/var/lib/dovewarden");
   BOOST_TEST(
-      (config.replication.store == dovewarden::config::StoreMode::embedded));
+      (config.replication.store == dovewarden::replication::StoreMode::embedded));
   BOOST_TEST(config.http_addr->to_string() == "127.0.0.1:8080");
   BOOST_TEST(config.admin_addr->to_string() == "127.0.0.1:9091");
 }
@@ -314,14 +314,14 @@ BOOST_AUTO_TEST_CASE(replication_settings_are_read) {
   const auto &r = config.replication;
   BOOST_TEST(r.enabled());
   BOOST_TEST(r.workers == 8u);
-  BOOST_TEST((r.store == dovewarden::config::StoreMode::redis));
+  BOOST_TEST((r.store == dovewarden::replication::StoreMode::redis));
   BOOST_TEST(r.redis_addr.to_string() == "redis.local:6380");
   BOOST_TEST(!r.sweep_enabled);
   BOOST_TEST(r.full_sync_interval.count() == 12 * 3600 * 1000);
   // the original dovewarden's value
   BOOST_TEST(
       (parse({}, {{"DOVEWARDEN_REDIS_MODE", "inmemory"}}).replication.store ==
-       dovewarden::config::StoreMode::embedded));
+       dovewarden::replication::StoreMode::embedded));
 }
 
 BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {

@@ -3,7 +3,7 @@
 // not with webhook/Signature.
 #include "TestUtil.hpp"
 #include "core/Event.hpp"
-#include "metrics/WebhookMetrics.hpp"
+#include "webhook/WebhookMetrics.hpp"
 #include "webhook/AddressPolicy.hpp"
 #include "webhook/Deliverer.hpp"
 #include "webhook/Signature.hpp"
@@ -389,7 +389,7 @@ struct Fixture {
   std::unique_ptr<ClaimHookStore> hooked; // over store, if a test wants it
   Receiver receiver;
   prometheus::Registry registry;
-  metrics::WebhookMetrics metrics{registry};
+  webhook::WebhookMetrics metrics{registry};
   std::mutex mutex;
   std::vector<core::Event> published;
   std::unique_ptr<Deliverer> deliverer;

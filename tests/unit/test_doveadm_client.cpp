@@ -1,7 +1,7 @@
 // The doveadm HTTP client against a stand-in for doveadm: the canned answers
 // are what Dovecot 2.3.19 and 2.4.1 answered (tests/integration exercise the
 // real one).
-#include "config/ConfigError.hpp"
+#include "util/ConfigError.hpp"
 #include "replication/DoveadmHttpClient.hpp"
 #include "util/Fd.hpp"
 
@@ -734,7 +734,7 @@ BOOST_AUTO_TEST_CASE(no_failure_message_holds_the_password_or_the_api_key) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_options_are_refused) {
-  using dovewarden::config::ConfigError;
+  using dovewarden::util::ConfigError;
   BOOST_CHECK_THROW(DoveadmHttpClient(options("ftp://127.0.0.1:21")),
                     ConfigError);
   BOOST_CHECK_THROW(DoveadmHttpClient(options("not a url")), ConfigError);

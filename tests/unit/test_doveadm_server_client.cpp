@@ -1,7 +1,7 @@
 // The client of doveadm's own protocol against a stand-in for doveadm's
 // server socket: the handshake and the answers are what Dovecot 2.3.19's and
 // 2.4.1's doveadm servers sent (tests/integration exercise the real one).
-#include "config/ConfigError.hpp"
+#include "util/ConfigError.hpp"
 #include "replication/DoveadmClient.hpp"
 #include "replication/DoveadmServerClient.hpp"
 #include "util/Base64.hpp"
@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-using dovewarden::config::ConfigError;
+using dovewarden::util::ConfigError;
 using dovewarden::replication::DoveadmClient;
 using dovewarden::replication::DoveadmFailure;
 using dovewarden::replication::DoveadmServerClient;

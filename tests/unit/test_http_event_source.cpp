@@ -1,6 +1,6 @@
 #include "TestUtil.hpp"
 #include "bus/Bus.hpp"
-#include "core/Pipeline.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Trigger.hpp"
@@ -124,7 +124,7 @@ struct Served {
 
   dw::metrics::Metrics metrics;
   dw::bus::Bus bus{metrics};
-  dw::core::Pipeline pipeline{bus, metrics};
+  dw::pipeline::Pipeline pipeline{bus, metrics};
   std::shared_ptr<Collector> collector = std::make_shared<Collector>();
   std::mutex mutex;
   std::vector<std::string> admitted;

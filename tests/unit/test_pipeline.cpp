@@ -1,5 +1,5 @@
 #include "bus/Bus.hpp"
-#include "core/Pipeline.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
 #include "sinks/JsonLine.hpp"
 
@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(a_gap_publishes_events_lost_before_the_event) {
   auto collector = std::make_shared<Collector>();
   bus.subscribe("*", collector);
   bus.start();
-  dw::core::Pipeline pipeline(bus, metrics);
+  dw::pipeline::Pipeline pipeline(bus, metrics);
   BOOST_TEST(pipeline.submit(plugin_event("message.new", 1)) == 1u);
   BOOST_TEST(pipeline.submit(plugin_event("message.new", 5)) == 1u);
   bus.stop();
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(a_gap_inside_a_batch_goes_right_before_its_event) {
   bus.subscribe("*", collector);
   bus.subscribe("flags.*", std::make_shared<Collector>());
   bus.start();
-  dw::core::Pipeline pipeline(bus, metrics);
+  dw::pipeline::Pipeline pipeline(bus, metrics);
   std::vector<dw::core::Event> batch;
   batch.push_back(plugin_event("message.new", 1));
   batch.push_back(plugin_event("message.new", 2));
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(events_nobody_wants_in_a_batch_are_counted_as_filtered) {
   dw::bus::Bus bus(metrics);
   bus.subscribe("flags.*", std::make_shared<Collector>());
   bus.start();
-  dw::core::Pipeline pipeline(bus, metrics);
+  dw::pipeline::Pipeline pipeline(bus, metrics);
   std::vector<dw::core::Event> batch;
   batch.push_back(plugin_event("message.new", 1));
   batch.push_back(plugin_event("flags.set", 2));
@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(events_nobody_wants_are_counted_as_filtered) {
   dw::bus::Bus bus(metrics);
   bus.subscribe("flags.*", std::make_shared<Collector>());
   bus.start();
-  dw::core::Pipeline pipeline(bus, metrics);
+  dw::pipeline::Pipeline pipeline(bus, metrics);
   BOOST_TEST(pipeline.submit(plugin_event("message.new", 1)) == 0u);
   BOOST_TEST(metric(metrics, "dovewarden_events_filtered_total") == 1);
 }
@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(events_nobody_wants_are_counted_as_filtered) {
 BOOST_AUTO_TEST_CASE(rejects_are_counted_by_reason) {
   dw::metrics::Metrics metrics;
   dw::bus::Bus bus(metrics);
-  dw::core::Pipeline pipeline(bus, metrics);
+  dw::pipeline::Pipeline pipeline(bus, metrics);
   pipeline.reject("zmq", dw::wire::Reject::not_msgpack);
   pipeline.reject("zmq", dw::wire::Reject::not_msgpack);
   BOOST_TEST(
@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(label_values_from_the_wire_are_bounded) {
   dw::bus::Bus bus(metrics);
   bus.subscribe("*", std::make_shared<Collector>());
   bus.start();
-  dw::core::Pipeline pipeline(bus, metrics);
+  dw::pipeline::Pipeline pipeline(bus, metrics);
   pipeline.submit(plugin_event("made.up.type", 1));
   BOOST_TEST(
       metric(

@@ -1,6 +1,6 @@
 #include "RedisServer.hpp"
 #include "TestUtil.hpp"
-#include "metrics/ReplicationMetrics.hpp"
+#include "replication/ReplicationMetrics.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Replicator.hpp"
 #include "store/RedisStore.hpp"
@@ -208,7 +208,7 @@ struct Fixture {
   std::filesystem::path dir;
   std::unique_ptr<dw::store::ReplicationStore> store;
   prometheus::Registry registry;
-  dw::metrics::ReplicationMetrics metrics{registry};
+  dw::replication::ReplicationMetrics metrics{registry};
   FakeDoveadm doveadm;
   Replicator::Options options;
   std::unique_ptr<Replicator> replicator;

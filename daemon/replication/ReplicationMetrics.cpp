@@ -1,8 +1,8 @@
-#include "metrics/ReplicationMetrics.hpp"
+#include "replication/ReplicationMetrics.hpp"
 
 #include "store/ReplicationStore.hpp"
 
-namespace dovewarden::metrics {
+namespace dovewarden::replication {
 
 namespace {
 
@@ -142,4 +142,4 @@ void ReplicationMetrics::queue(const store::QueueStatus &status) {
   m_users.Set(static_cast<double>(status.users));
 }
 
-} // namespace dovewarden::metrics
+} // namespace dovewarden::replication

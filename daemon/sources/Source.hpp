@@ -2,10 +2,10 @@
 
 #include <string>
 
-namespace dovewarden::core {
+namespace dovewarden::sources {
 
 // Something that receives events from outside and submits them to the
-// Pipeline: the ZeroMQ PULL socket now, HTTP POST /events later.
+// Pipeline: the ZeroMQ PULL socket, and HTTP POST /events.
 class Source {
 public:
   virtual ~Source() = default;
@@ -23,4 +23,4 @@ public:
   virtual std::string describe() const = 0;
 };
 
-} // namespace dovewarden::core
+} // namespace dovewarden::sources

@@ -4,14 +4,14 @@
 
 #include <string>
 
-namespace dovewarden::config {
+namespace dovewarden::util {
 
 // Bad configuration: the message names the setting first, e.g.
 // DOVEWARDEN_METRICS_ADDR: invalid address "foo": expected HOST:PORT
-class ConfigError : public util::Fatal {
+class ConfigError : public Fatal {
 public:
   ConfigError(const std::string &setting, const std::string &problem)
-      : util::Fatal(setting + ": " + problem) {}
+      : Fatal(setting + ": " + problem) {}
 };
 
-} // namespace dovewarden::config
+} // namespace dovewarden::util

@@ -16,7 +16,7 @@ namespace dovewarden::store {
 struct QueueStatus;
 }
 
-namespace dovewarden::metrics {
+namespace dovewarden::replication {
 
 // The replication controller's metrics, on the daemon's registry. Every
 // label has a fixed set of values; none carries a user. Thread-safe.
@@ -63,4 +63,4 @@ private:
   prometheus::Gauge &m_users;
 };
 
-} // namespace dovewarden::metrics
+} // namespace dovewarden::replication

@@ -12,7 +12,7 @@ namespace httplib {
 class Server;
 }
 
-namespace dovewarden::http {
+namespace dovewarden::util {
 
 // An HTTP server (cpp-httplib) on one address, serving on threads of its own.
 // Owners add their routes through server() before start(). Unlike
@@ -20,7 +20,7 @@ namespace dovewarden::http {
 // the same port fails to bind instead of sharing it.
 class HttpListener {
 public:
-  HttpListener(std::string name, util::ListenAddress address, int threads = 2);
+  HttpListener(std::string name, ListenAddress address, int threads = 2);
   HttpListener(const HttpListener &) = delete;
   HttpListener &operator=(const HttpListener &) = delete;
   ~HttpListener();
@@ -35,9 +35,9 @@ public:
 
 private:
   std::string m_name;
-  util::ListenAddress m_address;
+  ListenAddress m_address;
   std::unique_ptr<httplib::Server> m_server;
   std::thread m_thread;
 };
 
-} // namespace dovewarden::http
+} // namespace dovewarden::util

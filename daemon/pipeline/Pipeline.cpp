@@ -1,4 +1,4 @@
-#include "core/Pipeline.hpp"
+#include "pipeline/Pipeline.hpp"
 
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
@@ -6,7 +6,7 @@
 
 #include <variant>
 
-namespace dovewarden::core {
+namespace dovewarden::pipeline {
 
 namespace {
 
@@ -32,18 +32,18 @@ void copy_field(const wire::Message &from, wire::Message &to,
 } // namespace
 
 Pipeline::Pipeline(bus::Bus &bus, metrics::Metrics &metrics,
-                   LossDetector::Options loss_options)
+                   core::LossDetector::Options loss_options)
     : m_bus(bus), m_metrics(metrics), m_loss(loss_options) {}
 
-std::size_t Pipeline::submit(Event event) {
+std::size_t Pipeline::submit(core::Event event) {
   m_metrics.event_received(event.source, event.type());
   if (auto lost = check_loss(event))
     publish(std::move(*lost));
   return publish(std::move(event));
 }
 
-void Pipeline::submit(std::vector<Event> events) {
-  std::vector<std::shared_ptr<const Event>> batch;
+void Pipeline::submit(std::vector<core::Event> events) {
+  std::vector<std::shared_ptr<const core::Event>> batch;
   batch.reserve(events.size());
   for (auto &event : events) {
     m_metrics.event_received(event.source, event.type());
@@ -53,7 +53,7 @@ void Pipeline::submit(std::vector<Event> events) {
       batch.clear();
       publish(std::move(*lost));
     }
-    batch.push_back(std::make_shared<const Event>(std::move(event)));
+    batch.push_back(std::make_shared<const core::Event>(std::move(event)));
   }
   publish(batch);
 }
@@ -66,12 +66,12 @@ void Pipeline::reject(std::string_view source, std::string_view reason) {
   m_metrics.event_rejected(source, reason);
 }
 
-std::optional<Event> Pipeline::check_loss(const Event &event) {
+std::optional<core::Event> Pipeline::check_loss(const core::Event &event) {
   const auto inst = event.message.str("inst");
   const auto seq = unsigned_field(event.message, "seq");
   if (inst.empty() || !seq)
     return std::nullopt;
-  std::optional<LossDetector::Loss> loss;
+  std::optional<core::LossDetector::Loss> loss;
   {
     std::lock_guard lock(m_loss_mutex);
     loss = m_loss.observe(inst, *seq);
@@ -84,7 +84,7 @@ std::optional<Event> Pipeline::check_loss(const Event &event) {
             event.message.integer("pid"), " inst ", inst, " between seq ",
             loss->after_seq, " and ", loss->next_seq);
 
-  auto lost = Event::internal("events.lost");
+  auto lost = core::Event::internal("events.lost");
   copy_field(event.message, lost.message, "host");
   copy_field(event.message, lost.message, "svc");
   copy_field(event.message, lost.message, "pid");
@@ -96,15 +96,15 @@ std::optional<Event> Pipeline::check_loss(const Event &event) {
   return lost;
 }
 
-std::size_t Pipeline::publish(Event event) {
+std::size_t Pipeline::publish(core::Event event) {
   const auto taken =
-      m_bus.publish(std::make_shared<const Event>(std::move(event)));
+      m_bus.publish(std::make_shared<const core::Event>(std::move(event)));
   if (taken == 0)
     m_metrics.event_filtered();
   return taken;
 }
 
-void Pipeline::publish(const std::vector<std::shared_ptr<const Event>> &events) {
+void Pipeline::publish(const std::vector<std::shared_ptr<const core::Event>> &events) {
   if (events.empty())
     return;
   for (const auto taken : m_bus.publish(events))
@@ -112,4 +112,4 @@ void Pipeline::publish(const std::vector<std::shared_ptr<const Event>> &events) 
       m_metrics.event_filtered();
 }
 
-} // namespace dovewarden::core
+} // namespace dovewarden::pipeline

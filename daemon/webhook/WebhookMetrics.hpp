@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace dovewarden::metrics {
+namespace dovewarden::webhook {
 
 // The webhook deliverer's metrics, on the daemon's registry. Every label
 // has a fixed set of values, made up front: none carries an endpoint or a
@@ -51,4 +51,4 @@ private:
   prometheus::Gauge *m_disabled = nullptr;
 };
 
-} // namespace dovewarden::metrics
+} // namespace dovewarden::webhook

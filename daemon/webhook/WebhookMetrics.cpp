@@ -1,8 +1,8 @@
-#include "metrics/WebhookMetrics.hpp"
+#include "webhook/WebhookMetrics.hpp"
 
 #include <prometheus/family.h>
 
-namespace dovewarden::metrics {
+namespace dovewarden::webhook {
 
 namespace {
 
@@ -99,4 +99,4 @@ void WebhookMetrics::in_flight(std::size_t transfers) {
   m_in_flight.Set(static_cast<double>(transfers));
 }
 
-} // namespace dovewarden::metrics
+} // namespace dovewarden::webhook

@@ -1,4 +1,4 @@
-#include "http/HttpListener.hpp"
+#include "util/HttpListener.hpp"
 
 #include "util/Logger.hpp"
 #include "util/System.hpp"
@@ -12,7 +12,7 @@
 #include <chrono>
 #include <thread>
 
-namespace dovewarden::http {
+namespace dovewarden::util {
 
 namespace {
 
@@ -26,7 +26,7 @@ void socket_options(socket_t sock) {
 
 } // namespace
 
-HttpListener::HttpListener(std::string name, util::ListenAddress address,
+HttpListener::HttpListener(std::string name, ListenAddress address,
                            int threads)
     : m_name(std::move(name)), m_address(std::move(address)),
       m_server(std::make_unique<httplib::Server>()) {
@@ -56,7 +56,7 @@ tl::expected<void, std::string> HttpListener::start() {
     const int errnum = errno;
     return tl::unexpected(
         "cannot listen on " + m_address.to_string() +
-        (errnum != 0 ? ": " + util::error_text(errnum) : std::string()));
+        (errnum != 0 ? ": " + error_text(errnum) : std::string()));
   }
   m_thread = std::thread([this] { m_server->listen_after_bind(); });
   LOG_DEBUG(m_name, ": listening on ", m_address.to_string());
@@ -74,4 +74,4 @@ void HttpListener::stop() {
   m_thread.join();
 }
 
-} // namespace dovewarden::http
+} // namespace dovewarden::util

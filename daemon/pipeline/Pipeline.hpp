@@ -18,7 +18,7 @@ namespace dovewarden::metrics {
 class Metrics;
 }
 
-namespace dovewarden::core {
+namespace dovewarden::pipeline {
 
 // What every source hands its events to: counts them, reports the messages
 // lost before them (events.lost), and publishes them on the bus.
@@ -26,14 +26,14 @@ namespace dovewarden::core {
 class Pipeline {
 public:
   Pipeline(bus::Bus &bus, metrics::Metrics &metrics,
-           LossDetector::Options loss_options = {});
+           core::LossDetector::Options loss_options = {});
 
   // Takes in one event from a source. Returns how many subscribers took it;
   // 0 means it was filtered out.
-  std::size_t submit(Event event);
+  std::size_t submit(core::Event event);
   // Takes in events that arrived together (one ZeroMQ message), in order,
   // as submit() each, handing them to the bus at once.
-  void submit(std::vector<Event> events);
+  void submit(std::vector<core::Event> events);
   // Counts a message source could not decode.
   void reject(std::string_view source, wire::Reject reason);
   // Counts a message source rejected for reason, a short snake_case name.
@@ -41,14 +41,14 @@ public:
 
 private:
   // Returns the events.lost that event reveals (counted), or nothing.
-  std::optional<Event> check_loss(const Event &event);
-  std::size_t publish(Event event);
-  void publish(const std::vector<std::shared_ptr<const Event>> &events);
+  std::optional<core::Event> check_loss(const core::Event &event);
+  std::size_t publish(core::Event event);
+  void publish(const std::vector<std::shared_ptr<const core::Event>> &events);
 
   bus::Bus &m_bus;
   metrics::Metrics &m_metrics;
   std::mutex m_loss_mutex;
-  LossDetector m_loss;
+  core::LossDetector m_loss;
 };
 
-} // namespace dovewarden::core
+} // namespace dovewarden::pipeline
