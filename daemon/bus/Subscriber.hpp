@@ -8,8 +8,8 @@
 namespace dovewarden::bus {
 
 // Receives the events it subscribed to, one at a time, on a worker thread of
-// its own (see Bus). Stream sink now; replication queue, webhooks and audit
-// log later.
+// its own (see Bus): the stream sink, the replication feed and the webhook
+// dispatcher.
 class Subscriber {
 public:
   virtual ~Subscriber() = default;

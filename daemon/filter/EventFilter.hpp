@@ -6,8 +6,8 @@
 
 namespace dovewarden::filter {
 
-// Decides which events a subscriber sees. TypeFilter matches type globs; a
-// filter in Dovecot's event-filter syntax can take its place later.
+// Decides which events a subscriber sees: TypeFilter matches type globs,
+// SourceFilter the source an event came from.
 class EventFilter {
 public:
   virtual ~EventFilter() = default;

@@ -204,8 +204,8 @@ void Dispatcher::reload_if_due() {
   reload();
   // with no route, events stay out of the queue; flush() still reloads on
   // its timer, and a reload asked for meanwhile lets them in again
-  // (endpoints_changed() sets m_reload before m_routing: reading m_reload
-  // after the store cannot lose its true)
+  // (endpoints_changed() sets m_reload before m_routing, so reading m_reload
+  // after this store sees a reload asked for in the meantime)
   m_routing->store(!m_routes.empty());
   if (m_reload)
     m_routing->store(true);
