@@ -1,12 +1,16 @@
 #pragma once
 
 #include "FreePort.hpp"
+#include "Wait.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <tl/expected.hpp>
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -71,6 +75,34 @@ inline std::string read_file(const std::string &path) {
   text << in.rdbuf();
   return text.str();
 }
+
+// A fresh directory under /tmp, removed with what it holds at the end of its
+// scope. Fails the test if it cannot be made.
+class TempDir {
+public:
+  TempDir() {
+    char name[] = "/tmp/dovewarden-test-XXXXXX";
+    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
+    m_path = name;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_path, ignored);
+  }
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+
+  const std::string &path() const { return m_path; }
+  // Writes text into the file name in the directory. Returns its path.
+  std::string write(const std::string &name, const std::string &text) const {
+    const auto file = m_path + "/" + name;
+    std::ofstream(file) << text;
+    return file;
+  }
+
+private:
+  std::string m_path;
+};
 
 // Returns the value of result; fails the test with its error text if it
 // holds none.
