@@ -296,7 +296,7 @@ const json &parameters_of(const Request &request) { return request.body[0][1]; }
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(doveadm_client)
+BOOST_AUTO_TEST_SUITE(doveadm_http_client)
 
 BOOST_AUTO_TEST_CASE(
     sync_posts_parameters_2_3_and_2_4_both_take_and_returns_the_state) {

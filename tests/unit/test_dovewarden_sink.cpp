@@ -70,7 +70,7 @@ struct Receiver {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(sink)
+BOOST_AUTO_TEST_SUITE(plugin_sink)
 
 BOOST_AUTO_TEST_CASE(a_batch_travels_as_one_multipart_message_in_order) {
   TempDir dir;
