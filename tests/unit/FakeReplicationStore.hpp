@@ -1,0 +1,118 @@
+#pragma once
+
+#include "store/ReplicationStore.hpp"
+#include "util/Glob.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dovewarden::test {
+
+// The replication store interface over a map, enough for the admin API;
+// failing makes every call answer an error.
+class FakeReplicationStore : public store::ReplicationStore {
+public:
+  std::map<std::string, store::UserRecord> records;
+  store::QueueStatus queue_status;
+  std::atomic<bool> failing = false;
+  std::mutex mutex;
+
+  std::string describe() const override { return "fake"; }
+  Result<void> ping() override { return check(); }
+
+  Result<void>
+  enqueue(const std::vector<store::SyncRequest> &requests) override {
+    std::lock_guard lock(mutex);
+    if (failing)
+      return tl::unexpected<Error>("fake store down");
+    for (const auto &request : requests) {
+      auto &record = records[request.user];
+      record.user = request.user;
+      if (!record.queued || request.priority > record.priority)
+        record.priority = request.priority;
+      if (!record.queued || request.requested < record.requested)
+        record.requested = request.requested;
+      record.queued = true;
+      record.full_requested = record.full_requested || request.full;
+    }
+    return {};
+  }
+  Result<std::optional<store::Claim>>
+  claim(const std::string &, store::TimePoint,
+        std::chrono::milliseconds) override {
+    return unsupported();
+  }
+  Result<bool> renew(const store::Claim &, const std::string &,
+                     store::TimePoint, std::chrono::milliseconds) override {
+    return unsupported();
+  }
+  Result<void> succeed(const store::Claim &, const std::string &,
+                       const std::string &, bool, store::TimePoint) override {
+    return unsupported();
+  }
+  Result<void> fail(const store::Claim &, const std::string &,
+                    const std::string &, store::TimePoint,
+                    store::TimePoint) override {
+    return unsupported();
+  }
+  Result<void> release(const store::Claim &, const std::string &) override {
+    return unsupported();
+  }
+  Result<bool> remove(const std::string &user) override {
+    std::lock_guard lock(mutex);
+    if (failing)
+      return tl::unexpected<Error>("fake store down");
+    return records.erase(user) > 0;
+  }
+  Result<std::vector<std::string>> lease_owners() override {
+    return unsupported();
+  }
+  Result<std::size_t> release_owner(const std::string &) override {
+    return unsupported();
+  }
+  Result<std::vector<store::UserRecord>> users(std::string_view mask) override {
+    std::lock_guard lock(mutex);
+    if (failing)
+      return tl::unexpected<Error>("fake store down");
+    std::vector<store::UserRecord> found;
+    for (const auto &[user, record] : records) {
+      if (util::glob_match(mask, user))
+        found.push_back(record);
+    }
+    return found;
+  }
+  Result<store::QueueStatus> status(store::TimePoint) override {
+    std::lock_guard lock(mutex);
+    if (failing)
+      return tl::unexpected<Error>("fake store down");
+    return queue_status;
+  }
+
+  void add(const std::string &user) {
+    std::lock_guard lock(mutex);
+    records[user].user = user;
+  }
+  std::optional<store::UserRecord> find(const std::string &user) {
+    std::lock_guard lock(mutex);
+    const auto it = records.find(user);
+    if (it == records.end())
+      return std::nullopt;
+    return it->second;
+  }
+
+private:
+  Result<void> check() {
+    if (failing)
+      return tl::unexpected<Error>("fake store down");
+    return {};
+  }
+  static tl::unexpected<Error> unsupported() {
+    return tl::unexpected<Error>("not in the fake");
+  }
+};
+
+} // namespace dovewarden::test
