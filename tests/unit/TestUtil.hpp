@@ -2,12 +2,15 @@
 
 #include "FreePort.hpp"
 #include "Wait.hpp"
+#include "core/Event.hpp"
+#include "shared/wire.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <tl/expected.hpp>
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace dovewarden::test {
 
@@ -64,6 +68,14 @@ inline std::string vector_bytes() {
 
 // The stream line the document gives for the test vector.
 inline std::string vector_json() { return wire_doc_block("one JSON line"); }
+
+// The test vector as the daemon receives it from the plugin, now.
+inline core::Event vector_event() {
+  auto decoded = wire::decode(vector_bytes());
+  BOOST_REQUIRE(decoded);
+  return core::Event{std::move(*decoded), "zmq",
+                     std::chrono::system_clock::now()};
+}
 
 // Returns the whole file at path. Throws std::runtime_error if it cannot be
 // read.

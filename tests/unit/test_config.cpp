@@ -1,7 +1,5 @@
 #include "config/Config.hpp"
 #include "util/ConfigError.hpp"
-#include "config/EnvFile.hpp"
-#include "util/Duration.hpp"
 #include "util/ListenAddress.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -14,10 +12,8 @@
 #include <sstream>
 
 namespace util = dovewarden::util;
-using dovewarden::util::ConfigError;
-using dovewarden::config::EnvFile;
-using namespace std::chrono_literals;
 using dovewarden::config::Config;
+using dovewarden::util::ConfigError;
 
 namespace {
 
@@ -74,61 +70,6 @@ private:
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(config)
-
-BOOST_AUTO_TEST_CASE(durations_parse_with_a_unit) {
-  BOOST_TEST(util::parse_duration("500ms").value().count() == 500);
-  BOOST_TEST(util::parse_duration("5s").value().count() == 5000);
-  BOOST_TEST(util::parse_duration("1m").value().count() == 60000);
-  BOOST_TEST(util::parse_duration("1h").value().count() == 3600000);
-  BOOST_TEST(util::parse_duration("1d").value().count() == 86400000);
-  BOOST_TEST(util::parse_duration("0s").value().count() == 0);
-}
-
-BOOST_AUTO_TEST_CASE(bad_durations_are_refused) {
-  for (const char *bad : {"", "5", "ms", "s", "5x", "-5s", "1.5s", "5 s", " 5s",
-                          "s5", "5S", "99999999999999999999s", "5sec"}) {
-    BOOST_TEST_CONTEXT(bad) {
-      BOOST_TEST(!util::parse_duration(bad).has_value());
-    }
-  }
-}
-
-BOOST_AUTO_TEST_CASE(durations_format_in_the_largest_unit) {
-  BOOST_TEST(util::format_duration(200ms) == "200ms");
-  BOOST_TEST(util::format_duration(5s) == "5s");
-  BOOST_TEST(util::format_duration(90s) == "90s");
-  BOOST_TEST(util::format_duration(2h) == "2h");
-  BOOST_TEST(util::format_duration(0ms) == "0s");
-}
-
-BOOST_AUTO_TEST_CASE(listen_addresses_parse) {
-  auto a = util::ListenAddress::parse("127.0.0.1:9090");
-  BOOST_REQUIRE(a);
-  BOOST_TEST(a->host == "127.0.0.1");
-  BOOST_TEST(a->port == 9090);
-  a = util::ListenAddress::parse(":9090");
-  BOOST_REQUIRE(a);
-  BOOST_TEST(a->host == "");
-  BOOST_TEST(a->to_string() == ":9090");
-  a = util::ListenAddress::parse("[::1]:80");
-  BOOST_REQUIRE(a);
-  BOOST_TEST(a->host == "::1");
-  BOOST_TEST(a->to_string() == "[::1]:80");
-  a = util::ListenAddress::parse("localhost:65535");
-  BOOST_REQUIRE(a);
-  BOOST_TEST(a->host == "localhost");
-  BOOST_TEST(a->port == 65535);
-}
-
-BOOST_AUTO_TEST_CASE(bad_listen_addresses_are_refused) {
-  for (const char *bad :
-       {"", "foo", "9090", "1.2.3.4", "::1:80", "host:", "host:0", "host:65536",
-        "host:x", "[::1]", "[]:80", "[::1:80", "a b:80", "host:-1"}) {
-    BOOST_TEST_CONTEXT(bad) {
-      BOOST_TEST(!util::ListenAddress::parse(bad).has_value());
-    }
-  }
-}
 
 BOOST_AUTO_TEST_CASE(defaults) {
   const auto c = parse({});
@@ -257,38 +198,6 @@ BOOST_AUTO_TEST_CASE(bad_value_in_file_names_the_setting) {
                  .rfind("DOVEWARDEN_METRICS_ADDR: invalid address", 0) == 0);
   BOOST_TEST(error_of({"--config", "/nonexistent/dovewarden"})
                  .rfind("/nonexistent/dovewarden: cannot read", 0) == 0);
-}
-
-BOOST_AUTO_TEST_CASE(env_file_syntax) {
-  const auto file = EnvFile::parse("\n"
-                                   "  # comment\n"
-                                   "A=plain\n"
-                                   "B='single # kept'\n"
-                                   "C=\"double \\\"quoted\\\"\"\n"
-                                   "D=\n"
-                                   "E=x#not-a-comment\n"
-                                   "A=last wins\r\n",
-                                   "test");
-  BOOST_TEST(*file.get("A") == "last wins");
-  BOOST_TEST(*file.get("B") == "single # kept");
-  BOOST_TEST(*file.get("C") == "double \"quoted\"");
-  BOOST_TEST(*file.get("D") == "");
-  BOOST_TEST(*file.get("E") == "x#not-a-comment");
-  BOOST_TEST(!file.get("F").has_value());
-}
-
-BOOST_AUTO_TEST_CASE(env_file_errors_name_the_line) {
-  auto error = [](const char *text) -> std::string {
-    try {
-      EnvFile::parse(text, "f");
-    } catch (const ConfigError &e) {
-      return e.what();
-    }
-    return "";
-  };
-  BOOST_TEST(error("A=1\nno equals sign\n") == "f:2: expected KEY=value");
-  BOOST_TEST(error("1A=x") == "f:1: invalid name \"1A\"");
-  BOOST_TEST(error("A=\"open") == "f:1: unterminated quote");
 }
 
 BOOST_AUTO_TEST_CASE(replication_is_off_until_doveadm_is_named) {
