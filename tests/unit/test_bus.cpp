@@ -1,3 +1,4 @@
+#include "Wait.hpp"
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
 
@@ -14,6 +15,9 @@ namespace metrics = dovewarden::metrics;
 using dovewarden::bus::Bus;
 using dovewarden::bus::Subscriber;
 using namespace std::chrono_literals;
+using dovewarden::test::blocked;
+using dovewarden::test::thread_id;
+using dovewarden::test::wait_until;
 
 namespace {
 
@@ -27,7 +31,8 @@ core::Event event_of(const std::string &type, std::int64_t n = 0) {
   return event;
 }
 
-// Records what it receives; can be slowed down or held at a gate.
+// Records what it receives; can be slowed down or held at a gate, and tells
+// how many events reached it, held or not.
 class Recorder : public Subscriber {
 public:
   explicit Recorder(std::string name, std::chrono::milliseconds delay = 0ms)
@@ -37,8 +42,11 @@ public:
   void handle(const core::Event &event) override {
     {
       std::unique_lock lock(m_mutex);
+      m_arrived++;
+      m_changed.notify_all();
       m_changed.wait(lock, [&] { return m_open; });
     }
+    // a slow subscriber is what these tests are about
     if (m_delay.count() > 0)
       std::this_thread::sleep_for(m_delay);
     if (event.type() == "boom")
@@ -77,6 +85,12 @@ public:
     return m_changed.wait_for(lock, timeout,
                               [&] { return m_log.size() >= count; });
   }
+  // Waits until count events reached handle(), also those held at the gate.
+  // Returns false on timeout.
+  bool wait_for_arrivals(std::size_t count) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, 5s, [&] { return m_arrived >= count; });
+  }
   std::vector<std::string> log() const {
     std::lock_guard lock(m_mutex);
     return m_log;
@@ -94,6 +108,7 @@ private:
   mutable std::mutex m_mutex;
   std::condition_variable m_changed;
   bool m_open = true;
+  std::size_t m_arrived = 0;
   std::vector<std::string> m_log;
   int m_flushes = 0;
 };
@@ -163,8 +178,9 @@ BOOST_AUTO_TEST_CASE(subscriptions_come_and_go_while_events_flow) {
   // unsubscribing drains what was queued, stops the subscriber, and joins
   first->close_gate();
   BOOST_TEST(bus.publish(event_of("flags.set", 3)) == 1u);
-  std::thread opener([&] {
-    std::this_thread::sleep_for(50ms);
+  // opened once unsubscribe() waits
+  std::thread opener([&, unsubscriber = thread_id()] {
+    wait_until([&] { return blocked(unsubscriber); });
     first->open_gate();
   });
   BOOST_TEST(bus.unsubscribe(first_id));
@@ -248,17 +264,22 @@ BOOST_AUTO_TEST_CASE(a_full_queue_blocks_publish_instead_of_dropping) {
   bus.subscribe("*", held, Bus::Options{2, Bus::Overflow::block});
   bus.start();
   std::atomic<int> published{0};
+  std::atomic<pid_t> publisher_id{0};
   std::thread publisher([&] {
+    publisher_id = thread_id();
     for (int i = 0; i < 6; i++) {
       bus.publish(event_of("message.new", i));
       published++;
     }
   });
   // one event in handle(), two queued, the fourth publish waits
-  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(wait_until(
+      [&] { return published.load() == 3 && blocked(publisher_id); }));
   BOOST_TEST(published.load() == 3);
   BOOST_TEST(
       metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 2);
+  // the wait goes on long enough to show in blocked_seconds_total
+  std::this_thread::sleep_for(200ms);
   held->open_gate();
   publisher.join();
   BOOST_TEST(held->wait_for(6));
@@ -289,13 +310,16 @@ BOOST_AUTO_TEST_CASE(events_taken_together_keep_their_room_until_handled) {
     BOOST_TEST(bus.publish(event_of("a", i)) == 1u);
   bus.start();
   std::atomic<int> published{0};
+  std::atomic<pid_t> publisher_id{0};
   std::thread publisher([&] {
+    publisher_id = thread_id();
     for (int i = 3; i < 6; i++) {
       bus.publish(event_of("a", i));
       published++;
     }
   });
-  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(wait_until(
+      [&] { return published.load() == 1 && blocked(publisher_id); }));
   BOOST_TEST(published.load() == 1);
   BOOST_TEST(
       metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 3);
@@ -321,7 +345,7 @@ BOOST_AUTO_TEST_CASE(events_taken_together_count_as_queued_for_drops) {
   for (int i = 0; i < 3; i++)
     BOOST_TEST(bus.publish(event_of("a", i)) == 1u);
   bus.start();
-  std::this_thread::sleep_for(50ms); // the worker holds a:0 at the gate
+  BOOST_TEST(held->wait_for_arrivals(1)); // the worker holds a:0 at the gate
   std::size_t taken = 0;
   for (int i = 3; i < 6; i++)
     taken += bus.publish(event_of("a", i));
@@ -408,16 +432,23 @@ BOOST_AUTO_TEST_CASE(a_batch_waits_for_room_in_a_full_queue) {
   bus.subscribe("*", held, Bus::Options{2, Bus::Overflow::block});
   bus.start();
   bus.publish(event_of("a", 0));
-  std::this_thread::sleep_for(50ms); // the worker takes it into handle()
+  BOOST_TEST(held->wait_for_arrivals(1)); // the worker takes it into handle()
   std::vector<std::shared_ptr<const core::Event>> batch;
   for (int i = 1; i <= 4; i++)
     batch.push_back(std::make_shared<const core::Event>(event_of("a", i)));
   std::atomic<bool> published{false};
+  std::atomic<pid_t> publisher_id{0};
   std::thread publisher([&] {
+    publisher_id = thread_id();
     bus.publish(batch);
     published = true;
   });
-  std::this_thread::sleep_for(200ms);
+  // two of the batch queued, and the publisher waits for room for the rest
+  BOOST_TEST(wait_until([&] {
+    return metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") ==
+               2 &&
+           blocked(publisher_id);
+  }));
   BOOST_TEST(!published.load());
   BOOST_TEST(
       metric(metrics, "dovewarden_bus_queue_depth{subscriber=\"held\"}") == 2);
@@ -438,7 +469,7 @@ BOOST_AUTO_TEST_CASE(a_batch_beyond_room_is_dropped_and_counted) {
   bus.subscribe("*", held, Bus::Options{2, Bus::Overflow::drop});
   bus.start();
   bus.publish(event_of("a", 0));
-  std::this_thread::sleep_for(50ms); // the worker takes it into handle()
+  BOOST_TEST(held->wait_for_arrivals(1)); // the worker takes it into handle()
   std::vector<std::shared_ptr<const core::Event>> batch;
   for (int i = 1; i <= 5; i++)
     batch.push_back(std::make_shared<const core::Event>(event_of("a", i)));
@@ -461,7 +492,7 @@ BOOST_AUTO_TEST_CASE(drop_policy_counts_what_it_drops) {
   bus.start();
   bus.publish(event_of("a", 0));
   BOOST_TEST(held->wait_for(0));
-  std::this_thread::sleep_for(50ms); // the worker takes it into handle()
+  BOOST_TEST(held->wait_for_arrivals(1)); // the worker takes it into handle()
   std::size_t taken = 0;
   for (int i = 1; i <= 5; i++)
     taken += bus.publish(event_of("a", i));
@@ -520,7 +551,8 @@ BOOST_AUTO_TEST_CASE(flush_runs_on_the_subscribers_interval) {
   recorder->m_flush_interval = 20ms;
   bus.subscribe("*", recorder);
   bus.start();
-  std::this_thread::sleep_for(200ms);
+  // three intervals of 20 ms pass well within 200 ms
+  wait_until([&] { return recorder->flushes() >= 3; }, 200ms);
   BOOST_TEST(recorder->flushes() >= 3);
   bus.stop();
 }
@@ -539,9 +571,7 @@ BOOST_AUTO_TEST_CASE(flush_when_idle_does_not_wait_for_the_timer) {
   bus.publish(event_of("a"));
   BOOST_TEST(eager->wait_for(1));
   BOOST_TEST(timed->wait_for(1));
-  const auto deadline = Clock::now() + 5s;
-  while (eager->flushes() == 0 && Clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
+  wait_until([&] { return eager->flushes() > 0; });
   BOOST_TEST(eager->flushes() == 1);
   BOOST_TEST(timed->flushes() == 0);
   bus.stop();
@@ -561,9 +591,7 @@ BOOST_AUTO_TEST_CASE(flush_when_idle_batches_what_queued_meanwhile) {
     bus.publish(event_of("a", i));
   eager->open_gate();
   BOOST_TEST(eager->wait_for(5));
-  const auto deadline = Clock::now() + 5s;
-  while (eager->flushes() == 0 && Clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
+  wait_until([&] { return eager->flushes() > 0; });
   BOOST_TEST(eager->flushes() == 1);
   bus.stop();
 }
