@@ -1,6 +1,7 @@
 #pragma once
 
 #include "FreePort.hpp"
+#include "Wait.hpp"
 
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -14,7 +15,6 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace dovewarden::test {
@@ -98,21 +98,23 @@ public:
 
 private:
   void wait_until_listening() {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
-        m_pid = -1;
-        throw std::runtime_error("redis-server exited at start; see " +
-                                 m_directory + "/redis.log");
-      }
-      if (listening())
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    bool exited = false;
+    const bool up = wait_until(
+        [&] {
+          int status = 0;
+          exited = ::waitpid(m_pid, &status, WNOHANG) == m_pid;
+          return exited || listening();
+        },
+        std::chrono::seconds(20));
+    if (exited) {
+      m_pid = -1;
+      throw std::runtime_error("redis-server exited at start; see " +
+                               m_directory + "/redis.log");
     }
-    stop();
-    throw std::runtime_error("redis-server did not start listening");
+    if (!up) {
+      stop();
+      throw std::runtime_error("redis-server did not start listening");
+    }
   }
 
   bool listening() const {
