@@ -7,6 +7,7 @@
 #include "util/Logger.hpp"
 #include "util/Random.hpp"
 #include "util/Strings.hpp"
+#include "util/Time.hpp"
 #include "webhook/AddressPolicy.hpp"
 #include "webhook/Payload.hpp"
 #include "webhook/Signature.hpp"
@@ -30,6 +31,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using util::has_control;
+using util::unix_time;
 using webhook::Clock;
 using webhook::TimePoint;
 
