@@ -5,13 +5,16 @@
 #include <boost/test/unit_test.hpp>
 #include <tl/expected.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace dovewarden::test {
 
@@ -83,6 +86,21 @@ template <typename T> T ok(tl::expected<T, std::string> result) {
 inline void ok(tl::expected<void, std::string> result) {
   BOOST_REQUIRE_MESSAGE(result.has_value(),
                         (result ? std::string() : result.error()));
+}
+
+// Returns true once condition holds, or false if it does not within
+// patience. It is asked every 20 ms: for what another thread does without
+// telling.
+inline bool eventually(const std::function<bool()> &condition,
+                       std::chrono::milliseconds patience =
+                           std::chrono::seconds(15)) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return condition();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 } // namespace dovewarden::test

@@ -30,13 +30,13 @@
 using namespace dovewarden;
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
+using dovewarden::test::eventually;
 using dovewarden::test::ok;
 
 namespace {
 
 // the Standard Webhooks spec's example secret (24 bytes)
 constexpr const char *k_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-constexpr auto k_patience = 15s;
 
 std::string base64(const std::string &bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -106,8 +106,8 @@ public:
     m_port = m_server.bind_to_any_port("127.0.0.1");
     BOOST_REQUIRE(m_port > 0);
     m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    for (int i = 0; i < 5000 && !m_server.is_running(); i++)
-      std::this_thread::sleep_for(1ms);
+    // stop() is lost on a server not yet listening
+    BOOST_REQUIRE(eventually([this] { return m_server.is_running(); }));
   }
   ~Receiver() {
     release();
@@ -155,6 +155,15 @@ public:
     m_changed.wait_for(lock, limit, [this] { return m_released; });
   }
 
+  // Holds a handler until n requests to path are in at once, or for at
+  // most limit.
+  void await_concurrent(const std::string &path, int n,
+                        std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_changed.wait_for(lock, limit,
+                       [&] { return m_concurrent[path] >= n; });
+  }
+
 private:
   void handle(const httplib::Request &request, httplib::Response &response) {
     const std::string path = request.matches[1];
@@ -176,6 +185,7 @@ private:
       if (found != m_handlers.end())
         handler = found->second;
     }
+    m_changed.notify_all();
     response.status = 200;
     response.set_content("ok", "text/plain");
     if (handler)
@@ -197,10 +207,10 @@ private:
   std::map<std::string, int> m_max_concurrent;
 };
 
-// A WebhookStore that passes every call to a real one, and runs a hook set
-// by the test once, at the start of the next claim (on the deliverer's
-// store thread, after it looked at the endpoints and before it reads the
-// outbox).
+// A WebhookStore that passes every call to a real one, counts the claims,
+// and runs a hook set by the test once, at the start of the next claim (on
+// the deliverer's store thread, after it looked at the endpoints and before
+// it reads the outbox).
 class ClaimHookStore : public WebhookStore {
 public:
   explicit ClaimHookStore(WebhookStore &store) : m_store(store) {}
@@ -210,6 +220,7 @@ public:
     m_hook = std::move(hook);
   }
   bool hook_ran() const { return m_hook_ran; }
+  std::size_t claims() const { return m_claims; }
 
   Result<void> ping() override { return m_store.ping(); }
   Result<bool> put_endpoint(const Endpoint &endpoint, bool replace) override {
@@ -243,6 +254,7 @@ public:
       hook();
       m_hook_ran = true;
     }
+    m_claims++;
     return m_store.claim(owner, now, lease, max, per_endpoint);
   }
   Result<bool> finish(const Delivery &delivery, const std::string &owner,
@@ -282,18 +294,8 @@ private:
   std::mutex m_mutex;
   std::function<void()> m_hook;
   std::atomic<bool> m_hook_ran{false};
+  std::atomic<std::size_t> m_claims{0};
 };
-
-// Returns true once condition holds, false if it did not within k_patience.
-bool eventually(const std::function<bool()> &condition) {
-  const auto deadline = std::chrono::steady_clock::now() + k_patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
 
 struct Fixture {
   Fixture() {
@@ -548,9 +550,12 @@ BOOST_AUTO_TEST_CASE(disabled_endpoint_gets_nothing_until_enabled_again) {
   auto target = endpoint("later");
   target.enabled = false;
   ok(store->put_endpoint(target, true));
-  start(options());
+  hooked = std::make_unique<ClaimHookStore>(*store);
+  start(options(), *hooked);
   const auto id = send(target);
-  std::this_thread::sleep_for(500ms);
+  // the deliverer looked at the outbox since, at least once in full
+  const auto claims = hooked->claims();
+  BOOST_REQUIRE(eventually([&] { return hooked->claims() >= claims + 2; }));
   BOOST_TEST(receiver.requests("later").empty());
   BOOST_TEST(attempts(id) == 0u);
   BOOST_TEST(!settled(id));
@@ -618,8 +623,11 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured) {
 
 BOOST_AUTO_TEST_CASE(per_endpoint_concurrency_is_bounded) {
   const auto target = endpoint("narrow", 5s, 2);
-  receiver.on("narrow", [](int, httplib::Response &) {
-    std::this_thread::sleep_for(300ms);
+  // each request waits until another is in, then a while for a third,
+  // which must not come
+  receiver.on("narrow", [this](int, httplib::Response &) {
+    receiver.await_concurrent("narrow", 2, 15s);
+    receiver.await_concurrent("narrow", 3, 300ms);
   });
   start(options());
   std::vector<std::string> ids;
@@ -685,7 +693,8 @@ BOOST_AUTO_TEST_CASE(ssrf_guard_refuses_loopback_unless_allowed) {
              delivery.attempts[0].error);
   BOOST_TEST(delivery.attempts[0].error.find("127.0.0.1") != std::string::npos,
              delivery.attempts[0].error);
-  std::this_thread::sleep_for(200ms);
+  // every attempt refused
+  BOOST_REQUIRE(eventually([&] { return settled(id); }));
   BOOST_TEST(receiver.requests("private").empty());
 }
 
