@@ -5,6 +5,7 @@
 #include "util/Glob.hpp"
 #include "util/Logger.hpp"
 #include "util/Strings.hpp"
+#include "util/Time.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,8 @@ namespace {
 
 using nlohmann::json;
 using store::TimePoint;
+using util::has_control;
+using util::unix_time;
 
 json user_json(const store::UserRecord &record, TimePoint now) {
   return json{

@@ -26,20 +26,4 @@ void store_failed(httplib::Response &response, const std::string &what,
   fail(response, 503, what + ": " + error);
 }
 
-json unix_time(std::chrono::system_clock::time_point time) {
-  if (time == std::chrono::system_clock::time_point{})
-    return nullptr;
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             time.time_since_epoch())
-      .count();
-}
-
-bool has_control(std::string_view text) {
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      return true;
-  }
-  return false;
-}
-
 } // namespace dovewarden::admin

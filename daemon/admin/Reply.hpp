@@ -2,9 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <string>
-#include <string_view>
 
 namespace httplib {
 struct Response;
@@ -21,9 +19,5 @@ void fail(httplib::Response &response, int status, const std::string &error);
 // Logs and answers 503 with "what: error".
 void store_failed(httplib::Response &response, const std::string &what,
                   const std::string &error);
-// Returns time as Unix seconds, or null for the epoch ("never").
-nlohmann::json unix_time(std::chrono::system_clock::time_point time);
-// Returns true if text holds a control character.
-bool has_control(std::string_view text);
 
 } // namespace dovewarden::admin

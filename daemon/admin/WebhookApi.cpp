@@ -2,12 +2,13 @@
 
 #include "admin/Reply.hpp"
 #include "core/Event.hpp"
-#include "filter/FilterExpression.hpp"
 #include "util/Duration.hpp"
 #include "util/Logger.hpp"
 #include "util/Random.hpp"
 #include "util/Strings.hpp"
-#include "webhook/AddressPolicy.hpp"
+#include "webhook/DeliveryJson.hpp"
+#include "webhook/EndpointJson.hpp"
+#include "webhook/EndpointUrl.hpp"
 #include "webhook/Payload.hpp"
 #include "webhook/Signature.hpp"
 #include "webhook/WebhookStore.hpp"
@@ -15,13 +16,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <netinet/in.h>
-
-#include <cmath>
+#include <cstdio>
 #include <ctime>
-#include <memory>
 #include <optional>
 
 namespace dovewarden::admin {
@@ -33,15 +29,7 @@ using nlohmann::json;
 using webhook::Clock;
 using webhook::TimePoint;
 
-constexpr auto k_max_timeout = std::chrono::milliseconds(5min);
-constexpr auto k_max_batch_wait = std::chrono::milliseconds(1min);
 constexpr auto k_default_grace = std::chrono::milliseconds(24h);
-constexpr auto k_max_grace = std::chrono::milliseconds(24h * 30);
-constexpr unsigned k_max_concurrency = 1000;
-constexpr unsigned k_max_batch = 1000;
-constexpr double k_max_rate = 1e6;
-constexpr std::size_t k_max_text = 1024; // a URL, a glob, a description
-constexpr std::size_t k_max_filter = 4096;
 constexpr std::uint64_t k_default_limit = 20;
 constexpr std::uint64_t k_max_limit = 1000;
 
@@ -50,285 +38,6 @@ using Error = tl::unexpected<std::string>;
 void unknown(httplib::Response &response, const char *what,
              const std::string &id) {
   fail(response, 404, std::string("unknown ") + what + " " + util::quote(id));
-}
-
-json endpoint_json(const webhook::Endpoint &endpoint, bool with_secrets) {
-  json body{
-      {"id", endpoint.id},
-      {"url", endpoint.url},
-      {"events", endpoint.event_types},
-      {"filter", endpoint.filter},
-      {"description", endpoint.description},
-      {"timeout", util::format_duration(endpoint.timeout)},
-      {"rate_limit", endpoint.rate_limit},
-      {"concurrency", endpoint.concurrency},
-      {"batch_max", endpoint.batch_max},
-      {"batch_wait", util::format_duration(endpoint.batch_wait)},
-      {"enabled", endpoint.enabled},
-      {"disabled_reason", endpoint.disabled_reason},
-      {"created", unix_time(endpoint.created)},
-      {"updated", unix_time(endpoint.updated)},
-      {"failing_since", unix_time(endpoint.failing_since)},
-  };
-  if (with_secrets) {
-    json secrets = json::array();
-    for (const auto &secret : endpoint.secrets)
-      secrets.push_back(
-          {{"secret", secret.value}, {"expires", unix_time(secret.expires)}});
-    body["secrets"] = secrets;
-    if (!endpoint.secrets.empty())
-      body["secret"] = endpoint.secrets.front().value; // the current one
-  }
-  return body;
-}
-
-const char *state_name(webhook::DeliveryState state) {
-  switch (state) {
-  case webhook::DeliveryState::pending:
-    return "pending";
-  case webhook::DeliveryState::succeeded:
-    return "succeeded";
-  case webhook::DeliveryState::failed:
-    return "failed";
-  }
-  return "unknown";
-}
-
-json delivery_json(const webhook::DeliveryRecord &record, bool with_body) {
-  const auto &delivery = record.delivery;
-  const bool pending = delivery.state == webhook::DeliveryState::pending;
-  json attempts = json::array();
-  for (const auto &attempt : record.attempts)
-    attempts.push_back({{"at", unix_time(attempt.at)},
-                        {"status", attempt.status},
-                        {"latency_ms", attempt.latency.count()},
-                        {"error", attempt.error},
-                        {"response", attempt.response}});
-  json body{
-      {"id", delivery.id},
-      {"endpoint_id", delivery.endpoint_id},
-      {"type", delivery.event_type},
-      {"events", delivery.events},
-      {"state", state_name(delivery.state)},
-      {"created", unix_time(delivery.created)},
-      {"next_attempt", pending ? unix_time(delivery.next_attempt) : nullptr},
-      {"attempts", attempts},
-  };
-  if (with_body)
-    body["body"] = delivery.body;
-  return body;
-}
-
-// --- validation ---
-
-using Url = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
-
-// Returns part of url, "" if it has none.
-std::string url_part(CURLU *url, CURLUPart part) {
-  char *text = nullptr;
-  if (curl_url_get(url, part, &text, 0) != CURLUE_OK || text == nullptr)
-    return "";
-  std::string value(text);
-  curl_free(text);
-  return value;
-}
-
-// Returns why host, if it is a literal address, may not be dialled.
-std::optional<std::string> literal_refusal(const webhook::AddressPolicy &policy,
-                                           std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  sockaddr_in v4{};
-  v4.sin_family = AF_INET;
-  if (::inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1)
-    return policy.refusal(reinterpret_cast<const sockaddr &>(v4), sizeof(v4));
-  sockaddr_in6 v6{};
-  v6.sin6_family = AF_INET6;
-  if (::inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr) == 1)
-    return policy.refusal(reinterpret_cast<const sockaddr &>(v6), sizeof(v6));
-  return std::nullopt;
-}
-
-// Returns the URL as libcurl will use it (numeric hosts in their usual
-// form, so that the check sees what is dialled), or why it is refused.
-tl::expected<std::string, std::string>
-check_url(const std::string &text, const webhook::AddressPolicy &policy) {
-  if (text.size() > k_max_text)
-    return Error("url: longer than " + std::to_string(k_max_text) +
-                 " characters");
-  Url url(curl_url(), &curl_url_cleanup);
-  if (!url)
-    return Error("url: cannot parse now");
-  const auto parsed = curl_url_set(url.get(), CURLUPART_URL, text.c_str(),
-                                   CURLU_NON_SUPPORT_SCHEME);
-  if (parsed != CURLUE_OK)
-    return Error("url: " + std::string(curl_url_strerror(parsed)));
-  const auto scheme = url_part(url.get(), CURLUPART_SCHEME);
-  if (scheme != "http" && scheme != "https")
-    return Error("url: expected an http or https URL");
-  const auto host = url_part(url.get(), CURLUPART_HOST);
-  if (host.empty())
-    return Error("url: no host");
-  if (const auto refusal = literal_refusal(policy, host))
-    return Error("url: " + *refusal +
-                 " (DOVEWARDEN_WEBHOOK_ALLOW_NETS allows it)");
-  return url_part(url.get(), CURLUPART_URL);
-}
-
-tl::expected<std::string, std::string>
-text_member(const std::string &key, const json &value, std::size_t max) {
-  if (!value.is_string())
-    return Error(key + ": expected a string");
-  auto text = value.get<std::string>();
-  if (text.size() > max)
-    return Error(key + ": longer than " + std::to_string(max) + " characters");
-  if (has_control(text))
-    return Error(key + ": contains control characters");
-  return text;
-}
-
-tl::expected<std::vector<std::string>, std::string>
-events_member(const json &value) {
-  if (!value.is_array() || value.empty())
-    return Error("events: expected a non-empty array of type globs");
-  std::vector<std::string> globs;
-  for (const auto &item : value) {
-    const auto glob = text_member("events", item, k_max_text);
-    if (!glob)
-      return Error(glob.error());
-    if (glob->empty() || glob->find_first_of(" \t") != std::string::npos)
-      return Error("events: " + util::quote(*glob) +
-                   " is not a type glob (e.g. message.*)");
-    globs.push_back(*glob);
-  }
-  return globs;
-}
-
-// Returns the duration of a member "500ms", "15s" … between min and max.
-tl::expected<std::chrono::milliseconds, std::string>
-duration_member(const std::string &key, const json &value,
-                std::chrono::milliseconds min, std::chrono::milliseconds max) {
-  if (!value.is_string())
-    return Error(key + ": expected a duration such as \"15s\"");
-  const auto duration = util::parse_duration(value.get<std::string>());
-  if (!duration)
-    return Error(key + ": " + duration.error());
-  if (*duration < min || *duration > max)
-    return Error(key + ": must be from " + util::format_duration(min) + " to " +
-                 util::format_duration(max));
-  return *duration;
-}
-
-tl::expected<unsigned, std::string>
-count_member(const std::string &key, const json &value, unsigned max) {
-  if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 ||
-      value.get<std::uint64_t>() > max)
-    return Error(key + ": expected a whole number from 1 to " +
-                 std::to_string(max));
-  return value.get<unsigned>();
-}
-
-// What a POST or PATCH body asks for beyond the endpoint's own members.
-struct Extras {
-  std::optional<std::string> secret;
-  std::optional<bool> enabled;
-  bool rotate = false;
-  std::optional<std::chrono::milliseconds> grace;
-};
-
-// Applies the body's members to endpoint. Returns the extras, or the first
-// member refused and why.
-tl::expected<Extras, std::string> apply(const json &body,
-                                        webhook::Endpoint &endpoint,
-                                        const webhook::AddressPolicy &policy,
-                                        bool patch) {
-  if (!body.is_object())
-    return Error("expected a JSON object");
-  Extras extras;
-  for (const auto &[key, value] : body.items()) {
-    if (key == "url") {
-      if (!value.is_string())
-        return Error("url: expected a string");
-      auto url = check_url(value.get<std::string>(), policy);
-      if (!url)
-        return Error(url.error());
-      endpoint.url = std::move(*url);
-    } else if (key == "events") {
-      auto globs = events_member(value);
-      if (!globs)
-        return Error(globs.error());
-      endpoint.event_types = std::move(*globs);
-    } else if (key == "filter") {
-      auto filter = text_member(key, value, k_max_filter);
-      if (!filter)
-        return Error(filter.error());
-      // only white space is no filter, as "" is
-      if (util::trim(*filter).empty())
-        filter->clear();
-      if (!filter->empty()) {
-        const auto parsed = filter::FilterExpression::parse(*filter);
-        if (!parsed)
-          return Error("filter: " + parsed.error().message());
-      }
-      endpoint.filter = std::move(*filter);
-    } else if (key == "description") {
-      auto description = text_member(key, value, k_max_text);
-      if (!description)
-        return Error(description.error());
-      endpoint.description = std::move(*description);
-    } else if (key == "timeout") {
-      const auto timeout = duration_member(key, value, 1ms, k_max_timeout);
-      if (!timeout)
-        return Error(timeout.error());
-      endpoint.timeout = *timeout;
-    } else if (key == "rate_limit") {
-      if (!value.is_number() || !std::isfinite(value.get<double>()) ||
-          value.get<double>() < 0 || value.get<double>() > k_max_rate)
-        return Error("rate_limit: expected requests per second from 0 "
-                     "(unlimited) to 1000000");
-      endpoint.rate_limit = value.get<double>();
-    } else if (key == "concurrency") {
-      const auto count = count_member(key, value, k_max_concurrency);
-      if (!count)
-        return Error(count.error());
-      endpoint.concurrency = *count;
-    } else if (key == "batch_max") {
-      const auto count = count_member(key, value, k_max_batch);
-      if (!count)
-        return Error(count.error());
-      endpoint.batch_max = *count;
-    } else if (key == "batch_wait") {
-      const auto wait = duration_member(key, value, 0ms, k_max_batch_wait);
-      if (!wait)
-        return Error(wait.error());
-      endpoint.batch_wait = *wait;
-    } else if (key == "secret") {
-      if (!value.is_string())
-        return Error("secret: expected a string");
-      const auto checked = webhook::check_secret(value.get<std::string>());
-      if (!checked)
-        return Error("secret: " + checked.error());
-      extras.secret = value.get<std::string>();
-    } else if (key == "enabled") {
-      if (!value.is_boolean())
-        return Error("enabled: expected true or false");
-      extras.enabled = value.get<bool>();
-    } else if (patch && key == "rotate_secret") {
-      if (!value.is_boolean())
-        return Error("rotate_secret: expected true or false");
-      extras.rotate = value.get<bool>();
-    } else if (patch && key == "grace") {
-      const auto grace = duration_member(key, value, 0ms, k_max_grace);
-      if (!grace)
-        return Error(grace.error());
-      extras.grace = *grace;
-    } else {
-      return Error("unknown member " + util::quote(key));
-    }
-  }
-  if (extras.grace && !extras.rotate && !extras.secret)
-    return Error("grace: only with rotate_secret or secret");
-  return extras;
 }
 
 void set_enabled(webhook::Endpoint &endpoint, bool enabled) {
@@ -416,15 +125,6 @@ bool wants_secrets(const httplib::Request &request) {
   return value == "1" || value == "true";
 }
 
-// Returns the endpoint's host for log lines: URLs may carry credentials.
-std::string log_host(const std::string &text) {
-  Url url(curl_url(), &curl_url_cleanup);
-  if (!url ||
-      curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK)
-    return "?";
-  return url_part(url.get(), CURLUPART_HOST);
-}
-
 } // namespace
 
 WebhookApi::WebhookApi(webhook::WebhookStore &store,
@@ -488,7 +188,8 @@ void WebhookApi::create(const httplib::Request &request,
                 body.contains("url") ? "events: missing" : "url: missing");
   const auto now = Clock::now();
   webhook::Endpoint endpoint;
-  const auto extras = apply(body, endpoint, m_policy, false);
+  const auto extras =
+      webhook::apply_endpoint_json(body, endpoint, m_policy, false);
   if (!extras)
     return fail(response, 400, extras.error());
   endpoint.created = endpoint.updated = now;
@@ -503,8 +204,8 @@ void WebhookApi::create(const httplib::Request &request,
       return store_failed(response, "create endpoint", stored.error());
     if (*stored) {
       LOG_INFO("admin: webhook endpoint ", endpoint.id, " created for ",
-               log_host(endpoint.url));
-      answer(response, 201, endpoint_json(endpoint, true));
+               webhook::url_host(endpoint.url));
+      answer(response, 201, webhook::endpoint_json(endpoint, true));
       return changed();
     }
   }
@@ -517,7 +218,7 @@ void WebhookApi::list(httplib::Response &response) {
     return store_failed(response, "list endpoints", endpoints.error());
   json list = json::array();
   for (const auto &endpoint : *endpoints)
-    list.push_back(endpoint_json(endpoint, false));
+    list.push_back(webhook::endpoint_json(endpoint, false));
   answer(response, 200, list);
 }
 
@@ -529,7 +230,8 @@ void WebhookApi::show(const httplib::Request &request,
     return store_failed(response, "endpoint", endpoint.error());
   if (!*endpoint)
     return unknown(response, "endpoint", id);
-  answer(response, 200, endpoint_json(**endpoint, wants_secrets(request)));
+  answer(response, 200,
+         webhook::endpoint_json(**endpoint, wants_secrets(request)));
 }
 
 void WebhookApi::update(const httplib::Request &request,
@@ -542,7 +244,8 @@ void WebhookApi::update(const httplib::Request &request,
   if (!*found)
     return unknown(response, "endpoint", id);
   auto endpoint = **found;
-  const auto extras = apply(parse_body(request), endpoint, m_policy, true);
+  const auto extras = webhook::apply_endpoint_json(parse_body(request),
+                                                   endpoint, m_policy, true);
   if (!extras)
     return fail(response, 400, extras.error());
   const auto now = Clock::now();
@@ -559,7 +262,7 @@ void WebhookApi::update(const httplib::Request &request,
   LOG_INFO("admin: webhook endpoint ", id, " updated",
            rotated ? ", secret rotated" : "");
   answer(response, 200,
-         endpoint_json(endpoint, rotated || wants_secrets(request)));
+         webhook::endpoint_json(endpoint, rotated || wants_secrets(request)));
   changed();
 }
 
@@ -624,7 +327,7 @@ void WebhookApi::deliveries(const httplib::Request &request,
     return store_failed(response, "deliveries", records.error());
   json list = json::array();
   for (const auto &record : *records)
-    list.push_back(delivery_json(record, false));
+    list.push_back(webhook::delivery_json(record, false));
   answer(response, 200, list);
 }
 
@@ -673,7 +376,7 @@ void WebhookApi::delivery(const httplib::Request &request,
     return store_failed(response, "delivery", record.error());
   if (!*record)
     return unknown(response, "delivery", id);
-  answer(response, 200, delivery_json(**record, true));
+  answer(response, 200, webhook::delivery_json(**record, true));
 }
 
 void WebhookApi::redeliver(const httplib::Request &request,

@@ -23,4 +23,23 @@ bool add_header(CurlList &list, const std::string &line) {
   return true;
 }
 
+tl::expected<CurlUrl, CURLUcode> parse_url(const std::string &text,
+                                           unsigned int flags) {
+  CurlUrl url(curl_url(), &curl_url_cleanup);
+  if (!url)
+    return tl::unexpected(CURLUE_OUT_OF_MEMORY);
+  const auto parsed =
+      curl_url_set(url.get(), CURLUPART_URL, text.c_str(), flags);
+  if (parsed != CURLUE_OK)
+    return tl::unexpected(parsed);
+  return url;
+}
+
+std::string url_part(CURLU *url, CURLUPart part, unsigned int flags) {
+  char *text = nullptr;
+  if (curl_url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr)
+    return {};
+  return CurlText(text, &curl_free).get();
+}
+
 } // namespace dovewarden::util

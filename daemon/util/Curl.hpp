@@ -1,5 +1,7 @@
 #pragma once
 
+#include <tl/expected.hpp>
+
 #include <curl/curl.h>
 
 #include <memory>
@@ -19,5 +21,11 @@ void init_curl();
 // Appends line to the header list. Returns false if out of memory (list
 // unchanged).
 bool add_header(CurlList &list, const std::string &line);
+// Parses text as a URL, with curl_url_set()'s flags. Returns the parsed URL,
+// or libcurl's code for why it is not one (curl_url_strerror() says it).
+tl::expected<CurlUrl, CURLUcode> parse_url(const std::string &text,
+                                           unsigned int flags = 0);
+// Returns part of url, with curl_url_get()'s flags, or "" if it has none.
+std::string url_part(CURLU *url, CURLUPart part, unsigned int flags = 0);
 
 } // namespace dovewarden::util

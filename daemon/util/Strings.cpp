@@ -41,6 +41,14 @@ parse_unsigned(std::string_view text, std::uint64_t max, int base) {
   return value;
 }
 
+bool has_control(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return true;
+  }
+  return false;
+}
+
 void append_printable(std::string &out, char byte) {
   const auto code = static_cast<unsigned char>(byte);
   if (code >= 0x20 && code != 0x7f) {

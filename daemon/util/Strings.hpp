@@ -22,6 +22,9 @@ std::vector<std::string_view> split(std::string_view text, char separator);
 tl::expected<std::uint64_t, std::string>
 parse_unsigned(std::string_view text, std::uint64_t max, int base = 10);
 
+// Returns true if text holds a control character.
+bool has_control(std::string_view text);
+
 // Appends byte to out, as \xNN if it is a control character.
 void append_printable(std::string &out, char byte);
 

@@ -232,6 +232,22 @@ std::optional<std::string> AddressPolicy::refusal(const sockaddr &address,
          " is not IPv4 or IPv6";
 }
 
+std::optional<std::string>
+AddressPolicy::literal_refusal(std::string_view host) const {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  const std::string address(host);
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  if (inet_pton(AF_INET, address.c_str(), &v4.sin_addr) == 1)
+    return refusal(reinterpret_cast<const sockaddr &>(v4), sizeof(v4));
+  sockaddr_in6 v6{};
+  v6.sin6_family = AF_INET6;
+  if (inet_pton(AF_INET6, address.c_str(), &v6.sin6_addr) == 1)
+    return refusal(reinterpret_cast<const sockaddr &>(v6), sizeof(v6));
+  return std::nullopt;
+}
+
 std::string AddressPolicy::to_string() const {
   std::string text;
   for (const auto &network : m_allowed) {

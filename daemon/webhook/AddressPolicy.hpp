@@ -34,6 +34,10 @@ public:
   // AF_INET and AF_INET6.
   std::optional<std::string> refusal(const sockaddr &address,
                                      socklen_t length) const;
+  // Returns why host may not be dialled if it is a literal address
+  // ("10.1.2.3", "[::1]"), or nothing if it may or is a name (a name is
+  // checked when dialled, by guard()).
+  std::optional<std::string> literal_refusal(std::string_view host) const;
 
   // Returns the allow-list in the form parse() reads, "" if empty.
   std::string to_string() const;

@@ -18,12 +18,13 @@ namespace dovewarden::webhook {
 class WebhookMetrics;
 
 // Sends the outbox's due deliveries over HTTP as Standard Webhooks has it,
-// from a thread running a libcurl multi loop: claims them from the store
-// under a lease, signs and POSTs each to its endpoint, judges the answer
-// (Verdict.hpp) and records the attempt and what follows (finish_all()).
-// The store calls run on a second thread, in order, while requests are out.
-// Disables an endpoint that answers 410 or has been failing too long, and
-// publishes webhook.endpoint_disabled then.
+// from a thread of its own: claims them from the store under a lease, holds
+// them in per-endpoint queues that keep each endpoint's concurrency and rate
+// limit (EndpointQueues), signs and POSTs each over libcurl multi
+// (CurlTransport), judges how it ended (judge_transfer()) and records the
+// attempt and what follows. The store calls (Outbox) run on a second thread,
+// in order, while requests are out. Disables an endpoint that answers 410 or
+// has been failing too long, and publishes webhook.endpoint_disabled then.
 class Deliverer {
 public:
   using Publish = std::function<void(core::Event)>;

@@ -76,8 +76,8 @@ Verdict judge(const AttemptResult &result, TimePoint now) {
   return verdict;
 }
 
-Outcome outcome(const Verdict &verdict, std::uint32_t attempts_made,
-                RetrySchedule &schedule, TimePoint now) {
+Outcome outcome(const Verdict &verdict, std::optional<milliseconds> delay,
+                TimePoint now) {
   Outcome result;
   switch (verdict.action) {
   case Verdict::Action::succeed:
@@ -89,7 +89,6 @@ Outcome outcome(const Verdict &verdict, std::uint32_t attempts_made,
   case Verdict::Action::retry:
     break;
   }
-  const auto delay = schedule.delay(attempts_made);
   if (!delay) {
     result.state = DeliveryState::failed;
     return result;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include "webhook/Endpoint.hpp"
-#include "webhook/RetrySchedule.hpp"
 #include "webhook/WebhookStore.hpp"
 
 #include <chrono>
@@ -50,12 +49,13 @@ Verdict judge(const AttemptResult &result, TimePoint now);
 std::optional<std::chrono::milliseconds>
 parse_retry_after(std::string_view value, TimePoint now);
 
-// Returns what becomes of delivery after the attempt judged verdict, made
-// at now as its attempts_made-th (1 for the first): succeeded; failed if
-// the endpoint goes or the schedule is used up; else pending, due after the
-// schedule's delay and not before verdict.not_before.
-Outcome outcome(const Verdict &verdict, std::uint32_t attempts_made,
-                RetrySchedule &schedule, TimePoint now);
+// Returns what becomes of a delivery after an attempt judged verdict at
+// now, given delay, what the retry schedule waits before the next attempt
+// (nothing if no attempt is left): succeeded; failed if the endpoint goes or
+// the schedule is used up; else pending, due after delay and not before
+// verdict.not_before.
+Outcome outcome(const Verdict &verdict,
+                std::optional<std::chrono::milliseconds> delay, TimePoint now);
 
 // Returns the metric label of an attempt: "2xx", "3xx", "4xx", "5xx",
 // "timeout", "refused" or "error" (also for a status outside 200..599).

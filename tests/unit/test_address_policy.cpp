@@ -308,6 +308,18 @@ BOOST_AUTO_TEST_CASE(allow_listed_networks_are_allowed_and_only_they) {
   BOOST_TEST(judge(allowing("0.0.0.0/0"), "255.255.255.255") == "");
 }
 
+BOOST_AUTO_TEST_CASE(literal_hosts_are_judged_and_names_left_for_later) {
+  const auto policy = allowing("10.0.0.0/8");
+  BOOST_TEST(policy.literal_refusal("192.168.1.1").value_or("") ==
+             "192.168.1.1 is a private address");
+  BOOST_TEST(policy.literal_refusal("[fe80::1]").value_or("") ==
+             "fe80::1 is a link-local address");
+  BOOST_TEST(!policy.literal_refusal("10.1.2.3"));
+  BOOST_TEST(!policy.literal_refusal("8.8.8.8"));
+  BOOST_TEST(!policy.literal_refusal("localhost"));
+  BOOST_TEST(!policy.literal_refusal("[]"));
+}
+
 BOOST_AUTO_TEST_CASE(allow_list_errors_name_the_bad_item) {
   const std::pair<const char *, const char *> cases[] = {
       {"127.0.0.1,foo", R"("foo": not an IPv4 or IPv6 address or network)"},

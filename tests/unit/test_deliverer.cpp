@@ -30,13 +30,13 @@
 using namespace dovewarden;
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
+using dovewarden::test::eventually;
 using dovewarden::test::ok;
 
 namespace {
 
 // the Standard Webhooks spec's example secret (24 bytes)
 constexpr const char *k_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-constexpr auto k_patience = 15s;
 
 std::string base64(const std::string &bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -106,8 +106,8 @@ public:
     m_port = m_server.bind_to_any_port("127.0.0.1");
     BOOST_REQUIRE(m_port > 0);
     m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    for (int i = 0; i < 5000 && !m_server.is_running(); i++)
-      std::this_thread::sleep_for(1ms);
+    // stop() is lost on a server not yet listening
+    BOOST_REQUIRE(wait_until([this] { return m_server.is_running(); }));
   }
   ~Receiver() {
     release();
@@ -155,6 +155,15 @@ public:
     m_changed.wait_for(lock, limit, [this] { return m_released; });
   }
 
+  // Holds a handler until n requests to path are in at once, or for at
+  // most limit.
+  void await_concurrent(const std::string &path, int n,
+                        std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_changed.wait_for(lock, limit,
+                       [&] { return m_concurrent[path] >= n; });
+  }
+
 private:
   void handle(const httplib::Request &request, httplib::Response &response) {
     const std::string path = request.matches[1];
@@ -176,6 +185,7 @@ private:
       if (found != m_handlers.end())
         handler = found->second;
     }
+    m_changed.notify_all();
     response.status = 200;
     response.set_content("ok", "text/plain");
     if (handler)
@@ -197,10 +207,10 @@ private:
   std::map<std::string, int> m_max_concurrent;
 };
 
-// A WebhookStore that passes every call to a real one, and runs a hook set
-// by the test once, at the start of the next claim (on the deliverer's
-// store thread, after it looked at the endpoints and before it reads the
-// outbox).
+// A WebhookStore that passes every call to a real one, counts the claims,
+// and runs a hook set by the test once, at the start of the next claim (on
+// the deliverer's store thread, after it looked at the endpoints and before
+// it reads the outbox).
 class ClaimHookStore : public WebhookStore {
 public:
   explicit ClaimHookStore(WebhookStore &store) : m_store(store) {}
@@ -210,6 +220,7 @@ public:
     m_hook = std::move(hook);
   }
   bool hook_ran() const { return m_hook_ran; }
+  std::size_t claims() const { return m_claims; }
 
   Result<void> ping() override { return m_store.ping(); }
   Result<bool> put_endpoint(const Endpoint &endpoint, bool replace) override {
@@ -243,6 +254,7 @@ public:
       hook();
       m_hook_ran = true;
     }
+    m_claims++;
     return m_store.claim(owner, now, lease, max, per_endpoint);
   }
   Result<bool> finish(const Delivery &delivery, const std::string &owner,
@@ -282,18 +294,8 @@ private:
   std::mutex m_mutex;
   std::function<void()> m_hook;
   std::atomic<bool> m_hook_ran{false};
+  std::atomic<std::size_t> m_claims{0};
 };
-
-// Returns true once condition holds, false if it did not within k_patience.
-bool eventually(const std::function<bool()> &condition) {
-  const auto deadline = std::chrono::steady_clock::now() + k_patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
 
 struct Fixture {
   Fixture() {
@@ -403,7 +405,7 @@ BOOST_AUTO_TEST_CASE(delivers_signed_standard_webhook) {
   const auto target = endpoint("hook");
   start(options());
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
 
   const auto requests = receiver.requests("hook");
   BOOST_REQUIRE_EQUAL(requests.size(), 1u);
@@ -450,7 +452,7 @@ BOOST_AUTO_TEST_CASE(long_response_is_cut_off) {
   opts.response_limit = 64 * 1024;
   start(std::move(opts));
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
   const auto delivery = record(id);
   BOOST_TEST((delivery.delivery.state == DeliveryState::succeeded));
   BOOST_REQUIRE_EQUAL(delivery.attempts.size(), 1u);
@@ -469,7 +471,7 @@ BOOST_AUTO_TEST_CASE(retries_after_500_with_the_same_id) {
   });
   start(options());
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
 
   const auto delivery = record(id);
   BOOST_TEST((delivery.delivery.state == DeliveryState::succeeded));
@@ -494,7 +496,7 @@ BOOST_AUTO_TEST_CASE(schedule_used_up_fails_the_delivery) {
   });
   start(options());
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
   const auto delivery = record(id);
   BOOST_TEST((delivery.delivery.state == DeliveryState::failed));
   BOOST_TEST(delivery.attempts.size() == 3u);
@@ -508,7 +510,7 @@ BOOST_AUTO_TEST_CASE(hanging_receiver_times_out) {
   });
   start(options());
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return attempts(id) >= 1; }));
+  BOOST_REQUIRE(wait_until([&] { return attempts(id) >= 1; }));
   const auto delivery = record(id);
   BOOST_TEST(delivery.attempts[0].status == 0);
   BOOST_TEST(!delivery.attempts[0].error.empty());
@@ -523,7 +525,7 @@ BOOST_AUTO_TEST_CASE(gone_disables_the_endpoint) {
   });
   start(options());
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
   BOOST_TEST((record(id).delivery.state == DeliveryState::failed));
   BOOST_TEST(record(id).attempts.size() == 1u);
   const auto stored = ok(store->endpoint(target.id));
@@ -531,7 +533,7 @@ BOOST_AUTO_TEST_CASE(gone_disables_the_endpoint) {
   BOOST_TEST(!stored->enabled);
   BOOST_TEST(stored->disabled_reason == "410 Gone");
 
-  BOOST_REQUIRE(eventually([&] {
+  BOOST_REQUIRE(wait_until([&] {
     std::lock_guard<std::mutex> lock(mutex);
     return !published.empty();
   }));
@@ -548,16 +550,19 @@ BOOST_AUTO_TEST_CASE(disabled_endpoint_gets_nothing_until_enabled_again) {
   auto target = endpoint("later");
   target.enabled = false;
   ok(store->put_endpoint(target, true));
-  start(options());
+  hooked = std::make_unique<ClaimHookStore>(*store);
+  start(options(), *hooked);
   const auto id = send(target);
-  std::this_thread::sleep_for(500ms);
+  // the deliverer looked at the outbox since, at least once in full
+  const auto claims = hooked->claims();
+  BOOST_REQUIRE(wait_until([&] { return hooked->claims() >= claims + 2; }));
   BOOST_TEST(receiver.requests("later").empty());
   BOOST_TEST(attempts(id) == 0u);
   BOOST_TEST(!settled(id));
 
   target.enabled = true;
   ok(store->put_endpoint(target, true));
-  BOOST_TEST(eventually([&] { return settled(id); }));
+  BOOST_TEST(wait_until([&] { return settled(id); }));
   BOOST_TEST(receiver.requests("later").size() == 1u);
 }
 
@@ -570,7 +575,7 @@ BOOST_AUTO_TEST_CASE(a_disabled_endpoints_backlog_does_not_hold_up_another) {
   const auto live = endpoint("live"); // concurrency 4
   start(options());
   const auto id = send(live);
-  BOOST_TEST(eventually([&] { return settled(id); }));
+  BOOST_TEST(wait_until([&] { return settled(id); }));
   BOOST_TEST(receiver.requests("live").size() == 1u);
   BOOST_TEST(receiver.requests("stopped").empty());
 }
@@ -583,7 +588,7 @@ BOOST_AUTO_TEST_CASE(redirect_is_a_failure_not_followed) {
   });
   start(options());
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
   const auto delivery = record(id);
   BOOST_TEST((delivery.delivery.state == DeliveryState::failed));
   BOOST_REQUIRE(!delivery.attempts.empty());
@@ -601,12 +606,12 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured) {
   });
   start(options());
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return attempts(id) >= 1; }));
+  BOOST_REQUIRE(wait_until([&] { return attempts(id) >= 1; }));
   const auto first = record(id);
   BOOST_TEST(first.attempts[0].status == 429);
   if (first.delivery.state == DeliveryState::pending)
     BOOST_TEST((first.delivery.next_attempt >= first.attempts[0].at + 2s));
-  BOOST_REQUIRE(eventually([&] { return settled(id); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
   const auto requests = receiver.requests("busy");
   BOOST_REQUIRE_EQUAL(requests.size(), 2u);
   // the second came no earlier than Retry-After said (timestamps are seconds)
@@ -618,14 +623,17 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured) {
 
 BOOST_AUTO_TEST_CASE(per_endpoint_concurrency_is_bounded) {
   const auto target = endpoint("narrow", 5s, 2);
-  receiver.on("narrow", [](int, httplib::Response &) {
-    std::this_thread::sleep_for(300ms);
+  // each request waits until another is in, then a while for a third,
+  // which must not come
+  receiver.on("narrow", [this](int, httplib::Response &) {
+    receiver.await_concurrent("narrow", 2, 15s);
+    receiver.await_concurrent("narrow", 3, 300ms);
   });
   start(options());
   std::vector<std::string> ids;
   for (int i = 0; i < 6; i++)
     ids.push_back(send(target, i));
-  BOOST_REQUIRE(eventually([&] {
+  BOOST_REQUIRE(wait_until([&] {
     return std::all_of(ids.begin(), ids.end(),
                        [&](const std::string &id) { return settled(id); });
   }));
@@ -641,7 +649,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_spaces_requests) {
   for (int i = 0; i < 6; i++)
     ids.push_back(send(target, i));
   start(options());
-  BOOST_REQUIRE(eventually([&] {
+  BOOST_REQUIRE(wait_until([&] {
     return std::all_of(ids.begin(), ids.end(),
                        [&](const std::string &id) { return settled(id); });
   }));
@@ -661,11 +669,11 @@ BOOST_AUTO_TEST_CASE(slow_endpoint_does_not_hold_up_another) {
   start(options());
   for (int i = 0; i < 6; i++)
     send(slow, i);
-  BOOST_REQUIRE(eventually([&] { return receiver.max_concurrent("slow") == 2; }));
+  BOOST_REQUIRE(wait_until([&] { return receiver.max_concurrent("slow") == 2; }));
   std::vector<std::string> ids;
   for (int i = 0; i < 5; i++)
     ids.push_back(send(fast, i));
-  BOOST_TEST(eventually([&] {
+  BOOST_TEST(wait_until([&] {
     return std::all_of(ids.begin(), ids.end(),
                        [&](const std::string &id) { return settled(id); });
   }));
@@ -678,14 +686,15 @@ BOOST_AUTO_TEST_CASE(ssrf_guard_refuses_loopback_unless_allowed) {
   const auto target = endpoint("private");
   start(options(false));
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] { return attempts(id) >= 1; }));
+  BOOST_REQUIRE(wait_until([&] { return attempts(id) >= 1; }));
   const auto delivery = record(id);
   BOOST_TEST(delivery.attempts[0].status == 0);
   BOOST_TEST(delivery.attempts[0].error.find("refused") != std::string::npos,
              delivery.attempts[0].error);
   BOOST_TEST(delivery.attempts[0].error.find("127.0.0.1") != std::string::npos,
              delivery.attempts[0].error);
-  std::this_thread::sleep_for(200ms);
+  // every attempt refused
+  BOOST_REQUIRE(wait_until([&] { return settled(id); }));
   BOOST_TEST(receiver.requests("private").empty());
 }
 
@@ -698,7 +707,7 @@ BOOST_AUTO_TEST_CASE(failing_too_long_disables) {
   opts.disable_after = 1ms;
   start(std::move(opts));
   const auto id = send(target);
-  BOOST_REQUIRE(eventually([&] {
+  BOOST_REQUIRE(wait_until([&] {
     const auto stored = ok(store->endpoint(target.id));
     return stored && !stored->enabled;
   }));
@@ -721,7 +730,7 @@ BOOST_AUTO_TEST_CASE(stop_gives_back_the_leases) {
   opts.stop_wait = 200ms;
   start(std::move(opts));
   const auto first = send(target, 1);
-  BOOST_REQUIRE(eventually([&] { return receiver.requests("stuck").size() == 1; }));
+  BOOST_REQUIRE(wait_until([&] { return receiver.requests("stuck").size() == 1; }));
   deliverer->stop();
   receiver.release();
   // nothing recorded for the aborted request, and it can be claimed again
@@ -744,7 +753,7 @@ BOOST_AUTO_TEST_CASE(a_change_told_while_claiming_is_read_before_signing) {
   slow.poll_interval = 1h; // the endpoints are looked at when told, only
   start(slow, *hooked);
   const auto first = send(target, 0);
-  BOOST_REQUIRE(eventually([&] { return settled(first); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(first); }));
 
   const std::string next_secret = generate_secret();
   const auto rotated_at = std::chrono::system_clock::now();
@@ -762,10 +771,10 @@ BOOST_AUTO_TEST_CASE(a_change_told_while_claiming_is_read_before_signing) {
   });
   deliverer->wake();
   const std::string second = "msg_rotated1";
-  BOOST_REQUIRE(eventually([&] { return hooked->hook_ran(); }));
+  BOOST_REQUIRE(wait_until([&] { return hooked->hook_ran(); }));
   BOOST_REQUIRE(stored);
   BOOST_REQUIRE(queued);
-  BOOST_REQUIRE(eventually([&] { return settled(second); }));
+  BOOST_REQUIRE(wait_until([&] { return settled(second); }));
 
   const auto requests = receiver.requests("rotated");
   BOOST_REQUIRE_EQUAL(requests.size(), 2u);

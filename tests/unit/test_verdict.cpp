@@ -1,5 +1,7 @@
 #include "webhook/Verdict.hpp"
 
+#include "webhook/RetrySchedule.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 using namespace dovewarden::webhook;
@@ -94,31 +96,34 @@ BOOST_AUTO_TEST_CASE(retry_after_http_date) {
 BOOST_AUTO_TEST_CASE(outcome_follows_the_schedule) {
   auto schedule = *RetrySchedule::parse("0s,10s,1m");
   const auto now = k_date;
-  const auto succeeded = outcome(Verdict{Action::succeed, 0ms}, 1, schedule,
-                                 now);
+  const auto succeeded =
+      outcome(Verdict{Action::succeed, 0ms}, schedule.delay(1), now);
   BOOST_TEST((succeeded.state == DeliveryState::succeeded));
-  const auto gone = outcome(Verdict{Action::disable, 0ms}, 1, schedule, now);
+  const auto gone =
+      outcome(Verdict{Action::disable, 0ms}, schedule.delay(1), now);
   BOOST_TEST((gone.state == DeliveryState::failed));
 
-  const auto first = outcome(Verdict{}, 1, schedule, now);
+  const auto first = outcome(Verdict{}, schedule.delay(1), now);
   BOOST_TEST((first.state == DeliveryState::pending));
   BOOST_TEST((first.retry_at >= now + 8s));
   BOOST_TEST((first.retry_at <= now + 12s));
-  const auto second = outcome(Verdict{}, 2, schedule, now);
+  const auto second = outcome(Verdict{}, schedule.delay(2), now);
   BOOST_TEST((second.state == DeliveryState::pending));
   BOOST_TEST((second.retry_at >= now + 48s));
   BOOST_TEST((second.retry_at <= now + 72s));
-  const auto last = outcome(Verdict{}, 3, schedule, now);
+  const auto last = outcome(Verdict{}, schedule.delay(3), now);
   BOOST_TEST((last.state == DeliveryState::failed));
 }
 
 BOOST_AUTO_TEST_CASE(outcome_waits_for_retry_after) {
   auto schedule = *RetrySchedule::parse("0s,100ms,100ms");
-  const auto later = outcome(Verdict{Action::retry, 2s}, 1, schedule, k_date);
+  const auto later =
+      outcome(Verdict{Action::retry, 2s}, schedule.delay(1), k_date);
   BOOST_TEST((later.state == DeliveryState::pending));
   BOOST_TEST((later.retry_at == k_date + 2s));
   // Retry-After does not stretch the schedule past its end
-  const auto last = outcome(Verdict{Action::retry, 2s}, 3, schedule, k_date);
+  const auto last =
+      outcome(Verdict{Action::retry, 2s}, schedule.delay(3), k_date);
   BOOST_TEST((last.state == DeliveryState::failed));
 }
 
