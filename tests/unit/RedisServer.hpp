@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dovewarden::test {
@@ -117,6 +119,9 @@ private:
     }
   }
 
+  // Returns whether the server answers PING with PONG (or asks for the
+  // password first): listening is not enough, as a server still loading its
+  // append-only file answers LOADING.
   bool listening() const {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -125,10 +130,18 @@ private:
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(static_cast<std::uint16_t>(m_port));
-    const bool connected = ::connect(fd, reinterpret_cast<sockaddr *>(&address),
-                                     sizeof address) == 0;
+    const timeval patience{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    char reply[64] = {};
+    const bool ready =
+        ::connect(fd, reinterpret_cast<sockaddr *>(&address),
+                  sizeof address) == 0 &&
+        ::write(fd, "PING\r\n", 6) == 6 &&
+        ::read(fd, reply, sizeof reply - 1) > 0 &&
+        (std::string_view(reply).rfind("+PONG", 0) == 0 ||
+         std::string_view(reply).rfind("-NOAUTH", 0) == 0);
     ::close(fd);
-    return connected;
+    return ready;
   }
 
   std::vector<std::string> m_extra;

@@ -14,7 +14,7 @@
 
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
-using dovewarden::test::eventually;
+using dovewarden::test::wait_until;
 
 namespace {
 

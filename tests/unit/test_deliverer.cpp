@@ -30,7 +30,7 @@
 using namespace dovewarden;
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
-using dovewarden::test::eventually;
+using dovewarden::test::wait_until;
 using dovewarden::test::ok;
 
 namespace {
