@@ -1,10 +1,12 @@
 #pragma once
 
 #include "FreePort.hpp"
+#include "Wait.hpp"
 
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +16,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
 
 namespace dovewarden::test {
@@ -83,7 +85,7 @@ public:
       ::_exit(127);
     }
     m_pid = pid;
-    wait_until_listening();
+    wait_until_answering();
   }
 
   // Stops the server (SIGTERM: it writes its append-only file, if any).
@@ -97,36 +99,49 @@ public:
   }
 
 private:
-  void wait_until_listening() {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
-        m_pid = -1;
-        throw std::runtime_error("redis-server exited at start; see " +
-                                 m_directory + "/redis.log");
-      }
-      if (listening())
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  void wait_until_answering() {
+    bool exited = false;
+    const bool up = wait_until(
+        [&] {
+          int status = 0;
+          exited = ::waitpid(m_pid, &status, WNOHANG) == m_pid;
+          return exited || answering();
+        },
+        std::chrono::seconds(20));
+    if (exited) {
+      m_pid = -1;
+      throw std::runtime_error("redis-server exited at start; see " +
+                               m_directory + "/redis.log");
     }
-    stop();
-    throw std::runtime_error("redis-server did not start listening");
+    if (!up) {
+      stop();
+      throw std::runtime_error("redis-server did not start answering");
+    }
   }
 
-  bool listening() const {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
+  // Whether the server answers a PING with other than -LOADING: it takes
+  // connections before it has loaded its data. (-NOAUTH, from a server with
+  // a password, is an answer too.)
+  bool answering() const {
+    const util::Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+    if (!fd)
       return false;
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(static_cast<std::uint16_t>(m_port));
-    const bool connected = ::connect(fd, reinterpret_cast<sockaddr *>(&address),
-                                     sizeof address) == 0;
-    ::close(fd);
-    return connected;
+    const timeval timeout{1, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    constexpr std::string_view ping = "PING\r\n", loading = "-LOADING";
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&address),
+                  sizeof address) != 0 ||
+        ::send(fd.get(), ping.data(), ping.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(ping.size()))
+      return false;
+    char reply[64];
+    const ssize_t got = ::recv(fd.get(), reply, sizeof reply, 0);
+    return got > 0 && std::string_view(reply, static_cast<std::size_t>(got))
+                              .compare(0, loading.size(), loading) != 0;
   }
 
   std::vector<std::string> m_extra;

@@ -225,6 +225,7 @@ BOOST_AUTO_TEST_CASE(a_batch_goes_out_after_its_wait) {
   dispatcher.handle(event_of("message.new", "bob"));
   dispatcher.flush();
   BOOST_TEST(claim_all().empty());
+  // the batch's wait has to pass on the clock
   std::this_thread::sleep_for(60ms);
   dispatcher.flush();
   const auto deliveries = claim_all();

@@ -6,6 +6,7 @@
 #include "util/Fd.hpp"
 
 #include "FreePort.hpp"
+#include "Wait.hpp"
 #include "WaitingConnections.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -74,8 +75,7 @@ public:
     m_port = m_server.bind_to_any_port("127.0.0.1");
     BOOST_REQUIRE(m_port > 0);
     m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    for (int i = 0; i < 5000 && !m_server.is_running(); i++)
-      std::this_thread::sleep_for(1ms);
+    dovewarden::test::wait_until([this] { return m_server.is_running(); }, 5s);
   }
   ~FakeDoveadm() {
     {

@@ -55,6 +55,7 @@ BOOST_AUTO_TEST_CASE(sortable_ids_sort_in_the_order_made) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; i++) {
     ids.push_back(sortable_id("msg_"));
+    // the time part counts milliseconds: each id is made in a later one
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   for (const auto &id : ids) {

@@ -1,3 +1,4 @@
+#include "Wait.hpp"
 #include "util/SerialExecutor.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -9,6 +10,9 @@
 #include <thread>
 #include <vector>
 
+using dovewarden::test::blocked;
+using dovewarden::test::thread_id;
+using dovewarden::test::wait_until;
 using dovewarden::util::SerialExecutor;
 using namespace std::chrono_literals;
 
@@ -39,6 +43,7 @@ BOOST_AUTO_TEST_CASE(does_not_run_two_jobs_at_once) {
   for (int i = 0; i < 20; i++)
     executor.post([&] {
       most = std::max(most.load(), ++running);
+      // long enough that a second job at once would overlap it
       std::this_thread::sleep_for(1ms);
       running--;
     });
@@ -58,8 +63,13 @@ BOOST_AUTO_TEST_CASE(wait_idle_waits_for_the_job_being_run) {
     finished = true;
   });
   started.get_future().wait();
-  auto waiter = std::async(std::launch::async, [&] { executor.wait_idle(); });
-  BOOST_TEST((waiter.wait_for(50ms) == std::future_status::timeout));
+  std::atomic<pid_t> waiter_id{0};
+  auto waiter = std::async(std::launch::async, [&] {
+    waiter_id = thread_id();
+    executor.wait_idle();
+  });
+  BOOST_TEST(wait_until([&] { return blocked(waiter_id); }));
+  BOOST_TEST((waiter.wait_for(0ms) == std::future_status::timeout));
   release.set_value();
   waiter.get();
   BOOST_TEST(finished.load());
@@ -83,6 +93,7 @@ BOOST_AUTO_TEST_CASE(destruction_runs_what_is_still_queued) {
     SerialExecutor executor;
     for (int i = 0; i < 50; i++)
       executor.post([&] {
+        // slow enough that most are still queued at the destruction
         std::this_thread::sleep_for(100us);
         ran++;
       });
