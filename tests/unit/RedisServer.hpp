@@ -85,7 +85,7 @@ public:
       ::_exit(127);
     }
     m_pid = pid;
-    wait_until_listening();
+    wait_until_answering();
   }
 
   // Stops the server (SIGTERM: it writes its append-only file, if any).
@@ -99,13 +99,13 @@ public:
   }
 
 private:
-  void wait_until_listening() {
+  void wait_until_answering() {
     bool exited = false;
     const bool up = wait_until(
         [&] {
           int status = 0;
           exited = ::waitpid(m_pid, &status, WNOHANG) == m_pid;
-          return exited || listening();
+          return exited || answering();
         },
         std::chrono::seconds(20));
     if (exited) {
@@ -115,33 +115,33 @@ private:
     }
     if (!up) {
       stop();
-      throw std::runtime_error("redis-server did not start listening");
+      throw std::runtime_error("redis-server did not start answering");
     }
   }
 
-  // Returns whether the server answers PING with PONG (or asks for the
-  // password first): listening is not enough, as a server still loading its
-  // append-only file answers LOADING.
-  bool listening() const {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
+  // Whether the server answers a PING with other than -LOADING: it takes
+  // connections before it has loaded its data. (-NOAUTH, from a server with
+  // a password, is an answer too.)
+  bool answering() const {
+    const util::Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+    if (!fd)
       return false;
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(static_cast<std::uint16_t>(m_port));
-    const timeval patience{1, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
-    char reply[64] = {};
-    const bool ready =
-        ::connect(fd, reinterpret_cast<sockaddr *>(&address),
-                  sizeof address) == 0 &&
-        ::write(fd, "PING\r\n", 6) == 6 &&
-        ::read(fd, reply, sizeof reply - 1) > 0 &&
-        (std::string_view(reply).rfind("+PONG", 0) == 0 ||
-         std::string_view(reply).rfind("-NOAUTH", 0) == 0);
-    ::close(fd);
-    return ready;
+    const timeval timeout{1, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    constexpr std::string_view ping = "PING\r\n", loading = "-LOADING";
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&address),
+                  sizeof address) != 0 ||
+        ::send(fd.get(), ping.data(), ping.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(ping.size()))
+      return false;
+    char reply[64];
+    const ssize_t got = ::recv(fd.get(), reply, sizeof reply, 0);
+    return got > 0 && std::string_view(reply, static_cast<std::size_t>(got))
+                              .compare(0, loading.size(), loading) != 0;
   }
 
   std::vector<std::string> m_extra;

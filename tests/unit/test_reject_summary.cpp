@@ -67,6 +67,15 @@ struct LogLevelScope {
   ~LogLevelScope() { Logger::set_level(LogLevel::info); }
 };
 
+// Returns what the log says of two rejections in a row.
+std::string log_of_two_rejections() {
+  CapturedLog log;
+  RejectSummary rejects("zmq");
+  rejects.record(Reject::not_a_map, 42);
+  rejects.record(Reject::no_version, 7);
+  return log.take();
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(reject_summary)
@@ -116,11 +125,7 @@ BOOST_AUTO_TEST_CASE(a_reason_may_be_given_by_name) {
 
 BOOST_AUTO_TEST_CASE(at_debug_level_each_rejection_has_a_line) {
   const LogLevelScope debug(LogLevel::debug);
-  CapturedLog log;
-  RejectSummary rejects("zmq");
-  rejects.record(Reject::not_a_map, 42);
-  rejects.record(Reject::no_version, 7);
-  BOOST_TEST(log.take() ==
+  BOOST_TEST(log_of_two_rejections() ==
              std::string("debug zmq: rejected a message of 42 bytes: "
                          "not_a_map\n"
                          "warn zmq: rejected 1 malformed message since the "
@@ -131,11 +136,7 @@ BOOST_AUTO_TEST_CASE(at_debug_level_each_rejection_has_a_line) {
 }
 
 BOOST_AUTO_TEST_CASE(at_info_level_only_the_summary_has_a_line) {
-  CapturedLog log;
-  RejectSummary rejects("zmq");
-  rejects.record(Reject::not_a_map, 42);
-  rejects.record(Reject::no_version, 7);
-  BOOST_TEST(log.take() ==
+  BOOST_TEST(log_of_two_rejections() ==
              std::string("warn zmq: rejected 1 malformed message since the "
                          "last report (not_a_map: 1)") +
                  k_hint + "\n");

@@ -3,10 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <fstream>
+#include <string>
 
 using namespace dovewarden;
 using namespace std::chrono_literals;
@@ -21,21 +19,11 @@ namespace {
 // A path in a fresh directory, both removed when the test ends.
 class TempPath {
 public:
-  TempPath() {
-    char name[] = "/tmp/dovewarden-test-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-    m_directory = name;
-    m_path = m_directory + "/stream.jsonl";
-  }
-  ~TempPath() {
-    std::remove(m_path.c_str());
-    ::rmdir(m_directory.c_str());
-  }
   const std::string &path() const { return m_path; }
 
 private:
-  std::string m_directory;
-  std::string m_path;
+  test::TempDir m_directory;
+  std::string m_path = m_directory.path() + "/stream.jsonl";
 };
 
 } // namespace
