@@ -23,8 +23,8 @@ using nlohmann::json;
 using Kind = DoveadmFailure::Kind;
 using util::Curl;
 using util::CurlList;
-using util::CurlText;
 using util::CurlUrl;
+using util::url_part;
 
 constexpr const char *k_api_path = "/doveadm/v1";
 constexpr int k_lock_timeout_secs = 30; // the replicator's `-l 30`
@@ -32,13 +32,6 @@ constexpr std::size_t k_max_answer = std::size_t{64} * 1024 * 1024;
 
 DoveadmFailure failure(Kind kind, std::string message) {
   return doveadm_failure(kind, std::move(message));
-}
-
-std::string url_part(CURLU *url, CURLUPart part, unsigned int flags = 0) {
-  char *text = nullptr;
-  if (curl_url_get(url, part, &text, flags) != CURLUE_OK || text == nullptr)
-    return {};
-  return CurlText(text, &curl_free).get();
 }
 
 struct Endpoint {
