@@ -38,14 +38,27 @@ dw_install_packages() {
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# Configure (once) and build in the source tree.
+# Configure and build in the source tree, with configure's options given.
+# A tree configured before keeps its options; it is configured again only
+# to add a given option it lacks.
 dw_build() {
+	local -a configured
+	local option
 	if [ ! -x configure ]; then
 		autoreconf -fi
 	fi
 	if [ ! -f Makefile ]; then
 		./configure --with-dovecot=/usr/lib/dovecot --prefix=/usr \
 			--sysconfdir=/etc --localstatedir=/var "$@"
+	else
+		# config.status quotes them for the shell
+		eval "configured=($(./config.status --config))"
+		for option in "$@"; do
+			if ! printf '%s\n' "${configured[@]}" | grep -qxF -- "$option"; then
+				./configure "${configured[@]}" "$@"
+				break
+			fi
+		done
 	fi
 	make -j"$(nproc)"
 }
