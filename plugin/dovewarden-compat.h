@@ -6,6 +6,9 @@
 
 #include "event-filter.h"
 
+/* clang-format would flatten the indented directives and spread
+   STMT_START ... STMT_END over six lines */
+/* clang-format off */
 #if DOVECOT_PREREQ(2, 4, 0)
 #  include "settings.h"
 #  include "str-parse.h"
@@ -25,5 +28,6 @@
 #  define dovewarden_notify_unregister(ctxp) \
 	STMT_START { notify_unregister(*(ctxp)); *(ctxp) = NULL; } STMT_END
 #endif
+/* clang-format on */
 
 #endif
