@@ -19,7 +19,7 @@ namespace {
 
 using Kind = DoveadmFailure::Kind;
 
-constexpr std::size_t k_max_answer = 64 * 1024 * 1024;
+constexpr std::size_t k_max_answer = std::size_t{64} * 1024 * 1024;
 constexpr auto k_cancel_check = std::chrono::milliseconds(100);
 
 } // namespace

@@ -28,7 +28,7 @@ using util::CurlUrl;
 
 constexpr const char *k_api_path = "/doveadm/v1";
 constexpr int k_lock_timeout_secs = 30; // the replicator's `-l 30`
-constexpr std::size_t k_max_answer = 64 * 1024 * 1024;
+constexpr std::size_t k_max_answer = std::size_t{64} * 1024 * 1024;
 
 DoveadmFailure failure(Kind kind, std::string message) {
   return doveadm_failure(kind, std::move(message));

@@ -40,7 +40,7 @@ class HttpEventSource : public sources::Source {
 public:
   struct Options {
     util::ListenAddress address{"127.0.0.1", 8080};
-    std::size_t max_body = 10 * 1024 * 1024; // bytes
+    std::size_t max_body = std::size_t{10} * 1024 * 1024; // bytes
     // a keep-alive connection holds a thread while it is open
     int threads = 4;
   };

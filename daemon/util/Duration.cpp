@@ -19,9 +19,9 @@ struct Unit {
 constexpr std::array<Unit, 5> k_units{{
     {"ms", 1},
     {"s", 1000},
-    {"m", 60 * 1000},
-    {"h", 60 * 60 * 1000},
-    {"d", 24 * 60 * 60 * 1000},
+    {"m", std::int64_t{60} * 1000},
+    {"h", std::int64_t{60} * 60 * 1000},
+    {"d", std::int64_t{24} * 60 * 60 * 1000},
 }};
 
 constexpr const char *k_expected =

@@ -14,10 +14,10 @@ struct WebhookConfig {
   bool enabled = true;
   std::vector<std::chrono::milliseconds> retry_schedule;
   std::string allow_nets; // comma-separated networks the SSRF guard lets by
-  std::chrono::milliseconds disable_after{5 * 24 * 3600 * 1000LL};
-  std::size_t max_payload = 256 * 1024;
+  std::chrono::milliseconds disable_after{std::chrono::hours(5 * 24)};
+  std::size_t max_payload = std::size_t{256} * 1024;
   unsigned max_in_flight = 64;
-  std::chrono::milliseconds retention{7 * 24 * 3600 * 1000LL};
+  std::chrono::milliseconds retention{std::chrono::hours(7 * 24)};
 
   // The DOVEWARDEN_WEBHOOK* settings, in the order --help lists them.
   static const std::vector<util::Setting> &settings();
