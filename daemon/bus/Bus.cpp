@@ -310,7 +310,7 @@ std::size_t Bus::offer(const EventPtr &event,
   return queued;
 }
 
-std::size_t Bus::publish(std::shared_ptr<const core::Event> event) {
+std::size_t Bus::publish(const std::shared_ptr<const core::Event> &event) {
   return offer(event, nullptr);
 }
 

@@ -72,7 +72,7 @@ public:
   // Queues event for every subscription whose filter passes it, waiting
   // while a blocking subscription's queue is full. Returns how many
   // subscriptions took it: 0 means none wanted it, or the bus is stopped.
-  std::size_t publish(std::shared_ptr<const core::Event> event);
+  std::size_t publish(const std::shared_ptr<const core::Event> &event);
   std::size_t publish(const core::Event &event) {
     return publish(std::make_shared<const core::Event>(event));
   }

@@ -19,7 +19,7 @@ constexpr const char *k_path = "/events";
 constexpr const char *k_text = "text/plain";
 constexpr auto k_log_interval = std::chrono::minutes(1);
 
-void answer(httplib::Response &response, int status, std::string line) {
+void answer(httplib::Response &response, int status, const std::string &line) {
   response.status = status;
   response.set_content(line + "\n", k_text);
 }
