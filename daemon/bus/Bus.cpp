@@ -343,11 +343,14 @@ Bus::publish(const std::vector<EventPtr> &events) {
         subscription->offer_some(items.data(), items.size(), dropped);
     for (std::size_t k = 0; k < queued; k++)
       taken[indexes[k]]++;
-    if (queued < items.size() && !dropped)
-      full.push_back(Rest{
-          subscription.get(),
-          std::vector<Subscription::Item>(items.begin() + queued, items.end()),
-          std::vector<std::size_t>(indexes.begin() + queued, indexes.end())});
+    if (queued < items.size() && !dropped) {
+      const auto first_left = static_cast<std::ptrdiff_t>(queued);
+      full.push_back(Rest{subscription.get(),
+                          std::vector<Subscription::Item>(
+                              items.begin() + first_left, items.end()),
+                          std::vector<std::size_t>(
+                              indexes.begin() + first_left, indexes.end())});
+    }
   }
   for (auto &rest : full) {
     for (std::size_t k = 0; k < rest.items.size(); k++)
