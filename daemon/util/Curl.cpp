@@ -18,7 +18,9 @@ bool add_header(CurlList &list, const std::string &line) {
   curl_slist *head = curl_slist_append(list.get(), line.c_str());
   if (head == nullptr)
     return false;
-  list.release();
+  // head now starts the whole list, the old head included: let go of that
+  // one without freeing it
+  static_cast<void>(list.release());
   list.reset(head);
   return true;
 }
