@@ -153,9 +153,11 @@ std::optional<std::int64_t> micros(const Json &value) {
     return std::nullopt;
   // a double holds such a time to ±0.25 µs, so rounding restores it exactly
   const double seconds = value.get<double>();
-  const double limit =
-      static_cast<double>(std::numeric_limits<std::int64_t>::max() / k_micros);
-  if (!std::isfinite(seconds) || std::fabs(seconds) > limit)
+  // whole seconds: the most that still fit in µs
+  constexpr std::int64_t max_seconds =
+      std::numeric_limits<std::int64_t>::max() / k_micros;
+  if (!std::isfinite(seconds) ||
+      std::fabs(seconds) > static_cast<double>(max_seconds))
     return std::nullopt;
   return static_cast<std::int64_t>(std::llround(seconds * k_micros));
 }
