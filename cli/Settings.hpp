@@ -15,6 +15,7 @@ constexpr int k_exit_ok = 0;
 constexpr int k_exit_usage = 64;
 constexpr int k_exit_no_user = 67;
 constexpr int k_exit_unavailable = 69;
+constexpr int k_exit_software = 70;
 constexpr int k_exit_protocol = 76;
 constexpr int k_exit_no_permission = 77;
 

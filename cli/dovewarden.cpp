@@ -86,9 +86,7 @@ std::optional<std::string> process_env(const char *name) {
   return std::string(value);
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
   CLI::App app("dovewarden: the replication queue and the webhook endpoints "
                "of dovewardend, through its admin API",
                "dovewarden");
@@ -161,5 +159,16 @@ int main(int argc, char **argv) {
     return fail(
         {cli::k_exit_protocol,
          std::string("unexpected answer from dovewardend: ") + e.what()});
+  }
+}
+
+} // namespace
+
+// Errors stay one line beginning "dovewarden: ", even those not foreseen.
+int main(int argc, char **argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception &e) {
+    return fail({cli::k_exit_software, std::string("unexpected error: ") + e.what()});
   }
 }
