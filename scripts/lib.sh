@@ -10,6 +10,7 @@ DW_PACKAGES=(
 	libjemalloc-dev
 	redis-server
 	python3 python3-zmq python3-msgpack curl jq procps
+	clang-format clang-tidy bear
 )
 
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.
