@@ -277,7 +277,7 @@ private:
   OnBody m_on_body;
 };
 
-// -- the bodies ----------------------------------------------------------------
+// -- the bodies ---------------------------------------------------------------
 
 core::Event make_event(int i) {
   auto event = core::Event::internal("message.new");
@@ -703,7 +703,7 @@ Latency event_latency(webhook::WebhookStore &store, Receiver &receiver,
   return result;
 }
 
-// -- the stores ----------------------------------------------------------------
+// -- the stores ---------------------------------------------------------------
 
 struct StoreResult {
   std::string name;

@@ -19,6 +19,19 @@ std::string check_duration(const std::string &text) {
 
 std::string dump(const json &answer) { return answer.dump(2) + "\n"; }
 
+std::string nothing(const json &) { return ""; }
+
+// What to print of the API's answer: its JSON if json_output, else what
+// human makes of it.
+template <typename Human>
+tl::expected<std::string, Failure>
+printed(const tl::expected<json, Failure> &answer, bool json_output,
+        Human human) {
+  if (!answer)
+    return tl::unexpected(answer.error());
+  return json_output ? dump(*answer) : human(*answer);
+}
+
 void add_endpoint_options(CLI::App &command, std::string &url,
                           std::string &events, std::string &filter,
                           std::string &description, std::string &secret,
@@ -198,83 +211,74 @@ WebhookCommand::run(AdminClient &client, bool json_output) const {
 
 tl::expected<std::string, Failure>
 WebhookCommand::run_endpoint(AdminClient &client, bool json_output) const {
-  if (m_add->parsed() || m_update->parsed()) {
-    const auto body = endpoint_body();
-    if (!body)
-      return tl::unexpected(body.error());
-    const auto answer = m_add->parsed() ? client.post("/v1/webhooks", *body)
-                                        : client.patch(endpoint_path(), *body);
-    if (!answer)
-      return tl::unexpected(answer.error());
-    if (json_output)
-      return dump(*answer);
-    if (m_update->parsed())
-      return format_endpoint(*answer);
-    return format_table(
-        {{"id", answer->at("id").get<std::string>()},
-         {"secret",
-          answer->at("secrets").at(0).at("secret").get<std::string>()}});
-  }
-  if (m_list->parsed()) {
-    const auto answer = client.get("/v1/webhooks");
-    if (!answer)
-      return tl::unexpected(answer.error());
-    return json_output ? dump(*answer) : format_endpoints(*answer);
-  }
-  if (m_show->parsed()) {
-    const auto answer =
-        client.get(endpoint_path(m_show_secret ? "?secrets=1" : ""));
-    if (!answer)
-      return tl::unexpected(answer.error());
-    return json_output ? dump(*answer) : format_endpoint(*answer);
-  }
+  if (m_add->parsed() || m_update->parsed())
+    return run_save(client, json_output);
+  if (m_list->parsed())
+    return printed(client.get("/v1/webhooks"), json_output, format_endpoints);
+  if (m_show->parsed())
+    return printed(client.get(endpoint_path(m_show_secret ? "?secrets=1" : "")),
+                   json_output, format_endpoint);
   if (m_remove->parsed()) {
     const auto answer = client.remove(endpoint_path());
     if (!answer)
       return tl::unexpected(answer.error());
     return json_output ? dump(json{{"removed", m_id}}) : "";
   }
-  if (m_enable->parsed() || m_disable->parsed()) {
-    const auto answer =
-        client.patch(endpoint_path(), json{{"enabled", m_enable->parsed()}});
-    if (!answer)
-      return tl::unexpected(answer.error());
-    return json_output ? dump(*answer) : "";
-  }
-  if (m_test->parsed()) {
-    const auto answer = client.post(endpoint_path("/test"), json::object());
-    if (!answer)
-      return tl::unexpected(answer.error());
-    return json_output ? dump(*answer)
-                       : answer->at("id").get<std::string>() + "\n";
-  }
-  if (m_deliveries->parsed()) {
-    const auto answer = client.get(endpoint_path("/deliveries?limit=") +
-                                   std::to_string(m_limit));
-    if (!answer)
-      return tl::unexpected(answer.error());
-    return json_output ? dump(*answer) : format_deliveries(*answer);
-  }
+  if (m_enable->parsed() || m_disable->parsed())
+    return printed(
+        client.patch(endpoint_path(), json{{"enabled", m_enable->parsed()}}),
+        json_output, nothing);
+  if (m_test->parsed())
+    return printed(client.post(endpoint_path("/test"), json::object()),
+                   json_output, [](const json &answer) {
+                     return answer.at("id").get<std::string>() + "\n";
+                   });
+  if (m_deliveries->parsed())
+    return printed(client.get(endpoint_path("/deliveries?limit=") +
+                              std::to_string(m_limit)),
+                   json_output, format_deliveries);
+  return run_recover(client, json_output);
+}
+
+tl::expected<std::string, Failure>
+WebhookCommand::run_save(AdminClient &client, bool json_output) const {
+  const auto body = endpoint_body();
+  if (!body)
+    return tl::unexpected(body.error());
+  if (m_update->parsed())
+    return printed(client.patch(endpoint_path(), *body), json_output,
+                   format_endpoint);
+  // the one time the new secret is shown
+  return printed(client.post("/v1/webhooks", *body), json_output,
+                 [](const json &answer) {
+                   return format_table(
+                       {{"id", answer.at("id").get<std::string>()},
+                        {"secret", answer.at("secrets")
+                                       .at(0)
+                                       .at("secret")
+                                       .get<std::string>()}});
+                 });
+}
+
+tl::expected<std::string, Failure>
+WebhookCommand::run_recover(AdminClient &client, bool json_output) const {
   json body{{"since", m_since}};
   if (!m_until.empty())
     body["until"] = m_until;
-  const auto answer = client.post(endpoint_path("/recover"), body);
-  if (!answer)
-    return tl::unexpected(answer.error());
-  return json_output ? dump(*answer)
-                     : std::to_string(
-                           answer->at("recovered").get<std::uint64_t>()) +
-                           " deliveries pending again\n";
+  return printed(client.post(endpoint_path("/recover"), body), json_output,
+                 [](const json &answer) {
+                   return std::to_string(
+                              answer.at("recovered").get<std::uint64_t>()) +
+                          " deliveries pending again\n";
+                 });
 }
 
 tl::expected<std::string, Failure>
 WebhookCommand::run_delivery(AdminClient &client, bool json_output) const {
-  const auto answer = client.post(
-      "/v1/deliveries/" + AdminClient::escape(m_id) + "/redeliver",
-      json::object());
-  if (!answer)
-    return tl::unexpected(answer.error());
-  return json_output ? dump(*answer) : "";
+  return printed(
+      client.post("/v1/deliveries/" + AdminClient::escape(m_id) + "/redeliver",
+                  json::object()),
+      json_output, nothing);
 }
 
 } // namespace dovewarden::cli

@@ -40,6 +40,10 @@ public:
 private:
   tl::expected<std::string, Failure> run_endpoint(AdminClient &client,
                                                   bool json_output) const;
+  tl::expected<std::string, Failure> run_save(AdminClient &client,
+                                              bool json_output) const;
+  tl::expected<std::string, Failure> run_recover(AdminClient &client,
+                                                 bool json_output) const;
   tl::expected<std::string, Failure> run_delivery(AdminClient &client,
                                                   bool json_output) const;
   std::string endpoint_path(const std::string &tail = "") const;

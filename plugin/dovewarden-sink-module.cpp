@@ -4,9 +4,11 @@
 
 extern "C" {
 
-__attribute__((visibility("default")))
-extern const dovewarden_sink_api dovewarden_sink_module_api;
+extern const dovewarden_sink_api dovewarden_sink_module_api
+    __attribute__((visibility("default")));
 
+// one member a line, in the order of dovewarden_sink_api
+// clang-format off
 const dovewarden_sink_api dovewarden_sink_module_api = {
     DOVEWARDEN_SINK_API_VERSION,
     dovewarden_sink_create,
@@ -21,5 +23,6 @@ const dovewarden_sink_api dovewarden_sink_module_api = {
     dovewarden_sink_dropped,
     dovewarden_sink_is_foreign,
 };
+// clang-format on
 
 } // extern "C"

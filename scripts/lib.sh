@@ -10,6 +10,7 @@ DW_PACKAGES=(
 	libjemalloc-dev
 	redis-server
 	python3 python3-zmq python3-msgpack curl jq procps
+	clang-format clang-tidy bear
 )
 
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.
@@ -73,16 +74,18 @@ dw_copy_tree() {
 # Dovecot 2.4 (scripts/dovecot-2.4: from its cache, or built now) and the
 # plugin built from this tree in $1 and installed into its prefix: Dovecot's
 # config process reads settings modules only from its own module dir. The
-# daemon needs no build of its own. Prints the prefix.
+# daemon needs no build of its own. Further arguments go to configure.
+# Prints the prefix.
 dw_dovecot24_with_plugin() {
 	local src=$1 prefix
+	shift
 	prefix=$(scripts/dovecot-2.4 | tail -n1)
 	[ -x "$prefix/sbin/dovecot" ]
 	dw_copy_tree "$src"
 	(
 		cd "$src"
 		autoreconf -fi
-		./configure --with-dovecot="$prefix/lib/dovecot" --prefix="$prefix"
+		./configure --with-dovecot="$prefix/lib/dovecot" --prefix="$prefix" "$@"
 		make -j"$(nproc)" -C shared
 		make -j"$(nproc)" -C plugin
 		make -C plugin install

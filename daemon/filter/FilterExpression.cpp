@@ -113,36 +113,47 @@ tl::expected<Token, ParseError> lex_quoted(std::string_view text,
       ParseError{token.position, "unterminated quoted string"});
 }
 
-tl::expected<Token, ParseError> lex_one(std::string_view text,
-                                        std::size_t &pos) {
-  const char c = text[pos];
+// An operator: =, <, <=, > or >=.
+Token lex_operator(std::string_view text, std::size_t &pos) {
   const std::size_t start = pos;
-  if (c == '"')
-    return lex_quoted(text, pos);
-  if (c == '(' || c == ')') {
-    ++pos;
-    return Token{c == '(' ? TokenKind::open : TokenKind::close, start,
-                 std::string(1, c)};
+  const char c = text[pos++];
+  Op op = Op::eq;
+  if (c != '=') {
+    const bool or_equal = pos < text.size() && text[pos] == '=';
+    if (or_equal)
+      ++pos;
+    op = c == '<' ? (or_equal ? Op::le : Op::lt)
+                  : (or_equal ? Op::ge : Op::gt);
   }
-  if (c == '=' || c == '<' || c == '>') {
-    ++pos;
-    Op op = Op::eq;
-    if (c != '=') {
-      const bool or_equal = pos < text.size() && text[pos] == '=';
-      if (or_equal)
-        ++pos;
-      op = c == '<' ? (or_equal ? Op::le : Op::lt)
-                    : (or_equal ? Op::ge : Op::gt);
-    }
-    return Token{TokenKind::op, start, op_name(op), op};
-  }
-  if (!is_word_char(c))
-    return tl::unexpected(
-        ParseError{start, "unexpected character " + util::quote({&c, 1})});
+  return Token{TokenKind::op, start, op_name(op), op};
+}
+
+// A word, or the keyword it spells; an error if no word starts at pos.
+tl::expected<Token, ParseError> lex_word(std::string_view text,
+                                         std::size_t &pos) {
+  const std::size_t start = pos;
+  if (!is_word_char(text[pos]))
+    return tl::unexpected(ParseError{
+        start, "unexpected character " + util::quote(text.substr(pos, 1))});
   while (pos < text.size() && is_word_char(text[pos]))
     ++pos;
   const auto word = text.substr(start, pos - start);
   return Token{keyword_or_word(word), start, std::string(word)};
+}
+
+tl::expected<Token, ParseError> lex_one(std::string_view text,
+                                        std::size_t &pos) {
+  const char c = text[pos];
+  if (c == '"')
+    return lex_quoted(text, pos);
+  if (c == '=' || c == '<' || c == '>')
+    return lex_operator(text, pos);
+  if (c == '(' || c == ')') {
+    const std::size_t start = pos++;
+    return Token{c == '(' ? TokenKind::open : TokenKind::close, start,
+                 std::string(1, c)};
+  }
+  return lex_word(text, pos);
 }
 
 tl::expected<std::vector<Token>, ParseError> lex(std::string_view text) {

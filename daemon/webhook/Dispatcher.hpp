@@ -32,7 +32,7 @@ namespace dovewarden::webhook {
 class Dispatcher : public bus::Subscriber {
 public:
   struct Options {
-    std::size_t max_payload = std::size_t{256} * 1024; // bytes of one event's payload
+    std::size_t max_payload = std::size_t{256} * 1024; // bytes of a payload
     std::size_t max_pending = 100000; // deliveries kept while the store fails
     std::chrono::milliseconds reload_interval{1000};
     // the retry schedule's first wait: before a delivery's first attempt
