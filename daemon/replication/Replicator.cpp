@@ -398,7 +398,7 @@ tl::expected<std::size_t, std::string> Replicator::sweep() {
   const auto now = store::Clock::now();
   std::vector<store::SyncRequest> batch;
   for (std::size_t i = 0; i < users->size(); i++) {
-    batch.push_back({(*users)[i], Priority::none, now, false,
+    batch.push_back({(*users)[i], store::Priority::none, now, false,
                      now - m_options.sweep_threshold});
     if (batch.size() < k_sweep_batch && i + 1 < users->size())
       continue;

@@ -245,7 +245,7 @@ constexpr auto &to_ms = Connection::to_ms;
 
 Priority priority_of(const redisReply *reply) {
   const auto value = number(reply);
-  if (value < 0 || value >= replication::k_priority_count)
+  if (value < 0 || value >= k_priority_count)
     return Priority::none;
   return static_cast<Priority>(value);
 }

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "replication/Priority.hpp"
+#include "store/Priority.hpp"
 
 #include <tl/expected.hpp>
 
@@ -16,7 +16,6 @@ namespace dovewarden::store {
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point; // the epoch (TimePoint{}) means "never"
-using replication::Priority;
 
 // One reason to sync a user, as the sources and the sweep produce them.
 struct SyncRequest {
@@ -62,7 +61,7 @@ struct Claim {
 };
 
 struct QueueStatus {
-  std::array<std::uint64_t, replication::k_priority_count> queued{};
+  std::array<std::uint64_t, k_priority_count> queued{};
   std::uint64_t waiting = 0; // queued, but backing off after a failure
   std::uint64_t running = 0; // leased
   std::uint64_t failed = 0;  // users whose last sync failed

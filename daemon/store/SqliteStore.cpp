@@ -139,7 +139,7 @@ FROM users
 )";
 
 Priority to_priority(std::int64_t value) {
-  if (value < 0 || value >= replication::k_priority_count)
+  if (value < 0 || value >= k_priority_count)
     return Priority::none;
   return static_cast<Priority>(value);
 }
@@ -454,7 +454,7 @@ SqliteStore::Result<QueueStatus> SqliteStore::status(TimePoint now) {
     return static_cast<std::uint64_t>(sqlite3_column_int64(statement, column));
   };
   QueueStatus status;
-  for (int p = 0; p < replication::k_priority_count; p++)
+  for (int p = 0; p < k_priority_count; p++)
     status.queued[static_cast<std::size_t>(p)] = count(p);
   status.waiting = count(4);
   status.running = count(5);

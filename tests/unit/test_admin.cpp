@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 using admin::AdminServer;
 using admin::AdminToken;
 using nlohmann::json;
-using replication::Priority;
+using store::Priority;
 
 using dovewarden::test::free_port;
 using dovewarden::test::ok;

@@ -31,11 +31,11 @@ using store::SyncRequest;
 using store::TimePoint;
 using store::UserRecord;
 
-namespace dovewarden::replication {
+namespace dovewarden::store {
 std::ostream &operator<<(std::ostream &out, Priority priority) {
   return out << priority_name(priority);
 }
-} // namespace dovewarden::replication
+} // namespace dovewarden::store
 
 using dovewarden::test::free_port;
 using dovewarden::test::make_temp_directory;
