@@ -738,7 +738,7 @@ std::unique_ptr<webhook::WebhookStore> open_sqlite(const std::string &directory)
 }
 
 std::unique_ptr<webhook::WebhookStore> open_redis(test::RedisServer &server) {
-  store::RedisConnection::Options options;
+  db::RedisConnection::Options options;
   options.port = server.port();
   options.ns = util::random_id("bench");
   auto store = webhook::RedisWebhookStore::connect(options);

@@ -237,7 +237,7 @@ constexpr const char *k_record_fields[] = {
     "last_full", "last_success", "failed",     "failures", "next_attempt",
     "error",     "owner",        "lease_until"};
 
-using Connection = RedisConnection;
+using Connection = db::RedisConnection;
 constexpr auto &number = Connection::number;
 constexpr auto &text = Connection::text;
 constexpr auto &time_of = Connection::time_of;
@@ -254,7 +254,7 @@ Priority priority_of(const redisReply *reply) {
 
 tl::expected<std::unique_ptr<RedisStore>, std::string>
 RedisStore::connect(Options options) {
-  return RedisConnection::open<RedisStore>(std::move(options));
+  return db::RedisConnection::open<RedisStore>(std::move(options));
 }
 
 RedisStore::RedisStore(Options options)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/RedisConnection.hpp"
+#include "db/RedisConnection.hpp"
 #include "store/ReplicationStore.hpp"
 
 #include <tl/expected.hpp>
@@ -22,7 +22,7 @@ namespace dovewarden::store {
 // <ns>:leases (by lease end), <ns>:users and <ns>:failed (sets).
 class RedisStore final : public ReplicationStore {
 public:
-  using Options = RedisConnection::Options;
+  using Options = db::RedisConnection::Options;
 
   // Returns a store for options, connected if the server answers (if it does
   // not, the calls fail until it does). Returns an error text if the options
@@ -55,10 +55,10 @@ public:
   Result<QueueStatus> status(TimePoint now) override;
 
 private:
-  friend class RedisConnection;
+  friend class db::RedisConnection;
 
-  using Reply = RedisConnection::Reply;
-  using ScriptId = RedisConnection::ScriptId;
+  using Reply = db::RedisConnection::Reply;
+  using ScriptId = db::RedisConnection::ScriptId;
 
   explicit RedisStore(Options options);
 
@@ -66,7 +66,7 @@ private:
   // arguments. Returns its reply, or an error text.
   Result<Reply> run(ScriptId script, std::vector<std::string> arguments);
 
-  RedisConnection m_connection;
+  db::RedisConnection m_connection;
   std::vector<std::string> m_keys; // the queue's keys, KEYS of every script
   std::string m_user_prefix;
   std::mutex m_mutex;

@@ -8,11 +8,12 @@ namespace dovewarden::store {
 
 namespace {
 
+using db::SqliteDatabase;
 using Reset = SqliteDatabase::Reset;
-using sqlite::bind_value;
-using sqlite::column_text;
-using sqlite::from_ms;
-using sqlite::to_ms;
+using db::sqlite::bind_value;
+using db::sqlite::column_text;
+using db::sqlite::from_ms;
+using db::sqlite::to_ms;
 
 constexpr int k_schema_version = 1;
 
@@ -207,7 +208,7 @@ SqliteStore::open(const std::string &directory) {
   return store;
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<SqliteDatabase> database)
+SqliteStore::SqliteStore(std::unique_ptr<db::SqliteDatabase> database)
     : m_database(std::move(database)),
       m_statements(std::make_unique<Statements>()) {}
 

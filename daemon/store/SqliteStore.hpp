@@ -1,7 +1,7 @@
 #pragma once
 
 #include "store/ReplicationStore.hpp"
-#include "store/SqliteDatabase.hpp"
+#include "db/SqliteDatabase.hpp"
 
 #include <tl/expected.hpp>
 
@@ -48,17 +48,17 @@ public:
   Result<QueueStatus> status(TimePoint now) override;
 
 private:
-  using Statement = SqliteDatabase::Statement;
+  using Statement = db::SqliteDatabase::Statement;
   struct Statements;
 
-  explicit SqliteStore(std::unique_ptr<SqliteDatabase> database);
+  explicit SqliteStore(std::unique_ptr<db::SqliteDatabase> database);
 
   // Runs a statement that returns no rows; returns the rows it changed.
   Result<int> run(sqlite3_stmt *statement);
   Error error(const char *what) const;
 
   mutable std::mutex m_mutex;
-  std::unique_ptr<SqliteDatabase> m_database;
+  std::unique_ptr<db::SqliteDatabase> m_database;
   std::unique_ptr<Statements> m_statements;
 };
 

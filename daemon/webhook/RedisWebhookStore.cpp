@@ -9,7 +9,7 @@ namespace dovewarden::webhook {
 
 namespace {
 
-using Connection = store::RedisConnection;
+using Connection = db::RedisConnection;
 constexpr auto &number = Connection::number;
 constexpr auto &text = Connection::text;
 constexpr auto &time_of = Connection::time_of;

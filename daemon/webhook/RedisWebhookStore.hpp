@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/RedisConnection.hpp"
+#include "db/RedisConnection.hpp"
 #include "webhook/WebhookStore.hpp"
 
 #include <tl/expected.hpp>
@@ -25,7 +25,7 @@ namespace dovewarden::webhook {
 // list) and log:<endpoint id> (its delivery ids by creation time).
 class RedisWebhookStore final : public WebhookStore {
 public:
-  using Options = store::RedisConnection::Options;
+  using Options = db::RedisConnection::Options;
   static constexpr std::size_t k_attempts_kept = 50;
 
   // Returns a store for options, connected if the server answers (if it does
@@ -65,10 +65,10 @@ public:
   Result<std::size_t> prune(TimePoint before) override;
 
 private:
-  friend class store::RedisConnection;
+  friend class db::RedisConnection;
 
-  using Reply = store::RedisConnection::Reply;
-  using ScriptId = store::RedisConnection::ScriptId;
+  using Reply = db::RedisConnection::Reply;
+  using ScriptId = db::RedisConnection::ScriptId;
 
   explicit RedisWebhookStore(Options options);
 
@@ -79,7 +79,7 @@ private:
   Result<std::vector<DeliveryRecord>>
   records(const std::vector<std::string> &ids);
 
-  store::RedisConnection m_connection;
+  db::RedisConnection m_connection;
   std::string m_prefix;
   std::vector<std::string> m_keys; // KEYS of every script
   std::mutex m_mutex;

@@ -11,13 +11,13 @@ namespace dovewarden::webhook {
 
 namespace {
 
-using store::SqliteDatabase;
+using db::SqliteDatabase;
 using Reset = SqliteDatabase::Reset;
-using store::sqlite::bind_blob;
-using store::sqlite::bind_value;
-using store::sqlite::column_text;
-using store::sqlite::from_ms;
-using store::sqlite::to_ms;
+using db::sqlite::bind_blob;
+using db::sqlite::bind_value;
+using db::sqlite::column_text;
+using db::sqlite::from_ms;
+using db::sqlite::to_ms;
 
 constexpr int k_schema_version = 1;
 
@@ -281,7 +281,7 @@ SqliteWebhookStore::open(const std::string &directory) {
 }
 
 SqliteWebhookStore::SqliteWebhookStore(
-    std::unique_ptr<store::SqliteDatabase> database)
+    std::unique_ptr<db::SqliteDatabase> database)
     : m_database(std::move(database)),
       m_statements(std::make_unique<Statements>()) {}
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/SqliteDatabase.hpp"
+#include "db/SqliteDatabase.hpp"
 #include "webhook/WebhookStore.hpp"
 
 #include <tl/expected.hpp>
@@ -60,7 +60,7 @@ public:
 private:
   struct Statements;
 
-  explicit SqliteWebhookStore(std::unique_ptr<store::SqliteDatabase> database);
+  explicit SqliteWebhookStore(std::unique_ptr<db::SqliteDatabase> database);
 
   // Returns the endpoints a statement selects (data, failing_since).
   Result<std::vector<Endpoint>> read_endpoints(sqlite3_stmt *statement);
@@ -78,7 +78,7 @@ private:
   Result<int> run(sqlite3_stmt *statement);
 
   std::mutex m_mutex;
-  std::unique_ptr<store::SqliteDatabase> m_database;
+  std::unique_ptr<db::SqliteDatabase> m_database;
   std::unique_ptr<Statements> m_statements;
 };
 

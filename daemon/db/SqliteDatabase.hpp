@@ -12,7 +12,7 @@
 #include <string_view>
 #include <utility>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 // One SQLite database file (WAL) of a store, with a versioned schema, and
 // the statement helpers the stores share. Not thread-safe: its store guards
@@ -121,4 +121,4 @@ std::chrono::system_clock::time_point from_ms(std::int64_t ms);
 
 } // namespace sqlite
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 // One connection to a Redis server, with the Lua scripts of a store loaded
 // on it: opened on first use and again on the call after it broke. Not
@@ -111,4 +111,4 @@ private:
   std::vector<Script> m_scripts;
 };
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db

@@ -1,4 +1,4 @@
-#include "store/SqliteDatabase.hpp"
+#include "db/SqliteDatabase.hpp"
 
 #include "util/Strings.hpp"
 #include "util/System.hpp"
@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 namespace {
 
@@ -197,4 +197,4 @@ std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
 
 } // namespace sqlite
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db

@@ -1,11 +1,11 @@
-#include "store/RedisConnection.hpp"
+#include "db/RedisConnection.hpp"
 
 #include <sys/time.h>
 
 #include <cstdlib>
 #include <iterator>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 namespace {
 
@@ -214,4 +214,4 @@ std::string RedisConnection::to_ms(std::chrono::system_clock::time_point time) {
                             .count());
 }
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db
