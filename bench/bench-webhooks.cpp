@@ -539,8 +539,8 @@ std::vector<webhook::Endpoint> add_endpoints(webhook::WebhookStore &store,
     endpoint.created = now + std::chrono::milliseconds(e);
     endpoint.updated = endpoint.created;
     if (auto put = store.put_endpoint(endpoint, false); !put || !*put)
-      throw std::runtime_error("put_endpoint: " +
-                               (put ? std::string("exists") : put.error()));
+      throw std::runtime_error("put_endpoint: " + (put ? std::string("exists")
+                                                       : put.error().message));
     endpoints.push_back(std::move(endpoint));
   }
   return endpoints;
@@ -577,7 +577,7 @@ Rate dovewarden_deliver(std::unique_ptr<webhook::WebhookStore> opened,
     batch.push_back(std::move(delivery));
     if (batch.size() == 1000 || i + 1 == bodies.size()) {
       if (auto done = store.enqueue(batch); !done) {
-        std::fprintf(stderr, "enqueue: %s\n", done.error().c_str());
+        std::fprintf(stderr, "enqueue: %s\n", done.error().message.c_str());
         return rate;
       }
       batch.clear();
@@ -733,7 +733,7 @@ std::unique_ptr<webhook::WebhookStore> open_sqlite(const std::string &directory)
   std::filesystem::create_directories(directory);
   auto store = webhook::SqliteWebhookStore::open(directory);
   if (!store)
-    throw std::runtime_error(store.error());
+    throw std::runtime_error(store.error().message);
   return std::move(*store);
 }
 
@@ -743,7 +743,7 @@ std::unique_ptr<webhook::WebhookStore> open_redis(test::RedisServer &server) {
   options.ns = util::random_id("bench");
   auto store = webhook::RedisWebhookStore::connect(options);
   if (!store)
-    throw std::runtime_error(store.error());
+    throw std::runtime_error(store.error().message);
   return std::move(*store);
 }
 

@@ -200,7 +200,7 @@ ReplicationApi::expand(const std::string &mask) {
   std::set<std::string> users;
   const auto known = m_store.users(mask);
   if (!known)
-    return tl::unexpected(known.error());
+    return tl::unexpected(known.error().message);
   for (const auto &record : *known)
     users.insert(record.user);
   if (m_list_users) {

@@ -26,6 +26,11 @@ void store_failed(httplib::Response &response, const std::string &what,
   fail(response, 503, what + ": " + error);
 }
 
+void store_failed(httplib::Response &response, const std::string &what,
+                  const db::StoreFailure &failure) {
+  store_failed(response, what, failure.message);
+}
+
 json unix_time(std::chrono::system_clock::time_point time) {
   if (time == std::chrono::system_clock::time_point{})
     return nullptr;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "db/StoreFailure.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -21,6 +23,8 @@ void fail(httplib::Response &response, int status, const std::string &error);
 // Logs and answers 503 with "what: error".
 void store_failed(httplib::Response &response, const std::string &what,
                   const std::string &error);
+void store_failed(httplib::Response &response, const std::string &what,
+                  const db::StoreFailure &failure);
 // Returns time as Unix seconds, or null for the epoch ("never").
 nlohmann::json unix_time(std::chrono::system_clock::time_point time);
 // Returns true if text holds a control character.

@@ -252,7 +252,7 @@ Priority priority_of(const redisReply *reply) {
 
 } // namespace
 
-tl::expected<std::unique_ptr<RedisStore>, std::string>
+RedisStore::Result<std::unique_ptr<RedisStore>>
 RedisStore::connect(Options options) {
   return db::RedisConnection::open<RedisStore>(std::move(options));
 }
@@ -323,7 +323,7 @@ RedisStore::Result<std::optional<Claim>>
 RedisStore::claim(const std::string &owner, TimePoint now,
                   std::chrono::milliseconds lease) {
   if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
+    return db::invalid("claim: empty owner");
   const std::lock_guard lock(m_mutex);
   auto reply = run(m_claim, {owner, to_ms(now), to_ms(now + lease)});
   if (!reply)
@@ -332,8 +332,8 @@ RedisStore::claim(const std::string &owner, TimePoint now,
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 7)
-    return tl::unexpected(m_connection.description() +
-                          ": claim: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": claim: unexpected reply");
   Claim claim;
   claim.user = text(r->element[0]);
   claim.priority = priority_of(r->element[1]);
@@ -453,8 +453,8 @@ RedisStore::users(std::string_view mask) {
     const redisReply *fields = (*replies)[i].get();
     if (fields->type != REDIS_REPLY_ARRAY ||
         fields->elements != std::size(k_record_fields))
-      return tl::unexpected(m_connection.description() +
-                            ": users: unexpected reply");
+      return db::corrupt(m_connection.description() +
+                         ": users: unexpected reply");
     if (fields->element[0]->type == REDIS_REPLY_NIL)
       continue; // removed meanwhile
     const auto field = [fields](std::size_t n) { return fields->element[n]; };
@@ -485,8 +485,8 @@ RedisStore::Result<QueueStatus> RedisStore::status(TimePoint now) {
     return tl::unexpected(reply.error());
   const redisReply *r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
-    return tl::unexpected(m_connection.description() +
-                          ": status: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": status: unexpected reply");
   const auto count = [r](std::size_t n) {
     return static_cast<std::uint64_t>(number(r->element[n]));
   };

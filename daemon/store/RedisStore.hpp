@@ -3,8 +3,6 @@
 #include "db/RedisConnection.hpp"
 #include "store/ReplicationStore.hpp"
 
-#include <tl/expected.hpp>
-
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -25,10 +23,9 @@ public:
   using Options = db::RedisConnection::Options;
 
   // Returns a store for options, connected if the server answers (if it does
-  // not, the calls fail until it does). Returns an error text if the options
-  // are invalid or the server refuses the password.
-  static tl::expected<std::unique_ptr<RedisStore>, std::string>
-  connect(Options options);
+  // not, the calls fail until it does). Returns a failure (invalid) if the
+  // options are invalid or the server refuses the password.
+  static Result<std::unique_ptr<RedisStore>> connect(Options options);
 
   RedisStore(const RedisStore &) = delete;
   RedisStore &operator=(const RedisStore &) = delete;
@@ -63,7 +60,7 @@ private:
   explicit RedisStore(Options options);
 
   // Runs script with the queue's keys and the user key prefix before
-  // arguments. Returns its reply, or an error text.
+  // arguments. Returns its reply, or a failure.
   Result<Reply> run(ScriptId script, std::vector<std::string> arguments);
 
   db::RedisConnection m_connection;

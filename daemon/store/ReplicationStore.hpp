@@ -1,8 +1,7 @@
 #pragma once
 
+#include "db/StoreFailure.hpp"
 #include "store/Priority.hpp"
-
-#include <tl/expected.hpp>
 
 #include <array>
 #include <chrono>
@@ -70,19 +69,18 @@ struct QueueStatus {
 
 // The replication queue and what is known of each user's syncs: one
 // interface, two backends (SqliteStore, RedisStore), one contract test suite
-// (tests/unit/test_store.cpp). Every method is thread-safe and returns an
-// error text if the store cannot be reached or answers wrongly; a failed call
-// changes nothing.
+// (tests/unit/test_store.cpp). Every method is thread-safe and returns a
+// failure (db::StoreFailure) if the store cannot be reached or answers
+// wrongly; a failed call changes nothing.
 class ReplicationStore {
 public:
-  using Error = std::string;
-  template <typename T> using Result = tl::expected<T, Error>;
+  template <typename T> using Result = db::Result<T>;
 
   virtual ~ReplicationStore() = default;
 
   // Returns where the store lives, for the start-up log line.
   virtual std::string describe() const = 0;
-  // Returns an error text if the store does not answer.
+  // Returns a failure if the store does not answer.
   virtual Result<void> ping() = 0;
 
   // Adds requests, each merged with what its user has queued: the highest

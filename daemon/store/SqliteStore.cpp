@@ -178,7 +178,7 @@ struct SqliteStore::Statements {
   Statement status;
 };
 
-tl::expected<std::unique_ptr<SqliteStore>, std::string>
+SqliteStore::Result<std::unique_ptr<SqliteStore>>
 SqliteStore::open(const std::string &directory) {
   auto database = SqliteDatabase::open(directory, "replication.db", k_schema,
                                        k_schema_version);
@@ -219,7 +219,7 @@ SqliteStore::Result<int> SqliteStore::run(sqlite3_stmt *statement) {
   return m_database->run(statement);
 }
 
-SqliteStore::Error SqliteStore::error(const char *what) const {
+db::StoreFailure SqliteStore::error(const char *what) const {
   return m_database->error(what);
 }
 
@@ -272,11 +272,11 @@ SqliteStore::Result<std::optional<Claim>>
 SqliteStore::claim(const std::string &owner, TimePoint now,
                    std::chrono::milliseconds lease) {
   if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
+    return db::invalid("claim: empty owner");
   const std::lock_guard lock(m_mutex);
   if (auto begun = m_database->begin(); !begun)
     return tl::unexpected(begun.error());
-  auto rollback = [this](Error error) {
+  auto rollback = [this](db::StoreFailure error) {
     m_database->rollback();
     return tl::unexpected(std::move(error));
   };

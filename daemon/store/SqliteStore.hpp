@@ -1,9 +1,7 @@
 #pragma once
 
-#include "store/ReplicationStore.hpp"
 #include "db/SqliteDatabase.hpp"
-
-#include <tl/expected.hpp>
+#include "store/ReplicationStore.hpp"
 
 #include <sqlite3.h>
 
@@ -17,10 +15,11 @@ namespace dovewarden::store {
 // for one daemon. One connection, guarded by a mutex.
 class SqliteStore final : public ReplicationStore {
 public:
-  // Opens directory/replication.db, creating both if missing. Returns an error
-  // text if they cannot be created or opened, or if the schema is newer than
-  // this program knows.
-  static tl::expected<std::unique_ptr<SqliteStore>, std::string>
+  // Opens directory/replication.db, creating both if missing. Returns a
+  // failure if they cannot be created or opened (unavailable), or if the
+  // file is not a database or its schema is newer than this program knows
+  // (corrupt).
+  static Result<std::unique_ptr<SqliteStore>>
   open(const std::string &directory);
 
   SqliteStore(const SqliteStore &) = delete;
@@ -55,7 +54,7 @@ private:
 
   // Runs a statement that returns no rows; returns the rows it changed.
   Result<int> run(sqlite3_stmt *statement);
-  Error error(const char *what) const;
+  db::StoreFailure error(const char *what) const;
 
   mutable std::mutex m_mutex;
   std::unique_ptr<db::SqliteDatabase> m_database;

@@ -75,7 +75,7 @@ return 1
 constexpr const char *k_enqueue = R"(
 for i = 2, #ARGV, 7 do
   if redis.call('EXISTS', dkey(ARGV[i])) == 1 then
-    return redis.error_reply('delivery ' .. ARGV[i] .. ' exists')
+    return redis.error_reply('CONFLICT delivery ' .. ARGV[i] .. ' exists')
   end
 end
 for i = 2, #ARGV, 7 do
@@ -314,7 +314,7 @@ std::optional<Attempt> decode_attempt(std::string_view encoded,
 
 } // namespace
 
-tl::expected<std::unique_ptr<RedisWebhookStore>, std::string>
+RedisWebhookStore::Result<std::unique_ptr<RedisWebhookStore>>
 RedisWebhookStore::connect(Options options) {
   return Connection::open<RedisWebhookStore>(std::move(options));
 }
@@ -377,13 +377,13 @@ RedisWebhookStore::endpoint(const std::string &id) {
     return tl::unexpected(reply.error());
   const redisReply *r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-    return tl::unexpected(m_connection.description() +
-                          ": endpoint: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": endpoint: unexpected reply");
   if (r->element[0]->type == REDIS_REPLY_NIL)
     return std::nullopt;
   auto endpoint = decode_endpoint(text(r->element[0]));
   if (!endpoint)
-    return tl::unexpected(m_connection.description() + ": " + endpoint.error());
+    return db::corrupt(m_connection.description() + ": " + endpoint.error());
   endpoint->failing_since = time_of(r->element[1]);
   return std::move(*endpoint);
 }
@@ -405,14 +405,13 @@ RedisWebhookStore::endpoints() {
   std::vector<Endpoint> endpoints;
   for (const auto &reply : *replies) {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
-      return tl::unexpected(m_connection.description() +
-                            ": endpoints: unexpected reply");
+      return db::corrupt(m_connection.description() +
+                         ": endpoints: unexpected reply");
     if (reply->element[0]->type == REDIS_REPLY_NIL)
       continue; // removed meanwhile
     auto endpoint = decode_endpoint(text(reply->element[0]));
     if (!endpoint)
-      return tl::unexpected(m_connection.description() + ": " +
-                            endpoint.error());
+      return db::corrupt(m_connection.description() + ": " + endpoint.error());
     endpoint->failing_since = time_of(reply->element[1]);
     endpoints.push_back(std::move(*endpoint));
   }
@@ -465,7 +464,7 @@ RedisWebhookStore::claim(const std::string &owner, TimePoint now,
                          std::chrono::milliseconds lease, std::size_t max,
                          std::size_t per_endpoint) {
   if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
+    return db::invalid("claim: empty owner");
   if (max == 0)
     return std::vector<Delivery>{};
   const std::lock_guard lock(m_mutex);
@@ -477,8 +476,8 @@ RedisWebhookStore::claim(const std::string &owner, TimePoint now,
   const redisReply *r = reply->get();
   constexpr std::size_t k_stride = 1 + k_delivery_fields;
   if (r->type != REDIS_REPLY_ARRAY || r->elements % k_stride != 0)
-    return tl::unexpected(m_connection.description() +
-                          ": claim: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": claim: unexpected reply");
   std::vector<Delivery> deliveries;
   for (std::size_t i = 0; i < r->elements; i += k_stride)
     deliveries.push_back(
@@ -515,8 +514,8 @@ RedisWebhookStore::finish_all(const std::vector<Finish> &finishes) {
     return tl::unexpected(reply.error());
   const redisReply *r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != finishes.size())
-    return tl::unexpected(m_connection.description() +
-                          ": finish: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": finish: unexpected reply");
   std::vector<bool> held;
   held.reserve(finishes.size());
   for (std::size_t i = 0; i < r->elements; i++)
@@ -554,17 +553,16 @@ RedisWebhookStore::records(const std::vector<std::string> &ids) {
     if (fields->type != REDIS_REPLY_ARRAY ||
         fields->elements != k_delivery_fields ||
         attempts->type != REDIS_REPLY_ARRAY)
-      return tl::unexpected(m_connection.description() +
-                            ": deliveries: unexpected reply");
+      return db::corrupt(m_connection.description() +
+                         ": deliveries: unexpected reply");
     if (fields->element[0]->type == REDIS_REPLY_NIL)
       continue; // removed meanwhile
     DeliveryRecord record{read_delivery(ids[i], fields->element), {}};
     for (std::size_t a = 0; a < attempts->elements; a++) {
       auto attempt = decode_attempt(text(attempts->element[a]), ids[i]);
       if (!attempt)
-        return tl::unexpected(m_connection.description() +
-                              ": a stored attempt of " + ids[i] +
-                              " is garbled");
+        return db::corrupt(m_connection.description() +
+                           ": a stored attempt of " + ids[i] + " is garbled");
       record.attempts.push_back(std::move(*attempt));
     }
     records.push_back(std::move(record));

@@ -3,8 +3,6 @@
 #include "db/RedisConnection.hpp"
 #include "webhook/WebhookStore.hpp"
 
-#include <tl/expected.hpp>
-
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,10 +27,9 @@ public:
   static constexpr std::size_t k_attempts_kept = 50;
 
   // Returns a store for options, connected if the server answers (if it does
-  // not, the calls fail until it does). Returns an error text if the options
-  // are invalid or the server refuses the password.
-  static tl::expected<std::unique_ptr<RedisWebhookStore>, std::string>
-  connect(Options options);
+  // not, the calls fail until it does). Returns a failure (invalid) if the
+  // options are invalid or the server refuses the password.
+  static Result<std::unique_ptr<RedisWebhookStore>> connect(Options options);
 
   RedisWebhookStore(const RedisWebhookStore &) = delete;
   RedisWebhookStore &operator=(const RedisWebhookStore &) = delete;
@@ -73,7 +70,7 @@ private:
   explicit RedisWebhookStore(Options options);
 
   // Runs script with the store's keys and the key prefix before arguments.
-  // Returns its reply, or an error text.
+  // Returns its reply, or a failure.
   Result<Reply> run(ScriptId script, std::vector<std::string> arguments);
   // Returns the records of ids, those that still exist, in that order.
   Result<std::vector<DeliveryRecord>>

@@ -240,7 +240,7 @@ struct SqliteWebhookStore::Statements {
   Statement prune;
 };
 
-tl::expected<std::unique_ptr<SqliteWebhookStore>, std::string>
+SqliteWebhookStore::Result<std::unique_ptr<SqliteWebhookStore>>
 SqliteWebhookStore::open(const std::string &directory) {
   auto database = SqliteDatabase::open(directory, "webhooks.db", k_schema,
                                        k_schema_version);
@@ -328,7 +328,7 @@ SqliteWebhookStore::read_endpoints(sqlite3_stmt *statement) {
   while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
     auto endpoint = decode_endpoint(column_text(statement, 0));
     if (!endpoint)
-      return tl::unexpected(m_database->path() + ": " + endpoint.error());
+      return db::corrupt(m_database->path() + ": " + endpoint.error());
     endpoint->failing_since = from_ms(sqlite3_column_int64(statement, 1));
     endpoints.push_back(std::move(*endpoint));
   }
@@ -416,7 +416,7 @@ SqliteWebhookStore::claim(const std::string &owner, TimePoint now,
                           std::chrono::milliseconds lease, std::size_t max,
                           std::size_t per_endpoint) {
   if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
+    return db::invalid("claim: empty owner");
   if (max == 0)
     return std::vector<Delivery>{};
   const std::lock_guard lock(m_mutex);

@@ -3,8 +3,6 @@
 #include "db/SqliteDatabase.hpp"
 #include "webhook/WebhookStore.hpp"
 
-#include <tl/expected.hpp>
-
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,10 +19,10 @@ class SqliteWebhookStore final : public WebhookStore {
 public:
   static constexpr std::size_t k_attempts_kept = 50;
 
-  // Opens directory/webhooks.db, creating both if missing. Returns an error
-  // text if they cannot be created or opened, or if the schema is newer than
-  // this program knows.
-  static tl::expected<std::unique_ptr<SqliteWebhookStore>, std::string>
+  // Opens directory/webhooks.db, creating both if missing. Returns a failure
+  // if they cannot be created or opened (unavailable), or if the file is not
+  // a database or its schema is newer than this program knows (corrupt).
+  static Result<std::unique_ptr<SqliteWebhookStore>>
   open(const std::string &directory);
 
   SqliteWebhookStore(const SqliteWebhookStore &) = delete;
@@ -74,7 +72,7 @@ private:
   Result<bool> finish_one(const Delivery &delivery, const std::string &owner,
                           const Attempt &attempt, const Outcome &outcome,
                           Streaks &streaks);
-  // Runs a statement that changes rows; returns how many, or an error text.
+  // Runs a statement that changes rows; returns how many, or a failure.
   Result<int> run(sqlite3_stmt *statement);
 
   std::mutex m_mutex;

@@ -1,8 +1,7 @@
 #pragma once
 
+#include "db/StoreFailure.hpp"
 #include "webhook/Endpoint.hpp"
-
-#include <tl/expected.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -61,16 +60,15 @@ struct DeliveryRecord {
 // Endpoints, the outbox and the delivery log: one interface, two backends
 // (SqliteWebhookStore, RedisWebhookStore), one contract test suite
 // (tests/unit/test_webhook_store.cpp). Every method is thread-safe and
-// returns an error text if the store cannot be reached or answers wrongly; a
-// failed call changes nothing.
+// returns a failure (db::StoreFailure) if the store cannot be reached or
+// answers wrongly; a failed call changes nothing.
 class WebhookStore {
 public:
-  using Error = std::string;
-  template <typename T> using Result = tl::expected<T, Error>;
+  template <typename T> using Result = db::Result<T>;
 
   virtual ~WebhookStore() = default;
 
-  // Returns an error text if the store does not answer.
+  // Returns a failure if the store does not answer.
   virtual Result<void> ping() = 0;
 
   // Stores a new endpoint, or replaces the one with the same id. Returns
@@ -89,7 +87,7 @@ public:
   virtual Result<std::uint64_t> endpoints_version() = 0;
 
   // Adds deliveries to the outbox, pending and due at their next_attempt.
-  // All or nothing.
+  // All or nothing. Returns conflict if an id exists.
   virtual Result<void> enqueue(const std::vector<Delivery> &deliveries) = 0;
   // Leases up to max pending deliveries that are due (next_attempt <= now)
   // and not leased (or whose lease expired), oldest due first, at most

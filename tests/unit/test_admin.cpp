@@ -91,7 +91,7 @@ public:
   enqueue(const std::vector<store::SyncRequest> &requests) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     for (const auto &request : requests) {
       auto &record = records[request.user];
       record.user = request.user;
@@ -128,7 +128,7 @@ public:
   Result<bool> remove(const std::string &user) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     return records.erase(user) > 0;
   }
   Result<std::vector<std::string>> lease_owners() override {
@@ -140,7 +140,7 @@ public:
   Result<std::vector<store::UserRecord>> users(std::string_view mask) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     std::vector<store::UserRecord> found;
     for (const auto &[user, record] : records) {
       if (util::glob_match(mask, user))
@@ -151,7 +151,7 @@ public:
   Result<store::QueueStatus> status(store::TimePoint) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     return queue_status;
   }
 
@@ -170,11 +170,11 @@ public:
 private:
   Result<void> check() {
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     return {};
   }
-  static tl::unexpected<Error> unsupported() {
-    return tl::unexpected<Error>("not in the fake");
+  static tl::unexpected<db::StoreFailure> unsupported() {
+    return db::unavailable("not in the fake");
   }
 };
 

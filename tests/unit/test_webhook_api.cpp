@@ -132,7 +132,7 @@ public:
 private:
   template <typename Call> auto pass(Call call) -> decltype(call()) {
     if (failing)
-      return tl::unexpected<Error>("switched off");
+      return db::unavailable("switched off");
     return call();
   }
 
