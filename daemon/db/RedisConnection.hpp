@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,7 +17,7 @@ namespace dovewarden::db {
 
 // One connection to a Redis server, with the Lua scripts of a store loaded
 // on it: opened on first use and again on the call after it broke. Not
-// thread-safe: its store guards it with a mutex. Failures name the
+// thread-safe: its store calls it one call at a time. Failures name the
 // server and never contain the password; a server that cannot be reached or
 // answers late is unavailable.
 class RedisConnection {
@@ -38,14 +37,14 @@ public:
   // Returns a new store of type Store (constructed from options), connected
   // if the server answers: if it does not, its calls fail until it does.
   // Returns a failure if the options are invalid or the server refuses the
-  // password (invalid). Store holds a RedisConnection m_connection and a
-  // mutex m_mutex guarding it, and names RedisConnection a friend.
+  // password (invalid). Store holds a RedisConnection m_connection and names
+  // RedisConnection a friend.
   template <typename Store>
   static Result<std::unique_ptr<Store>> open(Options options) {
     if (auto valid = validate(options); !valid)
       return tl::unexpected(valid.error());
+    // nobody else has the store yet: no call runs beside this one
     std::unique_ptr<Store> store(new Store(std::move(options)));
-    const std::lock_guard lock(store->m_mutex);
     if (auto connected = store->m_connection.ensure_connected();
         !connected && store->m_connection.refused())
       return tl::unexpected(connected.error());

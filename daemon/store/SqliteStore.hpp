@@ -6,13 +6,12 @@
 #include <sqlite3.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 namespace dovewarden::store {
 
 // The embedded store: one SQLite database (WAL) in a directory of its own,
-// for one daemon. One connection, guarded by a mutex.
+// for one daemon. One connection, one call at a time.
 class SqliteStore final : public ReplicationStore {
 public:
   // Opens directory/replication.db, creating both if missing. Returns a
@@ -27,24 +26,6 @@ public:
   ~SqliteStore() override;
 
   std::string describe() const override;
-  Result<void> ping() override;
-  Result<void> enqueue(const std::vector<SyncRequest> &requests) override;
-  Result<std::optional<Claim>> claim(const std::string &owner, TimePoint now,
-                                     std::chrono::milliseconds lease) override;
-  Result<bool> renew(const Claim &claim, const std::string &owner,
-                     TimePoint now, std::chrono::milliseconds lease) override;
-  Result<void> succeed(const Claim &claim, const std::string &owner,
-                       const std::string &new_state, bool was_full,
-                       TimePoint now) override;
-  Result<void> fail(const Claim &claim, const std::string &owner,
-                    const std::string &error, TimePoint now,
-                    TimePoint retry_at) override;
-  Result<void> release(const Claim &claim, const std::string &owner) override;
-  Result<bool> remove(const std::string &user) override;
-  Result<std::vector<std::string>> lease_owners() override;
-  Result<std::size_t> release_owner(const std::string &owner) override;
-  Result<std::vector<UserRecord>> users(std::string_view mask) override;
-  Result<QueueStatus> status(TimePoint now) override;
 
 private:
   using Statement = db::SqliteDatabase::Statement;
@@ -52,11 +33,32 @@ private:
 
   explicit SqliteStore(std::unique_ptr<db::SqliteDatabase> database);
 
+  Result<void> do_ping() override;
+  Result<void> do_enqueue(const std::vector<SyncRequest> &requests) override;
+  Result<std::optional<Claim>>
+  do_claim(const std::string &owner, TimePoint now,
+           std::chrono::milliseconds lease) override;
+  Result<bool> do_renew(const Claim &claim, const std::string &owner,
+                        TimePoint now,
+                        std::chrono::milliseconds lease) override;
+  Result<void> do_succeed(const Claim &claim, const std::string &owner,
+                          const std::string &new_state, bool was_full,
+                          TimePoint now) override;
+  Result<void> do_fail(const Claim &claim, const std::string &owner,
+                       const std::string &error, TimePoint now,
+                       TimePoint retry_at) override;
+  Result<void> do_release(const Claim &claim,
+                          const std::string &owner) override;
+  Result<bool> do_remove(const std::string &user) override;
+  Result<std::vector<std::string>> do_lease_owners() override;
+  Result<std::size_t> do_release_owner(const std::string &owner) override;
+  Result<std::vector<UserRecord>> do_users(std::string_view mask) override;
+  Result<QueueStatus> do_status(TimePoint now) override;
+
   // Runs a statement that returns no rows; returns the rows it changed.
   Result<int> run(sqlite3_stmt *statement);
   db::StoreFailure error(const char *what) const;
 
-  mutable std::mutex m_mutex;
   std::unique_ptr<db::SqliteDatabase> m_database;
   std::unique_ptr<Statements> m_statements;
 };

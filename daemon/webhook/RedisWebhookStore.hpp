@@ -4,7 +4,6 @@
 #include "webhook/WebhookStore.hpp"
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -12,7 +11,7 @@ namespace dovewarden::webhook {
 
 // The shared webhook store: a Redis server that several daemons use at once.
 // Every change that touches more than one key is one Lua script, so it is
-// atomic across daemons. One connection, guarded by a mutex, opened again on
+// atomic across daemons. One connection, one call at a time, opened again on
 // the call after it broke.
 //
 // Keys, under <ns>:wh:, "endpoints" (ids by creation time), "version"
@@ -35,32 +34,6 @@ public:
   RedisWebhookStore &operator=(const RedisWebhookStore &) = delete;
   ~RedisWebhookStore() override;
 
-  Result<void> ping() override;
-  Result<bool> put_endpoint(const Endpoint &endpoint, bool replace) override;
-  Result<std::optional<Endpoint>> endpoint(const std::string &id) override;
-  Result<std::vector<Endpoint>> endpoints() override;
-  Result<bool> remove_endpoint(const std::string &id) override;
-  Result<std::uint64_t> endpoints_version() override;
-  Result<void> enqueue(const std::vector<Delivery> &deliveries) override;
-  Result<std::vector<Delivery>> claim(const std::string &owner, TimePoint now,
-                                      std::chrono::milliseconds lease,
-                                      std::size_t max,
-                                      std::size_t per_endpoint) override;
-  Result<bool> finish(const Delivery &delivery, const std::string &owner,
-                      const Attempt &attempt, const Outcome &outcome) override;
-  Result<std::vector<bool>>
-  finish_all(const std::vector<Finish> &finishes) override;
-  Result<std::size_t> release_owner(const std::string &owner) override;
-  Result<std::vector<DeliveryRecord>> deliveries(const std::string &endpoint_id,
-                                                 std::size_t limit) override;
-  Result<std::optional<DeliveryRecord>>
-  delivery(const std::string &id) override;
-  Result<bool> redeliver(const std::string &id, TimePoint now) override;
-  Result<std::size_t> recover(const std::string &endpoint_id, TimePoint since,
-                              TimePoint until, TimePoint now) override;
-  Result<std::uint64_t> pending() override;
-  Result<std::size_t> prune(TimePoint before) override;
-
 private:
   friend class db::RedisConnection;
 
@@ -68,6 +41,35 @@ private:
   using ScriptId = db::RedisConnection::ScriptId;
 
   explicit RedisWebhookStore(Options options);
+
+  Result<void> do_ping() override;
+  Result<bool> do_put_endpoint(const Endpoint &endpoint, bool replace) override;
+  Result<std::optional<Endpoint>> do_endpoint(const std::string &id) override;
+  Result<std::vector<Endpoint>> do_endpoints() override;
+  Result<bool> do_remove_endpoint(const std::string &id) override;
+  Result<std::uint64_t> do_endpoints_version() override;
+  Result<void> do_enqueue(const std::vector<Delivery> &deliveries) override;
+  Result<std::vector<Delivery>> do_claim(const std::string &owner,
+                                         TimePoint now,
+                                         std::chrono::milliseconds lease,
+                                         std::size_t max,
+                                         std::size_t per_endpoint) override;
+  Result<bool> do_finish(const Delivery &delivery, const std::string &owner,
+                         const Attempt &attempt,
+                         const Outcome &outcome) override;
+  Result<std::vector<bool>>
+  do_finish_all(const std::vector<Finish> &finishes) override;
+  Result<std::size_t> do_release_owner(const std::string &owner) override;
+  Result<std::vector<DeliveryRecord>>
+  do_deliveries(const std::string &endpoint_id, std::size_t limit) override;
+  Result<std::optional<DeliveryRecord>>
+  do_delivery(const std::string &id) override;
+  Result<bool> do_redeliver(const std::string &id, TimePoint now) override;
+  Result<std::size_t> do_recover(const std::string &endpoint_id,
+                                 TimePoint since, TimePoint until,
+                                 TimePoint now) override;
+  Result<std::uint64_t> do_pending() override;
+  Result<std::size_t> do_prune(TimePoint before, std::size_t at_most) override;
 
   // Runs script with the store's keys and the key prefix before arguments.
   // Returns its reply, or a failure.
@@ -79,7 +81,6 @@ private:
   db::RedisConnection m_connection;
   std::string m_prefix;
   std::vector<std::string> m_keys; // KEYS of every script
-  std::mutex m_mutex;
   ScriptId m_put_endpoint;
   ScriptId m_remove_endpoint;
   ScriptId m_enqueue;

@@ -85,10 +85,10 @@ public:
   std::mutex mutex;
 
   std::string describe() const override { return "fake"; }
-  Result<void> ping() override { return check(); }
+  Result<void> do_ping() override { return check(); }
 
   Result<void>
-  enqueue(const std::vector<store::SyncRequest> &requests) override {
+  do_enqueue(const std::vector<store::SyncRequest> &requests) override {
     std::lock_guard lock(mutex);
     if (failing)
       return db::unavailable("fake store down");
@@ -105,39 +105,41 @@ public:
     return {};
   }
   Result<std::optional<store::Claim>>
-  claim(const std::string &, store::TimePoint,
-        std::chrono::milliseconds) override {
+  do_claim(const std::string &, store::TimePoint,
+           std::chrono::milliseconds) override {
     return unsupported();
   }
-  Result<bool> renew(const store::Claim &, const std::string &,
-                     store::TimePoint, std::chrono::milliseconds) override {
+  Result<bool> do_renew(const store::Claim &, const std::string &,
+                        store::TimePoint, std::chrono::milliseconds) override {
     return unsupported();
   }
-  Result<void> succeed(const store::Claim &, const std::string &,
-                       const std::string &, bool, store::TimePoint) override {
+  Result<void> do_succeed(const store::Claim &, const std::string &,
+                          const std::string &, bool,
+                          store::TimePoint) override {
     return unsupported();
   }
-  Result<void> fail(const store::Claim &, const std::string &,
-                    const std::string &, store::TimePoint,
-                    store::TimePoint) override {
+  Result<void> do_fail(const store::Claim &, const std::string &,
+                       const std::string &, store::TimePoint,
+                       store::TimePoint) override {
     return unsupported();
   }
-  Result<void> release(const store::Claim &, const std::string &) override {
+  Result<void> do_release(const store::Claim &, const std::string &) override {
     return unsupported();
   }
-  Result<bool> remove(const std::string &user) override {
+  Result<bool> do_remove(const std::string &user) override {
     std::lock_guard lock(mutex);
     if (failing)
       return db::unavailable("fake store down");
     return records.erase(user) > 0;
   }
-  Result<std::vector<std::string>> lease_owners() override {
+  Result<std::vector<std::string>> do_lease_owners() override {
     return unsupported();
   }
-  Result<std::size_t> release_owner(const std::string &) override {
+  Result<std::size_t> do_release_owner(const std::string &) override {
     return unsupported();
   }
-  Result<std::vector<store::UserRecord>> users(std::string_view mask) override {
+  Result<std::vector<store::UserRecord>>
+  do_users(std::string_view mask) override {
     std::lock_guard lock(mutex);
     if (failing)
       return db::unavailable("fake store down");
@@ -148,7 +150,7 @@ public:
     }
     return found;
   }
-  Result<store::QueueStatus> status(store::TimePoint) override {
+  Result<store::QueueStatus> do_status(store::TimePoint) override {
     std::lock_guard lock(mutex);
     if (failing)
       return db::unavailable("fake store down");

@@ -366,6 +366,27 @@ BOOST_DATA_TEST_CASE(release_keeps_the_user_queued_and_due,
   BOOST_TEST(again->full);
 }
 
+BOOST_DATA_TEST_CASE(a_call_without_an_owner_is_invalid_and_changes_nothing,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  ok(store->enqueue({request("alice", Priority::high, 1)}));
+  BOOST_TEST(kind_of(store->claim("", at(2), 60s)) == "invalid");
+  const auto claimed = claim(*store, "w1", 2);
+  BOOST_REQUIRE(claimed);
+  BOOST_TEST(kind_of(store->succeed(*claimed, "", "state", false, at(3))) ==
+             "invalid");
+  BOOST_TEST(kind_of(store->fail(*claimed, "", "error", at(3), at(4))) ==
+             "invalid");
+  BOOST_TEST(kind_of(store->release(*claimed, "")) == "invalid");
+  BOOST_TEST(!ok(store->renew(*claimed, "", at(3), 60s)));
+  BOOST_TEST(ok(store->release_owner("")) == 0u);
+  const auto alice = record(*store, "alice");
+  BOOST_TEST(alice.owner == "w1");
+  BOOST_TEST((alice.lease_until == at(2) + 60s));
+  BOOST_TEST((alice.last_success == TimePoint{}));
+  BOOST_TEST(!alice.failed);
+}
+
 BOOST_DATA_TEST_CASE(remove_forgets_the_user, data::make(k_backends), backend) {
   Subject store(backend);
   ok(store->enqueue(

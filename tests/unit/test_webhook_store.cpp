@@ -290,6 +290,21 @@ BOOST_DATA_TEST_CASE(enqueue_is_all_or_nothing, data::make(k_backends),
   BOOST_TEST((ids(claim(*store, "w1", 5)) == Ids{"msg_1"}));
 }
 
+BOOST_DATA_TEST_CASE(invalid_arguments_are_refused_and_change_nothing,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  BOOST_TEST(kind_of(store->put_endpoint(endpoint("", 1), true)) == "invalid");
+  BOOST_TEST(ok(store->endpoints()).empty());
+  auto unnamed = delivery("1", "ep_a", 1, 1);
+  unnamed.id.clear();
+  BOOST_TEST(kind_of(store->enqueue({delivery("2", "ep_a", 1, 1), unnamed})) ==
+             "invalid");
+  BOOST_TEST(ok(store->pending()) == 0u);
+  ok(store->enqueue({delivery("3", "ep_a", 1, 1)}));
+  BOOST_TEST(kind_of(store->claim("", at(2), 60s, 10, 0)) == "invalid");
+  BOOST_TEST((ids(claim(*store, "w1", 2)) == Ids{"msg_3"}));
+}
+
 BOOST_DATA_TEST_CASE(max_bounds_the_claim, data::make(k_backends), backend) {
   Subject store(backend);
   ok(store->enqueue({delivery("1", "ep_a", 1, 1), delivery("2", "ep_b", 1, 2),
