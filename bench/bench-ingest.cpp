@@ -357,7 +357,7 @@ bool wait_for_store(store::ReplicationStore &store, int users) {
     const auto status = store.status(store::Clock::now());
     if (!status) {
       std::fprintf(stderr, "%s: %s\n", store.describe().c_str(),
-                   status.error().c_str());
+                   status.error().message.c_str());
       return false;
     }
     const auto queued = std::accumulate(status->queued.begin(),
@@ -505,9 +505,9 @@ void both_stores(const std::string &path, bool with_webhooks, Measure measure,
       auto sqlite = store::SqliteStore::open(directory);
       auto webhooks = webhook::SqliteWebhookStore::open(directory);
       if (!sqlite)
-        std::fprintf(stderr, "%s\n", sqlite.error().c_str());
+        std::fprintf(stderr, "%s\n", sqlite.error().message.c_str());
       else if (!webhooks)
-        std::fprintf(stderr, "%s\n", webhooks.error().c_str());
+        std::fprintf(stderr, "%s\n", webhooks.error().message.c_str());
       else
         rate = measure(**sqlite, with_webhooks ? webhooks->get() : nullptr,
                        -1, directory);
@@ -525,9 +525,9 @@ void both_stores(const std::string &path, bool with_webhooks, Measure measure,
     auto webhooks = webhook::RedisWebhookStore::connect(options);
     const auto directory = temporary_directory();
     if (!redis)
-      std::fprintf(stderr, "%s\n", redis.error().c_str());
+      std::fprintf(stderr, "%s\n", redis.error().message.c_str());
     else if (!webhooks)
-      std::fprintf(stderr, "%s\n", webhooks.error().c_str());
+      std::fprintf(stderr, "%s\n", webhooks.error().message.c_str());
     else
       rate = measure(**redis, with_webhooks ? webhooks->get() : nullptr,
                      server.pid(), directory);

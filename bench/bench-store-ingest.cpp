@@ -65,7 +65,7 @@ Rate measure(store::ReplicationStore &store, const Batches &batches,
   for (const auto &batch : batches) {
     if (auto done = store.enqueue(batch); !done) {
       std::fprintf(stderr, "%s: %s\n", store.describe().c_str(),
-                   done.error().c_str());
+                   done.error().message.c_str());
       return rate;
     }
     requests += batch.size();
@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
     if (sqlite)
       sqlite_rate = measure(**sqlite, batches);
     else
-      std::fprintf(stderr, "%s\n", sqlite.error().c_str());
+      std::fprintf(stderr, "%s\n", sqlite.error().message.c_str());
   }
   std::filesystem::remove_all(name);
 
@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
     if (redis)
       redis_rate = measure(**redis, batches, server.pid());
     else
-      std::fprintf(stderr, "%s\n", redis.error().c_str());
+      std::fprintf(stderr, "%s\n", redis.error().message.c_str());
   } catch (const std::exception &error) {
     std::fprintf(stderr, "redis-server: %s\n", error.what());
   }

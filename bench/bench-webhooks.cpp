@@ -336,72 +336,74 @@ private:
   }
 
 public:
-
-  Result<void> ping() override { return m_store->ping(); }
-  Result<bool> put_endpoint(const webhook::Endpoint &endpoint,
-                            bool replace) override {
+  Result<void> do_ping() override { return m_store->ping(); }
+  Result<bool> do_put_endpoint(const webhook::Endpoint &endpoint,
+                               bool replace) override {
     return m_store->put_endpoint(endpoint, replace);
   }
   Result<std::optional<webhook::Endpoint>>
-  endpoint(const std::string &id) override {
+  do_endpoint(const std::string &id) override {
     return timed(other_calls, 1, [&] { return m_store->endpoint(id); });
   }
-  Result<std::vector<webhook::Endpoint>> endpoints() override {
+  Result<std::vector<webhook::Endpoint>> do_endpoints() override {
     return timed(other_calls, 1, [&] { return m_store->endpoints(); });
   }
-  Result<bool> remove_endpoint(const std::string &id) override {
+  Result<bool> do_remove_endpoint(const std::string &id) override {
     return m_store->remove_endpoint(id);
   }
-  Result<std::uint64_t> endpoints_version() override {
+  Result<std::uint64_t> do_endpoints_version() override {
     return timed(other_calls, 1, [&] { return m_store->endpoints_version(); });
   }
-  Result<void> enqueue(const std::vector<webhook::Delivery> &deliveries) override {
+  Result<void>
+  do_enqueue(const std::vector<webhook::Delivery> &deliveries) override {
     return m_store->enqueue(deliveries);
   }
   Result<std::vector<webhook::Delivery>>
-  claim(const std::string &owner, webhook::TimePoint now,
-        std::chrono::milliseconds lease, std::size_t max,
-        std::size_t per_endpoint) override {
+  do_claim(const std::string &owner, webhook::TimePoint now,
+           std::chrono::milliseconds lease, std::size_t max,
+           std::size_t per_endpoint) override {
     const auto started = steady_ns();
     auto claimed = m_store->claim(owner, now, lease, max, per_endpoint);
     claim_calls.add(started, claimed ? claimed->size() : 0);
     return claimed;
   }
-  Result<bool> finish(const webhook::Delivery &delivery,
-                      const std::string &owner, const webhook::Attempt &attempt,
-                      const webhook::Outcome &outcome) override {
+  Result<bool> do_finish(const webhook::Delivery &delivery,
+                         const std::string &owner,
+                         const webhook::Attempt &attempt,
+                         const webhook::Outcome &outcome) override {
     return timed(finish_calls, 1, [&] {
       return m_store->finish(delivery, owner, attempt, outcome);
     });
   }
   Result<std::vector<bool>>
-  finish_all(const std::vector<webhook::Finish> &finishes) override {
+  do_finish_all(const std::vector<webhook::Finish> &finishes) override {
     return timed(finish_calls, finishes.size(),
                  [&] { return m_store->finish_all(finishes); });
   }
-  Result<std::size_t> release_owner(const std::string &owner) override {
+  Result<std::size_t> do_release_owner(const std::string &owner) override {
     return timed(other_calls, 1, [&] { return m_store->release_owner(owner); });
   }
   Result<std::vector<webhook::DeliveryRecord>>
-  deliveries(const std::string &endpoint_id, std::size_t limit) override {
+  do_deliveries(const std::string &endpoint_id, std::size_t limit) override {
     return m_store->deliveries(endpoint_id, limit);
   }
   Result<std::optional<webhook::DeliveryRecord>>
-  delivery(const std::string &id) override {
+  do_delivery(const std::string &id) override {
     return m_store->delivery(id);
   }
-  Result<bool> redeliver(const std::string &id,
-                         webhook::TimePoint now) override {
+  Result<bool> do_redeliver(const std::string &id,
+                            webhook::TimePoint now) override {
     return m_store->redeliver(id, now);
   }
-  Result<std::size_t> recover(const std::string &endpoint_id,
-                              webhook::TimePoint since,
-                              webhook::TimePoint until,
-                              webhook::TimePoint now) override {
+  Result<std::size_t> do_recover(const std::string &endpoint_id,
+                                 webhook::TimePoint since,
+                                 webhook::TimePoint until,
+                                 webhook::TimePoint now) override {
     return m_store->recover(endpoint_id, since, until, now);
   }
-  Result<std::uint64_t> pending() override { return m_store->pending(); }
-  Result<std::size_t> prune(webhook::TimePoint before) override {
+  Result<std::uint64_t> do_pending() override { return m_store->pending(); }
+  Result<std::size_t> do_prune(webhook::TimePoint before,
+                               std::size_t) override {
     return timed(other_calls, 1, [&] { return m_store->prune(before); });
   }
 
@@ -539,8 +541,8 @@ std::vector<webhook::Endpoint> add_endpoints(webhook::WebhookStore &store,
     endpoint.created = now + std::chrono::milliseconds(e);
     endpoint.updated = endpoint.created;
     if (auto put = store.put_endpoint(endpoint, false); !put || !*put)
-      throw std::runtime_error("put_endpoint: " +
-                               (put ? std::string("exists") : put.error()));
+      throw std::runtime_error("put_endpoint: " + (put ? std::string("exists")
+                                                       : put.error().message));
     endpoints.push_back(std::move(endpoint));
   }
   return endpoints;
@@ -577,7 +579,7 @@ Rate dovewarden_deliver(std::unique_ptr<webhook::WebhookStore> opened,
     batch.push_back(std::move(delivery));
     if (batch.size() == 1000 || i + 1 == bodies.size()) {
       if (auto done = store.enqueue(batch); !done) {
-        std::fprintf(stderr, "enqueue: %s\n", done.error().c_str());
+        std::fprintf(stderr, "enqueue: %s\n", done.error().message.c_str());
         return rate;
       }
       batch.clear();
@@ -733,17 +735,17 @@ std::unique_ptr<webhook::WebhookStore> open_sqlite(const std::string &directory)
   std::filesystem::create_directories(directory);
   auto store = webhook::SqliteWebhookStore::open(directory);
   if (!store)
-    throw std::runtime_error(store.error());
+    throw std::runtime_error(store.error().message);
   return std::move(*store);
 }
 
 std::unique_ptr<webhook::WebhookStore> open_redis(test::RedisServer &server) {
-  store::RedisConnection::Options options;
+  db::RedisConnection::Options options;
   options.port = server.port();
   options.ns = util::random_id("bench");
   auto store = webhook::RedisWebhookStore::connect(options);
   if (!store)
-    throw std::runtime_error(store.error());
+    throw std::runtime_error(store.error().message);
   return std::move(*store);
 }
 

@@ -5,7 +5,7 @@
 #include "Settings.hpp"
 #include "WebhookCommand.hpp"
 #include "dovewarden-config.h"
-#include "replication/Priority.hpp"
+#include "store/Priority.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -115,7 +115,7 @@ int run(int argc, char **argv) {
                    "none, low, high or sync (default low)")
       ->type_name("PRIO")
       ->check([](const std::string &text) {
-        return dovewarden::replication::parse_priority(text)
+        return dovewarden::store::parse_priority(text)
                    ? std::string()
                    : "expected none, low, high or sync";
       });

@@ -66,12 +66,12 @@ std::unique_ptr<Store> open_store(const replication::ReplicationConfig &config) 
   if (config.store == replication::StoreMode::embedded) {
     auto opened = Sqlite::open(config.store_path);
     if (!opened)
-      throw util::Fatal("DOVEWARDEN_STORE_PATH: " + opened.error());
+      throw util::Fatal("DOVEWARDEN_STORE_PATH: " + opened.error().message);
     return std::move(*opened);
   }
   auto connected = Redis::connect(redis_options(config));
   if (!connected)
-    throw util::Fatal("DOVEWARDEN_REDIS_ADDR: " + connected.error());
+    throw util::Fatal("DOVEWARDEN_REDIS_ADDR: " + connected.error().message);
   return std::move(*connected);
 }
 

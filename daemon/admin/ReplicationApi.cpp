@@ -25,7 +25,7 @@ json user_json(const store::UserRecord &record, TimePoint now) {
   return json{
       {"user", record.user},
       {"queued", record.queued},
-      {"priority", replication::priority_name(record.priority)},
+      {"priority", store::priority_name(record.priority)},
       {"requested", record.queued ? unix_time(record.requested) : nullptr},
       {"full_requested", record.full_requested},
       {"last_fast_sync", unix_time(record.last_fast_sync)},
@@ -51,7 +51,7 @@ struct ReplicateRequest {
   std::string mask;
   bool full = false;
   // doveadm replicator replicate's default
-  replication::Priority priority = replication::Priority::low;
+  store::Priority priority = store::Priority::low;
 };
 
 // Returns the request body's meaning, or the reason it has none.
@@ -68,7 +68,7 @@ parse_replicate(std::string_view body) {
       request.full = value.get<bool>();
     } else if (key == "priority" && value.is_string()) {
       const auto priority =
-          replication::parse_priority(value.get<std::string>());
+          store::parse_priority(value.get<std::string>());
       if (!priority)
         return invalid("invalid priority " +
                        util::quote(value.get<std::string>()) +
@@ -120,8 +120,8 @@ void ReplicationApi::status(httplib::Response &response) {
   if (!status)
     return store_failed(response, "status", status.error());
   json queued = json::object();
-  for (int i = 0; i < replication::k_priority_count; i++)
-    queued[replication::priority_name(static_cast<replication::Priority>(i))] =
+  for (int i = 0; i < store::k_priority_count; i++)
+    queued[store::priority_name(static_cast<store::Priority>(i))] =
         status->queued[static_cast<std::size_t>(i)];
   json body{{"queued", queued},
             {"waiting", status->waiting},
@@ -177,7 +177,7 @@ void ReplicationApi::replicate(const httplib::Request &request,
       return store_failed(response, "replicate", queued.error());
   }
   LOG_INFO("admin: replicate ", util::quote(parsed->mask), " priority ",
-           replication::priority_name(parsed->priority),
+           store::priority_name(parsed->priority),
            parsed->full ? " full" : "", ": ", requests.size(), " users queued");
   answer(response, 200, json{{"queued", requests.size()}});
 }
@@ -203,7 +203,7 @@ ReplicationApi::expand(const std::string &mask) {
   std::set<std::string> users;
   const auto known = m_store.users(mask);
   if (!known)
-    return tl::unexpected(known.error());
+    return tl::unexpected(known.error().message);
   for (const auto &record : *known)
     users.insert(record.user);
   if (m_list_users) {

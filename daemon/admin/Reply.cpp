@@ -26,4 +26,9 @@ void store_failed(httplib::Response &response, const std::string &what,
   fail(response, 503, what + ": " + error);
 }
 
+void store_failed(httplib::Response &response, const std::string &what,
+                  const db::StoreFailure &failure) {
+  store_failed(response, what, failure.message);
+}
+
 } // namespace dovewarden::admin

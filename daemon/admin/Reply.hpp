@@ -1,5 +1,7 @@
 #pragma once
 
+#include "db/StoreFailure.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -19,5 +21,7 @@ void fail(httplib::Response &response, int status, const std::string &error);
 // Logs and answers 503 with "what: error".
 void store_failed(httplib::Response &response, const std::string &what,
                   const std::string &error);
+void store_failed(httplib::Response &response, const std::string &what,
+                  const db::StoreFailure &failure);
 
 } // namespace dovewarden::admin

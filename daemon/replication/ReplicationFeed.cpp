@@ -114,8 +114,8 @@ void ReplicationFeed::flush() {
       if (!added)
         merge_request(it->second, request);
     }
-    throw std::runtime_error("replication store: " + stored.error() + " (" +
-                             std::to_string(m_pending.size()) +
+    throw std::runtime_error("replication store: " + stored.error().message +
+                             " (" + std::to_string(m_pending.size()) +
                              " users kept for the next try)");
   }
   m_stored();
@@ -129,7 +129,7 @@ ReplicationFeed::admit(const core::Event &event) {
   const auto stored = m_store.enqueue({*request});
   if (!stored) {
     m_metrics.store_error("enqueue");
-    return tl::unexpected(stored.error());
+    return tl::unexpected(stored.error().message);
   }
   m_stored();
   return true;

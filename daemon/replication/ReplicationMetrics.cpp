@@ -74,10 +74,10 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
                            "priority they queued their user at (ignored: none)")
                      .Register(registry);
   for (std::size_t s = 0; s < k_sources.size(); s++) {
-    for (int p = 0; p <= replication::k_priority_count; p++) {
+    for (int p = 0; p <= store::k_priority_count; p++) {
       const char *priority =
-          p < replication::k_priority_count
-              ? priority_name(static_cast<replication::Priority>(p))
+          p < store::k_priority_count
+              ? priority_name(static_cast<store::Priority>(p))
               : "ignored";
       m_events[s][p] =
           &events.Add({{"source", k_sources[s]}, {"priority", priority}});
@@ -87,20 +87,20 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
                     .Name("dovewarden_replication_queue")
                     .Help("Queued users by priority")
                     .Register(registry);
-  for (int i = 0; i < replication::k_priority_count; i++) {
-    const auto priority = static_cast<replication::Priority>(i);
+  for (int i = 0; i < store::k_priority_count; i++) {
+    const auto priority = static_cast<store::Priority>(i);
     m_queued[i] = &queue.Add({{"priority", priority_name(priority)}});
   }
 }
 
 void ReplicationMetrics::event(std::string_view source,
-                               const replication::Priority *priority) {
+                               const store::Priority *priority) {
   std::size_t s = 0;
   while (s + 1 < k_sources.size() && source != k_sources[s])
     s++;
   const auto p = priority
                      ? static_cast<std::size_t>(*priority)
-                     : static_cast<std::size_t>(replication::k_priority_count);
+                     : static_cast<std::size_t>(store::k_priority_count);
   m_events[s][p]->Increment();
 }
 
@@ -134,7 +134,7 @@ void ReplicationMetrics::sweep(bool ok, double seconds, std::size_t users) {
 void ReplicationMetrics::uidvalidity_changed() { m_uidvalidity.Increment(); }
 
 void ReplicationMetrics::queue(const store::QueueStatus &status) {
-  for (int i = 0; i < replication::k_priority_count; i++)
+  for (int i = 0; i < store::k_priority_count; i++)
     m_queued[i]->Set(static_cast<double>(status.queued[i]));
   m_waiting.Set(static_cast<double>(status.waiting));
   m_running.Set(static_cast<double>(status.running));

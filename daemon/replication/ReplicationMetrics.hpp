@@ -1,6 +1,6 @@
 #pragma once
 
-#include "replication/Priority.hpp"
+#include "store/Priority.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -27,7 +27,7 @@ public:
   ReplicationMetrics &operator=(const ReplicationMetrics &) = delete;
 
   // An event that queued its user (priority) or did not (nothing).
-  void event(std::string_view source, const replication::Priority *priority);
+  void event(std::string_view source, const store::Priority *priority);
   void sync(bool full, bool ok, double seconds);
   // command: sync or user; result: ok, or a DoveadmClient failure kind.
   void doveadm_request(std::string_view command, std::string_view result);
@@ -44,7 +44,7 @@ private:
   static constexpr std::array<const char *, 4> k_sources{"zmq", "http",
                                                          "daemon", "other"};
   std::array<
-      std::array<prometheus::Counter *, replication::k_priority_count + 1>,
+      std::array<prometheus::Counter *, store::k_priority_count + 1>,
       k_sources.size()>
       m_events{};
   prometheus::Family<prometheus::Counter> &m_syncs;
@@ -56,7 +56,7 @@ private:
   prometheus::Gauge &m_sweep_users;
   prometheus::Counter &m_uidvalidity;
   prometheus::Counter &m_noreplicate;
-  std::array<prometheus::Gauge *, replication::k_priority_count> m_queued{};
+  std::array<prometheus::Gauge *, store::k_priority_count> m_queued{};
   prometheus::Gauge &m_waiting;
   prometheus::Gauge &m_running;
   prometheus::Gauge &m_failed;

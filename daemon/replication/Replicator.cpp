@@ -128,10 +128,11 @@ void Replicator::release_dead_leases() {
   }
 }
 
-void Replicator::store_failed(const char *operation, const std::string &error) {
+void Replicator::store_failed(const char *operation,
+                              const db::StoreFailure &failure) {
   m_metrics.store_error(operation);
   if (m_store_ok.exchange(false))
-    LOG_ERROR("replication: store failed (", operation, "): ", error,
+    LOG_ERROR("replication: store failed (", operation, "): ", failure.message,
               "; retrying");
 }
 
@@ -285,7 +286,7 @@ void Replicator::failed(const store::Claim &claim,
 
 void Replicator::unsettled(
     const store::Claim &claim, const char *operation,
-    std::function<tl::expected<void, std::string>()> write) {
+    std::function<store::ReplicationStore::Result<void>()> write) {
   std::lock_guard lock(m_mutex);
   m_unsettled.insert_or_assign(
       claim.user, Unsettled{m_next_unsettled++, operation, std::move(write)});
@@ -398,7 +399,7 @@ tl::expected<std::size_t, std::string> Replicator::sweep() {
   const auto now = store::Clock::now();
   std::vector<store::SyncRequest> batch;
   for (std::size_t i = 0; i < users->size(); i++) {
-    batch.push_back({(*users)[i], Priority::none, now, false,
+    batch.push_back({(*users)[i], store::Priority::none, now, false,
                      now - m_options.sweep_threshold});
     if (batch.size() < k_sweep_batch && i + 1 < users->size())
       continue;
@@ -406,7 +407,7 @@ tl::expected<std::size_t, std::string> Replicator::sweep() {
     if (!stored) {
       store_failed("enqueue", stored.error());
       m_metrics.sweep(false, took(), users->size());
-      return tl::unexpected(stored.error());
+      return tl::unexpected(stored.error().message);
     }
     batch.clear();
   }

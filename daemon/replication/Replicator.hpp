@@ -110,14 +110,14 @@ private:
   // Keeps an outcome the store did not take, for the keeper to write when
   // the store answers again (operation names it in logs and metrics).
   void unsettled(const store::Claim &claim, const char *operation,
-                 std::function<tl::expected<void, std::string>()> write);
+                 std::function<store::ReplicationStore::Result<void>()> write);
   // Writes the outcomes kept by unsettled(), oldest first.
   void settle();
   void keep();
   void sweep_loop();
   tl::expected<std::size_t, std::string> sweep();
   void release_dead_leases();
-  void store_failed(const char *operation, const std::string &error);
+  void store_failed(const char *operation, const db::StoreFailure &failure);
   void publish(const char *type, const store::Claim &claim, bool full,
                store::TimePoint started, store::TimePoint finished,
                const std::string &error);
@@ -146,7 +146,7 @@ private:
   struct Unsettled {
     std::uint64_t id;
     const char *operation;
-    std::function<tl::expected<void, std::string>()> write;
+    std::function<store::ReplicationStore::Result<void>()> write;
   };
   std::map<std::string, Unsettled> m_unsettled; // by user
   std::uint64_t m_next_unsettled = 0;

@@ -78,14 +78,14 @@ bool Trigger::matches(const std::vector<Rule> &rules,
   });
 }
 
-std::optional<Priority> Trigger::priority(const core::Event &event) const {
+std::optional<store::Priority> Trigger::priority(const core::Event &event) const {
   if (event.source == "daemon" || event.message.str("origin") == "dsync" ||
       event.message.str("user").empty())
     return std::nullopt;
   if (matches(m_high, event))
-    return Priority::high;
+    return store::Priority::high;
   if (matches(m_low, event))
-    return Priority::low;
+    return store::Priority::low;
   return std::nullopt;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "core/Event.hpp"
-#include "replication/Priority.hpp"
+#include "store/Priority.hpp"
 
 #include <tl/expected.hpp>
 
@@ -49,7 +49,7 @@ public:
 
   // Returns the priority event asks for its user, or nothing if it does not
   // trigger replication (or names no user).
-  std::optional<Priority> priority(const core::Event &event) const;
+  std::optional<store::Priority> priority(const core::Event &event) const;
 
 private:
   struct Rule {

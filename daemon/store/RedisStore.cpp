@@ -237,7 +237,7 @@ constexpr const char *k_record_fields[] = {
     "last_full", "last_success", "failed",     "failures", "next_attempt",
     "error",     "owner",        "lease_until"};
 
-using Connection = RedisConnection;
+using Connection = db::RedisConnection;
 constexpr auto &number = Connection::number;
 constexpr auto &text = Connection::text;
 constexpr auto &time_of = Connection::time_of;
@@ -245,16 +245,16 @@ constexpr auto &to_ms = Connection::to_ms;
 
 Priority priority_of(const redisReply *reply) {
   const auto value = number(reply);
-  if (value < 0 || value >= replication::k_priority_count)
+  if (value < 0 || value >= k_priority_count)
     return Priority::none;
   return static_cast<Priority>(value);
 }
 
 } // namespace
 
-tl::expected<std::unique_ptr<RedisStore>, std::string>
+RedisStore::Result<std::unique_ptr<RedisStore>>
 RedisStore::connect(Options options) {
-  return RedisConnection::open<RedisStore>(std::move(options));
+  return db::RedisConnection::open<RedisStore>(std::move(options));
 }
 
 RedisStore::RedisStore(Options options)
@@ -288,8 +288,7 @@ RedisStore::run(ScriptId script, std::vector<std::string> arguments) {
 
 std::string RedisStore::describe() const { return m_connection.description(); }
 
-RedisStore::Result<void> RedisStore::ping() {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<void> RedisStore::do_ping() {
   auto reply = m_connection.command({"PING"});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -297,9 +296,7 @@ RedisStore::Result<void> RedisStore::ping() {
 }
 
 RedisStore::Result<void>
-RedisStore::enqueue(const std::vector<SyncRequest> &requests) {
-  if (requests.empty())
-    return {};
+RedisStore::do_enqueue(const std::vector<SyncRequest> &requests) {
   std::vector<std::string> arguments;
   arguments.reserve(requests.size() * 5);
   for (const auto &request : requests) {
@@ -312,7 +309,6 @@ RedisStore::enqueue(const std::vector<SyncRequest> &requests) {
                             : std::string());
   }
   // one script for the whole batch: one round trip, and all or nothing
-  const std::lock_guard lock(m_mutex);
   auto reply = run(m_enqueue, std::move(arguments));
   if (!reply)
     return tl::unexpected(reply.error());
@@ -320,11 +316,8 @@ RedisStore::enqueue(const std::vector<SyncRequest> &requests) {
 }
 
 RedisStore::Result<std::optional<Claim>>
-RedisStore::claim(const std::string &owner, TimePoint now,
-                  std::chrono::milliseconds lease) {
-  if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
-  const std::lock_guard lock(m_mutex);
+RedisStore::do_claim(const std::string &owner, TimePoint now,
+                     std::chrono::milliseconds lease) {
   auto reply = run(m_claim, {owner, to_ms(now), to_ms(now + lease)});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -332,8 +325,8 @@ RedisStore::claim(const std::string &owner, TimePoint now,
   if (r->type == REDIS_REPLY_NIL)
     return std::nullopt;
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 7)
-    return tl::unexpected(m_connection.description() +
-                          ": claim: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": claim: unexpected reply");
   Claim claim;
   claim.user = text(r->element[0]);
   claim.priority = priority_of(r->element[1]);
@@ -345,22 +338,20 @@ RedisStore::claim(const std::string &owner, TimePoint now,
   return claim;
 }
 
-RedisStore::Result<bool> RedisStore::renew(const Claim &claim,
-                                           const std::string &owner,
-                                           TimePoint now,
-                                           std::chrono::milliseconds lease) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<bool> RedisStore::do_renew(const Claim &claim,
+                                              const std::string &owner,
+                                              TimePoint now,
+                                              std::chrono::milliseconds lease) {
   auto reply = run(m_renew, {claim.user, owner, to_ms(now + lease)});
   if (!reply)
     return tl::unexpected(reply.error());
   return number(reply->get()) == 1;
 }
 
-RedisStore::Result<void> RedisStore::succeed(const Claim &claim,
-                                             const std::string &owner,
-                                             const std::string &new_state,
-                                             bool was_full, TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<void> RedisStore::do_succeed(const Claim &claim,
+                                                const std::string &owner,
+                                                const std::string &new_state,
+                                                bool was_full, TimePoint now) {
   auto reply =
       run(m_succeed, {claim.user, owner, new_state, was_full ? "1" : "0",
                       to_ms(now), std::to_string(claim.generation)});
@@ -369,11 +360,11 @@ RedisStore::Result<void> RedisStore::succeed(const Claim &claim,
   return {};
 }
 
-RedisStore::Result<void> RedisStore::fail(const Claim &claim,
-                                          const std::string &owner,
-                                          const std::string &error,
-                                          TimePoint now, TimePoint retry_at) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<void> RedisStore::do_fail(const Claim &claim,
+                                             const std::string &owner,
+                                             const std::string &error,
+                                             TimePoint now,
+                                             TimePoint retry_at) {
   auto reply =
       run(m_fail, {claim.user, owner, error, to_ms(retry_at), to_ms(now)});
   if (!reply)
@@ -381,25 +372,22 @@ RedisStore::Result<void> RedisStore::fail(const Claim &claim,
   return {};
 }
 
-RedisStore::Result<void> RedisStore::release(const Claim &claim,
-                                             const std::string &owner) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<void> RedisStore::do_release(const Claim &claim,
+                                                const std::string &owner) {
   auto reply = run(m_release, {claim.user, owner});
   if (!reply)
     return tl::unexpected(reply.error());
   return {};
 }
 
-RedisStore::Result<bool> RedisStore::remove(const std::string &user) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<bool> RedisStore::do_remove(const std::string &user) {
   auto reply = run(m_remove, {user});
   if (!reply)
     return tl::unexpected(reply.error());
   return number(reply->get()) == 1;
 }
 
-RedisStore::Result<std::vector<std::string>> RedisStore::lease_owners() {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<std::vector<std::string>> RedisStore::do_lease_owners() {
   auto reply = run(m_lease_owners, {});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -412,8 +400,7 @@ RedisStore::Result<std::vector<std::string>> RedisStore::lease_owners() {
 }
 
 RedisStore::Result<std::size_t>
-RedisStore::release_owner(const std::string &owner) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::do_release_owner(const std::string &owner) {
   auto reply = run(m_release_owner, {owner});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -421,8 +408,7 @@ RedisStore::release_owner(const std::string &owner) {
 }
 
 RedisStore::Result<std::vector<UserRecord>>
-RedisStore::users(std::string_view mask) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::do_users(std::string_view mask) {
   auto members = m_connection.command({"SMEMBERS", m_keys[3]});
   if (!members)
     return tl::unexpected(members.error());
@@ -453,8 +439,8 @@ RedisStore::users(std::string_view mask) {
     const redisReply *fields = (*replies)[i].get();
     if (fields->type != REDIS_REPLY_ARRAY ||
         fields->elements != std::size(k_record_fields))
-      return tl::unexpected(m_connection.description() +
-                            ": users: unexpected reply");
+      return db::corrupt(m_connection.description() +
+                         ": users: unexpected reply");
     if (fields->element[0]->type == REDIS_REPLY_NIL)
       continue; // removed meanwhile
     const auto field = [fields](std::size_t n) { return fields->element[n]; };
@@ -478,15 +464,14 @@ RedisStore::users(std::string_view mask) {
   return records;
 }
 
-RedisStore::Result<QueueStatus> RedisStore::status(TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+RedisStore::Result<QueueStatus> RedisStore::do_status(TimePoint now) {
   auto reply = run(m_status, {to_ms(now)});
   if (!reply)
     return tl::unexpected(reply.error());
   const redisReply *r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
-    return tl::unexpected(m_connection.description() +
-                          ": status: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": status: unexpected reply");
   const auto count = [r](std::size_t n) {
     return static_cast<std::uint64_t>(number(r->element[n]));
   };

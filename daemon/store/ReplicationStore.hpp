@@ -1,12 +1,12 @@
 #pragma once
 
-#include "replication/Priority.hpp"
-
-#include <tl/expected.hpp>
+#include "db/StoreFailure.hpp"
+#include "store/Priority.hpp"
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,7 +16,6 @@ namespace dovewarden::store {
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point; // the epoch (TimePoint{}) means "never"
-using replication::Priority;
 
 // One reason to sync a user, as the sources and the sweep produce them.
 struct SyncRequest {
@@ -62,7 +61,7 @@ struct Claim {
 };
 
 struct QueueStatus {
-  std::array<std::uint64_t, replication::k_priority_count> queued{};
+  std::array<std::uint64_t, k_priority_count> queued{};
   std::uint64_t waiting = 0; // queued, but backing off after a failure
   std::uint64_t running = 0; // leased
   std::uint64_t failed = 0;  // users whose last sync failed
@@ -71,66 +70,93 @@ struct QueueStatus {
 
 // The replication queue and what is known of each user's syncs: one
 // interface, two backends (SqliteStore, RedisStore), one contract test suite
-// (tests/unit/test_store.cpp). Every method is thread-safe and returns an
-// error text if the store cannot be reached or answers wrongly; a failed call
-// changes nothing.
+// (tests/unit/test_store.cpp). Every method is thread-safe: it checks its
+// arguments, then runs the backend's do_ method, one call at a time. It
+// returns a failure (db::StoreFailure) if the arguments are invalid or the
+// store cannot be reached or answers wrongly; a failed call changes nothing.
 class ReplicationStore {
 public:
-  using Error = std::string;
-  template <typename T> using Result = tl::expected<T, Error>;
+  template <typename T> using Result = db::Result<T>;
 
   virtual ~ReplicationStore() = default;
 
   // Returns where the store lives, for the start-up log line.
   virtual std::string describe() const = 0;
-  // Returns an error text if the store does not answer.
-  virtual Result<void> ping() = 0;
+  // Returns a failure if the store does not answer.
+  Result<void> ping();
 
   // Adds requests, each merged with what its user has queued: the highest
   // priority, the earliest time, full if any asked for it. Every merge
   // advances the entry's generation. All or nothing.
-  virtual Result<void> enqueue(const std::vector<SyncRequest> &requests) = 0;
+  Result<void> enqueue(const std::vector<SyncRequest> &requests);
 
   // Leases the most urgent queued user that is due (next_attempt <= now) and
   // not leased (or whose lease expired): highest priority first, then the
-  // earliest request. Returns nothing if no user is due.
-  virtual Result<std::optional<Claim>>
-  claim(const std::string &owner, TimePoint now,
-        std::chrono::milliseconds lease) = 0;
+  // earliest request. Returns nothing if no user is due, invalid if owner is
+  // empty.
+  Result<std::optional<Claim>> claim(const std::string &owner, TimePoint now,
+                                     std::chrono::milliseconds lease);
   // Extends the lease. Returns false if owner no longer holds it.
-  virtual Result<bool> renew(const Claim &claim, const std::string &owner,
-                             TimePoint now,
-                             std::chrono::milliseconds lease) = 0;
+  Result<bool> renew(const Claim &claim, const std::string &owner,
+                     TimePoint now, std::chrono::milliseconds lease);
 
   // Records a successful sync: keeps new_state, sets the last fast or full
   // sync and the last success to now, clears the failures and the lease. The
   // user leaves the queue unless its generation advanced since the claim.
-  virtual Result<void> succeed(const Claim &claim, const std::string &owner,
-                               const std::string &new_state, bool was_full,
-                               TimePoint now) = 0;
+  // Returns invalid if owner is empty.
+  Result<void> succeed(const Claim &claim, const std::string &owner,
+                       const std::string &new_state, bool was_full,
+                       TimePoint now);
   // Records a failed sync: counts it, keeps error, releases the lease and
-  // keeps the user queued, due at retry_at.
-  virtual Result<void> fail(const Claim &claim, const std::string &owner,
-                            const std::string &error, TimePoint now,
-                            TimePoint retry_at) = 0;
+  // keeps the user queued, due at retry_at. Returns invalid if owner is
+  // empty.
+  Result<void> fail(const Claim &claim, const std::string &owner,
+                    const std::string &error, TimePoint now,
+                    TimePoint retry_at);
   // Gives the lease back without an outcome (shutdown): the user stays
-  // queued and due.
-  virtual Result<void> release(const Claim &claim,
-                               const std::string &owner) = 0;
+  // queued and due. Returns invalid if owner is empty.
+  Result<void> release(const Claim &claim, const std::string &owner);
   // Removes the user's queue entry and its record (a user doveadm does not
   // know, or that has noreplicate). Returns false if it was not known.
-  virtual Result<bool> remove(const std::string &user) = 0;
+  Result<bool> remove(const std::string &user);
 
   // Returns the owners that hold leases now.
-  virtual Result<std::vector<std::string>> lease_owners() = 0;
+  Result<std::vector<std::string>> lease_owners();
   // Gives back every lease owner holds (a dead daemon's). Returns how many.
-  virtual Result<std::size_t> release_owner(const std::string &owner) = 0;
+  Result<std::size_t> release_owner(const std::string &owner);
 
   // Returns the records of the users matching the glob mask ("*": all),
   // sorted by user.
-  virtual Result<std::vector<UserRecord>> users(std::string_view mask) = 0;
+  Result<std::vector<UserRecord>> users(std::string_view mask);
   // Returns the queue's counts; waiting is judged against now.
-  virtual Result<QueueStatus> status(TimePoint now) = 0;
+  Result<QueueStatus> status(TimePoint now);
+
+private:
+  // The backend's part of each call above, its arguments checked (requests
+  // and owners not empty), called one at a time.
+  virtual Result<void> do_ping() = 0;
+  virtual Result<void> do_enqueue(const std::vector<SyncRequest> &requests) = 0;
+  virtual Result<std::optional<Claim>>
+  do_claim(const std::string &owner, TimePoint now,
+           std::chrono::milliseconds lease) = 0;
+  virtual Result<bool> do_renew(const Claim &claim, const std::string &owner,
+                                TimePoint now,
+                                std::chrono::milliseconds lease) = 0;
+  virtual Result<void> do_succeed(const Claim &claim, const std::string &owner,
+                                  const std::string &new_state, bool was_full,
+                                  TimePoint now) = 0;
+  virtual Result<void> do_fail(const Claim &claim, const std::string &owner,
+                               const std::string &error, TimePoint now,
+                               TimePoint retry_at) = 0;
+  virtual Result<void> do_release(const Claim &claim,
+                                  const std::string &owner) = 0;
+  virtual Result<bool> do_remove(const std::string &user) = 0;
+  virtual Result<std::vector<std::string>> do_lease_owners() = 0;
+  virtual Result<std::size_t> do_release_owner(const std::string &owner) = 0;
+  virtual Result<std::vector<UserRecord>> do_users(std::string_view mask) = 0;
+  virtual Result<QueueStatus> do_status(TimePoint now) = 0;
+
+  std::mutex m_mutex; // one backend call at a time
 };
 
 } // namespace dovewarden::store

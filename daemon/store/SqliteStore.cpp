@@ -8,11 +8,12 @@ namespace dovewarden::store {
 
 namespace {
 
+using db::SqliteDatabase;
 using Reset = SqliteDatabase::Reset;
-using sqlite::bind_value;
-using sqlite::column_text;
-using sqlite::from_ms;
-using sqlite::to_ms;
+using db::sqlite::bind_value;
+using db::sqlite::column_text;
+using db::sqlite::from_ms;
+using db::sqlite::to_ms;
 
 constexpr int k_schema_version = 1;
 
@@ -139,7 +140,7 @@ FROM users
 )";
 
 Priority to_priority(std::int64_t value) {
-  if (value < 0 || value >= replication::k_priority_count)
+  if (value < 0 || value >= k_priority_count)
     return Priority::none;
   return static_cast<Priority>(value);
 }
@@ -177,7 +178,7 @@ struct SqliteStore::Statements {
   Statement status;
 };
 
-tl::expected<std::unique_ptr<SqliteStore>, std::string>
+SqliteStore::Result<std::unique_ptr<SqliteStore>>
 SqliteStore::open(const std::string &directory) {
   auto database = SqliteDatabase::open(directory, "replication.db", k_schema,
                                        k_schema_version);
@@ -207,7 +208,7 @@ SqliteStore::open(const std::string &directory) {
   return store;
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<SqliteDatabase> database)
+SqliteStore::SqliteStore(std::unique_ptr<db::SqliteDatabase> database)
     : m_database(std::move(database)),
       m_statements(std::make_unique<Statements>()) {}
 
@@ -218,7 +219,7 @@ SqliteStore::Result<int> SqliteStore::run(sqlite3_stmt *statement) {
   return m_database->run(statement);
 }
 
-SqliteStore::Error SqliteStore::error(const char *what) const {
+db::StoreFailure SqliteStore::error(const char *what) const {
   return m_database->error(what);
 }
 
@@ -226,16 +227,12 @@ std::string SqliteStore::describe() const {
   return "sqlite " + m_database->path();
 }
 
-SqliteStore::Result<void> SqliteStore::ping() {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<void> SqliteStore::do_ping() {
   return m_database->execute("SELECT 1 FROM users LIMIT 1");
 }
 
 SqliteStore::Result<void>
-SqliteStore::enqueue(const std::vector<SyncRequest> &requests) {
-  if (requests.empty())
-    return {};
-  const std::lock_guard lock(m_mutex);
+SqliteStore::do_enqueue(const std::vector<SyncRequest> &requests) {
   if (auto begun = m_database->begin(); !begun)
     return tl::unexpected(begun.error());
   // in key order, the upserts walk the tree instead of jumping about it;
@@ -268,14 +265,11 @@ SqliteStore::enqueue(const std::vector<SyncRequest> &requests) {
 }
 
 SqliteStore::Result<std::optional<Claim>>
-SqliteStore::claim(const std::string &owner, TimePoint now,
-                   std::chrono::milliseconds lease) {
-  if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
-  const std::lock_guard lock(m_mutex);
+SqliteStore::do_claim(const std::string &owner, TimePoint now,
+                      std::chrono::milliseconds lease) {
   if (auto begun = m_database->begin(); !begun)
     return tl::unexpected(begun.error());
-  auto rollback = [this](Error error) {
+  auto rollback = [this](db::StoreFailure error) {
     m_database->rollback();
     return tl::unexpected(std::move(error));
   };
@@ -314,13 +308,9 @@ SqliteStore::claim(const std::string &owner, TimePoint now,
   return claimed;
 }
 
-SqliteStore::Result<bool> SqliteStore::renew(const Claim &claim,
-                                             const std::string &owner,
-                                             TimePoint now,
-                                             std::chrono::milliseconds lease) {
-  if (owner.empty())
-    return false;
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<bool>
+SqliteStore::do_renew(const Claim &claim, const std::string &owner,
+                      TimePoint now, std::chrono::milliseconds lease) {
   auto *statement = m_statements->renew.get();
   bind_value(statement, 1, claim.user);
   bind_value(statement, 2, owner);
@@ -331,11 +321,11 @@ SqliteStore::Result<bool> SqliteStore::renew(const Claim &claim,
   return *changed > 0;
 }
 
-SqliteStore::Result<void> SqliteStore::succeed(const Claim &claim,
-                                               const std::string &owner,
-                                               const std::string &new_state,
-                                               bool was_full, TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<void> SqliteStore::do_succeed(const Claim &claim,
+                                                  const std::string &owner,
+                                                  const std::string &new_state,
+                                                  bool was_full,
+                                                  TimePoint now) {
   auto *statement = m_statements->succeed.get();
   bind_value(statement, 1, claim.user);
   bind_value(statement, 2, owner);
@@ -349,11 +339,10 @@ SqliteStore::Result<void> SqliteStore::succeed(const Claim &claim,
   return {};
 }
 
-SqliteStore::Result<void> SqliteStore::fail(const Claim &claim,
-                                            const std::string &owner,
-                                            const std::string &error, TimePoint,
-                                            TimePoint retry_at) {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<void> SqliteStore::do_fail(const Claim &claim,
+                                               const std::string &owner,
+                                               const std::string &error,
+                                               TimePoint, TimePoint retry_at) {
   auto *statement = m_statements->fail.get();
   bind_value(statement, 1, claim.user);
   bind_value(statement, 2, owner);
@@ -365,9 +354,8 @@ SqliteStore::Result<void> SqliteStore::fail(const Claim &claim,
   return {};
 }
 
-SqliteStore::Result<void> SqliteStore::release(const Claim &claim,
-                                               const std::string &owner) {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<void> SqliteStore::do_release(const Claim &claim,
+                                                  const std::string &owner) {
   auto *statement = m_statements->release.get();
   bind_value(statement, 1, claim.user);
   bind_value(statement, 2, owner);
@@ -377,8 +365,7 @@ SqliteStore::Result<void> SqliteStore::release(const Claim &claim,
   return {};
 }
 
-SqliteStore::Result<bool> SqliteStore::remove(const std::string &user) {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<bool> SqliteStore::do_remove(const std::string &user) {
   auto *statement = m_statements->remove.get();
   bind_value(statement, 1, user);
   auto changed = run(statement);
@@ -387,8 +374,7 @@ SqliteStore::Result<bool> SqliteStore::remove(const std::string &user) {
   return *changed > 0;
 }
 
-SqliteStore::Result<std::vector<std::string>> SqliteStore::lease_owners() {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<std::vector<std::string>> SqliteStore::do_lease_owners() {
   auto *statement = m_statements->lease_owners.get();
   const Reset reset(statement);
   std::vector<std::string> owners;
@@ -401,8 +387,7 @@ SqliteStore::Result<std::vector<std::string>> SqliteStore::lease_owners() {
 }
 
 SqliteStore::Result<std::size_t>
-SqliteStore::release_owner(const std::string &owner) {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::do_release_owner(const std::string &owner) {
   auto *statement = m_statements->release_owner.get();
   bind_value(statement, 1, owner);
   auto changed = run(statement);
@@ -412,8 +397,7 @@ SqliteStore::release_owner(const std::string &owner) {
 }
 
 SqliteStore::Result<std::vector<UserRecord>>
-SqliteStore::users(std::string_view mask) {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::do_users(std::string_view mask) {
   auto *statement = m_statements->users.get();
   const Reset reset(statement);
   sqlite3_bind_text(statement, 1, mask.data(), static_cast<int>(mask.size()),
@@ -443,8 +427,7 @@ SqliteStore::users(std::string_view mask) {
   return records;
 }
 
-SqliteStore::Result<QueueStatus> SqliteStore::status(TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+SqliteStore::Result<QueueStatus> SqliteStore::do_status(TimePoint now) {
   auto *statement = m_statements->status.get();
   const Reset reset(statement);
   bind_value(statement, 1, to_ms(now));
@@ -454,7 +437,7 @@ SqliteStore::Result<QueueStatus> SqliteStore::status(TimePoint now) {
     return static_cast<std::uint64_t>(sqlite3_column_int64(statement, column));
   };
   QueueStatus status;
-  for (int p = 0; p < replication::k_priority_count; p++)
+  for (int p = 0; p < k_priority_count; p++)
     status.queued[static_cast<std::size_t>(p)] = count(p);
   status.waiting = count(4);
   status.running = count(5);

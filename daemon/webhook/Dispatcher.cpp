@@ -188,7 +188,8 @@ tl::expected<void, std::string> Dispatcher::write() {
   if (m_pending.empty())
     return {};
   if (auto stored = m_store.enqueue(m_pending); !stored)
-    return tl::make_unexpected("storing deliveries failed: " + stored.error());
+    return tl::make_unexpected("storing deliveries failed: " +
+                               stored.error().message);
   m_counters.enqueued.Increment(static_cast<double>(m_pending.size()));
   m_pending.clear();
   if (m_stored)

@@ -9,13 +9,12 @@ namespace dovewarden::webhook {
 
 namespace {
 
-using Connection = store::RedisConnection;
+using Connection = db::RedisConnection;
 constexpr auto &number = Connection::number;
 constexpr auto &text = Connection::text;
 constexpr auto &time_of = Connection::time_of;
 constexpr auto &to_ms = Connection::to_ms;
 
-constexpr std::size_t k_prune_step = 1000;
 // how many due deliveries one claim looks at, at most, to fill per_endpoint
 constexpr int k_claim_scan = 10000;
 
@@ -75,7 +74,7 @@ return 1
 constexpr const char *k_enqueue = R"(
 for i = 2, #ARGV, 7 do
   if redis.call('EXISTS', dkey(ARGV[i])) == 1 then
-    return redis.error_reply('delivery ' .. ARGV[i] .. ' exists')
+    return redis.error_reply('CONFLICT delivery ' .. ARGV[i] .. ' exists')
   end
 end
 for i = 2, #ARGV, 7 do
@@ -314,7 +313,7 @@ std::optional<Attempt> decode_attempt(std::string_view encoded,
 
 } // namespace
 
-tl::expected<std::unique_ptr<RedisWebhookStore>, std::string>
+RedisWebhookStore::Result<std::unique_ptr<RedisWebhookStore>>
 RedisWebhookStore::connect(Options options) {
   return Connection::open<RedisWebhookStore>(std::move(options));
 }
@@ -348,8 +347,7 @@ RedisWebhookStore::run(ScriptId script, std::vector<std::string> arguments) {
   return m_connection.run(script, m_keys, std::move(arguments));
 }
 
-RedisWebhookStore::Result<void> RedisWebhookStore::ping() {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::Result<void> RedisWebhookStore::do_ping() {
   auto reply = m_connection.command({"PING"});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -357,11 +355,10 @@ RedisWebhookStore::Result<void> RedisWebhookStore::ping() {
 }
 
 RedisWebhookStore::Result<bool>
-RedisWebhookStore::put_endpoint(const Endpoint &endpoint, bool replace) {
+RedisWebhookStore::do_put_endpoint(const Endpoint &endpoint, bool replace) {
   std::vector<std::string> arguments{
       endpoint.id, encode_endpoint(endpoint), to_ms(endpoint.created),
       to_ms(endpoint.failing_since), replace ? "1" : "0"};
-  const std::lock_guard lock(m_mutex);
   auto reply = run(m_put_endpoint, std::move(arguments));
   if (!reply)
     return tl::unexpected(reply.error());
@@ -369,28 +366,26 @@ RedisWebhookStore::put_endpoint(const Endpoint &endpoint, bool replace) {
 }
 
 RedisWebhookStore::Result<std::optional<Endpoint>>
-RedisWebhookStore::endpoint(const std::string &id) {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_endpoint(const std::string &id) {
   auto reply = m_connection.command(
       {"HMGET", m_prefix + "ep:" + id, "data", "failing_since"});
   if (!reply)
     return tl::unexpected(reply.error());
   const redisReply *r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-    return tl::unexpected(m_connection.description() +
-                          ": endpoint: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": endpoint: unexpected reply");
   if (r->element[0]->type == REDIS_REPLY_NIL)
     return std::nullopt;
   auto endpoint = decode_endpoint(text(r->element[0]));
   if (!endpoint)
-    return tl::unexpected(m_connection.description() + ": " + endpoint.error());
+    return db::corrupt(m_connection.description() + ": " + endpoint.error());
   endpoint->failing_since = time_of(r->element[1]);
   return std::move(*endpoint);
 }
 
 RedisWebhookStore::Result<std::vector<Endpoint>>
-RedisWebhookStore::endpoints() {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_endpoints() {
   auto ids = m_connection.command({"ZRANGE", m_keys[0], "0", "-1"});
   if (!ids)
     return tl::unexpected(ids.error());
@@ -405,14 +400,13 @@ RedisWebhookStore::endpoints() {
   std::vector<Endpoint> endpoints;
   for (const auto &reply : *replies) {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
-      return tl::unexpected(m_connection.description() +
-                            ": endpoints: unexpected reply");
+      return db::corrupt(m_connection.description() +
+                         ": endpoints: unexpected reply");
     if (reply->element[0]->type == REDIS_REPLY_NIL)
       continue; // removed meanwhile
     auto endpoint = decode_endpoint(text(reply->element[0]));
     if (!endpoint)
-      return tl::unexpected(m_connection.description() + ": " +
-                            endpoint.error());
+      return db::corrupt(m_connection.description() + ": " + endpoint.error());
     endpoint->failing_since = time_of(reply->element[1]);
     endpoints.push_back(std::move(*endpoint));
   }
@@ -420,8 +414,7 @@ RedisWebhookStore::endpoints() {
 }
 
 RedisWebhookStore::Result<bool>
-RedisWebhookStore::remove_endpoint(const std::string &id) {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_remove_endpoint(const std::string &id) {
   auto reply = run(m_remove_endpoint, {id});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -429,8 +422,7 @@ RedisWebhookStore::remove_endpoint(const std::string &id) {
 }
 
 RedisWebhookStore::Result<std::uint64_t>
-RedisWebhookStore::endpoints_version() {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_endpoints_version() {
   auto reply = m_connection.command({"GET", m_keys[1]});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -438,9 +430,7 @@ RedisWebhookStore::endpoints_version() {
 }
 
 RedisWebhookStore::Result<void>
-RedisWebhookStore::enqueue(const std::vector<Delivery> &deliveries) {
-  if (deliveries.empty())
-    return {};
+RedisWebhookStore::do_enqueue(const std::vector<Delivery> &deliveries) {
   std::vector<std::string> arguments;
   arguments.reserve(deliveries.size() * 7);
   for (const auto &delivery : deliveries) {
@@ -453,7 +443,6 @@ RedisWebhookStore::enqueue(const std::vector<Delivery> &deliveries) {
     arguments.push_back(to_ms(delivery.next_attempt));
   }
   // one script for the whole batch: one round trip, and all or nothing
-  const std::lock_guard lock(m_mutex);
   auto reply = run(m_enqueue, std::move(arguments));
   if (!reply)
     return tl::unexpected(reply.error());
@@ -461,14 +450,9 @@ RedisWebhookStore::enqueue(const std::vector<Delivery> &deliveries) {
 }
 
 RedisWebhookStore::Result<std::vector<Delivery>>
-RedisWebhookStore::claim(const std::string &owner, TimePoint now,
-                         std::chrono::milliseconds lease, std::size_t max,
-                         std::size_t per_endpoint) {
-  if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
-  if (max == 0)
-    return std::vector<Delivery>{};
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_claim(const std::string &owner, TimePoint now,
+                            std::chrono::milliseconds lease, std::size_t max,
+                            std::size_t per_endpoint) {
   auto reply = run(m_claim, {owner, to_ms(now), to_ms(now + lease),
                              std::to_string(max), std::to_string(per_endpoint),
                              std::to_string(k_claim_scan)});
@@ -477,8 +461,8 @@ RedisWebhookStore::claim(const std::string &owner, TimePoint now,
   const redisReply *r = reply->get();
   constexpr std::size_t k_stride = 1 + k_delivery_fields;
   if (r->type != REDIS_REPLY_ARRAY || r->elements % k_stride != 0)
-    return tl::unexpected(m_connection.description() +
-                          ": claim: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": claim: unexpected reply");
   std::vector<Delivery> deliveries;
   for (std::size_t i = 0; i < r->elements; i += k_stride)
     deliveries.push_back(
@@ -487,18 +471,16 @@ RedisWebhookStore::claim(const std::string &owner, TimePoint now,
 }
 
 RedisWebhookStore::Result<bool>
-RedisWebhookStore::finish(const Delivery &delivery, const std::string &owner,
-                          const Attempt &attempt, const Outcome &outcome) {
-  auto finished = finish_all({Finish{delivery, owner, attempt, outcome}});
+RedisWebhookStore::do_finish(const Delivery &delivery, const std::string &owner,
+                             const Attempt &attempt, const Outcome &outcome) {
+  auto finished = do_finish_all({Finish{delivery, owner, attempt, outcome}});
   if (!finished)
     return tl::unexpected(finished.error());
   return finished->front();
 }
 
 RedisWebhookStore::Result<std::vector<bool>>
-RedisWebhookStore::finish_all(const std::vector<Finish> &finishes) {
-  if (finishes.empty())
-    return std::vector<bool>{};
+RedisWebhookStore::do_finish_all(const std::vector<Finish> &finishes) {
   std::vector<std::string> arguments{std::to_string(k_attempts_kept)};
   arguments.reserve(1 + 6 * finishes.size());
   for (const auto &one : finishes) {
@@ -509,14 +491,13 @@ RedisWebhookStore::finish_all(const std::vector<Finish> &finishes) {
     arguments.push_back(to_ms(one.outcome.retry_at));
     arguments.push_back(to_ms(one.attempt.at));
   }
-  const std::lock_guard lock(m_mutex);
   auto reply = run(m_finish, std::move(arguments));
   if (!reply)
     return tl::unexpected(reply.error());
   const redisReply *r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != finishes.size())
-    return tl::unexpected(m_connection.description() +
-                          ": finish: unexpected reply");
+    return db::corrupt(m_connection.description() +
+                       ": finish: unexpected reply");
   std::vector<bool> held;
   held.reserve(finishes.size());
   for (std::size_t i = 0; i < r->elements; i++)
@@ -525,8 +506,7 @@ RedisWebhookStore::finish_all(const std::vector<Finish> &finishes) {
 }
 
 RedisWebhookStore::Result<std::size_t>
-RedisWebhookStore::release_owner(const std::string &owner) {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_release_owner(const std::string &owner) {
   auto reply = run(m_release_owner, {owner});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -554,17 +534,16 @@ RedisWebhookStore::records(const std::vector<std::string> &ids) {
     if (fields->type != REDIS_REPLY_ARRAY ||
         fields->elements != k_delivery_fields ||
         attempts->type != REDIS_REPLY_ARRAY)
-      return tl::unexpected(m_connection.description() +
-                            ": deliveries: unexpected reply");
+      return db::corrupt(m_connection.description() +
+                         ": deliveries: unexpected reply");
     if (fields->element[0]->type == REDIS_REPLY_NIL)
       continue; // removed meanwhile
     DeliveryRecord record{read_delivery(ids[i], fields->element), {}};
     for (std::size_t a = 0; a < attempts->elements; a++) {
       auto attempt = decode_attempt(text(attempts->element[a]), ids[i]);
       if (!attempt)
-        return tl::unexpected(m_connection.description() +
-                              ": a stored attempt of " + ids[i] +
-                              " is garbled");
+        return db::corrupt(m_connection.description() +
+                           ": a stored attempt of " + ids[i] + " is garbled");
       record.attempts.push_back(std::move(*attempt));
     }
     records.push_back(std::move(record));
@@ -573,11 +552,8 @@ RedisWebhookStore::records(const std::vector<std::string> &ids) {
 }
 
 RedisWebhookStore::Result<std::vector<DeliveryRecord>>
-RedisWebhookStore::deliveries(const std::string &endpoint_id,
-                              std::size_t limit) {
-  if (limit == 0)
-    return std::vector<DeliveryRecord>{};
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_deliveries(const std::string &endpoint_id,
+                                 std::size_t limit) {
   auto reply =
       m_connection.command({"ZREVRANGE", m_prefix + "log:" + endpoint_id, "0",
                             std::to_string(limit - 1)});
@@ -591,8 +567,7 @@ RedisWebhookStore::deliveries(const std::string &endpoint_id,
 }
 
 RedisWebhookStore::Result<std::optional<DeliveryRecord>>
-RedisWebhookStore::delivery(const std::string &id) {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_delivery(const std::string &id) {
   auto found = records({id});
   if (!found)
     return tl::unexpected(found.error());
@@ -602,8 +577,7 @@ RedisWebhookStore::delivery(const std::string &id) {
 }
 
 RedisWebhookStore::Result<bool>
-RedisWebhookStore::redeliver(const std::string &id, TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_redeliver(const std::string &id, TimePoint now) {
   auto reply = run(m_redeliver, {id, to_ms(now)});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -611,9 +585,8 @@ RedisWebhookStore::redeliver(const std::string &id, TimePoint now) {
 }
 
 RedisWebhookStore::Result<std::size_t>
-RedisWebhookStore::recover(const std::string &endpoint_id, TimePoint since,
-                           TimePoint until, TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::do_recover(const std::string &endpoint_id, TimePoint since,
+                              TimePoint until, TimePoint now) {
   auto reply =
       run(m_recover, {endpoint_id, to_ms(since), to_ms(until), to_ms(now)});
   if (!reply)
@@ -621,8 +594,7 @@ RedisWebhookStore::recover(const std::string &endpoint_id, TimePoint since,
   return static_cast<std::size_t>(number(reply->get()));
 }
 
-RedisWebhookStore::Result<std::uint64_t> RedisWebhookStore::pending() {
-  const std::lock_guard lock(m_mutex);
+RedisWebhookStore::Result<std::uint64_t> RedisWebhookStore::do_pending() {
   auto reply = run(m_pending, {});
   if (!reply)
     return tl::unexpected(reply.error());
@@ -630,19 +602,11 @@ RedisWebhookStore::Result<std::uint64_t> RedisWebhookStore::pending() {
 }
 
 RedisWebhookStore::Result<std::size_t>
-RedisWebhookStore::prune(TimePoint before) {
-  // in steps, so that no one script holds the server for long
-  std::size_t pruned = 0;
-  for (;;) {
-    const std::lock_guard lock(m_mutex);
-    auto reply = run(m_prune, {to_ms(before), std::to_string(k_prune_step)});
-    if (!reply)
-      return tl::unexpected(reply.error());
-    const auto step = static_cast<std::size_t>(number(reply->get()));
-    pruned += step;
-    if (step < k_prune_step)
-      return pruned;
-  }
+RedisWebhookStore::do_prune(TimePoint before, std::size_t at_most) {
+  auto reply = run(m_prune, {to_ms(before), std::to_string(at_most)});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return static_cast<std::size_t>(number(reply->get()));
 }
 
 } // namespace dovewarden::webhook

@@ -1,12 +1,9 @@
 #pragma once
 
-#include "store/RedisConnection.hpp"
+#include "db/RedisConnection.hpp"
 #include "webhook/WebhookStore.hpp"
 
-#include <tl/expected.hpp>
-
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,7 +11,7 @@ namespace dovewarden::webhook {
 
 // The shared webhook store: a Redis server that several daemons use at once.
 // Every change that touches more than one key is one Lua script, so it is
-// atomic across daemons. One connection, guarded by a mutex, opened again on
+// atomic across daemons. One connection, one call at a time, opened again on
 // the call after it broke.
 //
 // Keys, under <ns>:wh:, "endpoints" (ids by creation time), "version"
@@ -25,64 +22,65 @@ namespace dovewarden::webhook {
 // list) and log:<endpoint id> (its delivery ids by creation time).
 class RedisWebhookStore final : public WebhookStore {
 public:
-  using Options = store::RedisConnection::Options;
+  using Options = db::RedisConnection::Options;
   static constexpr std::size_t k_attempts_kept = 50;
 
   // Returns a store for options, connected if the server answers (if it does
-  // not, the calls fail until it does). Returns an error text if the options
-  // are invalid or the server refuses the password.
-  static tl::expected<std::unique_ptr<RedisWebhookStore>, std::string>
-  connect(Options options);
+  // not, the calls fail until it does). Returns a failure (invalid) if the
+  // options are invalid or the server refuses the password.
+  static Result<std::unique_ptr<RedisWebhookStore>> connect(Options options);
 
   RedisWebhookStore(const RedisWebhookStore &) = delete;
   RedisWebhookStore &operator=(const RedisWebhookStore &) = delete;
   ~RedisWebhookStore() override;
 
-  Result<void> ping() override;
-  Result<bool> put_endpoint(const Endpoint &endpoint, bool replace) override;
-  Result<std::optional<Endpoint>> endpoint(const std::string &id) override;
-  Result<std::vector<Endpoint>> endpoints() override;
-  Result<bool> remove_endpoint(const std::string &id) override;
-  Result<std::uint64_t> endpoints_version() override;
-  Result<void> enqueue(const std::vector<Delivery> &deliveries) override;
-  Result<std::vector<Delivery>> claim(const std::string &owner, TimePoint now,
-                                      std::chrono::milliseconds lease,
-                                      std::size_t max,
-                                      std::size_t per_endpoint) override;
-  Result<bool> finish(const Delivery &delivery, const std::string &owner,
-                      const Attempt &attempt, const Outcome &outcome) override;
-  Result<std::vector<bool>>
-  finish_all(const std::vector<Finish> &finishes) override;
-  Result<std::size_t> release_owner(const std::string &owner) override;
-  Result<std::vector<DeliveryRecord>> deliveries(const std::string &endpoint_id,
-                                                 std::size_t limit) override;
-  Result<std::optional<DeliveryRecord>>
-  delivery(const std::string &id) override;
-  Result<bool> redeliver(const std::string &id, TimePoint now) override;
-  Result<std::size_t> recover(const std::string &endpoint_id, TimePoint since,
-                              TimePoint until, TimePoint now) override;
-  Result<std::uint64_t> pending() override;
-  Result<std::size_t> prune(TimePoint before) override;
-
 private:
-  friend class store::RedisConnection;
+  friend class db::RedisConnection;
 
-  using Reply = store::RedisConnection::Reply;
-  using ScriptId = store::RedisConnection::ScriptId;
+  using Reply = db::RedisConnection::Reply;
+  using ScriptId = db::RedisConnection::ScriptId;
 
   explicit RedisWebhookStore(Options options);
 
+  Result<void> do_ping() override;
+  Result<bool> do_put_endpoint(const Endpoint &endpoint, bool replace) override;
+  Result<std::optional<Endpoint>> do_endpoint(const std::string &id) override;
+  Result<std::vector<Endpoint>> do_endpoints() override;
+  Result<bool> do_remove_endpoint(const std::string &id) override;
+  Result<std::uint64_t> do_endpoints_version() override;
+  Result<void> do_enqueue(const std::vector<Delivery> &deliveries) override;
+  Result<std::vector<Delivery>> do_claim(const std::string &owner,
+                                         TimePoint now,
+                                         std::chrono::milliseconds lease,
+                                         std::size_t max,
+                                         std::size_t per_endpoint) override;
+  Result<bool> do_finish(const Delivery &delivery, const std::string &owner,
+                         const Attempt &attempt,
+                         const Outcome &outcome) override;
+  Result<std::vector<bool>>
+  do_finish_all(const std::vector<Finish> &finishes) override;
+  Result<std::size_t> do_release_owner(const std::string &owner) override;
+  Result<std::vector<DeliveryRecord>>
+  do_deliveries(const std::string &endpoint_id, std::size_t limit) override;
+  Result<std::optional<DeliveryRecord>>
+  do_delivery(const std::string &id) override;
+  Result<bool> do_redeliver(const std::string &id, TimePoint now) override;
+  Result<std::size_t> do_recover(const std::string &endpoint_id,
+                                 TimePoint since, TimePoint until,
+                                 TimePoint now) override;
+  Result<std::uint64_t> do_pending() override;
+  Result<std::size_t> do_prune(TimePoint before, std::size_t at_most) override;
+
   // Runs script with the store's keys and the key prefix before arguments.
-  // Returns its reply, or an error text.
+  // Returns its reply, or a failure.
   Result<Reply> run(ScriptId script, std::vector<std::string> arguments);
   // Returns the records of ids, those that still exist, in that order.
   Result<std::vector<DeliveryRecord>>
   records(const std::vector<std::string> &ids);
 
-  store::RedisConnection m_connection;
+  db::RedisConnection m_connection;
   std::string m_prefix;
   std::vector<std::string> m_keys; // KEYS of every script
-  std::mutex m_mutex;
   ScriptId m_put_endpoint;
   ScriptId m_remove_endpoint;
   ScriptId m_enqueue;

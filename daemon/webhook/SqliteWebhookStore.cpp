@@ -11,13 +11,13 @@ namespace dovewarden::webhook {
 
 namespace {
 
-using store::SqliteDatabase;
+using db::SqliteDatabase;
 using Reset = SqliteDatabase::Reset;
-using store::sqlite::bind_blob;
-using store::sqlite::bind_value;
-using store::sqlite::column_text;
-using store::sqlite::from_ms;
-using store::sqlite::to_ms;
+using db::sqlite::bind_blob;
+using db::sqlite::bind_value;
+using db::sqlite::column_text;
+using db::sqlite::from_ms;
+using db::sqlite::to_ms;
 
 constexpr int k_schema_version = 1;
 
@@ -240,7 +240,7 @@ struct SqliteWebhookStore::Statements {
   Statement prune;
 };
 
-tl::expected<std::unique_ptr<SqliteWebhookStore>, std::string>
+SqliteWebhookStore::Result<std::unique_ptr<SqliteWebhookStore>>
 SqliteWebhookStore::open(const std::string &directory) {
   auto database = SqliteDatabase::open(directory, "webhooks.db", k_schema,
                                        k_schema_version);
@@ -281,7 +281,7 @@ SqliteWebhookStore::open(const std::string &directory) {
 }
 
 SqliteWebhookStore::SqliteWebhookStore(
-    std::unique_ptr<store::SqliteDatabase> database)
+    std::unique_ptr<db::SqliteDatabase> database)
     : m_database(std::move(database)),
       m_statements(std::make_unique<Statements>()) {}
 
@@ -293,15 +293,13 @@ SqliteWebhookStore::run(sqlite3_stmt *statement) {
   return m_database->run(statement);
 }
 
-SqliteWebhookStore::Result<void> SqliteWebhookStore::ping() {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::Result<void> SqliteWebhookStore::do_ping() {
   return m_database->execute("SELECT 1 FROM endpoints LIMIT 1");
 }
 
 SqliteWebhookStore::Result<bool>
-SqliteWebhookStore::put_endpoint(const Endpoint &endpoint, bool replace) {
+SqliteWebhookStore::do_put_endpoint(const Endpoint &endpoint, bool replace) {
   const std::string data = encode_endpoint(endpoint);
-  const std::lock_guard lock(m_mutex);
   return m_database->transaction([&]() -> Result<bool> {
     auto *statement = m_statements->put_endpoint.get();
     bind_value(statement, 1, endpoint.id);
@@ -328,7 +326,7 @@ SqliteWebhookStore::read_endpoints(sqlite3_stmt *statement) {
   while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
     auto endpoint = decode_endpoint(column_text(statement, 0));
     if (!endpoint)
-      return tl::unexpected(m_database->path() + ": " + endpoint.error());
+      return db::corrupt(m_database->path() + ": " + endpoint.error());
     endpoint->failing_since = from_ms(sqlite3_column_int64(statement, 1));
     endpoints.push_back(std::move(*endpoint));
   }
@@ -338,8 +336,7 @@ SqliteWebhookStore::read_endpoints(sqlite3_stmt *statement) {
 }
 
 SqliteWebhookStore::Result<std::optional<Endpoint>>
-SqliteWebhookStore::endpoint(const std::string &id) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_endpoint(const std::string &id) {
   auto *statement = m_statements->endpoint.get();
   bind_value(statement, 1, id);
   auto endpoints = read_endpoints(statement);
@@ -351,14 +348,12 @@ SqliteWebhookStore::endpoint(const std::string &id) {
 }
 
 SqliteWebhookStore::Result<std::vector<Endpoint>>
-SqliteWebhookStore::endpoints() {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_endpoints() {
   return read_endpoints(m_statements->endpoints.get());
 }
 
 SqliteWebhookStore::Result<bool>
-SqliteWebhookStore::remove_endpoint(const std::string &id) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_remove_endpoint(const std::string &id) {
   return m_database->transaction([&]() -> Result<bool> {
     for (auto *statement : {m_statements->remove_endpoint_attempts.get(),
                             m_statements->remove_endpoint_deliveries.get()}) {
@@ -380,8 +375,7 @@ SqliteWebhookStore::remove_endpoint(const std::string &id) {
 }
 
 SqliteWebhookStore::Result<std::uint64_t>
-SqliteWebhookStore::endpoints_version() {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_endpoints_version() {
   auto *statement = m_statements->version.get();
   const Reset reset(statement);
   if (sqlite3_step(statement) != SQLITE_ROW)
@@ -390,10 +384,7 @@ SqliteWebhookStore::endpoints_version() {
 }
 
 SqliteWebhookStore::Result<void>
-SqliteWebhookStore::enqueue(const std::vector<Delivery> &deliveries) {
-  if (deliveries.empty())
-    return {};
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_enqueue(const std::vector<Delivery> &deliveries) {
   return m_database->transaction([&]() -> Result<void> {
     auto *statement = m_statements->enqueue.get();
     for (const auto &delivery : deliveries) {
@@ -412,14 +403,9 @@ SqliteWebhookStore::enqueue(const std::vector<Delivery> &deliveries) {
 }
 
 SqliteWebhookStore::Result<std::vector<Delivery>>
-SqliteWebhookStore::claim(const std::string &owner, TimePoint now,
-                          std::chrono::milliseconds lease, std::size_t max,
-                          std::size_t per_endpoint) {
-  if (owner.empty())
-    return tl::unexpected(std::string("claim: empty owner"));
-  if (max == 0)
-    return std::vector<Delivery>{};
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_claim(const std::string &owner, TimePoint now,
+                             std::chrono::milliseconds lease, std::size_t max,
+                             std::size_t per_endpoint) {
   return m_database->transaction([&]() -> Result<std::vector<Delivery>> {
     // the first per_endpoint due of each endpoint, the first max of those
     std::vector<std::int64_t> chosen;
@@ -458,9 +444,9 @@ SqliteWebhookStore::claim(const std::string &owner, TimePoint now,
 }
 
 SqliteWebhookStore::Result<bool>
-SqliteWebhookStore::finish(const Delivery &delivery, const std::string &owner,
-                           const Attempt &attempt, const Outcome &outcome) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_finish(const Delivery &delivery,
+                              const std::string &owner, const Attempt &attempt,
+                              const Outcome &outcome) {
   return m_database->transaction([&]() -> Result<bool> {
     Streaks streaks;
     return finish_one(delivery, owner, attempt, outcome, streaks);
@@ -468,8 +454,7 @@ SqliteWebhookStore::finish(const Delivery &delivery, const std::string &owner,
 }
 
 SqliteWebhookStore::Result<std::vector<bool>>
-SqliteWebhookStore::finish_all(const std::vector<Finish> &finishes) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_finish_all(const std::vector<Finish> &finishes) {
   return m_database->transaction([&]() -> Result<std::vector<bool>> {
     std::vector<bool> held;
     held.reserve(finishes.size());
@@ -536,8 +521,7 @@ SqliteWebhookStore::finish_one(const Delivery &delivery,
 }
 
 SqliteWebhookStore::Result<std::size_t>
-SqliteWebhookStore::release_owner(const std::string &owner) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_release_owner(const std::string &owner) {
   auto *statement = m_statements->release_owner.get();
   bind_value(statement, 1, owner);
   auto changed = run(statement);
@@ -580,9 +564,8 @@ SqliteWebhookStore::read_records(sqlite3_stmt *statement) {
 }
 
 SqliteWebhookStore::Result<std::vector<DeliveryRecord>>
-SqliteWebhookStore::deliveries(const std::string &endpoint_id,
-                               std::size_t limit) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_deliveries(const std::string &endpoint_id,
+                                  std::size_t limit) {
   auto *statement = m_statements->deliveries.get();
   bind_value(statement, 1, endpoint_id);
   bind_value(statement, 2, static_cast<std::int64_t>(limit));
@@ -590,8 +573,7 @@ SqliteWebhookStore::deliveries(const std::string &endpoint_id,
 }
 
 SqliteWebhookStore::Result<std::optional<DeliveryRecord>>
-SqliteWebhookStore::delivery(const std::string &id) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_delivery(const std::string &id) {
   auto *statement = m_statements->delivery.get();
   bind_value(statement, 1, id);
   auto records = read_records(statement);
@@ -603,8 +585,7 @@ SqliteWebhookStore::delivery(const std::string &id) {
 }
 
 SqliteWebhookStore::Result<bool>
-SqliteWebhookStore::redeliver(const std::string &id, TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_redeliver(const std::string &id, TimePoint now) {
   auto *statement = m_statements->redeliver.get();
   bind_value(statement, 1, id);
   bind_value(statement, 2, to_ms(now));
@@ -615,9 +596,8 @@ SqliteWebhookStore::redeliver(const std::string &id, TimePoint now) {
 }
 
 SqliteWebhookStore::Result<std::size_t>
-SqliteWebhookStore::recover(const std::string &endpoint_id, TimePoint since,
-                            TimePoint until, TimePoint now) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_recover(const std::string &endpoint_id, TimePoint since,
+                               TimePoint until, TimePoint now) {
   auto *statement = m_statements->recover.get();
   bind_value(statement, 1, endpoint_id);
   bind_value(statement, 2, to_ms(since));
@@ -629,8 +609,7 @@ SqliteWebhookStore::recover(const std::string &endpoint_id, TimePoint since,
   return static_cast<std::size_t>(*changed);
 }
 
-SqliteWebhookStore::Result<std::uint64_t> SqliteWebhookStore::pending() {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::Result<std::uint64_t> SqliteWebhookStore::do_pending() {
   auto *statement = m_statements->pending.get();
   const Reset reset(statement);
   if (sqlite3_step(statement) != SQLITE_ROW)
@@ -638,9 +617,9 @@ SqliteWebhookStore::Result<std::uint64_t> SqliteWebhookStore::pending() {
   return static_cast<std::uint64_t>(sqlite3_column_int64(statement, 0));
 }
 
+// all at once: one transaction, however many
 SqliteWebhookStore::Result<std::size_t>
-SqliteWebhookStore::prune(TimePoint before) {
-  const std::lock_guard lock(m_mutex);
+SqliteWebhookStore::do_prune(TimePoint before, std::size_t) {
   return m_database->transaction([&]() -> Result<std::size_t> {
     auto *attempts = m_statements->prune_attempts.get();
     bind_value(attempts, 1, to_ms(before));

@@ -22,13 +22,13 @@ public:
   std::mutex mutex;
 
   std::string describe() const override { return "fake"; }
-  Result<void> ping() override { return check(); }
+  Result<void> do_ping() override { return check(); }
 
   Result<void>
-  enqueue(const std::vector<store::SyncRequest> &requests) override {
+  do_enqueue(const std::vector<store::SyncRequest> &requests) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     for (const auto &request : requests) {
       auto &record = records[request.user];
       record.user = request.user;
@@ -42,42 +42,42 @@ public:
     return {};
   }
   Result<std::optional<store::Claim>>
-  claim(const std::string &, store::TimePoint,
+  do_claim(const std::string &, store::TimePoint,
         std::chrono::milliseconds) override {
     return unsupported();
   }
-  Result<bool> renew(const store::Claim &, const std::string &,
+  Result<bool> do_renew(const store::Claim &, const std::string &,
                      store::TimePoint, std::chrono::milliseconds) override {
     return unsupported();
   }
-  Result<void> succeed(const store::Claim &, const std::string &,
+  Result<void> do_succeed(const store::Claim &, const std::string &,
                        const std::string &, bool, store::TimePoint) override {
     return unsupported();
   }
-  Result<void> fail(const store::Claim &, const std::string &,
+  Result<void> do_fail(const store::Claim &, const std::string &,
                     const std::string &, store::TimePoint,
                     store::TimePoint) override {
     return unsupported();
   }
-  Result<void> release(const store::Claim &, const std::string &) override {
+  Result<void> do_release(const store::Claim &, const std::string &) override {
     return unsupported();
   }
-  Result<bool> remove(const std::string &user) override {
+  Result<bool> do_remove(const std::string &user) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     return records.erase(user) > 0;
   }
-  Result<std::vector<std::string>> lease_owners() override {
+  Result<std::vector<std::string>> do_lease_owners() override {
     return unsupported();
   }
-  Result<std::size_t> release_owner(const std::string &) override {
+  Result<std::size_t> do_release_owner(const std::string &) override {
     return unsupported();
   }
-  Result<std::vector<store::UserRecord>> users(std::string_view mask) override {
+  Result<std::vector<store::UserRecord>> do_users(std::string_view mask) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     std::vector<store::UserRecord> found;
     for (const auto &[user, record] : records) {
       if (util::glob_match(mask, user))
@@ -85,10 +85,10 @@ public:
     }
     return found;
   }
-  Result<store::QueueStatus> status(store::TimePoint) override {
+  Result<store::QueueStatus> do_status(store::TimePoint) override {
     std::lock_guard lock(mutex);
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     return queue_status;
   }
 
@@ -107,11 +107,11 @@ public:
 private:
   Result<void> check() {
     if (failing)
-      return tl::unexpected<Error>("fake store down");
+      return db::unavailable("fake store down");
     return {};
   }
-  static tl::unexpected<Error> unsupported() {
-    return tl::unexpected<Error>("not in the fake");
+  static tl::unexpected<db::StoreFailure> unsupported() {
+    return db::unavailable("not in the fake");
   }
 };
 

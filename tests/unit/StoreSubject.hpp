@@ -1,12 +1,15 @@
 #pragma once
 
 #include "RedisServer.hpp"
+#include "db/StoreFailure.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -28,6 +31,40 @@ inline RedisServer &shared_redis() {
   return server;
 }
 
+// Returns "ok" if result holds a value, else the kind of its failure
+// ("unavailable", "conflict", "invalid" or "corrupt").
+template <typename T> std::string kind_of(const db::Result<T> &result) {
+  return result ? "ok" : db::failure_kind_name(result.error().kind);
+}
+
+// While it lives, no file of this process grows past limit bytes: a write
+// beyond fails as it would on a full disk (EFBIG; SIGXFSZ is ignored). The
+// test writes nothing else meanwhile, its log included.
+class FileSizeLimit {
+public:
+  explicit FileSizeLimit(rlim_t limit) {
+    BOOST_REQUIRE(::getrlimit(RLIMIT_FSIZE, &m_saved) == 0);
+    m_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = m_saved;
+    lowered.rlim_cur = limit;
+    m_set = ::setrlimit(RLIMIT_FSIZE, &lowered) == 0;
+  }
+  FileSizeLimit(const FileSizeLimit &) = delete;
+  FileSizeLimit &operator=(const FileSizeLimit &) = delete;
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &m_saved);
+    std::signal(SIGXFSZ, m_handler);
+  }
+
+  // Returns whether the limit took effect.
+  bool set() const { return m_set; }
+
+private:
+  rlimit m_saved{};
+  void (*m_handler)(int) = SIG_DFL;
+  bool m_set = false;
+};
+
 // Returns whether ping() answered within about five seconds (a restarted
 // server may still be loading its file for a moment).
 template <typename Store> bool wait_until_answers(Store &store) {
@@ -47,8 +84,9 @@ std::unique_ptr<Redis> connect_redis(int port, const std::string &ns) {
   options.port = port;
   options.ns = ns;
   auto connected = Redis::connect(options);
-  BOOST_REQUIRE_MESSAGE(connected.has_value(),
-                        (connected ? std::string() : connected.error()));
+  BOOST_REQUIRE_MESSAGE(
+      connected.has_value(),
+      (connected ? std::string() : connected.error().message));
   return std::move(*connected);
 }
 
@@ -63,7 +101,7 @@ public:
       m_directory = make_temp_directory();
       auto opened = Sqlite::open(m_directory + "/store");
       BOOST_REQUIRE_MESSAGE(opened.has_value(),
-                            (opened ? std::string() : opened.error()));
+                            (opened ? std::string() : opened.error().message));
       m_store = std::move(*opened);
     } else {
       m_store = connect_redis<Redis>(shared_redis().port(),

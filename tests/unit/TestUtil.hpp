@@ -116,17 +116,15 @@ private:
   std::string m_path;
 };
 
-// Returns the value of result; fails the test with its error text if it
-// holds none.
-template <typename T> T ok(tl::expected<T, std::string> result) {
-  BOOST_REQUIRE_MESSAGE(result.has_value(),
-                        (result ? std::string() : result.error()));
+// Returns the value of result; fails the test with its error (a text, or
+// anything else that prints) if it holds none.
+template <typename T, typename E> T ok(tl::expected<T, E> result) {
+  BOOST_REQUIRE_MESSAGE(result.has_value(), (result ? E() : result.error()));
   return std::move(*result);
 }
 
-inline void ok(tl::expected<void, std::string> result) {
-  BOOST_REQUIRE_MESSAGE(result.has_value(),
-                        (result ? std::string() : result.error()));
+template <typename E> void ok(tl::expected<void, E> result) {
+  BOOST_REQUIRE_MESSAGE(result.has_value(), (result ? E() : result.error()));
 }
 
 } // namespace dovewarden::test

@@ -222,29 +222,31 @@ public:
   bool hook_ran() const { return m_hook_ran; }
   std::size_t claims() const { return m_claims; }
 
-  Result<void> ping() override { return m_store.ping(); }
-  Result<bool> put_endpoint(const Endpoint &endpoint, bool replace) override {
+  Result<void> do_ping() override { return m_store.ping(); }
+  Result<bool> do_put_endpoint(const Endpoint &endpoint,
+                               bool replace) override {
     return m_store.put_endpoint(endpoint, replace);
   }
-  Result<std::optional<Endpoint>> endpoint(const std::string &id) override {
+  Result<std::optional<Endpoint>> do_endpoint(const std::string &id) override {
     return m_store.endpoint(id);
   }
-  Result<std::vector<Endpoint>> endpoints() override {
+  Result<std::vector<Endpoint>> do_endpoints() override {
     return m_store.endpoints();
   }
-  Result<bool> remove_endpoint(const std::string &id) override {
+  Result<bool> do_remove_endpoint(const std::string &id) override {
     return m_store.remove_endpoint(id);
   }
-  Result<std::uint64_t> endpoints_version() override {
+  Result<std::uint64_t> do_endpoints_version() override {
     return m_store.endpoints_version();
   }
-  Result<void> enqueue(const std::vector<Delivery> &deliveries) override {
+  Result<void> do_enqueue(const std::vector<Delivery> &deliveries) override {
     return m_store.enqueue(deliveries);
   }
-  Result<std::vector<Delivery>> claim(const std::string &owner, TimePoint now,
-                                      std::chrono::milliseconds lease,
-                                      std::size_t max,
-                                      std::size_t per_endpoint) override {
+  Result<std::vector<Delivery>> do_claim(const std::string &owner,
+                                         TimePoint now,
+                                         std::chrono::milliseconds lease,
+                                         std::size_t max,
+                                         std::size_t per_endpoint) override {
     std::function<void()> hook;
     {
       std::lock_guard<std::mutex> lock(m_mutex);
@@ -257,35 +259,36 @@ public:
     m_claims++;
     return m_store.claim(owner, now, lease, max, per_endpoint);
   }
-  Result<bool> finish(const Delivery &delivery, const std::string &owner,
-                      const Attempt &attempt,
-                      const Outcome &outcome) override {
+  Result<bool> do_finish(const Delivery &delivery, const std::string &owner,
+                         const Attempt &attempt,
+                         const Outcome &outcome) override {
     return m_store.finish(delivery, owner, attempt, outcome);
   }
   Result<std::vector<bool>>
-  finish_all(const std::vector<Finish> &finishes) override {
+  do_finish_all(const std::vector<Finish> &finishes) override {
     return m_store.finish_all(finishes);
   }
-  Result<std::size_t> release_owner(const std::string &owner) override {
+  Result<std::size_t> do_release_owner(const std::string &owner) override {
     return m_store.release_owner(owner);
   }
   Result<std::vector<DeliveryRecord>>
-  deliveries(const std::string &endpoint_id, std::size_t limit) override {
+  do_deliveries(const std::string &endpoint_id, std::size_t limit) override {
     return m_store.deliveries(endpoint_id, limit);
   }
   Result<std::optional<DeliveryRecord>>
-  delivery(const std::string &id) override {
+  do_delivery(const std::string &id) override {
     return m_store.delivery(id);
   }
-  Result<bool> redeliver(const std::string &id, TimePoint now) override {
+  Result<bool> do_redeliver(const std::string &id, TimePoint now) override {
     return m_store.redeliver(id, now);
   }
-  Result<std::size_t> recover(const std::string &endpoint_id, TimePoint since,
-                              TimePoint until, TimePoint now) override {
+  Result<std::size_t> do_recover(const std::string &endpoint_id,
+                                 TimePoint since, TimePoint until,
+                                 TimePoint now) override {
     return m_store.recover(endpoint_id, since, until, now);
   }
-  Result<std::uint64_t> pending() override { return m_store.pending(); }
-  Result<std::size_t> prune(TimePoint before) override {
+  Result<std::uint64_t> do_pending() override { return m_store.pending(); }
+  Result<std::size_t> do_prune(TimePoint before, std::size_t) override {
     return m_store.prune(before);
   }
 

@@ -18,7 +18,7 @@
 
 namespace dw = dovewarden;
 using dw::replication::DoveadmFailure;
-using dw::replication::Priority;
+using dw::store::Priority;
 using dw::replication::Replicator;
 using dw::replication::UserdbFields;
 using namespace std::chrono_literals;

@@ -1,6 +1,7 @@
 #include "RedisServer.hpp"
 #include "StoreSubject.hpp"
 #include "TestUtil.hpp"
+#include "db/RedisConnection.hpp"
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
 
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -31,13 +33,14 @@ using store::SyncRequest;
 using store::TimePoint;
 using store::UserRecord;
 
-namespace dovewarden::replication {
+namespace dovewarden::store {
 std::ostream &operator<<(std::ostream &out, Priority priority) {
   return out << priority_name(priority);
 }
-} // namespace dovewarden::replication
+} // namespace dovewarden::store
 
 using dovewarden::test::free_port;
+using dovewarden::test::kind_of;
 using dovewarden::test::make_temp_directory;
 using dovewarden::test::ok;
 using dovewarden::test::read_file;
@@ -363,6 +366,27 @@ BOOST_DATA_TEST_CASE(release_keeps_the_user_queued_and_due,
   BOOST_TEST(again->full);
 }
 
+BOOST_DATA_TEST_CASE(a_call_without_an_owner_is_invalid_and_changes_nothing,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  ok(store->enqueue({request("alice", Priority::high, 1)}));
+  BOOST_TEST(kind_of(store->claim("", at(2), 60s)) == "invalid");
+  const auto claimed = claim(*store, "w1", 2);
+  BOOST_REQUIRE(claimed);
+  BOOST_TEST(kind_of(store->succeed(*claimed, "", "state", false, at(3))) ==
+             "invalid");
+  BOOST_TEST(kind_of(store->fail(*claimed, "", "error", at(3), at(4))) ==
+             "invalid");
+  BOOST_TEST(kind_of(store->release(*claimed, "")) == "invalid");
+  BOOST_TEST(!ok(store->renew(*claimed, "", at(3), 60s)));
+  BOOST_TEST(ok(store->release_owner("")) == 0u);
+  const auto alice = record(*store, "alice");
+  BOOST_TEST(alice.owner == "w1");
+  BOOST_TEST((alice.lease_until == at(2) + 60s));
+  BOOST_TEST((alice.last_success == TimePoint{}));
+  BOOST_TEST(!alice.failed);
+}
+
 BOOST_DATA_TEST_CASE(remove_forgets_the_user, data::make(k_backends), backend) {
   Subject store(backend);
   ok(store->enqueue(
@@ -540,7 +564,7 @@ BOOST_DATA_TEST_CASE(concurrent_claims_never_share_a_user,
             auto next = shared.claim(owner, at(300), 60s);
             const std::lock_guard lock(mutex);
             if (!next)
-              errors.push_back(next.error());
+              errors.push_back(next.error().message);
             if (!next || !*next)
               return;
             claimed.push_back((*next)->user);
@@ -600,7 +624,20 @@ BOOST_AUTO_TEST_CASE(sqlite_refuses_a_newer_schema) {
   sqlite3_close(raw);
   const auto reopened = SqliteStore::open(directory);
   BOOST_REQUIRE(!reopened);
-  BOOST_TEST(reopened.error().find("schema version 99") != std::string::npos);
+  BOOST_TEST(kind_of(reopened) == "corrupt");
+  BOOST_TEST(reopened.error().message.find("schema version 99") !=
+             std::string::npos);
+  std::filesystem::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_reports_a_file_that_is_not_a_database_as_corrupt) {
+  const std::string directory = make_temp_directory();
+  {
+    std::ofstream garbage(directory + "/replication.db");
+    garbage << std::string(8192, 'x');
+  }
+  const auto opened = SqliteStore::open(directory);
+  BOOST_TEST(kind_of(opened) == "corrupt");
   std::filesystem::remove_all(directory);
 }
 
@@ -611,8 +648,9 @@ BOOST_AUTO_TEST_CASE(sqlite_refuses_a_second_daemon_on_the_same_directory) {
     ok(first->enqueue({request("alice", Priority::high, 1)}));
     const auto second = SqliteStore::open(directory);
     BOOST_REQUIRE(!second);
-    BOOST_TEST(second.error().find("locked") != std::string::npos,
-               second.error());
+    BOOST_TEST(kind_of(second) == "unavailable");
+    BOOST_TEST(second.error().message.find("locked") != std::string::npos,
+               second.error().message);
     BOOST_TEST(record(*first, "alice").queued);
   }
   // free again once the first is closed
@@ -624,8 +662,31 @@ BOOST_AUTO_TEST_CASE(sqlite_refuses_a_second_daemon_on_the_same_directory) {
 BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
   const auto opened = SqliteStore::open("/nonexistent/dir/store");
   BOOST_REQUIRE(!opened);
-  BOOST_TEST(opened.error().find("/nonexistent/dir/store") !=
+  BOOST_TEST(kind_of(opened) == "unavailable");
+  BOOST_TEST(opened.error().message.find("/nonexistent/dir/store") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_reports_a_full_disk_as_unavailable) {
+  const std::string directory = make_temp_directory();
+  auto store = ok(SqliteStore::open(directory));
+  ok(store->enqueue({request("alice", Priority::high, 1)}));
+  std::vector<SyncRequest> large;
+  for (int i = 0; i < 2000; i++)
+    large.push_back(
+        request(std::string(500, 'u') + std::to_string(i), Priority::low, 2));
+  ReplicationStore::Result<void> written;
+  {
+    const test::FileSizeLimit full(64 * 1024);
+    BOOST_REQUIRE(full.set());
+    written = store->enqueue(large);
+  }
+  BOOST_TEST(kind_of(written) == "unavailable");
+  // nothing of the batch is kept; with room again the store takes it
+  BOOST_TEST(ok(store->status(at(3))).users == 1u);
+  ok(store->enqueue(large));
+  BOOST_TEST(ok(store->status(at(3))).users == 2001u);
+  std::filesystem::remove_all(directory);
 }
 
 BOOST_AUTO_TEST_CASE(redis_without_a_server_returns_errors) {
@@ -634,13 +695,16 @@ BOOST_AUTO_TEST_CASE(redis_without_a_server_returns_errors) {
   options.timeout = 500ms;
   const auto started = std::chrono::steady_clock::now();
   auto store = ok(RedisStore::connect(options));
-  BOOST_TEST(!store->ping());
-  BOOST_TEST(!store->enqueue({request("alice", Priority::high, 1)}));
-  BOOST_TEST(!store->claim("w1", at(1), 60s));
-  BOOST_TEST(!store->users("*"));
+  BOOST_TEST(kind_of(store->ping()) == "unavailable");
+  BOOST_TEST(kind_of(store->enqueue({request("alice", Priority::high, 1)})) ==
+             "unavailable");
+  BOOST_TEST(kind_of(store->claim("w1", at(1), 60s)) == "unavailable");
+  BOOST_TEST(kind_of(store->users("*")) == "unavailable");
   const auto status = store->status(at(1));
   BOOST_REQUIRE(!status);
-  BOOST_TEST(status.error().find("127.0.0.1:" + std::to_string(options.port)) !=
+  BOOST_TEST(kind_of(status) == "unavailable");
+  BOOST_TEST(status.error().message.find("127.0.0.1:" +
+                                         std::to_string(options.port)) !=
              std::string::npos);
   // generous: the machine is shared, but nothing waits for long
   BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
@@ -656,7 +720,7 @@ BOOST_AUTO_TEST_CASE(redis_reconnects_after_a_server_restart) {
   ok(store->succeed(*claimed, "w1", "alice-state", false, at(4)));
 
   server.stop();
-  BOOST_TEST(!store->ping());
+  BOOST_TEST(kind_of(store->ping()) == "unavailable");
   server.start();
   BOOST_REQUIRE(test::wait_until_answers(*store));
   const auto alice = record(*store, "alice");
@@ -673,12 +737,35 @@ BOOST_AUTO_TEST_CASE(redis_authenticates_with_the_password) {
   options.password = "wrong-pass";
   const auto refused = RedisStore::connect(options);
   BOOST_REQUIRE(!refused);
-  BOOST_TEST(refused.error().find("wrong-pass") == std::string::npos);
+  BOOST_TEST(kind_of(refused) == "invalid");
+  BOOST_TEST(refused.error().message.find("wrong-pass") == std::string::npos);
   options.password = "s3cret-pass";
   auto store = ok(RedisStore::connect(options));
   ok(store->ping());
   ok(store->enqueue({request("alice", Priority::high, 1)}));
   BOOST_TEST(claimed_user(claim(*store, "w1", 2)) == "alice");
+}
+
+BOOST_AUTO_TEST_CASE(redis_refuses_invalid_options) {
+  RedisStore::Options options;
+  options.port = 0;
+  BOOST_TEST(kind_of(RedisStore::connect(options)) == "invalid");
+  options.port = shared_redis().port();
+  options.ns.clear();
+  BOOST_TEST(kind_of(RedisStore::connect(options)) == "invalid");
+}
+
+BOOST_AUTO_TEST_CASE(redis_reports_a_key_of_another_type_as_corrupt) {
+  const std::string ns = "wrong-type-" + std::to_string(::getpid());
+  auto store = connect_redis(shared_redis().port(), ns);
+  ok(store->enqueue({request("alice", Priority::high, 1)}));
+  db::RedisConnection::Options options;
+  options.port = shared_redis().port();
+  db::RedisConnection raw(options);
+  ok(raw.command({"DEL", ns + ":queue"}));
+  ok(raw.command({"SET", ns + ":queue", "not a sorted set"}));
+  BOOST_TEST(kind_of(store->claim("w1", at(2), 60s)) == "corrupt");
+  BOOST_TEST(kind_of(store->status(at(2))) == "corrupt");
 }
 
 BOOST_AUTO_TEST_CASE(redis_namespaces_do_not_mix) {

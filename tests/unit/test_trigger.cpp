@@ -3,7 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 namespace dw = dovewarden;
-using dw::replication::Priority;
+using dw::store::Priority;
 using dw::replication::Trigger;
 
 namespace {

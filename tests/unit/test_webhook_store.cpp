@@ -1,6 +1,7 @@
 #include "RedisServer.hpp"
 #include "StoreSubject.hpp"
 #include "TestUtil.hpp"
+#include "db/RedisConnection.hpp"
 #include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
 
@@ -8,6 +9,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +31,7 @@ using webhook::SqliteWebhookStore;
 using webhook::TimePoint;
 using webhook::WebhookStore;
 
+using dovewarden::test::kind_of;
 using dovewarden::test::make_temp_directory;
 using dovewarden::test::ok;
 using dovewarden::test::shared_redis;
@@ -279,11 +282,27 @@ BOOST_DATA_TEST_CASE(enqueue_is_all_or_nothing, data::make(k_backends),
                      backend) {
   Subject store(backend);
   ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
-  BOOST_TEST(!store->enqueue(
-      {delivery("2", "ep_a", 1, 1), delivery("1", "ep_a", 1, 1)}));
+  BOOST_TEST(kind_of(store->enqueue(
+                 {delivery("2", "ep_a", 1, 1), delivery("1", "ep_a", 1, 1)})) ==
+             "conflict");
   BOOST_TEST(!ok(store->delivery("msg_2")));
   BOOST_TEST(ok(store->pending()) == 1u);
   BOOST_TEST((ids(claim(*store, "w1", 5)) == Ids{"msg_1"}));
+}
+
+BOOST_DATA_TEST_CASE(invalid_arguments_are_refused_and_change_nothing,
+                     data::make(k_backends), backend) {
+  Subject store(backend);
+  BOOST_TEST(kind_of(store->put_endpoint(endpoint("", 1), true)) == "invalid");
+  BOOST_TEST(ok(store->endpoints()).empty());
+  auto unnamed = delivery("1", "ep_a", 1, 1);
+  unnamed.id.clear();
+  BOOST_TEST(kind_of(store->enqueue({delivery("2", "ep_a", 1, 1), unnamed})) ==
+             "invalid");
+  BOOST_TEST(ok(store->pending()) == 0u);
+  ok(store->enqueue({delivery("3", "ep_a", 1, 1)}));
+  BOOST_TEST(kind_of(store->claim("", at(2), 60s, 10, 0)) == "invalid");
+  BOOST_TEST((ids(claim(*store, "w1", 2)) == Ids{"msg_3"}));
 }
 
 BOOST_DATA_TEST_CASE(max_bounds_the_claim, data::make(k_backends), backend) {
@@ -637,7 +656,7 @@ BOOST_DATA_TEST_CASE(concurrent_claims_never_share_a_delivery,
             auto next = shared.claim(owner, at(100), 60s, 7, 3);
             const std::lock_guard lock(mutex);
             if (!next)
-              errors.push_back(next.error());
+              errors.push_back(next.error().message);
             if (!next || next->empty())
               return;
             for (const auto &delivery : *next)
@@ -686,8 +705,45 @@ BOOST_AUTO_TEST_CASE(sqlite_reopen_keeps_endpoints_and_deliveries) {
 BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
   const auto opened = SqliteWebhookStore::open("/nonexistent/dir/store");
   BOOST_REQUIRE(!opened);
-  BOOST_TEST(opened.error().find("/nonexistent/dir/store") !=
+  BOOST_TEST(kind_of(opened) == "unavailable");
+  BOOST_TEST(opened.error().message.find("/nonexistent/dir/store") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_reports_a_full_disk_as_unavailable) {
+  const std::string directory = make_temp_directory();
+  auto store = ok(SqliteWebhookStore::open(directory));
+  ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+  Delivery large = delivery("large", "ep_a", 1, 1);
+  large.body = std::string(1024 * 1024, 'x');
+  WebhookStore::Result<void> written;
+  {
+    const test::FileSizeLimit full(64 * 1024);
+    BOOST_REQUIRE(full.set());
+    written = store->enqueue({large});
+  }
+  BOOST_TEST(kind_of(written) == "unavailable");
+  // nothing of the batch is kept; with room again the store takes it
+  BOOST_TEST(ok(store->pending()) == 1u);
+  ok(store->enqueue({large}));
+  BOOST_TEST(record(*store, large.id).delivery.body == large.body);
+  std::filesystem::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_reports_an_undecodable_endpoint_as_corrupt) {
+  const std::string directory = make_temp_directory();
+  ok(ok(SqliteWebhookStore::open(directory))
+         ->put_endpoint(endpoint("ep_a", 1), false));
+  sqlite3 *raw = nullptr;
+  BOOST_REQUIRE(sqlite3_open((directory + "/webhooks.db").c_str(), &raw) ==
+                SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(raw, "UPDATE endpoints SET data = 'not json'",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = ok(SqliteWebhookStore::open(directory));
+  BOOST_TEST(kind_of(store->endpoint("ep_a")) == "corrupt");
+  BOOST_TEST(kind_of(store->endpoints()) == "corrupt");
+  std::filesystem::remove_all(directory);
 }
 
 BOOST_AUTO_TEST_CASE(redis_keeps_everything_over_a_restart) {
@@ -723,17 +779,20 @@ BOOST_AUTO_TEST_CASE(redis_down_fails_quickly_and_recovers) {
   server.stop();
 
   const auto started = std::chrono::steady_clock::now();
-  BOOST_TEST(!store->ping());
-  BOOST_TEST(!store->put_endpoint(endpoint("ep_a", 1), false));
-  BOOST_TEST(!store->endpoints());
-  BOOST_TEST(!store->enqueue({delivery("2", "ep_a", 1, 1)}));
-  BOOST_TEST(!store->claim("w1", at(2), 60s, 10, 0));
-  BOOST_TEST(!store->deliveries("ep_a", 10));
+  BOOST_TEST(kind_of(store->ping()) == "unavailable");
+  BOOST_TEST(kind_of(store->put_endpoint(endpoint("ep_a", 1), false)) ==
+             "unavailable");
+  BOOST_TEST(kind_of(store->endpoints()) == "unavailable");
+  BOOST_TEST(kind_of(store->enqueue({delivery("2", "ep_a", 1, 1)})) ==
+             "unavailable");
+  BOOST_TEST(kind_of(store->claim("w1", at(2), 60s, 10, 0)) == "unavailable");
+  BOOST_TEST(kind_of(store->deliveries("ep_a", 10)) == "unavailable");
   const auto pending = store->pending();
   BOOST_REQUIRE(!pending);
-  BOOST_TEST(
-      pending.error().find("127.0.0.1:" + std::to_string(server.port())) !=
-      std::string::npos);
+  BOOST_TEST(kind_of(pending) == "unavailable");
+  BOOST_TEST(pending.error().message.find("127.0.0.1:" +
+                                          std::to_string(server.port())) !=
+             std::string::npos);
   // generous: the machine is shared, but nothing waits for long
   BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
 
@@ -751,11 +810,28 @@ BOOST_AUTO_TEST_CASE(redis_never_shows_the_password) {
   options.password = "wrong-pass";
   const auto refused = RedisWebhookStore::connect(options);
   BOOST_REQUIRE(!refused);
-  BOOST_TEST(refused.error().find("wrong-pass") == std::string::npos);
+  BOOST_TEST(kind_of(refused) == "invalid");
+  BOOST_TEST(refused.error().message.find("wrong-pass") == std::string::npos);
   options.password = "s3cret-pass";
   auto store = ok(RedisWebhookStore::connect(options));
   ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
   BOOST_TEST((ids(claim(*store, "w1", 2)) == Ids{"msg_1"}));
+}
+
+BOOST_AUTO_TEST_CASE(redis_reports_undecodable_stored_data_as_corrupt) {
+  const std::string ns = "garbled-" + std::to_string(::getpid());
+  auto store = connect_redis(shared_redis().port(), ns);
+  ok(store->put_endpoint(endpoint("ep_a", 1), false));
+  const auto d1 = delivery("1", "ep_a", 1, 1);
+  ok(store->enqueue({d1}));
+  db::RedisConnection::Options options;
+  options.port = shared_redis().port();
+  db::RedisConnection raw(options);
+  ok(raw.command({"HSET", ns + ":wh:ep:ep_a", "data", "not json"}));
+  ok(raw.command({"RPUSH", ns + ":wh:a:" + d1.id, "not an attempt"}));
+  BOOST_TEST(kind_of(store->endpoint("ep_a")) == "corrupt");
+  BOOST_TEST(kind_of(store->endpoints()) == "corrupt");
+  BOOST_TEST(kind_of(store->delivery(d1.id)) == "corrupt");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,4 @@
-#include "store/SqliteDatabase.hpp"
+#include "db/SqliteDatabase.hpp"
 
 #include "util/Strings.hpp"
 #include "util/System.hpp"
@@ -7,21 +7,40 @@
 
 #include <cerrno>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 namespace {
 
 constexpr int k_busy_timeout_ms = 1000;
 
+// busy, locked, I/O errors, a full disk, no memory, a file that cannot be
+// opened and the rest may pass: unavailable
+StoreFailure::Kind kind_of(int code) {
+  switch (code & 0xff) {
+  case SQLITE_CONSTRAINT:
+    return StoreFailure::Kind::conflict;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return StoreFailure::Kind::corrupt;
+  case SQLITE_MISMATCH:
+  case SQLITE_MISUSE:
+  case SQLITE_RANGE:
+  case SQLITE_TOOBIG:
+    return StoreFailure::Kind::invalid;
+  default:
+    return StoreFailure::Kind::unavailable;
+  }
+}
+
 } // namespace
 
-SqliteDatabase::Result<std::unique_ptr<SqliteDatabase>>
+Result<std::unique_ptr<SqliteDatabase>>
 SqliteDatabase::open(const std::string &directory, const std::string &file,
                      const char *schema, int version) {
   if (::mkdir(directory.c_str(), 0750) != 0 && errno != EEXIST) {
     const int errnum = errno;
-    return tl::unexpected("cannot create " + util::quote(directory) + ": " +
-                          util::error_text(errnum));
+    return unavailable("cannot create " + util::quote(directory) + ": " +
+                       util::error_text(errnum));
   }
   const std::string path = directory + "/" + file;
   sqlite3 *raw = nullptr;
@@ -31,9 +50,10 @@ SqliteDatabase::open(const std::string &directory, const std::string &file,
                                  nullptr);
   Database database(raw, sqlite3_close);
   if (rc != SQLITE_OK) {
-    return tl::unexpected(
+    return tl::unexpected(StoreFailure{
+        kind_of(rc),
         "cannot open " + util::quote(path) + ": " +
-        (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+            (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc))});
   }
   std::unique_ptr<SqliteDatabase> opened(
       new SqliteDatabase(path, std::move(database)));
@@ -63,8 +83,7 @@ SqliteDatabase::SqliteDatabase(std::string path, Database database)
 
 SqliteDatabase::~SqliteDatabase() = default;
 
-SqliteDatabase::Result<void> SqliteDatabase::create_schema(const char *schema,
-                                                           int version) {
+Result<void> SqliteDatabase::create_schema(const char *schema, int version) {
   auto statement = prepare("PRAGMA user_version");
   if (!statement)
     return tl::unexpected(statement.error());
@@ -73,10 +92,10 @@ SqliteDatabase::Result<void> SqliteDatabase::create_schema(const char *schema,
   const int found = sqlite3_column_int(statement->get(), 0);
   statement->reset();
   if (found > version) {
-    return tl::unexpected(
-        util::quote(m_path) + " has schema version " + std::to_string(found) +
-        ", newer than this dovewardend knows (" + std::to_string(version) +
-        "): run the newer dovewardend or move the file away");
+    return corrupt(util::quote(m_path) + " has schema version " +
+                   std::to_string(found) + ", newer than this dovewardend " +
+                   "knows (" + std::to_string(version) +
+                   "): run the newer dovewardend or move the file away");
   }
   if (found != 0)
     return {};
@@ -90,8 +109,7 @@ SqliteDatabase::Result<void> SqliteDatabase::create_schema(const char *schema,
   return {};
 }
 
-SqliteDatabase::Result<SqliteDatabase::Statement>
-SqliteDatabase::prepare(const char *sql) {
+Result<SqliteDatabase::Statement> SqliteDatabase::prepare(const char *sql) {
   sqlite3_stmt *raw = nullptr;
   if (sqlite3_prepare_v3(m_database.get(), sql, -1, SQLITE_PREPARE_PERSISTENT,
                          &raw, nullptr) != SQLITE_OK) {
@@ -100,7 +118,7 @@ SqliteDatabase::prepare(const char *sql) {
   return Statement(raw);
 }
 
-SqliteDatabase::Result<void> SqliteDatabase::prepare(
+Result<void> SqliteDatabase::prepare(
     std::initializer_list<std::pair<Statement *, const char *>> all) {
   for (const auto &[statement, sql] : all) {
     auto prepared = prepare(sql);
@@ -111,18 +129,19 @@ SqliteDatabase::Result<void> SqliteDatabase::prepare(
   return {};
 }
 
-SqliteDatabase::Result<void> SqliteDatabase::execute(const char *sql) {
+Result<void> SqliteDatabase::execute(const char *sql) {
   char *message = nullptr;
-  if (sqlite3_exec(m_database.get(), sql, nullptr, nullptr, &message) !=
-      SQLITE_OK) {
+  const int rc =
+      sqlite3_exec(m_database.get(), sql, nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
     std::string text = m_path + ": " + (message ? message : "unknown error");
     sqlite3_free(message);
-    return tl::unexpected(text);
+    return tl::unexpected(StoreFailure{kind_of(rc), std::move(text)});
   }
   return {};
 }
 
-SqliteDatabase::Result<int> SqliteDatabase::run(sqlite3_stmt *statement) {
+Result<int> SqliteDatabase::run(sqlite3_stmt *statement) {
   const Reset reset(statement);
   int rc;
   while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
@@ -132,14 +151,14 @@ SqliteDatabase::Result<int> SqliteDatabase::run(sqlite3_stmt *statement) {
   return sqlite3_changes(m_database.get());
 }
 
-SqliteDatabase::Result<void> SqliteDatabase::begin() {
+Result<void> SqliteDatabase::begin() {
   auto begun = run(m_begin.get());
   if (!begun)
     return tl::unexpected(begun.error());
   return {};
 }
 
-SqliteDatabase::Result<void> SqliteDatabase::commit() {
+Result<void> SqliteDatabase::commit() {
   if (auto committed = run(m_commit.get()); !committed) {
     rollback();
     return tl::unexpected(committed.error());
@@ -152,12 +171,14 @@ void SqliteDatabase::rollback() {
     run(m_rollback.get());
 }
 
-SqliteDatabase::Error SqliteDatabase::error(const char *what) const {
+StoreFailure SqliteDatabase::error(const char *what) const {
   std::string text = what;
   const auto start = text.find_first_not_of(" \n");
   text = text.substr(start == std::string::npos ? 0 : start);
   text = text.substr(0, text.find_first_of(" \n"));
-  return m_path + ": " + text + " failed: " + sqlite3_errmsg(m_database.get());
+  return StoreFailure{kind_of(sqlite3_extended_errcode(m_database.get())),
+                      m_path + ": " + text +
+                          " failed: " + sqlite3_errmsg(m_database.get())};
 }
 
 namespace sqlite {
@@ -197,4 +218,4 @@ std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
 
 } // namespace sqlite
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db

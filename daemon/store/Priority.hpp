@@ -3,7 +3,7 @@
 #include <optional>
 #include <string_view>
 
-namespace dovewarden::replication {
+namespace dovewarden::store {
 
 // Dovecot's replicator priorities, in rising order of urgency: new mail is
 // high, other changes low, the background sweep none, `replicate` sync.
@@ -16,4 +16,4 @@ const char *priority_name(Priority priority);
 // Returns the priority named text, or nothing if it names none.
 std::optional<Priority> parse_priority(std::string_view text);
 
-} // namespace dovewarden::replication
+} // namespace dovewarden::store

@@ -1,8 +1,8 @@
-#include "replication/Priority.hpp"
+#include "store/Priority.hpp"
 
 #include <array>
 
-namespace dovewarden::replication {
+namespace dovewarden::store {
 
 namespace {
 
@@ -23,4 +23,4 @@ std::optional<Priority> parse_priority(std::string_view text) {
   return std::nullopt;
 }
 
-} // namespace dovewarden::replication
+} // namespace dovewarden::store

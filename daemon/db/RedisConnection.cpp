@@ -1,11 +1,11 @@
-#include "store/RedisConnection.hpp"
+#include "db/RedisConnection.hpp"
 
 #include <sys/time.h>
 
 #include <cstdlib>
 #include <iterator>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 namespace {
 
@@ -16,19 +16,28 @@ timeval to_timeval(std::chrono::milliseconds duration) {
   return tv;
 }
 
+// a script's own "CONFLICT ..." answer, a key of another type than the
+// store keeps there, or the server refusing for now (OOM, BUSY, LOADING,
+// READONLY, ...)
+StoreFailure::Kind kind_of_reply(const std::string &text) {
+  if (text.rfind("CONFLICT ", 0) == 0)
+    return StoreFailure::Kind::conflict;
+  if (text.find("WRONGTYPE") != std::string::npos)
+    return StoreFailure::Kind::corrupt;
+  return StoreFailure::Kind::unavailable;
+}
+
 } // namespace
 
-RedisConnection::Result<void>
-RedisConnection::validate(const Options &options) {
+Result<void> RedisConnection::validate(const Options &options) {
   if (options.host.empty())
-    return tl::unexpected(std::string("redis: empty host"));
+    return invalid("redis: empty host");
   if (options.port <= 0 || options.port > 65535)
-    return tl::unexpected("redis: invalid port " +
-                          std::to_string(options.port));
+    return invalid("redis: invalid port " + std::to_string(options.port));
   if (options.ns.empty())
-    return tl::unexpected(std::string("redis: empty namespace"));
+    return invalid("redis: empty namespace");
   if (options.timeout.count() <= 0)
-    return tl::unexpected(std::string("redis: the timeout must be positive"));
+    return invalid("redis: the timeout must be positive");
   return {};
 }
 
@@ -45,7 +54,7 @@ RedisConnection::ScriptId RedisConnection::add_script(std::string body) {
   return m_scripts.size() - 1;
 }
 
-RedisConnection::Result<void> RedisConnection::ensure_connected() {
+Result<void> RedisConnection::ensure_connected() {
   if (m_context)
     return {};
   m_refused = false;
@@ -54,14 +63,13 @@ RedisConnection::Result<void> RedisConnection::ensure_connected() {
       redisConnectWithTimeout(m_options.host.c_str(), m_options.port, timeout),
       redisFree);
   if (!context)
-    return tl::unexpected(m_description + ": cannot allocate a connection");
+    return unavailable(m_description + ": cannot allocate a connection");
   if (context->err != 0)
-    return tl::unexpected(m_description +
-                          ": connect failed: " + context->errstr);
+    return unavailable(m_description + ": connect failed: " + context->errstr);
   if (redisSetTimeout(context.get(), timeout) != REDIS_OK ||
       redisEnableKeepAlive(context.get()) != REDIS_OK)
-    return tl::unexpected(m_description +
-                          ": cannot set up the connection: " + context->errstr);
+    return unavailable(m_description +
+                       ": cannot set up the connection: " + context->errstr);
   m_context = std::move(context);
 
   std::vector<std::vector<std::string>> handshake;
@@ -72,15 +80,18 @@ RedisConnection::Result<void> RedisConnection::ensure_connected() {
   auto replies = pipeline(handshake);
   if (!replies)
     return tl::unexpected(replies.error());
-  for (const auto &reply : *replies) {
-    if (is_error(reply.get())) {
+  for (std::size_t i = 0; i < replies->size(); i++) {
+    const redisReply *reply = (*replies)[i].get();
+    if (is_error(reply)) {
       m_refused = true;
       m_context.reset();
+      const bool auth = !m_options.password.empty();
       // the reply never contains the password
       return tl::unexpected(
-          m_description + ": " +
-          (m_options.password.empty() ? "SCRIPT LOAD" : "AUTH") +
-          " failed: " + text(reply.get()));
+          StoreFailure{auth && i == 0 ? StoreFailure::Kind::invalid
+                                      : kind_of_reply(text(reply)),
+                       m_description + ": " + (auth ? "AUTH" : "SCRIPT LOAD") +
+                           " failed: " + text(reply)});
     }
   }
   const std::size_t first = m_options.password.empty() ? 0 : 1;
@@ -89,15 +100,21 @@ RedisConnection::Result<void> RedisConnection::ensure_connected() {
   return {};
 }
 
-RedisConnection::Error RedisConnection::connection_error(const char *what) {
-  std::string error = m_description + ": " + what + " failed: " +
-                      (m_context ? m_context->errstr : "not connected");
+StoreFailure RedisConnection::connection_error(const char *what) {
+  StoreFailure failure{StoreFailure::Kind::unavailable,
+                       m_description + ": " + what + " failed: " +
+                           (m_context ? m_context->errstr : "not connected")};
   m_context.reset();
-  return error;
+  return failure;
 }
 
-RedisConnection::Result<void>
-RedisConnection::send(const std::vector<std::string> &arguments) {
+StoreFailure RedisConnection::reply_error(const std::string &what,
+                                          const redisReply *reply) const {
+  return StoreFailure{kind_of_reply(text(reply)),
+                      m_description + ": " + what + ": " + text(reply)};
+}
+
+Result<void> RedisConnection::send(const std::vector<std::string> &arguments) {
   std::vector<const char *> argv;
   std::vector<std::size_t> lengths;
   argv.reserve(arguments.size());
@@ -112,15 +129,14 @@ RedisConnection::send(const std::vector<std::string> &arguments) {
   return {};
 }
 
-RedisConnection::Result<RedisConnection::Reply> RedisConnection::receive() {
+Result<RedisConnection::Reply> RedisConnection::receive() {
   void *raw = nullptr;
   if (redisGetReply(m_context.get(), &raw) != REDIS_OK || raw == nullptr)
     return tl::unexpected(connection_error("receive"));
   return Reply(static_cast<redisReply *>(raw), freeReplyObject);
 }
 
-RedisConnection::Result<std::vector<RedisConnection::Reply>>
-RedisConnection::pipeline(
+Result<std::vector<RedisConnection::Reply>> RedisConnection::pipeline(
     const std::vector<std::vector<std::string>> &commands) {
   if (auto connected = ensure_connected(); !connected)
     return tl::unexpected(connected.error());
@@ -139,19 +155,18 @@ RedisConnection::pipeline(
   return replies;
 }
 
-RedisConnection::Result<RedisConnection::Reply>
+Result<RedisConnection::Reply>
 RedisConnection::command(const std::vector<std::string> &arguments) {
   auto replies = pipeline({arguments});
   if (!replies)
     return tl::unexpected(replies.error());
   Reply reply = std::move(replies->front());
   if (is_error(reply.get()))
-    return tl::unexpected(m_description + ": " + arguments.front() + ": " +
-                          text(reply.get()));
+    return tl::unexpected(reply_error(arguments.front(), reply.get()));
   return reply;
 }
 
-RedisConnection::Result<RedisConnection::Reply>
+Result<RedisConnection::Reply>
 RedisConnection::run(ScriptId script, const std::vector<std::string> &keys,
                      std::vector<std::string> arguments) {
   if (auto connected = ensure_connected(); !connected)
@@ -172,8 +187,7 @@ RedisConnection::run(ScriptId script, const std::vector<std::string> &keys,
     return command(call);
   }
   if (is_error(reply.get()))
-    return tl::unexpected(m_description +
-                          ": script failed: " + text(reply.get()));
+    return tl::unexpected(reply_error("script failed", reply.get()));
   return reply;
 }
 
@@ -214,4 +228,4 @@ std::string RedisConnection::to_ms(std::chrono::system_clock::time_point time) {
                             .count());
 }
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db

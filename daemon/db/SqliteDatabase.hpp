@@ -1,5 +1,7 @@
 #pragma once
 
+#include "db/StoreFailure.hpp"
+
 #include <tl/expected.hpp>
 
 #include <sqlite3.h>
@@ -12,15 +14,14 @@
 #include <string_view>
 #include <utility>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 // One SQLite database file (WAL) of a store, with a versioned schema, and
 // the statement helpers the stores share. Not thread-safe: its store guards
-// it with a mutex.
+// it with a mutex. Failures name the file; their kind follows SQLite's
+// result code (busy, I/O, full: unavailable; a constraint: conflict).
 class SqliteDatabase {
 public:
-  using Error = std::string;
-  template <typename T> using Result = tl::expected<T, Error>;
   struct Finalize {
     void operator()(sqlite3_stmt *statement) const {
       sqlite3_finalize(statement);
@@ -30,8 +31,8 @@ public:
   using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
 
   // Opens directory/file, creating both if missing, and creates schema (as
-  // version) in a new file. Returns an error text if they cannot be created
-  // or opened, or if the file's schema is newer than version.
+  // version) in a new file. Returns a failure if they cannot be created or
+  // opened, or if the file's schema is newer than version (corrupt).
   static Result<std::unique_ptr<SqliteDatabase>>
   open(const std::string &directory, const std::string &file,
        const char *schema, int version);
@@ -46,19 +47,19 @@ public:
   // Prepares sql into each statement, to be kept. Returns the first error.
   Result<void>
   prepare(std::initializer_list<std::pair<Statement *, const char *>> all);
-  // Runs sql (several statements). Returns an error text if one fails.
+  // Runs sql (several statements). Returns a failure if one fails.
   Result<void> execute(const char *sql);
   // Runs a statement that returns no rows to read; returns the rows it
-  // changed, or an error text.
+  // changed, or a failure.
   Result<int> run(sqlite3_stmt *statement);
-  // Begins a write transaction. Returns an error text if it cannot.
+  // Begins a write transaction. Returns a failure if it cannot.
   Result<void> begin();
-  // Commits; rolls back if that fails. Returns an error text if it failed.
+  // Commits; rolls back if that fails. Returns a failure if it failed.
   Result<void> commit();
   // Rolls back the transaction, if any.
   void rollback();
   // Runs body (returning a Result) in a write transaction, committed if it
-  // succeeds, rolled back if not. Returns its result, or the error text.
+  // succeeds, rolled back if not. Returns its result, or the failure.
   template <typename Body> auto transaction(Body body) -> decltype(body()) {
     if (auto begun = begin(); !begun)
       return tl::unexpected(begun.error());
@@ -71,8 +72,8 @@ public:
       return tl::unexpected(committed.error());
     return result;
   }
-  // Returns the error text for what failed, naming the file and the call.
-  Error error(const char *what) const;
+  // Returns the failure of the last call, naming the file and what failed.
+  StoreFailure error(const char *what) const;
 
   // Resets a statement and its bindings when a call is done with it, so
   // that no statement keeps a read transaction open.
@@ -121,4 +122,4 @@ std::chrono::system_clock::time_point from_ms(std::int64_t ms);
 
 } // namespace sqlite
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "db/StoreFailure.hpp"
+
 #include <tl/expected.hpp>
 
 #include <hiredis/hiredis.h>
@@ -8,16 +10,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-namespace dovewarden::store {
+namespace dovewarden::db {
 
 // One connection to a Redis server, with the Lua scripts of a store loaded
 // on it: opened on first use and again on the call after it broke. Not
-// thread-safe: its store guards it with a mutex. Error texts name the server
-// and never contain the password.
+// thread-safe: its store calls it one call at a time. Failures name the
+// server and never contain the password; a server that cannot be reached or
+// answers late is unavailable.
 class RedisConnection {
 public:
   struct Options {
@@ -27,24 +29,22 @@ public:
     std::string ns = "dovewarden"; // the prefix of the store's keys
     std::chrono::milliseconds timeout{2000};
   };
-  using Error = std::string;
-  template <typename T> using Result = tl::expected<T, Error>;
   using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
   using ScriptId = std::size_t;
 
-  // Returns an error text if options are invalid.
+  // Returns a failure (invalid) if options are invalid.
   static Result<void> validate(const Options &options);
   // Returns a new store of type Store (constructed from options), connected
   // if the server answers: if it does not, its calls fail until it does.
-  // Returns an error text if the options are invalid or the server refuses
-  // the password. Store holds a RedisConnection m_connection and a mutex
-  // m_mutex guarding it, and names RedisConnection a friend.
+  // Returns a failure if the options are invalid or the server refuses the
+  // password (invalid). Store holds a RedisConnection m_connection and names
+  // RedisConnection a friend.
   template <typename Store>
   static Result<std::unique_ptr<Store>> open(Options options) {
     if (auto valid = validate(options); !valid)
       return tl::unexpected(valid.error());
+    // nobody else has the store yet: no call runs beside this one
     std::unique_ptr<Store> store(new Store(std::move(options)));
-    const std::lock_guard lock(store->m_mutex);
     if (auto connected = store->m_connection.ensure_connected();
         !connected && store->m_connection.refused())
       return tl::unexpected(connected.error());
@@ -63,20 +63,21 @@ public:
   // Registers a script to load on every new connection; call before the
   // first command. Returns its id for run().
   ScriptId add_script(std::string body);
-  // Connects if not connected. Returns an error text if that fails;
-  // refused() then says whether the server answered the handshake with an
-  // error (a wrong password) rather than not answering.
+  // Connects if not connected. Returns a failure if that fails; refused()
+  // then says whether the server answered the handshake with an error (a
+  // wrong password) rather than not answering.
   Result<void> ensure_connected();
   bool refused() const { return m_refused; }
   // Sends commands in one round trip. Returns their replies (error replies
-  // included), or an error text if the connection failed.
+  // included), or a failure if the connection failed.
   Result<std::vector<Reply>>
   pipeline(const std::vector<std::vector<std::string>> &commands);
-  // Returns the reply to one command, or an error text if it failed or
-  // answered with an error.
+  // Returns the reply to one command, or a failure if it failed or answered
+  // with an error.
   Result<Reply> command(const std::vector<std::string> &arguments);
   // Runs a script with keys and arguments (EVALSHA, EVAL if the server lost
-  // the script). Returns its reply, or an error text if it failed.
+  // the script). Returns its reply, or a failure if it failed: a script
+  // answers "CONFLICT ..." for a conflict.
   Result<Reply> run(ScriptId script, const std::vector<std::string> &keys,
                     std::vector<std::string> arguments);
 
@@ -95,14 +96,17 @@ private:
     std::string sha; // as the server knows it, once loaded
   };
 
-  // Queues one command for sending. Returns an error text if that fails.
+  // Queues one command for sending. Returns a failure if that fails.
   Result<void> send(const std::vector<std::string> &arguments);
-  // Returns the next reply (an error reply too), or an error text if the
+  // Returns the next reply (an error reply too), or a failure if the
   // connection failed.
   Result<Reply> receive();
   // Drops the connection, so that the next call opens a new one. Returns the
-  // error text for what failed.
-  Error connection_error(const char *what);
+  // failure (unavailable) for what failed.
+  StoreFailure connection_error(const char *what);
+  // Returns the failure of an error reply to what.
+  StoreFailure reply_error(const std::string &what,
+                           const redisReply *reply) const;
 
   Options m_options;
   std::string m_description;
@@ -111,4 +115,4 @@ private:
   std::vector<Script> m_scripts;
 };
 
-} // namespace dovewarden::store
+} // namespace dovewarden::db
