@@ -453,6 +453,8 @@ RedisWebhookStore::Result<std::vector<Delivery>>
 RedisWebhookStore::do_claim(const std::string &owner, TimePoint now,
                             std::chrono::milliseconds lease, std::size_t max,
                             std::size_t per_endpoint) {
+  if (max == 0) // no room: nothing to claim
+    return std::vector<Delivery>{};
   auto reply = run(m_claim, {owner, to_ms(now), to_ms(now + lease),
                              std::to_string(max), std::to_string(per_endpoint),
                              std::to_string(k_claim_scan)});

@@ -406,6 +406,8 @@ SqliteWebhookStore::Result<std::vector<Delivery>>
 SqliteWebhookStore::do_claim(const std::string &owner, TimePoint now,
                              std::chrono::milliseconds lease, std::size_t max,
                              std::size_t per_endpoint) {
+  if (max == 0) // no room: nothing to claim
+    return std::vector<Delivery>{};
   return m_database->transaction([&]() -> Result<std::vector<Delivery>> {
     // the first per_endpoint due of each endpoint, the first max of those
     std::vector<std::int64_t> chosen;

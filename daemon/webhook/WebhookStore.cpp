@@ -56,8 +56,6 @@ WebhookStore::claim(const std::string &owner, TimePoint now,
                     std::size_t per_endpoint) {
   if (owner.empty())
     return db::invalid("claim: empty owner");
-  if (max == 0)
-    return std::vector<Delivery>{};
   const std::lock_guard lock(m_mutex);
   return do_claim(owner, now, lease, max, per_endpoint);
 }

@@ -82,7 +82,7 @@ public:
   Result<std::uint64_t> do_pending() override {
     return pass([&] { return m_store.pending(); });
   }
-  Result<std::size_t> do_prune(webhook::TimePoint before) override {
+  Result<std::size_t> do_prune(webhook::TimePoint before, std::size_t) override {
     return pass([&] { return m_store.prune(before); });
   }
 

@@ -19,7 +19,7 @@
 using namespace dovewarden;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using replication::Priority;
+using store::Priority;
 using test::ReplicationApiFixture;
 using test::TempDir;
 using test::WebhookApiFixture;

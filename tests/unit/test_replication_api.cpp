@@ -14,7 +14,7 @@
 using namespace dovewarden;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using replication::Priority;
+using store::Priority;
 using test::ReplicationApiFixture;
 
 namespace {

@@ -15,7 +15,7 @@
 
 namespace dw = dovewarden;
 using dovewarden::test::ok;
-using dw::replication::Priority;
+using dw::store::Priority;
 
 namespace {
 
