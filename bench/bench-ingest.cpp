@@ -25,11 +25,10 @@
 #include "CpuTime.hpp"
 #include "RedisServer.hpp"
 #include "bus/Bus.hpp"
-#include "pipeline/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
-#include "replication/ReplicationMetrics.hpp"
-#include "webhook/WebhookMetrics.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "replication/ReplicationFeed.hpp"
+#include "replication/ReplicationMetrics.hpp"
 #include "replication/Trigger.hpp"
 #include "shared/wire.hpp"
 #include "sources/HttpEventSource.hpp"
@@ -40,6 +39,7 @@
 #include "webhook/Dispatcher.hpp"
 #include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
+#include "webhook/WebhookMetrics.hpp"
 
 #include <httplib.h>
 #include <zmq.hpp>
@@ -509,8 +509,8 @@ void both_stores(const std::string &path, bool with_webhooks, Measure measure,
       else if (!webhooks)
         std::fprintf(stderr, "%s\n", webhooks.error().message.c_str());
       else
-        rate = measure(**sqlite, with_webhooks ? webhooks->get() : nullptr,
-                       -1, directory);
+        rate = measure(**sqlite, with_webhooks ? webhooks->get() : nullptr, -1,
+                       directory);
     }
     std::filesystem::remove_all(directory);
     runs.push_back({path, "sqlite", rate});
@@ -571,8 +571,7 @@ int main(int argc, char **argv) {
       "zmq", with_webhooks,
       [&](store::ReplicationStore &store, webhook::WebhookStore *webhooks,
           pid_t server, const std::string &directory) {
-        return measure_zmq(store, webhooks, server, messages, users,
-                           directory);
+        return measure_zmq(store, webhooks, server, messages, users, directory);
       },
       runs);
   if (http_per_user > 0)
@@ -592,8 +591,8 @@ int main(int argc, char **argv) {
                 " -> HttpEventSource -> ReplicationFeed::admit -> store\n",
                 http_per_user * users, users, http_per_user, k_http_clients);
   std::printf("bus: %s\n", with_webhooks
-                                ? "also the webhook Dispatcher (no endpoint)"
-                                : "no webhook Dispatcher");
+                               ? "also the webhook Dispatcher (no endpoint)"
+                               : "no webhook Dispatcher");
   std::printf("events/s: first send until every user is in the store;"
               " sent/s: the sender's own pace; CPU in us per event\n\n");
   std::printf("%-6s %-8s %10s %10s %12s %12s %12s\n", "path", "store",

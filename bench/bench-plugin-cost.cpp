@@ -147,8 +147,8 @@ int main(int argc, char **argv) {
   const pid_t receiver = start_receiver(endpoint, unix_path);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
-  const dovewarden_sink_settings settings{endpoint.c_str(), "mx1", "imap",
-                                          1000, 100};
+  const dovewarden_sink_settings settings{endpoint.c_str(), "mx1", "imap", 1000,
+                                          100};
   const char *warning = nullptr;
   const char *error = nullptr;
   dovewarden_sink *sink = dovewarden_sink_create(&settings, &warning, &error);
@@ -183,10 +183,10 @@ int main(int argc, char **argv) {
       {"AF_UNIX datagram send (floor)",
        [&] {
          return sendto(fd, payload.data(), payload.size(), 0,
-                       reinterpret_cast<sockaddr *>(&addr),
-                       sizeof(addr)) > 0;
+                       reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) > 0;
        },
-       1, {}},
+       1,
+       {}},
       {"bare ZMQ_DONTWAIT send, 256 B",
        [&] {
          return push
@@ -194,13 +194,15 @@ int main(int argc, char **argv) {
                    zmq::send_flags::dontwait)
              .has_value();
        },
-       1, {}},
+       1,
+       {}},
       {"plugin: encode only",
        [&] {
          build_event(sink);
          return true;
        },
-       1, {}},
+       1,
+       {}},
       {"plugin: encode + send, 1 per send",
        [&] {
          const std::uint64_t dropped = dovewarden_sink_dropped(sink);
@@ -209,7 +211,8 @@ int main(int argc, char **argv) {
          dovewarden_sink_flush(sink);
          return sent_all(dropped);
        },
-       1, {}},
+       1,
+       {}},
       // an IMAP STORE: flags.set, message.read and imap_command_finished
       {"plugin: 3 events per command",
        [&] {
@@ -221,13 +224,14 @@ int main(int argc, char **argv) {
          dovewarden_sink_flush(sink);
          return sent_all(dropped);
        },
-       3, {}},
+       3,
+       {}},
   };
   // variants take turns, so that each sees the machine in the same state
   for (int round = 0; round < k_rounds; round++) {
     for (auto &variant : variants)
-      variant.runs.push_back(measure(events / k_rounds, interval, variant.send,
-                                     variant.per_send));
+      variant.runs.push_back(
+          measure(events / k_rounds, interval, variant.send, variant.per_send));
   }
   const Cost base = median(variants[0].runs);
   const Cost bare = median(variants[2].runs);

@@ -27,7 +27,6 @@
 #include "bus/Bus.hpp"
 #include "core/Event.hpp"
 #include "metrics/Metrics.hpp"
-#include "webhook/WebhookMetrics.hpp"
 #include "util/Logger.hpp"
 #include "util/Random.hpp"
 #include "webhook/AddressPolicy.hpp"
@@ -36,10 +35,10 @@
 #include "webhook/Payload.hpp"
 #include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
-
-#include <curl/curl.h>
+#include "webhook/WebhookMetrics.hpp"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -178,8 +177,7 @@ private:
 
   void accept_all() {
     int fd;
-    while ((fd = ::accept4(m_listener, nullptr, nullptr, SOCK_NONBLOCK)) >=
-           0) {
+    while ((fd = ::accept4(m_listener, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       m_connections[fd];
@@ -212,9 +210,8 @@ private:
       answer(connection);
     }
     if (!connection.out.empty()) {
-      const ssize_t sent =
-          ::send(fd, connection.out.data(), connection.out.size(),
-                 MSG_NOSIGNAL);
+      const ssize_t sent = ::send(fd, connection.out.data(),
+                                  connection.out.size(), MSG_NOSIGNAL);
       if (sent < 0 && errno != EAGAIN) {
         close_connection(fd);
         return;
@@ -236,8 +233,8 @@ private:
       const auto head_end = in.find("\r\n\r\n", at);
       if (head_end == std::string::npos)
         break;
-      const std::size_t length = content_length(
-          std::string_view(in).substr(at, head_end - at));
+      const std::size_t length =
+          content_length(std::string_view(in).substr(at, head_end - at));
       const std::size_t body_at = head_end + 4;
       if (in.size() - body_at < length)
         break;
@@ -524,8 +521,7 @@ Rate bare_curl(const Receiver &receiver, const std::vector<std::string> &bodies,
 
 std::vector<webhook::Endpoint> add_endpoints(webhook::WebhookStore &store,
                                              const Receiver &receiver,
-                                             int count,
-                                             std::size_t concurrency,
+                                             int count, std::size_t concurrency,
                                              const std::string &types) {
   std::vector<webhook::Endpoint> endpoints;
   const auto now = webhook::Clock::now();
@@ -534,8 +530,8 @@ std::vector<webhook::Endpoint> add_endpoints(webhook::WebhookStore &store,
     endpoint.id = util::random_id("ep_");
     endpoint.url = receiver.url(endpoint.id);
     endpoint.event_types = {types};
-    endpoint.concurrency = static_cast<unsigned>(
-        std::max<std::size_t>(1, concurrency / static_cast<std::size_t>(count)));
+    endpoint.concurrency = static_cast<unsigned>(std::max<std::size_t>(
+        1, concurrency / static_cast<std::size_t>(count)));
     endpoint.rate_limit = 0;
     endpoint.secrets = {webhook::Secret{k_secret, {}}};
     endpoint.created = now + std::chrono::milliseconds(e);
@@ -604,10 +600,10 @@ Rate dovewarden_deliver(std::unique_ptr<webhook::WebhookStore> opened,
     empty = pending && *pending == 0;
   }
   if (!empty) {
-    std::fprintf(stderr, "dovewarden: %llu of %zu received after %lld s\n",
-                 static_cast<unsigned long long>(receiver.requests() -
-                                                 received0),
-                 bodies.size(), static_cast<long long>(k_give_up.count()));
+    std::fprintf(
+        stderr, "dovewarden: %llu of %zu received after %lld s\n",
+        static_cast<unsigned long long>(receiver.requests() - received0),
+        bodies.size(), static_cast<long long>(k_give_up.count()));
     return rate;
   }
   meter.done(rate, bodies.size());
@@ -667,7 +663,8 @@ Latency event_latency(webhook::WebhookStore &store, Receiver &receiver,
 
   const std::size_t total =
       static_cast<std::size_t>(rate_per_second) * k_latency_seconds;
-  const auto interval = std::chrono::nanoseconds(1000000000LL / rate_per_second);
+  const auto interval =
+      std::chrono::nanoseconds(1000000000LL / rate_per_second);
   auto next = Steady::now();
   for (std::size_t i = 0; i < total; i++) {
     std::this_thread::sleep_until(next);
@@ -694,9 +691,9 @@ Latency event_latency(webhook::WebhookStore &store, Receiver &receiver,
   result.received = latencies.size();
   if (!latencies.empty()) {
     const auto at = [&](double q) {
-      return latencies[std::min(latencies.size() - 1,
-                                static_cast<std::size_t>(
-                                    q * static_cast<double>(latencies.size())))];
+      return latencies[std::min(
+          latencies.size() - 1,
+          static_cast<std::size_t>(q * static_cast<double>(latencies.size())))];
     };
     result.p50_ms = at(0.50);
     result.p99_ms = at(0.99);
@@ -715,10 +712,10 @@ struct StoreResult {
 
 // Runs both measurements on a fresh store each.
 template <typename Open>
-StoreResult measure_store(const std::string &name, Open open, Receiver &receiver,
-                          const std::vector<std::string> &bodies,
-                          std::size_t concurrency, int endpoints,
-                          int events_per_second, pid_t server) {
+StoreResult
+measure_store(const std::string &name, Open open, Receiver &receiver,
+              const std::vector<std::string> &bodies, std::size_t concurrency,
+              int endpoints, int events_per_second, pid_t server) {
   StoreResult result{name, {}, {}};
   result.rate = dovewarden_deliver(open(), receiver, bodies, concurrency,
                                    endpoints, server);
@@ -730,7 +727,8 @@ StoreResult measure_store(const std::string &name, Open open, Receiver &receiver
   return result;
 }
 
-std::unique_ptr<webhook::WebhookStore> open_sqlite(const std::string &directory) {
+std::unique_ptr<webhook::WebhookStore>
+open_sqlite(const std::string &directory) {
   std::filesystem::remove_all(directory);
   std::filesystem::create_directories(directory);
   auto store = webhook::SqliteWebhookStore::open(directory);
@@ -782,10 +780,9 @@ int main(int argc, char **argv) {
 
   // warm up the receiver and the loopback connections
   bare_curl(receiver,
-            std::vector<std::string>(bodies.begin(),
-                                     bodies.begin() +
-                                         std::min<std::size_t>(bodies.size(),
-                                                               2000)),
+            std::vector<std::string>(
+                bodies.begin(),
+                bodies.begin() + std::min<std::size_t>(bodies.size(), 2000)),
             static_cast<std::size_t>(concurrency), endpoints);
   const Rate bare = bare_curl(receiver, bodies,
                               static_cast<std::size_t>(concurrency), endpoints);

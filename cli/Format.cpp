@@ -171,7 +171,6 @@ std::string format_users(const json &users, std::int64_t now) {
   return format_table(rows);
 }
 
-
 std::string format_time(std::optional<std::int64_t> time) {
   if (!time)
     return "-";
@@ -214,10 +213,9 @@ std::string format_endpoint(const json &endpoint) {
       {"description", text("description")},
       {"state", endpoint_state(endpoint)},
       {"timeout", text("timeout")},
-      {"rate limit",
-       endpoint.at("rate_limit").get<double>() == 0 ? "-"
-                                                    : number("rate_limit") +
-                                                          "/s"},
+      {"rate limit", endpoint.at("rate_limit").get<double>() == 0
+                         ? "-"
+                         : number("rate_limit") + "/s"},
       {"concurrency", number("concurrency")},
       {"batch", number("batch_max") + " events or " + text("batch_wait")},
       {"created", format_time(time_member(endpoint, "created"))},
@@ -227,10 +225,10 @@ std::string format_endpoint(const json &endpoint) {
   if (endpoint.contains("secrets")) {
     for (const auto &secret : endpoint.at("secrets")) {
       const auto expires = time_member(secret, "expires");
-      rows.push_back({"secret", secret.at("secret").get<std::string>() +
-                                    (expires ? "  (until " +
-                                                   format_time(expires) + ")"
-                                             : "")});
+      rows.push_back(
+          {"secret",
+           secret.at("secret").get<std::string>() +
+               (expires ? "  (until " + format_time(expires) + ")" : "")});
     }
   }
   return format_table(rows);

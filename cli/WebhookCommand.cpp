@@ -96,8 +96,8 @@ WebhookCommand::WebhookCommand(CLI::App &app) {
   m_show->add_option("ID", m_id, "endpoint id")->required();
   m_show->add_flag("--secret", m_show_secret, "show its secrets too");
 
-  m_update = m_webhook->add_subcommand(
-      "update", "change an endpoint; rotate its secret");
+  m_update = m_webhook->add_subcommand("update",
+                                       "change an endpoint; rotate its secret");
   m_update->add_option("ID", m_id, "endpoint id")->required();
   add_endpoint_options(*m_update, m_url, m_events, m_filter, m_description,
                        m_secret, m_timeout, m_rate_limit, m_concurrency,
@@ -116,8 +116,8 @@ WebhookCommand::WebhookCommand(CLI::App &app) {
   m_enable = m_webhook->add_subcommand(
       "enable", "send events to an endpoint again (a fresh failure streak)");
   m_enable->add_option("ID", m_id, "endpoint id")->required();
-  m_disable = m_webhook->add_subcommand(
-      "disable", "stop sending events to an endpoint");
+  m_disable = m_webhook->add_subcommand("disable",
+                                        "stop sending events to an endpoint");
   m_disable->add_option("ID", m_id, "endpoint id")->required();
   m_test = m_webhook->add_subcommand(
       "test", "send a webhook.test event; prints the delivery id");
@@ -132,8 +132,7 @@ WebhookCommand::WebhookCommand(CLI::App &app) {
       ->check(CLI::Range(1u, 1000u));
   m_redeliver = m_webhook->add_subcommand(
       "redeliver", "send a delivery again, with the same webhook-id");
-  m_redeliver->add_option("DELIVERY", m_id, "delivery id (msg_…)")
-      ->required();
+  m_redeliver->add_option("DELIVERY", m_id, "delivery id (msg_…)")->required();
   m_recover = m_webhook->add_subcommand(
       "recover", "send an endpoint's failed deliveries of a time range again");
   m_recover->add_option("ID", m_id, "endpoint id")->required();
@@ -202,8 +201,8 @@ std::string WebhookCommand::endpoint_path(const std::string &tail) const {
   return "/v1/webhooks/" + AdminClient::escape(m_id) + tail;
 }
 
-tl::expected<std::string, Failure>
-WebhookCommand::run(AdminClient &client, bool json_output) const {
+tl::expected<std::string, Failure> WebhookCommand::run(AdminClient &client,
+                                                       bool json_output) const {
   if (m_redeliver->parsed())
     return run_delivery(client, json_output);
   return run_endpoint(client, json_output);
@@ -249,15 +248,13 @@ WebhookCommand::run_save(AdminClient &client, bool json_output) const {
     return printed(client.patch(endpoint_path(), *body), json_output,
                    format_endpoint);
   // the one time the new secret is shown
-  return printed(client.post("/v1/webhooks", *body), json_output,
-                 [](const json &answer) {
-                   return format_table(
-                       {{"id", answer.at("id").get<std::string>()},
-                        {"secret", answer.at("secrets")
-                                       .at(0)
-                                       .at("secret")
-                                       .get<std::string>()}});
-                 });
+  return printed(
+      client.post("/v1/webhooks", *body), json_output, [](const json &answer) {
+        return format_table(
+            {{"id", answer.at("id").get<std::string>()},
+             {"secret",
+              answer.at("secrets").at(0).at("secret").get<std::string>()}});
+      });
 }
 
 tl::expected<std::string, Failure>

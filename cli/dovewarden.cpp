@@ -169,6 +169,7 @@ int main(int argc, char **argv) {
   try {
     return run(argc, argv);
   } catch (const std::exception &e) {
-    return fail({cli::k_exit_software, std::string("unexpected error: ") + e.what()});
+    return fail(
+        {cli::k_exit_software, std::string("unexpected error: ") + e.what()});
   }
 }

@@ -5,14 +5,13 @@
 #include "admin/ReplicationApi.hpp"
 #include "admin/WebhookApi.hpp"
 #include "bus/Bus.hpp"
-#include "pipeline/Pipeline.hpp"
 #include "dovewarden-config.h"
 #include "http/StatusServer.hpp"
 #include "metrics/Metrics.hpp"
-#include "replication/ReplicationMetrics.hpp"
-#include "webhook/WebhookMetrics.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "replication/DoveadmClient.hpp"
 #include "replication/ReplicationFeed.hpp"
+#include "replication/ReplicationMetrics.hpp"
 #include "replication/Replicator.hpp"
 #include "sinks/StreamSink.hpp"
 #include "sources/HttpEventSource.hpp"
@@ -28,6 +27,7 @@
 #include "webhook/Dispatcher.hpp"
 #include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
+#include "webhook/WebhookMetrics.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -62,7 +62,8 @@ redis_options(const replication::ReplicationConfig &config) {
 
 // Opens the store of type Sqlite or Redis that the configuration names.
 template <typename Store, typename Sqlite, typename Redis>
-std::unique_ptr<Store> open_store(const replication::ReplicationConfig &config) {
+std::unique_ptr<Store>
+open_store(const replication::ReplicationConfig &config) {
   if (config.store == replication::StoreMode::embedded) {
     auto opened = Sqlite::open(config.store_path);
     if (!opened)

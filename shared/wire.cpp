@@ -121,7 +121,8 @@ public:
       if (key == "v") {
         Value version;
         if (!value(version) || !std::holds_alternative<std::int64_t>(version) ||
-            std::get<std::int64_t>(version) != static_cast<std::int64_t>(k_version))
+            std::get<std::int64_t>(version) !=
+                static_cast<std::int64_t>(k_version))
           return std::nullopt;
         have_version = true;
       } else if (key == "type") {
@@ -189,8 +190,7 @@ private:
     } else if (tag != 0xdb || !big_endian(size)) {
       return false;
     }
-    if (size > k_limits.str() ||
-        static_cast<std::size_t>(m_end - m_at) < size)
+    if (size > k_limits.str() || static_cast<std::size_t>(m_end - m_at) < size)
       return false;
     out = std::string_view(reinterpret_cast<const char *>(m_at), size);
     m_at += size;
@@ -297,7 +297,8 @@ private:
     if (size > k_limits.array())
       return false;
     Strings list;
-    list.reserve(std::min<std::size_t>(size, static_cast<std::size_t>(m_end - m_at)));
+    list.reserve(
+        std::min<std::size_t>(size, static_cast<std::size_t>(m_end - m_at)));
     for (std::uint32_t i = 0; i < size; i++) {
       std::string_view text;
       if (!string(text))
@@ -480,7 +481,8 @@ void Encoder::add(std::string_view name,
   packer.pack_array(static_cast<std::uint32_t>(values.size()));
   for (const auto &value : values) {
     packer.pack_str(static_cast<std::uint32_t>(value.size()));
-    packer.pack_str_body(value.data(), static_cast<std::uint32_t>(value.size()));
+    packer.pack_str_body(value.data(),
+                         static_cast<std::uint32_t>(value.size()));
   }
 }
 

@@ -67,8 +67,7 @@ parse_replicate(std::string_view body) {
     } else if (key == "full" && value.is_boolean()) {
       request.full = value.get<bool>();
     } else if (key == "priority" && value.is_string()) {
-      const auto priority =
-          store::parse_priority(value.get<std::string>());
+      const auto priority = store::parse_priority(value.get<std::string>());
       if (!priority)
         return invalid("invalid priority " +
                        util::quote(value.get<std::string>()) +
@@ -177,8 +176,8 @@ void ReplicationApi::replicate(const httplib::Request &request,
       return store_failed(response, "replicate", queued.error());
   }
   LOG_INFO("admin: replicate ", util::quote(parsed->mask), " priority ",
-           store::priority_name(parsed->priority),
-           parsed->full ? " full" : "", ": ", requests.size(), " users queued");
+           store::priority_name(parsed->priority), parsed->full ? " full" : "",
+           ": ", requests.size(), " users queued");
   answer(response, 200, json{{"queued", requests.size()}});
 }
 

@@ -68,10 +68,10 @@ public:
   Subscription(SubscriptionId id, std::unique_ptr<filter::EventFilter> filter,
                std::shared_ptr<Subscriber> subscriber, Options options,
                metrics::Metrics &metrics)
-      : m_id(id), m_filter(std::move(filter)), m_subscriber(std::move(subscriber)),
-        m_name(m_subscriber->name()), m_options(options),
-        m_queue(options.queue_capacity), m_metrics(metrics.subscriber(m_name)),
-        m_errors(k_error_log_interval) {
+      : m_id(id), m_filter(std::move(filter)),
+        m_subscriber(std::move(subscriber)), m_name(m_subscriber->name()),
+        m_options(options), m_queue(options.queue_capacity),
+        m_metrics(metrics.subscriber(m_name)), m_errors(k_error_log_interval) {
     m_metrics.queue_capacity.Set(static_cast<double>(m_queue.capacity()));
   }
 
@@ -108,7 +108,8 @@ public:
     const auto queued = m_queue.try_push_some(items, count, closed);
     if (queued > 0)
       m_metrics.queue_depth.Increment(static_cast<double>(queued));
-    dropped = queued < count && (closed || m_options.overflow == Overflow::drop);
+    dropped =
+        queued < count && (closed || m_options.overflow == Overflow::drop);
     if (dropped)
       m_metrics.dropped.Increment(static_cast<double>(count - queued));
     return queued;
@@ -171,14 +172,13 @@ private:
   }
 
   void deliver(const Item &item) {
-    auto error =
-        guarded("handle", [&] { m_subscriber->handle(*item.event); });
+    auto error = guarded("handle", [&] { m_subscriber->handle(*item.event); });
     if (!error)
       m_metrics.delivered.Increment();
     if (item.waiter)
-      item.waiter->finish(error ? std::optional<std::string>(m_name + ": " +
-                                                             *error)
-                                : std::nullopt);
+      item.waiter->finish(
+          error ? std::optional<std::string>(m_name + ": " + *error)
+                : std::nullopt);
   }
 
   // Runs call, counting and logging (at most once a minute) what it throws.
@@ -221,16 +221,16 @@ std::shared_ptr<const Bus::List> Bus::subscriptions() const {
   return std::atomic_load(&m_subscriptions);
 }
 
-Bus::SubscriptionId
-Bus::subscribe(std::unique_ptr<filter::EventFilter> filter,
-               std::shared_ptr<Subscriber> subscriber, Options options) {
+Bus::SubscriptionId Bus::subscribe(std::unique_ptr<filter::EventFilter> filter,
+                                   std::shared_ptr<Subscriber> subscriber,
+                                   Options options) {
   std::lock_guard lock(m_change);
   if (m_stopped)
     throw std::logic_error("Bus::subscribe after stop");
   LOG_DEBUG("bus: ", subscriber->name(), " subscribes to ", filter->describe());
-  auto subscription = std::make_shared<Subscription>(
-      m_next_id++, std::move(filter), std::move(subscriber), options,
-      m_metrics);
+  auto subscription =
+      std::make_shared<Subscription>(m_next_id++, std::move(filter),
+                                     std::move(subscriber), options, m_metrics);
   if (m_started)
     subscription->start();
   auto list = std::make_shared<List>(*subscriptions());
@@ -314,8 +314,7 @@ std::size_t Bus::publish(const std::shared_ptr<const core::Event> &event) {
   return offer(event, nullptr);
 }
 
-std::vector<std::size_t>
-Bus::publish(const std::vector<EventPtr> &events) {
+std::vector<std::size_t> Bus::publish(const std::vector<EventPtr> &events) {
   std::vector<std::size_t> taken(events.size(), 0);
   const auto list = subscriptions();
   // as offer(): everyone with room first, then wait for the full ones
@@ -348,8 +347,8 @@ Bus::publish(const std::vector<EventPtr> &events) {
       full.push_back(Rest{subscription.get(),
                           std::vector<Subscription::Item>(
                               items.begin() + first_left, items.end()),
-                          std::vector<std::size_t>(
-                              indexes.begin() + first_left, indexes.end())});
+                          std::vector<std::size_t>(indexes.begin() + first_left,
+                                                   indexes.end())});
     }
   }
   for (auto &rest : full) {

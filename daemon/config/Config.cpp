@@ -85,8 +85,9 @@ void check_endpoint(const std::string &endpoint) {
   const bool known = scheme == "ipc" || scheme == "tcp";
   if (scheme_end == std::string::npos || !known ||
       endpoint.size() == scheme_end + 3)
-    throw ConfigError(env, SettingValues::invalid("endpoint", endpoint,
-                                   "expected ipc://PATH or tcp://HOST:PORT"));
+    throw ConfigError(
+        env, SettingValues::invalid("endpoint", endpoint,
+                                    "expected ipc://PATH or tcp://HOST:PORT"));
 }
 
 std::optional<gid_t> group(const std::string &text) {
@@ -121,16 +122,17 @@ Config convert(const util::SettingValues &values) {
   config.zmq_socket_mode = static_cast<mode_t>(
       values.number("DOVEWARDEN_ZMQ_SOCKET_MODE", 0, 0777, 8));
   config.zmq_socket_group = group(values.text("DOVEWARDEN_ZMQ_SOCKET_GROUP"));
-  config.zmq_rcvhwm = static_cast<int>(
-      values.number("DOVEWARDEN_ZMQ_RCVHWM", 0,
-                    static_cast<std::uint64_t>(std::numeric_limits<int>::max())));
+  config.zmq_rcvhwm = static_cast<int>(values.number(
+      "DOVEWARDEN_ZMQ_RCVHWM", 0,
+      static_cast<std::uint64_t>(std::numeric_limits<int>::max())));
 
   config.stream = values.text("DOVEWARDEN_STREAM");
   config.stream_events = values.text("DOVEWARDEN_STREAM_EVENTS");
   const auto filter = filter::TypeFilter::parse(config.stream_events);
   if (!filter)
-    throw ConfigError("DOVEWARDEN_STREAM_EVENTS",
-                      SettingValues::invalid("globs", config.stream_events, filter.error()));
+    throw ConfigError(
+        "DOVEWARDEN_STREAM_EVENTS",
+        SettingValues::invalid("globs", config.stream_events, filter.error()));
   config.stream_flush_interval =
       values.duration("DOVEWARDEN_STREAM_FLUSH_INTERVAL");
   config.stream_flush_bytes = static_cast<std::size_t>(
@@ -148,8 +150,9 @@ Config convert(const util::SettingValues &values) {
   const auto &level_text = values.text("DOVEWARDEN_LOG_LEVEL");
   const auto level = util::Logger::parse_level(level_text);
   if (!level)
-    throw ConfigError("DOVEWARDEN_LOG_LEVEL",
-                      SettingValues::invalid("level", level_text, level.error()));
+    throw ConfigError(
+        "DOVEWARDEN_LOG_LEVEL",
+        SettingValues::invalid("level", level_text, level.error()));
   config.log_level = *level;
   config.shutdown_timeout = values.duration("DOVEWARDEN_SHUTDOWN_TIMEOUT");
   return config;

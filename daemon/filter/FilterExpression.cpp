@@ -122,8 +122,7 @@ Token lex_operator(std::string_view text, std::size_t &pos) {
     const bool or_equal = pos < text.size() && text[pos] == '=';
     if (or_equal)
       ++pos;
-    op = c == '<' ? (or_equal ? Op::le : Op::lt)
-                  : (or_equal ? Op::ge : Op::gt);
+    op = c == '<' ? (or_equal ? Op::le : Op::lt) : (or_equal ? Op::ge : Op::gt);
   }
   return Token{TokenKind::op, start, op_name(op), op};
 }

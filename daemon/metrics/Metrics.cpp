@@ -108,9 +108,8 @@ void Metrics::event_received(std::string_view source, std::string_view type) {
       return;
     }
   }
-  auto &received = counter(
-      m_received,
-      {{"source", std::string(source)}, {"type", m_types.admit(type)}});
+  auto &received = counter(m_received, {{"source", std::string(source)},
+                                        {"type", m_types.admit(type)}});
   received.Increment();
   std::lock_guard lock(m_cache_mutex);
   if (m_received_by_pair.size() < k_max_received_pairs)

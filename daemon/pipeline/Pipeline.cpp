@@ -104,7 +104,8 @@ std::size_t Pipeline::publish(core::Event event) {
   return taken;
 }
 
-void Pipeline::publish(const std::vector<std::shared_ptr<const core::Event>> &events) {
+void Pipeline::publish(
+    const std::vector<std::shared_ptr<const core::Event>> &events) {
   if (events.empty())
     return;
   for (const auto taken : m_bus.publish(events))

@@ -1,8 +1,8 @@
 #include "replication/DoveadmClient.hpp"
 
-#include "util/ConfigError.hpp"
 #include "replication/DoveadmHttpClient.hpp"
 #include "replication/DoveadmServerClient.hpp"
+#include "util/ConfigError.hpp"
 
 namespace dovewarden::replication {
 

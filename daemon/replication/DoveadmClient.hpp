@@ -21,8 +21,8 @@ public:
     // http(s)://HOST:PORT: the HTTP API; unix:PATH or tcp:HOST:PORT:
     // doveadm's own protocol, as Dovecot 2.3's replicator spoke it
     std::string url;
-    std::string password;    // doveadm_password
-    std::string api_key;     // doveadm_api_key (HTTP API only)
+    std::string password; // doveadm_password
+    std::string api_key;  // doveadm_api_key (HTTP API only)
     // the whole request; a first full sync of a large mailbox takes long
     std::chrono::milliseconds timeout{std::chrono::minutes(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};

@@ -1,7 +1,7 @@
 #include "replication/DoveadmHttpClient.hpp"
 
-#include "util/ConfigError.hpp"
 #include "util/Base64.hpp"
+#include "util/ConfigError.hpp"
 #include "util/Curl.hpp"
 #include "util/Fatal.hpp"
 #include "util/Fd.hpp"
@@ -255,7 +255,7 @@ DoveadmHttpClient::DoveadmHttpClient(Options options)
   m_port = endpoint.port;
   if (m_options.password.empty() == m_options.api_key.empty())
     throw util::ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
-                              "set either a doveadm password or an API key");
+                            "set either a doveadm password or an API key");
 }
 
 tl::expected<std::string, DoveadmFailure>

@@ -1,7 +1,7 @@
 #include "replication/DoveadmServerClient.hpp"
 
-#include "util/ConfigError.hpp"
 #include "util/Base64.hpp"
+#include "util/ConfigError.hpp"
 #include "util/ListenAddress.hpp"
 
 #include <nlohmann/json.hpp>
@@ -128,26 +128,26 @@ DoveadmServerClient::DoveadmServerClient(Options options)
   if (url.rfind("unix:", 0) == 0) {
     if (m_path.empty())
       throw util::ConfigError(k_setting, "unix: needs the socket's path, "
-                                           "e.g. unix:/run/dovecot/"
-                                           "doveadm-server");
+                                         "e.g. unix:/run/dovecot/"
+                                         "doveadm-server");
   } else if (url.rfind("tcp:", 0) == 0) {
     const auto address = util::ListenAddress::parse(url.substr(4));
     if (!address || address->host.empty())
       throw util::ConfigError(k_setting, "expected tcp:HOST:PORT, e.g. "
-                                           "tcp:127.0.0.1:12345");
+                                         "tcp:127.0.0.1:12345");
     m_host = address->host;
     m_port = std::to_string(address->port);
     if (m_options.password.empty())
       throw util::ConfigError("DOVEWARDEN_DOVEADM_PASSWORD",
-                                "a doveadm tcp listener asks for "
-                                "doveadm_password");
+                              "a doveadm tcp listener asks for "
+                              "doveadm_password");
   } else {
     throw util::ConfigError(k_setting, "expected unix:PATH or tcp:HOST:PORT");
   }
   if (!m_options.api_key.empty())
     throw util::ConfigError("DOVEWARDEN_DOVEADM_API_KEY",
-                              "doveadm's own protocol has no API keys: use "
-                              "DOVEWARDEN_DOVEADM_PASSWORD or the HTTP API");
+                            "doveadm's own protocol has no API keys: use "
+                            "DOVEWARDEN_DOVEADM_PASSWORD or the HTTP API");
 }
 
 tl::expected<std::string, DoveadmFailure>

@@ -52,9 +52,9 @@ StoreMode store_mode(const SettingValues &values) {
     return StoreMode::embedded;
   if (text == "external")
     return StoreMode::redis;
-  throw ConfigError("DOVEWARDEN_REDIS_MODE",
-                    SettingValues::invalid("mode", text,
-                                           "expected embedded or external"));
+  throw ConfigError(
+      "DOVEWARDEN_REDIS_MODE",
+      SettingValues::invalid("mode", text, "expected embedded or external"));
 }
 
 Trigger trigger(const SettingValues &values) {
@@ -93,8 +93,8 @@ void read_store(const SettingValues &values, ReplicationConfig &r) {
 }
 
 void read_scheduling(const SettingValues &values, ReplicationConfig &r) {
-  r.workers = static_cast<unsigned>(
-      values.number("DOVEWARDEN_NUM_WORKERS", 1, 1000));
+  r.workers =
+      static_cast<unsigned>(values.number("DOVEWARDEN_NUM_WORKERS", 1, 1000));
   r.full_sync_interval =
       values.positive_duration("DOVEWARDEN_FULL_SYNC_INTERVAL");
   r.retry_min = values.positive_duration("DOVEWARDEN_REPLICATION_RETRY_MIN");
@@ -115,62 +115,65 @@ void read_scheduling(const SettingValues &values, ReplicationConfig &r) {
 
 const std::vector<util::Setting> &ReplicationConfig::settings() {
   static const std::vector<util::Setting> settings{
-    {"DOVEWARDEN_DOVEADM_URL", "--doveadm-url", "URL", "",
-     "doveadm on this server: its HTTP API (http://127.0.0.1:8081) or its "
-     "server socket (unix:/run/dovecot/doveadm-server, tcp:HOST:PORT); empty: "
-     "no "
-     "replication"},
-    {"DOVEWARDEN_DOVEADM_PASSWORD", "--doveadm-password", "SECRET", "",
-     "doveadm_password (HTTP API, tcp:, a unix: socket not of mode 0600)"},
-    {"DOVEWARDEN_DOVEADM_API_KEY", "--doveadm-api-key", "SECRET", "",
-     "doveadm_api_key, instead of the password"},
-    {"DOVEWARDEN_DOVEADM_DEST", "--doveadm-dest", "DEST", "",
-     "where dsync replicates to, e.g. tcp:replica.example.com:12345"},
-    {"DOVEWARDEN_DOVEADM_DEST_FROM_USERDB", "--doveadm-dest-from-userdb",
-     "BOOL", "false",
-     "replicate each user to its userdb field mail_replica, as 2.3's sync -d "
-     "did; DOVEWARDEN_DOVEADM_DEST for users without one"},
-    {"DOVEWARDEN_DOVEADM_TIMEOUT", "--doveadm-timeout", "DURATION", "30m",
-     "the longest one doveadm request may take"},
-    {"DOVEWARDEN_USERDB_CACHE_TTL", "--userdb-cache-ttl", "DURATION", "1m",
-     "how long a user's userdb fields (noreplicate, mail_replica) are kept "
-     "before doveadm user is asked again; 0s: every sync asks"},
-    {"DOVEWARDEN_USERDB_CACHE_SIZE", "--userdb-cache-size", "COUNT", "100000",
-     "users whose userdb fields are kept at most"},
-    {"DOVEWARDEN_REDIS_MODE", "--redis-mode", "MODE", "embedded",
-     "replication store: embedded (SQLite; inmemory is the same) or external "
-     "(Redis)"},
-    {"DOVEWARDEN_STORE_PATH", "--store-path", "DIR", "/var/lib/dovewarden",
-     "directory of the embedded store and the generated admin token"},
-    {"DOVEWARDEN_REDIS_ADDR", "--redis-addr", "HOST:PORT", "127.0.0.1:6379",
-     "Redis server of the external store"},
-    {"DOVEWARDEN_REDIS_PASSWORD", "--redis-password", "SECRET", "",
-     "Redis AUTH password"},
-    {"DOVEWARDEN_NAMESPACE", "--namespace", "NAME", "dovewarden",
-     "prefix of every Redis key; daemons sharing a queue use the same"},
-    {"DOVEWARDEN_NUM_WORKERS", "--num-workers", "COUNT", "4",
-     "syncs run at once"},
-    {"DOVEWARDEN_FULL_SYNC_INTERVAL", "--full-sync-interval", "DURATION", "24h",
-     "a user's sync is a full one if its last was longer ago"},
-    {"DOVEWARDEN_REPLICATION_RETRY_MIN", "--replication-retry-min", "DURATION",
-     "10s", "wait after a user's first failed sync"},
-    {"DOVEWARDEN_REPLICATION_RETRY_MAX", "--replication-retry-max", "DURATION",
-     "10m", "longest wait between failed syncs (doubling, +-20%)"},
-    {"DOVEWARDEN_REPLICATION_HIGH_EVENTS", "--replication-high-events",
-     "TRIGGERS", Trigger::k_default_high,
-     "events that queue their user at high priority; see docs/replication.md"},
-    {"DOVEWARDEN_REPLICATION_LOW_EVENTS", "--replication-low-events",
-     "TRIGGERS", Trigger::k_default_low,
-     "events that queue their user at low priority"},
-    {"DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED",
-     "--background-replication-enabled", "BOOL", "true",
-     "sweep all users (doveadm user '*') at start and every interval"},
-    {"DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL",
-     "--background-replication-interval", "DURATION", "1h",
-     "how often the sweep runs"},
-    {"DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD",
-     "--background-replication-threshold", "DURATION", "24h",
-     "the sweep queues users not synced within this"},
+      {"DOVEWARDEN_DOVEADM_URL", "--doveadm-url", "URL", "",
+       "doveadm on this server: its HTTP API (http://127.0.0.1:8081) or its "
+       "server socket (unix:/run/dovecot/doveadm-server, tcp:HOST:PORT); "
+       "empty: "
+       "no "
+       "replication"},
+      {"DOVEWARDEN_DOVEADM_PASSWORD", "--doveadm-password", "SECRET", "",
+       "doveadm_password (HTTP API, tcp:, a unix: socket not of mode 0600)"},
+      {"DOVEWARDEN_DOVEADM_API_KEY", "--doveadm-api-key", "SECRET", "",
+       "doveadm_api_key, instead of the password"},
+      {"DOVEWARDEN_DOVEADM_DEST", "--doveadm-dest", "DEST", "",
+       "where dsync replicates to, e.g. tcp:replica.example.com:12345"},
+      {"DOVEWARDEN_DOVEADM_DEST_FROM_USERDB", "--doveadm-dest-from-userdb",
+       "BOOL", "false",
+       "replicate each user to its userdb field mail_replica, as 2.3's sync -d "
+       "did; DOVEWARDEN_DOVEADM_DEST for users without one"},
+      {"DOVEWARDEN_DOVEADM_TIMEOUT", "--doveadm-timeout", "DURATION", "30m",
+       "the longest one doveadm request may take"},
+      {"DOVEWARDEN_USERDB_CACHE_TTL", "--userdb-cache-ttl", "DURATION", "1m",
+       "how long a user's userdb fields (noreplicate, mail_replica) are kept "
+       "before doveadm user is asked again; 0s: every sync asks"},
+      {"DOVEWARDEN_USERDB_CACHE_SIZE", "--userdb-cache-size", "COUNT", "100000",
+       "users whose userdb fields are kept at most"},
+      {"DOVEWARDEN_REDIS_MODE", "--redis-mode", "MODE", "embedded",
+       "replication store: embedded (SQLite; inmemory is the same) or external "
+       "(Redis)"},
+      {"DOVEWARDEN_STORE_PATH", "--store-path", "DIR", "/var/lib/dovewarden",
+       "directory of the embedded store and the generated admin token"},
+      {"DOVEWARDEN_REDIS_ADDR", "--redis-addr", "HOST:PORT", "127.0.0.1:6379",
+       "Redis server of the external store"},
+      {"DOVEWARDEN_REDIS_PASSWORD", "--redis-password", "SECRET", "",
+       "Redis AUTH password"},
+      {"DOVEWARDEN_NAMESPACE", "--namespace", "NAME", "dovewarden",
+       "prefix of every Redis key; daemons sharing a queue use the same"},
+      {"DOVEWARDEN_NUM_WORKERS", "--num-workers", "COUNT", "4",
+       "syncs run at once"},
+      {"DOVEWARDEN_FULL_SYNC_INTERVAL", "--full-sync-interval", "DURATION",
+       "24h", "a user's sync is a full one if its last was longer ago"},
+      {"DOVEWARDEN_REPLICATION_RETRY_MIN", "--replication-retry-min",
+       "DURATION", "10s", "wait after a user's first failed sync"},
+      {"DOVEWARDEN_REPLICATION_RETRY_MAX", "--replication-retry-max",
+       "DURATION", "10m",
+       "longest wait between failed syncs (doubling, +-20%)"},
+      {"DOVEWARDEN_REPLICATION_HIGH_EVENTS", "--replication-high-events",
+       "TRIGGERS", Trigger::k_default_high,
+       "events that queue their user at high priority; see "
+       "docs/replication.md"},
+      {"DOVEWARDEN_REPLICATION_LOW_EVENTS", "--replication-low-events",
+       "TRIGGERS", Trigger::k_default_low,
+       "events that queue their user at low priority"},
+      {"DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED",
+       "--background-replication-enabled", "BOOL", "true",
+       "sweep all users (doveadm user '*') at start and every interval"},
+      {"DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL",
+       "--background-replication-interval", "DURATION", "1h",
+       "how often the sweep runs"},
+      {"DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD",
+       "--background-replication-threshold", "DURATION", "24h",
+       "the sweep queues users not synced within this"},
   };
   return settings;
 }

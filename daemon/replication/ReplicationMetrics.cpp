@@ -98,9 +98,8 @@ void ReplicationMetrics::event(std::string_view source,
   std::size_t s = 0;
   while (s + 1 < k_sources.size() && source != k_sources[s])
     s++;
-  const auto p = priority
-                     ? static_cast<std::size_t>(*priority)
-                     : static_cast<std::size_t>(store::k_priority_count);
+  const auto p = priority ? static_cast<std::size_t>(*priority)
+                          : static_cast<std::size_t>(store::k_priority_count);
   m_events[s][p]->Increment();
 }
 

@@ -43,9 +43,8 @@ private:
   // made once, as this is counted for every event
   static constexpr std::array<const char *, 4> k_sources{"zmq", "http",
                                                          "daemon", "other"};
-  std::array<
-      std::array<prometheus::Counter *, store::k_priority_count + 1>,
-      k_sources.size()>
+  std::array<std::array<prometheus::Counter *, store::k_priority_count + 1>,
+             k_sources.size()>
       m_events{};
   prometheus::Family<prometheus::Counter> &m_syncs;
   prometheus::Family<prometheus::Histogram> &m_sync_seconds;

@@ -45,7 +45,8 @@ bool dead_here(const std::string &owner, const std::string &self) {
 } // namespace
 
 Replicator::Replicator(Options options, store::ReplicationStore &store,
-                       Doveadm doveadm, replication::ReplicationMetrics &metrics,
+                       Doveadm doveadm,
+                       replication::ReplicationMetrics &metrics,
                        Publish publish)
     : m_options(std::move(options)), m_store(store),
       m_doveadm(std::move(doveadm)), m_metrics(metrics),

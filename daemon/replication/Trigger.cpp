@@ -78,7 +78,8 @@ bool Trigger::matches(const std::vector<Rule> &rules,
   });
 }
 
-std::optional<store::Priority> Trigger::priority(const core::Event &event) const {
+std::optional<store::Priority>
+Trigger::priority(const core::Event &event) const {
   if (event.source == "daemon" || event.message.str("origin") == "dsync" ||
       event.message.str("user").empty())
     return std::nullopt;

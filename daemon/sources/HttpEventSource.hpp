@@ -1,8 +1,8 @@
 #pragma once
 
+#include "sources/RejectSummary.hpp"
 #include "sources/Source.hpp"
 #include "util/HttpListener.hpp"
-#include "sources/RejectSummary.hpp"
 #include "util/ListenAddress.hpp"
 #include "util/Throttle.hpp"
 

@@ -26,8 +26,7 @@ void socket_options(socket_t sock) {
 
 } // namespace
 
-HttpListener::HttpListener(std::string name, ListenAddress address,
-                           int threads)
+HttpListener::HttpListener(std::string name, ListenAddress address, int threads)
     : m_name(std::move(name)), m_address(std::move(address)),
       m_server(std::make_unique<httplib::Server>()) {
   const auto count = static_cast<std::size_t>(threads < 1 ? 1 : threads);

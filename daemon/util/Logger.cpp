@@ -1,4 +1,5 @@
 #include "util/Logger.hpp"
+
 #include "util/Strings.hpp"
 
 #include <unistd.h>

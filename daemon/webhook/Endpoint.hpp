@@ -26,9 +26,9 @@ struct Endpoint {
   std::string filter; // Dovecot event-filter syntax, "" passes everything
   std::string description;
   std::chrono::milliseconds timeout{15000};
-  double rate_limit = 0;   // requests per second, 0: unlimited
-  unsigned concurrency = 4; // requests in flight at most
-  unsigned batch_max = 1;   // events per request; 1: no batching
+  double rate_limit = 0;                   // requests per second, 0: unlimited
+  unsigned concurrency = 4;                // requests in flight at most
+  unsigned batch_max = 1;                  // events per request; 1: no batching
   std::chrono::milliseconds batch_wait{0}; // how long a batch may wait to fill
   bool enabled = true;
   std::string disabled_reason; // why it was disabled, "" if by hand

@@ -24,9 +24,8 @@ std::string sign(std::string_view secret, std::string_view id,
                  std::string_view timestamp, std::string_view body);
 // Returns the webhook-signature header: one "v1,…" per secret not expired at
 // now, separated by spaces, the current secret first.
-std::string signature_header(const std::vector<Secret> &secrets,
-                             TimePoint now, std::string_view id,
-                             std::string_view timestamp,
+std::string signature_header(const std::vector<Secret> &secrets, TimePoint now,
+                             std::string_view id, std::string_view timestamp,
                              std::string_view body);
 
 } // namespace dovewarden::webhook

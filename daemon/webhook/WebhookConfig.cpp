@@ -8,23 +8,23 @@ namespace dovewarden::webhook {
 
 const std::vector<util::Setting> &WebhookConfig::settings() {
   static const std::vector<util::Setting> settings{
-    {"DOVEWARDEN_WEBHOOKS_ENABLED", "--webhooks-enabled", "BOOL", "true",
-     "deliver events to the webhook endpoints (dovewarden webhook add)"},
-    {"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule",
-     "DURATIONS", "0s,5s,5m,30m,2h,5h,10h,10h",
-     "wait before each attempt of a delivery (+-20%); failed after the last"},
-    {"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "--webhook-allow-nets", "CIDRS", "",
-     "private, loopback, ... networks webhooks may still reach, e.g. "
-     "10.1.0.0/16"},
-    {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after", "DURATION",
-     "5d",
-     "disable an endpoint whose attempts all failed this long; 0s: never"},
-    {"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "--webhook-max-payload", "BYTES",
-     "262144", "events whose payload is larger are not delivered (counted)"},
-    {"DOVEWARDEN_WEBHOOK_MAX_IN_FLIGHT", "--webhook-max-in-flight", "COUNT",
-     "64", "webhook requests in flight at once, all endpoints together"},
-    {"DOVEWARDEN_WEBHOOK_RETENTION", "--webhook-retention", "DURATION", "7d",
-     "how long finished deliveries stay in the delivery log"},
+      {"DOVEWARDEN_WEBHOOKS_ENABLED", "--webhooks-enabled", "BOOL", "true",
+       "deliver events to the webhook endpoints (dovewarden webhook add)"},
+      {"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule",
+       "DURATIONS", "0s,5s,5m,30m,2h,5h,10h,10h",
+       "wait before each attempt of a delivery (+-20%); failed after the last"},
+      {"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "--webhook-allow-nets", "CIDRS", "",
+       "private, loopback, ... networks webhooks may still reach, e.g. "
+       "10.1.0.0/16"},
+      {"DOVEWARDEN_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after",
+       "DURATION", "5d",
+       "disable an endpoint whose attempts all failed this long; 0s: never"},
+      {"DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", "--webhook-max-payload", "BYTES",
+       "262144", "events whose payload is larger are not delivered (counted)"},
+      {"DOVEWARDEN_WEBHOOK_MAX_IN_FLIGHT", "--webhook-max-in-flight", "COUNT",
+       "64", "webhook requests in flight at once, all endpoints together"},
+      {"DOVEWARDEN_WEBHOOK_RETENTION", "--webhook-retention", "DURATION", "7d",
+       "how long finished deliveries stay in the delivery log"},
   };
   return settings;
 }

@@ -43,20 +43,21 @@ public:
   }
   Result<std::optional<store::Claim>>
   do_claim(const std::string &, store::TimePoint,
-        std::chrono::milliseconds) override {
+           std::chrono::milliseconds) override {
     return unsupported();
   }
   Result<bool> do_renew(const store::Claim &, const std::string &,
-                     store::TimePoint, std::chrono::milliseconds) override {
+                        store::TimePoint, std::chrono::milliseconds) override {
     return unsupported();
   }
   Result<void> do_succeed(const store::Claim &, const std::string &,
-                       const std::string &, bool, store::TimePoint) override {
+                          const std::string &, bool,
+                          store::TimePoint) override {
     return unsupported();
   }
   Result<void> do_fail(const store::Claim &, const std::string &,
-                    const std::string &, store::TimePoint,
-                    store::TimePoint) override {
+                       const std::string &, store::TimePoint,
+                       store::TimePoint) override {
     return unsupported();
   }
   Result<void> do_release(const store::Claim &, const std::string &) override {
@@ -74,7 +75,8 @@ public:
   Result<std::size_t> do_release_owner(const std::string &) override {
     return unsupported();
   }
-  Result<std::vector<store::UserRecord>> do_users(std::string_view mask) override {
+  Result<std::vector<store::UserRecord>>
+  do_users(std::string_view mask) override {
     std::lock_guard lock(mutex);
     if (failing)
       return db::unavailable("fake store down");

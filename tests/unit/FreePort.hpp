@@ -1,11 +1,11 @@
 #pragma once
 
+#include "util/Fd.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "util/Fd.hpp"
 
 #include <cstdint>
 #include <stdexcept>

@@ -24,7 +24,7 @@ public:
     return pass([&] { return m_store.ping(); });
   }
   Result<bool> do_put_endpoint(const webhook::Endpoint &endpoint,
-                            bool replace) override {
+                               bool replace) override {
     return pass([&] { return m_store.put_endpoint(endpoint, replace); });
   }
   Result<std::optional<webhook::Endpoint>>
@@ -46,14 +46,15 @@ public:
   }
   Result<std::vector<webhook::Delivery>>
   do_claim(const std::string &owner, webhook::TimePoint now,
-        std::chrono::milliseconds lease, std::size_t max,
-        std::size_t per_endpoint) override {
+           std::chrono::milliseconds lease, std::size_t max,
+           std::size_t per_endpoint) override {
     return pass(
         [&] { return m_store.claim(owner, now, lease, max, per_endpoint); });
   }
   Result<bool> do_finish(const webhook::Delivery &delivery,
-                      const std::string &owner, const webhook::Attempt &attempt,
-                      const webhook::Outcome &outcome) override {
+                         const std::string &owner,
+                         const webhook::Attempt &attempt,
+                         const webhook::Outcome &outcome) override {
     return pass(
         [&] { return m_store.finish(delivery, owner, attempt, outcome); });
   }
@@ -69,20 +70,21 @@ public:
     return pass([&] { return m_store.delivery(id); });
   }
   Result<bool> do_redeliver(const std::string &id,
-                         webhook::TimePoint now) override {
+                            webhook::TimePoint now) override {
     return pass([&] { return m_store.redeliver(id, now); });
   }
   Result<std::size_t> do_recover(const std::string &endpoint_id,
-                              webhook::TimePoint since,
-                              webhook::TimePoint until,
-                              webhook::TimePoint now) override {
+                                 webhook::TimePoint since,
+                                 webhook::TimePoint until,
+                                 webhook::TimePoint now) override {
     return pass(
         [&] { return m_store.recover(endpoint_id, since, until, now); });
   }
   Result<std::uint64_t> do_pending() override {
     return pass([&] { return m_store.pending(); });
   }
-  Result<std::size_t> do_prune(webhook::TimePoint before, std::size_t) override {
+  Result<std::size_t> do_prune(webhook::TimePoint before,
+                               std::size_t) override {
     return pass([&] { return m_store.prune(before); });
   }
 

@@ -208,8 +208,7 @@ BOOST_AUTO_TEST_CASE(publish_sync_waits_and_returns_the_failures) {
   BOOST_TEST(slow->log() == (std::vector<std::string>{"message.new:1"}));
   auto errors = bus.publish_sync(event_of("boom"));
   std::sort(errors.begin(), errors.end());
-  BOOST_TEST(errors ==
-             (std::vector<std::string>{"other: boom", "slow: boom"}),
+  BOOST_TEST(errors == (std::vector<std::string>{"other: boom", "slow: boom"}),
              boost::test_tools::per_element());
   bus.stop();
 }
@@ -409,19 +408,18 @@ BOOST_AUTO_TEST_CASE(a_batch_arrives_in_order_where_each_event_is_wanted) {
   bus.subscribe("flags.*", flags);
   bus.start();
   std::vector<std::shared_ptr<const core::Event>> batch;
-  for (const auto *type : {"message.new", "flags.set", "message.read",
-                           "flags.clear"})
+  for (const auto *type :
+       {"message.new", "flags.set", "message.read", "flags.clear"})
     batch.push_back(std::make_shared<const core::Event>(
         event_of(type, static_cast<std::int64_t>(batch.size()))));
   const auto taken = bus.publish(batch);
   BOOST_TEST((taken == std::vector<std::size_t>{1, 2, 1, 2}));
   bus.stop();
-  BOOST_TEST((all->log() ==
-              std::vector<std::string>{"message.new:0", "flags.set:1",
-                                       "message.read:2", "flags.clear:3",
-                                       "stop"}));
-  BOOST_TEST((flags->log() ==
-              std::vector<std::string>{"flags.set:1", "flags.clear:3", "stop"}));
+  BOOST_TEST((all->log() == std::vector<std::string>{
+                                "message.new:0", "flags.set:1",
+                                "message.read:2", "flags.clear:3", "stop"}));
+  BOOST_TEST((flags->log() == std::vector<std::string>{
+                                  "flags.set:1", "flags.clear:3", "stop"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_waits_for_room_in_a_full_queue) {
@@ -479,8 +477,8 @@ BOOST_AUTO_TEST_CASE(a_batch_beyond_room_is_dropped_and_counted) {
   bus.stop();
   BOOST_TEST(metric(metrics,
                     "dovewarden_bus_dropped_total{subscriber=\"lossy\"}") == 3);
-  BOOST_TEST((held->log() ==
-              std::vector<std::string>{"a:0", "a:1", "a:2", "stop"}));
+  BOOST_TEST(
+      (held->log() == std::vector<std::string>{"a:0", "a:1", "a:2", "stop"}));
 }
 
 BOOST_AUTO_TEST_CASE(drop_policy_counts_what_it_drops) {

@@ -204,8 +204,8 @@ BOOST_AUTO_TEST_CASE(replication_is_off_until_doveadm_is_named) {
   const auto config = parse({});
   BOOST_TEST(!config.replication.enabled());
   BOOST_TEST(config.replication.store_path == "/var/lib/dovewarden");
-  BOOST_TEST(
-      (config.replication.store == dovewarden::replication::StoreMode::embedded));
+  BOOST_TEST((config.replication.store ==
+              dovewarden::replication::StoreMode::embedded));
   BOOST_TEST(config.http_addr->to_string() == "127.0.0.1:8080");
   BOOST_TEST(config.admin_addr->to_string() == "127.0.0.1:9091");
 }

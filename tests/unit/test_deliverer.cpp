@@ -3,17 +3,18 @@
 // not with webhook/Signature.
 #include "TestUtil.hpp"
 #include "core/Event.hpp"
-#include "webhook/WebhookMetrics.hpp"
 #include "webhook/AddressPolicy.hpp"
 #include "webhook/Deliverer.hpp"
 #include "webhook/Signature.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
+#include "webhook/WebhookMetrics.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <httplib.h>
+#include <prometheus/text_serializer.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,8 +31,8 @@
 using namespace dovewarden;
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
-using dovewarden::test::wait_until;
 using dovewarden::test::ok;
+using dovewarden::test::wait_until;
 
 namespace {
 
@@ -64,8 +65,7 @@ std::string unbase64(const std::string &text) {
 }
 
 // The Standard Webhooks algorithm, written again here.
-std::string expected_signature(const std::string &secret,
-                               const std::string &id,
+std::string expected_signature(const std::string &secret, const std::string &id,
                                const std::string &timestamp,
                                const std::string &body) {
   const std::string key = unbase64(secret.substr(6));
@@ -94,12 +94,11 @@ struct Request {
 // test set per path (200 by default).
 class Receiver {
 public:
-  using Handler =
-      std::function<void(int call, httplib::Response &response)>;
+  using Handler = std::function<void(int call, httplib::Response &response)>;
 
   Receiver() {
     m_server.Post(R"(/(\w+))", [this](const httplib::Request &request,
-                                       httplib::Response &response) {
+                                      httplib::Response &response) {
       handle(request, response);
     });
     m_server.new_task_queue = [] { return new httplib::ThreadPool(16); };
@@ -160,8 +159,7 @@ public:
   void await_concurrent(const std::string &path, int n,
                         std::chrono::milliseconds limit) {
     std::unique_lock<std::mutex> lock(m_mutex);
-    m_changed.wait_for(lock, limit,
-                       [&] { return m_concurrent[path] >= n; });
+    m_changed.wait_for(lock, limit, [&] { return m_concurrent[path] >= n; });
   }
 
 private:
@@ -171,13 +169,13 @@ private:
     int call = 0;
     {
       std::lock_guard<std::mutex> lock(m_mutex);
-      m_requests.push_back(Request{
-          path, request.get_header_value("webhook-id"),
-          request.get_header_value("webhook-timestamp"),
-          request.get_header_value("webhook-signature"),
-          request.get_header_value("Content-Type"),
-          request.get_header_value("User-Agent"), request.body,
-          std::chrono::system_clock::now()});
+      m_requests.push_back(
+          Request{path, request.get_header_value("webhook-id"),
+                  request.get_header_value("webhook-timestamp"),
+                  request.get_header_value("webhook-signature"),
+                  request.get_header_value("Content-Type"),
+                  request.get_header_value("User-Agent"), request.body,
+                  std::chrono::system_clock::now()});
       call = ++m_calls[path];
       const int now = ++m_concurrent[path];
       m_max_concurrent[path] = std::max(m_max_concurrent[path], now);
@@ -368,8 +366,7 @@ struct Fixture {
     delivery.body = R"({"type":"message.new","timestamp":"2024-05-01T10:00:)"
                     R"(00.000000Z","data":{"user":"alice","n":)" +
                     std::to_string(n) + "}}";
-    delivery.created = delivery.next_attempt =
-        std::chrono::system_clock::now();
+    delivery.created = delivery.next_attempt = std::chrono::system_clock::now();
     return delivery;
   }
 
@@ -424,8 +421,7 @@ BOOST_AUTO_TEST_CASE(delivers_signed_standard_webhook) {
                         .count();
   BOOST_TEST(std::llabs(timestamp - sent) <= 5);
   BOOST_TEST(request.signature ==
-             expected_signature(k_secret, id, request.timestamp,
-                                request.body));
+             expected_signature(k_secret, id, request.timestamp, request.body));
 
   BOOST_TEST((delivery.delivery.state == DeliveryState::succeeded));
   BOOST_REQUIRE_EQUAL(delivery.attempts.size(), 1u);
@@ -433,17 +429,18 @@ BOOST_AUTO_TEST_CASE(delivers_signed_standard_webhook) {
   BOOST_TEST(delivery.attempts[0].response == "ok");
   BOOST_TEST(delivery.attempts[0].error.empty());
 
-  const std::string exposed = prometheus::TextSerializer().Serialize(
-      registry.Collect());
-  BOOST_TEST(exposed.find(
-                 "dovewarden_webhook_deliveries_total{result=\"succeeded\"} 1") !=
-             std::string::npos);
-  BOOST_TEST(exposed.find(
-                 "dovewarden_webhook_attempts_total{outcome=\"2xx\"} 1") !=
-             std::string::npos);
-  BOOST_TEST(exposed.find(
-                 "dovewarden_webhook_attempts_total{outcome=\"5xx\"} 0") !=
-             std::string::npos);
+  const std::string exposed =
+      prometheus::TextSerializer().Serialize(registry.Collect());
+  BOOST_TEST(
+      exposed.find(
+          "dovewarden_webhook_deliveries_total{result=\"succeeded\"} 1") !=
+      std::string::npos);
+  BOOST_TEST(
+      exposed.find("dovewarden_webhook_attempts_total{outcome=\"2xx\"} 1") !=
+      std::string::npos);
+  BOOST_TEST(
+      exposed.find("dovewarden_webhook_attempts_total{outcome=\"5xx\"} 0") !=
+      std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(long_response_is_cut_off) {
@@ -487,16 +484,15 @@ BOOST_AUTO_TEST_CASE(retries_after_500_with_the_same_id) {
   BOOST_TEST(requests[0].id == id);
   BOOST_TEST(requests[1].id == id);
   for (const auto &request : requests)
-    BOOST_TEST(request.signature ==
-               expected_signature(k_secret, id, request.timestamp,
-                                  request.body));
+    BOOST_TEST(request.signature == expected_signature(k_secret, id,
+                                                       request.timestamp,
+                                                       request.body));
 }
 
 BOOST_AUTO_TEST_CASE(schedule_used_up_fails_the_delivery) {
   const auto target = endpoint("broken");
-  receiver.on("broken", [](int, httplib::Response &response) {
-    response.status = 503;
-  });
+  receiver.on("broken",
+              [](int, httplib::Response &response) { response.status = 503; });
   start(options());
   const auto id = send(target);
   BOOST_REQUIRE(wait_until([&] { return settled(id); }));
@@ -508,9 +504,7 @@ BOOST_AUTO_TEST_CASE(schedule_used_up_fails_the_delivery) {
 
 BOOST_AUTO_TEST_CASE(hanging_receiver_times_out) {
   const auto target = endpoint("hang", 300ms);
-  receiver.on("hang", [this](int, httplib::Response &) {
-    receiver.hang(10s);
-  });
+  receiver.on("hang", [this](int, httplib::Response &) { receiver.hang(10s); });
   start(options());
   const auto id = send(target);
   BOOST_REQUIRE(wait_until([&] { return attempts(id) >= 1; }));
@@ -523,9 +517,8 @@ BOOST_AUTO_TEST_CASE(hanging_receiver_times_out) {
 
 BOOST_AUTO_TEST_CASE(gone_disables_the_endpoint) {
   const auto target = endpoint("gone");
-  receiver.on("gone", [](int, httplib::Response &response) {
-    response.status = 410;
-  });
+  receiver.on("gone",
+              [](int, httplib::Response &response) { response.status = 410; });
   start(options());
   const auto id = send(target);
   BOOST_REQUIRE(wait_until([&] { return settled(id); }));
@@ -666,13 +659,12 @@ BOOST_AUTO_TEST_CASE(rate_limit_spaces_requests) {
 BOOST_AUTO_TEST_CASE(slow_endpoint_does_not_hold_up_another) {
   const auto slow = endpoint("slow", 20s, 2);
   const auto fast = endpoint("fast");
-  receiver.on("slow", [this](int, httplib::Response &) {
-    receiver.hang(20s);
-  });
+  receiver.on("slow", [this](int, httplib::Response &) { receiver.hang(20s); });
   start(options());
   for (int i = 0; i < 6; i++)
     send(slow, i);
-  BOOST_REQUIRE(wait_until([&] { return receiver.max_concurrent("slow") == 2; }));
+  BOOST_REQUIRE(
+      wait_until([&] { return receiver.max_concurrent("slow") == 2; }));
   std::vector<std::string> ids;
   for (int i = 0; i < 5; i++)
     ids.push_back(send(fast, i));
@@ -703,9 +695,8 @@ BOOST_AUTO_TEST_CASE(ssrf_guard_refuses_loopback_unless_allowed) {
 
 BOOST_AUTO_TEST_CASE(failing_too_long_disables) {
   const auto target = endpoint("down");
-  receiver.on("down", [](int, httplib::Response &response) {
-    response.status = 500;
-  });
+  receiver.on("down",
+              [](int, httplib::Response &response) { response.status = 500; });
   auto opts = options();
   opts.disable_after = 1ms;
   start(std::move(opts));
@@ -726,20 +717,20 @@ BOOST_AUTO_TEST_CASE(failing_too_long_disables) {
 
 BOOST_AUTO_TEST_CASE(stop_gives_back_the_leases) {
   const auto target = endpoint("stuck", 20s, 1);
-  receiver.on("stuck", [this](int, httplib::Response &) {
-    receiver.hang(20s);
-  });
+  receiver.on("stuck",
+              [this](int, httplib::Response &) { receiver.hang(20s); });
   auto opts = options();
   opts.stop_wait = 200ms;
   start(std::move(opts));
   const auto first = send(target, 1);
-  BOOST_REQUIRE(wait_until([&] { return receiver.requests("stuck").size() == 1; }));
+  BOOST_REQUIRE(
+      wait_until([&] { return receiver.requests("stuck").size() == 1; }));
   deliverer->stop();
   receiver.release();
   // nothing recorded for the aborted request, and it can be claimed again
   BOOST_TEST(attempts(first) == 0u);
-  const auto claimed = ok(store->claim("other", std::chrono::system_clock::now(),
-                                       10s, 10, 0));
+  const auto claimed =
+      ok(store->claim("other", std::chrono::system_clock::now(), 10s, 10, 0));
   BOOST_TEST(claimed.size() == 1u);
 }
 
@@ -783,12 +774,12 @@ BOOST_AUTO_TEST_CASE(a_change_told_while_claiming_is_read_before_signing) {
   BOOST_REQUIRE_EQUAL(requests.size(), 2u);
   const auto &request = requests[1];
   BOOST_REQUIRE(request.id == second);
-  BOOST_TEST(request.signature ==
-             expected_signature(next_secret, second, request.timestamp,
-                                request.body) +
-                 " " +
-                 expected_signature(k_secret, second, request.timestamp,
-                                    request.body));
+  BOOST_TEST(
+      request.signature ==
+      expected_signature(next_secret, second, request.timestamp, request.body) +
+          " " +
+          expected_signature(k_secret, second, request.timestamp,
+                             request.body));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -160,10 +160,12 @@ BOOST_AUTO_TEST_CASE(
   BOOST_TEST(!filter->matches(event));
 }
 
-BOOST_AUTO_TEST_CASE(its_filter_is_open_from_the_start_with_an_endpoint_stored) {
+BOOST_AUTO_TEST_CASE(
+    its_filter_is_open_from_the_start_with_an_endpoint_stored) {
   put(endpoint_of("ep_all", {"*"}));
   auto dispatcher = make();
-  BOOST_TEST(dispatcher.filter()->matches(event_of("message.new", "alice@example.com")));
+  BOOST_TEST(dispatcher.filter()->matches(
+      event_of("message.new", "alice@example.com")));
 }
 
 BOOST_AUTO_TEST_CASE(its_filter_opens_when_a_reload_finds_an_endpoint) {

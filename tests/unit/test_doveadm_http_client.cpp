@@ -1,13 +1,12 @@
 // The doveadm HTTP client against a stand-in for doveadm: the canned answers
 // are what Dovecot 2.3.19 and 2.4.1 answered (tests/integration exercise the
 // real one).
-#include "util/ConfigError.hpp"
-#include "replication/DoveadmHttpClient.hpp"
-#include "util/Fd.hpp"
-
 #include "FreePort.hpp"
 #include "Wait.hpp"
 #include "WaitingConnections.hpp"
+#include "replication/DoveadmHttpClient.hpp"
+#include "util/ConfigError.hpp"
+#include "util/Fd.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <httplib.h>

@@ -1,15 +1,14 @@
 // The client of doveadm's own protocol against a stand-in for doveadm's
 // server socket: the handshake and the answers are what Dovecot 2.3.19's and
 // 2.4.1's doveadm servers sent (tests/integration exercise the real one).
-#include "util/ConfigError.hpp"
-#include "replication/DoveadmClient.hpp"
-#include "replication/DoveadmServerClient.hpp"
-#include "util/Base64.hpp"
-#include "util/Fd.hpp"
-
 #include "FreePort.hpp"
 #include "Wait.hpp"
 #include "WaitingConnections.hpp"
+#include "replication/DoveadmClient.hpp"
+#include "replication/DoveadmServerClient.hpp"
+#include "util/Base64.hpp"
+#include "util/ConfigError.hpp"
+#include "util/Fd.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -28,10 +27,10 @@
 #include <thread>
 #include <vector>
 
-using dovewarden::util::ConfigError;
 using dovewarden::replication::DoveadmClient;
 using dovewarden::replication::DoveadmFailure;
 using dovewarden::replication::DoveadmServerClient;
+using dovewarden::util::ConfigError;
 using dovewarden::util::Fd;
 using Kind = DoveadmFailure::Kind;
 using namespace std::chrono_literals;

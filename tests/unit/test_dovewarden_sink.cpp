@@ -6,10 +6,11 @@
 #include <boost/test/unit_test.hpp>
 #include <zmq.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace {

@@ -5,8 +5,8 @@
 
 #include <string>
 
-using dovewarden::util::ConfigError;
 using dovewarden::config::EnvFile;
+using dovewarden::util::ConfigError;
 
 BOOST_AUTO_TEST_SUITE(env_file)
 

@@ -1,7 +1,7 @@
 #include "TestUtil.hpp"
 #include "bus/Bus.hpp"
-#include "pipeline/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "replication/ReplicationFeed.hpp"
 #include "replication/Trigger.hpp"
 #include "sources/HttpEventSource.hpp"

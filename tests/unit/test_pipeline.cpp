@@ -1,6 +1,6 @@
 #include "bus/Bus.hpp"
-#include "pipeline/Pipeline.hpp"
 #include "metrics/Metrics.hpp"
+#include "pipeline/Pipeline.hpp"
 #include "sinks/JsonLine.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -18,9 +18,9 @@
 
 namespace dw = dovewarden;
 using dw::replication::DoveadmFailure;
-using dw::store::Priority;
 using dw::replication::Replicator;
 using dw::replication::UserdbFields;
+using dw::store::Priority;
 using namespace std::chrono_literals;
 
 using dovewarden::test::free_port;

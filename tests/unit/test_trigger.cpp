@@ -3,8 +3,8 @@
 #include <boost/test/unit_test.hpp>
 
 namespace dw = dovewarden;
-using dw::store::Priority;
 using dw::replication::Trigger;
+using dw::store::Priority;
 
 namespace {
 

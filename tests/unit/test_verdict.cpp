@@ -1,6 +1,5 @@
-#include "webhook/Verdict.hpp"
-
 #include "webhook/RetrySchedule.hpp"
+#include "webhook/Verdict.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -34,8 +33,8 @@ BOOST_AUTO_TEST_SUITE(verdict)
 BOOST_AUTO_TEST_CASE(success_is_2xx_only) {
   for (int status : {200, 201, 202, 204, 299})
     BOOST_TEST((judge(response(status), k_date).action == Action::succeed));
-  for (int status : {100, 199, 300, 301, 302, 304, 307, 308, 400, 401, 404,
-                     413, 500, 501, 505, 599})
+  for (int status : {100, 199, 300, 301, 302, 304, 307, 308, 400, 401, 404, 413,
+                     500, 501, 505, 599})
     BOOST_TEST((judge(response(status), k_date).action == Action::retry),
                "status " << status);
 }
@@ -78,15 +77,14 @@ BOOST_AUTO_TEST_CASE(retry_after_seconds) {
 
 BOOST_AUTO_TEST_CASE(retry_after_http_date) {
   const auto earlier = k_date - 90s;
-  BOOST_TEST((*parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", earlier) ==
-              90s));
-  BOOST_TEST((*parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT",
-                                 earlier) == 90s));
   BOOST_TEST(
-      (*parse_retry_after("Wed Oct 21 07:28:00 2015", earlier) == 90s));
+      (*parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", earlier) == 90s));
+  BOOST_TEST((
+      *parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", earlier) == 90s));
+  BOOST_TEST((*parse_retry_after("Wed Oct 21 07:28:00 2015", earlier) == 90s));
   // past dates mean now; far ones are capped
-  BOOST_TEST((*parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-                                 k_date + 1h) == 0ms));
+  BOOST_TEST((
+      *parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", k_date + 1h) == 0ms));
   BOOST_TEST((*parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
                                  k_date - 72h) == 24h));
   BOOST_TEST(!parse_retry_after("Wed, 21 Oct 2015 07:28:00", earlier));

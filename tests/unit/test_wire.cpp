@@ -172,7 +172,8 @@ BOOST_AUTO_TEST_CASE(every_width_of_a_flat_map_decodes) {
   BOOST_TEST(std::get<std::int64_t>(*m.find("i8")) == -100);
   BOOST_TEST(std::get<std::int64_t>(*m.find("i16")) == -30000);
   BOOST_TEST(std::get<std::int64_t>(*m.find("i32")) == -2000000000);
-  BOOST_TEST(std::get<std::int64_t>(*m.find("i64")) == -(std::int64_t{1} << 40));
+  BOOST_TEST(std::get<std::int64_t>(*m.find("i64")) ==
+             -(std::int64_t{1} << 40));
   BOOST_TEST(std::get<std::int64_t>(*m.find("i8pos")) == 7);
   BOOST_TEST(std::get<std::int64_t>(*m.find("fix")) == -3);
   BOOST_TEST(std::get<double>(*m.find("f32")) == 0.25);
