@@ -105,7 +105,8 @@ private:
   // Has the attempts judged so far recorded in one store call, unless one
   // is under way.
   void record();
-  void recorded(std::vector<Outbox::Judged> batch, Outbox::Recorded answer);
+  void recorded(std::vector<Outbox::Judged> batch,
+                const Outbox::Recorded &answer);
   // What is held for an endpoint disabled is put back, and
   // webhook.endpoint_disabled published.
   void endpoint_disabled(const Endpoint &endpoint, const std::string &reason);
@@ -367,13 +368,13 @@ void Deliverer::Loop::record() {
         return std::make_pair(std::move(batch), std::move(answer));
       },
       [this](auto answer) {
-        recorded(std::move(answer.first), std::move(answer.second));
+        recorded(std::move(answer.first), answer.second);
       });
   m_unrecorded.clear(); // moved from: valid but unspecified
 }
 
 void Deliverer::Loop::recorded(std::vector<Outbox::Judged> batch,
-                               Outbox::Recorded answer) {
+                               const Outbox::Recorded &answer) {
   m_recording = false;
   const auto &finished = answer.finished;
   if (!finished)
