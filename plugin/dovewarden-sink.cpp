@@ -4,16 +4,17 @@
 
 #include <zmq.hpp>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <pthread.h>
 #include <random>
-#include <sched.h>
 #include <string>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace {
 
@@ -124,8 +125,7 @@ void dovewarden_sink::send_frame(std::string_view bytes, bool more) noexcept {
       flags = flags | zmq::send_flags::sndmore;
     bool sent = false;
     try {
-      sent = m_socket.send(zmq::const_buffer(bytes.data(), bytes.size()),
-                           flags)
+      sent = m_socket.send(zmq::const_buffer(bytes.data(), bytes.size()), flags)
                  .has_value();
     } catch (const zmq::error_t &) {
       // only a terminated context gets here: count it as a drop
@@ -168,8 +168,8 @@ dovewarden_sink *dovewarden_sink_create(const dovewarden_sink_settings *set,
       *warning_r = message.c_str();
     return sink;
   } catch (const std::exception &e) {
-    message = std::string("zmq_connect(") + set->endpoint +
-              ") failed: " + e.what();
+    message =
+        std::string("zmq_connect(") + set->endpoint + ") failed: " + e.what();
     *error_r = message.c_str();
     return nullptr;
   }
@@ -206,14 +206,12 @@ void dovewarden_sink_add_str(dovewarden_sink *sink, const char *key,
 
 void dovewarden_sink_add_int(dovewarden_sink *sink, const char *key,
                              int64_t value) {
-  guarded(sink, [&] {
-    sink->m_encoder.add(key, static_cast<std::int64_t>(value));
-  });
+  guarded(sink,
+          [&] { sink->m_encoder.add(key, static_cast<std::int64_t>(value)); });
 }
 
 void dovewarden_sink_add_strv(dovewarden_sink *sink, const char *key,
-                              const char *const *values,
-                              unsigned int count) {
+                              const char *const *values, unsigned int count) {
   guarded(sink, [&] {
     std::vector<std::string_view> list(values, values + count);
     sink->m_encoder.add(key, list);
