@@ -710,6 +710,11 @@ BOOST_AUTO_TEST_CASE(failing_too_long_disables) {
              stored->disabled_reason);
   // the delivery waits for the endpoint to be enabled again
   BOOST_TEST(!settled(id));
+  // the event follows the store's write, from the deliverer's thread
+  BOOST_REQUIRE(wait_until([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return !published.empty();
+  }));
   std::lock_guard<std::mutex> lock(mutex);
   BOOST_REQUIRE_EQUAL(published.size(), 1u);
   BOOST_TEST(published[0].message.str("reason") == stored->disabled_reason);
