@@ -118,9 +118,7 @@ const std::vector<util::Setting> &ReplicationConfig::settings() {
       {"DOVEWARDEN_DOVEADM_URL", "--doveadm-url", "URL", "",
        "doveadm on this server: its HTTP API (http://127.0.0.1:8081) or its "
        "server socket (unix:/run/dovecot/doveadm-server, tcp:HOST:PORT); "
-       "empty: "
-       "no "
-       "replication"},
+       "empty: no replication"},
       {"DOVEWARDEN_DOVEADM_PASSWORD", "--doveadm-password", "SECRET", "",
        "doveadm_password (HTTP API, tcp:, a unix: socket not of mode 0600)"},
       {"DOVEWARDEN_DOVEADM_API_KEY", "--doveadm-api-key", "SECRET", "",
