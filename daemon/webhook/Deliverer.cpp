@@ -90,8 +90,6 @@ private:
   // Holds each delivery for its endpoint. Returns how many were kept.
   std::size_t hold(std::uint64_t claim, std::vector<Delivery> deliveries,
                    Steady::time_point lease_end);
-  // Reads the endpoints now and takes them.
-  void refresh_endpoints();
   void take_endpoints(EndpointsRead read);
   // Starts what the endpoints' limits allow. Returns how long until a
   // rate limit lets a held delivery start (max if none waits for that).
@@ -218,14 +216,15 @@ void Deliverer::Loop::claim() {
   // with no room the claim still looks whether the endpoints changed
   const auto size = m_queues.claim_size(m_options.claim_batch);
   const auto claim = m_leases.open();
-  const Outbox::ClaimRequest request{m_leases.owner(claim), size.max,
-                                     size.per_endpoint,     lease(),
-                                     m_queues.version(),    look};
+  Outbox::ClaimRequest request{
+      m_leases.owner(claim), size.max, size.per_endpoint, lease(),
+      m_queues.version(),    look,     m_queues.ids()};
   m_claiming = true;
-  m_jobs.ask([this, request] { return m_outbox.claim(request); },
-             [this, claim, max = size.max](Outbox::Claimed answer) {
-               claimed(claim, max, std::move(answer));
-             });
+  m_jobs.ask(
+      [this, request = std::move(request)] { return m_outbox.claim(request); },
+      [this, claim, max = size.max](Outbox::Claimed answer) {
+        claimed(claim, max, std::move(answer));
+      });
 }
 
 void Deliverer::Loop::claimed(std::uint64_t claim, std::size_t max,
@@ -259,8 +258,6 @@ std::size_t Deliverer::Loop::hold(std::uint64_t claim,
                                   Steady::time_point lease_end) {
   std::size_t kept = 0;
   for (auto &delivery : deliveries) {
-    if (!m_queues.knows(delivery.endpoint_id))
-      refresh_endpoints();
     m_leases.add(claim);
     if (m_queues.hold(Held{std::move(delivery), claim, lease_end}))
       kept++;
@@ -268,16 +265,6 @@ std::size_t Deliverer::Loop::hold(std::uint64_t claim,
       m_leases.done(claim, false);
   }
   return kept;
-}
-
-void Deliverer::Loop::refresh_endpoints() {
-  auto read = m_outbox.read_endpoints();
-  if (!read) {
-    if (m_store_warnings.allow())
-      LOG_WARN("webhook: cannot read the endpoints: ", read.error());
-    return;
-  }
-  take_endpoints(std::move(*read));
 }
 
 void Deliverer::Loop::take_endpoints(EndpointsRead read) {

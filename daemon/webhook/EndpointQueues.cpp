@@ -48,6 +48,13 @@ bool EndpointQueues::knows(const std::string &endpoint_id) const {
   return m_endpoints.count(endpoint_id) > 0;
 }
 
+std::unordered_set<std::string> EndpointQueues::ids() const {
+  std::unordered_set<std::string> ids;
+  for (const auto &[id, endpoint] : m_endpoints)
+    ids.insert(id);
+  return ids;
+}
+
 bool EndpointQueues::hold(Held held) {
   const auto &delivery = held.delivery;
   const auto found = m_endpoints.find(delivery.endpoint_id);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace dovewarden::webhook {
@@ -57,6 +58,8 @@ public:
   // Returns the version of the endpoints taken, nothing before the first.
   std::optional<std::uint64_t> version() const { return m_version; }
   bool knows(const std::string &endpoint_id) const;
+  // Returns the ids of the endpoints taken.
+  std::unordered_set<std::string> ids() const;
   // Holds held until its endpoint may start it. Returns false (held is not
   // kept) if the endpoint is unknown or disabled, or holds all it may.
   bool hold(Held held);

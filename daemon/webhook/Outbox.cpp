@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_set>
 
 namespace dovewarden::webhook {
 
@@ -33,9 +34,12 @@ Outbox::Claimed Outbox::claim(const ClaimRequest &request) {
   claimed.deliveries = m_store.claim(request.owner, Clock::now(), lease,
                                      request.max, request.per_endpoint);
   m_store_ok = version_read && claimed.deliveries.has_value();
-  if (claimed.deliveries && !claimed.deliveries->empty() &&
-      take_endpoints_changed())
+  if (!claimed.deliveries || claimed.deliveries->empty())
+    return claimed;
+  if (take_endpoints_changed())
     catch_up(request, claimed);
+  else if (finds_unknown(request, claimed))
+    learn(request, claimed);
   return claimed;
 }
 
@@ -85,6 +89,36 @@ void Outbox::catch_up(const ClaimRequest &request, Claimed &claimed) {
     LOG_WARN("webhook: cannot give back leases: ", released.error());
   claimed.deliveries->clear();
   m_endpoints_changed = true; // looked at again by the next claim
+}
+
+bool Outbox::finds_unknown(const ClaimRequest &request,
+                           const Claimed &claimed) {
+  std::unordered_set<std::string> read;
+  if (claimed.endpoints) {
+    for (const auto &endpoint : claimed.endpoints->endpoints)
+      read.insert(endpoint.id);
+  }
+  const auto &known = claimed.endpoints ? read : request.known_ids;
+  return std::any_of(claimed.deliveries->begin(), claimed.deliveries->end(),
+                     [&known](const Delivery &delivery) {
+                       return known.count(delivery.endpoint_id) == 0;
+                     });
+}
+
+// An endpoint added since the caller read the endpoints (by another daemon
+// sharing the store, or not told yet) is learnt of with its first delivery.
+// A delivery whose endpoint is gone stays unknown: the caller gives it back.
+void Outbox::learn(const ClaimRequest &request, Claimed &claimed) {
+  auto read = read_if_changed(claimed.endpoints
+                                  ? std::optional(claimed.endpoints->version)
+                                  : request.known_version);
+  if (!read) {
+    if (m_warnings.allow())
+      LOG_WARN("webhook: cannot read the endpoints: ", read.error());
+    return;
+  }
+  if (*read)
+    claimed.endpoints = std::move(**read);
 }
 
 Outbox::Recorded Outbox::record(const std::vector<Judged> &batch) {
@@ -180,10 +214,13 @@ std::optional<std::uint64_t> Outbox::pending() {
   return *pending;
 }
 
-WebhookStore::Result<EndpointsRead> Outbox::read_endpoints() {
+WebhookStore::Result<std::optional<EndpointsRead>>
+Outbox::read_if_changed(std::optional<std::uint64_t> known) {
   const auto version = m_store.endpoints_version();
   if (!version)
     return tl::make_unexpected(version.error());
+  if (known && *known == *version)
+    return std::nullopt;
   auto endpoints = m_store.endpoints();
   if (!endpoints)
     return tl::make_unexpected(endpoints.error());

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,7 @@ public:
     std::chrono::milliseconds lease{0};         // for the endpoints known
     std::optional<std::uint64_t> known_version; // of the endpoints known
     bool look = false; // whether to look if the endpoints changed
+    std::unordered_set<std::string> known_ids; // of the endpoints known
   };
 
   struct Claimed {
@@ -75,7 +77,9 @@ public:
   // Claims due deliveries. If asked to look, reads the endpoints when their
   // version is not known_version, and leases long enough for them. A
   // delivery found after endpoints_changed() is not handed out with the
-  // endpoints from before: they are read again, or it is given back.
+  // endpoints from before: they are read again, or it is given back. A
+  // delivery for an endpoint not in known_ids has the endpoints read again
+  // (once per claim) if they changed.
   Claimed claim(const ClaimRequest &request);
   // Records the attempts in one store call, then disables the endpoints
   // that answered 410 or have been failing longer than disable_after.
@@ -87,9 +91,6 @@ public:
   // Returns how many deliveries are pending, nothing if the store cannot
   // say.
   std::optional<std::uint64_t> pending();
-  // Reads the endpoints now, from any thread. Returns them, or the store's
-  // error.
-  WebhookStore::Result<EndpointsRead> read_endpoints();
 
   // Returns the lease a claim needs when no endpoint takes longer than
   // longest_timeout.
@@ -102,12 +103,22 @@ public:
   bool store_ok() const { return m_store_ok; }
 
 private:
+  // Reads the endpoints' version and, unless it is known, the endpoints.
+  // Returns them (nothing if the version is known), or the store's error.
+  WebhookStore::Result<std::optional<EndpointsRead>>
+  read_if_changed(std::optional<std::uint64_t> known);
   // Reads the endpoints if their version is not known. Returns whether the
   // version could be read.
   bool look(std::optional<std::uint64_t> known, Claimed &claimed);
   // Reads the endpoints again if they changed since the claim looked, or
   // gives back what it found if they cannot be read.
   void catch_up(const ClaimRequest &request, Claimed &claimed);
+  // Returns true if a delivery claimed is for an endpoint that neither the
+  // caller nor the claim knows.
+  static bool finds_unknown(const ClaimRequest &request,
+                            const Claimed &claimed);
+  // Reads the endpoints again if they changed since the claim looked.
+  void learn(const ClaimRequest &request, Claimed &claimed);
   std::vector<std::pair<Endpoint, std::string>>
   disabled_by(const std::vector<Judged> &batch);
   // Returns the endpoint disabled, and why, if it has been failing too long.

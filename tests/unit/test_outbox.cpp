@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <unordered_set>
+#include <utility>
 
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
@@ -54,9 +56,12 @@ struct Fixture {
     return delivery;
   }
 
-  static Outbox::ClaimRequest request(const std::string &owner, bool look,
-                                      std::optional<std::uint64_t> known) {
-    return Outbox::ClaimRequest{owner, 10, 10, 2s, known, look};
+  static Outbox::ClaimRequest
+  request(const std::string &owner, bool look,
+          std::optional<std::uint64_t> known,
+          std::unordered_set<std::string> known_ids = {}) {
+    return Outbox::ClaimRequest{
+        owner, 10, 10, 2s, known, look, std::move(known_ids)};
   }
 
   static Outbox::Judged judged(Delivery delivery, const std::string &owner,
@@ -120,6 +125,31 @@ BOOST_AUTO_TEST_CASE(a_delivery_found_after_a_change_comes_with_the_change) {
   BOOST_REQUIRE(claimed.endpoints.has_value());
   BOOST_TEST(claimed.endpoints->version != version);
   BOOST_TEST(claimed.endpoints->endpoints.at(0).secrets.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_delivery_for_an_endpoint_not_known_reads_the_endpoints) {
+  put_endpoint("ep_a");
+  const auto version = ok(store->endpoints_version());
+  outbox->take_endpoints_changed();
+  // another daemon adds an endpoint and enqueues for it, untold
+  put_endpoint("ep_new");
+  enqueue("ep_a");
+  enqueue("ep_new");
+  const auto claimed = outbox->claim(request("o#1", false, version, {"ep_a"}));
+  BOOST_TEST(ok(claimed.deliveries).size() == 2u);
+  BOOST_REQUIRE(claimed.endpoints.has_value());
+  BOOST_TEST(claimed.endpoints->version == ok(store->endpoints_version()));
+  BOOST_TEST(claimed.endpoints->endpoints.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(deliveries_for_endpoints_known_read_no_endpoints) {
+  put_endpoint("ep_a");
+  outbox->take_endpoints_changed();
+  enqueue("ep_a");
+  // known by id, even at a version that is not the store's
+  const auto claimed = outbox->claim(request("o#1", false, 0, {"ep_a"}));
+  BOOST_TEST(ok(claimed.deliveries).size() == 1u);
+  BOOST_TEST(!claimed.endpoints);
 }
 
 BOOST_AUTO_TEST_CASE(gone_is_recorded_and_disables_the_endpoint) {
@@ -191,7 +221,9 @@ BOOST_AUTO_TEST_CASE(released_leases_can_be_claimed_again) {
 BOOST_AUTO_TEST_CASE(reads_the_endpoints_with_their_version) {
   put_endpoint("ep_a");
   put_endpoint("ep_b");
-  const auto read = ok(outbox->read_endpoints());
+  const auto claimed = outbox->claim(request("o#1", true, std::nullopt));
+  BOOST_REQUIRE(claimed.endpoints.has_value());
+  const auto &read = *claimed.endpoints;
   BOOST_TEST(read.version == ok(store->endpoints_version()));
   BOOST_TEST(read.endpoints.size() == 2u);
   BOOST_TEST(outbox->pending().value_or(99) == 0u);
