@@ -25,15 +25,16 @@ Outbox::Outbox(WebhookStore &store, Options options)
 
 Outbox::Claimed Outbox::claim(const ClaimRequest &request) {
   Claimed claimed;
-  const bool version_read =
-      !request.look || look(request.known_version, claimed);
+  bool endpoints_read = true;
+  if (request.look)
+    endpoints_read = read_endpoints(request.known_version, claimed, "");
   auto lease = request.lease;
   if (claimed.endpoints) // long enough for the endpoints as they are now
     lease = std::max(lease, lease_for(longest_timeout(*claimed.endpoints)));
   claimed.lease_end = Steady::now() + lease;
   claimed.deliveries = m_store.claim(request.owner, Clock::now(), lease,
                                      request.max, request.per_endpoint);
-  m_store_ok = version_read && claimed.deliveries.has_value();
+  m_store_ok = endpoints_read && claimed.deliveries.has_value();
   if (!claimed.deliveries || claimed.deliveries->empty())
     return claimed;
   if (take_endpoints_changed())
@@ -41,20 +42,6 @@ Outbox::Claimed Outbox::claim(const ClaimRequest &request) {
   else if (finds_unknown(request, claimed))
     learn(request, claimed);
   return claimed;
-}
-
-bool Outbox::look(std::optional<std::uint64_t> known, Claimed &claimed) {
-  const auto version = m_store.endpoints_version();
-  if (!version)
-    return false;
-  if (known && *known == *version)
-    return true;
-  auto endpoints = m_store.endpoints();
-  if (endpoints)
-    claimed.endpoints = EndpointsRead{*version, std::move(*endpoints)};
-  else if (m_warnings.allow())
-    LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error());
-  return true;
 }
 
 // A change told of while the claim was out (after the loop took the flag,
@@ -66,24 +53,13 @@ bool Outbox::look(std::optional<std::uint64_t> known, Claimed &claimed) {
 // delivery is enqueued after that, so a claim that found the delivery sees
 // the flag set.
 void Outbox::catch_up(const ClaimRequest &request, Claimed &claimed) {
-  const auto have = claimed.endpoints
-                        ? std::optional(claimed.endpoints->version)
-                        : request.known_version;
-  const auto version = m_store.endpoints_version();
-  if (version && have && *have == *version)
+  const std::string put_back = "; " +
+                               std::to_string(claimed.deliveries->size()) +
+                               " deliveries put back";
+  if (read_endpoints(known_after(request, claimed), claimed, put_back))
     return;
-  auto endpoints = version ? m_store.endpoints()
-                           : WebhookStore::Result<std::vector<Endpoint>>(
-                                 tl::make_unexpected(version.error()));
-  if (endpoints) {
-    claimed.endpoints = EndpointsRead{*version, std::move(*endpoints)};
-    return;
-  }
   // not sent with what may be stale: given back, claimed again once the
   // endpoints can be read
-  if (m_warnings.allow())
-    LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error(), "; ",
-             claimed.deliveries->size(), " deliveries put back");
   const auto released = m_store.release_owner(request.owner);
   if (!released && m_warnings.allow())
     LOG_WARN("webhook: cannot give back leases: ", released.error());
@@ -109,16 +85,31 @@ bool Outbox::finds_unknown(const ClaimRequest &request,
 // sharing the store, or not told yet) is learnt of with its first delivery.
 // A delivery whose endpoint is gone stays unknown: the caller gives it back.
 void Outbox::learn(const ClaimRequest &request, Claimed &claimed) {
-  auto read = read_if_changed(claimed.endpoints
-                                  ? std::optional(claimed.endpoints->version)
-                                  : request.known_version);
-  if (!read) {
+  read_endpoints(known_after(request, claimed), claimed, "");
+}
+
+std::optional<std::uint64_t> Outbox::known_after(const ClaimRequest &request,
+                                                 const Claimed &claimed) {
+  return claimed.endpoints ? std::optional(claimed.endpoints->version)
+                           : request.known_version;
+}
+
+bool Outbox::read_endpoints(std::optional<std::uint64_t> known,
+                            Claimed &claimed, std::string_view what_follows) {
+  const auto version = m_store.endpoints_version();
+  if (known && version && *known == *version)
+    return true;
+  auto endpoints = version ? m_store.endpoints()
+                           : WebhookStore::Result<std::vector<Endpoint>>(
+                                 tl::make_unexpected(version.error()));
+  if (!endpoints) {
     if (m_warnings.allow())
-      LOG_WARN("webhook: cannot read the endpoints: ", read.error());
-    return;
+      LOG_WARN("webhook: cannot read the endpoints: ", endpoints.error(),
+               what_follows);
+    return false;
   }
-  if (*read)
-    claimed.endpoints = std::move(**read);
+  claimed.endpoints = EndpointsRead{*version, std::move(*endpoints)};
+  return true;
 }
 
 Outbox::Recorded Outbox::record(const std::vector<Judged> &batch) {
@@ -212,19 +203,6 @@ std::optional<std::uint64_t> Outbox::pending() {
   if (!pending)
     return std::nullopt;
   return *pending;
-}
-
-WebhookStore::Result<std::optional<EndpointsRead>>
-Outbox::read_if_changed(std::optional<std::uint64_t> known) {
-  const auto version = m_store.endpoints_version();
-  if (!version)
-    return tl::make_unexpected(version.error());
-  if (known && *known == *version)
-    return std::nullopt;
-  auto endpoints = m_store.endpoints();
-  if (!endpoints)
-    return tl::make_unexpected(endpoints.error());
-  return EndpointsRead{*version, std::move(*endpoints)};
 }
 
 std::chrono::milliseconds

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -103,13 +104,11 @@ public:
   bool store_ok() const { return m_store_ok; }
 
 private:
-  // Reads the endpoints' version and, unless it is known, the endpoints.
-  // Returns them (nothing if the version is known), or the store's error.
-  WebhookStore::Result<std::optional<EndpointsRead>>
-  read_if_changed(std::optional<std::uint64_t> known);
-  // Reads the endpoints if their version is not known. Returns whether the
-  // version could be read.
-  bool look(std::optional<std::uint64_t> known, Claimed &claimed);
+  // Reads the endpoints into claimed unless their version is known. Returns
+  // false, and warns (once a minute, what_follows added), if they cannot be
+  // read.
+  bool read_endpoints(std::optional<std::uint64_t> known, Claimed &claimed,
+                      std::string_view what_follows);
   // Reads the endpoints again if they changed since the claim looked, or
   // gives back what it found if they cannot be read.
   void catch_up(const ClaimRequest &request, Claimed &claimed);
@@ -119,6 +118,10 @@ private:
                             const Claimed &claimed);
   // Reads the endpoints again if they changed since the claim looked.
   void learn(const ClaimRequest &request, Claimed &claimed);
+  // Returns the version of the endpoints the caller has once it takes
+  // claimed.
+  static std::optional<std::uint64_t> known_after(const ClaimRequest &request,
+                                                  const Claimed &claimed);
   std::vector<std::pair<Endpoint, std::string>>
   disabled_by(const std::vector<Judged> &batch);
   // Returns the endpoint disabled, and why, if it has been failing too long.
