@@ -22,7 +22,6 @@
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
 #include "util/System.hpp"
-#include "webhook/AddressPolicy.hpp"
 #include "webhook/Deliverer.hpp"
 #include "webhook/Dispatcher.hpp"
 #include "webhook/RedisWebhookStore.hpp"
@@ -205,16 +204,11 @@ void Daemon::add_webhooks() {
                  webhook::RedisWebhookStore>(m_config.replication);
   m_webhook_metrics =
       std::make_unique<webhook::WebhookMetrics>(m_metrics->registry());
-  auto policy = webhook::AddressPolicy::parse(config.allow_nets);
-  if (!policy)
-    throw util::Fatal("DOVEWARDEN_WEBHOOK_ALLOW_NETS: " + policy.error());
-  m_address_policy =
-      std::make_unique<webhook::AddressPolicy>(std::move(*policy));
 
   webhook::Deliverer::Options options;
   options.owner = lease_owner(m_host) + ":webhook";
   options.schedule = webhook::RetrySchedule(config.retry_schedule);
-  options.address_policy = *m_address_policy;
+  options.address_policy = config.address_policy;
   options.max_in_flight = config.max_in_flight;
   options.disable_after = config.disable_after;
   options.retention = config.retention;
@@ -281,7 +275,7 @@ void Daemon::start_admin_server() {
   }
   if (m_webhook_store) {
     m_webhook_api = std::make_unique<admin::WebhookApi>(
-        *m_webhook_store, *m_address_policy, [this] {
+        *m_webhook_store, m_config.webhooks.address_policy, [this] {
           m_dispatcher->endpoints_changed();
           m_deliverer->endpoints_changed();
         });

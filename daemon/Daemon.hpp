@@ -37,7 +37,6 @@ class ReplicationApi;
 class WebhookApi;
 } // namespace dovewarden::admin
 namespace dovewarden::webhook {
-class AddressPolicy;
 class Deliverer;
 class Dispatcher;
 class WebhookMetrics;
@@ -93,7 +92,6 @@ private:
   std::unique_ptr<replication::Replicator> m_replicator;
   std::unique_ptr<webhook::WebhookMetrics> m_webhook_metrics;
   std::unique_ptr<webhook::WebhookStore> m_webhook_store;
-  std::unique_ptr<webhook::AddressPolicy> m_address_policy;
   std::shared_ptr<webhook::Dispatcher> m_dispatcher;
   std::unique_ptr<webhook::Deliverer> m_deliverer;
   std::unique_ptr<admin::ReplicationApi> m_replication_api;

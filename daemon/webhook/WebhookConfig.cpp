@@ -1,8 +1,9 @@
 #include "webhook/WebhookConfig.hpp"
 
 #include "util/ConfigError.hpp"
-#include "webhook/AddressPolicy.hpp"
 #include "webhook/RetrySchedule.hpp"
+
+#include <utility>
 
 namespace dovewarden::webhook {
 
@@ -11,7 +12,7 @@ const std::vector<util::Setting> &WebhookConfig::settings() {
       {"DOVEWARDEN_WEBHOOKS_ENABLED", "--webhooks-enabled", "BOOL", "true",
        "deliver events to the webhook endpoints (dovewarden webhook add)"},
       {"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule",
-       "DURATIONS", "0s,5s,5m,30m,2h,5h,10h,10h",
+       "DURATIONS", RetrySchedule::k_default.data(),
        "wait before each attempt of a delivery (+-20%); failed after the last"},
       {"DOVEWARDEN_WEBHOOK_ALLOW_NETS", "--webhook-allow-nets", "CIDRS", "",
        "private, loopback, ... networks webhooks may still reach, e.g. "
@@ -38,9 +39,11 @@ WebhookConfig WebhookConfig::from(const util::SettingValues &values) {
     throw util::ConfigError("DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE",
                             parsed.error());
   w.retry_schedule = parsed->delays();
-  w.allow_nets = values.text("DOVEWARDEN_WEBHOOK_ALLOW_NETS");
-  if (const auto policy = AddressPolicy::parse(w.allow_nets); !policy)
+  auto policy =
+      AddressPolicy::parse(values.text("DOVEWARDEN_WEBHOOK_ALLOW_NETS"));
+  if (!policy)
     throw util::ConfigError("DOVEWARDEN_WEBHOOK_ALLOW_NETS", policy.error());
+  w.address_policy = std::move(*policy);
   w.disable_after = values.duration("DOVEWARDEN_WEBHOOK_DISABLE_AFTER");
   w.max_payload = static_cast<std::size_t>(
       values.number("DOVEWARDEN_WEBHOOK_MAX_PAYLOAD", 1024, 64u << 20));

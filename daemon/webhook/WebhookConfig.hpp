@@ -1,6 +1,7 @@
 #pragma once
 
 #include "util/SettingValues.hpp"
+#include "webhook/AddressPolicy.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -13,7 +14,7 @@ namespace dovewarden::webhook {
 struct WebhookConfig {
   bool enabled = true;
   std::vector<std::chrono::milliseconds> retry_schedule;
-  std::string allow_nets; // comma-separated networks the SSRF guard lets by
+  AddressPolicy address_policy; // the networks the SSRF guard lets by
   std::chrono::milliseconds disable_after{std::chrono::hours(5 * 24)};
   std::size_t max_payload = std::size_t{256} * 1024;
   unsigned max_in_flight = 64;

@@ -335,7 +335,7 @@ BOOST_AUTO_TEST_CASE(webhook_settings_are_read) {
   const auto &w = config.webhooks;
   BOOST_TEST(!w.enabled);
   BOOST_TEST(w.max_in_flight == 8u);
-  BOOST_TEST(w.allow_nets == "127.0.0.1/32");
+  BOOST_TEST(w.address_policy.to_string() == "127.0.0.1/32");
   BOOST_TEST(w.disable_after.count() == 0);
   BOOST_REQUIRE(w.retry_schedule.size() == 3u);
   BOOST_TEST(w.retry_schedule[1].count() == 100);
