@@ -148,13 +148,13 @@ std::optional<std::pair<Endpoint, std::string>>
 Outbox::disable_if_failing(const std::string &endpoint_id) {
   if (m_options.disable_after.count() == 0)
     return std::nullopt;
-  const auto endpoint = m_store.endpoint(endpoint_id);
+  auto endpoint = m_store.endpoint(endpoint_id);
   if (!endpoint || !*endpoint || !(*endpoint)->enabled ||
       !failing_too_long(**endpoint, Clock::now(), m_options.disable_after))
     return std::nullopt;
   std::string reason =
       "failing since " + util::utc_text((*endpoint)->failing_since);
-  auto turned_off = disable(endpoint_id, reason);
+  auto turned_off = disable(std::move(**endpoint), reason);
   if (!turned_off)
     return std::nullopt;
   return std::pair(std::move(*turned_off), std::move(reason));
@@ -169,7 +169,11 @@ std::optional<Endpoint> Outbox::disable(const std::string &endpoint_id,
                stored.error());
     return std::nullopt;
   }
-  Endpoint endpoint = std::move(**stored);
+  return disable(std::move(**stored), reason);
+}
+
+std::optional<Endpoint> Outbox::disable(Endpoint endpoint,
+                                        const std::string &reason) {
   if (!endpoint.enabled)
     return std::nullopt;
   endpoint.enabled = false;
@@ -177,7 +181,7 @@ std::optional<Endpoint> Outbox::disable(const std::string &endpoint_id,
   endpoint.updated = Clock::now();
   const auto put = m_store.put_endpoint(endpoint, true);
   if (!put) {
-    LOG_WARN("webhook: cannot disable endpoint ", endpoint_id, ": ",
+    LOG_WARN("webhook: cannot disable endpoint ", endpoint.id, ": ",
              put.error());
     return std::nullopt;
   }

@@ -130,6 +130,8 @@ private:
   // Disables the endpoint in the store. Returns it if this call did.
   std::optional<Endpoint> disable(const std::string &endpoint_id,
                                   const std::string &reason);
+  // The same for the endpoint as just read.
+  std::optional<Endpoint> disable(Endpoint endpoint, const std::string &reason);
 
   WebhookStore &m_store;
   Options m_options;
