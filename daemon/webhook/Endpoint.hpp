@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -37,5 +38,14 @@ struct Endpoint {
   TimePoint updated;
   TimePoint failing_since; // first failed attempt since the last success
 };
+
+// Returns the longest timeout of endpoints, 0 if there are none.
+inline std::chrono::milliseconds
+longest_timeout(const std::vector<Endpoint> &endpoints) {
+  std::chrono::milliseconds longest{0};
+  for (const auto &endpoint : endpoints)
+    longest = std::max(longest, endpoint.timeout);
+  return longest;
+}
 
 } // namespace dovewarden::webhook

@@ -27,6 +27,7 @@ EndpointQueues::EndpointQueues(std::size_t max_in_flight, PutBack put_back)
 
 void EndpointQueues::take(std::uint64_t version,
                           std::vector<Endpoint> endpoints) {
+  m_longest_timeout = webhook::longest_timeout(endpoints);
   m_endpoints.clear();
   for (auto &endpoint : endpoints)
     m_endpoints.emplace(endpoint.id, std::move(endpoint));
@@ -173,13 +174,6 @@ EndpointQueues::ClaimSize EndpointQueues::claim_size(std::size_t batch) const {
 
 bool EndpointQueues::full() const {
   return held_count() + m_in_flight >= window();
-}
-
-std::chrono::milliseconds EndpointQueues::longest_timeout() const {
-  std::chrono::milliseconds longest{0};
-  for (const auto &[id, endpoint] : m_endpoints)
-    longest = std::max(longest, endpoint.timeout);
-  return longest;
 }
 
 std::size_t EndpointQueues::enabled() const {

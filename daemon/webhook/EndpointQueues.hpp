@@ -80,7 +80,9 @@ public:
   // Returns true if as many deliveries are held and in flight as may be.
   bool full() const;
   // Returns the longest timeout of the endpoints, 0 if there are none.
-  std::chrono::milliseconds longest_timeout() const;
+  std::chrono::milliseconds longest_timeout() const {
+    return m_longest_timeout;
+  }
   std::size_t in_flight() const { return m_in_flight; }
   // Returns how many of the endpoints are enabled.
   std::size_t enabled() const;
@@ -106,6 +108,7 @@ private:
   PutBack m_put_back;
   std::unordered_map<std::string, Endpoint> m_endpoints;
   std::optional<std::uint64_t> m_version;
+  std::chrono::milliseconds m_longest_timeout{0};
   std::unordered_map<std::string, Queue> m_queues;
   RateLimiter m_limiter;
   std::size_t m_in_flight = 0;

@@ -9,17 +9,6 @@
 
 namespace dovewarden::webhook {
 
-namespace {
-
-std::chrono::milliseconds longest_timeout(const EndpointsRead &read) {
-  std::chrono::milliseconds longest{0};
-  for (const auto &endpoint : read.endpoints)
-    longest = std::max(longest, endpoint.timeout);
-  return longest;
-}
-
-} // namespace
-
 Outbox::Outbox(WebhookStore &store, Options options)
     : m_store(store), m_options(options) {}
 
@@ -30,7 +19,8 @@ Outbox::Claimed Outbox::claim(const ClaimRequest &request) {
     endpoints_read = read_endpoints(request.known_version, claimed, "");
   auto lease = request.lease;
   if (claimed.endpoints) // long enough for the endpoints as they are now
-    lease = std::max(lease, lease_for(longest_timeout(*claimed.endpoints)));
+    lease = std::max(lease,
+                     lease_for(longest_timeout(claimed.endpoints->endpoints)));
   claimed.lease_end = Steady::now() + lease;
   claimed.deliveries = m_store.claim(request.owner, Clock::now(), lease,
                                      request.max, request.per_endpoint);
