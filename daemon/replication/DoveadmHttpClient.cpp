@@ -23,7 +23,6 @@ using nlohmann::json;
 using Kind = DoveadmFailure::Kind;
 using util::Curl;
 using util::CurlList;
-using util::CurlUrl;
 using util::url_part;
 
 constexpr const char *k_api_path = "/doveadm/v1";
@@ -43,11 +42,12 @@ struct Endpoint {
 // Returns where requests go; throws if url is not a plain http(s) URL.
 Endpoint endpoint_of(const std::string &url) {
   const char *setting = "DOVEWARDEN_DOVEADM_URL";
-  CurlUrl parsed(curl_url(), &curl_url_cleanup);
-  if (!parsed)
+  const auto parsed_url = util::parse_url(url);
+  if (!parsed_url && parsed_url.error() == CURLUE_OUT_OF_MEMORY)
     throw util::Fatal("curl_url() failed");
-  if (curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+  if (!parsed_url)
     throw util::ConfigError(setting, "not a URL, expected http://HOST:PORT");
+  const auto &parsed = *parsed_url;
   const std::string scheme = url_part(parsed.get(), CURLUPART_SCHEME);
   if (scheme != "http" && scheme != "https")
     throw util::ConfigError(setting, "expected an http:// or https:// URL");
