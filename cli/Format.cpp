@@ -1,10 +1,10 @@
 #include "Format.hpp"
 
 #include "util/Strings.hpp"
+#include "util/Time.hpp"
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 
 namespace dovewarden::cli {
 
@@ -172,15 +172,7 @@ std::string format_users(const json &users, std::int64_t now) {
 }
 
 std::string format_time(std::optional<std::int64_t> time) {
-  if (!time)
-    return "-";
-  const auto seconds = static_cast<std::time_t>(*time);
-  std::tm tm{};
-  char text[32];
-  if (::gmtime_r(&seconds, &tm) == nullptr ||
-      std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-    return std::to_string(*time);
-  return text;
+  return time ? util::utc_text(*time) : "-";
 }
 
 std::string format_endpoints(const json &endpoints) {

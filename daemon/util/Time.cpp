@@ -1,26 +1,33 @@
 #include "util/Time.hpp"
 
 #include <ctime>
-#include <iomanip>
-#include <sstream>
 
 namespace dovewarden::util {
 
+std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             time.time_since_epoch())
+      .count();
+}
+
 std::string utc_text(std::chrono::system_clock::time_point time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  return utc_text(unix_seconds(time));
+}
+
+std::string utc_text(std::int64_t unix_seconds) {
+  const auto seconds = static_cast<std::time_t>(unix_seconds);
   std::tm fields{};
-  ::gmtime_r(&seconds, &fields);
-  std::ostringstream out;
-  out << std::put_time(&fields, "%Y-%m-%dT%H:%M:%SZ");
-  return out.str();
+  char text[32];
+  if (::gmtime_r(&seconds, &fields) == nullptr ||
+      std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &fields) == 0)
+    return std::to_string(unix_seconds);
+  return text;
 }
 
 nlohmann::json unix_time(std::chrono::system_clock::time_point time) {
   if (time == std::chrono::system_clock::time_point{})
     return nullptr;
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             time.time_since_epoch())
-      .count();
+  return unix_seconds(time);
 }
 
 } // namespace dovewarden::util

@@ -27,17 +27,11 @@ using std::chrono::milliseconds;
 constexpr milliseconds k_gauge_interval{1000};
 constexpr auto k_prune_interval = std::chrono::hours(1);
 
-std::string unix_seconds(TimePoint at) {
-  return std::to_string(
-      std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch())
-          .count());
-}
-
 // Returns the POST of delivery to endpoint, signed at `at`, as Standard
 // Webhooks has it. Takes the delivery's body: the store needs only its id
 // and endpoint after that.
 Post signed_post(const Endpoint &endpoint, Delivery &delivery, TimePoint at) {
-  const std::string timestamp = unix_seconds(at);
+  const std::string timestamp = std::to_string(util::unix_seconds(at));
   Post post;
   post.url = endpoint.url;
   post.timeout = endpoint.timeout;
