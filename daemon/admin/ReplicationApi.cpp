@@ -3,9 +3,9 @@
 #include "admin/Reply.hpp"
 #include "store/ReplicationStore.hpp"
 #include "util/Glob.hpp"
+#include "util/JsonTime.hpp"
 #include "util/Logger.hpp"
 #include "util/Strings.hpp"
-#include "util/Time.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>

@@ -24,10 +24,4 @@ std::string utc_text(std::int64_t unix_seconds) {
   return text;
 }
 
-nlohmann::json unix_time(std::chrono::system_clock::time_point time) {
-  if (time == std::chrono::system_clock::time_point{})
-    return nullptr;
-  return unix_seconds(time);
-}
-
 } // namespace dovewarden::util

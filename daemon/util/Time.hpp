@@ -1,7 +1,5 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -16,8 +14,5 @@ std::string utc_text(std::chrono::system_clock::time_point time);
 // The same for Unix seconds; a time out of the calendar's range stays the
 // number.
 std::string utc_text(std::int64_t unix_seconds);
-
-// Returns time as Unix seconds, or null for the epoch ("never").
-nlohmann::json unix_time(std::chrono::system_clock::time_point time);
 
 } // namespace dovewarden::util

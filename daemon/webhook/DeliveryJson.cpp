@@ -1,6 +1,6 @@
 #include "webhook/DeliveryJson.hpp"
 
-#include "util/Time.hpp"
+#include "util/JsonTime.hpp"
 
 namespace dovewarden::webhook {
 

@@ -2,8 +2,8 @@
 
 #include "filter/FilterExpression.hpp"
 #include "util/Duration.hpp"
+#include "util/JsonTime.hpp"
 #include "util/Strings.hpp"
-#include "util/Time.hpp"
 #include "webhook/EndpointUrl.hpp"
 #include "webhook/Signature.hpp"
 

@@ -1,3 +1,4 @@
+#include "util/JsonTime.hpp"
 #include "util/Time.hpp"
 
 #include <boost/test/unit_test.hpp>
