@@ -194,8 +194,8 @@ std::size_t EndpointQueues::held_limit(const Endpoint &endpoint) {
 }
 
 std::size_t EndpointQueues::window() const {
-  // up to a round held ready beside the one in flight, so that a claim
-  // overlaps the requests
+  // up to k_rounds_held rounds held ready beside the one in flight, so that
+  // a claim overlaps the requests
   return (1 + k_rounds_held) * m_max_in_flight;
 }
 

@@ -25,9 +25,10 @@ struct EndpointsRead {
 
 // The deliverer's calls to its store, each made whole on one thread (the
 // store's, StoreThread): claims, with the endpoints read again when they
-// changed; attempts recorded, with the endpoints they disable; leases given
-// back; the delivery log pruned. Failures are logged, once a minute for
-// those that repeat at every poll.
+// changed (looked at when asked, or for a delivery to an endpoint the caller
+// does not know); attempts recorded, with the endpoints they disable; leases
+// given back; the delivery log pruned and its pending deliveries counted.
+// Failures are logged, once a minute for those that repeat at every poll.
 class Outbox {
 public:
   using Steady = std::chrono::steady_clock;
@@ -94,7 +95,7 @@ public:
   std::optional<std::uint64_t> pending();
 
   // Returns the lease a claim needs when no endpoint takes longer than
-  // longest_timeout.
+  // longest.
   std::chrono::milliseconds lease_for(std::chrono::milliseconds longest) const;
   // An endpoint changed in the store (thread-safe).
   void endpoints_changed() { m_endpoints_changed = true; }
