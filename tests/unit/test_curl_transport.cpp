@@ -195,15 +195,24 @@ BOOST_AUTO_TEST_CASE(a_transfer_past_its_timeout_ends_timed_out) {
 
 BOOST_AUTO_TEST_CASE(abort_drops_the_transfers_unreported) {
   server.on("stuck", [this](httplib::Response &) { server.hang(10s); });
+  server.on("other", [this](httplib::Response &) { server.hang(10s); });
   auto sender = transport();
   sender->send(post("stuck"));
-  sender->send(post("stuck"));
-  sender->perform();
+  sender->send(post("other"));
+  // both requests reach the server before the abort
+  BOOST_REQUIRE(wait_until([&] {
+    sender->perform();
+    sender->poll(10ms);
+    return server.request("stuck") && server.request("other");
+  }));
+  BOOST_REQUIRE(sender->in_flight() == 2u);
   sender->abort();
   BOOST_TEST(sender->in_flight() == 0u);
-  sender->perform();
-  BOOST_TEST(ended.empty());
   server.release();
+  // a transfer sent afterwards is the only one reported
+  const auto after = sender->send(post("after"));
+  BOOST_TEST(run(*sender, after).status == 200);
+  BOOST_TEST(ended.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(wake_from_another_thread_cuts_a_poll_short) {
