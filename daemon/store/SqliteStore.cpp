@@ -139,12 +139,6 @@ SELECT total(queued AND priority = 0), total(queued AND priority = 1),
 FROM users
 )";
 
-Priority to_priority(std::int64_t value) {
-  if (value < 0 || value >= k_priority_count)
-    return Priority::none;
-  return static_cast<Priority>(value);
-}
-
 void glob_function(sqlite3_context *context, int, sqlite3_value **values) {
   const auto *pattern = sqlite3_value_text(values[0]);
   const auto *text = sqlite3_value_text(values[1]);
@@ -289,7 +283,7 @@ SqliteStore::do_claim(const std::string &owner, TimePoint now,
     if (rc == SQLITE_ROW) {
       Claim claim;
       claim.user = column_text(statement, 0);
-      claim.priority = to_priority(sqlite3_column_int64(statement, 1));
+      claim.priority = priority_of(sqlite3_column_int64(statement, 1));
       claim.full = sqlite3_column_int64(statement, 2) != 0;
       claim.dsync_state = column_text(statement, 3);
       claim.last_full_sync = from_ms(sqlite3_column_int64(statement, 4));
@@ -408,7 +402,7 @@ SqliteStore::do_users(std::string_view mask) {
     UserRecord record;
     record.user = column_text(statement, 0);
     record.queued = sqlite3_column_int64(statement, 1) != 0;
-    record.priority = to_priority(sqlite3_column_int64(statement, 2));
+    record.priority = priority_of(sqlite3_column_int64(statement, 2));
     record.requested = from_ms(sqlite3_column_int64(statement, 3));
     record.full_requested = sqlite3_column_int64(statement, 4) != 0;
     record.last_fast_sync = from_ms(sqlite3_column_int64(statement, 5));
