@@ -21,7 +21,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -33,6 +32,7 @@ using namespace dovewarden;
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
 using dovewarden::test::ok;
+using dovewarden::test::TempDir;
 using dovewarden::test::wait_until;
 
 namespace {
@@ -293,17 +293,11 @@ private:
 };
 
 struct Fixture {
-  Fixture() {
-    char name[] = "/tmp/dovewarden-deliverer-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-    directory = name;
-    store = ok(SqliteWebhookStore::open(directory));
-  }
+  Fixture() { store = ok(SqliteWebhookStore::open(directory.path())); }
   ~Fixture() {
     deliverer.reset();
     hooked.reset();
     store.reset();
-    std::system(("rm -rf " + directory).c_str());
   }
 
   Deliverer::Options options(bool allow_loopback = true) {
@@ -380,7 +374,7 @@ struct Fixture {
     return found ? found->attempts.size() : 0;
   }
 
-  std::string directory;
+  TempDir directory; // outlives the store in it
   std::unique_ptr<SqliteWebhookStore> store;
   std::unique_ptr<ClaimHookStore> hooked; // over store, if a test wants it
   Receiver receiver;
