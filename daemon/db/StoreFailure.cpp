@@ -28,10 +28,6 @@ tl::unexpected<StoreFailure> unavailable(std::string message) {
   return failure(Kind::unavailable, std::move(message));
 }
 
-tl::unexpected<StoreFailure> conflict(std::string message) {
-  return failure(Kind::conflict, std::move(message));
-}
-
 tl::unexpected<StoreFailure> invalid(std::string message) {
   return failure(Kind::invalid, std::move(message));
 }

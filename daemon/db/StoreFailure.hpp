@@ -28,9 +28,9 @@ template <typename T> using Result = tl::expected<T, StoreFailure>;
 // Returns "unavailable", "conflict", "invalid" or "corrupt".
 const char *failure_kind_name(StoreFailure::Kind kind);
 
-// Returns a failure of each kind, ready to return as a Result.
+// Returns a failure of the kind each names, ready to return as a Result (a
+// conflict comes only from the database).
 tl::unexpected<StoreFailure> unavailable(std::string message);
-tl::unexpected<StoreFailure> conflict(std::string message);
 tl::unexpected<StoreFailure> invalid(std::string message);
 tl::unexpected<StoreFailure> corrupt(std::string message);
 

@@ -2,7 +2,6 @@
 
 #include "replication/DoveadmHttpClient.hpp"
 #include "replication/DoveadmServerClient.hpp"
-#include "util/ConfigError.hpp"
 
 namespace dovewarden::replication {
 

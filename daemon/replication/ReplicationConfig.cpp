@@ -29,8 +29,8 @@ bool is_doveadm_protocol(const std::string &url) {
 
 // doveadm's own protocol takes a password only; its HTTP API takes a
 // password or an API key.
-void check_credentials(const ReplicationConfig &r) {
-  if (is_doveadm_protocol(r.doveadm_url)) {
+void check_credentials(const ReplicationConfig &r, bool doveadm_protocol) {
+  if (doveadm_protocol) {
     if (!r.doveadm_api_key.empty())
       throw ConfigError("DOVEWARDEN_DOVEADM_API_KEY",
                         "doveadm's own protocol (unix:, tcp:) has no API "
@@ -68,7 +68,7 @@ Trigger trigger(const SettingValues &values) {
 
 void read_doveadm(const SettingValues &values, ReplicationConfig &r) {
   r.doveadm_url = values.text("DOVEWARDEN_DOVEADM_URL");
-  is_doveadm_protocol(r.doveadm_url);
+  const bool doveadm_protocol = is_doveadm_protocol(r.doveadm_url);
   r.doveadm_password = values.text("DOVEWARDEN_DOVEADM_PASSWORD");
   r.doveadm_api_key = values.text("DOVEWARDEN_DOVEADM_API_KEY");
   r.doveadm_dest = values.text("DOVEWARDEN_DOVEADM_DEST");
@@ -77,7 +77,7 @@ void read_doveadm(const SettingValues &values, ReplicationConfig &r) {
                       "must be set when DOVEWARDEN_DOVEADM_URL is");
   r.doveadm_dest_from_userdb =
       values.boolean("DOVEWARDEN_DOVEADM_DEST_FROM_USERDB");
-  check_credentials(r);
+  check_credentials(r, doveadm_protocol);
   r.doveadm_timeout = values.positive_duration("DOVEWARDEN_DOVEADM_TIMEOUT");
   r.userdb_cache_ttl = values.duration("DOVEWARDEN_USERDB_CACHE_TTL");
   r.userdb_cache_size = static_cast<std::size_t>(

@@ -23,4 +23,10 @@ std::optional<Priority> parse_priority(std::string_view text) {
   return std::nullopt;
 }
 
+Priority priority_of(std::int64_t value) {
+  if (value < 0 || value >= k_priority_count)
+    return Priority::none;
+  return static_cast<Priority>(value);
+}
+
 } // namespace dovewarden::store

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -15,5 +16,8 @@ constexpr int k_priority_count = 4;
 const char *priority_name(Priority priority);
 // Returns the priority named text, or nothing if it names none.
 std::optional<Priority> parse_priority(std::string_view text);
+// Returns the priority a store keeps as value; none for a value out of
+// range.
+Priority priority_of(std::int64_t value);
 
 } // namespace dovewarden::store

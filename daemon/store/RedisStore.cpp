@@ -243,13 +243,6 @@ constexpr auto &text = Connection::text;
 constexpr auto &time_of = Connection::time_of;
 constexpr auto &to_ms = Connection::to_ms;
 
-Priority priority_of(const redisReply *reply) {
-  const auto value = number(reply);
-  if (value < 0 || value >= k_priority_count)
-    return Priority::none;
-  return static_cast<Priority>(value);
-}
-
 } // namespace
 
 RedisStore::Result<std::unique_ptr<RedisStore>>
@@ -329,7 +322,7 @@ RedisStore::do_claim(const std::string &owner, TimePoint now,
                        ": claim: unexpected reply");
   Claim claim;
   claim.user = text(r->element[0]);
-  claim.priority = priority_of(r->element[1]);
+  claim.priority = priority_of(number(r->element[1]));
   claim.full = number(r->element[2]) != 0;
   claim.dsync_state = text(r->element[3]);
   claim.last_full_sync = time_of(r->element[4]);
@@ -447,7 +440,7 @@ RedisStore::do_users(std::string_view mask) {
     UserRecord record;
     record.user = names[i];
     record.queued = number(field(0)) != 0;
-    record.priority = priority_of(field(1));
+    record.priority = priority_of(number(field(1)));
     record.requested = time_of(field(2));
     record.full_requested = number(field(3)) != 0;
     record.last_fast_sync = time_of(field(4));

@@ -139,12 +139,6 @@ SELECT total(queued AND priority = 0), total(queued AND priority = 1),
 FROM users
 )";
 
-Priority to_priority(std::int64_t value) {
-  if (value < 0 || value >= k_priority_count)
-    return Priority::none;
-  return static_cast<Priority>(value);
-}
-
 void glob_function(sqlite3_context *context, int, sqlite3_value **values) {
   const auto *pattern = sqlite3_value_text(values[0]);
   const auto *text = sqlite3_value_text(values[1]);
@@ -233,8 +227,6 @@ SqliteStore::Result<void> SqliteStore::do_ping() {
 
 SqliteStore::Result<void>
 SqliteStore::do_enqueue(const std::vector<SyncRequest> &requests) {
-  if (auto begun = m_database->begin(); !begun)
-    return tl::unexpected(begun.error());
   // in key order, the upserts walk the tree instead of jumping about it;
   // merging commutes, so the order does not change the outcome
   std::vector<const SyncRequest *> sorted;
@@ -245,67 +237,54 @@ SqliteStore::do_enqueue(const std::vector<SyncRequest> &requests) {
             [](const SyncRequest *a, const SyncRequest *b) {
               return a->user < b->user;
             });
-  auto *statement = m_statements->enqueue.get();
-  for (const SyncRequest *request_pointer : sorted) {
-    const SyncRequest &request = *request_pointer;
-    bind_value(statement, 1, request.user);
-    bind_value(statement, 2, static_cast<std::int64_t>(request.priority));
-    bind_value(statement, 3, to_ms(request.requested));
-    bind_value(statement, 4, std::int64_t{request.full});
-    if (request.unless_synced_since)
-      bind_value(statement, 5, to_ms(*request.unless_synced_since));
-    if (auto done = run(statement); !done) {
-      m_database->rollback();
-      return tl::unexpected(done.error());
+  return m_database->transaction([&]() -> Result<void> {
+    auto *statement = m_statements->enqueue.get();
+    for (const SyncRequest *request_pointer : sorted) {
+      const SyncRequest &request = *request_pointer;
+      bind_value(statement, 1, request.user);
+      bind_value(statement, 2, static_cast<std::int64_t>(request.priority));
+      bind_value(statement, 3, to_ms(request.requested));
+      bind_value(statement, 4, std::int64_t{request.full});
+      if (request.unless_synced_since)
+        bind_value(statement, 5, to_ms(*request.unless_synced_since));
+      if (auto done = run(statement); !done)
+        return tl::unexpected(done.error());
     }
-  }
-  if (auto committed = m_database->commit(); !committed)
-    return tl::unexpected(committed.error());
-  return {};
+    return {};
+  });
 }
 
 SqliteStore::Result<std::optional<Claim>>
 SqliteStore::do_claim(const std::string &owner, TimePoint now,
                       std::chrono::milliseconds lease) {
-  if (auto begun = m_database->begin(); !begun)
-    return tl::unexpected(begun.error());
-  auto rollback = [this](db::StoreFailure error) {
-    m_database->rollback();
-    return tl::unexpected(std::move(error));
-  };
+  return m_database->transaction([&]() -> Result<std::optional<Claim>> {
+    bind_value(m_statements->reap.get(), 1, to_ms(now));
+    if (auto reaped = run(m_statements->reap.get()); !reaped)
+      return tl::unexpected(reaped.error());
 
-  bind_value(m_statements->reap.get(), 1, to_ms(now));
-  if (auto reaped = run(m_statements->reap.get()); !reaped)
-    return rollback(reaped.error());
-
-  auto *statement = m_statements->claim.get();
-  std::optional<Claim> claimed;
-  {
+    auto *statement = m_statements->claim.get();
     const Reset reset(statement);
     bind_value(statement, 1, owner);
     bind_value(statement, 2, to_ms(now + lease));
     bind_value(statement, 3, to_ms(now));
     const int rc = sqlite3_step(statement);
-    if (rc == SQLITE_ROW) {
-      Claim claim;
-      claim.user = column_text(statement, 0);
-      claim.priority = to_priority(sqlite3_column_int64(statement, 1));
-      claim.full = sqlite3_column_int64(statement, 2) != 0;
-      claim.dsync_state = column_text(statement, 3);
-      claim.last_full_sync = from_ms(sqlite3_column_int64(statement, 4));
-      claim.failures = sqlite3_column_int(statement, 5);
-      claim.generation =
-          static_cast<std::uint64_t>(sqlite3_column_int64(statement, 6));
-      claimed = std::move(claim);
-      if (sqlite3_step(statement) != SQLITE_DONE)
-        return rollback(error("claim"));
-    } else if (rc != SQLITE_DONE) {
-      return rollback(error("claim"));
-    }
-  }
-  if (auto committed = m_database->commit(); !committed)
-    return tl::unexpected(committed.error());
-  return claimed;
+    if (rc == SQLITE_DONE)
+      return std::nullopt;
+    if (rc != SQLITE_ROW)
+      return tl::unexpected(error("claim"));
+    Claim claim;
+    claim.user = column_text(statement, 0);
+    claim.priority = priority_of(sqlite3_column_int64(statement, 1));
+    claim.full = sqlite3_column_int64(statement, 2) != 0;
+    claim.dsync_state = column_text(statement, 3);
+    claim.last_full_sync = from_ms(sqlite3_column_int64(statement, 4));
+    claim.failures = sqlite3_column_int(statement, 5);
+    claim.generation =
+        static_cast<std::uint64_t>(sqlite3_column_int64(statement, 6));
+    if (sqlite3_step(statement) != SQLITE_DONE)
+      return tl::unexpected(error("claim"));
+    return claim;
+  });
 }
 
 SqliteStore::Result<bool>
@@ -408,7 +387,7 @@ SqliteStore::do_users(std::string_view mask) {
     UserRecord record;
     record.user = column_text(statement, 0);
     record.queued = sqlite3_column_int64(statement, 1) != 0;
-    record.priority = to_priority(sqlite3_column_int64(statement, 2));
+    record.priority = priority_of(sqlite3_column_int64(statement, 2));
     record.requested = from_ms(sqlite3_column_int64(statement, 3));
     record.full_requested = sqlite3_column_int64(statement, 4) != 0;
     record.last_fast_sync = from_ms(sqlite3_column_int64(statement, 5));

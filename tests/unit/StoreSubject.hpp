@@ -1,6 +1,7 @@
 #pragma once
 
 #include "RedisServer.hpp"
+#include "Wait.hpp"
 #include "db/StoreFailure.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -13,7 +14,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 
 namespace dovewarden::test {
 
@@ -68,12 +68,8 @@ private:
 // Returns whether ping() answered within about five seconds (a restarted
 // server may still be loading its file for a moment).
 template <typename Store> bool wait_until_answers(Store &store) {
-  for (int i = 0; i < 100; i++) {
-    if (store.ping())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  return wait_until([&] { return store.ping().has_value(); },
+                    std::chrono::seconds(5));
 }
 
 // Returns a Redis store of type Redis for the server on port, keys under

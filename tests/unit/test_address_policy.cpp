@@ -1,7 +1,7 @@
 // The SSRF guard: the classification of addresses, the allow-list, and the
 // dial-time check on real libcurl transfers to a real local server.
 #include "FreePort.hpp"
-#include "Wait.hpp"
+#include "HttpServer.hpp"
 #include "webhook/AddressPolicy.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -14,18 +14,15 @@
 #include <sys/un.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 using dovewarden::webhook::AddressPolicy;
 using dovewarden::webhook::GuardState;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -144,38 +141,31 @@ const Case k_v6_cases[] = {
 class Receiver {
 public:
   Receiver() {
-    m_server.Get("/", [this](const httplib::Request &, httplib::Response &r) {
-      m_hits++;
-      r.set_content("hello", "text/plain");
-    });
-    m_server.Get("/redirect",
-                 [this](const httplib::Request &, httplib::Response &r) {
-                   m_redirects++;
-                   r.set_redirect("/");
-                 });
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    BOOST_REQUIRE(m_port > 0);
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    dovewarden::test::wait_until([this] { return m_server.is_running(); }, 5s);
+    m_http.server().Get("/",
+                        [this](const httplib::Request &, httplib::Response &r) {
+                          m_hits++;
+                          r.set_content("hello", "text/plain");
+                        });
+    m_http.server().Get("/redirect",
+                        [this](const httplib::Request &, httplib::Response &r) {
+                          m_redirects++;
+                          r.set_redirect("/");
+                        });
+    m_http.start();
   }
-  ~Receiver() {
-    m_server.stop();
-    m_thread.join();
-  }
+  ~Receiver() { m_http.stop(); }
   Receiver(const Receiver &) = delete;
   Receiver &operator=(const Receiver &) = delete;
 
   std::string url(const std::string &path = "/") const {
-    return "http://127.0.0.1:" + std::to_string(m_port) + path;
+    return m_http.url(path);
   }
-  int port() const { return m_port; }
+  int port() const { return m_http.port(); }
   int hits() const { return m_hits; }
   int redirects() const { return m_redirects; }
 
 private:
-  httplib::Server m_server;
-  int m_port = 0;
-  std::thread m_thread;
+  dovewarden::test::HttpServer m_http;
   std::atomic<int> m_hits{0};
   std::atomic<int> m_redirects{0};
 };

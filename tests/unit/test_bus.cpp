@@ -63,6 +63,7 @@ public:
   void flush() override {
     std::lock_guard lock(m_mutex);
     m_flushes++;
+    m_flusher = thread_id();
   }
   void stop() override {
     std::lock_guard lock(m_mutex);
@@ -99,6 +100,11 @@ public:
     std::lock_guard lock(m_mutex);
     return m_flushes;
   }
+  // Returns the thread that flushed last, 0 before a flush.
+  pid_t flusher() const {
+    std::lock_guard lock(m_mutex);
+    return m_flusher;
+  }
   std::chrono::milliseconds m_flush_interval{0};
   bool m_flush_when_idle = false;
 
@@ -111,6 +117,7 @@ private:
   std::size_t m_arrived = 0;
   std::vector<std::string> m_log;
   int m_flushes = 0;
+  pid_t m_flusher = 0;
 };
 
 // Returns the value of the metric line that starts with prefix, or -1.
@@ -179,12 +186,14 @@ BOOST_AUTO_TEST_CASE(subscriptions_come_and_go_while_events_flow) {
   first->close_gate();
   BOOST_TEST(bus.publish(event_of("flags.set", 3)) == 1u);
   // opened once unsubscribe() waits
+  std::atomic<bool> unsubscribe_waited{false};
   std::thread opener([&, unsubscriber = thread_id()] {
-    wait_until([&] { return blocked(unsubscriber); });
+    unsubscribe_waited = wait_until([&] { return blocked(unsubscriber); });
     first->open_gate();
   });
   BOOST_TEST(bus.unsubscribe(first_id));
   opener.join();
+  BOOST_TEST(unsubscribe_waited);
   BOOST_TEST(first->log() ==
              (std::vector<std::string>{"message.new:1", "message.new:2",
                                        "flags.set:3", "stop"}));
@@ -569,7 +578,9 @@ BOOST_AUTO_TEST_CASE(flush_when_idle_does_not_wait_for_the_timer) {
   bus.publish(event_of("a"));
   BOOST_TEST(eager->wait_for(1));
   BOOST_TEST(timed->wait_for(1));
-  wait_until([&] { return eager->flushes() > 0; });
+  BOOST_REQUIRE(wait_until([&] { return eager->flushes() > 0; }));
+  // no other flush is on its way once the subscriber waits for events
+  BOOST_REQUIRE(wait_until([&] { return blocked(eager->flusher()); }));
   BOOST_TEST(eager->flushes() == 1);
   BOOST_TEST(timed->flushes() == 0);
   bus.stop();
@@ -589,7 +600,9 @@ BOOST_AUTO_TEST_CASE(flush_when_idle_batches_what_queued_meanwhile) {
     bus.publish(event_of("a", i));
   eager->open_gate();
   BOOST_TEST(eager->wait_for(5));
-  wait_until([&] { return eager->flushes() > 0; });
+  BOOST_REQUIRE(wait_until([&] { return eager->flushes() > 0; }));
+  // no other flush is on its way once the subscriber waits for events
+  BOOST_REQUIRE(wait_until([&] { return blocked(eager->flusher()); }));
   BOOST_TEST(eager->flushes() == 1);
   bus.stop();
 }

@@ -1,4 +1,5 @@
 // The transport against a real HTTP server on 127.0.0.1.
+#include "HttpServer.hpp"
 #include "TestUtil.hpp"
 #include "webhook/CurlTransport.hpp"
 
@@ -22,8 +23,8 @@ namespace {
 class Server {
 public:
   Server() {
-    m_server.Post(R"(/(\w+))", [this](const httplib::Request &request,
-                                      httplib::Response &response) {
+    m_http.server().Post(R"(/(\w+))", [this](const httplib::Request &request,
+                                             httplib::Response &response) {
       std::function<void(httplib::Response &)> handler;
       {
         std::lock_guard<std::mutex> lock(m_mutex);
@@ -34,20 +35,15 @@ public:
       if (handler)
         handler(response);
     });
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    BOOST_REQUIRE(m_port > 0);
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    // stop() is lost on a server not yet listening
-    BOOST_REQUIRE(wait_until([this] { return m_server.is_running(); }));
+    m_http.start();
   }
   ~Server() {
     release();
-    m_server.stop();
-    m_thread.join();
+    m_http.stop();
   }
 
   std::string url(const std::string &path) const {
-    return "http://127.0.0.1:" + std::to_string(m_port) + "/" + path;
+    return m_http.url("/" + path);
   }
   void on(const std::string &path,
           std::function<void(httplib::Response &)> handler) {
@@ -76,9 +72,7 @@ public:
   }
 
 private:
-  httplib::Server m_server;
-  int m_port = 0;
-  std::thread m_thread;
+  dovewarden::test::HttpServer m_http;
   std::mutex m_mutex;
   std::map<std::string, std::function<void(httplib::Response &)>> m_handlers;
   std::map<std::string, httplib::Request> m_requests;

@@ -1,6 +1,7 @@
 // The deliverer against a real HTTP receiver on 127.0.0.1 and a real
 // SQLite outbox. The receiver checks signatures with its own HMAC (OpenSSL),
 // not with webhook/Signature.
+#include "HttpServer.hpp"
 #include "TestUtil.hpp"
 #include "core/Event.hpp"
 #include "webhook/AddressPolicy.hpp"
@@ -20,7 +21,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -32,6 +32,7 @@ using namespace dovewarden;
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
 using dovewarden::test::ok;
+using dovewarden::test::TempDir;
 using dovewarden::test::wait_until;
 
 namespace {
@@ -97,25 +98,20 @@ public:
   using Handler = std::function<void(int call, httplib::Response &response)>;
 
   Receiver() {
-    m_server.Post(R"(/(\w+))", [this](const httplib::Request &request,
-                                      httplib::Response &response) {
+    m_http.server().Post(R"(/(\w+))", [this](const httplib::Request &request,
+                                             httplib::Response &response) {
       handle(request, response);
     });
-    m_server.new_task_queue = [] { return new httplib::ThreadPool(16); };
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    BOOST_REQUIRE(m_port > 0);
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    // stop() is lost on a server not yet listening
-    BOOST_REQUIRE(wait_until([this] { return m_server.is_running(); }));
+    m_http.server().new_task_queue = [] { return new httplib::ThreadPool(16); };
+    m_http.start();
   }
   ~Receiver() {
     release();
-    m_server.stop();
-    m_thread.join();
+    m_http.stop();
   }
 
   std::string url(const std::string &path) const {
-    return "http://127.0.0.1:" + std::to_string(m_port) + "/" + path;
+    return m_http.url("/" + path);
   }
 
   void on(const std::string &path, Handler handler) {
@@ -192,9 +188,7 @@ private:
     --m_concurrent[path];
   }
 
-  httplib::Server m_server;
-  int m_port = 0;
-  std::thread m_thread;
+  dovewarden::test::HttpServer m_http;
   std::mutex m_mutex;
   std::condition_variable m_changed;
   bool m_released = false;
@@ -299,17 +293,11 @@ private:
 };
 
 struct Fixture {
-  Fixture() {
-    char name[] = "/tmp/dovewarden-deliverer-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-    directory = name;
-    store = ok(SqliteWebhookStore::open(directory));
-  }
+  Fixture() { store = ok(SqliteWebhookStore::open(directory.path())); }
   ~Fixture() {
     deliverer.reset();
     hooked.reset();
     store.reset();
-    std::system(("rm -rf " + directory).c_str());
   }
 
   Deliverer::Options options(bool allow_loopback = true) {
@@ -386,7 +374,7 @@ struct Fixture {
     return found ? found->attempts.size() : 0;
   }
 
-  std::string directory;
+  TempDir directory; // outlives the store in it
   std::unique_ptr<SqliteWebhookStore> store;
   std::unique_ptr<ClaimHookStore> hooked; // over store, if a test wants it
   Receiver receiver;

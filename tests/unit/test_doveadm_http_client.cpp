@@ -2,7 +2,7 @@
 // are what Dovecot 2.3.19 and 2.4.1 answered (tests/integration exercise the
 // real one).
 #include "FreePort.hpp"
-#include "Wait.hpp"
+#include "HttpServer.hpp"
 #include "WaitingConnections.hpp"
 #include "replication/DoveadmHttpClient.hpp"
 #include "util/ConfigError.hpp"
@@ -67,14 +67,11 @@ struct Request {
 class FakeDoveadm {
 public:
   FakeDoveadm() {
-    m_server.Post("/doveadm/v1", [this](const httplib::Request &request,
-                                        httplib::Response &response) {
+    m_http.server().Post("/doveadm/v1", [this](const httplib::Request &request,
+                                               httplib::Response &response) {
       handle(request, response);
     });
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    BOOST_REQUIRE(m_port > 0);
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    dovewarden::test::wait_until([this] { return m_server.is_running(); }, 5s);
+    m_http.start();
   }
   ~FakeDoveadm() {
     {
@@ -82,13 +79,10 @@ public:
       m_released = true;
     }
     m_changed.notify_all();
-    m_server.stop();
-    m_thread.join();
+    m_http.stop();
   }
 
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(m_port);
-  }
+  std::string url() const { return m_http.url(); }
   void answer(int status, std::string body) {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_status = status;
@@ -138,9 +132,7 @@ private:
     response.set_content(body, "application/json; charset=utf-8");
   }
 
-  httplib::Server m_server;
-  int m_port = 0;
-  std::thread m_thread;
+  dovewarden::test::HttpServer m_http;
   std::mutex m_mutex;
   std::condition_variable m_changed;
   std::vector<Request> m_requests;

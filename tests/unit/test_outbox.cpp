@@ -6,7 +6,6 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -15,21 +14,18 @@
 using namespace dovewarden::webhook;
 using namespace std::chrono_literals;
 using dovewarden::test::ok;
+using dovewarden::test::TempDir;
 
 namespace {
 
 struct Fixture {
   Fixture() {
-    char name[] = "/tmp/dovewarden-outbox-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-    directory = name;
-    store = ok(SqliteWebhookStore::open(directory));
+    store = ok(SqliteWebhookStore::open(directory.path()));
     outbox = std::make_unique<Outbox>(*store, Outbox::Options{1s, 0ms});
   }
   ~Fixture() {
     outbox.reset();
     store.reset();
-    std::system(("rm -rf " + directory).c_str());
   }
 
   Endpoint put_endpoint(const std::string &id,
@@ -79,7 +75,7 @@ struct Fixture {
                           action, 1};
   }
 
-  std::string directory;
+  TempDir directory; // outlives the store in it
   std::unique_ptr<WebhookStore> store;
   std::unique_ptr<Outbox> outbox;
 };

@@ -191,6 +191,10 @@ BOOST_FIXTURE_TEST_CASE(store_failures_answer_503, ReplicationApiFixture) {
   }
   store.failing = false;
   BOOST_TEST(store.find("alice").has_value());
+  // nothing stays failed once the store answers again
+  BOOST_TEST(body_of(replicate({{"mask", "alice"}})) ==
+             json::parse(R"({"queued":1})"));
+  BOOST_TEST(store.find("alice")->queued);
 }
 
 BOOST_FIXTURE_TEST_CASE(user_list_failure_answers_503, ReplicationApiFixture) {

@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -124,10 +123,7 @@ private:
 
 struct Fixture {
   Fixture() {
-    dir = std::filesystem::temp_directory_path() /
-          ("dovewarden-replicator-" + std::to_string(::getpid()) + "-" +
-           std::to_string(counter++));
-    store = ok(dw::store::SqliteStore::open(dir.string()));
+    store = ok(dw::store::SqliteStore::open(dir.path()));
     options.workers = 4;
     options.owner = "test:1";
     options.retry_min = 100ms;
@@ -140,7 +136,6 @@ struct Fixture {
   ~Fixture() {
     replicator.reset();
     store.reset();
-    std::filesystem::remove_all(dir);
   }
 
   void start() {
@@ -199,8 +194,7 @@ struct Fixture {
                          [&](const auto &e) { return e.type() == type; });
   }
 
-  static inline int counter = 0;
-  std::filesystem::path dir;
+  dw::test::TempDir dir; // outlives the store in it
   std::unique_ptr<dw::store::ReplicationStore> store;
   prometheus::Registry registry;
   dw::replication::ReplicationMetrics metrics{registry};
