@@ -7,7 +7,9 @@
 #include "util/Strings.hpp"
 #include "util/System.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,8 +66,10 @@ void ZmqSource::start() {
 
 void ZmqSource::bind() {
   const auto path = ipc_path(m_options.endpoint);
-  if (!path.empty())
+  if (!path.empty()) {
     prepare_ipc_directory(path);
+    refuse_live_listener(path);
+  }
   m_socket.set(zmq::sockopt::rcvhwm, m_options.rcvhwm);
   // an event is a few hundred bytes; a peer sending megabytes is broken
   m_socket.set(zmq::sockopt::maxmsgsize, k_max_message_bytes);
@@ -99,6 +103,36 @@ void ZmqSource::prepare_ipc_directory(const std::string &path) const {
                         util::quote(directory) + ": " +
                         util::error_text(errnum));
     }
+  }
+}
+
+void ZmqSource::refuse_live_listener(const std::string &path) const {
+  // libzmq unlinks whatever is at the path before it binds: a second daemon
+  // would take the socket from a running one, which would then receive
+  // nothing while it still looks ready
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path))
+    return; // too long to bind: the bind names the setting
+  path.copy(address.sun_path, path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  int result = 0;
+  do {
+    result = ::connect(fd, reinterpret_cast<const sockaddr *>(&address),
+                       sizeof(address));
+  } while (result != 0 && errno == EINTR);
+  const int errnum = result == 0 ? 0 : errno;
+  ::close(fd);
+  if (result == 0)
+    throw util::Fatal("DOVEWARDEN_ZMQ_ENDPOINT: " + util::quote(path) +
+                      " is taken: another process (a running dovewardend?) "
+                      "listens on it");
+  if (errnum == ECONNREFUSED) {
+    // a socket file nobody listens on: left by a daemon that died
+    LOG_DEBUG("zmq: removing the stale socket ", path);
+    ::unlink(path.c_str());
   }
 }
 

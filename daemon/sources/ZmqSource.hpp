@@ -41,8 +41,8 @@ public:
   ~ZmqSource() override;
 
   std::string name() const override { return "zmq"; }
-  // Binds the endpoint (creating the ipc socket's directory and setting its
-  // mode and group) and starts receiving. Throws util::Fatal naming the
+  // Binds the endpoint (refusing the ipc socket of a live daemon, creating
+  // its directory and setting its mode and group) and starts receiving. Throws util::Fatal naming the
   // setting on failure.
   void start() override;
   // Stops reading, hands on what the socket had already queued (up to
@@ -54,6 +54,9 @@ public:
 private:
   void bind();
   void prepare_ipc_directory(const std::string &path) const;
+  // Throws util::Fatal if a live listener has the ipc socket at path;
+  // removes a stale one.
+  void refuse_live_listener(const std::string &path) const;
   void secure_ipc_socket(const std::string &path) const;
   void run();
   // Returns true if a message arrived, false on timeout (EAGAIN).
