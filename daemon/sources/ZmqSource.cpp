@@ -23,7 +23,10 @@ namespace dovewarden::sources {
 namespace {
 
 constexpr const char *k_ipc_prefix = "ipc://";
-constexpr std::int64_t k_max_message_bytes = 1 << 20;
+// libzmq drops the connection of a peer whose frame is larger than this,
+// and with it what the peer sent after, without telling why: frames up to
+// it reach wire::decode, which counts those over k_max_message_bytes
+constexpr std::int64_t k_transport_max_bytes = std::int64_t{16} << 20;
 
 // how long a recv waits before looking at m_stopping again
 constexpr int k_poll_millis = 100;
@@ -71,8 +74,7 @@ void ZmqSource::bind() {
     refuse_live_listener(path);
   }
   m_socket.set(zmq::sockopt::rcvhwm, m_options.rcvhwm);
-  // an event is a few hundred bytes; a peer sending megabytes is broken
-  m_socket.set(zmq::sockopt::maxmsgsize, k_max_message_bytes);
+  m_socket.set(zmq::sockopt::maxmsgsize, k_transport_max_bytes);
   m_socket.set(zmq::sockopt::rcvtimeo, k_poll_millis);
   m_socket.set(zmq::sockopt::linger, 0);
   try {

@@ -168,4 +168,16 @@ BOOST_AUTO_TEST_CASE(a_stale_socket_file_is_replaced) {
   BOOST_TEST(intake.received("carol"));
 }
 
+BOOST_AUTO_TEST_CASE(a_frame_over_the_wire_limit_is_counted_as_rejected) {
+  TempDir dir;
+  Intake intake;
+  const auto endpoint = "ipc://" + dir.path() + "/events.sock";
+  auto source = intake.start(endpoint);
+  Sender sender(endpoint);
+  sender.send(std::string(2 << 20, 'x'));
+  sender.send(message("alice"));
+  BOOST_TEST(intake.received("alice"));
+  BOOST_TEST(intake.rejected("too_large") == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
