@@ -1,6 +1,8 @@
 #include "sources/ZmqSource.hpp"
 
+#include "metrics/Metrics.hpp"
 #include "pipeline/Pipeline.hpp"
+#include "sources/PeerAddress.hpp"
 #include "sources/RejectSummary.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
@@ -12,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +31,8 @@ constexpr const char *k_ipc_prefix = "ipc://";
 // and with it what the peer sent after, without telling why: frames up to
 // it reach wire::decode, which counts those over k_max_message_bytes
 constexpr std::int64_t k_transport_max_bytes = std::int64_t{16} << 20;
+constexpr const char *k_zap_domain = "dovewarden";
+constexpr auto k_refusal_log_interval = std::chrono::minutes(1);
 
 // how long a recv waits before looking at m_stopping again
 constexpr int k_poll_millis = 100;
@@ -51,13 +57,31 @@ std::string ipc_path(const std::string &endpoint) {
   return path;
 }
 
+// Returns the sender of message as the kernel saw it when the sender
+// connected, from the "Peer-Address" libzmq gives each message.
+std::optional<core::Sender> sender_of(const zmq::message_t &message) {
+  const char *address = ::zmq_msg_gets(message.handle(), "Peer-Address");
+  if (address == nullptr)
+    return std::nullopt;
+  return peer_credentials(address);
+}
+
+std::string curve_public_key(const std::string &secret_key) {
+  std::array<char, 41> key{};
+  if (::zmq_curve_public(key.data(), secret_key.c_str()) != 0)
+    return "?";
+  return key.data();
+}
+
 } // namespace
 
 ZmqSource::ZmqSource(Options options, pipeline::Pipeline &pipeline,
-                     FailureHandler on_failure)
-    : m_options(std::move(options)), m_pipeline(pipeline),
+                     metrics::Metrics &metrics, FailureHandler on_failure)
+    : m_options(std::move(options)), m_pipeline(pipeline), m_metrics(metrics),
       m_on_failure(std::move(on_failure)), m_context(1),
-      m_socket(m_context, zmq::socket_type::pull) {}
+      m_socket(m_context, zmq::socket_type::pull),
+      m_refusal_log(k_refusal_log_interval),
+      m_ipc(m_options.endpoint.rfind(k_ipc_prefix, 0) == 0) {}
 
 ZmqSource::~ZmqSource() { stop(); }
 
@@ -73,6 +97,7 @@ void ZmqSource::bind() {
     prepare_ipc_directory(path);
     refuse_live_listener(path);
   }
+  authenticate();
   m_socket.set(zmq::sockopt::rcvhwm, m_options.rcvhwm);
   m_socket.set(zmq::sockopt::maxmsgsize, k_transport_max_bytes);
   m_socket.set(zmq::sockopt::rcvtimeo, k_poll_millis);
@@ -88,8 +113,73 @@ void ZmqSource::bind() {
     secure_ipc_socket(path);
   m_description = "zmq " + m_socket.get(zmq::sockopt::last_endpoint);
   if (!path.empty())
-    m_description += " (mode " + octal(m_options.socket_mode) + ")";
+    m_description +=
+        " (mode " + octal(m_options.socket_mode) +
+        (m_options.peers.open() ? ", any peer" : ", peers by uid and gid") +
+        ")";
+  if (!m_options.curve_secret_key.empty())
+    m_description += " (CURVE, server key " +
+                     curve_public_key(m_options.curve_secret_key) + ")";
   LOG_DEBUG("zmq: bound ", m_description);
+}
+
+void ZmqSource::authenticate() {
+  const bool curve = !m_options.curve_secret_key.empty();
+  if (!curve && !(m_ipc && !m_options.peers.open()))
+    return; // tcp without CURVE lets anyone in: nothing to judge
+  // libzmq lets peers in unasked until a handler listens: start it first
+  m_zap = std::make_unique<ZapHandler>(
+      m_context,
+      [this](const ZapHandler::Request &request) { return judge(request); });
+  m_zap->start();
+  m_socket.set(zmq::sockopt::zap_domain, k_zap_domain);
+  if (curve) {
+    m_socket.set(zmq::sockopt::curve_server, true);
+    m_socket.set(zmq::sockopt::curve_secretkey, m_options.curve_secret_key);
+  }
+}
+
+std::optional<std::string>
+ZmqSource::judge(const ZapHandler::Request &request) {
+  const std::string address(request.address);
+  if (!m_options.curve_secret_key.empty()) {
+    const auto &keys = m_options.curve_keys;
+    if (request.mechanism != "CURVE" ||
+        std::find(keys.begin(), keys.end(), request.credential) == keys.end()) {
+      refuse("unknown_key", "address " + address,
+             "its CURVE public key is not in "
+             "DOVEWARDEN_ZMQ_CURVE_CLIENT_KEYS");
+      return "unknown_key";
+    }
+  }
+  if (!m_ipc || m_options.peers.open())
+    return std::nullopt;
+  const auto sender = peer_credentials(request.address);
+  if (!sender) {
+    refuse("no_credentials", "address " + address,
+           "libzmq gave no credentials");
+    return "no_credentials";
+  }
+  if (m_options.peers.allows(sender->uid, sender->gid))
+    return std::nullopt;
+  refuse(
+      "not_allowed",
+      "uid " + std::to_string(sender->uid) + " gid " +
+          std::to_string(sender->gid) + " pid " + std::to_string(sender->pid),
+      "neither is in DOVEWARDEN_ZMQ_ALLOW_UIDS or DOVEWARDEN_ZMQ_ALLOW_GIDS");
+  return "not_allowed";
+}
+
+void ZmqSource::refuse(const std::string &reason, const std::string &peer,
+                       const char *why) {
+  m_metrics.peer_refused(name(), reason);
+  LOG_DEBUG("zmq: refused a peer (", peer, "): ", why);
+  if (!m_refusal_log.allow())
+    return;
+  const auto held_back = m_refusal_log.take_suppressed();
+  // a refused peer reconnects every 100 ms: at most a line a minute
+  LOG_WARN("zmq: refused a peer (", peer, "): ", why, "; ", held_back,
+           " more refused since the last report");
 }
 
 void ZmqSource::prepare_ipc_directory(const std::string &path) const {
@@ -165,6 +255,8 @@ void ZmqSource::stop() {
   if (m_socket.handle() == nullptr)
     return;
   m_socket.close();
+  if (m_zap)
+    m_zap->stop();
   // libzmq leaves the file behind; the next bind would replace it anyway
   const auto path = ipc_path(m_options.endpoint);
   if (m_bound && !path.empty())
@@ -193,7 +285,8 @@ void ZmqSource::run() {
     auto decoded = wire::decode(message.to_string_view());
     if (decoded) {
       events.push_back(core::Event{std::move(*decoded), source,
-                                   std::chrono::system_clock::now()});
+                                   std::chrono::system_clock::now(),
+                                   m_ipc ? sender_of(message) : std::nullopt});
     } else {
       m_pipeline.reject(source, decoded.error());
       rejects.record(decoded.error(), message.size());

@@ -83,7 +83,19 @@ class DaemonTest(unittest.TestCase):
 
         good = {"v": 1, "type": "message.new", "user": "alice", "inst": "00000000000000aa", "seq": 1}
         self.push(msgpack.packb(good))
-        self.daemon.stream.wait_for(lambda e: e.get("inst") == "00000000000000aa")
+        (ev,) = self.daemon.stream.wait_for(lambda e: e.get("inst") == "00000000000000aa")
+        self.assertEqual(ev["sender"], {"uid": os.getuid(), "pid": os.getpid()},
+                         "the kernel's word on who sent it")
+
+    def test_refuses_peers_outside_the_allowed_uids(self):
+        """A peer whose uid and gid are not allowed is refused and counted."""
+        self.daemon.extra_env["DOVEWARDEN_ZMQ_ALLOW_UIDS"] = str(os.getuid() + 4242)
+        self.daemon.start()
+        self.push(msgpack.packb({"v": 1, "type": "message.new", "user": "mallory"}))
+        wait_until(lambda: self.daemon.metric("dovewarden_peers_refused_total",
+                                              reason="not_allowed") >= 1, 5,
+                   what="a refused peer counted")
+        self.assertEqual([e for e in self.daemon.stream.poll() if e.get("user") == "mallory"], [])
 
     def test_start_and_sigterm(self):
         """daemon.started first, daemon.stopped last, exit 0 within 5 s, socket gone."""

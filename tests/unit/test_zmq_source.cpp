@@ -1,3 +1,4 @@
+#include "FreePort.hpp"
 #include "TestUtil.hpp"
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
@@ -51,6 +52,31 @@ std::string message(const std::string &user) {
   return std::string(encoder.finish());
 }
 
+ZmqSource::Options ipc_options(const TempDir &dir, const char *uids,
+                               const char *gids = "") {
+  ZmqSource::Options options;
+  options.endpoint = "ipc://" + dir.path() + "/events.sock";
+  using Kind = dw::sources::PeerPolicy::Kind;
+  options.peers = dw::sources::PeerPolicy(
+      *dw::sources::PeerPolicy::Ids::parse(uids, Kind::user, false),
+      *dw::sources::PeerPolicy::Ids::parse(gids, Kind::group, false));
+  return options;
+}
+
+struct KeyPair {
+  KeyPair() { BOOST_REQUIRE(zmq_curve_keypair(public_key, secret_key) == 0); }
+  char public_key[41] = {};
+  char secret_key[41] = {};
+};
+
+// Returns the 32 bytes of a Z85 key.
+std::string key_bytes(const char *z85) {
+  std::string bytes(32, '\0');
+  BOOST_REQUIRE(zmq_z85_decode(reinterpret_cast<std::uint8_t *>(bytes.data()),
+                               z85) != nullptr);
+  return bytes;
+}
+
 // A bus with a collector behind a pipeline, for the sources under test.
 struct Intake {
   Intake() {
@@ -61,8 +87,8 @@ struct Intake {
 
   // Returns a started source on endpoint; throws what start() throws.
   std::unique_ptr<ZmqSource> start(ZmqSource::Options options) {
-    auto source =
-        std::make_unique<ZmqSource>(std::move(options), pipeline, nullptr);
+    auto source = std::make_unique<ZmqSource>(std::move(options), pipeline,
+                                              metrics, nullptr);
     source->start();
     return source;
   }
@@ -93,6 +119,10 @@ struct Intake {
     return metric(R"(dovewarden_events_rejected_total{reason=")" + reason +
                   R"(",source="zmq"})");
   }
+  double refused(const std::string &reason) const {
+    return metric(R"(dovewarden_peers_refused_total{reason=")" + reason +
+                  R"(",source="zmq"})");
+  }
 
   dw::metrics::Metrics metrics;
   dw::bus::Bus bus{metrics};
@@ -104,6 +134,14 @@ struct Intake {
 struct Sender {
   explicit Sender(const std::string &endpoint) {
     socket.set(zmq::sockopt::linger, 2000);
+    socket.connect(endpoint);
+  }
+  Sender(const std::string &endpoint, const KeyPair &server,
+         const KeyPair &own) {
+    socket.set(zmq::sockopt::linger, 2000);
+    socket.set(zmq::sockopt::curve_serverkey, server.public_key);
+    socket.set(zmq::sockopt::curve_publickey, own.public_key);
+    socket.set(zmq::sockopt::curve_secretkey, own.secret_key);
     socket.connect(endpoint);
   }
   void send(const std::string &bytes) {
@@ -166,6 +204,92 @@ BOOST_AUTO_TEST_CASE(a_stale_socket_file_is_replaced) {
   Sender sender("ipc://" + path);
   sender.send(message("carol"));
   BOOST_TEST(intake.received("carol"));
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_outside_the_allowed_ids_is_refused_and_counted) {
+  TempDir dir;
+  Intake intake;
+  // neither this process's uid nor its gid
+  const auto other = std::to_string(::getuid() + 4242);
+  auto options = ipc_options(dir, other.c_str(), other.c_str());
+  const auto endpoint = options.endpoint;
+  auto source = intake.start(std::move(options));
+  Sender sender(endpoint);
+  sender.send(message("mallory"));
+  BOOST_TEST(wait_until([&] { return intake.refused("not_allowed") >= 1; }));
+  // the handshake failed: the message has no way in
+  source->stop();
+  BOOST_TEST(intake.collector->events().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_is_let_in_by_its_uid_or_its_gid) {
+  for (const bool by_uid : {true, false}) {
+    BOOST_TEST_CONTEXT("by " << (by_uid ? "uid" : "gid")) {
+      TempDir dir;
+      Intake intake;
+      const auto uid = std::to_string(by_uid ? ::getuid() : ::getuid() + 1);
+      const auto gid = std::to_string(by_uid ? ::getgid() + 1 : ::getgid());
+      auto options = ipc_options(dir, uid.c_str(), gid.c_str());
+      const auto endpoint = options.endpoint;
+      auto source = intake.start(std::move(options));
+      Sender sender(endpoint);
+      sender.send(message("alice"));
+      BOOST_TEST(intake.received("alice"));
+      BOOST_TEST(intake.refused("not_allowed") == 0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(each_event_carries_its_sender_as_the_kernel_saw_it) {
+  TempDir dir;
+  Intake intake;
+  const auto uid = std::to_string(::getuid());
+  auto options = ipc_options(dir, uid.c_str());
+  const auto endpoint = options.endpoint;
+  auto source = intake.start(std::move(options));
+  Sender sender(endpoint);
+  sender.send(message("alice"));
+  BOOST_REQUIRE(intake.received("alice"));
+  const auto event = intake.collector->events().at(0);
+  BOOST_REQUIRE(event.sender.has_value());
+  BOOST_TEST(event.sender->uid == ::getuid());
+  BOOST_TEST(event.sender->gid == ::getgid());
+  BOOST_TEST(event.sender->pid == ::getpid());
+  // what the sender claims stays what it claims
+  BOOST_TEST(event.message.integer("pid") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_tcp_endpoint_with_curve_takes_only_the_listed_keys) {
+  if (!zmq_has("curve"))
+    BOOST_FAIL("libzmq lacks CURVE");
+  Intake intake;
+  const KeyPair server, plugin, stranger;
+  ZmqSource::Options options;
+  options.endpoint = "tcp://127.0.0.1:" + std::to_string(dw::test::free_port());
+  options.curve_secret_key = server.secret_key;
+  options.curve_keys = {key_bytes(plugin.public_key)};
+  const auto endpoint = options.endpoint;
+  auto source = intake.start(std::move(options));
+
+  Sender listed(endpoint, server, plugin);
+  listed.send(message("alice"));
+  BOOST_TEST(intake.received("alice"));
+
+  Sender unlisted(endpoint, server, stranger);
+  unlisted.send(message("mallory"));
+  BOOST_TEST(wait_until([&] { return intake.refused("unknown_key") >= 1; }));
+
+  // without CURVE the handshake cannot even begin
+  Sender plain(endpoint);
+  plain.send(message("eve"));
+  listed.send(message("bob"));
+  BOOST_TEST(intake.received("bob"));
+  source->stop();
+  for (const auto &event : intake.collector->events()) {
+    BOOST_TEST(event.message.str("user") != "mallory");
+    BOOST_TEST(event.message.str("user") != "eve");
+    BOOST_TEST(!event.sender.has_value()); // tcp: no kernel credentials
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_frame_over_the_wire_limit_is_counted_as_rejected) {
