@@ -14,7 +14,9 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace {
 
@@ -85,6 +87,7 @@ struct dovewarden_sink {
         m_pid(getpid()), m_generation(g_fork_generation) {
     m_socket.set(zmq::sockopt::sndhwm, static_cast<int>(set.queue_limit));
     m_socket.set(zmq::sockopt::linger, static_cast<int>(set.linger_msecs));
+    use_curve(set);
     m_socket.connect(set.endpoint);
   }
   dovewarden_sink(const dovewarden_sink &) = delete;
@@ -114,7 +117,38 @@ struct dovewarden_sink {
   bool m_broken = false;
 
   void send_frame(std::string_view bytes, bool more) noexcept;
+
+private:
+  void use_curve(const dovewarden_sink_settings &set);
 };
+
+// Thrown when a setting's value is what ZeroMQ refused: the message names it.
+class SettingError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+void dovewarden_sink::use_curve(const dovewarden_sink_settings &set) {
+  const std::pair<const char *, const char *> keys[] = {
+      {"dovewarden_curve_server_key", set.curve_server_key},
+      {"dovewarden_curve_public_key", set.curve_public_key},
+      {"dovewarden_curve_secret_key", set.curve_secret_key}};
+  if (set.curve_server_key == nullptr || *set.curve_server_key == '\0')
+    return;
+  for (const auto &[name, key] : keys) {
+    // a Z85 key is 40 characters; ZeroMQ takes 32 bytes as a key too
+    if (key == nullptr || std::strlen(key) != 40)
+      throw SettingError(std::string(name) +
+                         ": expected a Z85 key of 40 characters");
+  }
+  try {
+    m_socket.set(zmq::sockopt::curve_serverkey, set.curve_server_key);
+    m_socket.set(zmq::sockopt::curve_publickey, set.curve_public_key);
+    m_socket.set(zmq::sockopt::curve_secretkey, set.curve_secret_key);
+  } catch (const zmq::error_t &e) {
+    throw SettingError(std::string("dovewarden_curve_*: ") + e.what());
+  }
+}
 
 void dovewarden_sink::send_frame(std::string_view bytes, bool more) noexcept {
   if (m_refused) {
@@ -167,6 +201,10 @@ dovewarden_sink *dovewarden_sink_create(const dovewarden_sink_settings *set,
     if (!message.empty())
       *warning_r = message.c_str();
     return sink;
+  } catch (const SettingError &e) {
+    message = e.what();
+    *error_r = message.c_str();
+    return nullptr;
   } catch (const std::exception &e) {
     message =
         std::string("zmq_connect(") + set->endpoint + ") failed: " + e.what();

@@ -3,6 +3,7 @@
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
 #include "pipeline/Pipeline.hpp"
+#include "plugin/dovewarden-sink.h"
 #include "sources/ZmqSource.hpp"
 #include "util/Fatal.hpp"
 
@@ -290,6 +291,42 @@ BOOST_AUTO_TEST_CASE(a_tcp_endpoint_with_curve_takes_only_the_listed_keys) {
     BOOST_TEST(event.message.str("user") != "eve");
     BOOST_TEST(!event.sender.has_value()); // tcp: no kernel credentials
   }
+}
+
+BOOST_AUTO_TEST_CASE(the_plugin_sends_with_its_curve_keys) {
+  Intake intake;
+  const KeyPair server, plugin;
+  ZmqSource::Options options;
+  options.endpoint = "tcp://127.0.0.1:" + std::to_string(dw::test::free_port());
+  options.curve_secret_key = server.secret_key;
+  options.curve_keys = {key_bytes(plugin.public_key)};
+  auto source = intake.start(options);
+
+  const dovewarden_sink_settings set{options.endpoint.c_str(),
+                                     "mx1",
+                                     "imap",
+                                     100,
+                                     1000,
+                                     server.public_key,
+                                     plugin.public_key,
+                                     plugin.secret_key};
+  const char *warning = nullptr;
+  const char *error = nullptr;
+  auto *sink = dovewarden_sink_create(&set, &warning, &error);
+  BOOST_REQUIRE(sink != nullptr);
+  dovewarden_sink_begin(sink, "message.new");
+  dovewarden_sink_add_str(sink, "user", "alice");
+  dovewarden_sink_queue(sink);
+  dovewarden_sink_flush(sink);
+  BOOST_TEST(intake.received("alice"));
+  dovewarden_sink_destroy(&sink);
+
+  // a key that is not one names its setting
+  const dovewarden_sink_settings bad{
+      options.endpoint.c_str(), "mx1",   "imap",           100, 0,
+      server.public_key,        "short", plugin.secret_key};
+  BOOST_TEST(dovewarden_sink_create(&bad, &warning, &error) == nullptr);
+  BOOST_TEST(std::string(error).find("dovewarden_curve_public_key") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_frame_over_the_wire_limit_is_counted_as_rejected) {
