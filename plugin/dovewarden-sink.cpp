@@ -1,5 +1,6 @@
 #include "dovewarden-sink.h"
 
+#include "curve_key.hpp"
 #include "wire.hpp"
 
 #include <zmq.hpp>
@@ -135,16 +136,20 @@ void dovewarden_sink::use_curve(const dovewarden_sink_settings &set) {
       {"dovewarden_curve_secret_key", set.curve_secret_key}};
   if (set.curve_server_key == nullptr || *set.curve_server_key == '\0')
     return;
-  for (const auto &[name, key] : keys) {
-    // a Z85 key is 40 characters; ZeroMQ takes 32 bytes as a key too
-    if (key == nullptr || std::strlen(key) != 40)
+  std::string bytes[3];
+  for (std::size_t i = 0; i < 3; i++) {
+    const auto &[name, text] = keys[i];
+    auto key = dovewarden::curve::key_bytes(text == nullptr ? "" : text);
+    if (!key)
       throw SettingError(std::string(name) +
-                         ": expected a Z85 key of 40 characters");
+                         ": expected a key of 64 hex digits or 40 Z85 "
+                         "characters");
+    bytes[i] = std::move(*key);
   }
   try {
-    m_socket.set(zmq::sockopt::curve_serverkey, set.curve_server_key);
-    m_socket.set(zmq::sockopt::curve_publickey, set.curve_public_key);
-    m_socket.set(zmq::sockopt::curve_secretkey, set.curve_secret_key);
+    m_socket.set(zmq::sockopt::curve_serverkey, bytes[0]);
+    m_socket.set(zmq::sockopt::curve_publickey, bytes[1]);
+    m_socket.set(zmq::sockopt::curve_secretkey, bytes[2]);
   } catch (const zmq::error_t &e) {
     throw SettingError(std::string("dovewarden_curve_*: ") + e.what());
   }

@@ -1,5 +1,6 @@
 #include "sources/ZmqConfig.hpp"
 
+#include "shared/curve_key.hpp"
 #include "util/ConfigError.hpp"
 #include "util/Strings.hpp"
 #include "util/System.hpp"
@@ -10,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -36,8 +36,6 @@ constexpr const char *k_client_keys = "DOVEWARDEN_ZMQ_CURVE_CLIENT_KEYS";
 // connect before they drop root; 65534 is nobody
 constexpr const char *k_default_uids = "root,dovecot,dovenull,500-65533";
 
-constexpr std::size_t k_z85_key_length = 40;
-constexpr std::size_t k_key_bytes = 32;
 constexpr std::size_t k_max_key_file = 4096;
 
 void check_endpoint(const std::string &endpoint) {
@@ -73,18 +71,9 @@ PeerPolicy::Ids ids(const SettingValues &values, const char *env,
   return std::move(*parsed);
 }
 
-// Returns the 32 bytes of a Z85 key, or nothing if text is not one.
-std::optional<std::string> decode_key(const std::string &text) {
-  if (text.size() != k_z85_key_length)
-    return std::nullopt;
-  std::array<std::uint8_t, k_key_bytes> key{};
-  if (::zmq_z85_decode(key.data(), text.c_str()) == nullptr)
-    return std::nullopt;
-  return std::string(key.begin(), key.end());
-}
-
-// Reads the Z85 secret key from path, which only the daemon's user may
-// read: the key is what tells the plugins this is their daemon.
+// Reads the secret key (Z85 or hex) from path, which only the daemon's user
+// may read: the key is what tells the plugins this is their daemon. Returns
+// it in Z85, as ZeroMQ takes it.
 std::string read_secret_key(const std::string &path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
@@ -112,12 +101,19 @@ std::string read_secret_key(const std::string &path) {
     throw ConfigError(k_secret_key_file, "cannot read " + util::quote(path) +
                                              ": " + util::error_text(errnum));
   text.resize(static_cast<std::size_t>(size));
-  const std::string key(util::trim(text.substr(0, text.find('\n'))));
-  if (!decode_key(key))
+  const auto key =
+      curve::key_bytes(util::trim(text.substr(0, text.find('\n'))));
+  if (!key)
     throw ConfigError(k_secret_key_file,
-                      util::quote(path) + " does not start with a line "
-                                          "holding a Z85 key of 40 characters");
-  return key;
+                      util::quote(path) +
+                          " does not start with a line holding a key: 40 Z85 "
+                          "characters or 64 hex digits");
+  std::string z85(41, '\0');
+  ::zmq_z85_encode(z85.data(),
+                   reinterpret_cast<const std::uint8_t *>(key->data()),
+                   key->size());
+  z85.resize(40);
+  return z85;
 }
 
 } // namespace
@@ -138,10 +134,11 @@ const std::vector<util::Setting> &ZmqConfig::settings() {
        "groups (names, gids, ranges) whose processes may send on the ipc "
        "socket too"},
       {k_secret_key_file, "--zmq-curve-secret-key-file", "PATH", "",
-       "file (mode 0600) with the daemon's CURVE secret key in Z85; empty: "
-       "no CURVE"},
+       "file (mode 0600) with the daemon's CURVE secret key, Z85 or hex; "
+       "empty: no CURVE"},
       {k_client_keys, "--zmq-curve-client-keys", "KEYS", "",
-       "comma-separated CURVE public keys (Z85) of the plugins that may send"},
+       "comma-separated CURVE public keys (Z85 or hex) of the plugins that may "
+       "send"},
       {"DOVEWARDEN_ZMQ_RCVHWM", "--zmq-rcvhwm", "COUNT", "100000",
        "messages the PULL socket queues before senders find it full"},
   };
@@ -167,11 +164,13 @@ ZmqConfig ZmqConfig::from(const util::SettingValues &values) {
                         "this libzmq was built without CURVE");
     z.curve_secret_key = read_secret_key(key_file);
     for (const auto key : util::split(client_keys, ',')) {
-      auto decoded = decode_key(std::string(key));
+      auto decoded = curve::key_bytes(key);
       if (!decoded)
-        throw ConfigError(k_client_keys,
-                          SettingValues::invalid("key", std::string(key),
-                                                 "expected 40 Z85 characters"));
+        throw ConfigError(
+            k_client_keys,
+            SettingValues::invalid("key", std::string(key),
+                                   "expected 40 Z85 characters or 64 hex "
+                                   "digits"));
       z.curve_keys.push_back(std::move(*decoded));
     }
     if (z.curve_keys.empty())

@@ -2,6 +2,7 @@
 
 #include "metrics/Metrics.hpp"
 #include "pipeline/Pipeline.hpp"
+#include "shared/curve_key.hpp"
 #include "sources/PeerAddress.hpp"
 #include "sources/RejectSummary.hpp"
 #include "util/Fatal.hpp"
@@ -66,11 +67,14 @@ std::optional<core::Sender> sender_of(const zmq::message_t &message) {
   return peer_credentials(address);
 }
 
+// Returns the public key of secret_key (Z85) in hex, as the plugin's
+// dovewarden_curve_server_key takes it.
 std::string curve_public_key(const std::string &secret_key) {
   std::array<char, 41> key{};
   if (::zmq_curve_public(key.data(), secret_key.c_str()) != 0)
     return "?";
-  return key.data();
+  const auto bytes = curve::key_bytes(key.data());
+  return bytes ? curve::hex(*bytes) : "?";
 }
 
 } // namespace

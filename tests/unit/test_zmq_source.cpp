@@ -4,6 +4,7 @@
 #include "metrics/Metrics.hpp"
 #include "pipeline/Pipeline.hpp"
 #include "plugin/dovewarden-sink.h"
+#include "shared/curve_key.hpp"
 #include "sources/ZmqSource.hpp"
 #include "util/Fatal.hpp"
 
@@ -302,12 +303,14 @@ BOOST_AUTO_TEST_CASE(the_plugin_sends_with_its_curve_keys) {
   options.curve_keys = {key_bytes(plugin.public_key)};
   auto source = intake.start(options);
 
+  // the server key in hex, as Dovecot's configuration holds it unquoted
+  const auto server_hex = dw::curve::hex(key_bytes(server.public_key));
   const dovewarden_sink_settings set{options.endpoint.c_str(),
                                      "mx1",
                                      "imap",
                                      100,
                                      1000,
-                                     server.public_key,
+                                     server_hex.c_str(),
                                      plugin.public_key,
                                      plugin.secret_key};
   const char *warning = nullptr;
