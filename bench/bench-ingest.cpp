@@ -423,7 +423,7 @@ Rate measure_zmq(store::ReplicationStore &store,
   Ingest ingest(store, webhooks);
   sources::ZmqSource::Options options;
   options.endpoint = endpoint;
-  sources::ZmqSource source(std::move(options), ingest.pipeline,
+  sources::ZmqSource source(std::move(options), ingest.pipeline, ingest.metrics,
                             [](const std::string &why) {
                               std::fprintf(stderr, "%s\n", why.c_str());
                             });

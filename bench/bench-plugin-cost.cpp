@@ -147,8 +147,8 @@ int main(int argc, char **argv) {
   const pid_t receiver = start_receiver(endpoint, unix_path);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
-  const dovewarden_sink_settings settings{endpoint.c_str(), "mx1", "imap", 1000,
-                                          100};
+  const dovewarden_sink_settings settings{
+      endpoint.c_str(), "mx1", "imap", 1000, 100, nullptr, nullptr, nullptr};
   const char *warning = nullptr;
   const char *error = nullptr;
   dovewarden_sink *sink = dovewarden_sink_create(&settings, &warning, &error);

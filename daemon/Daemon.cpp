@@ -101,13 +101,8 @@ Daemon::Daemon(config::Config config)
       m_metrics(std::make_unique<metrics::Metrics>()),
       m_bus(std::make_unique<bus::Bus>(*m_metrics)),
       m_pipeline(std::make_unique<pipeline::Pipeline>(*m_bus, *m_metrics)) {
-  sources::ZmqSource::Options zmq;
-  zmq.endpoint = m_config.zmq_endpoint;
-  zmq.socket_mode = m_config.zmq_socket_mode;
-  zmq.socket_group = m_config.zmq_socket_group;
-  zmq.rcvhwm = m_config.zmq_rcvhwm;
   m_sources.push_back(std::make_unique<sources::ZmqSource>(
-      std::move(zmq), *m_pipeline,
+      m_config.zmq, *m_pipeline, *m_metrics,
       [this](const std::string &why) { on_source_failure(why); }));
 }
 

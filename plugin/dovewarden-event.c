@@ -42,6 +42,9 @@ dovewarden_sink_get(struct dovewarden_user *duser)
 	set.service = duser->user->service;
 	set.queue_limit = duser->set.queue_limit;
 	set.linger_msecs = duser->set.linger_msecs;
+	set.curve_server_key = duser->set.curve_server_key;
+	set.curve_public_key = duser->set.curve_public_key;
+	set.curve_secret_key = duser->set.curve_secret_key;
 	dovewarden_sink = dovewarden_sink_create(&set, &warning, &error);
 	i_free(dovewarden_sink_endpoint);
 	dovewarden_sink_endpoint = i_strdup(set.endpoint);

@@ -15,6 +15,9 @@ static const struct setting_define dovewarden_setting_defines[] = {
 	DEF(dovewarden_queue_limit),
 	DEF(dovewarden_linger),
 	DEF(dovewarden_flush_interval),
+	DEF(dovewarden_curve_server_key),
+	DEF(dovewarden_curve_public_key),
+	DEF(dovewarden_curve_secret_key),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -25,6 +28,9 @@ static const struct dovewarden_setting_values dovewarden_default_values = {
 	.dovewarden_queue_limit = DOVEWARDEN_DEFAULT_QUEUE_LIMIT,
 	.dovewarden_linger = DOVEWARDEN_DEFAULT_LINGER,
 	.dovewarden_flush_interval = DOVEWARDEN_DEFAULT_FLUSH_INTERVAL,
+	.dovewarden_curve_server_key = "",
+	.dovewarden_curve_public_key = "",
+	.dovewarden_curve_secret_key = "",
 };
 
 const struct setting_parser_info dovewarden_setting_parser_info = {

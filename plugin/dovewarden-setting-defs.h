@@ -17,6 +17,9 @@ struct dovewarden_setting_values {
 	const char *dovewarden_queue_limit;
 	const char *dovewarden_linger;
 	const char *dovewarden_flush_interval;
+	const char *dovewarden_curve_server_key;
+	const char *dovewarden_curve_public_key;
+	const char *dovewarden_curve_secret_key;
 };
 
 extern const struct setting_parser_info dovewarden_setting_parser_info;

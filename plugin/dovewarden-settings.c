@@ -92,6 +92,36 @@ dovewarden_value(const char *value, const char *default_value)
 	return value == NULL || *value == '\0' ? default_value : value;
 }
 
+/* the CURVE keys: all three or none; ZeroMQ checks them */
+static int
+dovewarden_curve_parse(pool_t pool,
+		       const struct dovewarden_setting_values *values,
+		       struct dovewarden_settings *set_r, const char **error_r)
+{
+	const char *server = dovewarden_value(
+		values->dovewarden_curve_server_key, "");
+	const char *public_key = dovewarden_value(
+		values->dovewarden_curve_public_key, "");
+	const char *secret = dovewarden_value(
+		values->dovewarden_curve_secret_key, "");
+	bool any = *server != '\0' || *public_key != '\0' || *secret != '\0';
+
+	if (any && (*server == '\0' || *public_key == '\0' ||
+		    *secret == '\0')) {
+		*error_r = t_strdup_printf("%s: set dovewarden_curve_server_key, "
+			"dovewarden_curve_public_key and "
+			"dovewarden_curve_secret_key together",
+			*server == '\0' ? "dovewarden_curve_server_key" :
+			*public_key == '\0' ? "dovewarden_curve_public_key" :
+			"dovewarden_curve_secret_key");
+		return -1;
+	}
+	set_r->curve_server_key = p_strdup(pool, server);
+	set_r->curve_public_key = p_strdup(pool, public_key);
+	set_r->curve_secret_key = p_strdup(pool, secret);
+	return 0;
+}
+
 static int
 dovewarden_settings_parse(pool_t pool,
 			  const struct dovewarden_setting_values *values,
@@ -125,7 +155,8 @@ dovewarden_settings_parse(pool_t pool,
 			dovewarden_value(values->dovewarden_flush_interval,
 					 DOVEWARDEN_DEFAULT_FLUSH_INTERVAL),
 			DOVEWARDEN_MAX_FLUSH_INTERVAL_MSECS,
-			&set_r->flush_interval_msecs, error_r) < 0)
+			&set_r->flush_interval_msecs, error_r) < 0 ||
+	    dovewarden_curve_parse(pool, values, set_r, error_r) < 0)
 		return -1;
 	return 0;
 }
@@ -158,6 +189,9 @@ int dovewarden_settings_read(struct mail_user *user,
 		DOVEWARDEN_GETENV(dovewarden_queue_limit),
 		DOVEWARDEN_GETENV(dovewarden_linger),
 		DOVEWARDEN_GETENV(dovewarden_flush_interval),
+		DOVEWARDEN_GETENV(dovewarden_curve_server_key),
+		DOVEWARDEN_GETENV(dovewarden_curve_public_key),
+		DOVEWARDEN_GETENV(dovewarden_curve_secret_key),
 #undef DOVEWARDEN_GETENV
 	};
 

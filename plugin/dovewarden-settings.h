@@ -41,6 +41,11 @@ struct dovewarden_settings {
 	unsigned int flush_interval_msecs;
 	/* read headers even when not cached (costs I/O in the mail process) */
 	bool headers_uncached;
+	/* CURVE keys (Z85), all three or none: the daemon's public key and
+	   this plugin's key pair */
+	const char *curve_server_key;
+	const char *curve_public_key;
+	const char *curve_secret_key;
 };
 
 /* Read the dovewarden_* settings of user: plugin { } on Dovecot 2.3, the

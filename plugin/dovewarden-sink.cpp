@@ -1,5 +1,6 @@
 #include "dovewarden-sink.h"
 
+#include "curve_key.hpp"
 #include "wire.hpp"
 
 #include <zmq.hpp>
@@ -14,7 +15,9 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace {
 
@@ -85,6 +88,7 @@ struct dovewarden_sink {
         m_pid(getpid()), m_generation(g_fork_generation) {
     m_socket.set(zmq::sockopt::sndhwm, static_cast<int>(set.queue_limit));
     m_socket.set(zmq::sockopt::linger, static_cast<int>(set.linger_msecs));
+    use_curve(set);
     m_socket.connect(set.endpoint);
   }
   dovewarden_sink(const dovewarden_sink &) = delete;
@@ -114,7 +118,42 @@ struct dovewarden_sink {
   bool m_broken = false;
 
   void send_frame(std::string_view bytes, bool more) noexcept;
+
+private:
+  void use_curve(const dovewarden_sink_settings &set);
 };
+
+// Thrown when a setting's value is what ZeroMQ refused: the message names it.
+class SettingError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+void dovewarden_sink::use_curve(const dovewarden_sink_settings &set) {
+  const std::pair<const char *, const char *> keys[] = {
+      {"dovewarden_curve_server_key", set.curve_server_key},
+      {"dovewarden_curve_public_key", set.curve_public_key},
+      {"dovewarden_curve_secret_key", set.curve_secret_key}};
+  if (set.curve_server_key == nullptr || *set.curve_server_key == '\0')
+    return;
+  std::string bytes[3];
+  for (std::size_t i = 0; i < 3; i++) {
+    const auto &[name, text] = keys[i];
+    auto key = dovewarden::curve::key_bytes(text == nullptr ? "" : text);
+    if (!key)
+      throw SettingError(std::string(name) +
+                         ": expected a key of 64 hex digits or 40 Z85 "
+                         "characters");
+    bytes[i] = std::move(*key);
+  }
+  try {
+    m_socket.set(zmq::sockopt::curve_serverkey, bytes[0]);
+    m_socket.set(zmq::sockopt::curve_publickey, bytes[1]);
+    m_socket.set(zmq::sockopt::curve_secretkey, bytes[2]);
+  } catch (const zmq::error_t &e) {
+    throw SettingError(std::string("dovewarden_curve_*: ") + e.what());
+  }
+}
 
 void dovewarden_sink::send_frame(std::string_view bytes, bool more) noexcept {
   if (m_refused) {
@@ -167,6 +206,10 @@ dovewarden_sink *dovewarden_sink_create(const dovewarden_sink_settings *set,
     if (!message.empty())
       *warning_r = message.c_str();
     return sink;
+  } catch (const SettingError &e) {
+    message = e.what();
+    *error_r = message.c_str();
+    return nullptr;
   } catch (const std::exception &e) {
     message =
         std::string("zmq_connect(") + set->endpoint + ") failed: " + e.what();

@@ -28,6 +28,11 @@ struct dovewarden_sink_settings {
 	const char *service;
 	unsigned int queue_limit;
 	unsigned int linger_msecs;
+	/* CURVE (Z85 keys): the daemon's public key and this plugin's key
+	   pair; NULL or "" for none */
+	const char *curve_server_key;
+	const char *curve_public_key;
+	const char *curve_secret_key;
 };
 
 /* Create the socket and connect it. Returns NULL and sets *error_r if
@@ -69,7 +74,7 @@ int dovewarden_sink_is_foreign(const struct dovewarden_sink *sink);
    symbol it exports: the functions above. */
 #define DOVEWARDEN_SINK_MODULE "dovewarden/dovewarden-sink.so"
 #define DOVEWARDEN_SINK_API_SYMBOL "dovewarden_sink_module_api"
-#define DOVEWARDEN_SINK_API_VERSION 1
+#define DOVEWARDEN_SINK_API_VERSION 2
 
 struct dovewarden_sink_api {
 	unsigned int version;

@@ -372,11 +372,15 @@ const char *reject_name(Reject reason) {
     return "unknown_version";
   case Reject::no_type:
     return "no_type";
+  case Reject::too_large:
+    return "too_large";
   }
   return "unknown";
 }
 
 tl::expected<Message, Reject> decode(std::string_view bytes) {
+  if (bytes.size() > k_max_message_bytes)
+    return tl::unexpected(Reject::too_large);
   if (auto message = FlatReader(bytes).read())
     return std::move(*message);
   auto &zone = decode_zone();

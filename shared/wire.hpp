@@ -4,6 +4,7 @@
 
 #include <tl/expected.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -13,6 +14,8 @@
 namespace dovewarden::wire {
 
 constexpr std::uint64_t k_version = 1;
+// the largest message decode() takes; events are a few hundred bytes
+constexpr std::size_t k_max_message_bytes = std::size_t{1} << 20;
 
 // A value of a shape the daemon does not interpret (nested map, binary, ...),
 // kept as its msgpack bytes so that it passes through unchanged.
@@ -53,6 +56,7 @@ enum class Reject {
   no_version,      // no integer "v"
   unknown_version, // "v" is not a version this build knows
   no_type,         // no string "type"
+  too_large,       // more than k_max_message_bytes
 };
 
 // Returns a short snake_case name for reason, usable as a metric label.

@@ -8,8 +8,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <grp.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
@@ -27,15 +25,6 @@ constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
 
 // dovewardend's own settings, around the features' (settings())
 const std::vector<util::Setting> k_intake_settings{
-    {"DOVEWARDEN_ZMQ_ENDPOINT", "--zmq-endpoint", "ENDPOINT",
-     "ipc:///run/dovewarden/events.sock",
-     "ZeroMQ endpoint the PULL socket binds: ipc://PATH or tcp://HOST:PORT"},
-    {"DOVEWARDEN_ZMQ_SOCKET_MODE", "--zmq-socket-mode", "MODE", "0666",
-     "permissions of the ipc socket file, octal"},
-    {"DOVEWARDEN_ZMQ_SOCKET_GROUP", "--zmq-socket-group", "GROUP", "",
-     "group (name or gid) of the ipc socket file; empty keeps the daemon's"},
-    {"DOVEWARDEN_ZMQ_RCVHWM", "--zmq-rcvhwm", "COUNT", "100000",
-     "messages the PULL socket queues before senders find it full"},
     {"DOVEWARDEN_STREAM", "--stream", "PATH", "",
      "write events as JSON lines to PATH (appending) or - for stdout; empty: "
      "off"},
@@ -71,60 +60,16 @@ const std::vector<util::Setting> k_logging_settings{
 std::vector<util::Setting> all_settings() {
   std::vector<util::Setting> all;
   for (const auto *part :
-       {&k_intake_settings, &replication::ReplicationConfig::settings(),
-        &k_admin_settings, &webhook::WebhookConfig::settings(),
-        &k_logging_settings})
+       {&sources::ZmqConfig::settings(), &k_intake_settings,
+        &replication::ReplicationConfig::settings(), &k_admin_settings,
+        &webhook::WebhookConfig::settings(), &k_logging_settings})
     all.insert(all.end(), part->begin(), part->end());
   return all;
 }
 
-void check_endpoint(const std::string &endpoint) {
-  const char *env = "DOVEWARDEN_ZMQ_ENDPOINT";
-  const auto scheme_end = endpoint.find("://");
-  const auto scheme = endpoint.substr(0, scheme_end);
-  const bool known = scheme == "ipc" || scheme == "tcp";
-  if (scheme_end == std::string::npos || !known ||
-      endpoint.size() == scheme_end + 3)
-    throw ConfigError(
-        env, SettingValues::invalid("endpoint", endpoint,
-                                    "expected ipc://PATH or tcp://HOST:PORT"));
-}
-
-std::optional<gid_t> group(const std::string &text) {
-  const char *env = "DOVEWARDEN_ZMQ_SOCKET_GROUP";
-  if (text.empty())
-    return std::nullopt;
-  const auto numeric =
-      util::parse_unsigned(text, std::numeric_limits<gid_t>::max() - 1);
-  if (numeric)
-    return static_cast<gid_t>(*numeric);
-  std::vector<char> buffer(4096);
-  struct group entry {};
-  struct group *found = nullptr;
-  while (true) {
-    const int err =
-        getgrnam_r(text.c_str(), &entry, buffer.data(), buffer.size(), &found);
-    if (err == ERANGE && buffer.size() < (1u << 20)) {
-      buffer.resize(buffer.size() * 2);
-      continue;
-    }
-    break;
-  }
-  if (found == nullptr)
-    throw ConfigError(env, "unknown group " + util::quote(text));
-  return found->gr_gid;
-}
-
 Config convert(const util::SettingValues &values) {
   Config config;
-  config.zmq_endpoint = values.text("DOVEWARDEN_ZMQ_ENDPOINT");
-  check_endpoint(config.zmq_endpoint);
-  config.zmq_socket_mode = static_cast<mode_t>(
-      values.number("DOVEWARDEN_ZMQ_SOCKET_MODE", 0, 0777, 8));
-  config.zmq_socket_group = group(values.text("DOVEWARDEN_ZMQ_SOCKET_GROUP"));
-  config.zmq_rcvhwm = static_cast<int>(values.number(
-      "DOVEWARDEN_ZMQ_RCVHWM", 0,
-      static_cast<std::uint64_t>(std::numeric_limits<int>::max())));
+  config.zmq = sources::ZmqConfig::from(values);
 
   config.stream = values.text("DOVEWARDEN_STREAM");
   config.stream_events = values.text("DOVEWARDEN_STREAM_EVENTS");

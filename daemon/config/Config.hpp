@@ -1,6 +1,7 @@
 #pragma once
 
 #include "replication/ReplicationConfig.hpp"
+#include "sources/ZmqConfig.hpp"
 #include "util/ListenAddress.hpp"
 #include "util/Logger.hpp"
 #include "webhook/WebhookConfig.hpp"
@@ -22,10 +23,7 @@ namespace dovewarden::config {
 // (--zmq-endpoint); a flag beats the environment, which beats the
 // --config file, which beats the default.
 struct Config {
-  std::string zmq_endpoint = "ipc:///run/dovewarden/events.sock";
-  mode_t zmq_socket_mode = 0666;
-  std::optional<gid_t> zmq_socket_group; // nothing: leave the group alone
-  int zmq_rcvhwm = 100000;
+  sources::ZmqConfig zmq;
 
   std::string stream;              // "": off, "-": stdout, else a file
   std::string stream_events = "*"; // comma-separated type globs

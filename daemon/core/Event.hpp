@@ -3,16 +3,28 @@
 #include "shared/wire.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace dovewarden::core {
 
+// The process that sent an event as the kernel saw it when it connected
+// (SO_PEERCRED on the ZeroMQ ipc socket), not as it claims.
+struct Sender {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::int64_t pid = 0;
+};
+
 // The one event type every stage passes on: what the plugin (or another
-// source, or the daemon itself) said, plus where and when it arrived.
+// source, or the daemon itself) said, plus where, when and from whom it
+// arrived.
 struct Event {
   wire::Message message; // type and fields in wire order
   std::string source;    // "zmq", "http", "daemon"
   std::chrono::system_clock::time_point received;
+  std::optional<Sender> sender{}; // known for ZeroMQ ipc peers only
 
   const std::string &type() const { return message.type; }
 

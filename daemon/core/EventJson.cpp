@@ -28,6 +28,12 @@ Json fields_json(const wire::Message &message) {
   return fields;
 }
 
+Json sender_json(const Event &event) {
+  if (!event.sender)
+    return nullptr;
+  return Json{{"uid", event.sender->uid}, {"pid", event.sender->pid}};
+}
+
 std::string dump(const Json &json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

@@ -37,6 +37,9 @@ Metrics::Metrics()
       m_rejected(family<prometheus::Counter>(
           *m_registry, "dovewarden_events_rejected_total",
           "Messages a source could not decode, by reason")),
+      m_refused(family<prometheus::Counter>(
+          *m_registry, "dovewarden_peers_refused_total",
+          "Connections a source refused to take events from, by reason")),
       m_lost(family<prometheus::Counter>(
           *m_registry, "dovewarden_events_lost_total",
           "Events missing in a plugin process's sequence numbers")),
@@ -118,6 +121,12 @@ void Metrics::event_received(std::string_view source, std::string_view type) {
 
 void Metrics::event_rejected(std::string_view source, std::string_view reason) {
   counter(m_rejected,
+          {{"source", std::string(source)}, {"reason", std::string(reason)}})
+      .Increment();
+}
+
+void Metrics::peer_refused(std::string_view source, std::string_view reason) {
+  counter(m_refused,
           {{"source", std::string(source)}, {"reason", std::string(reason)}})
       .Increment();
 }

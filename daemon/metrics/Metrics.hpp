@@ -40,6 +40,9 @@ public:
 
   void event_received(std::string_view source, std::string_view type);
   void event_rejected(std::string_view source, std::string_view reason);
+  // Counts a peer source refused to take events from; reason is one of a
+  // few fixed names.
+  void peer_refused(std::string_view source, std::string_view reason);
   void events_lost(std::string_view svc, std::uint64_t count);
   void event_filtered();
   // Returns the metrics of the subscriber called name, creating them.
@@ -53,6 +56,7 @@ private:
   std::shared_ptr<prometheus::Registry> m_registry;
   prometheus::Family<prometheus::Counter> &m_received;
   prometheus::Family<prometheus::Counter> &m_rejected;
+  prometheus::Family<prometheus::Counter> &m_refused;
   prometheus::Family<prometheus::Counter> &m_lost;
   prometheus::Counter &m_filtered;
   prometheus::Family<prometheus::Counter> &m_delivered;

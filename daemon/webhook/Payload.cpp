@@ -38,6 +38,8 @@ std::string payload(const core::Event &event) {
   core::Json body = core::Json::object();
   body["type"] = event.type();
   body["timestamp"] = rfc3339(happened(event));
+  if (auto sender = core::sender_json(event); !sender.is_null())
+    body["sender"] = std::move(sender);
   body["data"] = core::fields_json(event.message);
   return core::dump(body);
 }

@@ -66,6 +66,37 @@ class DaemonTest(unittest.TestCase):
                          ["message.new"], "rejected messages never reach the stream")
         self.assertEqual(self.daemon.metric("dovewarden_events_received_total", type="message.new"), 1)
 
+    def test_second_daemon_refuses_the_live_socket(self):
+        """A second dovewardend on the same ipc socket stops with one line naming it;
+        the first keeps receiving."""
+        self.daemon.start()
+        second = Daemon(self.root, self.endpoint, name="second")
+        self.addCleanup(second.kill)
+        second.start(wait_ready=False)
+        wait_until(lambda: not second.running(), 10, what="the second daemon to exit")
+        self.assertNotEqual(second.proc.returncode, 0)
+        with open(second.stderr_path) as f:
+            lines = [line for line in f.read().splitlines() if line.strip()]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("DOVEWARDEN_ZMQ_ENDPOINT", lines[0])
+        self.assertIn(f"{self.root}/events.sock", lines[0])
+
+        good = {"v": 1, "type": "message.new", "user": "alice", "inst": "00000000000000aa", "seq": 1}
+        self.push(msgpack.packb(good))
+        (ev,) = self.daemon.stream.wait_for(lambda e: e.get("inst") == "00000000000000aa")
+        self.assertEqual(ev["sender"], {"uid": os.getuid(), "pid": os.getpid()},
+                         "the kernel's word on who sent it")
+
+    def test_refuses_peers_outside_the_allowed_uids(self):
+        """A peer whose uid and gid are not allowed is refused and counted."""
+        self.daemon.extra_env["DOVEWARDEN_ZMQ_ALLOW_UIDS"] = str(os.getuid() + 4242)
+        self.daemon.start()
+        self.push(msgpack.packb({"v": 1, "type": "message.new", "user": "mallory"}))
+        wait_until(lambda: self.daemon.metric("dovewarden_peers_refused_total",
+                                              reason="not_allowed") >= 1, 5,
+                   what="a refused peer counted")
+        self.assertEqual([e for e in self.daemon.stream.poll() if e.get("user") == "mallory"], [])
+
     def test_start_and_sigterm(self):
         """daemon.started first, daemon.stopped last, exit 0 within 5 s, socket gone."""
         self.assertEqual(self.daemon.http_status("/readyz"), None)

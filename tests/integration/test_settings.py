@@ -1,9 +1,15 @@
 """The plugin's settings, dsync's origin, and a bad setting that must not stop mail."""
 
 import os
+import shutil
+import tempfile
 import unittest
 
-from harness import Env, Imap, lmtp_deliver
+import msgpack
+import zmq
+from zmq.utils import z85
+
+from harness import Env, Imap, free_port, lmtp_deliver, wait_until
 from harness.clients import make_message
 from harness.dovecot import MAIL_GID, MAIL_UID
 from checks import Checks
@@ -43,6 +49,57 @@ class FieldsAndEventsTest(Checks):
         self.assertEqual(append["flags"], ["\\Flagged"])
         (select,) = [e for e in events if e.get("cmd_name") == "SELECT"]
         self.assertEqual(select["cmd_args"], "INBOX")
+
+
+class CurveTest(Checks):
+    """A tcp endpoint with CURVE: the plugin's keys, in hex as Dovecot's configuration
+    holds them, let it in; a stranger's key does not."""
+
+    @classmethod
+    def setUpClass(cls):
+        server_public, server_secret = zmq.curve_keypair()
+        plugin_public, plugin_secret = zmq.curve_keypair()
+        cls.server_public = server_public
+        cls.keys = tempfile.mkdtemp(prefix="dovewarden-it-keys-")
+        key_file = os.path.join(cls.keys, "server.key")
+        with open(os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(z85.decode(server_secret).hex() + "\n")
+        cls.endpoint = f"tcp://127.0.0.1:{free_port()}"
+        cls.env = Env(plugin_settings={
+            "dovewarden_endpoint": cls.endpoint,
+            "dovewarden_curve_server_key": z85.decode(server_public).hex(),
+            "dovewarden_curve_public_key": z85.decode(plugin_public).hex(),
+            "dovewarden_curve_secret_key": z85.decode(plugin_secret).hex(),
+        }, daemon_env={
+            "DOVEWARDEN_ZMQ_ENDPOINT": cls.endpoint,
+            "DOVEWARDEN_ZMQ_CURVE_SECRET_KEY_FILE": key_file,
+            "DOVEWARDEN_ZMQ_CURVE_CLIENT_KEYS": plugin_public.decode(),
+        }).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.cleanup()
+        shutil.rmtree(cls.keys, ignore_errors=True)
+
+    def test_the_plugin_is_let_in_and_a_stranger_is_not(self):
+        stream = self.env.stream
+        mark = stream.mark()
+        lmtp_deliver(self.env.dovecot, "alice")
+        (new,) = stream.wait_for(lambda e: e.get("type") == "message.new", after=mark)
+        self.assertNotIn("sender", new, "tcp: no kernel credentials")
+
+        ctx = zmq.Context()
+        self.addCleanup(ctx.term)
+        stranger = ctx.socket(zmq.PUSH)
+        self.addCleanup(stranger.close, 0)
+        stranger.curve_serverkey = self.server_public
+        stranger.curve_publickey, stranger.curve_secretkey = zmq.curve_keypair()
+        stranger.connect(self.endpoint)
+        stranger.send(msgpack.packb({"v": 1, "type": "message.new", "user": "mallory"}))
+        wait_until(lambda: self.env.daemon.metric("dovewarden_peers_refused_total",
+                                                  reason="unknown_key") >= 1, 5,
+                   what="the stranger's key refused")
+        self.assertEqual([e for e in stream.poll() if e.get("user") == "mallory"], [])
 
 
 class DsyncOriginTest(Checks):

@@ -3,7 +3,9 @@
 #include "util/ListenAddress.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <zmq.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -73,10 +75,10 @@ BOOST_AUTO_TEST_SUITE(config)
 
 BOOST_AUTO_TEST_CASE(defaults) {
   const auto c = parse({});
-  BOOST_TEST(c.zmq_endpoint == "ipc:///run/dovewarden/events.sock");
-  BOOST_TEST(c.zmq_socket_mode == 0666u);
-  BOOST_TEST(!c.zmq_socket_group.has_value());
-  BOOST_TEST(c.zmq_rcvhwm == 100000);
+  BOOST_TEST(c.zmq.endpoint == "ipc:///run/dovewarden/events.sock");
+  BOOST_TEST(c.zmq.socket_mode == 0666u);
+  BOOST_TEST(!c.zmq.socket_group.has_value());
+  BOOST_TEST(c.zmq.rcvhwm == 100000);
   BOOST_TEST(c.stream == "");
   BOOST_TEST(c.stream_events == "*");
   BOOST_TEST(c.stream_flush_interval.count() == 200);
@@ -93,12 +95,12 @@ BOOST_AUTO_TEST_CASE(environment_sets_and_flags_override) {
                 {"DOVEWARDEN_ZMQ_SOCKET_MODE", "0660"},
                 {"DOVEWARDEN_LOG_LEVEL", "warn"}};
   auto c = parse({}, env);
-  BOOST_TEST(c.zmq_endpoint == "tcp://127.0.0.1:5555");
+  BOOST_TEST(c.zmq.endpoint == "tcp://127.0.0.1:5555");
   BOOST_TEST(c.stream == "-");
-  BOOST_TEST(c.zmq_socket_mode == 0660u);
+  BOOST_TEST(c.zmq.socket_mode == 0660u);
   BOOST_TEST((c.log_level == util::LogLevel::warn));
   c = parse({"--zmq-endpoint", "ipc:///tmp/x.sock", "--log-level=debug"}, env);
-  BOOST_TEST(c.zmq_endpoint == "ipc:///tmp/x.sock");
+  BOOST_TEST(c.zmq.endpoint == "ipc:///tmp/x.sock");
   BOOST_TEST((c.log_level == util::LogLevel::debug));
   BOOST_TEST(c.stream == "-");
 }
@@ -146,8 +148,52 @@ BOOST_AUTO_TEST_CASE(bad_value_names_the_setting_in_one_line) {
 }
 
 BOOST_AUTO_TEST_CASE(socket_group_by_number_or_name) {
-  BOOST_TEST(*parse({"--zmq-socket-group", "123"}).zmq_socket_group == 123u);
-  BOOST_TEST(*parse({"--zmq-socket-group", "root"}).zmq_socket_group == 0u);
+  BOOST_TEST(*parse({"--zmq-socket-group", "123"}).zmq.socket_group == 123u);
+  BOOST_TEST(*parse({"--zmq-socket-group", "root"}).zmq.socket_group == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(ipc_peers_by_uid_and_gid) {
+  const auto defaults = parse({}).zmq.peers;
+  BOOST_TEST(defaults.allows(0, 0));          // root: lmtp before it drops
+  BOOST_TEST(defaults.allows(5000, 5000));    // a vmail user
+  BOOST_TEST(!defaults.allows(33, 33));       // www-data
+  BOOST_TEST(!defaults.allows(65534, 65534)); // nobody
+  const auto listed =
+      parse({"--zmq-allow-uids", "root, 5000-5002", "--zmq-allow-gids", "1234"})
+          .zmq.peers;
+  BOOST_TEST(listed.allows(5002, 1));
+  BOOST_TEST(listed.allows(33, 1234));
+  BOOST_TEST(!listed.allows(5003, 5003));
+  BOOST_TEST(parse({"--zmq-allow-uids", "*"}).zmq.peers.allows(33, 33));
+  BOOST_TEST(error_of({"--zmq-allow-uids", "no-such-user-dovewarden"}) ==
+             "DOVEWARDEN_ZMQ_ALLOW_UIDS: unknown user "
+             "\"no-such-user-dovewarden\"");
+  BOOST_TEST(error_of({"--zmq-allow-gids", "9-1"}) ==
+             "DOVEWARDEN_ZMQ_ALLOW_GIDS: empty range \"9-1\"");
+}
+
+BOOST_AUTO_TEST_CASE(curve_secret_key_file_must_be_the_daemons_alone) {
+  char server_public[41], server_secret[41], client_public[41],
+      client_secret[41];
+  BOOST_REQUIRE(zmq_curve_keypair(server_public, server_secret) == 0);
+  BOOST_REQUIRE(zmq_curve_keypair(client_public, client_secret) == 0);
+  const TempFile key(std::string(server_secret) + "\n");
+  const std::vector<std::string> args{"--zmq-curve-secret-key-file", key.path(),
+                                      "--zmq-curve-client-keys", client_public};
+  ::chmod(key.path().c_str(), 0640);
+  const auto error = error_of(args);
+  BOOST_TEST(error.rfind("DOVEWARDEN_ZMQ_CURVE_SECRET_KEY_FILE: ", 0) == 0);
+  BOOST_TEST(error.find("0640") != std::string::npos);
+  BOOST_TEST(error.find(server_secret) == std::string::npos);
+
+  ::chmod(key.path().c_str(), 0600);
+  const auto c = parse(args);
+  BOOST_TEST(c.zmq.curve_secret_key == server_secret);
+  BOOST_TEST(c.zmq.curve_keys.size() == 1u);
+  BOOST_TEST(error_of({"--zmq-curve-secret-key-file", key.path()})
+                 .rfind("DOVEWARDEN_ZMQ_CURVE_CLIENT_KEYS: required", 0) == 0);
+  BOOST_TEST(error_of({"--zmq-curve-client-keys", client_public})
+                 .rfind("DOVEWARDEN_ZMQ_CURVE_CLIENT_KEYS: needs", 0) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(help_lists_every_setting_with_env_and_default) {
@@ -180,7 +226,7 @@ BOOST_AUTO_TEST_CASE(file_applies_below_environment_and_flags) {
                       "DOVEWARDEN_FROM_THE_FUTURE=1\n");
   auto c = parse({"--config", file.path()}, {{"DOVEWARDEN_ZMQ_RCVHWM", "7"}});
   BOOST_TEST((c.log_level == util::LogLevel::debug));
-  BOOST_TEST(c.zmq_rcvhwm == 7);
+  BOOST_TEST(c.zmq.rcvhwm == 7);
   BOOST_TEST(c.stream_events == "message.*, flags.*");
   BOOST_TEST(c.metrics_addr->port == 9101);
   BOOST_REQUIRE_EQUAL(c.warnings.size(), 1u);
@@ -188,7 +234,7 @@ BOOST_AUTO_TEST_CASE(file_applies_below_environment_and_flags) {
              std::string::npos);
   c = parse({"--log-level", "error"}, {{"DOVEWARDEN_CONFIG", file.path()}});
   BOOST_TEST((c.log_level == util::LogLevel::error));
-  BOOST_TEST(c.zmq_rcvhwm == 5);
+  BOOST_TEST(c.zmq.rcvhwm == 5);
   BOOST_TEST(c.config_file == file.path());
 }
 

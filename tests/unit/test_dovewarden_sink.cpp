@@ -26,8 +26,9 @@ struct TempDir {
 
 struct Sink {
   Sink(const std::string &endpoint, unsigned int queue_limit) {
-    const dovewarden_sink_settings set{endpoint.c_str(), "mx1", "imap",
-                                       queue_limit, 0};
+    const dovewarden_sink_settings set{endpoint.c_str(), "mx1",  "imap",
+                                       queue_limit,      0,      nullptr,
+                                       nullptr,          nullptr};
     const char *warning = nullptr;
     const char *error = nullptr;
     sink = dovewarden_sink_create(&set, &warning, &error);

@@ -31,6 +31,19 @@ BOOST_AUTO_TEST_CASE(daemon_events_have_the_same_shape) {
       R"({"type":"events.lost","host":"mx1","lost":3,"neg":-2,"ok":true,"nothing":null,"ratio":0.25})");
 }
 
+BOOST_AUTO_TEST_CASE(the_sender_is_the_kernels_word_never_a_fields) {
+  auto event = core::Event::internal("message.new");
+  event.message.fields.clear();
+  event.message.set("user", std::string("alice"));
+  event.message.set("sender", std::string("forged"));
+  BOOST_TEST(sinks::to_json_line(event) ==
+             R"({"type":"message.new","user":"alice"})");
+  event.sender = core::Sender{5000, 5000, 4300};
+  BOOST_TEST(
+      sinks::to_json_line(event) ==
+      R"({"type":"message.new","user":"alice","sender":{"uid":5000,"pid":4300}})");
+}
+
 BOOST_AUTO_TEST_CASE(nested_values_render_as_json) {
   std::stringstream nested;
   msgpack::packer<std::stringstream> packer(nested);

@@ -34,6 +34,16 @@ BOOST_AUTO_TEST_CASE(has_type_timestamp_and_the_fields_as_data) {
   BOOST_TEST(body["data"]["keywords"][1] == "work");
 }
 
+BOOST_AUTO_TEST_CASE(the_kernels_sender_stands_beside_the_data) {
+  auto event = delivery_event();
+  BOOST_TEST(nlohmann::json::parse(webhook::payload(event)).count("sender") ==
+             0u);
+  event.sender = core::Sender{5000, 5000, 4300};
+  const auto body = webhook::payload(event);
+  BOOST_TEST(body.find(R"("sender":{"uid":5000,"pid":4300},"data":{)") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(keys_come_in_the_standard_order) {
   const auto body = webhook::payload(delivery_event());
   BOOST_TEST(body.rfind("{\"type\":\"message.new\",\"timestamp\":", 0) == 0);

@@ -288,6 +288,21 @@ BOOST_AUTO_TEST_CASE(rejects_deep_nesting) {
   BOOST_TEST(reject_of(bytes) == "not_msgpack");
 }
 
+BOOST_AUTO_TEST_CASE(rejects_a_frame_over_a_mebibyte) {
+  // {"v":1,"type":"x","pad":"…"} as a str32: valid msgpack all the same
+  const auto of_size = [](std::size_t total) {
+    std::string bytes = from_hex("83a17601a474797065a178a3706164db");
+    const auto pad = total - bytes.size() - 4;
+    for (const int shift : {24, 16, 8, 0})
+      bytes += static_cast<char>((pad >> shift) & 0xff);
+    return bytes + std::string(pad, 'x');
+  };
+  BOOST_TEST(
+      dw::wire::decode(of_size(dw::wire::k_max_message_bytes)).has_value());
+  BOOST_TEST(reject_of(of_size(dw::wire::k_max_message_bytes + 1)) ==
+             "too_large");
+}
+
 BOOST_AUTO_TEST_CASE(rejects_an_integer_key) {
   const auto bytes = pack_map(3, [](auto &p) {
     p.pack(std::string("v"));
