@@ -80,7 +80,12 @@ class SentinelFailoverTest(ReplicationCase):
         self.bring_over("alice", "bob")
         append(self.primary, "alice", subject="before the failover")
         self.converged("alice", "a change before the failover")
+        # what a failover may lose (docs/replication.md) is not what this test is
+        # about: the endpoint and the records are on the replica before the kill
+        self.assertEqual(master.replicated(), 1, "the replica did not catch up within 5 s")
 
+        for d in (a, b):
+            wait_until(lambda: d.http_status("/readyz") == 200, 10, what=f"{d.name} ready")
         with ReadyzWatch([a, b]) as watch:
             master.kill()
             promoted = wait_until(lambda: sentinels[0].master_port() == replica.port, 20,
@@ -91,10 +96,8 @@ class SentinelFailoverTest(ReplicationCase):
                            what=f"{d.name}'s /readyz 200 after the promotion")
             self.assertLess(time.monotonic() - promoted_at, 10)
         for d in (a, b):
-            seen = watch.seen[d.name]
-            self.assertIn(503, seen, f"{d.name}'s /readyz never said 503 with the master gone")
-            after = seen[seen.index(503):]
-            self.assertEqual(after[-1], 200, f"{d.name}: {after}")
+            self.assertIn(503, watch.seen[d.name],
+                          f"{d.name}'s /readyz never said 503 with the master gone")
             self.assertTrue(d.running(), f"{d.name} must follow the failover without a restart")
         self.assertTrue(promoted)
 

@@ -47,6 +47,8 @@ class Redis:
             args += ["--appendfsync", "everysec"]
         if self.replicaof is not None:
             args += ["--replicaof", "127.0.0.1", str(self.replicaof.port)]
+        # a replica's first sync at once, not after the default 5 s
+        args += ["--repl-diskless-sync-delay", "0"]
         return args
 
     def loaded(self):
@@ -116,13 +118,17 @@ class Redis:
     # ---- a minimal RESP client ---------------------------------------------
     def command(self, *args, timeout=5):
         """Send one command; returns the raw reply bytes (enough for tests)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(self._encode(*args))
+            return self._read_reply(s.makefile("rb"))
+
+    @staticmethod
+    def _encode(*args):
         parts = [f"*{len(args)}\r\n".encode()]
         for a in args:
             a = a if isinstance(a, bytes) else str(a).encode()
             parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
-            s.sendall(b"".join(parts))
-            return self._read_reply(s.makefile("rb"))
+        return b"".join(parts)
 
     def _read_reply(self, f):
         line = f.readline()
@@ -146,6 +152,17 @@ class Redis:
             return self.command("PING", timeout=1) == b"PONG"
         except (OSError, RedisError):
             return False
+
+    def replicated(self, timeout_ms=5000):
+        """How many replicas acknowledge every write made so far: a write of its own,
+        then WAIT on the same connection (the replicas' offsets cover what came before)."""
+        request = b"".join(self._encode(*c) for c in (("SET", "harness:replicated", "1"),
+                                                       ("WAIT", 1, timeout_ms)))
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout_ms / 1000 + 5) as s:
+            s.sendall(request)
+            f = s.makefile("rb")
+            self._read_reply(f)
+            return int(self._read_reply(f))
 
     def keys(self, pattern="*"):
         return sorted(k.decode() for k in self.command("KEYS", pattern))
