@@ -1,10 +1,13 @@
 """Redis Sentinel: two daemons sharing one queue and one webhook outbox on a
 master watched by three sentinels follow a failover by themselves."""
 
+import shutil
+import tempfile
 import threading
 import time
 import unittest
 
+import test_replication
 from harness import Receiver, Redis, Sentinel, wait_until
 from test_replication import NAMESPACE, ReplicationCase, append, exporter_append
 
@@ -115,6 +118,37 @@ class SentinelFailoverTest(ReplicationCase):
         wait_until(lambda: any(e.get("data", {}).get("cmd_tag") == "after-failover"
                                for r in rx.requests("/hook") for e in r.events), 15,
                    what="the webhook of the event posted after the failover")
+
+
+class SentinelBadConfigTest(unittest.TestCase):
+    refused = test_replication.BadConfigTest.refused
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="dovewarden-it-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+
+    def test_bad_sentinel_settings_stop_the_start(self):
+        """A sentinel list that is no HOST:PORT list, a master name no sentinel knows,
+        a wrong sentinel password: each refused at once with one line naming
+        DOVEWARDEN_REDIS_SENTINELS, the password not in it."""
+        master = Redis(root=self.root, name="redis-master")
+        self.addCleanup(master.cleanup)
+        master.start()
+        sentinel = Sentinel(self.root, master, name=MASTER, quorum=1)
+        sentinel.lines.append("requirepass sentinel-secret")
+        self.addCleanup(sentinel.cleanup)
+        sentinel.start()
+        external = {"DOVEWARDEN_REDIS_MODE": "external",
+                    "DOVEWARDEN_REDIS_SENTINEL_PASSWORD": "sentinel-secret"}
+        cases = (("not a list", {"DOVEWARDEN_REDIS_SENTINELS": "127.0.0.1"}),
+                 ("unknown master", {"DOVEWARDEN_REDIS_SENTINELS": sentinel.addr,
+                                     "DOVEWARDEN_REDIS_SENTINEL_MASTER": "nosuch"}),
+                 ("wrong password", {"DOVEWARDEN_REDIS_SENTINELS": sentinel.addr,
+                                     "DOVEWARDEN_REDIS_SENTINEL_PASSWORD": "wrong-secret"}))
+        for what, env in cases:
+            with self.subTest(what):
+                line = self.refused("DOVEWARDEN_REDIS_SENTINELS", dict(external, **env))
+                self.assertNotIn("secret", line)
 
 
 if __name__ == "__main__":

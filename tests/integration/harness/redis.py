@@ -196,6 +196,14 @@ class Sentinel(Redis):
     def loaded(self):
         return True
 
+    def ping(self):
+        try:
+            return self.command("PING", timeout=1) == b"PONG"
+        except RedisError as e:  # with requirepass: an answer all the same
+            return str(e).startswith("NOAUTH")
+        except OSError:
+            return False
+
     def master(self):
         """What this sentinel knows of the master: SENTINEL MASTER as a dict."""
         reply = self.command("SENTINEL", "MASTER", self.master_name)
