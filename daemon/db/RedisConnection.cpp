@@ -190,9 +190,14 @@ void RedisConnection::check_named_master() {
   if (now - m_master_checked < k_master_check_interval)
     return;
   m_master_checked = now;
-  // a sentinel that does not answer leaves the connection as it is
   const auto named = m_sentinel->ask(m_sentinel->in_turn(0));
-  if (named && *named && (*named)->to_string() != m_master.to_string())
+  if (!named) {
+    // the connection stays; the next check asks the next sentinel, so that
+    // one that answers late does not slow every check
+    m_sentinel->prefer(m_sentinel->in_turn(1));
+    return;
+  }
+  if (*named && (*named)->to_string() != m_master.to_string())
     m_context.reset();
 }
 

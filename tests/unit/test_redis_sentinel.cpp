@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <csignal>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace dovewarden;
@@ -196,6 +198,34 @@ BOOST_AUTO_TEST_CASE(a_readonly_reply_makes_it_ask_the_sentinels_again) {
       },
       5s));
   BOOST_TEST(port_behind(connection) == std::to_string(replica->port()));
+}
+
+BOOST_AUTO_TEST_CASE(a_sentinel_that_stops_answering_slows_one_call_only) {
+  RedisServer master;
+  const auto first = sentinel_of(master.port());
+  const auto second = sentinel_of(master.port());
+  RedisConnection connection(
+      through({loopback(first->port()), loopback(second->port())}));
+  BOOST_TEST(text_of(connection.command({"PING"})) == "PONG");
+
+  // the first sentinel takes connections and answers nothing
+  ::kill(first->pid(), SIGSTOP);
+  struct Continue {
+    pid_t pid;
+    ~Continue() { ::kill(pid, SIGCONT); }
+  } resume{first->pid()};
+  int slow = 0;
+  const auto end = std::chrono::steady_clock::now() + 3500ms;
+  while (std::chrono::steady_clock::now() < end) {
+    const auto started = std::chrono::steady_clock::now();
+    BOOST_TEST(text_of(connection.command({"PING"})) == "PONG");
+    if (std::chrono::steady_clock::now() - started >= 500ms)
+      slow++;
+    std::this_thread::sleep_for(50ms);
+  }
+  // the check of the master that waited for it; the next ones ask the
+  // second sentinel
+  BOOST_TEST(slow == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_master_name_no_sentinel_knows_stops_the_start) {
