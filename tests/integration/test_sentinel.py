@@ -80,6 +80,9 @@ class SentinelFailoverTest(ReplicationCase):
         status, endpoint = a.admin("POST", "/v1/webhooks",
                                    {"url": rx.url("/hook"), "events": ["imap_command_finished"]})
         self.assertEqual(status, 201, endpoint)
+        # b reads the endpoints the daemons share every second
+        wait_until(lambda: "1 endpoints enabled" in b.stderr_text(), 10,
+                   what=f"{b.name} to know the endpoint")
         self.bring_over("alice", "bob")
         append(self.primary, "alice", subject="before the failover")
         self.converged("alice", "a change before the failover")
