@@ -56,6 +56,9 @@ redis_options(const replication::ReplicationConfig &config) {
   options.port = config.redis_addr.port;
   options.password = config.redis_password;
   options.ns = config.redis_namespace;
+  options.sentinel.sentinels = config.redis_sentinels;
+  options.sentinel.master = config.redis_sentinel_master;
+  options.sentinel.password = config.redis_sentinel_password;
   return options;
 }
 
@@ -71,7 +74,10 @@ open_store(const replication::ReplicationConfig &config) {
   }
   auto connected = Redis::connect(redis_options(config));
   if (!connected)
-    throw util::Fatal("DOVEWARDEN_REDIS_ADDR: " + connected.error().message);
+    throw util::Fatal((config.redis_sentinels.empty()
+                           ? "DOVEWARDEN_REDIS_ADDR: "
+                           : "DOVEWARDEN_REDIS_SENTINELS: ") +
+                      connected.error().message);
   return std::move(*connected);
 }
 

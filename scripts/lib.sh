@@ -8,7 +8,7 @@ DW_PACKAGES=(
 	libcli11-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
 	libboost-test-dev libsqlite3-dev libhiredis-dev libcurl4-openssl-dev libssl-dev
 	libjemalloc-dev
-	redis-server
+	redis-server redis-sentinel
 	python3 python3-zmq python3-msgpack curl jq procps
 	clang-format clang-tidy bear
 )

@@ -1,7 +1,8 @@
 #include "db/RedisConnection.hpp"
 
-#include <sys/time.h>
+#include "util/Strings.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 
@@ -9,12 +10,9 @@ namespace dovewarden::db {
 
 namespace {
 
-timeval to_timeval(std::chrono::milliseconds duration) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(duration.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>(duration.count() % 1000 * 1000);
-  return tv;
-}
+constexpr std::chrono::milliseconds k_first_backoff{100};
+constexpr std::chrono::milliseconds k_longest_backoff{1000};
+constexpr std::chrono::milliseconds k_master_check_interval{1000};
 
 // a script's own "CONFLICT ..." answer, a key of another type than the
 // store keeps there, or the server refusing for now (OOM, BUSY, LOADING,
@@ -27,25 +25,45 @@ StoreFailure::Kind kind_of_reply(const std::string &text) {
   return StoreFailure::Kind::unavailable;
 }
 
+// Returns whether an error reply says that the server is not (or no longer)
+// a master that takes writes: a replica refuses them, and one that lost its
+// master may refuse reads too.
+bool says_not_master(const std::string &text) {
+  return text.rfind("READONLY", 0) == 0 || text.rfind("MASTERDOWN", 0) == 0;
+}
+
+std::string describe(const RedisConnection::Options &options) {
+  if (options.sentinel.sentinels.empty())
+    return "redis " + options.host + ":" + std::to_string(options.port) +
+           " namespace " + options.ns;
+  std::string sentinels;
+  for (const auto &sentinel : options.sentinel.sentinels)
+    sentinels += (sentinels.empty() ? "" : ",") + sentinel.to_string();
+  return "redis master " + options.sentinel.master + " of sentinel " +
+         sentinels + " namespace " + options.ns;
+}
+
 } // namespace
 
 Result<void> RedisConnection::validate(const Options &options) {
-  if (options.host.empty())
+  if (options.sentinel.sentinels.empty() && options.host.empty())
     return invalid("redis: empty host");
-  if (options.port <= 0 || options.port > 65535)
+  if (options.sentinel.sentinels.empty() &&
+      (options.port <= 0 || options.port > 65535))
     return invalid("redis: invalid port " + std::to_string(options.port));
   if (options.ns.empty())
     return invalid("redis: empty namespace");
   if (options.timeout.count() <= 0)
     return invalid("redis: the timeout must be positive");
-  return {};
+  return RedisSentinel::validate(options.sentinel);
 }
 
 RedisConnection::RedisConnection(Options options)
-    : m_options(std::move(options)),
-      m_description("redis " + m_options.host + ":" +
-                    std::to_string(m_options.port) + " namespace " +
-                    m_options.ns) {}
+    : m_options(std::move(options)), m_description(describe(m_options)),
+      m_server(m_description) {
+  if (!m_options.sentinel.sentinels.empty())
+    m_sentinel.emplace(m_options.sentinel, m_options.timeout);
+}
 
 RedisConnection::~RedisConnection() = default;
 
@@ -55,54 +73,142 @@ RedisConnection::ScriptId RedisConnection::add_script(std::string body) {
 }
 
 Result<void> RedisConnection::ensure_connected() {
+  if (m_context && m_sentinel)
+    check_named_master();
   if (m_context)
     return {};
   m_refused = false;
-  const timeval timeout = to_timeval(m_options.timeout);
-  Context context(
-      redisConnectWithTimeout(m_options.host.c_str(), m_options.port, timeout),
-      redisFree);
+  if (m_sentinel)
+    return connect_to_master();
+  return connect_to(util::ListenAddress{
+      m_options.host, static_cast<std::uint16_t>(m_options.port)});
+}
+
+Result<void> RedisConnection::connect_to_master() {
+  if (std::chrono::steady_clock::now() < m_search_after)
+    return tl::unexpected(m_search_failure);
+  auto found = search_master();
+  if (found) {
+    m_backoff = std::chrono::milliseconds(0);
+    return {};
+  }
+  // from the end of the search, which may have waited for timeouts
+  m_backoff = std::clamp(m_backoff * 2, k_first_backoff, k_longest_backoff);
+  m_search_after = std::chrono::steady_clock::now() + m_backoff;
+  m_search_failure = found.error();
+  return found;
+}
+
+Result<void> RedisConnection::search_master() {
+  std::string answers;
+  bool refused = true; // until a sentinel or master fails otherwise
+  for (std::size_t turn = 0; turn < m_sentinel->size(); turn++) {
+    const std::size_t sentinel = m_sentinel->in_turn(turn);
+    auto master = m_sentinel->ask(sentinel);
+    std::string answer;
+    if (!master) {
+      refused = refused && master.error().kind == StoreFailure::Kind::invalid;
+      answer = master.error().message;
+    } else if (!*master) {
+      answer = m_sentinel->name(sentinel) + ": no master named " +
+               util::quote(m_sentinel->master());
+    } else {
+      auto connected = connect_to(**master);
+      if (connected) {
+        m_sentinel->prefer(sentinel);
+        return {};
+      }
+      if (m_refused) // the master refused the password
+        return tl::unexpected(
+            StoreFailure{connected.error().kind,
+                         m_description + ": " + connected.error().message});
+      refused = false;
+      answer =
+          m_sentinel->name(sentinel) + " named " + connected.error().message;
+    }
+    answers += (answers.empty() ? "" : "; ") + answer;
+  }
+  m_refused = refused;
+  return tl::unexpected(StoreFailure{
+      refused ? StoreFailure::Kind::invalid : StoreFailure::Kind::unavailable,
+      m_description + ": no master found: " + answers});
+}
+
+Result<void> RedisConnection::connect_to(const util::ListenAddress &server) {
+  m_server = m_sentinel ? server.to_string() : m_description;
+  auto context = connect_redis(server.host, server.port, m_options.timeout);
   if (!context)
-    return unavailable(m_description + ": cannot allocate a connection");
-  if (context->err != 0)
-    return unavailable(m_description + ": connect failed: " + context->errstr);
-  if (redisSetTimeout(context.get(), timeout) != REDIS_OK ||
-      redisEnableKeepAlive(context.get()) != REDIS_OK)
-    return unavailable(m_description +
-                       ": cannot set up the connection: " + context->errstr);
-  m_context = std::move(context);
+    return unavailable(m_server + ": " + context.error());
+  m_context = std::move(*context);
 
   std::vector<std::vector<std::string>> handshake;
   if (!m_options.password.empty())
     handshake.push_back({"AUTH", m_options.password});
+  if (m_sentinel)
+    handshake.push_back({"ROLE"});
   for (const Script &script : m_scripts)
     handshake.push_back({"SCRIPT", "LOAD", script.body});
   auto replies = pipeline(handshake);
   if (!replies)
     return tl::unexpected(replies.error());
+  const bool auth = !m_options.password.empty();
   for (std::size_t i = 0; i < replies->size(); i++) {
     const redisReply *reply = (*replies)[i].get();
     if (is_error(reply)) {
       m_refused = true;
       m_context.reset();
-      const bool auth = !m_options.password.empty();
       // the reply never contains the password
-      return tl::unexpected(
-          StoreFailure{auth && i == 0 ? StoreFailure::Kind::invalid
-                                      : kind_of_reply(text(reply)),
-                       m_description + ": " + (auth ? "AUTH" : "SCRIPT LOAD") +
-                           " failed: " + text(reply)});
+      return tl::unexpected(StoreFailure{
+          auth && i == 0 ? StoreFailure::Kind::invalid
+                         : kind_of_reply(text(reply)),
+          m_server + ": " + handshake[i].front() + " failed: " + text(reply)});
     }
   }
-  const std::size_t first = m_options.password.empty() ? 0 : 1;
+  std::size_t first_script = auth ? 1 : 0;
+  if (m_sentinel) {
+    const redisReply *role = (*replies)[first_script++].get();
+    const std::string name =
+        role->type == REDIS_REPLY_ARRAY && role->elements > 0
+            ? text(role->element[0])
+            : std::string();
+    if (name != "master") {
+      m_context.reset();
+      return unavailable(m_server + ": not the master (ROLE " +
+                         util::quote(name) + ")");
+    }
+    m_server = m_description + " at " + server.to_string();
+    m_master = server;
+    m_master_checked = std::chrono::steady_clock::now();
+  }
   for (std::size_t i = 0; i < m_scripts.size(); i++)
-    m_scripts[i].sha = text((*replies)[first + i].get());
+    m_scripts[i].sha = text((*replies)[first_script + i].get());
   return {};
+}
+
+void RedisConnection::check_named_master() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - m_master_checked < k_master_check_interval)
+    return;
+  m_master_checked = now;
+  const auto named = m_sentinel->ask(m_sentinel->in_turn(0));
+  if (!named) {
+    // the connection stays; the next check asks the next sentinel, so that
+    // one that answers late does not slow every check
+    m_sentinel->prefer(m_sentinel->in_turn(1));
+    return;
+  }
+  if (*named && (*named)->to_string() != m_master.to_string())
+    m_context.reset();
+}
+
+void RedisConnection::check_master(const redisReply *reply) {
+  if (m_sentinel && is_error(reply) && says_not_master(text(reply)))
+    m_context.reset();
 }
 
 StoreFailure RedisConnection::connection_error(const char *what) {
   StoreFailure failure{StoreFailure::Kind::unavailable,
-                       m_description + ": " + what + " failed: " +
+                       m_server + ": " + what + " failed: " +
                            (m_context ? m_context->errstr : "not connected")};
   m_context.reset();
   return failure;
@@ -111,7 +217,7 @@ StoreFailure RedisConnection::connection_error(const char *what) {
 StoreFailure RedisConnection::reply_error(const std::string &what,
                                           const redisReply *reply) const {
   return StoreFailure{kind_of_reply(text(reply)),
-                      m_description + ": " + what + ": " + text(reply)};
+                      m_server + ": " + what + ": " + text(reply)};
 }
 
 Result<void> RedisConnection::send(const std::vector<std::string> &arguments) {
@@ -152,6 +258,8 @@ Result<std::vector<RedisConnection::Reply>> RedisConnection::pipeline(
       return tl::unexpected(reply.error());
     replies.push_back(std::move(*reply));
   }
+  for (const auto &reply : replies)
+    check_master(reply.get());
   return replies;
 }
 

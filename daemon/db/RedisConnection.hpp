@@ -1,5 +1,7 @@
 #pragma once
 
+#include "db/RedisContext.hpp"
+#include "db/RedisSentinel.hpp"
 #include "db/StoreFailure.hpp"
 
 #include <tl/expected.hpp>
@@ -10,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,16 +23,23 @@ namespace dovewarden::db {
 // thread-safe: its store calls it one call at a time. Failures name the
 // server and never contain the password; a server that cannot be reached or
 // answers late is unavailable.
+//
+// With sentinels, the server is the master they name, confirmed by its
+// ROLE. A broken connection, a READONLY or MASTERDOWN reply (the server was
+// made a replica), or a sentinel naming another master (asked at most once a
+// second, at a call) makes the call ask the sentinels again; while no master
+// is found, calls fail at once for a backoff that doubles up to a second.
 class RedisConnection {
 public:
   struct Options {
-    std::string host = "127.0.0.1";
-    int port = 6379;
+    std::string host = "127.0.0.1"; // without sentinels
+    int port = 6379;                // without sentinels
     std::string password;
     std::string ns = "dovewarden"; // the prefix of the store's keys
     std::chrono::milliseconds timeout{2000};
+    RedisSentinel::Options sentinel;
   };
-  using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+  using Reply = RedisReply;
   using ScriptId = std::size_t;
 
   // Returns a failure (invalid) if options are invalid.
@@ -57,7 +67,8 @@ public:
   ~RedisConnection();
 
   const Options &options() const { return m_options; }
-  // "redis HOST:PORT namespace NS", for errors and logs.
+  // "redis HOST:PORT namespace NS" or "redis master NAME of sentinel
+  // HOST:PORT,... namespace NS", for errors and logs.
   const std::string &description() const { return m_description; }
 
   // Registers a script to load on every new connection; call before the
@@ -90,12 +101,30 @@ public:
   static std::string to_ms(std::chrono::system_clock::time_point time);
 
 private:
-  using Context = std::unique_ptr<redisContext, decltype(&redisFree)>;
+  using Context = RedisContext;
   struct Script {
     std::string body;
     std::string sha; // as the server knows it, once loaded
   };
 
+  // Connects to server and loads the scripts; with sentinels, confirms
+  // that it is the master. Returns a failure if that fails.
+  Result<void> connect_to(const util::ListenAddress &server);
+  // Connects to the master the sentinels name, asking them in turn, unless
+  // the backoff after a failed search lasts. Returns a failure if no master
+  // was found.
+  Result<void> connect_to_master();
+  // Asks each sentinel in turn for the master and connects to it. Returns
+  // a failure naming what each sentinel answered if none led to a master.
+  Result<void> search_master();
+  // Drops the connection if the first sentinel names another master than
+  // the one connected, unless it was asked less than a second ago: after a
+  // failover the old master may take writes, which are lost, until Sentinel
+  // makes it a replica.
+  void check_named_master();
+  // Drops the connection if a reply says that the server is no longer the
+  // master, so that the next call asks the sentinels again.
+  void check_master(const redisReply *reply);
   // Queues one command for sending. Returns a failure if that fails.
   Result<void> send(const std::vector<std::string> &arguments);
   // Returns the next reply (an error reply too), or a failure if the
@@ -113,6 +142,13 @@ private:
   Context m_context{nullptr, redisFree};
   bool m_refused = false;
   std::vector<Script> m_scripts;
+  std::optional<RedisSentinel> m_sentinel; // set if sentinels are configured
+  std::string m_server;                    // description, at HOST:PORT
+  util::ListenAddress m_master;            // connected to, with sentinels
+  std::chrono::steady_clock::time_point m_master_checked{};
+  std::chrono::steady_clock::time_point m_search_after{};
+  std::chrono::milliseconds m_backoff{0};
+  StoreFailure m_search_failure;
 };
 
 } // namespace dovewarden::db

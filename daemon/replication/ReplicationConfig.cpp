@@ -1,6 +1,7 @@
 #include "replication/ReplicationConfig.hpp"
 
 #include "util/ConfigError.hpp"
+#include "util/Strings.hpp"
 
 namespace dovewarden::replication {
 
@@ -84,12 +85,35 @@ void read_doveadm(const SettingValues &values, ReplicationConfig &r) {
       values.number("DOVEWARDEN_USERDB_CACHE_SIZE", 1, 100000000));
 }
 
+std::vector<util::ListenAddress> sentinels(const SettingValues &values) {
+  constexpr const char *setting = "DOVEWARDEN_REDIS_SENTINELS";
+  std::vector<util::ListenAddress> addresses;
+  for (const auto piece : util::split(values.text(setting), ',')) {
+    const auto parsed = util::ListenAddress::parse(piece);
+    if (!parsed || parsed->host.empty())
+      throw ConfigError(
+          setting, SettingValues::invalid("address", std::string(piece),
+                                          "expected HOST:PORT,HOST:PORT,..."));
+    addresses.push_back(*parsed);
+  }
+  return addresses;
+}
+
 void read_store(const SettingValues &values, ReplicationConfig &r) {
   r.store = store_mode(values);
   r.store_path = values.text("DOVEWARDEN_STORE_PATH");
   r.redis_addr = values.address("DOVEWARDEN_REDIS_ADDR");
   r.redis_password = values.text("DOVEWARDEN_REDIS_PASSWORD");
   r.redis_namespace = values.text("DOVEWARDEN_NAMESPACE");
+  r.redis_sentinels = sentinels(values);
+  if (!r.redis_sentinels.empty() && r.store != StoreMode::redis)
+    throw ConfigError("DOVEWARDEN_REDIS_SENTINELS",
+                      "needs DOVEWARDEN_REDIS_MODE=external");
+  r.redis_sentinel_master = values.text("DOVEWARDEN_REDIS_SENTINEL_MASTER");
+  if (!r.redis_sentinels.empty() && r.redis_sentinel_master.empty())
+    throw ConfigError("DOVEWARDEN_REDIS_SENTINEL_MASTER",
+                      "must be set when DOVEWARDEN_REDIS_SENTINELS is");
+  r.redis_sentinel_password = values.text("DOVEWARDEN_REDIS_SENTINEL_PASSWORD");
 }
 
 void read_scheduling(const SettingValues &values, ReplicationConfig &r) {
@@ -145,6 +169,13 @@ const std::vector<util::Setting> &ReplicationConfig::settings() {
        "Redis server of the external store"},
       {"DOVEWARDEN_REDIS_PASSWORD", "--redis-password", "SECRET", "",
        "Redis AUTH password"},
+      {"DOVEWARDEN_REDIS_SENTINELS", "--redis-sentinels", "HOST:PORT,...", "",
+       "Redis Sentinels to ask for the master of the external store, which "
+       "then follows failovers; empty: DOVEWARDEN_REDIS_ADDR"},
+      {"DOVEWARDEN_REDIS_SENTINEL_MASTER", "--redis-sentinel-master", "NAME",
+       "mymaster", "the master's name in the sentinels' configuration"},
+      {"DOVEWARDEN_REDIS_SENTINEL_PASSWORD", "--redis-sentinel-password",
+       "SECRET", "", "the sentinels' own AUTH password, if they have one"},
       {"DOVEWARDEN_NAMESPACE", "--namespace", "NAME", "dovewarden",
        "prefix of every Redis key; daemons sharing a queue use the same"},
       {"DOVEWARDEN_NUM_WORKERS", "--num-workers", "COUNT", "4",

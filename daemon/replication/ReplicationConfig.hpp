@@ -28,6 +28,9 @@ struct ReplicationConfig {
   util::ListenAddress redis_addr{"127.0.0.1", 6379};
   std::string redis_password;
   std::string redis_namespace = "dovewarden";
+  std::vector<util::ListenAddress> redis_sentinels; // none: redis_addr
+  std::string redis_sentinel_master = "mymaster";
+  std::string redis_sentinel_password;
   unsigned workers = 4;
   std::chrono::milliseconds full_sync_interval{24 * 3600 * 1000};
   std::chrono::milliseconds retry_min{10000};

@@ -724,6 +724,7 @@ class BadConfigTest(unittest.TestCase):
         lines = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
         self.assertEqual(len(lines), 1, lines)
         self.assertIn(setting, lines[0])
+        return lines[0]
 
     def test_unknown_store_mode(self):
         """DOVEWARDEN_REDIS_MODE=cluster: refused at once, the setting named."""

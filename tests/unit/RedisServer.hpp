@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,22 +26,23 @@ namespace dovewarden::test {
 // free 127.0.0.1 port, working in a temporary directory, without persistence
 // unless extra arguments ask for it. Stopped and removed on destruction.
 // Throws if /usr/bin/redis-server is missing or does not start.
+//
+// Or a Redis Sentinel (Debian's redis-sentinel) with the configuration lines
+// given, which it rewrites as it learns.
 class RedisServer {
 public:
   static constexpr const char *k_binary = "/usr/bin/redis-server";
+  static constexpr const char *k_sentinel_binary = "/usr/bin/redis-sentinel";
+  struct Sentinel {
+    std::string configuration; // e.g. "sentinel monitor NAME HOST PORT 1\n"
+  };
 
   explicit RedisServer(std::vector<std::string> extra = {})
-      : m_extra(std::move(extra)) {
-    if (::access(k_binary, X_OK) != 0)
-      throw std::runtime_error(std::string(k_binary) +
-                               " is missing: install redis-server");
-    char name[] = "/tmp/dovewarden-redis-XXXXXX";
-    if (::mkdtemp(name) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    m_directory = name;
-    m_port = test::free_port();
-    start();
-  }
+      : RedisServer(k_binary, std::move(extra)) {}
+  explicit RedisServer(const Sentinel &sentinel,
+                       std::vector<std::string> extra = {})
+      : RedisServer(k_sentinel_binary, std::move(extra),
+                    sentinel.configuration) {}
   RedisServer(const RedisServer &) = delete;
   RedisServer &operator=(const RedisServer &) = delete;
   ~RedisServer() {
@@ -56,21 +58,14 @@ public:
   void start() {
     if (m_pid > 0)
       return;
-    std::vector<std::string> arguments{k_binary,
-                                       "--port",
-                                       std::to_string(m_port),
-                                       "--bind",
-                                       "127.0.0.1",
-                                       "--save",
-                                       "",
-                                       "--appendonly",
-                                       "no",
-                                       "--daemonize",
-                                       "no",
-                                       "--dir",
-                                       m_directory,
-                                       "--logfile",
-                                       m_directory + "/redis.log"};
+    std::vector<std::string> arguments{m_binary};
+    if (!m_configuration.empty())
+      arguments.push_back(m_directory + "/redis.conf");
+    arguments.insert(arguments.end(),
+                     {"--port", std::to_string(m_port), "--bind", "127.0.0.1",
+                      "--save", "", "--appendonly", "no", "--daemonize", "no",
+                      "--dir", m_directory, "--logfile",
+                      m_directory + "/redis.log"});
     arguments.insert(arguments.end(), m_extra.begin(), m_extra.end());
     std::vector<char *> argv;
     for (auto &argument : arguments)
@@ -81,7 +76,7 @@ public:
       throw std::runtime_error("fork failed");
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      ::execv(k_binary, argv.data());
+      ::execv(m_binary.c_str(), argv.data());
       ::_exit(127);
     }
     m_pid = pid;
@@ -99,6 +94,24 @@ public:
   }
 
 private:
+  RedisServer(std::string binary, std::vector<std::string> extra,
+              std::string configuration = {})
+      : m_binary(std::move(binary)), m_extra(std::move(extra)),
+        m_configuration(std::move(configuration)) {
+    if (::access(m_binary.c_str(), X_OK) != 0)
+      throw std::runtime_error(
+          m_binary + " is missing: install " +
+          std::filesystem::path(m_binary).filename().string());
+    char name[] = "/tmp/dovewarden-redis-XXXXXX";
+    if (::mkdtemp(name) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    m_directory = name;
+    if (!m_configuration.empty())
+      std::ofstream(m_directory + "/redis.conf") << m_configuration;
+    m_port = test::free_port();
+    start();
+  }
+
   void wait_until_answering() {
     bool exited = false;
     const bool up = wait_until(
@@ -144,7 +157,9 @@ private:
                               .compare(0, loading.size(), loading) != 0;
   }
 
+  std::string m_binary;
   std::vector<std::string> m_extra;
+  std::string m_configuration; // written to redis.conf, first argument
   std::string m_directory;
   int m_port = 0;
   pid_t m_pid = -1;

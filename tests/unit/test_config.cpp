@@ -316,6 +316,41 @@ BOOST_AUTO_TEST_CASE(bad_replication_settings_name_the_setting) {
   BOOST_TEST(error_of({}, both).rfind("DOVEWARDEN_DOVEADM_PASSWORD: ", 0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(redis_sentinel_settings_are_read) {
+  const auto defaults = parse({}).replication;
+  BOOST_TEST(defaults.redis_sentinels.empty());
+  BOOST_TEST(defaults.redis_sentinel_master == "mymaster");
+  const auto r =
+      parse({"--redis-sentinels", "10.0.0.1:26379, [::1]:26380"},
+            {{"DOVEWARDEN_REDIS_MODE", "external"},
+             {"DOVEWARDEN_REDIS_SENTINEL_MASTER", "queue"},
+             {"DOVEWARDEN_REDIS_SENTINEL_PASSWORD", "sentinel-secret"}})
+          .replication;
+  BOOST_REQUIRE(r.redis_sentinels.size() == 2u);
+  BOOST_TEST(r.redis_sentinels[0].to_string() == "10.0.0.1:26379");
+  BOOST_TEST(r.redis_sentinels[1].to_string() == "[::1]:26380");
+  BOOST_TEST(r.redis_sentinel_master == "queue");
+  BOOST_TEST(r.redis_sentinel_password == "sentinel-secret");
+}
+
+BOOST_AUTO_TEST_CASE(bad_redis_sentinel_settings_name_the_setting) {
+  const Env external{{"DOVEWARDEN_REDIS_MODE", "external"}};
+  for (const char *sentinels : {"10.0.0.1", ":26379", "10.0.0.1:26379,x:0"}) {
+    auto env = external;
+    env["DOVEWARDEN_REDIS_SENTINELS"] = sentinels;
+    BOOST_TEST(error_of({}, env).rfind("DOVEWARDEN_REDIS_SENTINELS: ", 0) == 0);
+  }
+  // sentinels for the embedded store are a mistake, not a no-op
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_REDIS_SENTINELS", "10.0.0.1:26379"}})
+                 .rfind("DOVEWARDEN_REDIS_SENTINELS: ", 0) == 0);
+  auto nameless = external;
+  nameless["DOVEWARDEN_REDIS_SENTINELS"] = "10.0.0.1:26379";
+  nameless["DOVEWARDEN_REDIS_SENTINEL_MASTER"] = "";
+  BOOST_TEST(
+      error_of({}, nameless).rfind("DOVEWARDEN_REDIS_SENTINEL_MASTER: ", 0) ==
+      0);
+}
+
 BOOST_AUTO_TEST_CASE(userdb_settings_are_read) {
   const auto defaults = parse({}).replication;
   BOOST_TEST(!defaults.doveadm_dest_from_userdb);

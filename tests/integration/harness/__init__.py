@@ -7,7 +7,7 @@ from .daemon import Daemon, Stream, daemon_path, parse_metrics
 from .env import Env, by_session, split_by_command
 from .pair import Pair, doveadm_http, mailbox_state, state_diff, wait_converged
 from .receiver import Receiver, hang, respond, sign, verify
-from .redis import Redis
+from .redis import Redis, Sentinel
 
 __all__ = [
     "LIVE", "REPO", "Timeout", "diagnostics", "free_port", "wait_until",
@@ -17,5 +17,5 @@ __all__ = [
     "Env", "by_session", "split_by_command",
     "Pair", "doveadm_http", "mailbox_state", "state_diff", "wait_converged",
     "Receiver", "hang", "respond", "sign", "verify",
-    "Redis",
+    "Redis", "Sentinel",
 ]

@@ -22,13 +22,15 @@ class Redis:
     The port and the dir stay the same across restarts.
     """
 
-    def __init__(self, root=None, appendonly=False, name="redis"):
+    def __init__(self, root=None, appendonly=False, name="redis", replicaof=None):
+        """replicaof: a Redis this one replicates (a replica of it)."""
         self.owns_root = root is None
         self.root = root or tempfile.mkdtemp(prefix="dovewarden-it-")
         self.dir = os.path.join(self.root, name)
         self.log = os.path.join(self.dir, "redis.log")
         self.name = name
         self.appendonly = appendonly
+        self.replicaof = replicaof
         self.port = free_port()
         self.proc = None
         self.returncode = None
@@ -37,14 +39,24 @@ class Redis:
     def addr(self):
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout=10):
-        os.makedirs(self.dir, exist_ok=True)
+    def arguments(self):
         args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.dir,
                 "--daemonize", "no", "--logfile", self.log, "--save", "", "--protected-mode", "yes",
                 "--appendonly", "yes" if self.appendonly else "no"]
         if self.appendonly:
             args += ["--appendfsync", "everysec"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        if self.replicaof is not None:
+            args += ["--replicaof", "127.0.0.1", str(self.replicaof.port)]
+        # a replica's first sync at once, not after the default 5 s
+        args += ["--repl-diskless-sync-delay", "0"]
+        return args
+
+    def loaded(self):
+        return b"loading:0" in self.command("INFO", "persistence")
+
+    def start(self, timeout=10):
+        os.makedirs(self.dir, exist_ok=True)
+        self.proc = subprocess.Popen(self.arguments(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
         self.returncode = None
         LIVE.append(self)
@@ -54,8 +66,7 @@ class Redis:
             if self.proc.poll() is not None:
                 raise AssertionError(f"redis-server exited with {self.proc.returncode} at start-up")
             # with an AOF, PING answers while the file still loads: wait for it
-            wait_until(lambda: b"loading:0" in self.command("INFO", "persistence"), timeout,
-                       what="redis-server to finish loading")
+            wait_until(self.loaded, timeout, what="redis-server to finish loading")
         except BaseException:
             print(self.diagnostics())
             self.kill()
@@ -107,13 +118,17 @@ class Redis:
     # ---- a minimal RESP client ---------------------------------------------
     def command(self, *args, timeout=5):
         """Send one command; returns the raw reply bytes (enough for tests)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(self._encode(*args))
+            return self._read_reply(s.makefile("rb"))
+
+    @staticmethod
+    def _encode(*args):
         parts = [f"*{len(args)}\r\n".encode()]
         for a in args:
             a = a if isinstance(a, bytes) else str(a).encode()
             parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
-            s.sendall(b"".join(parts))
-            return self._read_reply(s.makefile("rb"))
+        return b"".join(parts)
 
     def _read_reply(self, f):
         line = f.readline()
@@ -138,9 +153,62 @@ class Redis:
         except (OSError, RedisError):
             return False
 
+    def replicated(self, timeout_ms=5000):
+        """How many replicas acknowledge every write made so far: a write of its own,
+        then WAIT on the same connection (the replicas' offsets cover what came before)."""
+        request = b"".join(self._encode(*c) for c in (("SET", "harness:replicated", "1"),
+                                                       ("WAIT", 1, timeout_ms)))
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout_ms / 1000 + 5) as s:
+            s.sendall(request)
+            f = s.makefile("rb")
+            self._read_reply(f)
+            return int(self._read_reply(f))
+
     def keys(self, pattern="*"):
         return sorted(k.decode() for k in self.command("KEYS", pattern))
 
     def diagnostics(self):
         return f"--- tail of redis log {self.log} ---\n{tail(self.log)}"
 
+
+
+class Sentinel(Redis):
+    """A redis-sentinel (Debian's) watching `master` as `name`, quick to call it down
+    and to fail over. Its configuration file, which it rewrites as it learns, stays
+    across restarts."""
+
+    def __init__(self, root, master, name="mymaster", quorum=2, down_after_ms=1000,
+                 failover_timeout_ms=5000, dirname="sentinel"):
+        super().__init__(root=root, name=dirname)
+        self.master_name = name
+        self.config = os.path.join(self.dir, "sentinel.conf")
+        self.lines = [f"sentinel monitor {name} 127.0.0.1 {master.port} {quorum}",
+                      f"sentinel down-after-milliseconds {name} {down_after_ms}",
+                      f"sentinel failover-timeout {name} {failover_timeout_ms}"]
+
+    def arguments(self):
+        if not os.path.exists(self.config):
+            with open(self.config, "w") as f:
+                f.write("\n".join(self.lines) + "\n")
+        return ["redis-sentinel", self.config, "--bind", "127.0.0.1", "--port", str(self.port),
+                "--dir", self.dir, "--daemonize", "no", "--logfile", self.log]
+
+    def loaded(self):
+        return True
+
+    def ping(self):
+        try:
+            return self.command("PING", timeout=1) == b"PONG"
+        except RedisError as e:  # with requirepass: an answer all the same
+            return str(e).startswith("NOAUTH")
+        except OSError:
+            return False
+
+    def master(self):
+        """What this sentinel knows of the master: SENTINEL MASTER as a dict."""
+        reply = self.command("SENTINEL", "MASTER", self.master_name)
+        return {k.decode(): v.decode() for k, v in zip(reply[::2], reply[1::2])}
+
+    def master_port(self):
+        """The port of the master this sentinel names now."""
+        return int(self.command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)[1])
