@@ -18,9 +18,11 @@
 #include "sources/ZmqSource.hpp"
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
+#include "util/BearerToken.hpp"
 #include "util/Duration.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
+#include "util/NetworkList.hpp"
 #include "util/System.hpp"
 #include "webhook/AddressPolicy.hpp"
 #include "webhook/Deliverer.hpp"
@@ -240,6 +242,16 @@ void Daemon::add_http_source() {
     return;
   sources::HttpEventSource::Options options;
   options.address = *m_config.http_addr;
+  options.max_body = m_config.http_max_body;
+  options.limits = m_config.listener_limits;
+  if (!m_config.http_token_file.empty()) {
+    const auto token = util::BearerToken::read_file(m_config.http_token_file);
+    if (!token)
+      throw util::Fatal("DOVEWARDEN_HTTP_TOKEN_FILE: " + token.error());
+    options.token.emplace(*token);
+  }
+  // checked when the configuration was read
+  options.allow_from = *util::NetworkList::parse(m_config.http_allow_from);
   auto feed = m_feed;
   sources::HttpEventSource::Admit admit =
       [feed](const core::Event &event) -> tl::expected<bool, std::string> {
@@ -263,8 +275,8 @@ void Daemon::start_admin_server() {
                               config.replication.store_path);
   if (!token)
     throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());
-  m_admin = std::make_unique<admin::AdminServer>(*config.admin_addr,
-                                                 std::move(*token));
+  m_admin = std::make_unique<admin::AdminServer>(
+      *config.admin_addr, std::move(*token), config.listener_limits);
   if (m_store) {
     auto &client = *m_doveadm;
     admin::ReplicationApi::UserLister list_users =
@@ -309,7 +321,8 @@ void Daemon::start_status_server() {
   if (!m_config.metrics_addr)
     return;
   m_status = std::make_unique<http::StatusServer>(
-      *m_config.metrics_addr, *m_metrics, [this] { return ready(); });
+      *m_config.metrics_addr, *m_metrics, [this] { return ready(); },
+      m_config.listener_limits);
   const auto started = m_status->start();
   if (!started)
     throw util::Fatal("DOVEWARDEN_METRICS_ADDR: " + started.error());

@@ -18,8 +18,11 @@ namespace dovewarden::http {
 // bound, and again while shutting down).
 class StatusServer {
 public:
+  // its requests need no body
+  static constexpr std::size_t k_max_body = 4096;
+
   StatusServer(util::ListenAddress address, metrics::Metrics &metrics,
-               std::function<bool()> ready);
+               std::function<bool()> ready, util::HttpLimits limits = {});
 
   // Binds and starts serving. Returns an error text if the address cannot be
   // bound.
