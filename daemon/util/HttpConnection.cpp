@@ -200,8 +200,14 @@ bool HttpConnection::take_head() {
     m_request.headers.emplace_back(std::string(field.name_string()),
                                    std::string(field.value()));
   HttpResponse response;
-  if (!m_context.router.screen(m_request, response))
-    return true;
+  try {
+    if (!m_context.router.screen(m_request, response))
+      return true;
+  } catch (const std::exception &e) {
+    LOG_ERROR(m_context.name, ": a filter failed: ", e.what());
+    answer_and_close(500, "internal error");
+    return false;
+  }
   // a body not read yet is drained by linger()
   const bool keep_alive = m_parser->is_done() && message.keep_alive() &&
                           ++m_requests < m_context.limits.max_requests;

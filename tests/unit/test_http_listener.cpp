@@ -294,4 +294,30 @@ BOOST_AUTO_TEST_CASE(a_second_listener_on_the_same_port_fails_to_bind) {
   BOOST_TEST(started.error().find("cannot listen on 127.0.0.1:") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_port_alone_listens_on_ipv4_and_ipv6) {
+  std::unique_ptr<HttpListener> listener;
+  std::uint16_t port = 0;
+  for (int attempt = 0; attempt < 5 && !listener; attempt++) {
+    port = dw::test::free_port();
+    listener = std::make_unique<HttpListener>(
+        "test", dw::util::ListenAddress{"", port}, HttpLimits{});
+    listener->router().add("GET", "/",
+                           [](const HttpRequest &, HttpResponse &response) {
+                             response.set_content("here", "text/plain");
+                           });
+    if (!listener->start())
+      listener.reset();
+  }
+  BOOST_REQUIRE(listener);
+  for (const char *host : {"127.0.0.1", "::1"}) {
+    BOOST_TEST_CONTEXT(host) {
+      httplib::Client client(host, port);
+      client.set_connection_timeout(5, 0);
+      const auto result = client.Get("/");
+      BOOST_REQUIRE(result);
+      BOOST_TEST(result->body == "here");
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
