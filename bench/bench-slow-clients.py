@@ -47,14 +47,18 @@ class Hostile:
             s = socket.create_connection(("127.0.0.1", port))
             s.sendall(request)
             self.idle.append(s)
+        deadline = time.monotonic() + TIMEOUT
         for s in self.idle:
-            s.settimeout(30)
             data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            try:
+                while b"\r\n\r\n" not in data:
+                    s.settimeout(max(0.01, deadline - time.monotonic()))
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except OSError:
+                pass  # a daemon that cannot answer: the connection stays open
         self.reopened = 0
 
     def _slow(self):
@@ -77,15 +81,24 @@ class Hostile:
             s.close()
 
 
+TIMEOUT = 10.0  # seconds a normal request may take before it counts as unanswered
+
+
 def timed(port, method, path, body=None, headers=None):
-    """Milliseconds from connecting to the answer's end, and its status."""
+    """Milliseconds from connecting to the answer's end, and its status (None:
+    no answer within TIMEOUT)."""
     start = time.perf_counter()
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    r.read()
-    c.close()
-    return (time.perf_counter() - start) * 1e3, r.status
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        r.read()
+        status = r.status
+    except OSError:
+        status = None
+    finally:
+        c.close()
+    return (time.perf_counter() - start) * 1e3, status
 
 
 def measure(daemon, rounds, event, gap):
@@ -99,9 +112,9 @@ def measure(daemon, rounds, event, gap):
     for _ in range(rounds):
         for name, args in requests.items():
             ms, status = timed(*args)
-            if status >= 300:
+            if status is not None and status >= 300:
                 raise RuntimeError(f"{name} answered {status}")
-            times[name].append(ms)
+            times[name].append(ms if status is not None else None)
         time.sleep(gap)
     return times
 
@@ -156,12 +169,16 @@ def main():
           f"{args.slow} slow-loris (a byte every {args.trickle:g} s) and {args.idle} idle keep-alive "
           f"connections open on every listener (ms)\n")
     print(f"{'request':18} {'p50 quiet':>10} {'p50 hostile':>12} {'ratio':>6} "
-          f"{'max quiet':>10} {'max hostile':>12} {'ratio':>6}")
+          f"{'max quiet':>10} {'max hostile':>12} {'ratio':>6} {'unanswered':>10}")
     for name in quiet:
-        q, h = quiet[name], loaded[name]
+        # an unanswered request counts as TIMEOUT
+        q, h = ([TIMEOUT * 1e3 if ms is None else ms for ms in phase[name]]
+                for phase in (quiet, loaded))
+        missing = sum(ms is None for ms in quiet[name] + loaded[name])
         p50q, p50h = percentile(q, 0.5), percentile(h, 0.5)
         print(f"{name:18} {p50q:10.2f} {p50h:12.2f} {p50h / p50q:6.2f} "
-              f"{max(q):10.2f} {max(h):12.2f} {max(h) / max(q):6.2f}")
+              f"{max(q):10.2f} {max(h):12.2f} {max(h) / max(q):6.2f} {missing:10}")
+    print(f"\n(unanswered: no answer within {TIMEOUT:g} s, counted as {TIMEOUT:g} s)")
     print(f"\nslow-loris connections the daemon closed at the head deadline (reopened): {reopened}")
 
 

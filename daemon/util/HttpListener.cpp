@@ -188,7 +188,7 @@ tl::expected<void, std::string> HttpListener::start() {
   auto server = std::make_unique<Server>(m_name, m_router, m_limits);
   const auto bound = server->bind(m_address);
   if (!bound)
-    return bound;
+    return tl::unexpected(bound.error());
   server->start();
   m_server = std::move(server);
   LOG_DEBUG(m_name, ": listening on ", m_address.to_string());
