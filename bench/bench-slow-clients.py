@@ -12,7 +12,7 @@ listener, for long enough that the daemon closes the slow ones at its head
 deadline (10 s) and they come back. Prints p50 and max of each, quiet and
 hostile side by side, and their ratios.
 
-    bench/bench-slow-clients.py [ROUNDS] [--slow 200] [--idle 200] [--trickle 4] [--gap 0.05]
+    bench/bench-slow-clients.py [ROUNDS] [--slow 200] [--idle 200] [--trickle 4] [--gap 0.08]
 """
 
 import argparse
@@ -125,8 +125,8 @@ def main():
     parser.add_argument("--slow", type=int, default=200)
     parser.add_argument("--idle", type=int, default=200)
     parser.add_argument("--trickle", type=float, default=4.0, help="seconds between a slow head's bytes")
-    parser.add_argument("--gap", type=float, default=0.05,
-                        help="seconds between rounds: 300 rounds outlast the 10 s head deadline")
+    parser.add_argument("--gap", type=float, default=0.08,
+                        help="seconds between rounds: 300 rounds outlast the 10 s head deadline twice")
     args = parser.parse_args()
     event = open(FIXTURE, "rb").read()
 
