@@ -31,6 +31,9 @@
 #include "webhook/SqliteWebhookStore.hpp"
 #include "webhook/WebhookMetrics.hpp"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -237,6 +240,20 @@ void Daemon::add_webhooks() {
   m_bus->subscribe(m_dispatcher->filter(), m_dispatcher, bus::Bus::Options{});
 }
 
+util::HttpListener::DropCounter Daemon::drop_counter(const char *listener) {
+  if (!m_dropped)
+    m_dropped = &prometheus::BuildCounter()
+                     .Name("dovewarden_http_connections_dropped_total")
+                     .Help("Connections an HTTP listener closed for breaking "
+                           "a limit, by listener and reason")
+                     .Register(m_metrics->registry());
+  auto &family = *m_dropped;
+  return [&family, listener](std::string_view reason) {
+    family.Add({{"listener", listener}, {"reason", std::string(reason)}})
+        .Increment();
+  };
+}
+
 void Daemon::add_http_source() {
   if (!m_config.http_addr)
     return;
@@ -259,8 +276,10 @@ void Daemon::add_http_source() {
       return false;
     return feed->admit(event);
   };
-  m_sources.push_back(std::make_unique<sources::HttpEventSource>(
-      std::move(options), *m_pipeline, std::move(admit)));
+  auto source = std::make_unique<sources::HttpEventSource>(
+      std::move(options), *m_pipeline, std::move(admit));
+  source->on_drop(drop_counter("http"));
+  m_sources.push_back(std::move(source));
 }
 
 void Daemon::start_admin_server() {
@@ -277,6 +296,7 @@ void Daemon::start_admin_server() {
     throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());
   m_admin = std::make_unique<admin::AdminServer>(
       *config.admin_addr, std::move(*token), config.listener_limits);
+  m_admin->on_drop(drop_counter("admin"));
   if (m_store) {
     auto &client = *m_doveadm;
     admin::ReplicationApi::UserLister list_users =
@@ -323,6 +343,7 @@ void Daemon::start_status_server() {
   m_status = std::make_unique<http::StatusServer>(
       *m_config.metrics_addr, *m_metrics, [this] { return ready(); },
       m_config.listener_limits);
+  m_status->on_drop(drop_counter("metrics"));
   const auto started = m_status->start();
   if (!started)
     throw util::Fatal("DOVEWARDEN_METRICS_ADDR: " + started.error());

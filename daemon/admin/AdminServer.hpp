@@ -34,6 +34,11 @@ public:
   // outlive the server.
   void add(Routes &routes) { routes.install(m_listener.router()); }
 
+  // Counts the connections the listener drops; call before start().
+  void on_drop(util::HttpListener::DropCounter count) {
+    m_listener.on_drop(std::move(count));
+  }
+
   // Binds and starts serving. Returns an error text if the address cannot be
   // bound.
   tl::expected<void, std::string> start() { return m_listener.start(); }

@@ -24,6 +24,11 @@ public:
   StatusServer(util::ListenAddress address, metrics::Metrics &metrics,
                std::function<bool()> ready, util::HttpLimits limits = {});
 
+  // Counts the connections the listener drops; call before start().
+  void on_drop(util::HttpListener::DropCounter count) {
+    m_listener.on_drop(std::move(count));
+  }
+
   // Binds and starts serving. Returns an error text if the address cannot be
   // bound.
   tl::expected<void, std::string> start() { return m_listener.start(); }

@@ -57,6 +57,11 @@ public:
   HttpEventSource &operator=(const HttpEventSource &) = delete;
   ~HttpEventSource() override;
 
+  // Counts the connections the listener drops; call before start().
+  void on_drop(util::HttpListener::DropCounter count) {
+    m_listener.on_drop(std::move(count));
+  }
+
   std::string name() const override { return "http"; }
   // Binds the address and starts serving. Throws util::Fatal naming
   // DOVEWARDEN_HTTP_ADDR if it cannot be bound.

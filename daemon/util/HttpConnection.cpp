@@ -134,15 +134,21 @@ void HttpConnection::on_head(beast::error_code error) {
     return;
   if (error == http::error::body_limit)
     return refuse(HttpRefusal::Reason::too_large);
-  if (error == http::error::header_limit)
+  if (error == http::error::header_limit) {
+    m_context.dropped("header_too_large");
     return answer_and_close(431, "request header fields too large");
-  if (error == beast::error::timeout)
+  }
+  if (error == beast::error::timeout) {
     LOG_DEBUG(m_context.name, ": ", m_peer.remote,
               ": no request head in time, closing");
+    m_context.dropped("head_timeout");
+  }
   if (gone(error))
     return close();
-  if (error)
+  if (error) {
+    m_context.dropped("bad_request");
     return answer_and_close(400, "bad request");
+  }
   if (!take_head())
     return;
   if (m_parser->is_done())
@@ -178,9 +184,11 @@ void HttpConnection::on_body(beast::error_code error) {
     return;
   if (error == http::error::body_limit)
     return refuse(HttpRefusal::Reason::too_large);
-  if (error == beast::error::timeout)
+  if (error == beast::error::timeout) {
     LOG_DEBUG(m_context.name, ": ", m_peer.remote,
               ": no request body in time, closing");
+    m_context.dropped("body_timeout");
+  }
   if (gone(error))
     return close();
   if (error)

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace dovewarden::util {
 
@@ -42,6 +43,12 @@ public:
     const std::string &name;
     Registry &registry;
     std::atomic<std::size_t> &open; // the registry's size, for any thread
+    const std::function<void(std::string_view)> &drop; // may be empty
+
+    void dropped(std::string_view reason) const {
+      if (drop)
+        drop(reason);
+    }
   };
 
   HttpConnection(Context &context, boost::asio::ip::tcp::socket socket);

@@ -34,10 +34,10 @@ constexpr std::string_view k_full =
 class HttpListener::Server {
 public:
   Server(const std::string &name, const HttpRouter &router,
-         const HttpLimits &limits)
+         const HttpLimits &limits, const DropCounter &drop)
       : m_name(name), m_pool(std::max(1u, limits.threads)),
-        m_limits(limits), m_context{m_pool, router,     limits,
-                                    m_name, m_registry, m_open} {}
+        m_limits(limits), m_context{m_pool,     router, limits, m_name,
+                                    m_registry, m_open, drop} {}
 
   ~Server() { stop(); }
 
@@ -138,6 +138,7 @@ private:
     if (m_registry.size() >= m_limits.max_connections && !evict_idle()) {
       LOG_DEBUG(m_name, ": ", m_limits.max_connections,
                 " connections open, refusing another");
+      m_context.dropped("too_many_connections");
       boost::system::error_code ignored;
       socket.non_blocking(true, ignored);
       socket.write_some(asio::buffer(k_full.data(), k_full.size()), ignored);
@@ -159,6 +160,7 @@ private:
     if (!oldest)
       return false;
     oldest->close();
+    m_context.dropped("evicted_idle");
     return true;
   }
 
@@ -185,7 +187,7 @@ HttpListener::HttpListener(std::string name, ListenAddress address,
 HttpListener::~HttpListener() { stop(); }
 
 tl::expected<void, std::string> HttpListener::start() {
-  auto server = std::make_unique<Server>(m_name, m_router, m_limits);
+  auto server = std::make_unique<Server>(m_name, m_router, m_limits, m_drop);
   const auto bound = server->bind(m_address);
   if (!bound)
     return tl::unexpected(bound.error());

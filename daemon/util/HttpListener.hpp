@@ -7,8 +7,10 @@
 #include <tl/expected.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace dovewarden::util {
 
@@ -25,7 +27,14 @@ public:
   HttpListener &operator=(const HttpListener &) = delete;
   ~HttpListener();
 
+  // Counts a connection closed for breaking a limit: "head_timeout",
+  // "body_timeout", "header_too_large", "bad_request", "evicted_idle" or
+  // "too_many_connections".
+  using DropCounter = std::function<void(std::string_view reason)>;
+
   HttpRouter &router() { return m_router; }
+  // Calls count for each connection dropped; set it before start().
+  void on_drop(DropCounter count) { m_drop = std::move(count); }
   const HttpLimits &limits() const { return m_limits; }
 
   // Binds the address (":PORT": every interface, IPv6 and IPv4) and starts
@@ -45,6 +54,7 @@ private:
   ListenAddress m_address;
   HttpLimits m_limits;
   HttpRouter m_router;
+  DropCounter m_drop;
   std::unique_ptr<Server> m_server;
 };
 

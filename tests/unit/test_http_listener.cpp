@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct Served {
       auto candidate = std::make_unique<HttpListener>(
           "test", dw::util::ListenAddress{"127.0.0.1", port}, limits);
       add_routes(candidate->router());
+      candidate->on_drop([this](std::string_view reason) {
+        std::lock_guard lock(mutex);
+        drops.emplace_back(reason);
+      });
       if (candidate->start())
         listener = std::move(candidate);
     }
@@ -81,6 +86,7 @@ struct Served {
   bool released = false;
   int slow_running = 0;
   std::string trailer_seen;
+  std::vector<std::string> drops; // reasons the listener gave
 };
 
 bool answered(RawConnection &connection, const char *status) {
@@ -110,6 +116,9 @@ BOOST_AUTO_TEST_CASE(a_head_sent_a_byte_at_a_time_is_closed_at_its_deadline) {
   }
   BOOST_TEST(closed);
   BOOST_TEST(slow.receive(0ms).empty()); // no answer to half a head
+  std::lock_guard lock(served.mutex);
+  BOOST_TEST(served.drops == std::vector<std::string>{"head_timeout"},
+             boost::test_tools::per_element());
   BOOST_TEST((std::chrono::steady_clock::now() - started < k_patience));
 }
 
@@ -180,6 +189,9 @@ BOOST_AUTO_TEST_CASE(when_full_the_longest_idle_connection_makes_room) {
   BOOST_TEST(answered(third, "HTTP/1.1 200"));
   BOOST_TEST(first.closed_within(k_patience));
   BOOST_TEST(!second.closed_within(0ms));
+  std::lock_guard lock(served.mutex);
+  BOOST_TEST(served.drops == std::vector<std::string>{"evicted_idle"},
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(when_full_without_idle_connections_a_new_one_gets_503) {
@@ -196,6 +208,11 @@ BOOST_AUTO_TEST_CASE(when_full_without_idle_connections_a_new_one_gets_503) {
   RawConnection third(served.port);
   BOOST_TEST(answered(third, "HTTP/1.1 503"));
   BOOST_TEST(third.closed_within(k_patience));
+  {
+    std::lock_guard lock(served.mutex);
+    BOOST_TEST(served.drops == std::vector<std::string>{"too_many_connections"},
+               boost::test_tools::per_element());
+  }
   // the two still get their answers
   BOOST_REQUIRE(first.send("Host: x\r\n\r\n"));
   BOOST_TEST(answered(first, "HTTP/1.1 200"));
