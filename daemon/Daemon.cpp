@@ -18,15 +18,20 @@
 #include "sources/ZmqSource.hpp"
 #include "store/RedisStore.hpp"
 #include "store/SqliteStore.hpp"
+#include "util/BearerToken.hpp"
 #include "util/Duration.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
+#include "util/NetworkList.hpp"
 #include "util/System.hpp"
 #include "webhook/Deliverer.hpp"
 #include "webhook/Dispatcher.hpp"
 #include "webhook/RedisWebhookStore.hpp"
 #include "webhook/SqliteWebhookStore.hpp"
 #include "webhook/WebhookMetrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
 
 #include <signal.h>
 #include <unistd.h>
@@ -230,11 +235,35 @@ void Daemon::add_webhooks() {
   m_bus->subscribe(m_dispatcher->filter(), m_dispatcher, bus::Bus::Options{});
 }
 
+util::HttpListener::DropCounter Daemon::drop_counter(const char *listener) {
+  if (!m_dropped)
+    m_dropped = &prometheus::BuildCounter()
+                     .Name("dovewarden_http_connections_dropped_total")
+                     .Help("Connections an HTTP listener closed for breaking "
+                           "a limit, by listener and reason")
+                     .Register(m_metrics->registry());
+  auto &family = *m_dropped;
+  return [&family, listener](std::string_view reason) {
+    family.Add({{"listener", listener}, {"reason", std::string(reason)}})
+        .Increment();
+  };
+}
+
 void Daemon::add_http_source() {
   if (!m_config.http_addr)
     return;
   sources::HttpEventSource::Options options;
   options.address = *m_config.http_addr;
+  options.max_body = m_config.http_max_body;
+  options.limits = m_config.listener_limits;
+  if (!m_config.http_token_file.empty()) {
+    const auto token = util::BearerToken::read_file(m_config.http_token_file);
+    if (!token)
+      throw util::Fatal("DOVEWARDEN_HTTP_TOKEN_FILE: " + token.error());
+    options.token.emplace(*token);
+  }
+  // checked when the configuration was read
+  options.allow_from = *util::NetworkList::parse(m_config.http_allow_from);
   auto feed = m_feed;
   sources::HttpEventSource::Admit admit =
       [feed](const core::Event &event) -> tl::expected<bool, std::string> {
@@ -242,8 +271,10 @@ void Daemon::add_http_source() {
       return false;
     return feed->admit(event);
   };
-  m_sources.push_back(std::make_unique<sources::HttpEventSource>(
-      std::move(options), *m_pipeline, std::move(admit)));
+  auto source = std::make_unique<sources::HttpEventSource>(
+      std::move(options), *m_pipeline, std::move(admit));
+  source->on_drop(drop_counter("http"));
+  m_sources.push_back(std::move(source));
 }
 
 void Daemon::start_admin_server() {
@@ -258,8 +289,9 @@ void Daemon::start_admin_server() {
                               config.replication.store_path);
   if (!token)
     throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());
-  m_admin = std::make_unique<admin::AdminServer>(*config.admin_addr,
-                                                 std::move(*token));
+  m_admin = std::make_unique<admin::AdminServer>(
+      *config.admin_addr, std::move(*token), config.listener_limits);
+  m_admin->on_drop(drop_counter("admin"));
   if (m_store) {
     auto &client = *m_doveadm;
     admin::ReplicationApi::UserLister list_users =
@@ -304,7 +336,9 @@ void Daemon::start_status_server() {
   if (!m_config.metrics_addr)
     return;
   m_status = std::make_unique<http::StatusServer>(
-      *m_config.metrics_addr, *m_metrics, [this] { return ready(); });
+      *m_config.metrics_addr, *m_metrics, [this] { return ready(); },
+      m_config.listener_limits);
+  m_status->on_drop(drop_counter("metrics"));
   const auto started = m_status->start();
   if (!started)
     throw util::Fatal("DOVEWARDEN_METRICS_ADDR: " + started.error());

@@ -1,6 +1,10 @@
 #pragma once
 
 #include "config/Config.hpp"
+#include "util/HttpListener.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
 
 #include <atomic>
 #include <memory>
@@ -73,6 +77,8 @@ private:
   void add_stream_sink();
   void add_replication();
   void add_webhooks();
+  // Returns what counts listener's dropped connections in the metrics.
+  util::HttpListener::DropCounter drop_counter(const char *listener);
   void add_http_source();
   void start_admin_server();
   void start_status_server();
@@ -98,6 +104,7 @@ private:
   std::unique_ptr<admin::WebhookApi> m_webhook_api;
   std::unique_ptr<admin::AdminServer> m_admin;
   std::unique_ptr<http::StatusServer> m_status;
+  prometheus::Family<prometheus::Counter> *m_dropped = nullptr;
   std::atomic<bool> m_started{false};
   std::atomic<bool> m_stopping{false};
   std::atomic<bool> m_failed{false};

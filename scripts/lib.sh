@@ -6,7 +6,7 @@ DW_PACKAGES=(
 	dovecot-core dovecot-imapd dovecot-lmtpd dovecot-pop3d dovecot-dev
 	libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libexpected-dev
 	libcli11-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
-	libboost-test-dev libsqlite3-dev libhiredis-dev libcurl4-openssl-dev libssl-dev
+	libboost-dev libboost-test-dev libsqlite3-dev libhiredis-dev libcurl4-openssl-dev libssl-dev
 	libjemalloc-dev
 	redis-server redis-sentinel
 	python3 python3-zmq python3-msgpack curl jq procps

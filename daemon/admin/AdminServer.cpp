@@ -1,37 +1,48 @@
 #include "admin/AdminServer.hpp"
 
 #include "admin/Reply.hpp"
-#include "util/Strings.hpp"
-
-#include <httplib.h>
+#include "util/HttpRequest.hpp"
+#include "util/HttpResponse.hpp"
 
 namespace dovewarden::admin {
 
 namespace {
 
-constexpr std::string_view k_bearer = "Bearer ";
+util::HttpLimits admin_limits(util::HttpLimits limits) {
+  limits.max_body = AdminServer::k_max_body;
+  return limits;
+}
 
 } // namespace
 
-AdminServer::AdminServer(util::ListenAddress address, AdminToken token)
-    : m_listener("admin", std::move(address)), m_token(std::move(token)) {
-  m_listener.server().set_pre_routing_handler(
-      [this](const httplib::Request &request, httplib::Response &response) {
+AdminServer::AdminServer(util::ListenAddress address, AdminToken token,
+                         util::HttpLimits limits)
+    : m_listener("admin", std::move(address), admin_limits(limits)),
+      m_token(std::move(token)) {
+  auto &router = m_listener.router();
+  router.before(
+      [this](const util::HttpRequest &request, util::HttpResponse &response) {
         if (authorized(request))
-          return httplib::Server::HandlerResponse::Unhandled;
+          return false;
         response.set_header("WWW-Authenticate", "Bearer");
         fail(response, 401, "unauthorized");
-        return httplib::Server::HandlerResponse::Handled;
+        return true;
+      });
+  router.on_refusal(
+      [](const util::HttpRefusal &refusal, util::HttpResponse &response) {
+        fail(response, refusal.status,
+             refusal.reason == util::HttpRefusal::Reason::too_large
+                 ? "request body larger than " +
+                       std::to_string(refusal.max_body) + " bytes"
+                 : std::string("the request body could not be read"));
+        response.set_header("Connection", "close");
       });
 }
 
-bool AdminServer::authorized(const httplib::Request &request) const {
-  const auto header = request.get_header_value("Authorization");
-  if (header.size() <= k_bearer.size() ||
-      header.compare(0, k_bearer.size(), k_bearer) != 0)
-    return false;
-  return m_token.verify(
-      util::trim(std::string_view(header).substr(k_bearer.size())));
+bool AdminServer::authorized(const util::HttpRequest &request) const {
+  const auto header = request.header("Authorization");
+  const auto presented = util::BearerToken::from_header(header);
+  return presented && m_token.verify(*presented);
 }
 
 } // namespace dovewarden::admin

@@ -6,27 +6,38 @@
 
 #include <tl/expected.hpp>
 
+#include <cstddef>
 #include <string>
 
-namespace httplib {
-struct Request;
-} // namespace httplib
+namespace dovewarden::util {
+struct HttpRequest;
+}
 
 namespace dovewarden::admin {
 
 // The admin API (JSON over HTTP, docs/cli.md), on a listener of its own:
-// every request needs "Authorization: Bearer <token>", checked here before
-// any route sees it. The routes come from the Routes added: ReplicationApi
+// every request needs "Authorization: Bearer <token>" (the scheme in any
+// case, RFC 7235), checked here before any route sees it. The routes come from
+// the Routes added: ReplicationApi
 // (/v1/replication…) and WebhookApi (/v1/webhooks…, /v1/deliveries…).
 class AdminServer {
 public:
-  AdminServer(util::ListenAddress address, AdminToken token);
+  // no admin request needs more; a larger body is answered 413
+  static constexpr std::size_t k_max_body = std::size_t{64} * 1024;
+
+  AdminServer(util::ListenAddress address, AdminToken token,
+              util::HttpLimits limits = {});
   AdminServer(const AdminServer &) = delete;
   AdminServer &operator=(const AdminServer &) = delete;
 
   // Serves routes, behind the token; call before start(). routes must
   // outlive the server.
-  void add(Routes &routes) { routes.install(m_listener.server()); }
+  void add(Routes &routes) { routes.install(m_listener.router()); }
+
+  // Counts the connections the listener drops; call before start().
+  void on_drop(util::HttpListener::DropCounter count) {
+    m_listener.on_drop(std::move(count));
+  }
 
   // Binds and starts serving. Returns an error text if the address cannot be
   // bound.
@@ -35,7 +46,7 @@ public:
   void stop() { m_listener.stop(); }
 
 private:
-  bool authorized(const httplib::Request &request) const;
+  bool authorized(const util::HttpRequest &request) const;
 
   util::HttpListener m_listener;
   AdminToken m_token;

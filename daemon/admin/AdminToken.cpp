@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,7 +17,6 @@ namespace dovewarden::admin {
 namespace {
 
 constexpr std::size_t k_random_bytes = 32;
-constexpr std::size_t k_max_file_size = 4096;
 
 std::string hex(std::string_view bytes) {
   static constexpr char k_digits[] = "0123456789abcdef";
@@ -74,7 +72,7 @@ tl::expected<void, std::string> create_file(const std::string &path) {
 } // namespace
 
 AdminToken::AdminToken(std::string_view token, std::string origin)
-    : m_digest(digest(token)), m_origin(std::move(origin)) {}
+    : m_token(token), m_origin(std::move(origin)) {}
 
 tl::expected<AdminToken, std::string>
 AdminToken::load(const std::string &token, const std::string &token_file,
@@ -102,60 +100,11 @@ AdminToken::load(const std::string &token, const std::string &token_file,
   return AdminToken(*stored, path);
 }
 
-tl::expected<std::string, std::string>
-AdminToken::read_file(const std::string &path) {
-  util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd)
-    return tl::unexpected("cannot read " + path + ": " +
-                          util::error_text(errno));
-  std::string text(k_max_file_size, '\0');
-  std::size_t size = 0;
-  while (size < text.size()) {
-    const auto got = ::read(fd.get(), &text[size], text.size() - size);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return tl::unexpected("cannot read " + path + ": " +
-                            util::error_text(errno));
-    if (got == 0)
-      break;
-    size += static_cast<std::size_t>(got);
-  }
-  text.resize(size);
-  std::string_view line(text);
-  line = line.substr(0, line.find('\n'));
-  if (!line.empty() && line.back() == '\r')
-    line.remove_suffix(1);
-  std::string token(util::trim(line));
-  OPENSSL_cleanse(text.data(), text.size());
-  if (token.empty())
-    return tl::unexpected(path + ": empty token");
-  return token;
-}
-
 std::string AdminToken::generate() {
   auto bytes = util::random_bytes(k_random_bytes);
   auto token = hex(bytes);
   OPENSSL_cleanse(bytes.data(), bytes.size());
   return token;
-}
-
-bool AdminToken::verify(std::string_view presented) const {
-  // comparing digests of equal length hides the token's length too
-  const auto presented_digest = digest(presented);
-  return !presented.empty() &&
-         CRYPTO_memcmp(presented_digest.data(), m_digest.data(),
-                       m_digest.size()) == 0;
-}
-
-AdminToken::Digest AdminToken::digest(std::string_view text) {
-  Digest result{};
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), result.data(), &size, EVP_sha256(),
-                 nullptr) != 1 ||
-      size != result.size())
-    throw util::Fatal("EVP_Digest(sha256) failed");
-  return result;
 }
 
 } // namespace dovewarden::admin

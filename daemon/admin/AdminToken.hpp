@@ -1,8 +1,9 @@
 #pragma once
 
+#include "util/BearerToken.hpp"
+
 #include <tl/expected.hpp>
 
-#include <array>
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,7 +34,9 @@ public:
   // Reads a token file: its first line, without surrounding white space.
   // Returns an error text naming path if it cannot be read or is empty.
   static tl::expected<std::string, std::string>
-  read_file(const std::string &path);
+  read_file(const std::string &path) {
+    return util::BearerToken::read_file(path);
+  }
 
   // Returns 32 random bytes (OpenSSL RAND_bytes) as 64 hex digits. Throws
   // util::Fatal if the random generator fails.
@@ -41,17 +44,16 @@ public:
 
   // Returns true if presented is the token. Takes the same time whatever
   // the presented text shares with the token.
-  bool verify(std::string_view presented) const;
+  bool verify(std::string_view presented) const {
+    return m_token.verify(presented);
+  }
 
   // Returns where the token came from, for the start-up log line: the
   // variable's or the file's name, never the token.
   const std::string &origin() const { return m_origin; }
 
 private:
-  using Digest = std::array<unsigned char, 32>;
-  static Digest digest(std::string_view text);
-
-  Digest m_digest;
+  util::BearerToken m_token;
   std::string m_origin;
 };
 

@@ -3,13 +3,14 @@
 #include "admin/Reply.hpp"
 #include "store/ReplicationStore.hpp"
 #include "util/Glob.hpp"
+#include "util/HttpRouter.hpp"
 #include "util/JsonTime.hpp"
 #include "util/Logger.hpp"
 #include "util/Strings.hpp"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <set>
 
 namespace dovewarden::admin {
@@ -37,6 +38,18 @@ json user_json(const store::UserRecord &record, TimePoint now) {
       {"next_attempt", unix_time(record.next_attempt)},
       {"running", !record.owner.empty() && record.lease_until > now},
   };
+}
+
+// Returns why a user name or mask cannot be one, before it reaches the
+// store or a log line, or nothing.
+std::optional<std::string> name_error(const std::string &what,
+                                      std::string_view name) {
+  if (name.size() > ReplicationApi::k_max_name)
+    return what + " is longer than " +
+           std::to_string(ReplicationApi::k_max_name) + " bytes";
+  if (has_control(name))
+    return what + " contains control characters";
+  return std::nullopt;
 }
 
 bool has_wildcard(std::string_view mask) {
@@ -81,8 +94,8 @@ parse_replicate(std::string_view body) {
   }
   if (request.mask.empty())
     return invalid("\"mask\" is missing or empty");
-  if (has_control(request.mask))
-    return invalid("\"mask\" contains control characters");
+  if (const auto error = name_error("\"mask\"", request.mask))
+    return invalid(*error);
   return request;
 }
 
@@ -94,27 +107,28 @@ ReplicationApi::ReplicationApi(store::ReplicationStore &store,
     : m_store(store), m_list_users(std::move(list_users)),
       m_noreplicate(std::move(noreplicate)) {}
 
-void ReplicationApi::install(httplib::Server &server) {
-  server.Get("/v1/replication/status",
-             [this](const httplib::Request &, httplib::Response &response) {
+void ReplicationApi::install(util::HttpRouter &router) {
+  using util::HttpRequest;
+  using util::HttpResponse;
+  router.add("GET", "/v1/replication/status",
+             [this](const HttpRequest &, HttpResponse &response) {
                status(response);
              });
-  server.Get("/v1/replication/users",
-             [this](const httplib::Request &request,
-                    httplib::Response &response) { users(request, response); });
-  server.Post(
-      "/v1/replication/replicate",
-      [this](const httplib::Request &request, httplib::Response &response) {
-        replicate(request, response);
-      });
-  server.Delete(
-      "/v1/replication/users/(.+)",
-      [this](const httplib::Request &request, httplib::Response &response) {
-        remove(request, response);
-      });
+  router.add("GET", "/v1/replication/users",
+             [this](const HttpRequest &request, HttpResponse &response) {
+               users(request, response);
+             });
+  router.add("POST", "/v1/replication/replicate",
+             [this](const HttpRequest &request, HttpResponse &response) {
+               replicate(request, response);
+             });
+  router.add("DELETE", "/v1/replication/users/(.+)",
+             [this](const HttpRequest &request, HttpResponse &response) {
+               remove(request, response);
+             });
 }
 
-void ReplicationApi::status(httplib::Response &response) {
+void ReplicationApi::status(util::HttpResponse &response) {
   const auto status = m_store.status(store::Clock::now());
   if (!status)
     return store_failed(response, "status", status.error());
@@ -135,12 +149,13 @@ void ReplicationApi::status(httplib::Response &response) {
   answer(response, 200, body);
 }
 
-void ReplicationApi::users(const httplib::Request &request,
-                           httplib::Response &response) {
-  const auto mask =
-      request.has_param("mask") ? request.get_param_value("mask") : "*";
+void ReplicationApi::users(const util::HttpRequest &request,
+                           util::HttpResponse &response) {
+  const auto mask = request.has_param("mask") ? request.param("mask") : "*";
   if (mask.empty())
     return fail(response, 400, "empty mask");
+  if (const auto error = name_error("mask", mask))
+    return fail(response, 400, *error);
   const auto records = m_store.users(mask);
   if (!records)
     return store_failed(response, "users", records.error());
@@ -151,8 +166,8 @@ void ReplicationApi::users(const httplib::Request &request,
   answer(response, 200, list);
 }
 
-void ReplicationApi::replicate(const httplib::Request &request,
-                               httplib::Response &response) {
+void ReplicationApi::replicate(const util::HttpRequest &request,
+                               util::HttpResponse &response) {
   const auto parsed = parse_replicate(request.body);
   if (!parsed)
     return fail(response, 400, parsed.error());
@@ -181,11 +196,11 @@ void ReplicationApi::replicate(const httplib::Request &request,
   answer(response, 200, json{{"queued", requests.size()}});
 }
 
-void ReplicationApi::remove(const httplib::Request &request,
-                            httplib::Response &response) {
+void ReplicationApi::remove(const util::HttpRequest &request,
+                            util::HttpResponse &response) {
   const std::string user = request.matches[1];
-  if (has_control(user))
-    return fail(response, 400, "user contains control characters");
+  if (const auto error = name_error("user", user))
+    return fail(response, 400, *error);
   const auto removed = m_store.remove(user);
   if (!removed)
     return store_failed(response, "remove", removed.error());

@@ -5,14 +5,15 @@
 
 #include <tl/expected.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
 
-namespace httplib {
-struct Request;
-struct Response;
-} // namespace httplib
+namespace dovewarden::util {
+struct HttpRequest;
+struct HttpResponse;
+} // namespace dovewarden::util
 
 namespace dovewarden::store {
 class ReplicationStore;
@@ -25,9 +26,13 @@ namespace dovewarden::admin {
 //   GET    /v1/replication/users?mask=MASK
 //   POST   /v1/replication/replicate  {"mask":…,"full":…,"priority":…}
 //   DELETE /v1/replication/users/USER
-// A store failure answers 503, bad input 400, each with {"error":"…"}.
+// A store failure answers 503, bad input 400, each with {"error":"…"}. A
+// user or mask longer than k_max_name bytes is bad input.
 class ReplicationApi : public Routes {
 public:
+  // an e-mail address has at most 254 bytes (RFC 5321's path limit)
+  static constexpr std::size_t k_max_name = 255;
+
   // Returns every user doveadm knows (doveadm user '*'), or an error text.
   using UserLister =
       std::function<tl::expected<std::vector<std::string>, std::string>()>;
@@ -43,13 +48,14 @@ public:
                           UserLister list_users = {},
                           NoreplicateSummary noreplicate = {});
 
-  void install(httplib::Server &server) override;
+  void install(util::HttpRouter &router) override;
 
 private:
-  void status(httplib::Response &response);
-  void users(const httplib::Request &request, httplib::Response &response);
-  void replicate(const httplib::Request &request, httplib::Response &response);
-  void remove(const httplib::Request &request, httplib::Response &response);
+  void status(util::HttpResponse &response);
+  void users(const util::HttpRequest &request, util::HttpResponse &response);
+  void replicate(const util::HttpRequest &request,
+                 util::HttpResponse &response);
+  void remove(const util::HttpRequest &request, util::HttpResponse &response);
   // Returns the users mask names, or an error text.
   tl::expected<std::vector<std::string>, std::string>
   expand(const std::string &mask);

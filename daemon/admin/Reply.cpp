@@ -1,14 +1,13 @@
 #include "admin/Reply.hpp"
 
+#include "util/HttpResponse.hpp"
 #include "util/Logger.hpp"
-
-#include <httplib.h>
 
 namespace dovewarden::admin {
 
 using nlohmann::json;
 
-void answer(httplib::Response &response, int status, const json &body) {
+void answer(util::HttpResponse &response, int status, const json &body) {
   response.status = status;
   // response prefixes and event data may hold bytes that are not UTF-8
   response.set_content(
@@ -16,17 +15,17 @@ void answer(httplib::Response &response, int status, const json &body) {
       "application/json");
 }
 
-void fail(httplib::Response &response, int status, const std::string &error) {
+void fail(util::HttpResponse &response, int status, const std::string &error) {
   answer(response, status, json{{"error", error}});
 }
 
-void store_failed(httplib::Response &response, const std::string &what,
+void store_failed(util::HttpResponse &response, const std::string &what,
                   const std::string &error) {
   LOG_WARN("admin: ", what, ": ", error);
   fail(response, 503, what + ": " + error);
 }
 
-void store_failed(httplib::Response &response, const std::string &what,
+void store_failed(util::HttpResponse &response, const std::string &what,
                   const db::StoreFailure &failure) {
   store_failed(response, what, failure.message);
 }

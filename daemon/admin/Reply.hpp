@@ -6,22 +6,22 @@
 
 #include <string>
 
-namespace httplib {
-struct Response;
+namespace dovewarden::util {
+struct HttpResponse;
 }
 
 namespace dovewarden::admin {
 
 // Sets status and body (JSON and a newline; bytes that are not UTF-8 are
 // replaced).
-void answer(httplib::Response &response, int status,
+void answer(util::HttpResponse &response, int status,
             const nlohmann::json &body);
 // Answers status with {"error": error}.
-void fail(httplib::Response &response, int status, const std::string &error);
+void fail(util::HttpResponse &response, int status, const std::string &error);
 // Logs and answers 503 with "what: error".
-void store_failed(httplib::Response &response, const std::string &what,
+void store_failed(util::HttpResponse &response, const std::string &what,
                   const std::string &error);
-void store_failed(httplib::Response &response, const std::string &what,
+void store_failed(util::HttpResponse &response, const std::string &what,
                   const db::StoreFailure &failure);
 
 } // namespace dovewarden::admin

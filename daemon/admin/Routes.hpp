@@ -1,7 +1,7 @@
 #pragma once
 
-namespace httplib {
-class Server;
+namespace dovewarden::util {
+class HttpRouter;
 }
 
 namespace dovewarden::admin {
@@ -12,8 +12,8 @@ namespace dovewarden::admin {
 class Routes {
 public:
   virtual ~Routes() = default;
-  // Adds the handlers to server. Throws nothing.
-  virtual void install(httplib::Server &server) = 0;
+  // Adds the handlers to router. Throws nothing.
+  virtual void install(util::HttpRouter &router) = 0;
 };
 
 } // namespace dovewarden::admin

@@ -3,6 +3,7 @@
 #include "admin/Reply.hpp"
 #include "core/Event.hpp"
 #include "util/Duration.hpp"
+#include "util/HttpRouter.hpp"
 #include "util/Logger.hpp"
 #include "util/Random.hpp"
 #include "util/Strings.hpp"
@@ -13,7 +14,6 @@
 #include "webhook/Signature.hpp"
 #include "webhook/WebhookStore.hpp"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -35,7 +35,7 @@ constexpr std::uint64_t k_max_limit = 1000;
 
 using Error = tl::unexpected<std::string>;
 
-void unknown(httplib::Response &response, const char *what,
+void unknown(util::HttpResponse &response, const char *what,
              const std::string &id) {
   fail(response, 404, std::string("unknown ") + what + " " + util::quote(id));
 }
@@ -116,12 +116,12 @@ time_member(const std::string &key, const json &value, TimePoint now) {
   return TimePoint(std::chrono::seconds(seconds - offset));
 }
 
-json parse_body(const httplib::Request &request) {
+json parse_body(const util::HttpRequest &request) {
   return json::parse(request.body, nullptr, false);
 }
 
-bool wants_secrets(const httplib::Request &request) {
-  const auto value = request.get_param_value("secrets");
+bool wants_secrets(const util::HttpRequest &request) {
+  const auto value = request.param("secrets");
   return value == "1" || value == "true";
 }
 
@@ -132,47 +132,47 @@ WebhookApi::WebhookApi(webhook::WebhookStore &store,
                        std::function<void()> on_change)
     : m_store(store), m_policy(policy), m_on_change(std::move(on_change)) {}
 
-void WebhookApi::install(httplib::Server &server) {
-  using Request = httplib::Request;
-  using Response = httplib::Response;
-  server.Post("/v1/webhooks",
-              [this](const Request &request, Response &response) {
-                create(request, response);
-              });
-  server.Get("/v1/webhooks",
+void WebhookApi::install(util::HttpRouter &router) {
+  using Request = util::HttpRequest;
+  using Response = util::HttpResponse;
+  router.add("POST", "/v1/webhooks",
+             [this](const Request &request, Response &response) {
+               create(request, response);
+             });
+  router.add("GET", "/v1/webhooks",
              [this](const Request &, Response &response) { list(response); });
-  server.Get("/v1/webhooks/([^/]+)",
+  router.add("GET", "/v1/webhooks/([^/]+)",
              [this](const Request &request, Response &response) {
                show(request, response);
              });
-  server.Patch("/v1/webhooks/([^/]+)",
-               [this](const Request &request, Response &response) {
-                 update(request, response);
-               });
-  server.Delete("/v1/webhooks/([^/]+)",
-                [this](const Request &request, Response &response) {
-                  remove(request, response);
-                });
-  server.Post("/v1/webhooks/([^/]+)/test",
-              [this](const Request &request, Response &response) {
-                test(request, response);
-              });
-  server.Get("/v1/webhooks/([^/]+)/deliveries",
+  router.add("PATCH", "/v1/webhooks/([^/]+)",
+             [this](const Request &request, Response &response) {
+               update(request, response);
+             });
+  router.add("DELETE", "/v1/webhooks/([^/]+)",
+             [this](const Request &request, Response &response) {
+               remove(request, response);
+             });
+  router.add("POST", "/v1/webhooks/([^/]+)/test",
+             [this](const Request &request, Response &response) {
+               test(request, response);
+             });
+  router.add("GET", "/v1/webhooks/([^/]+)/deliveries",
              [this](const Request &request, Response &response) {
                deliveries(request, response);
              });
-  server.Post("/v1/webhooks/([^/]+)/recover",
-              [this](const Request &request, Response &response) {
-                recover(request, response);
-              });
-  server.Get("/v1/deliveries/([^/]+)",
+  router.add("POST", "/v1/webhooks/([^/]+)/recover",
+             [this](const Request &request, Response &response) {
+               recover(request, response);
+             });
+  router.add("GET", "/v1/deliveries/([^/]+)",
              [this](const Request &request, Response &response) {
                delivery(request, response);
              });
-  server.Post("/v1/deliveries/([^/]+)/redeliver",
-              [this](const Request &request, Response &response) {
-                redeliver(request, response);
-              });
+  router.add("POST", "/v1/deliveries/([^/]+)/redeliver",
+             [this](const Request &request, Response &response) {
+               redeliver(request, response);
+             });
 }
 
 void WebhookApi::changed() const {
@@ -180,8 +180,8 @@ void WebhookApi::changed() const {
     m_on_change();
 }
 
-void WebhookApi::create(const httplib::Request &request,
-                        httplib::Response &response) {
+void WebhookApi::create(const util::HttpRequest &request,
+                        util::HttpResponse &response) {
   const auto body = parse_body(request);
   if (body.is_object() && (!body.contains("url") || !body.contains("events")))
     return fail(response, 400,
@@ -212,7 +212,7 @@ void WebhookApi::create(const httplib::Request &request,
   store_failed(response, "create endpoint", "endpoint id taken");
 }
 
-void WebhookApi::list(httplib::Response &response) {
+void WebhookApi::list(util::HttpResponse &response) {
   const auto endpoints = m_store.endpoints();
   if (!endpoints)
     return store_failed(response, "list endpoints", endpoints.error());
@@ -222,8 +222,8 @@ void WebhookApi::list(httplib::Response &response) {
   answer(response, 200, list);
 }
 
-void WebhookApi::show(const httplib::Request &request,
-                      httplib::Response &response) {
+void WebhookApi::show(const util::HttpRequest &request,
+                      util::HttpResponse &response) {
   const std::string id = request.matches[1];
   const auto endpoint = m_store.endpoint(id);
   if (!endpoint)
@@ -234,8 +234,8 @@ void WebhookApi::show(const httplib::Request &request,
          webhook::endpoint_json(**endpoint, wants_secrets(request)));
 }
 
-void WebhookApi::update(const httplib::Request &request,
-                        httplib::Response &response) {
+void WebhookApi::update(const util::HttpRequest &request,
+                        util::HttpResponse &response) {
   const std::string id = request.matches[1];
   std::lock_guard lock(m_update_mutex);
   const auto found = m_store.endpoint(id);
@@ -266,8 +266,8 @@ void WebhookApi::update(const httplib::Request &request,
   changed();
 }
 
-void WebhookApi::remove(const httplib::Request &request,
-                        httplib::Response &response) {
+void WebhookApi::remove(const util::HttpRequest &request,
+                        util::HttpResponse &response) {
   const std::string id = request.matches[1];
   const auto removed = m_store.remove_endpoint(id);
   if (!removed)
@@ -279,8 +279,8 @@ void WebhookApi::remove(const httplib::Request &request,
   changed();
 }
 
-void WebhookApi::test(const httplib::Request &request,
-                      httplib::Response &response) {
+void WebhookApi::test(const util::HttpRequest &request,
+                      util::HttpResponse &response) {
   const std::string id = request.matches[1];
   const auto endpoint = m_store.endpoint(id);
   if (!endpoint)
@@ -304,13 +304,13 @@ void WebhookApi::test(const httplib::Request &request,
   changed();
 }
 
-void WebhookApi::deliveries(const httplib::Request &request,
-                            httplib::Response &response) {
+void WebhookApi::deliveries(const util::HttpRequest &request,
+                            util::HttpResponse &response) {
   const std::string id = request.matches[1];
   std::uint64_t limit = k_default_limit;
   if (request.has_param("limit")) {
     const auto parsed =
-        util::parse_unsigned(request.get_param_value("limit"), k_max_limit);
+        util::parse_unsigned(request.param("limit"), k_max_limit);
     if (!parsed || *parsed == 0)
       return fail(response, 400,
                   "limit: expected a whole number from 1 to " +
@@ -331,8 +331,8 @@ void WebhookApi::deliveries(const httplib::Request &request,
   answer(response, 200, list);
 }
 
-void WebhookApi::recover(const httplib::Request &request,
-                         httplib::Response &response) {
+void WebhookApi::recover(const util::HttpRequest &request,
+                         util::HttpResponse &response) {
   const std::string id = request.matches[1];
   const auto body = parse_body(request);
   const auto now = Clock::now();
@@ -368,8 +368,8 @@ void WebhookApi::recover(const httplib::Request &request,
   changed();
 }
 
-void WebhookApi::delivery(const httplib::Request &request,
-                          httplib::Response &response) {
+void WebhookApi::delivery(const util::HttpRequest &request,
+                          util::HttpResponse &response) {
   const std::string id = request.matches[1];
   const auto record = m_store.delivery(id);
   if (!record)
@@ -379,8 +379,8 @@ void WebhookApi::delivery(const httplib::Request &request,
   answer(response, 200, webhook::delivery_json(**record, true));
 }
 
-void WebhookApi::redeliver(const httplib::Request &request,
-                           httplib::Response &response) {
+void WebhookApi::redeliver(const util::HttpRequest &request,
+                           util::HttpResponse &response) {
   const std::string id = request.matches[1];
   const auto done = m_store.redeliver(id, Clock::now());
   if (!done)

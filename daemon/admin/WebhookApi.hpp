@@ -6,10 +6,10 @@
 #include <mutex>
 #include <string>
 
-namespace httplib {
-struct Request;
-struct Response;
-} // namespace httplib
+namespace dovewarden::util {
+struct HttpRequest;
+struct HttpResponse;
+} // namespace dovewarden::util
 
 namespace dovewarden::webhook {
 class AddressPolicy;
@@ -41,19 +41,21 @@ public:
   WebhookApi(const WebhookApi &) = delete;
   WebhookApi &operator=(const WebhookApi &) = delete;
 
-  void install(httplib::Server &server) override;
+  void install(util::HttpRouter &router) override;
 
 private:
-  void create(const httplib::Request &request, httplib::Response &response);
-  void list(httplib::Response &response);
-  void show(const httplib::Request &request, httplib::Response &response);
-  void update(const httplib::Request &request, httplib::Response &response);
-  void remove(const httplib::Request &request, httplib::Response &response);
-  void test(const httplib::Request &request, httplib::Response &response);
-  void deliveries(const httplib::Request &request, httplib::Response &response);
-  void recover(const httplib::Request &request, httplib::Response &response);
-  void delivery(const httplib::Request &request, httplib::Response &response);
-  void redeliver(const httplib::Request &request, httplib::Response &response);
+  void create(const util::HttpRequest &request, util::HttpResponse &response);
+  void list(util::HttpResponse &response);
+  void show(const util::HttpRequest &request, util::HttpResponse &response);
+  void update(const util::HttpRequest &request, util::HttpResponse &response);
+  void remove(const util::HttpRequest &request, util::HttpResponse &response);
+  void test(const util::HttpRequest &request, util::HttpResponse &response);
+  void deliveries(const util::HttpRequest &request,
+                  util::HttpResponse &response);
+  void recover(const util::HttpRequest &request, util::HttpResponse &response);
+  void delivery(const util::HttpRequest &request, util::HttpResponse &response);
+  void redeliver(const util::HttpRequest &request,
+                 util::HttpResponse &response);
   void changed() const;
 
   webhook::WebhookStore &m_store;

@@ -4,6 +4,7 @@
 #include "dovewarden-config.h"
 #include "filter/TypeFilter.hpp"
 #include "util/ConfigError.hpp"
+#include "util/NetworkList.hpp"
 #include "util/Strings.hpp"
 
 #include <CLI/CLI.hpp>
@@ -39,6 +40,13 @@ const std::vector<util::Setting> k_intake_settings{
     {"DOVEWARDEN_HTTP_ADDR", "--http-addr", "ADDR", "127.0.0.1:8080",
      "HOST:PORT taking Dovecot's event_exporter JSON on POST /events; empty: "
      "off"},
+    {"DOVEWARDEN_HTTP_MAX_BODY", "--http-max-body", "BYTES", "10485760",
+     "POST /events bodies larger are refused with 413"},
+    {"DOVEWARDEN_HTTP_TOKEN_FILE", "--http-token-file", "PATH", "",
+     "file holding a bearer token POST /events must present; empty: none"},
+    {"DOVEWARDEN_HTTP_ALLOW_FROM", "--http-allow-from", "CIDRS", "",
+     "networks POST /events takes events from, e.g. 127.0.0.1/32; empty: "
+     "any"},
 };
 const std::vector<util::Setting> k_admin_settings{
     {"DOVEWARDEN_ADMIN_ADDR", "--admin-addr", "ADDR", "127.0.0.1:9091",
@@ -62,7 +70,8 @@ std::vector<util::Setting> all_settings() {
   for (const auto *part :
        {&sources::ZmqConfig::settings(), &k_intake_settings,
         &replication::ReplicationConfig::settings(), &k_admin_settings,
-        &webhook::WebhookConfig::settings(), &k_logging_settings})
+        &webhook::WebhookConfig::settings(), &util::HttpLimits::settings(),
+        &k_logging_settings})
     all.insert(all.end(), part->begin(), part->end());
   return all;
 }
@@ -86,6 +95,14 @@ Config convert(const util::SettingValues &values) {
   config.metrics_addr = values.optional_address("DOVEWARDEN_METRICS_ADDR");
 
   config.http_addr = values.optional_address("DOVEWARDEN_HTTP_ADDR");
+  config.http_max_body = static_cast<std::size_t>(
+      values.number("DOVEWARDEN_HTTP_MAX_BODY", 1024, 1u << 30));
+  config.http_token_file = values.text("DOVEWARDEN_HTTP_TOKEN_FILE");
+  config.http_allow_from = values.text("DOVEWARDEN_HTTP_ALLOW_FROM");
+  if (const auto networks = util::NetworkList::parse(config.http_allow_from);
+      !networks)
+    throw ConfigError("DOVEWARDEN_HTTP_ALLOW_FROM", networks.error());
+  config.listener_limits = util::HttpLimits::from(values);
   config.replication = replication::ReplicationConfig::from(values);
   config.admin_addr = values.optional_address("DOVEWARDEN_ADMIN_ADDR");
   config.admin_token = values.text("DOVEWARDEN_ADMIN_TOKEN");

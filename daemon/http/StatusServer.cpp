@@ -2,8 +2,6 @@
 
 #include "metrics/Metrics.hpp"
 
-#include <httplib.h>
-
 namespace dovewarden::http {
 
 namespace {
@@ -11,31 +9,38 @@ namespace {
 constexpr const char *k_text = "text/plain; charset=utf-8";
 constexpr const char *k_exposition = "text/plain; version=0.0.4; charset=utf-8";
 
+util::HttpLimits status_limits(util::HttpLimits limits) {
+  limits.max_body = StatusServer::k_max_body;
+  return limits;
+}
+
 } // namespace
 
 StatusServer::StatusServer(util::ListenAddress address,
                            metrics::Metrics &metrics,
-                           std::function<bool()> ready)
-    : m_listener("metrics", std::move(address)) {
-  auto &server = m_listener.server();
-  server.Get("/metrics",
-             [&metrics](const httplib::Request &, httplib::Response &response) {
+                           std::function<bool()> ready, util::HttpLimits limits)
+    : m_listener("metrics", std::move(address), status_limits(limits)) {
+  using util::HttpRequest;
+  using util::HttpResponse;
+  auto &router = m_listener.router();
+  router.add("GET", "/metrics",
+             [&metrics](const HttpRequest &, HttpResponse &response) {
                response.set_content(metrics.serialize(), k_exposition);
              });
-  server.Get("/healthz",
-             [](const httplib::Request &, httplib::Response &response) {
+  router.add("GET", "/healthz",
+             [](const HttpRequest &, HttpResponse &response) {
                response.set_content("ok\n", k_text);
              });
-  server.Get("/readyz",
-             [ready = std::move(ready)](const httplib::Request &,
-                                        httplib::Response &response) {
-               if (ready()) {
-                 response.set_content("ready\n", k_text);
-               } else {
-                 response.status = 503;
-                 response.set_content("not ready\n", k_text);
-               }
-             });
+  router.add(
+      "GET", "/readyz",
+      [ready = std::move(ready)](const HttpRequest &, HttpResponse &response) {
+        if (ready()) {
+          response.set_content("ready\n", k_text);
+        } else {
+          response.status = 503;
+          response.set_content("not ready\n", k_text);
+        }
+      });
 }
 
 } // namespace dovewarden::http

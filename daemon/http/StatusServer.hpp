@@ -18,8 +18,16 @@ namespace dovewarden::http {
 // bound, and again while shutting down).
 class StatusServer {
 public:
+  // its requests need no body
+  static constexpr std::size_t k_max_body = 4096;
+
   StatusServer(util::ListenAddress address, metrics::Metrics &metrics,
-               std::function<bool()> ready);
+               std::function<bool()> ready, util::HttpLimits limits = {});
+
+  // Counts the connections the listener drops; call before start().
+  void on_drop(util::HttpListener::DropCounter count) {
+    m_listener.on_drop(std::move(count));
+  }
 
   // Binds and starts serving. Returns an error text if the address cannot be
   // bound.

@@ -6,8 +6,6 @@
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cstdint>
 
@@ -19,9 +17,16 @@ constexpr const char *k_path = "/events";
 constexpr const char *k_text = "text/plain";
 constexpr auto k_log_interval = std::chrono::minutes(1);
 
-void answer(httplib::Response &response, int status, const std::string &line) {
+void answer(util::HttpResponse &response, int status, const std::string &line) {
   response.status = status;
   response.set_content(line + "\n", k_text);
+}
+
+util::HttpLimits source_limits(const HttpEventSource::Options &options) {
+  auto limits = options.limits;
+  limits.max_body = options.max_body;
+  limits.threads = options.threads;
+  return limits;
 }
 
 } // namespace
@@ -30,30 +35,48 @@ HttpEventSource::HttpEventSource(Options options, pipeline::Pipeline &pipeline,
                                  Admit admit)
     : m_options(std::move(options)), m_pipeline(pipeline),
       m_admit(std::move(admit)),
-      m_listener("http", m_options.address, m_options.threads),
-      m_rejects("http"), m_store_failures(k_log_interval) {
+      m_listener("http", m_options.address, source_limits(m_options)),
+      m_rejects("http"), m_store_failures(k_log_interval),
+      m_refusals(k_log_interval) {
   add_routes();
 }
 
 HttpEventSource::~HttpEventSource() { stop(); }
 
 void HttpEventSource::add_routes() {
-  auto &server = m_listener.server();
-  server.set_payload_max_length(m_options.max_body);
-  server.Post(
-      k_path,
-      [this](const httplib::Request &, httplib::Response &response,
-             const httplib::ContentReader &read) { receive(read, response); });
-  const auto not_allowed = [](const httplib::Request &,
-                              httplib::Response &response) {
+  using util::HttpRequest;
+  using util::HttpResponse;
+  auto &router = m_listener.router();
+  router.before([this](const HttpRequest &request, HttpResponse &response) {
+    return screen(request, response);
+  });
+  router.add("POST", k_path,
+             [this](const HttpRequest &request, HttpResponse &response) {
+               {
+                 std::lock_guard lock(m_log_mutex);
+                 m_rejects.tick();
+               }
+               handle(request.body, response);
+             });
+  router.on_refusal(
+      [this](const util::HttpRefusal &refusal, HttpResponse &response) {
+        response.set_header("Connection", "close");
+        if (refusal.reason == util::HttpRefusal::Reason::too_large) {
+          reject("too_large", refusal.body_size);
+          answer(response, 413,
+                 "request body larger than " +
+                     std::to_string(refusal.max_body) + " bytes");
+        } else {
+          reject("unreadable", refusal.body_size);
+          answer(response, 400, "the request body could not be read");
+        }
+      });
+  const auto not_allowed = [](const HttpRequest &, HttpResponse &response) {
     response.set_header("Allow", "POST");
     answer(response, 405, "only POST is allowed on /events");
   };
-  server.Get(k_path, not_allowed); // and HEAD
-  server.Put(k_path, not_allowed);
-  server.Patch(k_path, not_allowed);
-  server.Delete(k_path, not_allowed);
-  server.Options(k_path, not_allowed);
+  for (const char *method : {"GET", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    router.add(method, k_path, not_allowed); // GET: HEAD too
 }
 
 void HttpEventSource::start() {
@@ -74,45 +97,31 @@ std::string HttpEventSource::describe() const {
   return "http POST " + m_options.address.to_string() + k_path;
 }
 
-void HttpEventSource::receive(const httplib::ContentReader &read,
-                              httplib::Response &response) {
-  {
-    std::lock_guard lock(m_log_mutex);
-    m_rejects.tick();
+bool HttpEventSource::screen(const util::HttpRequest &request,
+                             util::HttpResponse &response) {
+  if (!m_options.allow_from.empty() &&
+      !m_options.allow_from.contains(
+          reinterpret_cast<const sockaddr &>(request.remote_address),
+          request.remote_length)) {
+    refuse("forbidden", request.remote, "not in DOVEWARDEN_HTTP_ALLOW_FROM");
+    answer(response, 403, request.remote + " may not send events");
+    return true;
   }
-  // a chunked body has no Content-Length for cpp-httplib to check: past the
-  // limit, read on without keeping it, so that the client, still sending,
-  // gets to read the answer; give up on a body twice the limit
-  std::string body;
-  std::size_t skipped = 0;
-  const bool complete = read([&](const char *data, std::size_t size) {
-    if (skipped == 0 && size <= m_options.max_body - body.size()) {
-      body.append(data, size);
+  if (m_options.token) {
+    const auto header = request.header("Authorization");
+    const auto presented = util::BearerToken::from_header(header);
+    if (!presented || !m_options.token->verify(*presented)) {
+      refuse("unauthorized", request.remote, "no valid bearer token");
+      response.set_header("WWW-Authenticate", "Bearer");
+      answer(response, 401, "a valid bearer token is needed");
       return true;
     }
-    skipped += size;
-    return skipped <= m_options.max_body;
-  });
-  // cpp-httplib sets 413 itself when Content-Length is over the limit
-  if (skipped > 0 || response.status == 413) {
-    reject("too_large", body.size() + skipped);
-    response.set_header("Connection", "close");
-    answer(response, 413,
-           "request body larger than " + std::to_string(m_options.max_body) +
-               " bytes");
-    return;
   }
-  if (!complete) {
-    reject("unreadable", body.size());
-    response.set_header("Connection", "close");
-    answer(response, 400, "the request body could not be read");
-    return;
-  }
-  handle(body, response);
+  return false;
 }
 
 void HttpEventSource::handle(const std::string &body,
-                             httplib::Response &response) {
+                             util::HttpResponse &response) {
   auto parsed = ExporterEvent::parse(body, std::chrono::system_clock::now());
   if (!parsed) {
     reject(ExporterEvent::reject_name(parsed.error().reason), body.size());
@@ -141,7 +150,7 @@ tl::expected<bool, std::string>
 HttpEventSource::admit(const core::Event &event) {
   if (!m_admit)
     return false;
-  // cpp-httplib would put what() into a response header
+  // what() may name the store's server: it goes to the log only
   try {
     return m_admit(event);
   } catch (const std::exception &e) {
@@ -153,6 +162,19 @@ void HttpEventSource::reject(const char *reason, std::size_t size) {
   m_pipeline.reject(name(), reason);
   std::lock_guard lock(m_log_mutex);
   m_rejects.record(reason, size);
+}
+
+void HttpEventSource::refuse(const char *reason, const std::string &peer,
+                             const char *why) {
+  m_pipeline.reject(name(), reason);
+  std::lock_guard lock(m_log_mutex);
+  if (!m_refusals.allow())
+    return;
+  const auto suppressed = m_refusals.take_suppressed();
+  LOG_WARN("http: refused a request from ", peer, ": ", why,
+           suppressed > 0 ? " (and " + std::to_string(suppressed) +
+                                " more refusals since the last report)"
+                          : std::string());
 }
 
 void HttpEventSource::log_store_failure(const std::string &error) {

@@ -51,24 +51,13 @@ constexpr Range k_v4_ranges[] = {
 
 using Bytes = std::array<std::uint8_t, 16>;
 
-// Returns true if the first prefix bits of a and b are equal.
-bool same_prefix(const std::uint8_t *a, const std::uint8_t *b,
-                 unsigned prefix) {
-  const unsigned whole = prefix / 8;
-  if (std::memcmp(a, b, whole) != 0)
-    return false;
-  const unsigned rest = prefix % 8;
-  if (rest == 0)
-    return true;
-  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
-  return (a[whole] & mask) == (b[whole] & mask);
-}
+using util::NetworkList;
 
 bool in_v6(const Bytes &address, std::initializer_list<std::uint8_t> network,
            unsigned prefix) {
   Bytes bytes{};
   std::copy(network.begin(), network.end(), bytes.begin());
-  return same_prefix(address.data(), bytes.data(), prefix);
+  return NetworkList::same_prefix(address.data(), bytes.data(), prefix);
 }
 
 std::uint32_t v4_at(const std::uint8_t *bytes) {
@@ -88,10 +77,7 @@ const char *v4_kind(std::uint32_t address) {
 }
 
 std::string text_of(int family, const std::uint8_t *bytes) {
-  char text[INET6_ADDRSTRLEN];
-  if (!inet_ntop(family, bytes, text, sizeof(text)))
-    return "?";
-  return text;
+  return NetworkList::text_of(family, bytes);
 }
 
 // Returns why the v4 address embedded at offset of a v6 address is refused.
@@ -173,38 +159,11 @@ void set(CURL *handle, CURLoption option, const char *name, T value) {
 
 tl::expected<AddressPolicy, std::string>
 AddressPolicy::parse(std::string_view allow_list) {
+  auto allowed = NetworkList::parse(allow_list);
+  if (!allowed)
+    return tl::unexpected(allowed.error());
   AddressPolicy policy;
-  for (const auto item : util::split(allow_list, ',')) {
-    const auto fail = [&](const std::string &why) {
-      return tl::unexpected(util::quote(item) + ": " + why);
-    };
-    const auto slash = item.find('/');
-    const std::string address(item.substr(0, slash));
-    Network network;
-    if (inet_pton(AF_INET, address.c_str(), network.bytes.data()) == 1)
-      network.family = AF_INET;
-    else if (inet_pton(AF_INET6, address.c_str(), network.bytes.data()) == 1)
-      network.family = AF_INET6;
-    else
-      return fail("not an IPv4 or IPv6 address or network");
-    const unsigned bits = network.family == AF_INET ? 32 : 128;
-    network.prefix = bits;
-    if (slash != std::string_view::npos) {
-      const auto prefix = util::parse_unsigned(item.substr(slash + 1), bits);
-      if (!prefix)
-        return fail("the prefix length must be a number from 0 to " +
-                    std::to_string(bits));
-      network.prefix = static_cast<unsigned>(*prefix);
-    }
-    Bytes masked{};
-    for (unsigned bit = 0; bit < network.prefix; bit++)
-      masked[bit / 8] |= network.bytes[bit / 8] & (0x80 >> (bit % 8));
-    if (masked != network.bytes)
-      return fail("bits are set after the prefix; did you mean " +
-                  text_of(network.family, masked.data()) + "/" +
-                  std::to_string(network.prefix) + "?");
-    policy.m_allowed.push_back(network);
-  }
+  policy.m_allowed = std::move(*allowed);
   return policy;
 }
 
@@ -214,7 +173,7 @@ std::optional<std::string> AddressPolicy::refusal(const sockaddr &address,
     const auto &v4 = reinterpret_cast<const sockaddr_in &>(address);
     const auto *bytes = reinterpret_cast<const std::uint8_t *>(&v4.sin_addr);
     const char *kind = v4_kind(v4_at(bytes));
-    if (!kind || allows(AF_INET, bytes))
+    if (!kind || m_allowed.contains(AF_INET, bytes))
       return std::nullopt;
     return text_of(AF_INET, bytes) + " is " + kind;
   }
@@ -222,9 +181,7 @@ std::optional<std::string> AddressPolicy::refusal(const sockaddr &address,
     const auto &v6 = reinterpret_cast<const sockaddr_in6 &>(address);
     Bytes bytes;
     std::memcpy(bytes.data(), &v6.sin6_addr, bytes.size());
-    if (allows(AF_INET6, bytes.data()) ||
-        (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr) &&
-         allows(AF_INET, bytes.data() + 12)))
+    if (m_allowed.contains(address, length))
       return std::nullopt;
     return v6_refusal(bytes);
   }
@@ -248,24 +205,7 @@ AddressPolicy::literal_refusal(std::string_view host) const {
   return std::nullopt;
 }
 
-std::string AddressPolicy::to_string() const {
-  std::string text;
-  for (const auto &network : m_allowed) {
-    if (!text.empty())
-      text += ',';
-    text += text_of(network.family, network.bytes.data()) + "/" +
-            std::to_string(network.prefix);
-  }
-  return text;
-}
-
-bool AddressPolicy::allows(int family, const std::uint8_t *bytes) const {
-  for (const auto &network : m_allowed)
-    if (network.family == family &&
-        same_prefix(bytes, network.bytes.data(), network.prefix))
-      return true;
-  return false;
-}
+std::string AddressPolicy::to_string() const { return m_allowed.to_string(); }
 
 void guard(CURL *handle, const AddressPolicy &policy, GuardState &state) {
   state.policy = &policy;

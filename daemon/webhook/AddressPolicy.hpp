@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/NetworkList.hpp"
+
 #include <tl/expected.hpp>
 
 #include <curl/curl.h>
@@ -43,15 +45,7 @@ public:
   std::string to_string() const;
 
 private:
-  struct Network {
-    int family = 0; // AF_INET (first 4 bytes used) or AF_INET6
-    std::array<std::uint8_t, 16> bytes{};
-    unsigned prefix = 0;
-  };
-
-  bool allows(int family, const std::uint8_t *bytes) const;
-
-  std::vector<Network> m_allowed;
+  util::NetworkList m_allowed;
 };
 
 // What the guard of one transfer saw. Must outlive the transfer.

@@ -436,4 +436,45 @@ BOOST_AUTO_TEST_CASE(bad_webhook_settings_name_the_setting) {
                  .rfind("DOVEWARDEN_WEBHOOK_RETENTION: ", 0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(listener_and_events_settings_are_read) {
+  const auto defaults = parse({});
+  BOOST_TEST(defaults.http_max_body == 10u * 1024 * 1024);
+  BOOST_TEST(defaults.http_token_file.empty());
+  BOOST_TEST(defaults.http_allow_from.empty());
+  BOOST_TEST(defaults.listener_limits.head_timeout.count() == 10000);
+  BOOST_TEST(defaults.listener_limits.max_connections == 512u);
+  const auto config =
+      parse({"--listener-max-connections", "64"},
+            {{"DOVEWARDEN_LISTENER_HEAD_TIMEOUT", "2s"},
+             {"DOVEWARDEN_LISTENER_BODY_TIMEOUT", "5s"},
+             {"DOVEWARDEN_LISTENER_IDLE_TIMEOUT", "1s"},
+             {"DOVEWARDEN_LISTENER_MAX_REQUESTS", "10"},
+             {"DOVEWARDEN_HTTP_MAX_BODY", "65536"},
+             {"DOVEWARDEN_HTTP_TOKEN_FILE", "/etc/dovewarden/events.token"},
+             {"DOVEWARDEN_HTTP_ALLOW_FROM", "127.0.0.1/32,::1"}});
+  const auto &limits = config.listener_limits;
+  BOOST_TEST(limits.max_connections == 64u);
+  BOOST_TEST(limits.head_timeout.count() == 2000);
+  BOOST_TEST(limits.body_timeout.count() == 5000);
+  BOOST_TEST(limits.idle_timeout.count() == 1000);
+  BOOST_TEST(limits.max_requests == 10u);
+  BOOST_TEST(config.http_max_body == 65536u);
+  BOOST_TEST(config.http_token_file == "/etc/dovewarden/events.token");
+  BOOST_TEST(config.http_allow_from == "127.0.0.1/32,::1");
+}
+
+BOOST_AUTO_TEST_CASE(bad_listener_settings_name_the_setting) {
+  for (const auto &[setting, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"DOVEWARDEN_HTTP_ALLOW_FROM", "10.0.0.1/8"},
+           {"DOVEWARDEN_HTTP_MAX_BODY", "10"},
+           {"DOVEWARDEN_LISTENER_HEAD_TIMEOUT", "0s"},
+           {"DOVEWARDEN_LISTENER_MAX_CONNECTIONS", "0"}}) {
+    BOOST_TEST_CONTEXT(setting) {
+      BOOST_TEST(error_of({}, {{setting, value}}).rfind(setting + ": ", 0) ==
+                 0u);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,3 +1,4 @@
+#include "RawConnection.hpp"
 #include "TestUtil.hpp"
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
@@ -72,12 +73,15 @@ private:
 // A source on a free loopback port, with a bus that hands subscribed_types
 // to a collector, and an admit that answers what admit_answer says.
 struct Served {
-  explicit Served(const std::string &subscribed_types = "*",
-                  std::size_t max_body = 1024) {
+  explicit Served(
+      const std::string &subscribed_types = "*", std::size_t max_body = 1024,
+      const std::function<void(HttpEventSource::Options &)> &configure = {}) {
     bus.subscribe(subscribed_types, collector);
     bus.start();
     HttpEventSource::Options options;
     options.max_body = max_body;
+    if (configure)
+      configure(options);
     // another process may take the port between free_port() and start()
     for (int attempt = 0; !source; attempt++) {
       options.address = {"127.0.0.1", free_port()};
@@ -351,6 +355,69 @@ BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_413_and_serving_goes_on) {
   BOOST_REQUIRE(at_limit);
   BOOST_TEST(at_limit->status == 202);
   BOOST_TEST(served.admitted.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_chunked_body_with_a_trailer_is_accepted) {
+  Served served;
+  const auto capture = read_file(k_create);
+  std::ostringstream request;
+  request << "POST /events HTTP/1.1\r\nHost: x\r\n"
+          << "Content-Type: application/json\r\n"
+          << "Transfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+          << std::hex << capture.size() << "\r\n"
+          << capture << "\r\n0\r\nX-Checksum: 1\r\n\r\n";
+  dw::test::RawConnection connection(served.port);
+  BOOST_REQUIRE(connection.send(request.str()));
+  const auto answer =
+      connection.receive(std::chrono::seconds(10), "accepted\n");
+  BOOST_TEST(answer.rfind("HTTP/1.1 202", 0) == 0);
+  BOOST_TEST(served.admitted.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_is_needed_once_set_in_any_scheme_case) {
+  Served served("*", 1024, [](HttpEventSource::Options &options) {
+    options.token.emplace("events-token");
+  });
+  httplib::Client client("127.0.0.1", served.port);
+  const auto capture = read_file(k_create);
+  for (const auto &headers :
+       {httplib::Headers{}, httplib::Headers{{"Authorization", "Bearer wrong"}},
+        httplib::Headers{{"Authorization", "Basic events-token"}}}) {
+    const auto refused =
+        client.Post("/events", headers, capture, "application/json");
+    BOOST_REQUIRE(refused);
+    BOOST_TEST(refused->status == 401);
+    BOOST_TEST(refused->get_header_value("WWW-Authenticate") == "Bearer");
+  }
+  BOOST_TEST(served.rejected("unauthorized") == 3);
+  BOOST_TEST(served.admitted.empty());
+  for (const char *scheme : {"Bearer ", "bearer "}) {
+    const auto taken =
+        client.Post("/events",
+                    httplib::Headers{{"Authorization",
+                                      std::string(scheme) + "events-token"}},
+                    capture, "application/json");
+    BOOST_REQUIRE(taken);
+    BOOST_TEST(taken->status == 202);
+  }
+  BOOST_TEST(served.admitted.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_outside_allow_from_is_403) {
+  Served refusing("*", 1024, [](HttpEventSource::Options &options) {
+    options.allow_from = *dw::util::NetworkList::parse("10.0.0.0/8,::2");
+  });
+  const auto refused = refusing.post(read_file(k_create));
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(refused->status == 403);
+  BOOST_TEST(refusing.rejected("forbidden") == 1);
+  BOOST_TEST(refusing.admitted.empty());
+  Served taking("*", 1024, [](HttpEventSource::Options &options) {
+    options.allow_from = *dw::util::NetworkList::parse("127.0.0.0/8");
+  });
+  const auto taken = taking.post(read_file(k_create));
+  BOOST_REQUIRE(taken);
+  BOOST_TEST(taken->status == 202);
 }
 
 BOOST_AUTO_TEST_CASE(an_admit_that_throws_is_a_store_failure) {

@@ -156,6 +156,34 @@ BOOST_FIXTURE_TEST_CASE(replicate_refuses_bad_input, ReplicationApiFixture) {
   BOOST_TEST(store.records.empty());
 }
 
+// an e-mail address has at most 254 bytes; a longer name is refused before
+// it reaches the store or the log
+BOOST_FIXTURE_TEST_CASE(names_over_255_bytes_are_refused,
+                        ReplicationApiFixture) {
+  const std::string longest(admin::ReplicationApi::k_max_name, 'a');
+  const std::string longer = longest + "a";
+  auto result = replicate(json{{"mask", longer}});
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 400);
+  BOOST_TEST(json::parse(result->body).at("error") ==
+             "\"mask\" is longer than 255 bytes");
+  BOOST_TEST(store.records.empty());
+  result = client().Delete("/v1/replication/users/" + longer, auth);
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 400);
+  BOOST_TEST(json::parse(result->body).at("error") ==
+             "user is longer than 255 bytes");
+  result = client().Get("/v1/replication/users?mask=" + longer, auth);
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 400);
+  BOOST_TEST(json::parse(result->body).at("error") ==
+             "mask is longer than 255 bytes");
+  result = replicate(json{{"mask", longest}});
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 200);
+  BOOST_TEST(store.find(longest).has_value());
+}
+
 BOOST_FIXTURE_TEST_CASE(remove_known_and_unknown, ReplicationApiFixture) {
   store.add("dave@example.org");
   store.add("erin");
