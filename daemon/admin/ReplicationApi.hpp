@@ -2,11 +2,13 @@
 
 #include "admin/Routes.hpp"
 #include "replication/SkippedUsers.hpp"
+#include "store/Priority.hpp"
 
 #include <tl/expected.hpp>
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace httplib {
@@ -19,6 +21,19 @@ class ReplicationStore;
 }
 
 namespace dovewarden::admin {
+
+// What a POST /v1/replication/replicate body asks for.
+struct ReplicateRequest {
+  std::string mask;
+  bool full = false;
+  // doveadm replicator replicate's default
+  store::Priority priority = store::Priority::low;
+};
+
+// Returns the meaning of a replicate request's body, or the reason it has
+// none.
+tl::expected<ReplicateRequest, std::string>
+parse_replicate(std::string_view body);
 
 // The replication routes of the admin API (docs/cli.md):
 //   GET    /v1/replication/status     the queue's counts, the skipped syncs
