@@ -11,6 +11,8 @@ DW_PACKAGES=(
 	redis-server redis-sentinel
 	python3 python3-zmq python3-msgpack curl jq procps
 	clang-format clang-tidy bear
+	# the libFuzzer harnesses (fuzz/): clang and its runtimes, libFuzzer among them
+	clang libclang-rt-14-dev
 )
 
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.

@@ -60,14 +60,8 @@ tl::unexpected<std::string> invalid(std::string reason) {
   return tl::unexpected(std::move(reason));
 }
 
-struct ReplicateRequest {
-  std::string mask;
-  bool full = false;
-  // doveadm replicator replicate's default
-  store::Priority priority = store::Priority::low;
-};
+} // namespace
 
-// Returns the request body's meaning, or the reason it has none.
 tl::expected<ReplicateRequest, std::string>
 parse_replicate(std::string_view body) {
   const auto parsed = json::parse(body, nullptr, false);
@@ -98,8 +92,6 @@ parse_replicate(std::string_view body) {
     return invalid(*error);
   return request;
 }
-
-} // namespace
 
 ReplicationApi::ReplicationApi(store::ReplicationStore &store,
                                UserLister list_users,

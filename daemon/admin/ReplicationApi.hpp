@@ -2,12 +2,14 @@
 
 #include "admin/Routes.hpp"
 #include "replication/SkippedUsers.hpp"
+#include "store/Priority.hpp"
 
 #include <tl/expected.hpp>
 
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dovewarden::util {
@@ -20,6 +22,19 @@ class ReplicationStore;
 }
 
 namespace dovewarden::admin {
+
+// What a POST /v1/replication/replicate body asks for.
+struct ReplicateRequest {
+  std::string mask;
+  bool full = false;
+  // doveadm replicator replicate's default
+  store::Priority priority = store::Priority::low;
+};
+
+// Returns the meaning of a replicate request's body, or the reason it has
+// none.
+tl::expected<ReplicateRequest, std::string>
+parse_replicate(std::string_view body);
 
 // The replication routes of the admin API (docs/cli.md):
 //   GET    /v1/replication/status     the queue's counts, the skipped syncs

@@ -16,21 +16,25 @@ namespace dovewarden::test {
 // failing makes every call answer an error.
 class FakeReplicationStore : public store::ReplicationStore {
 public:
-  std::map<std::string, store::UserRecord> records;
-  store::QueueStatus queue_status;
   std::atomic<bool> failing = false;
-  std::mutex mutex;
+
+  // What the test sets and reads goes through the mutex too: the admin
+  // server calls the store on its own threads.
+  void set_queue_status(const store::QueueStatus &status) {
+    std::lock_guard lock(m_mutex);
+    m_queue_status = status;
+  }
 
   std::string describe() const override { return "fake"; }
   Result<void> do_ping() override { return check(); }
 
   Result<void>
   do_enqueue(const std::vector<store::SyncRequest> &requests) override {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(m_mutex);
     if (failing)
       return db::unavailable("fake store down");
     for (const auto &request : requests) {
-      auto &record = records[request.user];
+      auto &record = m_records[request.user];
       record.user = request.user;
       if (!record.queued || request.priority > record.priority)
         record.priority = request.priority;
@@ -64,10 +68,10 @@ public:
     return unsupported();
   }
   Result<bool> do_remove(const std::string &user) override {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(m_mutex);
     if (failing)
       return db::unavailable("fake store down");
-    return records.erase(user) > 0;
+    return m_records.erase(user) > 0;
   }
   Result<std::vector<std::string>> do_lease_owners() override {
     return unsupported();
@@ -77,36 +81,48 @@ public:
   }
   Result<std::vector<store::UserRecord>>
   do_users(std::string_view mask) override {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(m_mutex);
     if (failing)
       return db::unavailable("fake store down");
     std::vector<store::UserRecord> found;
-    for (const auto &[user, record] : records) {
+    for (const auto &[user, record] : m_records) {
       if (util::glob_match(mask, user))
         found.push_back(record);
     }
     return found;
   }
   Result<store::QueueStatus> do_status(store::TimePoint) override {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(m_mutex);
     if (failing)
       return db::unavailable("fake store down");
-    return queue_status;
+    return m_queue_status;
   }
 
   void add(const std::string &user) {
-    std::lock_guard lock(mutex);
-    records[user].user = user;
+    std::lock_guard lock(m_mutex);
+    m_records[user].user = user;
+  }
+  void put(const store::UserRecord &record) {
+    std::lock_guard lock(m_mutex);
+    m_records[record.user] = record;
+  }
+  std::size_t size() {
+    std::lock_guard lock(m_mutex);
+    return m_records.size();
   }
   std::optional<store::UserRecord> find(const std::string &user) {
-    std::lock_guard lock(mutex);
-    const auto it = records.find(user);
-    if (it == records.end())
+    std::lock_guard lock(m_mutex);
+    const auto it = m_records.find(user);
+    if (it == m_records.end())
       return std::nullopt;
     return it->second;
   }
 
 private:
+  std::mutex m_mutex;
+  std::map<std::string, store::UserRecord> m_records;
+  store::QueueStatus m_queue_status;
+
   Result<void> check() {
     if (failing)
       return db::unavailable("fake store down");

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,18 +24,19 @@ struct ReplicationApiFixture {
   static constexpr const char *k_token = "s3cret-token";
 
   FakeReplicationStore store;
-  std::vector<std::string> doveadm_users{"alex", "bert"};
-  std::string doveadm_error; // non-empty: listing users fails
-  replication::SkippedUsers::Summary skipped;
   std::uint16_t port = 0;
   admin::ReplicationApi api{
       store,
       [this]() -> tl::expected<std::vector<std::string>, std::string> {
-        if (!doveadm_error.empty())
-          return tl::unexpected(doveadm_error);
-        return doveadm_users;
+        std::lock_guard lock(m_mutex);
+        if (!m_doveadm_error.empty())
+          return tl::unexpected(m_doveadm_error);
+        return m_doveadm_users;
       },
-      [this] { return skipped; }};
+      [this] {
+        std::lock_guard lock(m_mutex);
+        return m_skipped;
+      }};
   std::unique_ptr<admin::AdminServer> server;
   httplib::Headers auth{{"Authorization", std::string("Bearer ") + k_token}};
 
@@ -61,10 +63,32 @@ struct ReplicationApiFixture {
     BOOST_REQUIRE(result);
     return nlohmann::json::parse(result->body);
   }
+  // What the API's callbacks answer, on the server's threads: the users
+  // doveadm knows, or why listing them fails (non-empty error), and the
+  // syncs skipped for noreplicate.
+  void set_doveadm_users(std::vector<std::string> users) {
+    std::lock_guard lock(m_mutex);
+    m_doveadm_users = std::move(users);
+  }
+  void set_doveadm_error(std::string error) {
+    std::lock_guard lock(m_mutex);
+    m_doveadm_error = std::move(error);
+  }
+  void set_skipped(replication::SkippedUsers::Summary skipped) {
+    std::lock_guard lock(m_mutex);
+    m_skipped = std::move(skipped);
+  }
+
   httplib::Result replicate(const nlohmann::json &body) {
     return client().Post("/v1/replication/replicate", auth, body.dump(),
                          "application/json");
   }
+
+private:
+  std::mutex m_mutex;
+  std::vector<std::string> m_doveadm_users{"alex", "bert"};
+  std::string m_doveadm_error;
+  replication::SkippedUsers::Summary m_skipped;
 };
 
 } // namespace dovewarden::test

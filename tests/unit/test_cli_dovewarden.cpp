@@ -68,7 +68,9 @@ BOOST_FIXTURE_TEST_CASE(dovewarden_command_against_the_server,
     return run_dovewarden(settings.empty() ? config : settings, args);
   };
 
-  store.queue_status.users = 2;
+  store::QueueStatus status;
+  status.users = 2;
+  store.set_queue_status(status);
   auto [code, output] = run("status");
   BOOST_TEST(code == 0);
   BOOST_TEST(output.find("Total number of known users   2\n") !=

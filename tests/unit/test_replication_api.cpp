@@ -28,11 +28,13 @@ store::TimePoint at(std::int64_t seconds) {
 BOOST_AUTO_TEST_SUITE(replication_api)
 
 BOOST_FIXTURE_TEST_CASE(status_counts, ReplicationApiFixture) {
-  store.queue_status.queued = {1, 2, 3, 4};
-  store.queue_status.waiting = 5;
-  store.queue_status.running = 6;
-  store.queue_status.failed = 7;
-  store.queue_status.users = 8;
+  store::QueueStatus status;
+  status.queued = {1, 2, 3, 4};
+  status.waiting = 5;
+  status.running = 6;
+  status.failed = 7;
+  status.users = 8;
+  store.set_queue_status(status);
   const auto result = client().Get("/v1/replication/status", auth);
   BOOST_REQUIRE(result);
   BOOST_TEST(result->status == 200);
@@ -45,7 +47,7 @@ BOOST_FIXTURE_TEST_CASE(status_counts, ReplicationApiFixture) {
 
 BOOST_FIXTURE_TEST_CASE(status_shows_the_syncs_skipped_for_noreplicate,
                         ReplicationApiFixture) {
-  skipped = {3, {"norep", "other"}};
+  set_skipped({3, {"norep", "other"}});
   const auto result = client().Get("/v1/replication/status", auth);
   BOOST_REQUIRE(result);
   BOOST_TEST(result->status == 200);
@@ -68,10 +70,12 @@ BOOST_FIXTURE_TEST_CASE(users_by_mask, ReplicationApiFixture) {
   alice.next_attempt = at(1700000200);
   alice.owner = "host-1";
   alice.lease_until = store::Clock::now() + 1h;
-  store.records["alice"] = alice;
-  store.add("bob");
-  store.records["bob"].owner = "host-2"; // an expired lease is not running
-  store.records["bob"].lease_until = at(1);
+  store.put(alice);
+  store::UserRecord bob;
+  bob.user = "bob";
+  bob.owner = "host-2"; // an expired lease is not running
+  bob.lease_until = at(1);
+  store.put(bob);
 
   auto result = client().Get("/v1/replication/users?mask=a%2A", auth);
   BOOST_TEST(body_of(result) == json::parse(R"([{
@@ -109,7 +113,7 @@ BOOST_FIXTURE_TEST_CASE(replicate_one_user_known_or_not,
   BOOST_TEST((carol->priority == Priority::low));
   BOOST_TEST(!carol->full_requested);
   BOOST_TEST((carol->requested >= before));
-  BOOST_TEST(store.records.size() == 1u);
+  BOOST_TEST(store.size() == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(replicate_mask_full_priority, ReplicationApiFixture) {
@@ -117,7 +121,7 @@ BOOST_FIXTURE_TEST_CASE(replicate_mask_full_priority, ReplicationApiFixture) {
   store.add("anna");
   store.add("bob");
   // "alex" is only known to doveadm, "anna" to both
-  doveadm_users = {"alex", "anna", "bert"};
+  set_doveadm_users({"alex", "anna", "bert"});
   const auto result =
       replicate({{"mask", "a*"}, {"full", true}, {"priority", "sync"}});
   BOOST_TEST(body_of(result) == json::parse(R"({"queued":3})"));
@@ -153,7 +157,7 @@ BOOST_FIXTURE_TEST_CASE(replicate_refuses_bad_input, ReplicationApiFixture) {
       BOOST_TEST(json::parse(result->body).at("error").is_string());
     }
   }
-  BOOST_TEST(store.records.empty());
+  BOOST_TEST(store.size() == 0u);
 }
 
 // an e-mail address has at most 254 bytes; a longer name is refused before
@@ -227,7 +231,7 @@ BOOST_FIXTURE_TEST_CASE(store_failures_answer_503, ReplicationApiFixture) {
 
 BOOST_FIXTURE_TEST_CASE(user_list_failure_answers_503, ReplicationApiFixture) {
   store.add("alice");
-  doveadm_error = "doveadm: 500";
+  set_doveadm_error("doveadm: 500");
   const auto result = replicate({{"mask", "a*"}});
   BOOST_REQUIRE(result);
   BOOST_TEST(result->status == 503);

@@ -78,11 +78,17 @@ BOOST_AUTO_TEST_CASE(wait_idle_waits_for_the_job_being_run) {
 BOOST_AUTO_TEST_CASE(a_job_may_post_another) {
   std::vector<int> order;
   SerialExecutor executor;
+  // job 1 posts job 3 only once job 2 is posted: the executor promises the
+  // order of posting, and this fixes which one that is
+  std::promise<void> second_posted;
+  auto posted = second_posted.get_future().share();
   executor.post([&] {
     order.push_back(1);
+    posted.wait();
     executor.post([&] { order.push_back(3); });
   });
   executor.post([&] { order.push_back(2); });
+  second_posted.set_value();
   executor.wait_idle();
   BOOST_TEST((order == std::vector<int>{1, 2, 3}));
 }
