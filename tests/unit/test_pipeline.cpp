@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
 #include <mutex>
 
 namespace dw = dovewarden;
@@ -118,6 +119,39 @@ BOOST_AUTO_TEST_CASE(a_gap_inside_a_batch_goes_right_before_its_event) {
       3);
   BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="imap"})") ==
              1);
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_top_seq_is_a_counted_reset_not_a_loss) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  auto collector = std::make_shared<Collector>();
+  bus.subscribe("*", collector);
+  bus.start();
+  dw::pipeline::Pipeline pipeline(bus, metrics);
+  pipeline.submit(plugin_event("message.new", 1));
+  pipeline.submit(plugin_event("message.new", 2));
+  auto forged = plugin_event("message.new", 0);
+  forged.message.set("seq", std::numeric_limits<std::uint64_t>::max());
+  pipeline.submit(std::move(forged));
+  // the real process goes on, then really loses two
+  pipeline.submit(plugin_event("message.new", 3));
+  pipeline.submit(plugin_event("message.new", 4));
+  pipeline.submit(plugin_event("message.new", 7));
+  bus.stop();
+
+  const auto lines = collector->lines();
+  std::vector<std::string> lost;
+  for (const auto &line : lines)
+    if (line.rfind(R"({"type":"events.lost",)", 0) == 0)
+      lost.push_back(line);
+  BOOST_REQUIRE_EQUAL(lost.size(), 1u);
+  BOOST_TEST(lost[0].find(R"("lost":2,"after_seq":4,"next_seq":7)") !=
+             std::string::npos);
+  BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="imap"})") ==
+             2);
+  // the forged seq and the step back from it
+  BOOST_TEST(metric(metrics,
+                    R"(dovewarden_events_seq_resets_total{svc="imap"})") == 2);
 }
 
 BOOST_AUTO_TEST_CASE(events_nobody_wants_in_a_batch_are_counted_as_filtered) {
