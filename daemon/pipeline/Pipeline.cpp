@@ -5,6 +5,7 @@
 #include "util/Logger.hpp"
 #include "util/Strings.hpp"
 
+#include <algorithm>
 #include <variant>
 
 namespace dovewarden::pipeline {
@@ -101,6 +102,15 @@ std::optional<core::Event> Pipeline::check_loss(const core::Event &event) {
   lost.message.set("lost", loss->lost);
   lost.message.set("after_seq", loss->after_seq);
   lost.message.set("next_seq", loss->next_seq);
+  // whose changes the lost messages may have held: the users either side of
+  // the gap (one, for an imap or pop3 process); replication syncs them
+  wire::Strings users;
+  for (const auto name : {std::string_view(loss->last_user), user})
+    if (!name.empty() &&
+        std::find(users.begin(), users.end(), name) == users.end())
+      users.emplace_back(name);
+  if (!users.empty())
+    lost.message.set("users", std::move(users));
   m_metrics.event_received(lost.source, lost.type());
   return lost;
 }

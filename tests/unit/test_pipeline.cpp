@@ -154,6 +154,31 @@ BOOST_AUTO_TEST_CASE(a_forged_top_seq_is_a_counted_reset_not_a_loss) {
                     R"(dovewarden_events_seq_resets_total{svc="imap"})") == 2);
 }
 
+BOOST_AUTO_TEST_CASE(events_lost_names_the_users_either_side_of_the_gap) {
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus(metrics);
+  auto collector = std::make_shared<Collector>();
+  bus.subscribe("events.lost", collector);
+  bus.start();
+  dw::pipeline::Pipeline pipeline(bus, metrics);
+  const auto of = [](std::int64_t seq, const std::string &user) {
+    auto event = plugin_event("message.new", seq, "lmtp");
+    event.message.set("user", user);
+    return event;
+  };
+  pipeline.submit(of(1, "alice"));
+  pipeline.submit(of(3, "alice")); // one user: an imap process
+  pipeline.submit(of(5, "bob"));   // lmtp: both neighbours
+  bus.stop();
+
+  const auto lines = collector->lines();
+  BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+  BOOST_TEST(lines[0].find(R"("users":["alice"])") != std::string::npos,
+             lines[0]);
+  BOOST_TEST(lines[1].find(R"("users":["alice","bob"])") != std::string::npos,
+             lines[1]);
+}
+
 BOOST_AUTO_TEST_CASE(events_nobody_wants_in_a_batch_are_counted_as_filtered) {
   dw::metrics::Metrics metrics;
   dw::bus::Bus bus(metrics);
