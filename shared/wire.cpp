@@ -119,6 +119,8 @@ public:
       if (!string(key))
         return std::nullopt;
       if (key == "v") {
+        if (have_version)
+          return std::nullopt;
         Value version;
         if (!value(version) || !std::holds_alternative<std::int64_t>(version) ||
             std::get<std::int64_t>(version) !=
@@ -126,6 +128,8 @@ public:
           return std::nullopt;
         have_version = true;
       } else if (key == "type") {
+        if (have_type)
+          return std::nullopt;
         std::string_view type;
         if (!string(type) || type.empty())
           return std::nullopt;
@@ -313,6 +317,33 @@ private:
   const unsigned char *m_end;
 };
 
+// the most fields compared pairwise; beyond, the keys are sorted
+constexpr std::size_t k_pairwise_fields = 24;
+
+// Returns true if two fields have one key. Readers disagree on which of the
+// two counts (Message::find takes the first, a JSON reader of the stream
+// the last), so a message with one is refused.
+bool has_duplicate_key(const std::vector<Field> &fields) {
+  if (fields.size() <= k_pairwise_fields) {
+    // the plugin's messages: a handful of short keys that mostly differ in
+    // length or first letter
+    for (std::size_t i = 1; i < fields.size(); i++) {
+      const auto &key = fields[i].key;
+      for (std::size_t j = 0; j < i; j++)
+        if (fields[j].key.size() == key.size() &&
+            (key.empty() || fields[j].key[0] == key[0]) && fields[j].key == key)
+          return true;
+    }
+    return false;
+  }
+  std::vector<std::string_view> keys;
+  keys.reserve(fields.size());
+  for (const auto &field : fields)
+    keys.emplace_back(field.key);
+  std::sort(keys.begin(), keys.end());
+  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+}
+
 } // namespace
 
 const Value *Message::find(std::string_view key) const {
@@ -374,6 +405,8 @@ const char *reject_name(Reject reason) {
     return "no_type";
   case Reject::too_large:
     return "too_large";
+  case Reject::duplicate_key:
+    return "duplicate_key";
   }
   return "unknown";
 }
@@ -381,8 +414,11 @@ const char *reject_name(Reject reason) {
 tl::expected<Message, Reject> decode(std::string_view bytes) {
   if (bytes.size() > k_max_message_bytes)
     return tl::unexpected(Reject::too_large);
-  if (auto message = FlatReader(bytes).read())
+  if (auto message = FlatReader(bytes).read()) {
+    if (has_duplicate_key(message->fields))
+      return tl::unexpected(Reject::duplicate_key);
     return std::move(*message);
+  }
   auto &zone = decode_zone();
   const ZoneClearer clearer{zone};
   msgpack::object root;
@@ -409,12 +445,16 @@ tl::expected<Message, Reject> decode(std::string_view bytes) {
       return tl::unexpected(Reject::bad_key);
     const std::string_view key = as_view(kv.key.via.str);
     if (key == "v") {
+      if (have_version)
+        return tl::unexpected(Reject::duplicate_key);
       if (!is_version(kv.val))
         return tl::unexpected(Reject::no_version);
       if (kv.val.via.u64 != k_version)
         return tl::unexpected(Reject::unknown_version);
       have_version = true;
     } else if (key == "type") {
+      if (have_type)
+        return tl::unexpected(Reject::duplicate_key);
       if (kv.val.type != msgpack::type::STR || kv.val.via.str.size == 0)
         return tl::unexpected(Reject::no_type);
       message.type = std::string(as_view(kv.val.via.str));
@@ -427,6 +467,8 @@ tl::expected<Message, Reject> decode(std::string_view bytes) {
     return tl::unexpected(Reject::no_version);
   if (!have_type)
     return tl::unexpected(Reject::no_type);
+  if (has_duplicate_key(message.fields))
+    return tl::unexpected(Reject::duplicate_key);
   return message;
 }
 

@@ -57,6 +57,7 @@ enum class Reject {
   unknown_version, // "v" is not a version this build knows
   no_type,         // no string "type"
   too_large,       // more than k_max_message_bytes
+  duplicate_key,   // a key twice ("v" and "type" included)
 };
 
 // Returns a short snake_case name for reason, usable as a metric label.

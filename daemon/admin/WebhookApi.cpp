@@ -7,6 +7,7 @@
 #include "util/Logger.hpp"
 #include "util/Random.hpp"
 #include "util/Strings.hpp"
+#include "util/Time.hpp"
 #include "webhook/DeliveryJson.hpp"
 #include "webhook/EndpointJson.hpp"
 #include "webhook/EndpointUrl.hpp"
@@ -16,8 +17,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
-#include <ctime>
 #include <optional>
 
 namespace dovewarden::admin {
@@ -63,8 +62,8 @@ void rotate(webhook::Endpoint &endpoint, std::string secret,
 }
 
 // Returns a time of the recover request: Unix seconds, RFC 3339
-// ("2024-05-01T12:00:00Z", "…+02:00", fractions ignored) or a duration ago
-// ("2h").
+// ("2024-05-01T12:00:00Z", "…+02:00", as util::parse_rfc3339_micros reads
+// it) or a duration ago ("2h").
 tl::expected<TimePoint, std::string>
 time_member(const std::string &key, const json &value, TimePoint now) {
   const auto expected = key + ": expected Unix seconds, an RFC 3339 time or "
@@ -76,44 +75,11 @@ time_member(const std::string &key, const json &value, TimePoint now) {
   const auto text = value.get<std::string>();
   if (const auto ago = util::parse_duration(text))
     return now - *ago;
-  std::tm tm{};
-  char separator = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year,
-                  &tm.tm_mon, &tm.tm_mday, &separator, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec, &consumed) != 7 ||
-      consumed != 19 ||
-      (separator != 'T' && separator != 't' && separator != ' '))
+  const auto micros = util::parse_rfc3339_micros(text);
+  if (!micros)
     return Error(expected);
-  std::string_view rest(text);
-  rest.remove_prefix(19);
-  if (!rest.empty() && rest.front() == '.') {
-    rest.remove_prefix(1);
-    while (!rest.empty() && rest.front() >= '0' && rest.front() <= '9')
-      rest.remove_prefix(1);
-  }
-  long offset = 0;
-  if (rest == "Z" || rest == "z") {
-    offset = 0;
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') &&
-             rest[3] == ':') {
-    const auto hours = util::parse_unsigned(rest.substr(1, 2), 23);
-    const auto minutes = util::parse_unsigned(rest.substr(4, 2), 59);
-    if (!hours || !minutes)
-      return Error(expected);
-    offset = static_cast<long>(*hours * 3600 + *minutes * 60);
-    if (rest[0] == '-')
-      offset = -offset;
-  } else {
-    return Error(expected);
-  }
-  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-    return Error(expected);
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  const std::time_t seconds = ::timegm(&tm);
-  return TimePoint(std::chrono::seconds(seconds - offset));
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      std::chrono::microseconds(*micros)));
 }
 
 json parse_body(const util::HttpRequest &request) {

@@ -43,6 +43,10 @@ Metrics::Metrics()
       m_lost(family<prometheus::Counter>(
           *m_registry, "dovewarden_events_lost_total",
           "Events missing in a plugin process's sequence numbers")),
+      m_seq_resets(family<prometheus::Counter>(
+          *m_registry, "dovewarden_events_seq_resets_total",
+          "Implausible sequence numbers (a jump no lost events explain, "
+          "or a step back), taken as a new start, not as events lost")),
       m_filtered(family<prometheus::Counter>(*m_registry,
                                              "dovewarden_events_filtered_total",
                                              "Events no subscription matched")
@@ -134,6 +138,10 @@ void Metrics::peer_refused(std::string_view source, std::string_view reason) {
 void Metrics::events_lost(std::string_view svc, std::uint64_t count) {
   counter(m_lost, {{"svc", m_services.admit(svc)}})
       .Increment(static_cast<double>(count));
+}
+
+void Metrics::seq_reset(std::string_view svc) {
+  counter(m_seq_resets, {{"svc", m_services.admit(svc)}}).Increment();
 }
 
 void Metrics::event_filtered() { m_filtered.Increment(); }

@@ -44,6 +44,8 @@ public:
   // few fixed names.
   void peer_refused(std::string_view source, std::string_view reason);
   void events_lost(std::string_view svc, std::uint64_t count);
+  // Counts a seq no real process sends (LossDetector's reset).
+  void seq_reset(std::string_view svc);
   void event_filtered();
   // Returns the metrics of the subscriber called name, creating them.
   Subscriber subscriber(const std::string &name);
@@ -58,6 +60,7 @@ private:
   prometheus::Family<prometheus::Counter> &m_rejected;
   prometheus::Family<prometheus::Counter> &m_refused;
   prometheus::Family<prometheus::Counter> &m_lost;
+  prometheus::Family<prometheus::Counter> &m_seq_resets;
   prometheus::Counter &m_filtered;
   prometheus::Family<prometheus::Counter> &m_delivered;
   prometheus::Family<prometheus::Counter> &m_failed;

@@ -3,12 +3,16 @@
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
 #include "util/Logger.hpp"
+#include "util/Strings.hpp"
 
+#include <algorithm>
 #include <variant>
 
 namespace dovewarden::pipeline {
 
 namespace {
+
+constexpr auto k_reset_log_interval = std::chrono::minutes(1);
 
 // Returns the unsigned integer value of key, or nothing.
 std::optional<std::uint64_t> unsigned_field(const wire::Message &message,
@@ -33,7 +37,8 @@ void copy_field(const wire::Message &from, wire::Message &to,
 
 Pipeline::Pipeline(bus::Bus &bus, metrics::Metrics &metrics,
                    core::LossDetector::Options loss_options)
-    : m_bus(bus), m_metrics(metrics), m_loss(loss_options) {}
+    : m_bus(bus), m_metrics(metrics), m_loss(loss_options),
+      m_reset_log(k_reset_log_interval) {}
 
 std::size_t Pipeline::submit(core::Event event) {
   m_metrics.event_received(event.source, event.type());
@@ -71,14 +76,19 @@ std::optional<core::Event> Pipeline::check_loss(const core::Event &event) {
   const auto seq = unsigned_field(event.message, "seq");
   if (inst.empty() || !seq)
     return std::nullopt;
+  const auto user = event.message.str("user");
   std::optional<core::LossDetector::Loss> loss;
   {
     std::lock_guard lock(m_loss_mutex);
-    loss = m_loss.observe(inst, *seq);
+    loss = m_loss.observe(inst, *seq, core::LossDetector::Clock::now(), user);
   }
   if (!loss)
     return std::nullopt;
   const auto svc = event.message.str("svc");
+  if (loss->kind == core::LossDetector::Loss::Kind::reset) {
+    report_reset(event, *loss);
+    return std::nullopt;
+  }
   m_metrics.events_lost(svc, loss->lost);
   LOG_DEBUG("lost ", loss->lost, " events from ", svc, " pid ",
             event.message.integer("pid"), " inst ", inst, " between seq ",
@@ -92,8 +102,35 @@ std::optional<core::Event> Pipeline::check_loss(const core::Event &event) {
   lost.message.set("lost", loss->lost);
   lost.message.set("after_seq", loss->after_seq);
   lost.message.set("next_seq", loss->next_seq);
+  // whose changes the lost messages may have held: the users either side of
+  // the gap (one, for an imap or pop3 process); replication syncs them
+  wire::Strings users;
+  for (const auto name : {std::string_view(loss->last_user), user})
+    if (!name.empty() &&
+        std::find(users.begin(), users.end(), name) == users.end())
+      users.emplace_back(name);
+  if (!users.empty())
+    lost.message.set("users", std::move(users));
   m_metrics.event_received(lost.source, lost.type());
   return lost;
+}
+
+void Pipeline::report_reset(const core::Event &event,
+                            const core::LossDetector::Loss &reset) {
+  const auto svc = event.message.str("svc");
+  m_metrics.seq_reset(svc);
+  std::lock_guard lock(m_reset_log_mutex);
+  if (!m_reset_log.allow())
+    return;
+  const auto suppressed = m_reset_log.take_suppressed();
+  LOG_WARN("seq of ", util::quote(svc), " pid ", event.message.integer("pid"),
+           " inst ", util::quote(event.message.str("inst")), " went from ",
+           reset.after_seq, " to ", reset.next_seq,
+           ", which no lost events explain: taken as a new start (a forged "
+           "message?)",
+           suppressed > 0 ? " (and " + std::to_string(suppressed) +
+                                " more since the last report)"
+                          : std::string());
 }
 
 std::size_t Pipeline::publish(core::Event event) {

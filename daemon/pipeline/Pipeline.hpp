@@ -3,6 +3,7 @@
 #include "core/Event.hpp"
 #include "core/LossDetector.hpp"
 #include "shared/wire.hpp"
+#include "util/Throttle.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -40,8 +41,11 @@ public:
   void reject(std::string_view source, std::string_view reason);
 
 private:
-  // Returns the events.lost that event reveals (counted), or nothing.
+  // Returns the events.lost that event reveals (counted), or nothing. An
+  // implausible seq is counted and logged (report_reset), not published.
   std::optional<core::Event> check_loss(const core::Event &event);
+  void report_reset(const core::Event &event,
+                    const core::LossDetector::Loss &reset);
   std::size_t publish(core::Event event);
   void publish(const std::vector<std::shared_ptr<const core::Event>> &events);
 
@@ -49,6 +53,8 @@ private:
   metrics::Metrics &m_metrics;
   std::mutex m_loss_mutex;
   core::LossDetector m_loss;
+  std::mutex m_reset_log_mutex;
+  util::Throttle m_reset_log; // a warning a minute at most
 };
 
 } // namespace dovewarden::pipeline

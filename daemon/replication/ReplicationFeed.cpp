@@ -14,6 +14,8 @@ namespace {
 // the plugin batches for 20 ms; this adds at most half as much again
 constexpr std::chrono::milliseconds k_flush_interval{10};
 
+constexpr std::string_view k_events_lost = "events.lost";
+
 store::TimePoint event_time(const core::Event &event) {
   const auto us = event.message.integer("ts", -1);
   if (us <= 0)
@@ -75,22 +77,48 @@ ReplicationFeed::request_for(const core::Event &event) {
 }
 
 std::unique_ptr<filter::EventFilter> ReplicationFeed::filter() {
+  // events.lost comes from the Pipeline, never from the feed itself
   return std::make_unique<filter::SourceFilter>(
-      std::vector<std::string>{"daemon", "http"});
+      std::vector<std::string>{"daemon", "http"},
+      std::vector<std::string>{std::string(k_events_lost)});
 }
 
 void ReplicationFeed::handle(const core::Event &event) {
+  if (event.type() == k_events_lost) {
+    repair_loss(event);
+    return;
+  }
   auto request = request_for(event);
   if (!request)
     return;
-  std::lock_guard lock(m_mutex);
-  // most events find their user pending already: no copy of the name then
-  if (const auto it = m_pending.find(request->user); it != m_pending.end()) {
-    merge_request(it->second, *request);
+  queue(std::move(*request));
+}
+
+void ReplicationFeed::repair_loss(const core::Event &event) {
+  // what was lost is unknown, new mail included: as urgent as new mail
+  constexpr auto priority = store::Priority::high;
+  const auto *users = event.message.find("users");
+  const auto *names =
+      users != nullptr ? std::get_if<wire::Strings>(users) : nullptr;
+  if (names == nullptr || names->empty()) {
+    m_metrics.event(event.source, nullptr);
     return;
   }
-  auto user = request->user;
-  m_pending.emplace(std::move(user), std::move(*request));
+  for (const auto &user : *names) {
+    m_metrics.event(event.source, &priority);
+    queue(store::SyncRequest{user, priority, event_time(event), false, {}});
+  }
+}
+
+void ReplicationFeed::queue(store::SyncRequest request) {
+  std::lock_guard lock(m_mutex);
+  // most events find their user pending already: no copy of the name then
+  if (const auto it = m_pending.find(request.user); it != m_pending.end()) {
+    merge_request(it->second, request);
+    return;
+  }
+  auto user = request.user;
+  m_pending.emplace(std::move(user), std::move(request));
 }
 
 void ReplicationFeed::flush() {

@@ -22,7 +22,8 @@ class ReplicationMetrics;
 // passes is collapsed per user in memory (highest priority, earliest time)
 // and written to the store in one batch per flush, which is what lets the
 // store keep up with the plugin. A store that fails keeps the batch for
-// the next flush.
+// the next flush. An events.lost queues the users it names at high
+// priority at once, rather than leaving what was lost to the sweep.
 class ReplicationFeed : public bus::Subscriber {
 public:
   using Publish = std::function<void(core::Event)>;
@@ -33,7 +34,8 @@ public:
 
   // The filter to subscribe with: every event but the daemon's own (the
   // feed publishes some) and those of POST /events, which admit() stored
-  // already, so that one the feed does not act on counts as filtered out.
+  // already, so that one the feed does not act on counts as filtered out;
+  // and events.lost.
   static std::unique_ptr<filter::EventFilter> filter();
 
   std::string name() const override { return "replication"; }
@@ -53,6 +55,10 @@ public:
 
 private:
   std::optional<store::SyncRequest> request_for(const core::Event &event);
+  // Queues the users an events.lost names (loss-driven repair).
+  void repair_loss(const core::Event &event);
+  // Adds request to the batch, merged with the user's request there.
+  void queue(store::SyncRequest request);
 
   Trigger m_trigger;
   store::ReplicationStore &m_store;

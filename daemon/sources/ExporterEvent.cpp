@@ -1,8 +1,8 @@
 #include "sources/ExporterEvent.hpp"
 
+#include "sources/StrictJson.hpp"
 #include "util/Strings.hpp"
-
-#include <nlohmann/json.hpp>
+#include "util/Time.hpp"
 
 #include <algorithm>
 #include <array>
@@ -19,14 +19,17 @@ namespace dovewarden::sources {
 namespace {
 
 // ordered: the fields keep Dovecot's order, as the plugin's keep theirs
-using Json = nlohmann::ordered_json;
+using Json = StrictJson::Json;
 using Error = ExporterEvent::Error;
 using Reject = ExporterEvent::Reject;
 
 // Dovecot nests three levels (event, fields, a string list); far deeper
 // input would only cost stack when it is converted
 constexpr int k_max_depth = 32;
-constexpr std::int64_t k_micros = 1000000;
+
+// the times of an event, the one it is stamped with first
+constexpr std::array<std::string_view, 2> k_time_keys = {"end_time",
+                                                         "start_time"};
 
 // the names this class sets itself; a Dovecot field of the same name would
 // otherwise shadow them (type and v are the wire format's own)
@@ -50,131 +53,74 @@ bool is_blank(std::string_view text) {
   return true;
 }
 
-tl::expected<Json, Error> parse_json(std::string_view body) {
+Reject reject_for(StrictJson::Failure failure) {
+  switch (failure) {
+  case StrictJson::Failure::truncated:
+    return Reject::truncated;
+  case StrictJson::Failure::duplicate_key:
+    return Reject::duplicate_key;
+  case StrictJson::Failure::bad_number:
+    return Reject::bad_number;
+  case StrictJson::Failure::syntax:
+  case StrictJson::Failure::too_deep:
+    break;
+  }
+  return Reject::not_json;
+}
+
+tl::expected<StrictJson::Parsed, Error> parse_json(std::string_view body) {
   if (is_blank(body))
     return fail(Reject::not_json, "empty body");
-  int depth = 0;
-  const Json::parser_callback_t track_depth =
-      [&depth](int level, Json::parse_event_t, Json &) {
-        depth = std::max(depth, level);
-        return true;
-      };
-  try {
-    auto root = Json::parse(body, track_depth);
-    if (depth > k_max_depth)
-      return fail(Reject::not_json, "JSON nested deeper than " +
-                                        std::to_string(k_max_depth) +
-                                        " levels");
-    return root;
-  } catch (const Json::parse_error &e) {
-    // the parser reports the byte after the end when the input ran out
-    if (e.byte > body.size())
-      return fail(Reject::truncated, "truncated JSON: the body ends after " +
-                                         std::to_string(body.size()) +
-                                         " bytes");
-    return fail(Reject::not_json,
-                "not JSON: syntax error at byte " + std::to_string(e.byte));
-  }
+  auto parsed = StrictJson::parse(body, k_max_depth,
+                                  {k_time_keys.begin(), k_time_keys.end()});
+  if (!parsed)
+    return fail(reject_for(parsed.error().failure),
+                std::move(parsed.error().message));
+  return std::move(*parsed);
 }
 
-// Reads count digits at text[at...]. Returns their value, or -1.
-int digits(std::string_view text, std::size_t at, std::size_t count) {
-  if (at + count > text.size())
-    return -1;
-  int value = 0;
-  for (std::size_t i = at; i < at + count; i++) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i])))
-      return -1;
-    value = value * 10 + (text[i] - '0');
-  }
-  return value;
-}
-
-// Returns the offset of the zone ("Z", "+HH:MM", "-HH:MM") in seconds.
-std::optional<std::int64_t> zone_offset(std::string_view zone) {
-  if (zone == "Z" || zone == "z")
-    return 0;
-  if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':')
-    return std::nullopt;
-  const int hours = digits(zone, 1, 2);
-  const int minutes = digits(zone, 4, 2);
-  if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59)
-    return std::nullopt;
-  const std::int64_t offset = hours * 3600 + minutes * 60;
-  return zone[0] == '-' ? -offset : offset;
-}
-
-// Parses RFC 3339 ("2026-11-22T19:36:10.442828Z", Dovecot's form, or with
-// fewer fraction digits or a numeric zone). Returns µs since the epoch.
-std::optional<std::int64_t> rfc3339_micros(std::string_view text) {
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
-      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-      text[13] != ':' || text[16] != ':')
-    return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = digits(text, 0, 4) - 1900;
-  tm.tm_mon = digits(text, 5, 2) - 1;
-  tm.tm_mday = digits(text, 8, 2);
-  tm.tm_hour = digits(text, 11, 2);
-  tm.tm_min = digits(text, 14, 2);
-  tm.tm_sec = digits(text, 17, 2);
-  if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
-      tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
-    return std::nullopt;
-  std::size_t at = 19;
-  std::int64_t fraction = 0;
-  if (text[at] == '.') {
-    std::int64_t scale = k_micros;
-    for (at++;
-         at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]));
-         at++) {
-      scale /= 10; // digits beyond µs are dropped
-      fraction += (text[at] - '0') * scale;
-    }
-    if (at == 20)
-      return std::nullopt;
-  }
-  const auto offset = zone_offset(text.substr(at));
-  if (!offset)
-    return std::nullopt;
-  const std::time_t seconds = ::timegm(&tm);
-  if (seconds == static_cast<std::time_t>(-1))
-    return std::nullopt;
-  return (static_cast<std::int64_t>(seconds) - *offset) * k_micros + fraction;
-}
-
-// Reads a Dovecot time: an RFC 3339 string, or seconds as a number
-// ("1795376170.442828", time_format = unix). Returns µs since the epoch.
-std::optional<std::int64_t> micros(const Json &value) {
+// Reads a Dovecot time: an RFC 3339 string, or Unix seconds as a number
+// (time_format = unix), whose text as written is number_text. Returns µs
+// since the epoch.
+std::optional<std::int64_t> micros(const Json &value,
+                                   const std::string *number_text) {
   if (value.is_string())
-    return rfc3339_micros(value.get_ref<const std::string &>());
-  if (!value.is_number())
-    return std::nullopt;
-  // a double holds such a time to ±0.25 µs, so rounding restores it exactly
-  const double seconds = value.get<double>();
-  // whole seconds: the most that still fit in µs
-  constexpr std::int64_t max_seconds =
-      std::numeric_limits<std::int64_t>::max() / k_micros;
-  if (!std::isfinite(seconds) ||
-      std::fabs(seconds) > static_cast<double>(max_seconds))
-    return std::nullopt;
-  return static_cast<std::int64_t>(std::llround(seconds * k_micros));
+    return util::parse_rfc3339_micros(value.get_ref<const std::string &>());
+  if (value.is_number() && number_text != nullptr)
+    return util::parse_unix_micros(*number_text);
+  return std::nullopt;
 }
 
-// Returns the event time: when it was sent (end_time), else when it began,
-// else when it arrived here.
+const std::string *
+number_text(const std::vector<std::pair<std::string, std::string>> &texts,
+            std::string_view key) {
+  for (const auto &[name, text] : texts)
+    if (name == key)
+      return &text;
+  return nullptr;
+}
+
+// Checks every time of the event, then returns the event time: when it was
+// sent (end_time), else when it began, else when it arrived here.
 tl::expected<std::int64_t, Error>
-event_micros(const Json &root, std::chrono::system_clock::time_point received) {
-  for (const char *key : {"end_time", "start_time"}) {
-    const auto it = root.find(key);
-    if (it == root.end())
+event_micros(const StrictJson::Parsed &parsed,
+             std::chrono::system_clock::time_point received) {
+  std::optional<std::int64_t> event_time;
+  for (const auto key : k_time_keys) {
+    const auto it = parsed.root.find(key);
+    if (it == parsed.root.end())
       continue;
-    if (const auto parsed = micros(*it))
-      return *parsed;
-    return fail(Reject::bad_time,
-                std::string(key) + " is neither an RFC 3339 time nor a number");
+    const auto time = micros(*it, number_text(parsed.number_texts, key));
+    if (!time)
+      return fail(Reject::bad_time,
+                  std::string(key) +
+                      " is neither an RFC 3339 time nor Unix seconds from "
+                      "1970 to 9999, with at most 9 fraction digits");
+    if (!event_time)
+      event_time = time;
   }
+  if (event_time)
+    return *event_time;
   return std::chrono::duration_cast<std::chrono::microseconds>(
              received.time_since_epoch())
       .count();
@@ -289,33 +235,32 @@ void set_string(wire::Message &message, std::string_view key,
     message.set(key, std::move(value));
 }
 
-} // namespace
-
 tl::expected<core::Event, Error>
-ExporterEvent::parse(std::string_view body,
-                     std::chrono::system_clock::time_point received) {
-  auto root = parse_json(body);
-  if (!root)
-    return tl::unexpected(root.error());
-  if (!root->is_object())
+read_event(std::string_view body,
+           std::chrono::system_clock::time_point received) {
+  auto parsed = parse_json(body);
+  if (!parsed)
+    return tl::unexpected(parsed.error());
+  const Json &root = parsed->root;
+  if (!root.is_object())
     return fail(Reject::not_an_object, std::string("the body is a JSON ") +
-                                           root->type_name() +
+                                           root.type_name() +
                                            ", not one event object");
-  auto type = string_at(*root, "event");
+  auto type = string_at(root, "event");
   if (type.empty())
     return fail(Reject::no_event_name,
                 "no event name (\"event\"); include name in the metric's "
                 "exporter_include");
   static const Json k_no_fields = Json::object();
-  const auto fields_it = root->find("fields");
-  const Json &fields = fields_it != root->end() && fields_it->is_object()
+  const auto fields_it = root.find("fields");
+  const Json &fields = fields_it != root.end() && fields_it->is_object()
                            ? *fields_it
                            : k_no_fields;
   auto user = string_at(fields, "user");
   if (user.empty())
     return fail(Reject::no_user,
                 "event " + util::quote(type) + " has no fields.user");
-  const auto ts = event_micros(*root, received);
+  const auto ts = event_micros(*parsed, received);
   if (!ts)
     return tl::unexpected(ts.error());
 
@@ -323,23 +268,45 @@ ExporterEvent::parse(std::string_view body,
   event.received = received;
   auto &message = event.message;
   message.set("ts", *ts);
-  set_string(message, "host", string_at(*root, "hostname"));
-  set_string(message, "svc", service(*root, fields, type));
+  set_string(message, "host", string_at(root, "hostname"));
+  set_string(message, "svc", service(root, fields, type));
   message.set("user", std::move(user));
   set_string(message, "session", string_at(fields, "session"));
   set_string(message, "ip", string_at(fields, "remote_ip"));
   if (const char *known = origin(type))
     message.set("origin", std::string(known));
+  // no key comes twice (StrictJson) and the reserved ones are left out, so
+  // only user and session can meet a name already set: every other field is
+  // appended without a search, keeping this linear in the fields
+  message.fields.reserve(message.fields.size() + fields.size() + 1);
   for (const auto &[key, value] : fields.items()) {
     const auto name = field_name(type, key, fields);
-    if (!name.empty() && !reserved(key))
+    if (name.empty() || reserved(key))
+      continue;
+    if (key == "user" || key == "session")
       message.set(name, to_value(value));
+    else
+      message.fields.push_back(wire::Field{std::string(name), to_value(value)});
   }
-  const auto categories = root->find("categories");
-  if (categories != root->end() && categories->is_array())
+  const auto categories = root.find("categories");
+  if (categories != root.end() && categories->is_array())
     message.set("categories", to_value(*categories));
   message.type = std::move(type);
   return event;
+}
+
+} // namespace
+
+tl::expected<core::Event, Error>
+ExporterEvent::parse(std::string_view body,
+                     std::chrono::system_clock::time_point received) {
+  // nothing above is meant to throw; should it, the answer is still a 400
+  // that says no more than this (an exception's text may quote the body)
+  try {
+    return read_event(body, received);
+  } catch (const std::exception &) {
+    return fail(Reject::not_json, "the body could not be parsed");
+  }
 }
 
 const char *ExporterEvent::reject_name(Reject reason) {
@@ -356,6 +323,10 @@ const char *ExporterEvent::reject_name(Reject reason) {
     return "no_user";
   case Reject::bad_time:
     return "bad_time";
+  case Reject::bad_number:
+    return "bad_number";
+  case Reject::duplicate_key:
+    return "duplicate_key";
   }
   return "unknown";
 }

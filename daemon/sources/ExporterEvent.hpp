@@ -32,7 +32,9 @@ public:
     not_an_object, // top level is not an object
     no_event_name, // no string "event"
     no_user,       // no string "user" in "fields"
-    bad_time,      // start_time or end_time is neither RFC 3339 nor a number
+    bad_time,      // start_time or end_time is not a valid time (util/Time)
+    bad_number,    // a number outside a double's range (1e400)
+    duplicate_key, // one object has a key twice
   };
   struct Error {
     Reject reason;

@@ -401,6 +401,50 @@ class BackgroundTest(ReplicationCase):
         self.assertIn("MadeWhileDown", state["mailboxes"])
 
 
+class LossRepairTest(ReplicationCase):
+    # a message per command (flush interval 0), at most 4 of them queued: a session
+    # overflows the plugin's queue while the daemon is away
+    pair_options = {"primary_options": {"settings": {"dovewarden_queue_limit": "4",
+                                                     "dovewarden_flush_interval": "0"}}}
+
+    def test_a_seq_gap_syncs_the_sessions_user_at_once(self):
+        """The daemon away while alice's IMAP session goes on, and her APPEND is among
+        what the plugin drops. Back, the session's next command shows the gap: alice is
+        queued at high and her APPEND is on the replica within 15 s, with no sweep."""
+        d = self.daemon()
+        self.bring_over("alice")
+        long = Imap(self.primary, "alice")
+        long.select("INBOX")
+        long.noop()
+        inst = d.stream.wait_for(lambda e: e.get("cmd_name") == "NOOP" and e.get("user") == "alice",
+                                 what="the long session's NOOP")[0]["inst"]
+        d.stop()
+        log_mark = self.primary.log_size()
+        # whichever end of its queue the plugin drops from, the APPEND is far from both
+        for _ in range(10):
+            long.noop()
+        message, msgid = make_message("while the daemon was away", to="alice")
+        long.append("INBOX", message)
+        for _ in range(10):
+            long.noop()
+        dropped = wait_until(lambda: self.primary.dropped_total(self.primary.log_since(log_mark)), 10,
+                             what="a `dovewarden: dropped N event(s)` line in Dovecot's log")
+        self.assertGreater(dropped, 0)
+        d.start()  # a new stream
+        # what the plugin had queued arrives once it has reconnected; then the next seq
+        d.stream.wait_for(lambda e: e.get("inst") == inst, timeout=10,
+                          what="the long session's queued events after the restart")
+        long.noop()
+        lost = d.stream.wait_for(lambda e: e.get("type") == "events.lost" and e.get("inst") == inst,
+                                 timeout=10, what="events.lost for the long session")[0]
+        self.assertEqual(lost.get("users"), ["alice"], lost)
+        state = self.converged("alice", "a gap in the long session's seq")
+        self.assertIn(f"<{msgid}>", [m[0] for m in state["mailboxes"]["INBOX"]["messages"]])
+        self.assertGreaterEqual(d.metric("dovewarden_replication_events_total", source="daemon",
+                                         priority="high"), 1)
+        long.logout()
+
+
 class EventExporterTest(ReplicationCase):
     def setUp(self):
         self.http_port = free_port()

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -503,6 +504,45 @@ BOOST_AUTO_TEST_CASE(errors_say_why) {
        Reject::bad_time, "end_time"},
       {R"({"event":"e","start_time":true,"fields":{"user":"u"}})",
        Reject::bad_time, "start_time"},
+      // each time is checked on its own: a valid end_time hides nothing
+      {R"({"event":"e","start_time":"yesterday",)"
+       R"("end_time":"2026-11-22T19:36:10.448947Z","fields":{"user":"u"}})",
+       Reject::bad_time, "start_time"},
+      {R"({"event":"e","start_time":-1,"end_time":1795376170.448947,)"
+       R"("fields":{"user":"u"}})",
+       Reject::bad_time, "start_time"},
+      {R"({"event":"e","end_time":"2026-02-30T00:00:00Z",)"
+       R"("fields":{"user":"u"}})",
+       Reject::bad_time, "end_time"},
+      {R"({"event":"e","end_time":-1,"fields":{"user":"u"}})", Reject::bad_time,
+       "end_time"},
+      {R"({"event":"e","end_time":"-1","fields":{"user":"u"}})",
+       Reject::bad_time, "end_time"},
+      {R"({"event":"e","end_time":"2026-11-22T19:36:10.)" +
+           std::string(25, '1') + R"(Z","fields":{"user":"u"}})",
+       Reject::bad_time, "end_time"},
+      {R"({"event":"e","end_time":1795376170.)" + std::string(25, '1') +
+           R"(,"fields":{"user":"u"}})",
+       Reject::bad_time, "end_time"},
+      {R"({"event":"e","end_time":1e12,"fields":{"user":"u"}})",
+       Reject::bad_time, "end_time"},
+      // numbers a double cannot hold, wherever they are
+      {R"({"event":"e","fields":{"user":"u","duration":1e400}})",
+       Reject::bad_number, "outside the range of a double"},
+      {R"({"event":"e","fields":{"user":"u","n":-1e400}})", Reject::bad_number,
+       "outside the range of a double"},
+      {R"({"event":"e","fields":{"user":"u","n":)" + std::string(400, '9') +
+           "}}",
+       Reject::bad_number, "outside the range of a double"},
+      {R"({"event":"e","end_time":1e400,"fields":{"user":"u"}})",
+       Reject::bad_number, "outside the range of a double"},
+      // a key twice means different things to different readers
+      {R"({"event":"e","event":"f","fields":{"user":"u"}})",
+       Reject::duplicate_key, R"(the key "event" appears twice)"},
+      {R"({"event":"e","fields":{"user":"u","user":"v"}})",
+       Reject::duplicate_key, R"(the key "user" appears twice)"},
+      {R"({"event":"e","fields":{"user":"u","m":{"a":1,"b":2,"a":3}}})",
+       Reject::duplicate_key, R"(the key "a" appears twice)"},
   };
   for (const auto &c : cases) {
     BOOST_TEST_CONTEXT(c.body.substr(0, 60)) {
@@ -514,6 +554,64 @@ BOOST_AUTO_TEST_CASE(errors_say_why) {
       BOOST_TEST(error.message.find('\n') == std::string::npos);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_key_error_quotes_a_long_key_in_part) {
+  const std::string key(1000, 'k');
+  const auto error = parse_error(R"({"event":"e","fields":{"user":"u",")" +
+                                 key + R"(":1,")" + key + R"(":2}}})");
+  BOOST_TEST(ExporterEvent::reject_name(error.reason) ==
+             std::string("duplicate_key"));
+  BOOST_TEST(error.message.size() < 200);
+}
+
+BOOST_AUTO_TEST_CASE(same_keys_in_different_objects_are_no_duplicates) {
+  const auto event = parse(R"({"event":"e","fields":{"user":"u","event":"x",)"
+                           R"("m":{"user":1},"n":{"user":2}}})");
+  BOOST_TEST(event.message.str("event") == "x");
+}
+
+BOOST_AUTO_TEST_CASE(parsing_time_grows_linearly_with_the_keys) {
+  // 30,000 keys, as an attacker would send to slow every request: all in
+  // fields, or in 300 objects of 100 among the fields. Bodies of one size
+  // cost the caches and the allocator alike, so only the algorithm can make
+  // the difference: about none if linear, 100 times if the work grows with
+  // the square of the keys in one object.
+  constexpr int k_groups = 300;
+  constexpr int k_per_group = 100;
+  const auto body = [&](bool grouped) {
+    std::string text = R"({"event":"e","fields":{"user":"u")";
+    for (int g = 0; g < k_groups; g++) {
+      if (grouped)
+        text += ",\"group" + std::to_string(g) + "\":{";
+      for (int i = 0; i < k_per_group; i++) {
+        const auto n = std::to_string(g * k_per_group + i);
+        text += (grouped && i == 0 ? "\"" : ",\"") + std::string("field") + n +
+                "\":" + n;
+      }
+      if (grouped)
+        text += "}";
+    }
+    return text + "}}";
+  };
+  // the best of a few runs: the least disturbed by other work
+  const auto seconds = [](const std::string &text) {
+    double best = 1e9;
+    for (int run = 0; run < 5; run++) {
+      const auto start = std::chrono::steady_clock::now();
+      const auto event = ExporterEvent::parse(text, k_received);
+      const std::chrono::duration<double> took =
+          std::chrono::steady_clock::now() - start;
+      BOOST_REQUIRE(event);
+      best = std::min(best, took.count());
+    }
+    return best;
+  };
+  const auto grouped = seconds(body(true));
+  const auto flat = seconds(body(false));
+  BOOST_TEST_MESSAGE("30k keys in 300 objects " << grouped << " s, in one "
+                                                << flat << " s");
+  BOOST_TEST(flat / grouped < 5);
 }
 
 BOOST_AUTO_TEST_CASE(an_event_name_with_a_newline_stays_one_line) {
@@ -534,6 +632,10 @@ BOOST_AUTO_TEST_CASE(reject_names_are_labels) {
              std::string("no_user"));
   BOOST_TEST(ExporterEvent::reject_name(Reject::bad_time) ==
              std::string("bad_time"));
+  BOOST_TEST(ExporterEvent::reject_name(Reject::bad_number) ==
+             std::string("bad_number"));
+  BOOST_TEST(ExporterEvent::reject_name(Reject::duplicate_key) ==
+             std::string("duplicate_key"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

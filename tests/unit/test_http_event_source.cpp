@@ -296,6 +296,13 @@ BOOST_AUTO_TEST_CASE(malformed_bodies_are_400_with_a_reason_and_counted) {
       {R"({"event":"imap_command_finished","fields":{"session":"s"}})",
        "no_user", "has no fields.user"},
       {"[" + capture + "]", "not_an_object", "not one event object"},
+      {R"({"event":"e","fields":{"user":"u","duration":1e400}})", "bad_number",
+       "outside the range of a double"},
+      {R"({"event":"e","fields":{"user":"u","user":"v"}})", "duplicate_key",
+       "appears twice"},
+      {R"({"event":"e","start_time":"2026-02-30T00:00:00Z",)"
+       R"("end_time":"2026-11-22T19:36:10.448947Z","fields":{"user":"u"}})",
+       "bad_time", "start_time"},
   };
   for (const auto &c : cases) {
     BOOST_TEST_CONTEXT(c.reason) {

@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
 #include <mutex>
 
 namespace dw = dovewarden;
@@ -48,6 +49,24 @@ double metric(const dw::metrics::Metrics &metrics, const std::string &line) {
   return at == std::string::npos ? -1
                                  : std::stod(text.substr(at + line.size() + 2));
 }
+
+// A Pipeline onto a started bus where a Collector takes the types asked for.
+struct Collected {
+  explicit Collected(const std::string &types) {
+    bus.subscribe(types, collector);
+    bus.start();
+  }
+  // Stops the bus and returns what the collector took.
+  std::vector<std::string> lines() {
+    bus.stop();
+    return collector->lines();
+  }
+
+  dw::metrics::Metrics metrics;
+  dw::bus::Bus bus{metrics};
+  std::shared_ptr<Collector> collector = std::make_shared<Collector>();
+  dw::pipeline::Pipeline pipeline{bus, metrics};
+};
 
 } // namespace
 
@@ -118,6 +137,51 @@ BOOST_AUTO_TEST_CASE(a_gap_inside_a_batch_goes_right_before_its_event) {
       3);
   BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="imap"})") ==
              1);
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_top_seq_is_a_counted_reset_not_a_loss) {
+  Collected collected("events.lost");
+  auto &pipeline = collected.pipeline;
+  pipeline.submit(plugin_event("message.new", 1));
+  pipeline.submit(plugin_event("message.new", 2));
+  auto forged = plugin_event("message.new", 0);
+  forged.message.set("seq", std::numeric_limits<std::uint64_t>::max());
+  pipeline.submit(std::move(forged));
+  // the real process goes on, then really loses two
+  pipeline.submit(plugin_event("message.new", 3));
+  pipeline.submit(plugin_event("message.new", 4));
+  pipeline.submit(plugin_event("message.new", 7));
+
+  const auto lost = collected.lines();
+  BOOST_REQUIRE_EQUAL(lost.size(), 1u);
+  BOOST_TEST(lost[0].find(R"("lost":2,"after_seq":4,"next_seq":7)") !=
+             std::string::npos);
+  const auto &metrics = collected.metrics;
+  BOOST_TEST(metric(metrics, R"(dovewarden_events_lost_total{svc="imap"})") ==
+             2);
+  // the forged seq and the step back from it
+  BOOST_TEST(metric(metrics,
+                    R"(dovewarden_events_seq_resets_total{svc="imap"})") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(events_lost_names_the_users_either_side_of_the_gap) {
+  Collected collected("events.lost");
+  auto &pipeline = collected.pipeline;
+  const auto of = [](std::int64_t seq, const std::string &user) {
+    auto event = plugin_event("message.new", seq, "lmtp");
+    event.message.set("user", user);
+    return event;
+  };
+  pipeline.submit(of(1, "alice"));
+  pipeline.submit(of(3, "alice")); // one user: an imap process
+  pipeline.submit(of(5, "bob"));   // lmtp: both neighbours
+
+  const auto lines = collected.lines();
+  BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+  BOOST_TEST(lines[0].find(R"("users":["alice"])") != std::string::npos,
+             lines[0]);
+  BOOST_TEST(lines[1].find(R"("users":["alice","bob"])") != std::string::npos,
+             lines[1]);
 }
 
 BOOST_AUTO_TEST_CASE(events_nobody_wants_in_a_batch_are_counted_as_filtered) {

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -122,7 +123,33 @@ BOOST_AUTO_TEST_CASE(its_filter_leaves_out_daemon_and_admitted_events) {
       BOOST_TEST(filter->matches(e) == c.passes);
     }
   }
-  BOOST_TEST(filter->describe() == "source != daemon AND source != http");
+  // the daemon's events.lost passes: it asks for a repair
+  e.message.type = "events.lost";
+  e.source = "daemon";
+  BOOST_TEST(filter->matches(e));
+  BOOST_TEST(filter->describe() ==
+             "(source != daemon AND source != http) OR event = events.lost");
+}
+
+BOOST_AUTO_TEST_CASE(events_lost_queues_the_users_it_names_at_once_high) {
+  dw::replication::ReplicationFeed feed(
+      dw::replication::Trigger::defaults(), *store, metrics, [] {},
+      [](dw::core::Event) {});
+  auto lost = dw::core::Event::internal("events.lost");
+  lost.message.set("lost", std::uint64_t{3});
+  lost.message.set("users", dw::wire::Strings{"alice", "bob"});
+  feed.handle(lost);
+  // a loss naming nobody (an instance whose user is unknown) queues nobody
+  feed.handle(dw::core::Event::internal("events.lost"));
+  feed.flush();
+  auto users = ok(store->users("*"));
+  BOOST_REQUIRE_EQUAL(users.size(), 2u);
+  std::sort(users.begin(), users.end(),
+            [](const auto &a, const auto &b) { return a.user < b.user; });
+  BOOST_TEST(users[0].user == "alice");
+  BOOST_TEST((users[0].priority == Priority::high));
+  BOOST_TEST(users[1].user == "bob");
+  BOOST_TEST((users[1].priority == Priority::high));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

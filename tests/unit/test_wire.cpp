@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <sstream>
 
 namespace dw = dovewarden;
@@ -313,6 +314,58 @@ BOOST_AUTO_TEST_CASE(rejects_an_integer_key) {
     p.pack(std::string("seven"));
   });
   BOOST_TEST(reject_of(bytes) == "bad_key");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_a_key_twice) {
+  // readers disagree on which one counts: Message::find takes the first, a
+  // JSON reader of the stream the last
+  const auto user_twice = pack_map(4, [](auto &p) {
+    p.pack(std::string("v"));
+    p.pack(1);
+    p.pack(std::string("type"));
+    p.pack(std::string("x"));
+    p.pack(std::string("user"));
+    p.pack(std::string("alice"));
+    p.pack(std::string("user"));
+    p.pack(std::string("mallory"));
+  });
+  BOOST_TEST(reject_of(user_twice) == "duplicate_key");
+  const auto type_twice = pack_map(3, [](auto &p) {
+    p.pack(std::string("v"));
+    p.pack(1);
+    p.pack(std::string("type"));
+    p.pack(std::string("x"));
+    p.pack(std::string("type"));
+    p.pack(std::string("y"));
+  });
+  BOOST_TEST(reject_of(type_twice) == "duplicate_key");
+  const auto version_twice = pack_map(3, [](auto &p) {
+    p.pack(std::string("v"));
+    p.pack(1);
+    p.pack(std::string("type"));
+    p.pack(std::string("x"));
+    p.pack(std::string("v"));
+    p.pack(1);
+  });
+  BOOST_TEST(reject_of(version_twice) == "duplicate_key");
+  // many fields (sorted, not compared pairwise), and a value the fast
+  // reader leaves to msgpack's
+  for (const bool nested : {false, true}) {
+    const auto many = pack_map(102, [&](auto &p) {
+      p.pack(std::string("v"));
+      p.pack(1);
+      p.pack(std::string("type"));
+      p.pack(std::string("x"));
+      for (int i = 0; i < 100; i++) {
+        p.pack("k" + std::to_string(i == 99 ? 42 : i));
+        if (nested)
+          p.pack(std::map<std::string, int>{{"a", i}});
+        else
+          p.pack(i);
+      }
+    });
+    BOOST_TEST(reject_of(many) == "duplicate_key", nested);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(rejects_missing_or_bad_version) {
