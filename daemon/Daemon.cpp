@@ -21,6 +21,7 @@
 #include "util/Duration.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
+#include "util/PrivateFiles.hpp"
 #include "util/System.hpp"
 #include "webhook/Deliverer.hpp"
 #include "webhook/Dispatcher.hpp"
@@ -73,6 +74,16 @@ open_store(const replication::ReplicationConfig &config) {
   if (!connected)
     throw util::Fatal("DOVEWARDEN_REDIS_ADDR: " + connected.error().message);
   return std::move(*connected);
+}
+
+// The Redis store leaves the store directory alone; the admin token made
+// there needs it, as private as SQLite's.
+void make_token_directory(const std::string &directory) {
+  std::error_code ignored;
+  std::filesystem::create_directories(
+      std::filesystem::path(directory).parent_path(), ignored);
+  if (auto made = util::make_private_directory(directory); !made)
+    throw util::Fatal("DOVEWARDEN_STORE_PATH: " + made.error());
 }
 
 std::string stream_text(const config::Config &config) {
@@ -244,9 +255,8 @@ void Daemon::start_admin_server() {
   if ((!m_store && !m_webhook_store) || !m_config.admin_addr)
     return;
   const auto &config = m_config;
-  // the Redis store leaves the directory alone; the token file needs it
-  std::error_code ignored;
-  std::filesystem::create_directories(config.replication.store_path, ignored);
+  if (config.admin_token.empty() && config.admin_token_file.empty())
+    make_token_directory(config.replication.store_path);
   auto token =
       admin::AdminToken::load(config.admin_token, config.admin_token_file,
                               config.replication.store_path);

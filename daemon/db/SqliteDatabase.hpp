@@ -31,8 +31,10 @@ public:
   using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
 
   // Opens directory/file, creating both if missing, and creates schema (as
-  // version) in a new file. Returns a failure if they cannot be created or
-  // opened, or if the file's schema is newer than version (corrupt).
+  // version) in a new file. The directory is left mode 0700, the file and
+  // its journals 0600 (util/PrivateFiles). Returns a failure if they cannot
+  // be created or opened, or if the file's schema is newer than version
+  // (corrupt).
   static Result<std::unique_ptr<SqliteDatabase>>
   open(const std::string &directory, const std::string &file,
        const char *schema, int version);

@@ -710,6 +710,21 @@ BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
              std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(sqlite_keeps_the_secrets_from_other_users) {
+  const test::Umask umask(022);
+  const std::string directory = make_temp_directory() + "/store";
+  BOOST_REQUIRE(::mkdir(directory.c_str(), 0755) == 0);
+  {
+    auto store = ok(SqliteWebhookStore::open(directory));
+    ok(store->put_endpoint(endpoint("ep_a", 1), false)); // with its secrets
+    ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+    BOOST_TEST(test::mode_of(directory) == 0700u);
+    BOOST_TEST(test::mode_of(directory + "/webhooks.db") == 0600u);
+    BOOST_TEST(test::mode_of(directory + "/webhooks.db-wal") == 0600u);
+  }
+  std::filesystem::remove_all(std::filesystem::path(directory).parent_path());
+}
+
 BOOST_AUTO_TEST_CASE(sqlite_reports_a_full_disk_as_unavailable) {
   const std::string directory = make_temp_directory();
   auto store = ok(SqliteWebhookStore::open(directory));
