@@ -1,6 +1,7 @@
 #include "replication/Replicator.hpp"
 
 #include "replication/ReplicationMetrics.hpp"
+#include "util/DependencyBackoff.hpp"
 #include "util/Logger.hpp"
 #include "util/System.hpp"
 
@@ -9,8 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
-#include <random>
 
 namespace dovewarden::replication {
 
@@ -57,14 +56,7 @@ Replicator::Replicator(Options options, store::ReplicationStore &store,
 Replicator::~Replicator() { stop(); }
 
 milliseconds Replicator::backoff(const Options &options, int failures) {
-  thread_local std::mt19937 random{std::random_device{}()};
-  const double base = static_cast<double>(options.retry_min.count());
-  const double max = static_cast<double>(options.retry_max.count());
-  const int doublings = std::clamp(failures - 1, 0, 40);
-  const double wait = std::min(max, std::ldexp(base, doublings));
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return milliseconds(
-      static_cast<std::int64_t>(std::min(max, wait * jitter(random))));
+  return util::backoff_wait(options.retry_min, options.retry_max, failures);
 }
 
 void Replicator::start() {
