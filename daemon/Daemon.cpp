@@ -32,7 +32,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 
 namespace dovewarden {
@@ -308,7 +307,7 @@ void Daemon::start_status_server() {
   if (!m_config.metrics_addr)
     return;
   m_status = std::make_unique<http::StatusServer>(
-      *m_config.metrics_addr, *m_metrics, [this] { return ready(); });
+      *m_config.metrics_addr, *m_metrics, [this] { return readiness(); });
   const auto started = m_status->start();
   if (!started)
     throw util::Fatal("DOVEWARDEN_METRICS_ADDR: " + started.error());
@@ -335,15 +334,30 @@ void Daemon::stop() {
     LOG_INFO("stopped");
 }
 
-bool Daemon::ready() const {
-  if (!m_started || m_stopping)
-    return false;
-  if (m_replicator && !m_replicator->store_ok())
-    return false;
-  if (m_deliverer && !m_deliverer->store_ok())
-    return false;
-  return std::all_of(m_sources.begin(), m_sources.end(),
-                     [](const auto &source) { return source->ready(); });
+bool Daemon::ready() const { return readiness().ready; }
+
+http::Readiness Daemon::readiness() const {
+  http::Readiness readiness;
+  if (!m_started || m_stopping) {
+    readiness.detail = m_stopping ? "stopping\n" : "starting\n";
+    return readiness;
+  }
+  readiness.ready = true;
+  const auto cannot_write = [&](const char *store, const std::string &why) {
+    readiness.ready = false;
+    readiness.detail += std::string(store) + ": cannot write: " + why + "\n";
+  };
+  if (m_store && !m_store->writable())
+    cannot_write("replication store", m_store->last_failure());
+  if (m_webhook_store && !m_webhook_store->writable())
+    cannot_write("webhook store", m_webhook_store->last_failure());
+  for (const auto &source : m_sources) {
+    if (!source->ready()) {
+      readiness.ready = false;
+      readiness.detail += source->describe() + ": not receiving\n";
+    }
+  }
+  return readiness;
 }
 
 void Daemon::publish_internal(const std::string &type) {

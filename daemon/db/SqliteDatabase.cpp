@@ -63,7 +63,7 @@ SqliteDatabase::open(const std::string &directory, const std::string &file,
             (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc))});
   }
   std::unique_ptr<SqliteDatabase> opened(
-      new SqliteDatabase(path, std::move(database)));
+      new SqliteDatabase(path, std::move(database), version));
   sqlite3_busy_timeout(opened->handle(), k_busy_timeout_ms);
   // One daemon owns the file: the lock taken once, not around every
   // transaction (file-lock system calls), and a second daemon on the same
@@ -85,8 +85,9 @@ SqliteDatabase::open(const std::string &directory, const std::string &file,
   return opened;
 }
 
-SqliteDatabase::SqliteDatabase(std::string path, Database database)
-    : m_path(std::move(path)), m_database(std::move(database)) {}
+SqliteDatabase::SqliteDatabase(std::string path, Database database, int version)
+    : m_path(std::move(path)), m_database(std::move(database)),
+      m_version(version) {}
 
 SqliteDatabase::~SqliteDatabase() = default;
 
@@ -176,6 +177,12 @@ Result<void> SqliteDatabase::commit() {
 void SqliteDatabase::rollback() {
   if (!sqlite3_get_autocommit(m_database.get()))
     run(m_rollback.get());
+}
+
+Result<void> SqliteDatabase::write_probe() {
+  const std::string sql =
+      "PRAGMA user_version = " + std::to_string(m_version) + ";";
+  return transaction([&] { return execute(sql.c_str()); });
 }
 
 StoreFailure SqliteDatabase::error(const char *what) const {

@@ -15,7 +15,7 @@ constexpr const char *k_exposition = "text/plain; version=0.0.4; charset=utf-8";
 
 StatusServer::StatusServer(util::ListenAddress address,
                            metrics::Metrics &metrics,
-                           std::function<bool()> ready)
+                           std::function<Readiness()> ready)
     : m_listener("metrics", std::move(address)) {
   auto &server = m_listener.server();
   server.Get("/metrics",
@@ -29,11 +29,12 @@ StatusServer::StatusServer(util::ListenAddress address,
   server.Get("/readyz",
              [ready = std::move(ready)](const httplib::Request &,
                                         httplib::Response &response) {
-               if (ready()) {
-                 response.set_content("ready\n", k_text);
+               const auto readiness = ready();
+               if (readiness.ready) {
+                 response.set_content("ready\n" + readiness.detail, k_text);
                } else {
                  response.status = 503;
-                 response.set_content("not ready\n", k_text);
+                 response.set_content("not ready\n" + readiness.detail, k_text);
                }
              });
 }

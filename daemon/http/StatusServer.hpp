@@ -13,13 +13,21 @@ class Metrics;
 
 namespace dovewarden::http {
 
+// What /readyz answers: 200 if ready, else 503, and below that line the
+// detail, lines that name what is wrong or degraded (a dependency down that
+// does not stop the intake leaves the daemon ready).
+struct Readiness {
+  bool ready = false;
+  std::string detail; // lines, each ending in '\n'
+};
+
 // GET /metrics (Prometheus text format), /healthz (200 while the process
 // runs) and /readyz (503 until ready() says so, e.g. until the sources are
 // bound, and again while shutting down).
 class StatusServer {
 public:
   StatusServer(util::ListenAddress address, metrics::Metrics &metrics,
-               std::function<bool()> ready);
+               std::function<Readiness()> ready);
 
   // Binds and starts serving. Returns an error text if the address cannot be
   // bound.

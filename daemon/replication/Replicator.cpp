@@ -352,7 +352,8 @@ void Replicator::keep() {
       continue;
     }
     m_metrics.queue(*status);
-    if (!m_store_ok.exchange(true)) {
+    // answering reads is not enough: a full disk still answers them
+    if (m_store.check() && !m_store_ok.exchange(true)) {
       LOG_INFO("replication: store answers again");
       wake();
     }

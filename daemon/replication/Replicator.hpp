@@ -80,8 +80,8 @@ public:
   void stop();
   // Tells idle workers that users were queued.
   void wake();
-  // Returns false while the store does not answer.
-  bool store_ok() const { return m_store_ok.load(); }
+  // Returns false while the store cannot write (ReplicationStore::writable).
+  bool store_ok() const { return m_store.writable(); }
   // Returns the syncs skipped for noreplicate since start, and the last
   // users skipped.
   SkippedUsers::Summary noreplicate() const { return m_skipped.summary(); }
@@ -134,7 +134,7 @@ private:
   UserdbCache m_userdb;
   SkippedUsers m_skipped;
 
-  std::atomic<bool> m_store_ok{true};
+  std::atomic<bool> m_store_ok{true}; // no store failure logged since
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::uint64_t m_wakeups = 0;

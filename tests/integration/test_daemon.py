@@ -2,12 +2,15 @@
 
 import json
 import os
+import resource
 import shutil
 import stat
 import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import msgpack
 import zmq
@@ -167,12 +170,12 @@ APPEND = {
 
 
 class StoreTest(unittest.TestCase):
-    """The embedded store's files."""
+    """The embedded store's files, and /readyz while its disk is full."""
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="dovewarden-it-")
         self.addCleanup(shutil.rmtree, self.root, True)
-        # replication and webhooks on: both stores
+        # replication on, toward a doveadm that is not there
         self.daemon = Daemon(self.root, f"ipc://{self.root}/events.sock", env={
             "DOVEWARDEN_DOVEADM_URL": f"http://127.0.0.1:{free_port()}",
             "DOVEWARDEN_DOVEADM_PASSWORD": "secret",
@@ -184,6 +187,13 @@ class StoreTest(unittest.TestCase):
         event = json.loads(json.dumps(APPEND))
         event["fields"]["user"] = user
         return self.daemon.post("/events", json.dumps(event).encode())[0]
+
+    def readyz(self):
+        try:
+            with urllib.request.urlopen(self.daemon.url("/readyz"), timeout=2) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
 
     def test_store_files_are_private(self):
         """A store directory left 0755 is made 0700, with a warning; every file in it 0600."""
@@ -199,6 +209,26 @@ class StoreTest(unittest.TestCase):
             mode = stat.S_IMODE(os.stat(os.path.join(self.daemon.store, name)).st_mode)
             self.assertEqual(mode, 0o600, f"{name} is mode {mode:o}")
         self.assertIn("was mode 0755; made it 0700", self.daemon.stderr_text())
+
+    def test_readyz_is_503_while_the_store_cannot_write(self):
+        """The disk full (a file-size limit on the daemon): POST /events fails, /readyz
+        503 naming the store; the disk freed: /readyz 200 again within 10 s, events taken."""
+        self.daemon.start()
+        self.assertEqual(self.post("alice"), 202)
+        pid = self.daemon.proc.pid
+        saved = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (1024, saved[1]))
+        try:
+            failed = [self.post(f"user{i}") for i in range(20)]
+            self.assertNotIn(202, failed, "no write can be taken")
+            status, body = self.readyz()
+            self.assertEqual(status, 503, body)
+            self.assertIn("replication store: cannot write", body)
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, saved)
+        wait_until(lambda: self.readyz()[0] == 200, 10, what="/readyz 200 with the disk freed")
+        self.assertTrue(self.daemon.running())
+        self.assertEqual(self.post("bob"), 202)
 
 
 if __name__ == "__main__":

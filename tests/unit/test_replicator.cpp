@@ -1,4 +1,5 @@
 #include "RedisServer.hpp"
+#include "StoreSubject.hpp"
 #include "TestUtil.hpp"
 #include "replication/ReplicationMetrics.hpp"
 #include "replication/Replicator.hpp"
@@ -425,6 +426,31 @@ BOOST_AUTO_TEST_CASE(stop_cancels_running_syncs_and_keeps_their_users_queued) {
 }
 
 BOOST_AUTO_TEST_CASE(
+    the_store_is_not_ok_while_its_disk_is_full_though_it_answers_reads) {
+  start();
+  sync_last("alice");
+  dw::store::ReplicationStore::Result<void> written;
+  bool ok_while_full = true;
+  {
+    // no write takes even one page; reads, and the keeper's status, work
+    const dw::test::FileSizeLimit full(1024);
+    BOOST_REQUIRE(full.set());
+    // the feed's write, on a thread of its own
+    std::thread([&] {
+      written = store->enqueue(
+          {{"bob", Priority::high, dw::store::Clock::now(), false, {}}});
+    }).join();
+    // the keeper looks every 50 ms, and probes a write after about 1 s
+    ok_while_full = wait_until([&] { return replicator->store_ok(); }, 2500ms);
+  }
+  BOOST_TEST(dw::test::kind_of(written) == "unavailable");
+  BOOST_TEST(!ok_while_full);
+  BOOST_TEST(wait_until([&] { return replicator->store_ok(); }));
+  queue("bob");
+  BOOST_TEST(wait_until([&] { return doveadm.count("bob") == 1; }));
+}
+
+BOOST_AUTO_TEST_CASE(
     a_change_after_a_lost_succeed_is_synced_once_the_store_answers_again) {
   // Redis goes away between the end of a sync and the write of its outcome,
   // and comes back with what it held (the user still leased to this daemon);
@@ -455,7 +481,8 @@ BOOST_AUTO_TEST_CASE(
     return !alice.queued && alice.owner.empty();
   }));
   BOOST_TEST((record("alice").last_success != dw::store::TimePoint{}));
-  BOOST_TEST(replicator->store_ok());
+  // ok again once the keeper's write probe, on its backoff, succeeds
+  BOOST_TEST(wait_until([&] { return replicator->store_ok(); }));
   replicator.reset(); // before the server goes
 }
 
