@@ -357,6 +357,8 @@ http::Readiness Daemon::readiness() const {
       readiness.detail += source->describe() + ": not receiving\n";
     }
   }
+  if (m_replicator && !m_replicator->doveadm_up())
+    readiness.detail += "doveadm: unreachable; syncs wait, users stay queued\n";
   return readiness;
 }
 

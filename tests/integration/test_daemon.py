@@ -211,10 +211,15 @@ class StoreTest(unittest.TestCase):
         self.assertIn("was mode 0755; made it 0700", self.daemon.stderr_text())
 
     def test_readyz_is_503_while_the_store_cannot_write(self):
-        """The disk full (a file-size limit on the daemon): POST /events fails, /readyz
-        503 naming the store; the disk freed: /readyz 200 again within 10 s, events taken."""
+        """doveadm unreachable: /readyz 200, saying so. The disk full (a file-size limit
+        on the daemon): POST /events fails, /readyz 503 naming the store; the disk freed:
+        /readyz 200 again within 10 s, events taken."""
         self.daemon.start()
         self.assertEqual(self.post("alice"), 202)
+        # doveadm unreachable: said, but the daemon stays ready
+        wait_until(lambda: "doveadm: unreachable" in self.readyz()[1], 10,
+                   what="/readyz to say doveadm is unreachable")
+        self.assertEqual(self.readyz()[0], 200)
         pid = self.daemon.proc.pid
         saved = resource.prlimit(pid, resource.RLIMIT_FSIZE)
         resource.prlimit(pid, resource.RLIMIT_FSIZE, (1024, saved[1]))

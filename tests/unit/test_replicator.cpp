@@ -49,6 +49,9 @@ public:
   };
   std::vector<std::string> users;
   std::chrono::milliseconds sync_time{0};
+  // false: every request fails as a closed port makes it fail
+  std::atomic<bool> reachable{true};
+  std::atomic<int> refused{0}; // requests made while not reachable
 
   // what doveadm user answers for a user; no fields for one not set here
   void set_fields(const std::string &user, Fields fields) {
@@ -89,7 +92,18 @@ public:
   int max_concurrent() const { return m_max_concurrent.load(); }
 
 private:
+  static DoveadmFailure connection_refused() {
+    return DoveadmFailure{DoveadmFailure::Kind::unreachable,
+                          "doveadm at tcp:127.0.0.1:2425: cannot connect: "
+                          "Connection refused",
+                          0};
+  }
+
   tl::expected<std::string, DoveadmFailure> sync(const Call &call) {
+    if (!reachable) {
+      refused++;
+      return tl::unexpected(connection_refused());
+    }
     {
       std::unique_lock lock(m_mutex);
       m_history.push_back(call);
@@ -106,6 +120,10 @@ private:
   }
 
   Fields user_fields(const std::string &user) {
+    if (!reachable) {
+      refused++;
+      return tl::unexpected(connection_refused());
+    }
     std::lock_guard lock(m_mutex);
     m_lookups.push_back(user);
     const auto found = m_fields.find(user);
@@ -423,6 +441,41 @@ BOOST_AUTO_TEST_CASE(stop_cancels_running_syncs_and_keeps_their_users_queued) {
   BOOST_TEST(alice.queued);
   BOOST_TEST(alice.owner == "");
   BOOST_TEST(!alice.failed);
+}
+
+BOOST_AUTO_TEST_CASE(workers_wait_while_doveadm_is_unreachable_then_sync_all) {
+  // a burst of users, doveadm's port closed: the workers must not burn
+  // through the queue writing a failure per user (each write takes the
+  // store from the intake), and no user may be forgotten
+  options.doveadm_backoff = {100ms, 400ms};
+  std::vector<dw::store::SyncRequest> burst;
+  for (int i = 0; i < 300; i++)
+    burst.push_back({"user" + std::to_string(i), Priority::high,
+                     dw::store::Clock::now(), false, std::nullopt});
+  ok(store->enqueue(burst));
+  doveadm.reachable = false;
+  const auto started = std::chrono::steady_clock::now();
+  start();
+  // the first requests of the workers, then four tries of the backoff
+  BOOST_REQUIRE(wait_until([&] { return doveadm.refused >= 8; }));
+  const auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(!replicator->doveadm_up());
+  BOOST_TEST(metric("dovewarden_doveadm_up") == 0);
+  // 0.8 x (100 + 200 + 400) ms at least between the tries
+  BOOST_TEST((took >= 560ms));
+  const auto waiting = ok(store->status(dw::store::Clock::now()));
+  BOOST_TEST(waiting.failed == 0u); // nothing recorded against a user
+  BOOST_TEST(waiting.queued[static_cast<int>(Priority::high)] == 300u);
+
+  doveadm.reachable = true;
+  BOOST_REQUIRE(wait_until([&] {
+    return ok(store->status(dw::store::Clock::now()))
+               .queued[static_cast<int>(Priority::high)] == 0u;
+  }));
+  for (const auto &request : burst)
+    BOOST_TEST(doveadm.count(request.user) == 1u, request.user);
+  BOOST_TEST(replicator->doveadm_up());
+  BOOST_TEST(metric("dovewarden_doveadm_up") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(
