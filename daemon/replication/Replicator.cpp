@@ -253,7 +253,12 @@ void Replicator::doveadm_answered(const char *command,
     }
     return;
   }
-  if (m_doveadm_state.succeeded()) {
+  // a connection that closed or timed out without an answer says nothing
+  // of whether the next one can be made
+  const bool answered = !failure ||
+                        failure->kind != DoveadmFailure::Kind::temporary ||
+                        failure->exit_code != 0;
+  if (answered && m_doveadm_state.succeeded()) {
     m_metrics.doveadm_up(true);
     LOG_INFO("replication: doveadm answers again; syncing the queued users");
     wake();
