@@ -23,6 +23,7 @@
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
 #include "util/NetworkList.hpp"
+#include "util/PrivateFiles.hpp"
 #include "util/System.hpp"
 #include "webhook/Deliverer.hpp"
 #include "webhook/Dispatcher.hpp"
@@ -36,7 +37,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 
 namespace dovewarden {
@@ -84,6 +84,16 @@ open_store(const replication::ReplicationConfig &config) {
                            : "DOVEWARDEN_REDIS_SENTINELS: ") +
                       connected.error().message);
   return std::move(*connected);
+}
+
+// The Redis store leaves the store directory alone; the admin token made
+// there needs it, as private as SQLite's.
+void make_token_directory(const std::string &directory) {
+  std::error_code ignored;
+  std::filesystem::create_directories(
+      std::filesystem::path(directory).parent_path(), ignored);
+  if (auto made = util::make_private_directory(directory); !made)
+    throw util::Fatal("DOVEWARDEN_STORE_PATH: " + made.error());
 }
 
 std::string stream_text(const config::Config &config) {
@@ -281,9 +291,8 @@ void Daemon::start_admin_server() {
   if ((!m_store && !m_webhook_store) || !m_config.admin_addr)
     return;
   const auto &config = m_config;
-  // the Redis store leaves the directory alone; the token file needs it
-  std::error_code ignored;
-  std::filesystem::create_directories(config.replication.store_path, ignored);
+  if (config.admin_token.empty() && config.admin_token_file.empty())
+    make_token_directory(config.replication.store_path);
   auto token =
       admin::AdminToken::load(config.admin_token, config.admin_token_file,
                               config.replication.store_path);
@@ -336,7 +345,7 @@ void Daemon::start_status_server() {
   if (!m_config.metrics_addr)
     return;
   m_status = std::make_unique<http::StatusServer>(
-      *m_config.metrics_addr, *m_metrics, [this] { return ready(); },
+      *m_config.metrics_addr, *m_metrics, [this] { return readiness(); },
       m_config.listener_limits);
   m_status->on_drop(drop_counter("metrics"));
   const auto started = m_status->start();
@@ -365,15 +374,32 @@ void Daemon::stop() {
     LOG_INFO("stopped");
 }
 
-bool Daemon::ready() const {
-  if (!m_started || m_stopping)
-    return false;
-  if (m_replicator && !m_replicator->store_ok())
-    return false;
-  if (m_deliverer && !m_deliverer->store_ok())
-    return false;
-  return std::all_of(m_sources.begin(), m_sources.end(),
-                     [](const auto &source) { return source->ready(); });
+bool Daemon::ready() const { return readiness().ready; }
+
+http::Readiness Daemon::readiness() const {
+  http::Readiness readiness;
+  if (!m_started || m_stopping) {
+    readiness.detail = m_stopping ? "stopping\n" : "starting\n";
+    return readiness;
+  }
+  readiness.ready = true;
+  const auto cannot_write = [&](const char *store, const std::string &why) {
+    readiness.ready = false;
+    readiness.detail += std::string(store) + ": cannot write: " + why + "\n";
+  };
+  if (m_store && !m_store->writable())
+    cannot_write("replication store", m_store->last_failure());
+  if (m_webhook_store && !m_webhook_store->writable())
+    cannot_write("webhook store", m_webhook_store->last_failure());
+  for (const auto &source : m_sources) {
+    if (!source->ready()) {
+      readiness.ready = false;
+      readiness.detail += source->describe() + ": not receiving\n";
+    }
+  }
+  if (m_replicator && !m_replicator->doveadm_up())
+    readiness.detail += "doveadm: unreachable; syncs wait, users stay queued\n";
+  return readiness;
 }
 
 void Daemon::publish_internal(const std::string &type) {

@@ -16,7 +16,8 @@ class Bus;
 }
 namespace dovewarden::http {
 class StatusServer;
-}
+struct Readiness;
+} // namespace dovewarden::http
 namespace dovewarden::metrics {
 class Metrics;
 }
@@ -68,8 +69,11 @@ public:
   // subscribers, then closes the status listener. Idempotent.
   void stop();
 
-  // Returns true while every source is receiving and no stop has begun.
+  // Returns true while every source is receiving, every store can write
+  // and no stop has begun.
   bool ready() const;
+  // Returns ready(), and lines naming what is wrong or degraded.
+  http::Readiness readiness() const;
   // Returns true if a source failed for good and asked the daemon to stop.
   bool failed() const { return m_failed.load(); }
 

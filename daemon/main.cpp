@@ -76,6 +76,9 @@ int main(int argc, char **argv) {
   // before any thread starts, so that every thread inherits the mask
   util::SignalWaiter signals{SIGINT, SIGTERM, SIGHUP};
   ::signal(SIGPIPE, SIG_IGN);
+  // a file-size limit (LimitFSIZE=) fails a write as a full disk does: the
+  // store reports it and /readyz says so, instead of a core dump
+  ::signal(SIGXFSZ, SIG_IGN);
 
   std::optional<config::Config> config;
   try {

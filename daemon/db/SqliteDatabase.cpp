@@ -1,11 +1,7 @@
 #include "db/SqliteDatabase.hpp"
 
+#include "util/PrivateFiles.hpp"
 #include "util/Strings.hpp"
-#include "util/System.hpp"
-
-#include <sys/stat.h>
-
-#include <cerrno>
 
 namespace dovewarden::db {
 
@@ -32,17 +28,28 @@ StoreFailure::Kind kind_of(int code) {
   }
 }
 
+// The store holds webhook secrets: its directory 0700, the database and
+// its journals 0600. SQLite gives a journal it creates the database's mode.
+tl::expected<void, std::string> private_files(const std::string &directory,
+                                              const std::string &path) {
+  if (auto made = util::make_private_directory(directory); !made)
+    return made;
+  if (auto made = util::make_private_file(path); !made)
+    return made;
+  for (const char *journal : {"-wal", "-shm", "-journal"})
+    if (auto made = util::make_private_if_present(path + journal); !made)
+      return made;
+  return {};
+}
+
 } // namespace
 
 Result<std::unique_ptr<SqliteDatabase>>
 SqliteDatabase::open(const std::string &directory, const std::string &file,
                      const char *schema, int version) {
-  if (::mkdir(directory.c_str(), 0750) != 0 && errno != EEXIST) {
-    const int errnum = errno;
-    return unavailable("cannot create " + util::quote(directory) + ": " +
-                       util::error_text(errnum));
-  }
   const std::string path = directory + "/" + file;
+  if (auto made = private_files(directory, path); !made)
+    return unavailable(made.error());
   sqlite3 *raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -56,7 +63,7 @@ SqliteDatabase::open(const std::string &directory, const std::string &file,
             (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc))});
   }
   std::unique_ptr<SqliteDatabase> opened(
-      new SqliteDatabase(path, std::move(database)));
+      new SqliteDatabase(path, std::move(database), version));
   sqlite3_busy_timeout(opened->handle(), k_busy_timeout_ms);
   // One daemon owns the file: the lock taken once, not around every
   // transaction (file-lock system calls), and a second daemon on the same
@@ -78,8 +85,9 @@ SqliteDatabase::open(const std::string &directory, const std::string &file,
   return opened;
 }
 
-SqliteDatabase::SqliteDatabase(std::string path, Database database)
-    : m_path(std::move(path)), m_database(std::move(database)) {}
+SqliteDatabase::SqliteDatabase(std::string path, Database database, int version)
+    : m_path(std::move(path)), m_database(std::move(database)),
+      m_version(version) {}
 
 SqliteDatabase::~SqliteDatabase() = default;
 
@@ -169,6 +177,12 @@ Result<void> SqliteDatabase::commit() {
 void SqliteDatabase::rollback() {
   if (!sqlite3_get_autocommit(m_database.get()))
     run(m_rollback.get());
+}
+
+Result<void> SqliteDatabase::write_probe() {
+  const std::string sql =
+      "PRAGMA user_version = " + std::to_string(m_version) + ";";
+  return transaction([&] { return execute(sql.c_str()); });
 }
 
 StoreFailure SqliteDatabase::error(const char *what) const {

@@ -31,8 +31,10 @@ public:
   using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
 
   // Opens directory/file, creating both if missing, and creates schema (as
-  // version) in a new file. Returns a failure if they cannot be created or
-  // opened, or if the file's schema is newer than version (corrupt).
+  // version) in a new file. The directory is left mode 0700, the file and
+  // its journals 0600 (util/PrivateFiles). Returns a failure if they cannot
+  // be created or opened, or if the file's schema is newer than version
+  // (corrupt).
   static Result<std::unique_ptr<SqliteDatabase>>
   open(const std::string &directory, const std::string &file,
        const char *schema, int version);
@@ -58,6 +60,9 @@ public:
   Result<void> commit();
   // Rolls back the transaction, if any.
   void rollback();
+  // Writes a page in a transaction of its own (the schema version, set to
+  // what it is). Returns a failure if the file takes no write.
+  Result<void> write_probe();
   // Runs body (returning a Result) in a write transaction, committed if it
   // succeeds, rolled back if not. Returns its result, or the failure.
   template <typename Body> auto transaction(Body body) -> decltype(body()) {
@@ -94,13 +99,14 @@ public:
 private:
   using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
 
-  SqliteDatabase(std::string path, Database database);
+  SqliteDatabase(std::string path, Database database, int version);
 
   Result<Statement> prepare(const char *sql);
   Result<void> create_schema(const char *schema, int version);
 
   std::string m_path;
   Database m_database;
+  int m_version;
   // declared after the database: finalized before it closes
   Statement m_begin;
   Statement m_commit;

@@ -18,7 +18,8 @@ util::HttpLimits status_limits(util::HttpLimits limits) {
 
 StatusServer::StatusServer(util::ListenAddress address,
                            metrics::Metrics &metrics,
-                           std::function<bool()> ready, util::HttpLimits limits)
+                           std::function<Readiness()> ready,
+                           util::HttpLimits limits)
     : m_listener("metrics", std::move(address), status_limits(limits)) {
   using util::HttpRequest;
   using util::HttpResponse;
@@ -34,11 +35,12 @@ StatusServer::StatusServer(util::ListenAddress address,
   router.add(
       "GET", "/readyz",
       [ready = std::move(ready)](const HttpRequest &, HttpResponse &response) {
-        if (ready()) {
-          response.set_content("ready\n", k_text);
+        const auto readiness = ready();
+        if (readiness.ready) {
+          response.set_content("ready\n" + readiness.detail, k_text);
         } else {
           response.status = 503;
-          response.set_content("not ready\n", k_text);
+          response.set_content("not ready\n" + readiness.detail, k_text);
         }
       });
 }

@@ -37,10 +37,13 @@ DoveadmConnection::open_unix(const std::string &path) {
         doveadm_failure(Kind::temporary, m_where + ": the path is too long"));
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   m_fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!m_fd ||
-      ::connect(m_fd.get(), reinterpret_cast<const sockaddr *>(&address),
+  if (!m_fd)
+    return tl::unexpected(system_failure("cannot make a socket"));
+  // EAGAIN: doveadm listens, with its backlog full
+  if (::connect(m_fd.get(), reinterpret_cast<const sockaddr *>(&address),
                 sizeof(address)) != 0)
-    return tl::unexpected(system_failure("cannot connect"));
+    return tl::unexpected(errno == EAGAIN ? system_failure("cannot connect")
+                                          : unreachable());
   return {};
 }
 
@@ -55,7 +58,7 @@ DoveadmConnection::open_tcp(const std::string &host, const std::string &port,
       ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
   if (resolved != 0)
     return tl::unexpected(doveadm_failure(
-        Kind::temporary, m_where + ": " + ::gai_strerror(resolved)));
+        Kind::unreachable, m_where + ": " + ::gai_strerror(resolved)));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(
       found, &::freeaddrinfo);
   tl::expected<void, DoveadmFailure> result;
@@ -132,15 +135,19 @@ DoveadmConnection::connect_to(const addrinfo &address, Clock::time_point by) {
   if (::connect(m_fd.get(), address.ai_addr, address.ai_addrlen) == 0)
     return {};
   if (errno != EINPROGRESS)
-    return tl::unexpected(system_failure("cannot connect"));
-  if (auto ready = wait(POLLOUT, by); !ready)
-    return ready;
+    return tl::unexpected(unreachable());
+  if (auto ready = wait(POLLOUT, by); !ready) {
+    if (m_cancelled)
+      return ready;
+    return tl::unexpected(doveadm_failure(
+        Kind::unreachable, m_where + ": cannot connect: timed out"));
+  }
   int error = 0;
   socklen_t size = sizeof(error);
   ::getsockopt(m_fd.get(), SOL_SOCKET, SO_ERROR, &error, &size);
   if (error != 0) {
     errno = error;
-    return tl::unexpected(system_failure("cannot connect"));
+    return tl::unexpected(unreachable());
   }
   return {};
 }
@@ -164,6 +171,12 @@ DoveadmConnection::wait(short events, Clock::time_point until) {
     if (ready < 0 && errno != EINTR)
       return tl::unexpected(system_failure("poll"));
   }
+}
+
+DoveadmFailure DoveadmConnection::unreachable() const {
+  auto failure = system_failure("cannot connect");
+  failure.kind = Kind::unreachable;
+  return failure;
 }
 
 DoveadmFailure DoveadmConnection::system_failure(const char *what) const {

@@ -16,8 +16,8 @@ namespace dovewarden::replication {
 
 // One non-blocking connection to a doveadm server socket, unix or tcp, that
 // reads and writes lines. Every wait ends at the deadline and is cut short
-// by the cancelled flag; failures are DoveadmFailure::Kind::temporary and
-// name `where`.
+// by the cancelled flag; failures are DoveadmFailure::Kind::temporary
+// (unreachable if no connection could be made) and name `where`.
 class DoveadmConnection {
 public:
   using Clock = std::chrono::steady_clock;
@@ -50,6 +50,8 @@ private:
   tl::expected<void, DoveadmFailure> wait(short events,
                                           Clock::time_point until);
   DoveadmFailure system_failure(const char *what) const;
+  // connect() failed (errno): doveadm itself cannot be reached
+  DoveadmFailure unreachable() const;
 
   const std::atomic<bool> &m_cancelled;
   std::string m_where;

@@ -37,6 +37,8 @@ constexpr ExitCode k_exit_codes[] = {
 
 const char *failure_kind_name(Kind kind) {
   switch (kind) {
+  case Kind::unreachable:
+    return "unreachable";
   case Kind::temporary:
     return "temporary";
   case Kind::no_such_user:

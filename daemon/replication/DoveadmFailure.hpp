@@ -8,8 +8,10 @@ namespace dovewarden::replication {
 // API key.
 struct DoveadmFailure {
   enum class Kind {
-    temporary,    // retry later: doveadm or the destination down, a timeout,
-                  // a cancelled request, any other exit code
+    unreachable,  // doveadm itself cannot be reached: no connection (its
+                  // socket is gone or refuses, its name does not resolve)
+    temporary,    // retry later: the destination down, a timeout, a
+                  // cancelled request, any other exit code
     no_such_user, // exit code 67: unknown here or on the destination
     auth,         // a wrong password or API key, or none where one is asked
     protocol,     // an answer that is not what doveadm answers, or doveadm
@@ -21,7 +23,7 @@ struct DoveadmFailure {
   int exit_code = 0; // doveadm's exit code when it gave one
 };
 
-// Returns "temporary", "no_such_user", "auth" or "protocol".
+// Returns "unreachable", "temporary", "no_such_user", "auth" or "protocol".
 const char *failure_kind_name(DoveadmFailure::Kind kind);
 
 DoveadmFailure doveadm_failure(DoveadmFailure::Kind kind, std::string message,

@@ -129,6 +129,9 @@ DoveadmFailure transport_failure(CURLcode code, const char *error,
     return failure(Kind::temporary,
                    "doveadm closed the connection without an answer (is the "
                    "destination down?)");
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_CONNECT:
+    return failure(Kind::unreachable, "doveadm at " + endpoint + ": " + detail);
   case CURLE_WRITE_ERROR:
     if (transfer.too_large)
       return failure(Kind::protocol, "doveadm's answer is larger than " +

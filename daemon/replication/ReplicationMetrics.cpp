@@ -34,6 +34,9 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
                     .Help("doveadm requests by command (sync, user) and "
                           "result")
                     .Register(registry)),
+      m_doveadm_up(gauge(registry, "dovewarden_doveadm_up",
+                         "1 if doveadm can be reached, 0 while the workers "
+                         "wait for it")),
       m_store_errors(BuildCounter()
                          .Name("dovewarden_store_errors_total")
                          .Help("Failed calls of the replication store")
@@ -68,6 +71,7 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
                      "Users whose last sync failed")),
       m_users(gauge(registry, "dovewarden_replication_users",
                     "Users the store knows")) {
+  m_doveadm_up.Set(1);
   auto &events = BuildCounter()
                      .Name("dovewarden_replication_events_total")
                      .Help("Events seen by replication, by source and the "
@@ -116,6 +120,8 @@ void ReplicationMetrics::doveadm_request(std::string_view command,
   m_doveadm.Add({{"command", label(command)}, {"result", label(result)}})
       .Increment();
 }
+
+void ReplicationMetrics::doveadm_up(bool up) { m_doveadm_up.Set(up ? 1 : 0); }
 
 void ReplicationMetrics::noreplicate_skip() { m_noreplicate.Increment(); }
 

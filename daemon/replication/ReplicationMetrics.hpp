@@ -31,6 +31,8 @@ public:
   void sync(bool full, bool ok, double seconds);
   // command: sync or user; result: ok, or a DoveadmClient failure kind.
   void doveadm_request(std::string_view command, std::string_view result);
+  // Whether doveadm can be reached (a connection to it can be made).
+  void doveadm_up(bool up);
   // A sync skipped because the userdb says noreplicate.
   void noreplicate_skip();
   void store_error(std::string_view operation);
@@ -49,6 +51,7 @@ private:
   prometheus::Family<prometheus::Counter> &m_syncs;
   prometheus::Family<prometheus::Histogram> &m_sync_seconds;
   prometheus::Family<prometheus::Counter> &m_doveadm;
+  prometheus::Gauge &m_doveadm_up;
   prometheus::Family<prometheus::Counter> &m_store_errors;
   prometheus::Family<prometheus::Counter> &m_sweeps;
   prometheus::Gauge &m_sweep_seconds;

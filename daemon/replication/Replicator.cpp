@@ -1,6 +1,7 @@
 #include "replication/Replicator.hpp"
 
 #include "replication/ReplicationMetrics.hpp"
+#include "util/DependencyBackoff.hpp"
 #include "util/Logger.hpp"
 #include "util/System.hpp"
 
@@ -9,8 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
-#include <random>
 
 namespace dovewarden::replication {
 
@@ -52,19 +51,13 @@ Replicator::Replicator(Options options, store::ReplicationStore &store,
       m_doveadm(std::move(doveadm)), m_metrics(metrics),
       m_publish(std::move(publish)),
       m_userdb(m_options.userdb,
-               [this](const std::string &user) { return look_up(user); }) {}
+               [this](const std::string &user) { return look_up(user); }),
+      m_doveadm_state(m_options.doveadm_backoff) {}
 
 Replicator::~Replicator() { stop(); }
 
 milliseconds Replicator::backoff(const Options &options, int failures) {
-  thread_local std::mt19937 random{std::random_device{}()};
-  const double base = static_cast<double>(options.retry_min.count());
-  const double max = static_cast<double>(options.retry_max.count());
-  const int doublings = std::clamp(failures - 1, 0, 40);
-  const double wait = std::min(max, std::ldexp(base, doublings));
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return milliseconds(
-      static_cast<std::int64_t>(std::min(max, wait * jitter(random))));
+  return util::backoff_wait(options.retry_min, options.retry_max, failures);
 }
 
 void Replicator::start() {
@@ -146,6 +139,12 @@ void Replicator::work() {
         return;
       seen = m_wakeups;
     }
+    if (!m_doveadm_state.may_try()) {
+      // the users stay queued, untouched, until doveadm can be reached
+      if (!wait_for_doveadm(seen))
+        return;
+      continue;
+    }
     std::unique_lock settling(m_settle_mutex);
     const auto claimed =
         m_store.claim(m_options.owner, store::Clock::now(), m_options.lease);
@@ -156,6 +155,8 @@ void Replicator::work() {
       m_unsettled.erase((*claimed)->user);
     }
     settling.unlock();
+    if (!claimed || !*claimed)
+      m_doveadm_state.untried();
     if (!claimed) {
       store_failed("claim", claimed.error());
       // the keeper notices the store coming back; until then, no hot loop
@@ -169,7 +170,16 @@ void Replicator::work() {
       continue;
     }
     run(**claimed);
+    // the try of a doveadm that was down, if it made no request (the
+    // userdb cache said noreplicate)
+    m_doveadm_state.untried();
   }
+}
+
+bool Replicator::wait_for_doveadm(std::uint64_t seen) {
+  const auto left = duration_cast<milliseconds>(m_doveadm_state.next_try() -
+                                                steady_clock::now());
+  return wait(seen, std::clamp(left, milliseconds(1), m_options.idle_poll));
 }
 
 void Replicator::run(const store::Claim &claim) {
@@ -185,18 +195,26 @@ void Replicator::run(const store::Claim &claim) {
   }
   if (!result)
     return skipped(claim);
-  if (!*result && stopping) {
-    // cancelled by stop(): not the user's fault, back to the queue
-    const auto released = m_store.release(claim, m_options.owner);
-    if (!released)
-      store_failed("release", released.error());
-    // not kept: the next start gives back the leases of this daemon
-    return;
-  }
+  if (!*result &&
+      (stopping || result->error().kind == DoveadmFailure::Kind::unreachable))
+    return give_back(claim, stopping);
   if (*result)
     succeeded(claim, **result, full, started);
   else
     failed(claim, result->error(), full, started);
+}
+
+void Replicator::give_back(const store::Claim &claim, bool stopping) {
+  // not the user's fault: no failure recorded
+  const auto released = m_store.release(claim, m_options.owner);
+  if (released)
+    return;
+  store_failed("release", released.error());
+  // at a stop, not kept: the next start gives back the leases of this daemon
+  if (!stopping)
+    unsettled(claim, "release", [this, claim]() {
+      return m_store.release(claim, m_options.owner);
+    });
 }
 
 std::optional<Replicator::Outcome>
@@ -212,17 +230,39 @@ Replicator::attempt(const store::Claim &claim, bool full) {
             ")");
   auto result = m_doveadm.sync(claim.user, target.destination,
                                full ? std::string() : claim.dsync_state, full);
-  m_metrics.doveadm_request(
-      "sync", result ? "ok" : failure_kind_name(result.error().kind));
+  doveadm_answered("sync", result ? nullptr : &result.error());
   return result;
 }
 
 tl::expected<UserdbFields, DoveadmFailure>
 Replicator::look_up(const std::string &user) {
   auto fields = m_doveadm.user_fields(user);
-  m_metrics.doveadm_request(
-      "user", fields ? "ok" : failure_kind_name(fields.error().kind));
+  doveadm_answered("user", fields ? nullptr : &fields.error());
   return fields;
+}
+
+void Replicator::doveadm_answered(const char *command,
+                                  const DoveadmFailure *failure) {
+  m_metrics.doveadm_request(command,
+                            failure ? failure_kind_name(failure->kind) : "ok");
+  if (failure && failure->kind == DoveadmFailure::Kind::unreachable) {
+    if (m_doveadm_state.failed()) {
+      m_metrics.doveadm_up(false);
+      LOG_ERROR("replication: ", failure->message,
+                "; syncs wait, the queued users are kept");
+    }
+    return;
+  }
+  // a connection that closed or timed out without an answer says nothing
+  // of whether the next one can be made
+  const bool answered = !failure ||
+                        failure->kind != DoveadmFailure::Kind::temporary ||
+                        failure->exit_code != 0;
+  if (answered && m_doveadm_state.succeeded()) {
+    m_metrics.doveadm_up(true);
+    LOG_INFO("replication: doveadm answers again; syncing the queued users");
+    wake();
+  }
 }
 
 void Replicator::skipped(const store::Claim &claim) {
@@ -360,7 +400,8 @@ void Replicator::keep() {
       continue;
     }
     m_metrics.queue(*status);
-    if (!m_store_ok.exchange(true)) {
+    // answering reads is not enough: a full disk still answers them
+    if (m_store.check() && !m_store_ok.exchange(true)) {
       LOG_INFO("replication: store answers again");
       wake();
     }
@@ -389,14 +430,13 @@ tl::expected<std::size_t, std::string> Replicator::sweep() {
     return duration<double>(steady_clock::now() - started).count();
   };
   const auto users = m_doveadm.list_users("*");
+  doveadm_answered("user", users ? nullptr : &users.error());
   if (!users) {
-    m_metrics.doveadm_request("user", failure_kind_name(users.error().kind));
     m_metrics.sweep(false, took(), 0);
     LOG_WARN("replication: background sweep: listing users failed: ",
              users.error().message);
     return tl::unexpected(users.error().message);
   }
-  m_metrics.doveadm_request("user", "ok");
   const auto now = store::Clock::now();
   std::vector<store::SyncRequest> batch;
   for (std::size_t i = 0; i < users->size(); i++) {

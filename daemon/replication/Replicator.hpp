@@ -6,6 +6,7 @@
 #include "replication/SyncTarget.hpp"
 #include "replication/UserdbCache.hpp"
 #include "store/ReplicationStore.hpp"
+#include "util/DependencyBackoff.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -64,6 +65,8 @@ public:
     std::chrono::milliseconds keeper_interval{1000};
     SyncTarget::Rules target; // where syncs go
     UserdbCache::Options userdb;
+    // while doveadm cannot be reached, one worker tries again after this
+    util::DependencyBackoff::Options doveadm_backoff;
   };
 
   Replicator(Options options, store::ReplicationStore &store, Doveadm doveadm,
@@ -80,8 +83,11 @@ public:
   void stop();
   // Tells idle workers that users were queued.
   void wake();
-  // Returns false while the store does not answer.
-  bool store_ok() const { return m_store_ok.load(); }
+  // Returns false while the store cannot write (ReplicationStore::writable).
+  bool store_ok() const { return m_store.writable(); }
+  // Returns false while doveadm cannot be reached: the workers wait, and
+  // one tries again when the backoff allows.
+  bool doveadm_up() const { return m_doveadm_state.up(); }
   // Returns the syncs skipped for noreplicate since start, and the last
   // users skipped.
   SkippedUsers::Summary noreplicate() const { return m_skipped.summary(); }
@@ -100,6 +106,15 @@ private:
   // sync's outcome, or nothing if the userdb says noreplicate.
   std::optional<Outcome> attempt(const store::Claim &claim, bool full);
   tl::expected<UserdbFields, DoveadmFailure> look_up(const std::string &user);
+  // Counts a doveadm request (failure: nullptr if it succeeded) and keeps
+  // track of whether doveadm can be reached.
+  void doveadm_answered(const char *command, const DoveadmFailure *failure);
+  // Waits, while doveadm cannot be reached, until a worker may try it
+  // again. Returns false once stopping.
+  bool wait_for_doveadm(std::uint64_t seen);
+  // Gives the user back to the queue, due, without an outcome: a sync that
+  // was cancelled by stop(), or that found doveadm unreachable.
+  void give_back(const store::Claim &claim, bool stopping);
   void skipped(const store::Claim &claim);
   // Takes the user out of the store: the queue entry and its record.
   void forget(const store::Claim &claim, const std::string &why);
@@ -134,7 +149,8 @@ private:
   UserdbCache m_userdb;
   SkippedUsers m_skipped;
 
-  std::atomic<bool> m_store_ok{true};
+  util::DependencyBackoff m_doveadm_state;
+  std::atomic<bool> m_store_ok{true}; // no store failure logged since
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::uint64_t m_wakeups = 0;

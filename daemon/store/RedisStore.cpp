@@ -288,6 +288,16 @@ RedisStore::Result<void> RedisStore::do_ping() {
   return {};
 }
 
+// a server out of disk (MISCONF) or memory (OOM) still answers PING and
+// reads, and refuses this
+RedisStore::Result<void> RedisStore::do_probe() {
+  auto reply = m_connection.command(
+      {"SET", m_connection.options().ns + ":probe", "1", "PX", "60000"});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return {};
+}
+
 RedisStore::Result<void>
 RedisStore::do_enqueue(const std::vector<SyncRequest> &requests) {
   std::vector<std::string> arguments;

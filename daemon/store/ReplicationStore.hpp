@@ -1,6 +1,7 @@
 #pragma once
 
 #include "db/StoreFailure.hpp"
+#include "db/StoreHealth.hpp"
 #include "store/Priority.hpp"
 
 #include <array>
@@ -84,6 +85,14 @@ public:
   virtual std::string describe() const = 0;
   // Returns a failure if the store does not answer.
   Result<void> ping();
+  // Returns false from the first call, on any thread, that found the store
+  // unavailable until a write probe succeeds (check()): what /readyz says.
+  bool writable() const { return m_health.writable(); }
+  // Returns why the store went down, or "" while it is writable.
+  std::string last_failure() const { return m_health.last_failure(); }
+  // While not writable, tries a small write once the backoff allows (1 s,
+  // doubling to 10 s). Returns writable().
+  bool check();
 
   // Adds requests, each merged with what its user has queued: the highest
   // priority, the earliest time, full if any asked for it. Every merge
@@ -135,6 +144,9 @@ private:
   // The backend's part of each call above, its arguments checked (requests
   // and owners not empty), called one at a time.
   virtual Result<void> do_ping() = 0;
+  // A small write that changes nothing a caller sees; do_ping() unless the
+  // backend has one.
+  virtual Result<void> do_probe();
   virtual Result<void> do_enqueue(const std::vector<SyncRequest> &requests) = 0;
   virtual Result<std::optional<Claim>>
   do_claim(const std::string &owner, TimePoint now,
@@ -157,6 +169,7 @@ private:
   virtual Result<QueueStatus> do_status(TimePoint now) = 0;
 
   std::mutex m_mutex; // one backend call at a time
+  db::StoreHealth m_health{"replication store"};
 };
 
 } // namespace dovewarden::store

@@ -225,6 +225,10 @@ SqliteStore::Result<void> SqliteStore::do_ping() {
   return m_database->execute("SELECT 1 FROM users LIMIT 1");
 }
 
+SqliteStore::Result<void> SqliteStore::do_probe() {
+  return m_database->write_probe();
+}
+
 SqliteStore::Result<void>
 SqliteStore::do_enqueue(const std::vector<SyncRequest> &requests) {
   // in key order, the upserts walk the tree instead of jumping about it;

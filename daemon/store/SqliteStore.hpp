@@ -34,6 +34,7 @@ private:
   explicit SqliteStore(std::unique_ptr<db::SqliteDatabase> database);
 
   Result<void> do_ping() override;
+  Result<void> do_probe() override;
   Result<void> do_enqueue(const std::vector<SyncRequest> &requests) override;
   Result<std::optional<Claim>>
   do_claim(const std::string &owner, TimePoint now,

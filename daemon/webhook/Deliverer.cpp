@@ -66,7 +66,6 @@ public:
   Loop(WebhookStore &store, const Options &options, const Publish &publish,
        webhook::WebhookMetrics *metrics, const std::atomic<bool> &stopping);
 
-  bool store_ok() const { return m_outbox.store_ok(); }
   void wake() {
     m_woken = true;
     m_transport.wake();
@@ -111,6 +110,8 @@ private:
   void update_gauges(bool force);
   // Deletes finished deliveries older than the retention, once an hour.
   void prune_if_due();
+  // While the store cannot write, has it probed (when the backoff allows).
+  void check_store();
   // Returns the lease a claim asks for: the longest endpoint timeout and
   // the margins.
   milliseconds lease() const;
@@ -136,6 +137,7 @@ private:
   std::vector<Outbox::Judged> m_unrecorded;
 
   std::atomic<bool> m_counting{false}; // the pending gauge is being read
+  std::atomic<bool> m_checking{false}; // the store is being probed
   Steady::time_point m_next_gauges;
   Steady::time_point m_next_prune;
   // the store being down is said once a minute, not at every poll
@@ -180,6 +182,7 @@ void Deliverer::Loop::run() {
     record();
     update_gauges(false);
     prune_if_due();
+    check_store();
     m_transport.poll(poll_wait(rate_wait));
   }
   drain();
@@ -430,6 +433,15 @@ void Deliverer::Loop::prune_if_due() {
   });
 }
 
+void Deliverer::Loop::check_store() {
+  if (m_outbox.store_ok() || m_checking.exchange(true))
+    return;
+  m_jobs.post([this] {
+    m_outbox.check_store();
+    m_checking = false;
+  });
+}
+
 void Deliverer::Loop::update_gauges(bool force) {
   if (!m_metrics)
     return;
@@ -477,7 +489,5 @@ void Deliverer::stop() {
 void Deliverer::wake() { m_loop->wake(); }
 
 void Deliverer::endpoints_changed() { m_loop->endpoints_changed(); }
-
-bool Deliverer::store_ok() const { return m_loop->store_ok(); }
 
 } // namespace dovewarden::webhook

@@ -67,8 +67,6 @@ public:
   // Makes the thread re-read the endpoints now (the admin API changed one);
   // otherwise it looks whether they changed once per poll_interval.
   void endpoints_changed();
-  // Returns false while the store does not answer the deliverer's claims.
-  bool store_ok() const;
 
 private:
   class Loop;

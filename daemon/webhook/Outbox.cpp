@@ -14,9 +14,8 @@ Outbox::Outbox(WebhookStore &store, Options options)
 
 Outbox::Claimed Outbox::claim(const ClaimRequest &request) {
   Claimed claimed;
-  bool endpoints_read = true;
   if (request.look)
-    endpoints_read = read_endpoints(request.known_version, claimed, "");
+    read_endpoints(request.known_version, claimed, "");
   auto lease = request.lease;
   if (claimed.endpoints) // long enough for the endpoints as they are now
     lease = std::max(lease,
@@ -24,7 +23,6 @@ Outbox::Claimed Outbox::claim(const ClaimRequest &request) {
   claimed.lease_end = Steady::now() + lease;
   claimed.deliveries = m_store.claim(request.owner, Clock::now(), lease,
                                      request.max, request.per_endpoint);
-  m_store_ok = endpoints_read && claimed.deliveries.has_value();
   if (!claimed.deliveries || claimed.deliveries->empty())
     return claimed;
   if (take_endpoints_changed())
@@ -176,6 +174,13 @@ std::optional<Endpoint> Outbox::disable(Endpoint endpoint,
     return std::nullopt;
   }
   return endpoint;
+}
+
+void Outbox::check_store() {
+  // a store that does not answer at all is not probed: its reads, retried
+  // at every poll, say when it is back
+  if (m_store.pending())
+    m_store.check();
 }
 
 void Outbox::release(const std::string &owner) {

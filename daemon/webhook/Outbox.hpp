@@ -101,8 +101,11 @@ public:
   void endpoints_changed() { m_endpoints_changed = true; }
   // Returns true, once, if endpoints_changed() was called (thread-safe).
   bool take_endpoints_changed() { return m_endpoints_changed.exchange(false); }
-  // Returns false while the store does not answer claims (thread-safe).
-  bool store_ok() const { return m_store_ok; }
+  // Returns false while the store cannot write (thread-safe).
+  bool store_ok() const { return m_store.writable(); }
+  // While the store cannot write but answers reads, tries a small write
+  // once the backoff allows (WebhookStore::check).
+  void check_store();
 
 private:
   // Reads the endpoints into claimed unless their version is known. Returns
@@ -137,7 +140,6 @@ private:
   WebhookStore &m_store;
   Options m_options;
   std::atomic<bool> m_endpoints_changed{true};
-  std::atomic<bool> m_store_ok{true}; // the last claim reached the store
   // the store being down is said once a minute, not at every poll
   util::Throttle m_warnings{std::chrono::minutes(1)};
 };

@@ -354,6 +354,16 @@ RedisWebhookStore::Result<void> RedisWebhookStore::do_ping() {
   return {};
 }
 
+// a server out of disk (MISCONF) or memory (OOM) still answers PING and
+// reads, and refuses this
+RedisWebhookStore::Result<void> RedisWebhookStore::do_probe() {
+  auto reply =
+      m_connection.command({"SET", m_prefix + "probe", "1", "PX", "60000"});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return {};
+}
+
 RedisWebhookStore::Result<bool>
 RedisWebhookStore::do_put_endpoint(const Endpoint &endpoint, bool replace) {
   std::vector<std::string> arguments{

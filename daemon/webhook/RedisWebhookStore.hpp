@@ -43,6 +43,7 @@ private:
   explicit RedisWebhookStore(Options options);
 
   Result<void> do_ping() override;
+  Result<void> do_probe() override;
   Result<bool> do_put_endpoint(const Endpoint &endpoint, bool replace) override;
   Result<std::optional<Endpoint>> do_endpoint(const std::string &id) override;
   Result<std::vector<Endpoint>> do_endpoints() override;

@@ -297,6 +297,10 @@ SqliteWebhookStore::Result<void> SqliteWebhookStore::do_ping() {
   return m_database->execute("SELECT 1 FROM endpoints LIMIT 1");
 }
 
+SqliteWebhookStore::Result<void> SqliteWebhookStore::do_probe() {
+  return m_database->write_probe();
+}
+
 SqliteWebhookStore::Result<bool>
 SqliteWebhookStore::do_put_endpoint(const Endpoint &endpoint, bool replace) {
   const std::string data = encode_endpoint(endpoint);

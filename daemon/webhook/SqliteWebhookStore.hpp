@@ -34,6 +34,7 @@ private:
   explicit SqliteWebhookStore(std::unique_ptr<db::SqliteDatabase> database);
 
   Result<void> do_ping() override;
+  Result<void> do_probe() override;
   Result<bool> do_put_endpoint(const Endpoint &endpoint, bool replace) override;
   Result<std::optional<Endpoint>> do_endpoint(const std::string &id) override;
   Result<std::vector<Endpoint>> do_endpoints() override;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "db/StoreFailure.hpp"
+#include "db/StoreHealth.hpp"
 #include "webhook/Endpoint.hpp"
 
 #include <chrono>
@@ -77,6 +78,14 @@ public:
 
   // Returns a failure if the store does not answer.
   Result<void> ping();
+  // Returns false from the first call, on any thread, that found the store
+  // unavailable until a write probe succeeds (check()): what /readyz says.
+  bool writable() const { return m_health.writable(); }
+  // Returns why the store went down, or "" while it is writable.
+  std::string last_failure() const { return m_health.last_failure(); }
+  // While not writable, tries a small write once the backoff allows (1 s,
+  // doubling to 10 s). Returns writable().
+  bool check();
 
   // Stores a new endpoint, or replaces the one with the same id. Returns
   // false if replace is false and the id exists, invalid if the id is empty.
@@ -142,6 +151,9 @@ private:
   // The backend's part of each call above, its arguments checked (batches,
   // ids, owners and limits not empty), called one at a time.
   virtual Result<void> do_ping() = 0;
+  // A small write that changes nothing a caller sees; do_ping() unless the
+  // backend has one.
+  virtual Result<void> do_probe();
   virtual Result<bool> do_put_endpoint(const Endpoint &endpoint,
                                        bool replace) = 0;
   virtual Result<std::optional<Endpoint>>
@@ -178,6 +190,7 @@ private:
                                        std::size_t at_most) = 0;
 
   std::mutex m_mutex; // one backend call at a time
+  db::StoreHealth m_health{"webhook store"};
 };
 
 } // namespace dovewarden::webhook

@@ -1,11 +1,16 @@
 """dovewardend on its own: bad input, bad configuration, start and stop."""
 
+import json
 import os
+import resource
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import msgpack
 import zmq
@@ -153,6 +158,82 @@ class ConfigTest(unittest.TestCase):
         for name in ("DOVEWARDEN_ZMQ_ENDPOINT", "DOVEWARDEN_ZMQ_SOCKET_MODE", "DOVEWARDEN_STREAM",
                      "DOVEWARDEN_METRICS_ADDR"):
             self.assertIn(name, r.stdout)
+
+
+APPEND = {
+    "event": "imap_command_finished", "hostname": "mx-test",
+    "start_time": "2026-11-22T19:36:10.451312Z", "end_time": "2026-11-22T19:36:10.453702Z",
+    "categories": ["imap", "service:imap"],
+    "fields": {"user": "alice", "session": "D2bgluJguMp/AAAB", "cmd_tag": "a1",
+               "cmd_name": "APPEND", "cmd_input_name": "APPEND", "tagged_reply_state": "OK",
+               "tagged_reply": "OK Append completed.", "mailbox": "INBOX"}}
+
+
+class StoreTest(unittest.TestCase):
+    """The embedded store's files, and /readyz while its disk is full."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="dovewarden-it-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        # replication on, toward a doveadm that is not there
+        self.daemon = Daemon(self.root, f"ipc://{self.root}/events.sock", env={
+            "DOVEWARDEN_DOVEADM_URL": f"http://127.0.0.1:{free_port()}",
+            "DOVEWARDEN_DOVEADM_PASSWORD": "secret",
+            "DOVEWARDEN_DOVEADM_DEST": "tcp:127.0.0.1:1",
+            "DOVEWARDEN_WEBHOOKS_ENABLED": "true"})
+        self.addCleanup(self.daemon.kill)
+
+    def post(self, user):
+        event = json.loads(json.dumps(APPEND))
+        event["fields"]["user"] = user
+        return self.daemon.post("/events", json.dumps(event).encode())[0]
+
+    def readyz(self):
+        try:
+            with urllib.request.urlopen(self.daemon.url("/readyz"), timeout=2) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def test_store_files_are_private(self):
+        """A store directory left 0755 is made 0700, with a warning; every file in it 0600."""
+        os.makedirs(self.daemon.store)
+        os.chmod(self.daemon.store, 0o755)  # as an earlier version left it
+        self.daemon.start()
+        self.assertEqual(self.post("alice"), 202)
+        self.assertEqual(stat.S_IMODE(os.stat(self.daemon.store).st_mode), 0o700)
+        files = sorted(os.listdir(self.daemon.store))
+        self.assertIn("replication.db", files)
+        self.assertIn("webhooks.db", files)
+        for name in files:
+            mode = stat.S_IMODE(os.stat(os.path.join(self.daemon.store, name)).st_mode)
+            self.assertEqual(mode, 0o600, f"{name} is mode {mode:o}")
+        self.assertIn("was mode 0755; made it 0700", self.daemon.stderr_text())
+
+    def test_readyz_is_503_while_the_store_cannot_write(self):
+        """doveadm unreachable: /readyz 200, saying so. The disk full (a file-size limit
+        on the daemon): POST /events fails, /readyz 503 naming the store; the disk freed:
+        /readyz 200 again within 10 s, events taken."""
+        self.daemon.start()
+        self.assertEqual(self.post("alice"), 202)
+        # doveadm unreachable: said, but the daemon stays ready
+        wait_until(lambda: "doveadm: unreachable" in self.readyz()[1], 10,
+                   what="/readyz to say doveadm is unreachable")
+        self.assertEqual(self.readyz()[0], 200)
+        pid = self.daemon.proc.pid
+        saved = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (1024, saved[1]))
+        try:
+            failed = [self.post(f"user{i}") for i in range(20)]
+            self.assertNotIn(202, failed, "no write can be taken")
+            status, body = self.readyz()
+            self.assertEqual(status, 503, body)
+            self.assertIn("replication store: cannot write", body)
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, saved)
+        wait_until(lambda: self.readyz()[0] == 200, 10, what="/readyz 200 with the disk freed")
+        self.assertTrue(self.daemon.running())
+        self.assertEqual(self.post("bob"), 202)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,6 +24,27 @@ inline std::string make_temp_directory() {
   BOOST_REQUIRE(::mkdtemp(name) != nullptr);
   return name;
 }
+
+// Returns the permission bits of path (0 if it does not exist).
+inline unsigned mode_of(const std::string &path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0)
+    return 0;
+  return status.st_mode & 07777;
+}
+
+// While it lives, the process's umask is mask (what an operator's shell or
+// a service manager may leave).
+class Umask {
+public:
+  explicit Umask(mode_t mask) : m_saved(::umask(mask)) {}
+  Umask(const Umask &) = delete;
+  Umask &operator=(const Umask &) = delete;
+  ~Umask() { ::umask(m_saved); }
+
+private:
+  mode_t m_saved;
+};
 
 // One redis-server for the stores' contract cases; each case uses a
 // namespace of its own.

@@ -142,14 +142,15 @@ BOOST_AUTO_TEST_CASE(cancelling_ends_a_wait_long_before_the_deadline) {
   BOOST_TEST(cancelled.error().message.find("cancelled") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(nothing_listening_is_a_temporary_failure_naming_where) {
+BOOST_AUTO_TEST_CASE(nothing_listening_is_unreachable_naming_where) {
   std::atomic<bool> cancelled{false};
   DoveadmConnection tcp(cancelled, k_where);
   tcp.set_deadline(Clock::now() + 10s);
   const auto port = std::to_string(dovewarden::test::free_port());
   const auto refused = tcp.open_tcp("127.0.0.1", port, Clock::now() + 5s);
   BOOST_REQUIRE(!refused);
-  BOOST_TEST(is_temporary(refused.error()));
+  BOOST_TEST(static_cast<int>(refused.error().kind) ==
+             static_cast<int>(Kind::unreachable));
   BOOST_TEST(refused.error().message.rfind(k_where, 0) == 0);
   BOOST_TEST(refused.error().message.find("cannot connect") !=
              std::string::npos);
@@ -158,7 +159,8 @@ BOOST_AUTO_TEST_CASE(nothing_listening_is_a_temporary_failure_naming_where) {
   unix_socket.set_deadline(Clock::now() + 10s);
   const auto missing = unix_socket.open_unix("/nonexistent/doveadm-server");
   BOOST_REQUIRE(!missing);
-  BOOST_TEST(is_temporary(missing.error()));
+  BOOST_TEST(static_cast<int>(missing.error().kind) ==
+             static_cast<int>(Kind::unreachable));
   BOOST_TEST(missing.error().message.rfind("doveadm at unix:/nonexistent", 0) ==
              0);
   BOOST_TEST(missing.error().message.find("cannot connect") !=

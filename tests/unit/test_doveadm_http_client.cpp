@@ -432,13 +432,13 @@ BOOST_AUTO_TEST_CASE(a_connection_closed_without_an_answer_is_temporary) {
              std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(doveadm_not_listening_is_temporary) {
+BOOST_AUTO_TEST_CASE(doveadm_not_listening_is_unreachable) {
   DoveadmHttpClient client(options(
       "http://127.0.0.1:" + std::to_string(dovewarden::test::free_port())));
   const auto state = client.sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
-             static_cast<int>(Kind::temporary));
+             static_cast<int>(Kind::unreachable));
 }
 
 BOOST_AUTO_TEST_CASE(http_401_and_403_are_auth) {

@@ -418,15 +418,22 @@ BOOST_AUTO_TEST_CASE(a_socket_made_anew_at_the_path_is_used_not_the_old_one) {
   BOOST_TEST(before.last_command().rfind("\talice\tsync\t", 0) == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(nothing_listening_is_temporary) {
+BOOST_AUTO_TEST_CASE(nothing_listening_is_unreachable) {
   auto missing = options("unix:/nonexistent/dovewarden/doveadm-server");
   const auto state =
       DoveadmClient::open(missing)->sync("alice", k_dest, "", false);
   BOOST_REQUIRE(!state);
   BOOST_TEST(static_cast<int>(state.error().kind) ==
-             static_cast<int>(Kind::temporary));
+             static_cast<int>(Kind::unreachable));
   BOOST_TEST(state.error().message.find("/nonexistent/dovewarden") !=
              std::string::npos);
+  const auto closed =
+      options("tcp:127.0.0.1:" + std::to_string(dovewarden::test::free_port()),
+              "secret");
+  const auto fields = DoveadmClient::open(closed)->user_fields("alice");
+  BOOST_REQUIRE(!fields);
+  BOOST_TEST(static_cast<int>(fields.error().kind) ==
+             static_cast<int>(Kind::unreachable));
 }
 
 BOOST_AUTO_TEST_CASE(list_users_reads_the_user_list_or_asks_for_one_name) {

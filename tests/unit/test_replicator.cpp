@@ -1,4 +1,5 @@
 #include "RedisServer.hpp"
+#include "StoreSubject.hpp"
 #include "TestUtil.hpp"
 #include "replication/ReplicationMetrics.hpp"
 #include "replication/Replicator.hpp"
@@ -48,6 +49,9 @@ public:
   };
   std::vector<std::string> users;
   std::chrono::milliseconds sync_time{0};
+  // false: every request fails as a closed port makes it fail
+  std::atomic<bool> reachable{true};
+  std::atomic<int> refused{0}; // requests made while not reachable
 
   // what doveadm user answers for a user; no fields for one not set here
   void set_fields(const std::string &user, Fields fields) {
@@ -88,7 +92,18 @@ public:
   int max_concurrent() const { return m_max_concurrent.load(); }
 
 private:
+  static DoveadmFailure connection_refused() {
+    return DoveadmFailure{DoveadmFailure::Kind::unreachable,
+                          "doveadm at tcp:127.0.0.1:2425: cannot connect: "
+                          "Connection refused",
+                          0};
+  }
+
   tl::expected<std::string, DoveadmFailure> sync(const Call &call) {
+    if (!reachable) {
+      refused++;
+      return tl::unexpected(connection_refused());
+    }
     {
       std::unique_lock lock(m_mutex);
       m_history.push_back(call);
@@ -105,6 +120,10 @@ private:
   }
 
   Fields user_fields(const std::string &user) {
+    if (!reachable) {
+      refused++;
+      return tl::unexpected(connection_refused());
+    }
     std::lock_guard lock(m_mutex);
     m_lookups.push_back(user);
     const auto found = m_fields.find(user);
@@ -424,6 +443,66 @@ BOOST_AUTO_TEST_CASE(stop_cancels_running_syncs_and_keeps_their_users_queued) {
   BOOST_TEST(!alice.failed);
 }
 
+BOOST_AUTO_TEST_CASE(workers_wait_while_doveadm_is_unreachable_then_sync_all) {
+  // a burst of users, doveadm's port closed: the workers must not burn
+  // through the queue writing a failure per user (each write takes the
+  // store from the intake), and no user may be forgotten
+  options.doveadm_backoff = {100ms, 400ms};
+  std::vector<dw::store::SyncRequest> burst;
+  for (int i = 0; i < 300; i++)
+    burst.push_back({"user" + std::to_string(i), Priority::high,
+                     dw::store::Clock::now(), false, std::nullopt});
+  ok(store->enqueue(burst));
+  doveadm.reachable = false;
+  const auto started = std::chrono::steady_clock::now();
+  start();
+  // the first requests of the workers, then four tries of the backoff
+  BOOST_REQUIRE(wait_until([&] { return doveadm.refused >= 8; }));
+  const auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(!replicator->doveadm_up());
+  BOOST_TEST(metric("dovewarden_doveadm_up") == 0);
+  // 0.8 x (100 + 200 + 400) ms at least between the tries
+  BOOST_TEST((took >= 560ms));
+  const auto waiting = ok(store->status(dw::store::Clock::now()));
+  BOOST_TEST(waiting.failed == 0u); // nothing recorded against a user
+  BOOST_TEST(waiting.queued[static_cast<int>(Priority::high)] == 300u);
+
+  doveadm.reachable = true;
+  BOOST_REQUIRE(wait_until([&] {
+    return ok(store->status(dw::store::Clock::now()))
+               .queued[static_cast<int>(Priority::high)] == 0u;
+  }));
+  for (const auto &request : burst)
+    BOOST_TEST(doveadm.count(request.user) == 1u, request.user);
+  BOOST_TEST(replicator->doveadm_up());
+  BOOST_TEST(metric("dovewarden_doveadm_up") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(
+    the_store_is_not_ok_while_its_disk_is_full_though_it_answers_reads) {
+  start();
+  sync_last("alice");
+  dw::store::ReplicationStore::Result<void> written;
+  bool ok_while_full = true;
+  {
+    // no write takes even one page; reads, and the keeper's status, work
+    const dw::test::FileSizeLimit full(1024);
+    BOOST_REQUIRE(full.set());
+    // the feed's write, on a thread of its own
+    std::thread([&] {
+      written = store->enqueue(
+          {{"bob", Priority::high, dw::store::Clock::now(), false, {}}});
+    }).join();
+    // the keeper looks every 50 ms, and probes a write after about 1 s
+    ok_while_full = wait_until([&] { return replicator->store_ok(); }, 2500ms);
+  }
+  BOOST_TEST(dw::test::kind_of(written) == "unavailable");
+  BOOST_TEST(!ok_while_full);
+  BOOST_TEST(wait_until([&] { return replicator->store_ok(); }));
+  queue("bob");
+  BOOST_TEST(wait_until([&] { return doveadm.count("bob") == 1; }));
+}
+
 BOOST_AUTO_TEST_CASE(
     a_change_after_a_lost_succeed_is_synced_once_the_store_answers_again) {
   // Redis goes away between the end of a sync and the write of its outcome,
@@ -455,7 +534,8 @@ BOOST_AUTO_TEST_CASE(
     return !alice.queued && alice.owner.empty();
   }));
   BOOST_TEST((record("alice").last_success != dw::store::TimePoint{}));
-  BOOST_TEST(replicator->store_ok());
+  // ok again once the keeper's write probe, on its backoff, succeeds
+  BOOST_TEST(wait_until([&] { return replicator->store_ok(); }));
   replicator.reset(); // before the server goes
 }
 

@@ -595,7 +595,7 @@ BOOST_AUTO_TEST_CASE(sqlite_reopen_keeps_the_queue_and_the_state) {
   }
   struct stat info {};
   BOOST_REQUIRE(::stat(path.c_str(), &info) == 0);
-  BOOST_TEST((info.st_mode & 0777) == 0750u);
+  BOOST_TEST((info.st_mode & 0777) == 0700u);
   {
     auto store = ok(SqliteStore::open(path));
     BOOST_TEST(store->describe().find(path) != std::string::npos);
@@ -665,6 +665,28 @@ BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
   BOOST_TEST(kind_of(opened) == "unavailable");
   BOOST_TEST(opened.error().message.find("/nonexistent/dir/store") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_makes_files_of_an_earlier_version_private) {
+  const std::string directory = make_temp_directory();
+  const std::string file = directory + "/replication.db";
+  {
+    auto store = ok(SqliteStore::open(directory));
+    ok(store->enqueue({request("alice", Priority::high, 1)}));
+  }
+  // as an earlier dovewardend left them
+  for (const auto &path : {file, file + "-wal"})
+    ::chmod(path.c_str(), 0644);
+  ::chmod(directory.c_str(), 0755);
+  {
+    auto store = ok(SqliteStore::open(directory));
+    BOOST_TEST(record(*store, "alice").queued);
+    ok(store->enqueue({request("bob", Priority::high, 2)}));
+    BOOST_TEST(test::mode_of(directory) == 0700u);
+    BOOST_TEST(test::mode_of(file) == 0600u);
+    BOOST_TEST(test::mode_of(file + "-wal") == 0600u);
+  }
+  std::filesystem::remove_all(directory);
 }
 
 BOOST_AUTO_TEST_CASE(sqlite_reports_a_full_disk_as_unavailable) {

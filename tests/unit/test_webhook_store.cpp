@@ -35,6 +35,7 @@ using dovewarden::test::kind_of;
 using dovewarden::test::make_temp_directory;
 using dovewarden::test::ok;
 using dovewarden::test::shared_redis;
+using dovewarden::test::wait_until;
 
 namespace {
 
@@ -708,6 +709,44 @@ BOOST_AUTO_TEST_CASE(sqlite_reports_a_directory_it_cannot_create) {
   BOOST_TEST(kind_of(opened) == "unavailable");
   BOOST_TEST(opened.error().message.find("/nonexistent/dir/store") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_keeps_the_secrets_from_other_users) {
+  const test::Umask umask(022);
+  const std::string directory = make_temp_directory() + "/store";
+  BOOST_REQUIRE(::mkdir(directory.c_str(), 0755) == 0);
+  {
+    auto store = ok(SqliteWebhookStore::open(directory));
+    ok(store->put_endpoint(endpoint("ep_a", 1), false)); // with its secrets
+    ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+    BOOST_TEST(test::mode_of(directory) == 0700u);
+    BOOST_TEST(test::mode_of(directory + "/webhooks.db") == 0600u);
+    BOOST_TEST(test::mode_of(directory + "/webhooks.db-wal") == 0600u);
+  }
+  std::filesystem::remove_all(std::filesystem::path(directory).parent_path());
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_is_not_writable_from_a_failed_write_to_a_probe) {
+  const std::string directory = make_temp_directory();
+  auto store = ok(SqliteWebhookStore::open(directory));
+  ok(store->enqueue({delivery("1", "ep_a", 1, 1)}));
+  WebhookStore::Result<void> written;
+  bool writable_while_full = true;
+  {
+    const test::FileSizeLimit full(1024); // not one page more
+    BOOST_REQUIRE(full.set());
+    std::thread([&] {
+      written = store->enqueue({delivery("2", "ep_a", 2, 2)});
+    }).join();
+    // reads answer, and write probes (after about 1 s) fail
+    writable_while_full = wait_until(
+        [&] { return store->pending().has_value() && store->check(); }, 2500ms);
+  }
+  BOOST_TEST(kind_of(written) == "unavailable");
+  BOOST_TEST(!writable_while_full);
+  BOOST_TEST(wait_until([&] { return store->check(); }));
+  ok(store->enqueue({delivery("2", "ep_a", 2, 2)}));
+  std::filesystem::remove_all(directory);
 }
 
 BOOST_AUTO_TEST_CASE(sqlite_reports_a_full_disk_as_unavailable) {

@@ -125,7 +125,8 @@ class Daemon:
         tag = f"{self.name}-{self.runs}"
         self.stream = Stream(os.path.join(self.root, f"{tag}.ndjson"))
         self.stderr_path = os.path.join(self.root, f"{tag}.stderr")
-        os.makedirs(self.store, exist_ok=True)
+        # as private as dovewardend makes it, which warns of one that is not
+        os.makedirs(self.store, mode=0o700, exist_ok=True)
         env = dict(os.environ)
         env.update({
             "DOVEWARDEN_ZMQ_ENDPOINT": self.endpoint,

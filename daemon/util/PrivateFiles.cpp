@@ -1,0 +1,83 @@
+#include "util/PrivateFiles.hpp"
+
+#include "util/Fd.hpp"
+#include "util/Logger.hpp"
+#include "util/Strings.hpp"
+#include "util/System.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace dovewarden::util {
+
+namespace {
+
+constexpr mode_t k_shared_bits = S_IRWXG | S_IRWXO;
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode));
+  return text;
+}
+
+tl::unexpected<std::string> failure(const char *what, const std::string &path,
+                                    int errnum) {
+  return tl::unexpected(std::string(what) + " " + quote(path) + ": " +
+                        error_text(errnum));
+}
+
+// Takes group and other access away from the open file fd names.
+tl::expected<void, std::string> tighten(int fd, const std::string &path) {
+  struct stat status {};
+  if (::fstat(fd, &status) != 0)
+    return failure("cannot read the mode of", path, errno);
+  const mode_t mode = status.st_mode & 07777;
+  if ((mode & k_shared_bits) == 0)
+    return {};
+  const mode_t narrowed = mode & ~(k_shared_bits | S_ISUID | S_ISGID);
+  if (::fchmod(fd, narrowed) != 0)
+    return failure("cannot change the mode of", path, errno);
+  // the store holds webhook secrets and users' names: say that it was open
+  LOG_WARN(quote(path), " was mode ", octal(mode), "; made it ",
+           octal(narrowed), " (only dovewardend's user may read it)");
+  return {};
+}
+
+} // namespace
+
+tl::expected<void, std::string>
+make_private_directory(const std::string &directory) {
+  if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST)
+    return failure("cannot create", directory, errno);
+  // followed if it is a link: systemd's DynamicUser= links the state
+  // directory into /var/lib/private
+  const Fd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd)
+    return failure("cannot open", directory, errno);
+  if (auto tightened = tighten(fd.get(), directory); !tightened)
+    LOG_WARN(tightened.error(), "; it stays readable to others");
+  return {};
+}
+
+tl::expected<void, std::string> make_private_file(const std::string &path) {
+  const Fd fd(::open(path.c_str(),
+                     O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                     0600));
+  if (!fd)
+    return failure("cannot create", path, errno);
+  return tighten(fd.get(), path);
+}
+
+tl::expected<void, std::string>
+make_private_if_present(const std::string &path) {
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd)
+    return errno == ENOENT ? tl::expected<void, std::string>()
+                           : failure("cannot open", path, errno);
+  return tighten(fd.get(), path);
+}
+
+} // namespace dovewarden::util
