@@ -171,7 +171,7 @@ BOOST_FIXTURE_TEST_CASE(names_over_255_bytes_are_refused,
   BOOST_TEST(result->status == 400);
   BOOST_TEST(json::parse(result->body).at("error") ==
              "\"mask\" is longer than 255 bytes");
-  BOOST_TEST(store.records.empty());
+  BOOST_TEST(store.size() == 0U);
   result = client().Delete("/v1/replication/users/" + longer, auth);
   BOOST_REQUIRE(result);
   BOOST_TEST(result->status == 400);
