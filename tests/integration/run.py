@@ -73,6 +73,7 @@ class RecordingResult(unittest.TestResult):
     def startTest(self, test):
         super().startTest(test)
         self._t0 = time.monotonic()
+        harness.util.FIGURES_SINK = lambda line: self._record(figures=line, of=test.id())
 
     def _end(self, test, word, **extra):
         took = time.monotonic() - self._t0 if self._t0 else 0
@@ -218,6 +219,9 @@ def report(job, out):
     failed_before = d.failed
     outside = False
     for rec in job.records:
+        if "figures" in rec:
+            out.write(f"{tag} {rec['of']}: {rec['figures']}\n")
+            continue
         if "problem" in rec:
             problems.append((f"{tag} {rec['problem']}", rec["text"], rec["diag"]))
             outside = outside or not rec["in_test"]

@@ -17,18 +17,20 @@ class RedisError(AssertionError):
 class Redis:
     """start(), stop() (SHUTDOWN by SIGTERM), kill() (SIGKILL), restart(); cleanup() last.
 
-    appendonly: keep an AOF (fsync every second) in `dir`, so what was
-    acknowledged survives kill() + start(); otherwise nothing is persisted.
+    appendonly: keep an AOF in `dir`, so what was acknowledged survives kill()
+    + start(); otherwise nothing is persisted. appendfsync: when the AOF is
+    synced to disk, "everysec" or "always".
     The port and the dir stay the same across restarts.
     """
 
-    def __init__(self, root=None, appendonly=False, name="redis"):
+    def __init__(self, root=None, appendonly=False, name="redis", appendfsync="everysec"):
         self.owns_root = root is None
         self.root = root or tempfile.mkdtemp(prefix="dovewarden-it-")
         self.dir = os.path.join(self.root, name)
         self.log = os.path.join(self.dir, "redis.log")
         self.name = name
         self.appendonly = appendonly
+        self.appendfsync = appendfsync
         self.port = free_port()
         self.proc = None
         self.returncode = None
@@ -43,7 +45,7 @@ class Redis:
                 "--daemonize", "no", "--logfile", self.log, "--save", "", "--protected-mode", "yes",
                 "--appendonly", "yes" if self.appendonly else "no"]
         if self.appendonly:
-            args += ["--appendfsync", "everysec"]
+            args += ["--appendfsync", self.appendfsync]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
         self.returncode = None
