@@ -28,6 +28,9 @@ class _Server(http.server.ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        pass  # a daemon killed mid-request: what it asked for is recorded already
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"  # doveadm answers Connection: close
