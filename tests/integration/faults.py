@@ -16,7 +16,6 @@ printed in every case's figures: `DW_FAULT_SEED=N run.py faults -k Case`
 replays a run.
 """
 
-import json
 import os
 import random
 import shutil
