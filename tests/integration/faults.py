@@ -165,6 +165,34 @@ class RedisKillTest(FaultCase):
 
 
 @ONCE
+class DoveadmDownTest(FaultCase):
+    def test_doveadm_refusing_then_back_under_load(self):
+        """doveadm's port closed twice under load, for 1-3 s each: intake goes on
+        (the users wait in the queue, backing off), and once doveadm answers
+        again every user answered 202 is synced."""
+        doveadm = self.fake_doveadm()
+        d = self.daemon({**REPLICATION, **doveadm.daemon_env(), "DOVEWARDEN_REDIS_MODE": "embedded"})
+        load = IntakeLoad(d, exporter_append, clients=3, pause=0.002).start()
+        outages = 0
+        try:
+            for _ in range(2):
+                time.sleep(self.rng.uniform(0.5, 1.5))
+                doveadm.down()
+                outages += 1
+                accepted_before = len(load.accepted)
+                time.sleep(self.rng.uniform(1.0, 3.0))
+                self.assertGreater(len(load.accepted), accepted_before, "intake stopped with doveadm away")
+                doveadm.up()
+        finally:
+            load.stop()
+        found = self.wait_drained(load.accepted, doveadm.synced)
+        refused = int(d.metric("dovewarden_doveadm_requests_total", result="temporary"))
+        self.account(load.accepted, found, doveadm_outages=outages, doveadm_requests_refused=refused,
+                     not_accepted=load.sent() - len(load.accepted))
+        self.assertGreater(refused, 0, "no doveadm request met the closed port")
+
+
+@ONCE
 class DiskFullTest(FaultCase):
     # room for the WAL the load below makes (its high-water mark stays in the
     # file), and the filler then takes the rest
