@@ -85,6 +85,24 @@ class FaultCase(unittest.TestCase):
         self.addCleanup(doveadm.cleanup)
         return doveadm
 
+    def replicate_under_load(self, env, fault, times, gap=(0.5, 2.0), **load_options):
+        """A daemon replicating to a fake doveadm under an IntakeLoad (3 clients
+        unless load_options say otherwise): fault(daemon, doveadm, load) runs
+        `times` times, each after a random gap, then the load goes on for a
+        second. Returns (daemon, load, found) once everything accepted is
+        synced, or DRAIN has run out; found: {user: syncs}."""
+        doveadm = self.fake_doveadm()
+        d = self.daemon({**REPLICATION, **doveadm.daemon_env(), **env})
+        load = IntakeLoad(d, exporter_append, **{"clients": 3, **load_options}).start()
+        try:
+            for _ in range(times):
+                time.sleep(self.rng.uniform(*gap))
+                fault(d, doveadm, load)
+            time.sleep(1.0)
+        finally:
+            load.stop()
+        return d, load, self.wait_drained(load.accepted, doveadm.synced)
+
     def wait_drained(self, accepted, found):
         """Wait until found() covers every accepted key (or DRAIN runs out); returns found()."""
         try:
@@ -108,24 +126,15 @@ class DaemonKillTest(FaultCase):
     """kill -9 of the daemon at random moments while 3 clients post changes of
     users, each a user of its own: every user answered 202 is synced afterwards."""
 
-    LOAD_SECONDS = 12
+    KILLS = 8
 
     def kill_under_load(self, env):
-        doveadm = self.fake_doveadm()
-        d = self.daemon({**REPLICATION, **doveadm.daemon_env(), **env})
-        load = IntakeLoad(d, exporter_append, clients=3).start()
-        kills = 0
-        deadline = time.monotonic() + self.LOAD_SECONDS
-        try:
-            while time.monotonic() < deadline:
-                time.sleep(self.rng.uniform(0.3, 2.0))
-                d.kill()
-                kills += 1
-                d.start()
-        finally:
-            load.stop()
-        found = self.wait_drained(load.accepted, doveadm.synced)
-        self.account(load.accepted, found, kills=kills, not_accepted=load.sent() - len(load.accepted))
+        def kill(d, doveadm, load):
+            d.kill()
+            d.start()
+
+        d, load, found = self.replicate_under_load(env, kill, self.KILLS, gap=(0.3, 2.0))
+        self.account(load.accepted, found, kills=self.KILLS, not_accepted=load.sent() - len(load.accepted))
 
     def test_embedded_store(self):
         self.kill_under_load({"DOVEWARDEN_REDIS_MODE": "embedded"})
@@ -137,57 +146,47 @@ class DaemonKillTest(FaultCase):
 
 @ONCE
 class RedisKillTest(FaultCase):
+    KILLS = 3
+
     def test_redis_killed_and_restarted_under_load(self):
         """redis-server killed -9 three times under load, restarted after a random
         outage: /readyz 503 during each, 200 after; the daemon reconnects by
         itself and every user answered 202 is synced."""
         r = self.redis()
-        doveadm = self.fake_doveadm()
-        d = self.daemon({**REPLICATION, **doveadm.daemon_env(),
-                         "DOVEWARDEN_REDIS_MODE": "external", "DOVEWARDEN_REDIS_ADDR": r.addr})
-        load = IntakeLoad(d, exporter_append, clients=3).start()
-        kills = 0
-        try:
-            for _ in range(3):
-                time.sleep(self.rng.uniform(0.5, 2.0))
-                r.kill()
-                kills += 1
-                wait_until(lambda: d.http_status("/readyz") == 503, 5, what="/readyz 503 with Redis gone")
-                time.sleep(self.rng.uniform(0.0, 1.5))
-                r.start()
-                wait_until(lambda: d.http_status("/readyz") == 200, 15, what="/readyz 200 with Redis back")
-            time.sleep(1.0)
-        finally:
-            load.stop()
-        self.assertTrue(d.running(), "a lost Redis must not stop the daemon")
-        found = self.wait_drained(load.accepted, doveadm.synced)
-        self.account(load.accepted, found, redis_kills=kills, not_accepted=load.sent() - len(load.accepted))
+
+        def kill(d, doveadm, load):
+            r.kill()
+            wait_until(lambda: d.http_status("/readyz") == 503, 5, what="/readyz 503 with Redis gone")
+            time.sleep(self.rng.uniform(0.0, 1.5))
+            r.start()
+            wait_until(lambda: d.http_status("/readyz") == 200, 15, what="/readyz 200 with Redis back")
+            self.assertTrue(d.running(), "a lost Redis must not stop the daemon")
+
+        d, load, found = self.replicate_under_load(
+            {"DOVEWARDEN_REDIS_MODE": "external", "DOVEWARDEN_REDIS_ADDR": r.addr}, kill, self.KILLS)
+        self.account(load.accepted, found, redis_kills=self.KILLS,
+                     not_accepted=load.sent() - len(load.accepted))
 
 
 @ONCE
 class DoveadmDownTest(FaultCase):
+    OUTAGES = 2
+
     def test_doveadm_refusing_then_back_under_load(self):
         """doveadm's port closed twice under load, for 1-3 s each: intake goes on
         (the users wait in the queue, backing off), and once doveadm answers
         again every user answered 202 is synced."""
-        doveadm = self.fake_doveadm()
-        d = self.daemon({**REPLICATION, **doveadm.daemon_env(), "DOVEWARDEN_REDIS_MODE": "embedded"})
-        load = IntakeLoad(d, exporter_append, clients=3, pause=0.002).start()
-        outages = 0
-        try:
-            for _ in range(2):
-                time.sleep(self.rng.uniform(0.5, 1.5))
-                doveadm.down()
-                outages += 1
-                accepted_before = len(load.accepted)
-                time.sleep(self.rng.uniform(1.0, 3.0))
-                self.assertGreater(len(load.accepted), accepted_before, "intake stopped with doveadm away")
-                doveadm.up()
-        finally:
-            load.stop()
-        found = self.wait_drained(load.accepted, doveadm.synced)
+        def close_port(d, doveadm, load):
+            doveadm.down()
+            accepted_before = len(load.accepted)
+            time.sleep(self.rng.uniform(1.0, 3.0))
+            self.assertGreater(len(load.accepted), accepted_before, "intake stopped with doveadm away")
+            doveadm.up()
+
+        d, load, found = self.replicate_under_load({"DOVEWARDEN_REDIS_MODE": "embedded"}, close_port,
+                                                   self.OUTAGES, pause=0.002)
         refused = int(d.metric("dovewarden_doveadm_requests_total", result="temporary"))
-        self.account(load.accepted, found, doveadm_outages=outages, doveadm_requests_refused=refused,
+        self.account(load.accepted, found, doveadm_outages=self.OUTAGES, doveadm_requests_refused=refused,
                      not_accepted=load.sent() - len(load.accepted))
         self.assertGreater(refused, 0, "no doveadm request met the closed port")
 
@@ -202,21 +201,21 @@ class DiskFullTest(FaultCase):
         """The embedded store on a small tmpfs, filled up under load: intake
         refuses what it cannot store (500, the store failed: docs/event-exporter.md),
         /readyz says 503 all the while (issue 13: a store that cannot write is
-        not ready), the daemon runs on; freed: /readyz 200 again, and every user answered 202,
-        before, during or after, is synced."""
-        doveadm = self.fake_doveadm()
-        store = os.path.join(self.root, "dovewardend-store")
+        not ready), the daemon runs on; freed: /readyz 200 again, and every
+        user answered 202, before, during or after, is synced."""
+        store = os.path.join(self.root, "dovewardend-store")  # the harness's Daemon's
         os.makedirs(store)
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.TMPFS_SIZE},mode=0755",
                                   "tmpfs", store], capture_output=True, text=True)
         if mounted.returncode != 0:
             self.fail(f"cannot mount a tmpfs for the store (the suite runs as root): {mounted.stderr}")
         self.addCleanup(subprocess.run, ["umount", "-l", store], check=False)
-        d = self.daemon({**REPLICATION, **doveadm.daemon_env(), "DOVEWARDEN_REDIS_MODE": "embedded"})
-        load = IntakeLoad(d, exporter_append, clients=3, pause=0.002).start()
-        filler = os.path.join(store, "filler")
-        try:
-            time.sleep(self.rng.uniform(2.0, 3.0))
+        readyz_when_full = []
+
+        def fill_and_free(d, doveadm, load):
+            refusals = lambda: load.answers[500] + load.answers[503]  # noqa: E731
+            full_mark = refusals()
+            filler = os.path.join(store, "filler")
             with open(filler, "wb") as f:
                 try:
                     while True:
@@ -224,11 +223,8 @@ class DiskFullTest(FaultCase):
                         f.flush()
                 except OSError:
                     pass  # ENOSPC: full
-            refusals = lambda: load.answers[500] + load.answers[503]  # noqa: E731
-            full_mark = refusals()
             wait_until(lambda: refusals() > full_mark, 10, what="intake to refuse events it cannot store")
             # every write fails from now on: /readyz says so all along
-            readyz_when_full = []
             for _ in range(10):
                 time.sleep(0.1)
                 readyz_when_full.append(d.http_status("/readyz"))
@@ -236,11 +232,10 @@ class DiskFullTest(FaultCase):
             time.sleep(self.rng.uniform(0.0, 1.0))
             os.unlink(filler)
             wait_until(lambda: d.http_status("/readyz") == 200, 15, what="/readyz 200 with room again")
-            time.sleep(1.0)
-        finally:
-            load.stop()
-        found = self.wait_drained(load.accepted, doveadm.synced)
-        self.account(load.accepted, found, answered_5xx=refusals(),
+
+        d, load, found = self.replicate_under_load({"DOVEWARDEN_REDIS_MODE": "embedded"}, fill_and_free, 1,
+                                                   gap=(2.0, 3.0), pause=0.002)
+        self.account(load.accepted, found, answered_5xx=load.answers[500] + load.answers[503],
                      readyz_503_when_full=f"{readyz_when_full.count(503)}/{len(readyz_when_full)}")
         self.assertEqual(readyz_when_full, [503] * len(readyz_when_full),
                          "/readyz, sampled every 100 ms while no store write can succeed")
