@@ -25,7 +25,7 @@ import time
 import unittest
 from collections import Counter
 
-from harness import (USERS, Daemon, Pair, Redis, Timeout, lmtp_deliver, not_on, report_figures,
+from harness import (USERS, Daemon, Pair, Redis, Timeout, free_port, lmtp_deliver, not_on, report_figures,
                      wait_converged, wait_until)
 from harness.fake_doveadm import FakeDoveadm
 from harness.intake_load import IntakeLoad
@@ -249,7 +249,8 @@ class WebhookReceiverTest(FaultCase):
         """A receiver answering 500, then gone (connection refused), then 200
         again, while events come in: every event answered 202 is delivered (at
         least once, always under one webhook-id: docs/webhooks.md)."""
-        rx = Receiver(tolerance=None).start()
+        # a port of the harness's, which nothing else takes while it is closed
+        rx = Receiver(tolerance=None, port=free_port()).start()
         self.addCleanup(rx.stop)
         rx.default(self.PATH, respond(500))
         d = self.daemon({"DOVEWARDEN_WEBHOOK_ALLOW_NETS": "127.0.0.0/8",
