@@ -14,7 +14,8 @@ Environment: DW_PLUGIN, DW_DAEMON (paths of the built artefacts), DW_KEEP=1
 
 Each line names the Dovecot it ran on, e.g. `[2.4] test_imap.ImapSessionTest.test_x ... ok`.
 A test marked with harness.not_on() says `SKIPPED on 2.4 (why)`; any other skip
-is counted as failed.
+is counted as failed. A line of figures a test reports (harness.report_figures)
+is shown under the test's name, e.g. `[2.3] faults.X.test_y: accepted=10 lost=0`.
 """
 
 import argparse
