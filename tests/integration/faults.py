@@ -315,8 +315,10 @@ class ReplicaDownTest(FaultCase):
         pair.replica.stop()
         mark = d.stream.mark()
         for user in users:
-            (append if self.rng.random() < 0.5 else lambda dovecot, u: lmtp_deliver(dovecot, u))(
-                pair.primary, user)
+            if self.rng.random() < 0.5:
+                append(pair.primary, user)
+            else:
+                lmtp_deliver(pair.primary, user)
         # accepted: the daemon heard of the change and queued the user (its sync failed)
         failed = lambda: {e["user"] for e in d.stream.since(mark)  # noqa: E731
                           if e.get("type") == "replication.failed"}
