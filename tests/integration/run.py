@@ -14,7 +14,8 @@ Environment: DW_PLUGIN, DW_DAEMON (paths of the built artefacts), DW_KEEP=1
 
 Each line names the Dovecot it ran on, e.g. `[2.4] test_imap.ImapSessionTest.test_x ... ok`.
 A test marked with harness.not_on() says `SKIPPED on 2.4 (why)`; any other skip
-is counted as failed.
+is counted as failed. A line of figures a test reports (harness.report_figures)
+is shown under the test's name, e.g. `[2.3] faults.X.test_y: accepted=10 lost=0`.
 """
 
 import argparse
@@ -73,6 +74,7 @@ class RecordingResult(unittest.TestResult):
     def startTest(self, test):
         super().startTest(test)
         self._t0 = time.monotonic()
+        harness.util.FIGURES_SINK = lambda line: self._record(figures=line, of=test.id())
 
     def _end(self, test, word, **extra):
         took = time.monotonic() - self._t0 if self._t0 else 0
@@ -218,6 +220,9 @@ def report(job, out):
     failed_before = d.failed
     outside = False
     for rec in job.records:
+        if "figures" in rec:
+            out.write(f"{tag} {rec['of']}: {rec['figures']}\n")
+            continue
         if "problem" in rec:
             problems.append((f"{tag} {rec['problem']}", rec["text"], rec["diag"]))
             outside = outside or not rec["in_test"]

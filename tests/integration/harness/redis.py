@@ -17,12 +17,14 @@ class RedisError(AssertionError):
 class Redis:
     """start(), stop() (SHUTDOWN by SIGTERM), kill() (SIGKILL), restart(); cleanup() last.
 
-    appendonly: keep an AOF (fsync every second) in `dir`, so what was
-    acknowledged survives kill() + start(); otherwise nothing is persisted.
+    appendonly: keep an AOF in `dir`, so what was acknowledged survives kill()
+    + start(); otherwise nothing is persisted. appendfsync: when the AOF is
+    synced to disk, "everysec" or "always".
     The port and the dir stay the same across restarts.
     """
 
-    def __init__(self, root=None, appendonly=False, name="redis", replicaof=None):
+    def __init__(self, root=None, appendonly=False, name="redis", replicaof=None,
+                 appendfsync="everysec"):
         """replicaof: a Redis this one replicates (a replica of it)."""
         self.owns_root = root is None
         self.root = root or tempfile.mkdtemp(prefix="dovewarden-it-")
@@ -31,6 +33,7 @@ class Redis:
         self.name = name
         self.appendonly = appendonly
         self.replicaof = replicaof
+        self.appendfsync = appendfsync
         self.port = free_port()
         self.proc = None
         self.returncode = None
@@ -44,7 +47,7 @@ class Redis:
                 "--daemonize", "no", "--logfile", self.log, "--save", "", "--protected-mode", "yes",
                 "--appendonly", "yes" if self.appendonly else "no"]
         if self.appendonly:
-            args += ["--appendfsync", "everysec"]
+            args += ["--appendfsync", self.appendfsync]
         if self.replicaof is not None:
             args += ["--replicaof", "127.0.0.1", str(self.replicaof.port)]
         # a replica's first sync at once, not after the default 5 s

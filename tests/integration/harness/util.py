@@ -167,3 +167,18 @@ LIVE = []
 
 def diagnostics():
     return "\n".join(obj.diagnostics() for obj in list(LIVE))
+
+
+# Set by the runner's worker: a function that keeps a line of figures with
+# the test that is running.
+FIGURES_SINK = None
+
+
+def report_figures(**figures):
+    """Print a test's figures as one line `name=value ...`, which the runner
+    also shows under the test's result."""
+    line = " ".join(f"{name}={value}" for name, value in figures.items())
+    print(line, flush=True)
+    if FIGURES_SINK is not None:
+        FIGURES_SINK(line)
+    return line
