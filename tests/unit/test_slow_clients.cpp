@@ -65,7 +65,7 @@ struct Listeners : dw::test::ReplicationApiFixture {
       status_port = dw::test::free_port();
       auto candidate = std::make_unique<dw::http::StatusServer>(
           dw::util::ListenAddress{"127.0.0.1", status_port}, metrics,
-          [] { return true; });
+          [] { return dw::http::Readiness{true, {}}; });
       if (candidate->start())
         status = std::move(candidate);
     }
