@@ -64,8 +64,9 @@ struct Listeners : dw::test::ReplicationApiFixture {
     for (int attempt = 0; attempt < 5 && !status; attempt++) {
       status_port = dw::test::free_port();
       auto candidate = std::make_unique<dw::http::StatusServer>(
-          dw::util::ListenAddress{"127.0.0.1", status_port}, metrics,
-          [] { return dw::http::Readiness{true, {}}; });
+          dw::util::ListenAddress{"127.0.0.1", status_port}, metrics, [] {
+            return dw::http::Readiness{true, {}};
+          });
       if (candidate->start())
         status = std::move(candidate);
     }
