@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 namespace dovewarden::wire {
 
@@ -119,22 +120,11 @@ public:
       if (!string(key))
         return std::nullopt;
       if (key == "v") {
-        if (have_version)
+        if (!once(have_version) || !version())
           return std::nullopt;
-        Value version;
-        if (!value(version) || !std::holds_alternative<std::int64_t>(version) ||
-            std::get<std::int64_t>(version) !=
-                static_cast<std::int64_t>(k_version))
-          return std::nullopt;
-        have_version = true;
       } else if (key == "type") {
-        if (have_type)
+        if (!once(have_type) || !type(message.type))
           return std::nullopt;
-        std::string_view type;
-        if (!string(type) || type.empty())
-          return std::nullopt;
-        message.type = std::string(type);
-        have_type = true;
       } else {
         // in place: a Field moved in costs as much as reading its value
         auto &field = message.fields.emplace_back();
@@ -149,6 +139,24 @@ public:
   }
 
 private:
+  // false if the pair was seen before
+  static bool once(bool &seen) { return !std::exchange(seen, true); }
+
+  bool version() {
+    Value version;
+    return value(version) && std::holds_alternative<std::int64_t>(version) &&
+           std::get<std::int64_t>(version) ==
+               static_cast<std::int64_t>(k_version);
+  }
+
+  bool type(std::string &out) {
+    std::string_view type;
+    if (!string(type) || type.empty())
+      return false;
+    out = std::string(type);
+    return true;
+  }
+
   template <typename T> bool big_endian(T &out) {
     if (static_cast<std::size_t>(m_end - m_at) < sizeof(T))
       return false;
@@ -411,6 +419,56 @@ const char *reject_name(Reject reason) {
   return "unknown";
 }
 
+namespace {
+
+// why a decoded "v" is not this format's version, if it is not
+std::optional<Reject> version_problem(const msgpack::object &value) {
+  if (!is_version(value))
+    return Reject::no_version;
+  if (value.via.u64 != k_version)
+    return Reject::unknown_version;
+  return std::nullopt;
+}
+
+// the message a decoded map holds, or why it holds none
+tl::expected<Message, Reject> message_of(const msgpack::object_map &map) {
+  Message message;
+  bool have_version = false;
+  bool have_type = false;
+  message.fields.reserve(map.size);
+  for (std::uint32_t i = 0; i < map.size; i++) {
+    const auto &kv = map.ptr[i];
+    if (kv.key.type != msgpack::type::STR)
+      return tl::unexpected(Reject::bad_key);
+    const std::string_view key = as_view(kv.key.via.str);
+    if (key == "v") {
+      if (have_version)
+        return tl::unexpected(Reject::duplicate_key);
+      if (const auto problem = version_problem(kv.val))
+        return tl::unexpected(*problem);
+      have_version = true;
+    } else if (key == "type") {
+      if (have_type)
+        return tl::unexpected(Reject::duplicate_key);
+      if (kv.val.type != msgpack::type::STR || kv.val.via.str.size == 0)
+        return tl::unexpected(Reject::no_type);
+      message.type = std::string(as_view(kv.val.via.str));
+      have_type = true;
+    } else {
+      message.fields.push_back(Field{std::string(key), to_value(kv.val)});
+    }
+  }
+  if (!have_version)
+    return tl::unexpected(Reject::no_version);
+  if (!have_type)
+    return tl::unexpected(Reject::no_type);
+  if (has_duplicate_key(message.fields))
+    return tl::unexpected(Reject::duplicate_key);
+  return message;
+}
+
+} // namespace
+
 tl::expected<Message, Reject> decode(std::string_view bytes) {
   if (bytes.size() > k_max_message_bytes)
     return tl::unexpected(Reject::too_large);
@@ -434,42 +492,7 @@ tl::expected<Message, Reject> decode(std::string_view bytes) {
   if (root.type != msgpack::type::MAP)
     return tl::unexpected(Reject::not_a_map);
 
-  Message message;
-  bool have_version = false;
-  bool have_type = false;
-  const auto &map = root.via.map;
-  message.fields.reserve(map.size);
-  for (std::uint32_t i = 0; i < map.size; i++) {
-    const auto &kv = map.ptr[i];
-    if (kv.key.type != msgpack::type::STR)
-      return tl::unexpected(Reject::bad_key);
-    const std::string_view key = as_view(kv.key.via.str);
-    if (key == "v") {
-      if (have_version)
-        return tl::unexpected(Reject::duplicate_key);
-      if (!is_version(kv.val))
-        return tl::unexpected(Reject::no_version);
-      if (kv.val.via.u64 != k_version)
-        return tl::unexpected(Reject::unknown_version);
-      have_version = true;
-    } else if (key == "type") {
-      if (have_type)
-        return tl::unexpected(Reject::duplicate_key);
-      if (kv.val.type != msgpack::type::STR || kv.val.via.str.size == 0)
-        return tl::unexpected(Reject::no_type);
-      message.type = std::string(as_view(kv.val.via.str));
-      have_type = true;
-    } else {
-      message.fields.push_back(Field{std::string(key), to_value(kv.val)});
-    }
-  }
-  if (!have_version)
-    return tl::unexpected(Reject::no_version);
-  if (!have_type)
-    return tl::unexpected(Reject::no_type);
-  if (has_duplicate_key(message.fields))
-    return tl::unexpected(Reject::duplicate_key);
-  return message;
+  return message_of(root.via.map);
 }
 
 Encoder::Encoder() { m_buffer.reserve(512); }
