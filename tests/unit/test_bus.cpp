@@ -234,7 +234,7 @@ BOOST_AUTO_TEST_CASE(publish_sync_reports_a_drop) {
   gated->close_gate();
   // the worker holds the first at the gate, the second fills the queue
   BOOST_TEST(bus.publish(event_of("a", 1)) == 1u);
-  BOOST_REQUIRE(gated->wait_for(1));
+  BOOST_REQUIRE(gated->wait_for_arrivals(1));
   BOOST_TEST(bus.publish(event_of("a", 2)) == 1u);
   const auto errors = bus.publish_sync(event_of("a", 3));
   BOOST_REQUIRE(errors.size() == 1u);
