@@ -1,3 +1,4 @@
+#include "EventCollector.hpp"
 #include "RawConnection.hpp"
 #include "TestUtil.hpp"
 #include "bus/Bus.hpp"
@@ -52,23 +53,6 @@ std::vector<std::string> captures_2_4() {
   std::sort(names.begin(), names.end());
   return names;
 }
-
-class Collector : public dw::bus::Subscriber {
-public:
-  std::string name() const override { return "collector"; }
-  void handle(const dw::core::Event &event) override {
-    std::lock_guard lock(m_mutex);
-    m_events.push_back(event);
-  }
-  std::vector<dw::core::Event> events() const {
-    std::lock_guard lock(m_mutex);
-    return m_events;
-  }
-
-private:
-  mutable std::mutex m_mutex;
-  std::vector<dw::core::Event> m_events;
-};
 
 // A source on a free loopback port, with a bus that hands subscribed_types
 // to a collector, and an admit that answers what admit_answer says.
@@ -129,7 +113,8 @@ struct Served {
   dw::metrics::Metrics metrics;
   dw::bus::Bus bus{metrics};
   dw::pipeline::Pipeline pipeline{bus, metrics};
-  std::shared_ptr<Collector> collector = std::make_shared<Collector>();
+  std::shared_ptr<dw::test::EventCollector> collector =
+      std::make_shared<dw::test::EventCollector>();
   std::mutex mutex;
   std::vector<std::string> admitted;
   tl::expected<bool, std::string> admit_answer = true;
@@ -236,7 +221,7 @@ BOOST_AUTO_TEST_CASE(captures_2_4_get_the_go_dovewardens_answers) {
     return trigger.priority(event).has_value();
   };
   served.bus.subscribe(dw::replication::ReplicationFeed::filter(),
-                       std::make_shared<Collector>(), {});
+                       std::make_shared<dw::test::EventCollector>(), {});
   const std::map<std::string, int> go_answers = {
       {"rfc3339/00-imap_command_finished-create.json", 202},
       {"rfc3339/01-imap_command_finished-select.json", 204},

@@ -1,3 +1,4 @@
+#include "EventCollector.hpp"
 #include "FreePort.hpp"
 #include "TestUtil.hpp"
 #include "bus/Bus.hpp"
@@ -28,23 +29,6 @@ using dw::test::TempDir;
 using dw::test::wait_until;
 
 namespace {
-
-class Collector : public dw::bus::Subscriber {
-public:
-  std::string name() const override { return "collector"; }
-  void handle(const dw::core::Event &event) override {
-    std::lock_guard lock(m_mutex);
-    m_events.push_back(event);
-  }
-  std::vector<dw::core::Event> events() const {
-    std::lock_guard lock(m_mutex);
-    return m_events;
-  }
-
-private:
-  mutable std::mutex m_mutex;
-  std::vector<dw::core::Event> m_events;
-};
 
 std::string message(const std::string &user) {
   dw::wire::Encoder encoder;
@@ -129,7 +113,8 @@ struct Intake {
   dw::metrics::Metrics metrics;
   dw::bus::Bus bus{metrics};
   dw::pipeline::Pipeline pipeline{bus, metrics};
-  std::shared_ptr<Collector> collector = std::make_shared<Collector>();
+  std::shared_ptr<dw::test::EventCollector> collector =
+      std::make_shared<dw::test::EventCollector>();
 };
 
 // A PUSH socket of a mail process, connected to endpoint.
