@@ -1,3 +1,4 @@
+#include "MetricValue.hpp"
 #include "Wait.hpp"
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
@@ -122,11 +123,7 @@ private:
 
 // Returns the value of the metric line that starts with prefix, or -1.
 double metric(const metrics::Metrics &metrics, const std::string &prefix) {
-  const auto text = metrics.serialize();
-  const auto at = text.find("\n" + prefix + " ");
-  if (at == std::string::npos)
-    return -1;
-  return std::stod(text.substr(at + prefix.size() + 2));
+  return dovewarden::test::metric_value(metrics, prefix).value_or(-1);
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "EventCollector.hpp"
+#include "MetricValue.hpp"
 #include "RawConnection.hpp"
 #include "TestUtil.hpp"
 #include "bus/Bus.hpp"
@@ -99,11 +100,7 @@ struct Served {
     return client.Post("/events", body, "application/json");
   }
   double metric(const std::string &line) const {
-    const auto text = metrics.serialize();
-    const auto at = text.find("\n" + line + " ");
-    return at == std::string::npos
-               ? 0
-               : std::stod(text.substr(at + line.size() + 2));
+    return dw::test::metric_value(metrics, line).value_or(0);
   }
   double rejected(const std::string &reason) const {
     return metric(R"(dovewarden_events_rejected_total{reason=")" + reason +

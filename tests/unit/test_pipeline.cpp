@@ -1,3 +1,4 @@
+#include "MetricValue.hpp"
 #include "bus/Bus.hpp"
 #include "metrics/Metrics.hpp"
 #include "pipeline/Pipeline.hpp"
@@ -44,10 +45,7 @@ dw::core::Event plugin_event(const std::string &type, std::int64_t seq,
 }
 
 double metric(const dw::metrics::Metrics &metrics, const std::string &line) {
-  const auto text = metrics.serialize();
-  const auto at = text.find("\n" + line + " ");
-  return at == std::string::npos ? -1
-                                 : std::stod(text.substr(at + line.size() + 2));
+  return dw::test::metric_value(metrics, line).value_or(-1);
 }
 
 // A Pipeline onto a started bus where a Collector takes the types asked for.
