@@ -23,19 +23,19 @@ bool DependencyBackoff::may_try(Clock::time_point now) {
   std::lock_guard lock(m_mutex);
   if (m_up)
     return true;
-  if (m_trying || now < m_next_try)
+  if (m_trier || now < m_next_try)
     return false;
-  m_trying = true;
+  m_trier = std::this_thread::get_id();
   return true;
 }
 
 bool DependencyBackoff::failed(Clock::time_point now) {
   std::lock_guard lock(m_mutex);
   const bool was_up = m_up;
-  if (!was_up && !m_trying)
+  if (!was_up && !trying())
     return false;
   m_up = false;
-  m_trying = false;
+  m_trier.reset();
   m_failures++;
   m_next_try = now + backoff_wait(m_options.min, m_options.max, m_failures);
   return was_up;
@@ -45,14 +45,19 @@ bool DependencyBackoff::succeeded() {
   std::lock_guard lock(m_mutex);
   const bool was_down = !m_up;
   m_up = true;
-  m_trying = false;
+  m_trier.reset();
   m_failures = 0;
   return was_down;
 }
 
 void DependencyBackoff::untried() {
   std::lock_guard lock(m_mutex);
-  m_trying = false;
+  if (trying())
+    m_trier.reset();
+}
+
+bool DependencyBackoff::trying() const {
+  return m_trier == std::this_thread::get_id();
 }
 
 bool DependencyBackoff::up() const {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 namespace dovewarden::util {
 
@@ -14,7 +16,9 @@ std::chrono::milliseconds backoff_wait(std::chrono::milliseconds min,
 
 // One dependency the daemon cannot work without (doveadm, a store): up, or
 // down since a failure and tried again by one caller at a time, after a
-// wait that doubles from min to max (backoff_wait). Thread-safe.
+// wait that doubles from min to max (backoff_wait). Thread-safe; the caller
+// that makes a try is the thread may_try() allowed it, and only that
+// thread's failed() or untried() ends it.
 class DependencyBackoff {
 public:
   using Clock = std::chrono::steady_clock;
@@ -31,12 +35,13 @@ public:
   // or succeeded() (or untried() if it found nothing to try with).
   bool may_try(Clock::time_point now = Clock::now());
   // Records a failure. The first marks the dependency down; the failed try
-  // of one that is down makes the next wait longer; other callers' failures
+  // of one that is down makes the next wait longer; other threads' failures
   // while it is down change nothing. Returns true if it was up.
   bool failed(Clock::time_point now = Clock::now());
   // Records a success: the dependency is up. Returns true if it was down.
   bool succeeded();
-  // Gives back the try may_try() allowed, still due.
+  // Gives back the try may_try() allowed this thread, still due; nothing if
+  // it allowed this thread none.
   void untried();
 
   bool up() const;
@@ -47,10 +52,12 @@ public:
   int failures() const;
 
 private:
+  bool trying() const; // whether this thread makes the try; under m_mutex
+
   Options m_options;
   mutable std::mutex m_mutex;
   bool m_up = true;
-  bool m_trying = false;
+  std::optional<std::thread::id> m_trier;
   int m_failures = 0;
   Clock::time_point m_next_try;
 };

@@ -2,6 +2,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <thread>
+
 using dovewarden::util::backoff_wait;
 using dovewarden::util::DependencyBackoff;
 using namespace std::chrono_literals;
@@ -66,6 +68,22 @@ BOOST_AUTO_TEST_CASE(a_try_given_back_is_due_for_the_next_caller) {
   backoff.untried();
   BOOST_TEST(backoff.may_try(k_start + 122ms));
   BOOST_TEST(backoff.failures() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(only_the_thread_that_tries_can_end_the_try) {
+  DependencyBackoff backoff(options());
+  backoff.failed(k_start);
+  BOOST_TEST(backoff.may_try(k_start + 121ms));
+  // another worker, done with what it began while it was up
+  std::thread other([&] {
+    backoff.untried();
+    backoff.failed(k_start + 122ms);
+  });
+  other.join();
+  BOOST_TEST(!backoff.may_try(k_start + 123ms)); // still this thread's try
+  BOOST_TEST(backoff.failures() == 1);
+  BOOST_TEST(!backoff.failed(k_start + 130ms)); // this thread's try failed
+  BOOST_TEST(backoff.failures() == 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_success_brings_it_up_and_forgets_the_failures) {
