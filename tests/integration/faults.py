@@ -178,6 +178,8 @@ class DoveadmDownTest(FaultCase):
         again every user answered 202 is synced."""
         def close_port(d, doveadm, load):
             doveadm.down()
+            wait_until(lambda: d.metric("dovewarden_doveadm_up") == 0, 10,
+                       what="dovewarden_doveadm_up 0 with doveadm's port closed")
             accepted_before = len(load.accepted)
             time.sleep(self.rng.uniform(1.0, 3.0))
             self.assertGreater(len(load.accepted), accepted_before, "intake stopped with doveadm away")
@@ -185,7 +187,7 @@ class DoveadmDownTest(FaultCase):
 
         d, load, found = self.replicate_under_load({"DOVEWARDEN_REDIS_MODE": "embedded"}, close_port,
                                                    self.OUTAGES, pause=0.002)
-        refused = int(d.metric("dovewarden_doveadm_requests_total", result="temporary"))
+        refused = int(d.metric("dovewarden_doveadm_requests_total", result="unreachable"))
         self.account(load.accepted, found, doveadm_outages=self.OUTAGES, doveadm_requests_refused=refused,
                      not_accepted=load.sent() - len(load.accepted))
         self.assertGreater(refused, 0, "no doveadm request met the closed port")
