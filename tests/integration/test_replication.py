@@ -427,9 +427,8 @@ class LossRepairTest(ReplicationCase):
         long.append("INBOX", message)
         for _ in range(10):
             long.noop()
-        dropped = wait_until(lambda: self.primary.dropped_total(self.primary.log_since(log_mark)), 10,
-                             what="a `dovewarden: dropped N event(s)` line in Dovecot's log")
-        self.assertGreater(dropped, 0)
+        wait_until(lambda: self.primary.dropped_total(self.primary.log_since(log_mark)), 10,
+                   what="a `dovewarden: dropped N event(s)` line in Dovecot's log")
         d.start()  # a new stream
         # what the plugin had queued arrives once it has reconnected; then the next seq
         d.stream.wait_for(lambda e: e.get("inst") == inst, timeout=10,

@@ -94,8 +94,8 @@ class SentinelFailoverTest(ReplicationCase):
             wait_until(lambda: d.http_status("/readyz") == 200, 10, what=f"{d.name} ready")
         with ReadyzWatch([a, b]) as watch:
             master.kill()
-            promoted = wait_until(lambda: sentinels[0].master_port() == replica.port, 20,
-                                  what="the sentinels to promote the replica")
+            wait_until(lambda: sentinels[0].master_port() == replica.port, 20,
+                       what="the sentinels to promote the replica")
             promoted_at = time.monotonic()
             for d in (a, b):
                 wait_until(lambda: d.http_status("/readyz") == 200, 10,
@@ -105,7 +105,6 @@ class SentinelFailoverTest(ReplicationCase):
             self.assertIn(503, watch.seen[d.name],
                           f"{d.name}'s /readyz never said 503 with the master gone")
             self.assertTrue(d.running(), f"{d.name} must follow the failover without a restart")
-        self.assertTrue(promoted)
 
         append(self.primary, "alice", subject="after the failover")
         marks = {d.name: d.stream.mark() for d in (a, b)}
