@@ -285,12 +285,17 @@ void ZmqSource::run() {
   // pipeline together
   std::vector<core::Event> events;
   events.reserve(k_batch_hint);
+  // its frames come over one connection: the sender is read at the first
+  std::optional<core::Sender> sender;
+  bool first_frame = true;
   auto handle = [&](const zmq::message_t &message) {
+    if (first_frame && m_ipc)
+      sender = sender_of(message);
+    first_frame = !message.more();
     auto decoded = wire::decode(message.to_string_view());
     if (decoded) {
       events.push_back(core::Event{std::move(*decoded), source,
-                                   std::chrono::system_clock::now(),
-                                   m_ipc ? sender_of(message) : std::nullopt});
+                                   std::chrono::system_clock::now(), sender});
     } else {
       m_pipeline.reject(source, decoded.error());
       rejects.record(decoded.error(), message.size());

@@ -243,6 +243,28 @@ BOOST_AUTO_TEST_CASE(each_event_carries_its_sender_as_the_kernel_saw_it) {
   BOOST_TEST(event.message.integer("pid") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(every_event_of_a_batch_carries_the_sender) {
+  TempDir dir;
+  Intake intake;
+  const auto uid = std::to_string(::getuid());
+  auto options = ipc_options(dir, uid.c_str());
+  const auto endpoint = options.endpoint;
+  auto source = intake.start(std::move(options));
+  Sender sender(endpoint);
+  // the plugin's batch: one multipart message, then a message of its own
+  sender.socket.send(zmq::buffer(message("alice")), zmq::send_flags::sndmore);
+  sender.socket.send(zmq::buffer(message("bob")), zmq::send_flags::sndmore);
+  sender.send(message("carol"));
+  sender.send(message("dave"));
+  BOOST_REQUIRE(intake.received("dave"));
+  const auto events = intake.collector->events();
+  BOOST_REQUIRE(events.size() == 4U);
+  for (const auto &event : events) {
+    BOOST_REQUIRE(event.sender.has_value());
+    BOOST_TEST(event.sender->pid == ::getpid());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_tcp_endpoint_with_curve_takes_only_the_listed_keys) {
   if (!zmq_has("curve"))
     BOOST_FAIL("libzmq lacks CURVE");
