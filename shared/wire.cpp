@@ -333,15 +333,11 @@ constexpr std::size_t k_pairwise_fields = 24;
 // the last), so a message with one is refused.
 bool has_duplicate_key(const std::vector<Field> &fields) {
   if (fields.size() <= k_pairwise_fields) {
-    // the plugin's messages: a handful of short keys that mostly differ in
-    // length or first letter
-    for (std::size_t i = 1; i < fields.size(); i++) {
-      const auto &key = fields[i].key;
+    // the plugin's messages: a handful of short keys
+    for (std::size_t i = 1; i < fields.size(); i++)
       for (std::size_t j = 0; j < i; j++)
-        if (fields[j].key.size() == key.size() &&
-            (key.empty() || fields[j].key[0] == key[0]) && fields[j].key == key)
+        if (fields[j].key == fields[i].key)
           return true;
-    }
     return false;
   }
   std::vector<std::string_view> keys;
