@@ -22,7 +22,6 @@
 #include "util/Duration.hpp"
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
-#include "util/NetworkList.hpp"
 #include "util/PrivateFiles.hpp"
 #include "util/System.hpp"
 #include "webhook/Deliverer.hpp"
@@ -272,8 +271,7 @@ void Daemon::add_http_source() {
       throw util::Fatal("DOVEWARDEN_HTTP_TOKEN_FILE: " + token.error());
     options.token.emplace(*token);
   }
-  // checked when the configuration was read
-  options.allow_from = *util::NetworkList::parse(m_config.http_allow_from);
+  options.allow_from = m_config.http_allow_from;
   auto feed = m_feed;
   sources::HttpEventSource::Admit admit =
       [feed](const core::Event &event) -> tl::expected<bool, std::string> {

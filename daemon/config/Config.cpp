@@ -98,10 +98,11 @@ Config convert(const util::SettingValues &values) {
   config.http_max_body = static_cast<std::size_t>(
       values.number("DOVEWARDEN_HTTP_MAX_BODY", 1024, 1u << 30));
   config.http_token_file = values.text("DOVEWARDEN_HTTP_TOKEN_FILE");
-  config.http_allow_from = values.text("DOVEWARDEN_HTTP_ALLOW_FROM");
-  if (const auto networks = util::NetworkList::parse(config.http_allow_from);
-      !networks)
-    throw ConfigError("DOVEWARDEN_HTTP_ALLOW_FROM", networks.error());
+  auto allow_from =
+      util::NetworkList::parse(values.text("DOVEWARDEN_HTTP_ALLOW_FROM"));
+  if (!allow_from)
+    throw ConfigError("DOVEWARDEN_HTTP_ALLOW_FROM", allow_from.error());
+  config.http_allow_from = std::move(*allow_from);
   config.listener_limits = util::HttpLimits::from(values);
   config.replication = replication::ReplicationConfig::from(values);
   config.admin_addr = values.optional_address("DOVEWARDEN_ADMIN_ADDR");

@@ -5,6 +5,7 @@
 #include "util/HttpLimits.hpp"
 #include "util/ListenAddress.hpp"
 #include "util/Logger.hpp"
+#include "util/NetworkList.hpp"
 #include "webhook/WebhookConfig.hpp"
 
 #include <sys/types.h>
@@ -37,8 +38,8 @@ struct Config {
   std::optional<util::ListenAddress> http_addr =
       util::ListenAddress{"127.0.0.1", 8080}; // POST /events; nothing: off
   std::size_t http_max_body = std::size_t{10} * 1024 * 1024;
-  std::string http_token_file; // "": POST /events needs no token
-  std::string http_allow_from; // CIDRs; "": every peer
+  std::string http_token_file;       // "": POST /events needs no token
+  util::NetworkList http_allow_from; // empty: every peer
 
   util::HttpLimits listener_limits; // of every HTTP listener
 

@@ -460,7 +460,7 @@ BOOST_AUTO_TEST_CASE(listener_and_events_settings_are_read) {
   BOOST_TEST(limits.max_requests == 10u);
   BOOST_TEST(config.http_max_body == 65536u);
   BOOST_TEST(config.http_token_file == "/etc/dovewarden/events.token");
-  BOOST_TEST(config.http_allow_from == "127.0.0.1/32,::1");
+  BOOST_TEST(config.http_allow_from.to_string() == "127.0.0.1/32,::1/128");
 }
 
 BOOST_AUTO_TEST_CASE(bad_listener_settings_name_the_setting) {
