@@ -5,7 +5,6 @@
 #include "util/Logger.hpp"
 #include "util/Strings.hpp"
 
-#include <algorithm>
 #include <variant>
 
 namespace dovewarden::pipeline {
@@ -105,10 +104,10 @@ std::optional<core::Event> Pipeline::check_loss(const core::Event &event) {
   // whose changes the lost messages may have held: the users either side of
   // the gap (one, for an imap or pop3 process); replication syncs them
   wire::Strings users;
-  for (const auto name : {std::string_view(loss->last_user), user})
-    if (!name.empty() &&
-        std::find(users.begin(), users.end(), name) == users.end())
-      users.emplace_back(name);
+  if (!loss->last_user.empty())
+    users.emplace_back(loss->last_user);
+  if (!user.empty() && user != loss->last_user)
+    users.emplace_back(user);
   if (!users.empty())
     lost.message.set("users", std::move(users));
   m_metrics.event_received(lost.source, lost.type());
