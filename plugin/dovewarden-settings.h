@@ -41,7 +41,7 @@ struct dovewarden_settings {
 	unsigned int flush_interval_msecs;
 	/* read headers even when not cached (costs I/O in the mail process) */
 	bool headers_uncached;
-	/* CURVE keys (Z85), all three or none: the daemon's public key and
+	/* CURVE keys (hex or Z85), all three or none: the daemon's public key and
 	   this plugin's key pair */
 	const char *curve_server_key;
 	const char *curve_public_key;

@@ -28,7 +28,7 @@ struct dovewarden_sink_settings {
 	const char *service;
 	unsigned int queue_limit;
 	unsigned int linger_msecs;
-	/* CURVE (Z85 keys): the daemon's public key and this plugin's key
+	/* CURVE (keys in hex or Z85): the daemon's public key and this plugin's key
 	   pair; NULL or "" for none */
 	const char *curve_server_key;
 	const char *curve_public_key;
