@@ -129,7 +129,8 @@ std::optional<std::int64_t> parse_rfc3339_micros(std::string_view text) {
   if (!offset)
     return std::nullopt;
   const std::int64_t seconds = days_from_civil(year, month, day) * 86400 +
-                               hour * 3600 + minute * 60 + second - *offset;
+                               std::int64_t{hour} * 3600 +
+                               std::int64_t{minute} * 60 + second - *offset;
   return in_range(seconds, micros);
 }
 
