@@ -88,14 +88,15 @@ void HttpConnection::close() {
   if (m_state == State::closed)
     return;
   m_state = State::closed;
-  beast::error_code ignored;
-  m_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  m_stream.close();
+  // first, so that whoever sees the socket close sees the count without it
   if (m_registered) {
     m_context.registry.erase(m_entry);
     m_registered = false;
     m_context.open = m_context.registry.size();
   }
+  beast::error_code ignored;
+  m_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  m_stream.close();
 }
 
 void HttpConnection::wait_for_request() {
