@@ -114,7 +114,7 @@ void ReplicationApi::install(util::HttpRouter &router) {
              [this](const HttpRequest &request, HttpResponse &response) {
                replicate(request, response);
              });
-  router.add("DELETE", "/v1/replication/users/(.+)",
+  router.add("DELETE", "/v1/replication/users/{...}",
              [this](const HttpRequest &request, HttpResponse &response) {
                remove(request, response);
              });

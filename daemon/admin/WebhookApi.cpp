@@ -107,35 +107,35 @@ void WebhookApi::install(util::HttpRouter &router) {
              });
   router.add("GET", "/v1/webhooks",
              [this](const Request &, Response &response) { list(response); });
-  router.add("GET", "/v1/webhooks/([^/]+)",
+  router.add("GET", "/v1/webhooks/{}",
              [this](const Request &request, Response &response) {
                show(request, response);
              });
-  router.add("PATCH", "/v1/webhooks/([^/]+)",
+  router.add("PATCH", "/v1/webhooks/{}",
              [this](const Request &request, Response &response) {
                update(request, response);
              });
-  router.add("DELETE", "/v1/webhooks/([^/]+)",
+  router.add("DELETE", "/v1/webhooks/{}",
              [this](const Request &request, Response &response) {
                remove(request, response);
              });
-  router.add("POST", "/v1/webhooks/([^/]+)/test",
+  router.add("POST", "/v1/webhooks/{}/test",
              [this](const Request &request, Response &response) {
                test(request, response);
              });
-  router.add("GET", "/v1/webhooks/([^/]+)/deliveries",
+  router.add("GET", "/v1/webhooks/{}/deliveries",
              [this](const Request &request, Response &response) {
                deliveries(request, response);
              });
-  router.add("POST", "/v1/webhooks/([^/]+)/recover",
+  router.add("POST", "/v1/webhooks/{}/recover",
              [this](const Request &request, Response &response) {
                recover(request, response);
              });
-  router.add("GET", "/v1/deliveries/([^/]+)",
+  router.add("GET", "/v1/deliveries/{}",
              [this](const Request &request, Response &response) {
                delivery(request, response);
              });
-  router.add("POST", "/v1/deliveries/([^/]+)/redeliver",
+  router.add("POST", "/v1/deliveries/{}/redeliver",
              [this](const Request &request, Response &response) {
                redeliver(request, response);
              });

@@ -11,8 +11,10 @@
 
 #include <strings.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace dovewarden::util {
 
@@ -86,14 +88,15 @@ void HttpConnection::close() {
   if (m_state == State::closed)
     return;
   m_state = State::closed;
-  beast::error_code ignored;
-  m_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  m_stream.close();
+  // first, so that whoever sees the socket close sees the count without it
   if (m_registered) {
     m_context.registry.erase(m_entry);
     m_registered = false;
     m_context.open = m_context.registry.size();
   }
+  beast::error_code ignored;
+  m_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  m_stream.close();
 }
 
 void HttpConnection::wait_for_request() {
@@ -119,7 +122,10 @@ void HttpConnection::read_head() {
   m_parser.emplace();
   m_parser->header_limit(
       static_cast<std::uint32_t>(m_context.limits.max_header));
-  m_parser->body_limit(m_context.limits.max_body);
+  // Beast refuses a Content-Length over the limit inside the head, which
+  // would answer 413 before the router screens the request; not
+  // boost::none, which Boost 1.74's Beast takes as a limit below any length
+  m_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
   // a deadline for the whole head, however slowly its bytes come
   m_stream.expires_after(m_context.limits.head_timeout);
   http::async_read_header(
@@ -132,8 +138,6 @@ void HttpConnection::read_head() {
 void HttpConnection::on_head(beast::error_code error) {
   if (m_state == State::closed)
     return;
-  if (error == http::error::body_limit)
-    return refuse(HttpRefusal::Reason::too_large);
   if (error == http::error::header_limit) {
     m_context.dropped("header_too_large");
     return answer_and_close(431, "request header fields too large");
@@ -151,6 +155,9 @@ void HttpConnection::on_head(beast::error_code error) {
   }
   if (!take_head())
     return;
+  if (m_parser->content_length().value_or(0) > m_context.limits.max_body)
+    return refuse(HttpRefusal::Reason::too_large);
+  m_parser->body_limit(m_context.limits.max_body); // for chunked bodies
   if (m_parser->is_done())
     return handle();
   if (has_token(view(m_parser->get()[http::field::expect]), "100-continue")) {

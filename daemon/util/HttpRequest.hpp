@@ -18,7 +18,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> params; // decoded query
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // the groups of the route's pattern that matched path; [0] is path
+  // what the route's placeholders stood for (PathPattern); [0] is path
   std::vector<std::string> matches;
   std::string remote; // the peer's address, for log lines
   sockaddr_storage remote_address{};

@@ -5,17 +5,15 @@ namespace dovewarden::util {
 void HttpRouter::add(std::string method, const std::string &pattern,
                      Handler handler) {
   m_routes.push_back(
-      {std::move(method), std::regex(pattern), std::move(handler)});
+      {std::move(method), PathPattern(pattern), std::move(handler)});
 }
 
 void HttpRouter::handle(HttpRequest &request, HttpResponse &response) const {
   const auto &method = request.method == "HEAD" ? "GET" : request.method;
   for (const auto &route : m_routes) {
-    std::smatch match;
     if (route.method != method ||
-        !std::regex_match(request.path, match, route.pattern))
+        !route.pattern.match(request.path, request.matches))
       continue;
-    request.matches.assign(match.begin(), match.end());
     route.handler(request, response);
     return;
   }

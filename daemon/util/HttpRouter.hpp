@@ -3,16 +3,16 @@
 #include "util/HttpRefusal.hpp"
 #include "util/HttpRequest.hpp"
 #include "util/HttpResponse.hpp"
+#include "util/PathPattern.hpp"
 
 #include <functional>
-#include <regex>
 #include <string>
 #include <vector>
 
 namespace dovewarden::util {
 
 // Which handler answers a request: routes by method and path pattern (a
-// regular expression over the whole decoded path, whose groups the handler
+// PathPattern over the whole decoded path, whose placeholders the handler
 // finds in request.matches), behind an optional filter. Add everything
 // before the listener starts; handle() is then called from several threads
 // at once.
@@ -24,8 +24,9 @@ public:
   using RefusalHandler =
       std::function<void(const HttpRefusal &, HttpResponse &)>;
 
-  // Routes method ("GET", "POST", ...) on paths matching pattern to
-  // handler. A GET route answers HEAD too, without the body.
+  // Routes method ("GET", "POST", ...) on paths matching pattern
+  // (PathPattern: "/v1/webhooks/{}") to handler. A GET route answers HEAD too,
+  // without the body.
   void add(std::string method, const std::string &pattern, Handler handler);
   // Runs filter on the head of every request, before its body is read; it
   // runs on the listener's I/O thread, so it must not block.
@@ -45,7 +46,7 @@ public:
 private:
   struct Route {
     std::string method;
-    std::regex pattern;
+    PathPattern pattern;
     Handler handler;
   };
 

@@ -409,6 +409,42 @@ BOOST_AUTO_TEST_CASE(a_peer_outside_allow_from_is_403) {
   BOOST_TEST(taken->status == 202);
 }
 
+// a Content-Length over the limit is not a way past the screen, nor a way
+// to count too_large rejections without the right to send events
+BOOST_AUTO_TEST_CASE(a_large_content_length_is_screened_before_its_size) {
+  const std::string head = "POST /events HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Content-Length: 20971520\r\n\r\n";
+  Served tokened("*", 1024, [](HttpEventSource::Options &options) {
+    options.token.emplace("events-token");
+  });
+  dw::test::RawConnection unauthorized(tokened.port);
+  BOOST_REQUIRE(unauthorized.send(head));
+  BOOST_TEST(unauthorized.receive(std::chrono::seconds(10), "\r\n\r\n")
+                 .rfind("HTTP/1.1 401", 0) == 0);
+  BOOST_TEST(tokened.rejected("unauthorized") == 1);
+  BOOST_TEST(tokened.rejected("too_large") == 0);
+
+  Served refusing("*", 1024, [](HttpEventSource::Options &options) {
+    options.allow_from = *dw::util::NetworkList::parse("10.0.0.0/8");
+  });
+  dw::test::RawConnection forbidden(refusing.port);
+  BOOST_REQUIRE(forbidden.send(head));
+  BOOST_TEST(forbidden.receive(std::chrono::seconds(10), "\r\n\r\n")
+                 .rfind("HTTP/1.1 403", 0) == 0);
+  BOOST_TEST(refusing.rejected("forbidden") == 1);
+  BOOST_TEST(refusing.rejected("too_large") == 0);
+
+  // with the token, the size is refused before any byte of the body
+  dw::test::RawConnection authorized(tokened.port);
+  BOOST_REQUIRE(authorized.send("POST /events HTTP/1.1\r\nHost: x\r\n"
+                                "Authorization: Bearer events-token\r\n"
+                                "Content-Length: 20971520\r\n\r\n"));
+  BOOST_TEST(authorized.receive(std::chrono::seconds(10), "\r\n\r\n")
+                 .rfind("HTTP/1.1 413", 0) == 0);
+  BOOST_TEST(tokened.rejected("too_large") == 1);
+}
+
 BOOST_AUTO_TEST_CASE(an_admit_that_throws_is_a_store_failure) {
   Served served;
   served.throw_in_admit = true;

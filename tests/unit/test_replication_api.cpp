@@ -188,6 +188,22 @@ BOOST_FIXTURE_TEST_CASE(names_over_255_bytes_are_refused,
   BOOST_TEST(store.find(longest).has_value());
 }
 
+// a user with a slash or a line break in it reaches the handler, which
+// judges the name
+BOOST_FIXTURE_TEST_CASE(remove_takes_the_whole_rest_of_the_path,
+                        ReplicationApiFixture) {
+  store.add("a b@x/y");
+  auto result = client().Delete("/v1/replication/users/a%20b%40x%2Fy", auth);
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 204);
+  BOOST_TEST(store.size() == 0u);
+  result = client().Delete("/v1/replication/users/a%0Ab", auth);
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 400);
+  BOOST_TEST(json::parse(result->body).at("error") ==
+             "user contains control characters");
+}
+
 BOOST_FIXTURE_TEST_CASE(remove_known_and_unknown, ReplicationApiFixture) {
   store.add("dave@example.org");
   store.add("erin");
