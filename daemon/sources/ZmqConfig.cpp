@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -89,12 +88,9 @@ std::string read_secret_key(const std::string &path) {
   const int errnum = errno;
   ::close(fd);
   if ((info.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o",
-                  static_cast<unsigned>(info.st_mode & 07777));
     throw ConfigError(
         k_secret_key_file,
-        util::quote(path) + " has mode " + mode +
+        util::quote(path) + " has mode " + util::octal_mode(info.st_mode) +
             ": only dovewardend's user may have access; chmod 600 it");
   }
   if (size < 0)

@@ -9,19 +9,12 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstdio>
 
 namespace dovewarden::util {
 
 namespace {
 
 constexpr mode_t k_shared_bits = S_IRWXG | S_IRWXO;
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode));
-  return text;
-}
 
 tl::unexpected<std::string> failure(const char *what, const std::string &path,
                                     int errnum) {
@@ -41,8 +34,8 @@ tl::expected<void, std::string> tighten(int fd, const std::string &path) {
   if (::fchmod(fd, narrowed) != 0)
     return failure("cannot change the mode of", path, errno);
   // the store holds webhook secrets and users' names: say that it was open
-  LOG_WARN(quote(path), " was mode ", octal(mode), "; made it ",
-           octal(narrowed), " (only dovewardend's user may read it)");
+  LOG_WARN(quote(path), " was mode ", octal_mode(mode), "; made it ",
+           octal_mode(narrowed), " (only dovewardend's user may read it)");
   return {};
 }
 
