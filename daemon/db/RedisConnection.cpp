@@ -299,6 +299,13 @@ RedisConnection::run(ScriptId script, const std::vector<std::string> &keys,
   return reply;
 }
 
+Result<void> RedisConnection::write_probe(const std::string &key) {
+  auto reply = command({"SET", key, "1", "PX", "60000"});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return {};
+}
+
 std::int64_t RedisConnection::number(const redisReply *reply) {
   if (reply == nullptr)
     return 0;

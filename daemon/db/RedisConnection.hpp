@@ -91,6 +91,9 @@ public:
   // answers "CONFLICT ..." for a conflict.
   Result<Reply> run(ScriptId script, const std::vector<std::string> &keys,
                     std::vector<std::string> arguments);
+  // Sets key for a minute. Returns a failure if the server takes no write:
+  // one out of disk (MISCONF) or memory (OOM) still answers PING and reads.
+  Result<void> write_probe(const std::string &key);
 
   // Reply readers: 0, "" or the epoch for a missing or other reply.
   static std::int64_t number(const redisReply *reply);
