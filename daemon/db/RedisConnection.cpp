@@ -319,12 +319,9 @@ std::int64_t RedisConnection::number(const redisReply *reply) {
 std::string RedisConnection::text(const redisReply *reply) {
   if (reply == nullptr)
     return {};
-  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
-      reply->type == REDIS_REPLY_ERROR)
-    return std::string(reply->str, reply->len);
   if (reply->type == REDIS_REPLY_INTEGER)
     return std::to_string(reply->integer);
-  return {};
+  return redis_text(*reply);
 }
 
 std::chrono::system_clock::time_point
