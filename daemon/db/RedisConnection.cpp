@@ -1,8 +1,8 @@
 #include "db/RedisConnection.hpp"
 
+#include "util/DependencyBackoff.hpp"
 #include "util/Strings.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 
@@ -89,12 +89,14 @@ Result<void> RedisConnection::connect_to_master() {
     return tl::unexpected(m_search_failure);
   auto found = search_master();
   if (found) {
-    m_backoff = std::chrono::milliseconds(0);
+    m_failed_searches = 0;
     return {};
   }
   // from the end of the search, which may have waited for timeouts
-  m_backoff = std::clamp(m_backoff * 2, k_first_backoff, k_longest_backoff);
-  m_search_after = std::chrono::steady_clock::now() + m_backoff;
+  m_failed_searches++;
+  m_search_after =
+      std::chrono::steady_clock::now() +
+      util::backoff_wait(k_first_backoff, k_longest_backoff, m_failed_searches);
   m_search_failure = found.error();
   return found;
 }
