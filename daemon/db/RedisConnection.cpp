@@ -1,8 +1,8 @@
 #include "db/RedisConnection.hpp"
 
+#include "util/DependencyBackoff.hpp"
 #include "util/Strings.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 
@@ -89,12 +89,14 @@ Result<void> RedisConnection::connect_to_master() {
     return tl::unexpected(m_search_failure);
   auto found = search_master();
   if (found) {
-    m_backoff = std::chrono::milliseconds(0);
+    m_failed_searches = 0;
     return {};
   }
   // from the end of the search, which may have waited for timeouts
-  m_backoff = std::clamp(m_backoff * 2, k_first_backoff, k_longest_backoff);
-  m_search_after = std::chrono::steady_clock::now() + m_backoff;
+  m_failed_searches++;
+  m_search_after =
+      std::chrono::steady_clock::now() +
+      util::backoff_wait(k_first_backoff, k_longest_backoff, m_failed_searches);
   m_search_failure = found.error();
   return found;
 }
@@ -299,6 +301,13 @@ RedisConnection::run(ScriptId script, const std::vector<std::string> &keys,
   return reply;
 }
 
+Result<void> RedisConnection::write_probe(const std::string &key) {
+  auto reply = command({"SET", key, "1", "PX", "60000"});
+  if (!reply)
+    return tl::unexpected(reply.error());
+  return {};
+}
+
 std::int64_t RedisConnection::number(const redisReply *reply) {
   if (reply == nullptr)
     return 0;
@@ -312,12 +321,9 @@ std::int64_t RedisConnection::number(const redisReply *reply) {
 std::string RedisConnection::text(const redisReply *reply) {
   if (reply == nullptr)
     return {};
-  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
-      reply->type == REDIS_REPLY_ERROR)
-    return std::string(reply->str, reply->len);
   if (reply->type == REDIS_REPLY_INTEGER)
     return std::to_string(reply->integer);
-  return {};
+  return redis_text(*reply);
 }
 
 std::chrono::system_clock::time_point

@@ -28,7 +28,8 @@ namespace dovewarden::db {
 // ROLE. A broken connection, a READONLY or MASTERDOWN reply (the server was
 // made a replica), or a sentinel naming another master (asked at most once a
 // second, at a call) makes the call ask the sentinels again; while no master
-// is found, calls fail at once for a backoff that doubles up to a second.
+// is found, calls fail at once for a backoff that doubles from 100 ms up to
+// a second, with jitter (util::backoff_wait).
 class RedisConnection {
 public:
   struct Options {
@@ -91,6 +92,9 @@ public:
   // answers "CONFLICT ..." for a conflict.
   Result<Reply> run(ScriptId script, const std::vector<std::string> &keys,
                     std::vector<std::string> arguments);
+  // Sets key for a minute. Returns a failure if the server takes no write:
+  // one out of disk (MISCONF) or memory (OOM) still answers PING and reads.
+  Result<void> write_probe(const std::string &key);
 
   // Reply readers: 0, "" or the epoch for a missing or other reply.
   static std::int64_t number(const redisReply *reply);
@@ -147,7 +151,7 @@ private:
   util::ListenAddress m_master;            // connected to, with sentinels
   std::chrono::steady_clock::time_point m_master_checked{};
   std::chrono::steady_clock::time_point m_search_after{};
-  std::chrono::milliseconds m_backoff{0};
+  int m_failed_searches = 0; // in a row
   StoreFailure m_search_failure;
 };
 

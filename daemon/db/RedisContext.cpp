@@ -48,4 +48,11 @@ redis_call(redisContext &context, const std::vector<std::string> &arguments) {
   return RedisReply(static_cast<redisReply *>(raw), freeReplyObject);
 }
 
+std::string redis_text(const redisReply &reply) {
+  if (reply.type == REDIS_REPLY_STRING || reply.type == REDIS_REPLY_STATUS ||
+      reply.type == REDIS_REPLY_ERROR)
+    return std::string(reply.str, reply.len);
+  return {};
+}
+
 } // namespace dovewarden::db

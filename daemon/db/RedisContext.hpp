@@ -26,4 +26,7 @@ connect_redis(const std::string &host, int port,
 tl::expected<RedisReply, std::string>
 redis_call(redisContext &context, const std::vector<std::string> &arguments);
 
+// Returns the text of a string, status or error reply, or "" for another.
+std::string redis_text(const redisReply &reply);
+
 } // namespace dovewarden::db

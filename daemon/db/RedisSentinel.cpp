@@ -5,17 +5,6 @@
 
 namespace dovewarden::db {
 
-namespace {
-
-std::string text_of(const redisReply &reply) {
-  if (reply.type == REDIS_REPLY_STRING || reply.type == REDIS_REPLY_STATUS ||
-      reply.type == REDIS_REPLY_ERROR)
-    return std::string(reply.str, reply.len);
-  return {};
-}
-
-} // namespace
-
 Result<void> RedisSentinel::validate(const Options &options) {
   if (options.sentinels.empty())
     return {};
@@ -53,7 +42,7 @@ RedisSentinel::ask(std::size_t sentinel) const {
       return unavailable(who + ": " + reply.error());
     // the reply never contains the password
     if ((*reply)->type == REDIS_REPLY_ERROR)
-      return invalid(who + ": AUTH failed: " + text_of(**reply));
+      return invalid(who + ": AUTH failed: " + redis_text(**reply));
   }
   auto reply = redis_call(
       **context, {"SENTINEL", "get-master-addr-by-name", m_options.master});
@@ -63,7 +52,7 @@ RedisSentinel::ask(std::size_t sentinel) const {
   if (answer.type == REDIS_REPLY_NIL)
     return std::nullopt;
   if (answer.type == REDIS_REPLY_ERROR) {
-    const std::string error = text_of(answer);
+    const std::string error = redis_text(answer);
     // a sentinel with a password answers NOAUTH to a client without one
     if (error.rfind("NOAUTH", 0) == 0 || error.rfind("WRONGPASS", 0) == 0)
       return invalid(who + ": " + error);
@@ -71,8 +60,8 @@ RedisSentinel::ask(std::size_t sentinel) const {
   }
   if (answer.type != REDIS_REPLY_ARRAY || answer.elements != 2)
     return unavailable(who + ": unexpected answer to get-master-addr-by-name");
-  const std::string host = text_of(*answer.element[0]);
-  const auto port = util::parse_unsigned(text_of(*answer.element[1]), 65535);
+  const std::string host = redis_text(*answer.element[0]);
+  const auto port = util::parse_unsigned(redis_text(*answer.element[1]), 65535);
   if (host.empty() || !port || *port == 0)
     return unavailable(who + ": unexpected answer to get-master-addr-by-name");
   return util::ListenAddress{host, static_cast<std::uint16_t>(*port)};

@@ -2,18 +2,12 @@
 
 #include "shared/curve_key.hpp"
 #include "util/ConfigError.hpp"
+#include "util/PrivateFiles.hpp"
 #include "util/Strings.hpp"
 #include "util/System.hpp"
 
 #include <zmq.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <limits>
 
 namespace dovewarden::sources {
@@ -35,8 +29,6 @@ constexpr const char *k_client_keys = "DOVEWARDEN_ZMQ_CURVE_CLIENT_KEYS";
 // Dovecot keeps at first_valid_uid (500) or above; lmtp and doveadm may
 // connect before they drop root; 65534 is nobody
 constexpr const char *k_default_uids = "root,dovecot,dovenull,500-65533";
-
-constexpr std::size_t k_max_key_file = 4096;
 
 void check_endpoint(const std::string &endpoint) {
   const auto scheme_end = endpoint.find("://");
@@ -75,34 +67,17 @@ PeerPolicy::Ids ids(const SettingValues &values, const char *env,
 // may read: the key is what tells the plugins this is their daemon. Returns
 // it in Z85, as ZeroMQ takes it.
 std::string read_secret_key(const std::string &path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    const int errnum = errno;
-    throw ConfigError(k_secret_key_file, "cannot read " + util::quote(path) +
-                                             ": " + util::error_text(errnum));
-  }
-  struct stat info {};
-  std::string text(k_max_key_file, '\0');
-  ssize_t size = -1;
-  if (::fstat(fd, &info) == 0 && (info.st_mode & 077) == 0)
-    size = ::read(fd, text.data(), text.size());
-  const int errnum = errno;
-  ::close(fd);
-  if ((info.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o",
-                  static_cast<unsigned>(info.st_mode & 07777));
+  const auto text = util::read_secret_line(path, true);
+  if (!text && text.error().errnum != 0)
+    throw ConfigError(k_secret_key_file,
+                      "cannot read " + util::quote(path) + ": " +
+                          util::error_text(text.error().errnum));
+  if (!text)
     throw ConfigError(
         k_secret_key_file,
-        util::quote(path) + " has mode " + mode +
+        util::quote(path) + " has mode " + util::octal_mode(text.error().mode) +
             ": only dovewardend's user may have access; chmod 600 it");
-  }
-  if (size < 0)
-    throw ConfigError(k_secret_key_file, "cannot read " + util::quote(path) +
-                                             ": " + util::error_text(errnum));
-  text.resize(static_cast<std::size_t>(size));
-  const auto key =
-      curve::key_bytes(util::trim(text.substr(0, text.find('\n'))));
+  const auto key = curve::key_bytes(*text);
   if (!key)
     throw ConfigError(k_secret_key_file,
                       util::quote(path) +

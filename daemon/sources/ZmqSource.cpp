@@ -19,7 +19,6 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <utility>
 #include <vector>
 
@@ -40,12 +39,6 @@ constexpr int k_poll_millis = 100;
 constexpr mode_t k_directory_mode = 0755;
 // events per multipart message the receiving buffer has room for at first
 constexpr std::size_t k_batch_hint = 8;
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode));
-  return text;
-}
 
 // Returns the ipc socket's file, or "" for tcp and abstract sockets.
 std::string ipc_path(const std::string &endpoint) {
@@ -118,7 +111,7 @@ void ZmqSource::bind() {
   m_description = "zmq " + m_socket.get(zmq::sockopt::last_endpoint);
   if (!path.empty())
     m_description +=
-        " (mode " + octal(m_options.socket_mode) +
+        " (mode " + util::octal_mode(m_options.socket_mode) +
         (m_options.peers.open() ? ", any peer" : ", peers by uid and gid") +
         ")";
   if (!m_options.curve_secret_key.empty())
@@ -238,7 +231,7 @@ void ZmqSource::secure_ipc_socket(const std::string &path) const {
   if (::chmod(path.c_str(), m_options.socket_mode) != 0) {
     const int errnum = errno;
     throw util::Fatal("DOVEWARDEN_ZMQ_SOCKET_MODE: chmod " + util::quote(path) +
-                      " " + octal(m_options.socket_mode) + ": " +
+                      " " + util::octal_mode(m_options.socket_mode) + ": " +
                       util::error_text(errnum));
   }
   if (m_options.socket_group && ::chown(path.c_str(), static_cast<uid_t>(-1),

@@ -288,14 +288,8 @@ RedisStore::Result<void> RedisStore::do_ping() {
   return {};
 }
 
-// a server out of disk (MISCONF) or memory (OOM) still answers PING and
-// reads, and refuses this
 RedisStore::Result<void> RedisStore::do_probe() {
-  auto reply = m_connection.command(
-      {"SET", m_connection.options().ns + ":probe", "1", "PX", "60000"});
-  if (!reply)
-    return tl::unexpected(reply.error());
-  return {};
+  return m_connection.write_probe(m_connection.options().ns + ":probe");
 }
 
 RedisStore::Result<void>

@@ -1,24 +1,21 @@
 #include "util/BearerToken.hpp"
 
 #include "util/Fatal.hpp"
-#include "util/Fd.hpp"
+#include "util/PrivateFiles.hpp"
 #include "util/Strings.hpp"
 #include "util/System.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include <cerrno>
+#include <utility>
 
 namespace dovewarden::util {
 
 namespace {
 
 constexpr std::string_view k_scheme = "Bearer";
-constexpr std::size_t k_max_file_size = 4096;
 
 } // namespace
 
@@ -36,31 +33,13 @@ BearerToken::from_header(std::string_view authorization) {
 
 tl::expected<std::string, std::string>
 BearerToken::read_file(const std::string &path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd)
-    return tl::unexpected("cannot read " + path + ": " + error_text(errno));
-  std::string text(k_max_file_size, '\0');
-  std::size_t size = 0;
-  while (size < text.size()) {
-    const auto got = ::read(fd.get(), &text[size], text.size() - size);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return tl::unexpected("cannot read " + path + ": " + error_text(errno));
-    if (got == 0)
-      break;
-    size += static_cast<std::size_t>(got);
-  }
-  text.resize(size);
-  std::string_view line(text);
-  line = line.substr(0, line.find('\n'));
-  if (!line.empty() && line.back() == '\r')
-    line.remove_suffix(1);
-  std::string token(trim(line));
-  OPENSSL_cleanse(text.data(), text.size());
-  if (token.empty())
+  auto token = read_secret_line(path, false);
+  if (!token)
+    return tl::unexpected("cannot read " + path + ": " +
+                          error_text(token.error().errnum));
+  if (token->empty())
     return tl::unexpected(path + ": empty token");
-  return token;
+  return std::move(*token);
 }
 
 bool BearerToken::verify(std::string_view presented) const {

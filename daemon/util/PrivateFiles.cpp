@@ -6,22 +6,18 @@
 #include "util/System.hpp"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 
 namespace dovewarden::util {
 
 namespace {
 
 constexpr mode_t k_shared_bits = S_IRWXG | S_IRWXO;
-
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode));
-  return text;
-}
+constexpr std::size_t k_max_secret_file = 4096;
 
 tl::unexpected<std::string> failure(const char *what, const std::string &path,
                                     int errnum) {
@@ -41,8 +37,8 @@ tl::expected<void, std::string> tighten(int fd, const std::string &path) {
   if (::fchmod(fd, narrowed) != 0)
     return failure("cannot change the mode of", path, errno);
   // the store holds webhook secrets and users' names: say that it was open
-  LOG_WARN(quote(path), " was mode ", octal(mode), "; made it ",
-           octal(narrowed), " (only dovewardend's user may read it)");
+  LOG_WARN(quote(path), " was mode ", octal_mode(mode), "; made it ",
+           octal_mode(narrowed), " (only dovewardend's user may read it)");
   return {};
 }
 
@@ -78,6 +74,43 @@ make_private_if_present(const std::string &path) {
     return errno == ENOENT ? tl::expected<void, std::string>()
                            : failure("cannot open", path, errno);
   return tighten(fd.get(), path);
+}
+
+tl::expected<std::string, SecretLineError>
+read_secret_line(const std::string &path, bool require_private) {
+  const int flags = O_RDONLY | O_CLOEXEC | (require_private ? O_NOFOLLOW : 0);
+  const Fd fd(::open(path.c_str(), flags));
+  if (!fd)
+    return tl::unexpected(SecretLineError{errno, 0});
+  if (require_private) {
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0)
+      return tl::unexpected(SecretLineError{errno, 0});
+    if ((status.st_mode & k_shared_bits) != 0)
+      return tl::unexpected(SecretLineError{0, status.st_mode & 07777});
+  }
+  std::string text(k_max_secret_file, '\0');
+  std::size_t size = 0;
+  while (size < text.size()) {
+    const auto got = ::read(fd.get(), &text[size], text.size() - size);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      const int errnum = errno;
+      OPENSSL_cleanse(text.data(), text.size());
+      return tl::unexpected(SecretLineError{errnum, 0});
+    }
+    if (got == 0)
+      break;
+    size += static_cast<std::size_t>(got);
+  }
+  std::string_view line(text.data(), size);
+  line = line.substr(0, line.find('\n'));
+  if (!line.empty() && line.back() == '\r')
+    line.remove_suffix(1);
+  std::string secret(trim(line));
+  OPENSSL_cleanse(text.data(), text.size());
+  return secret;
 }
 
 } // namespace dovewarden::util

@@ -2,6 +2,8 @@
 
 #include <tl/expected.hpp>
 
+#include <sys/types.h>
+
 #include <string>
 
 namespace dovewarden::util {
@@ -22,5 +24,19 @@ tl::expected<void, std::string> make_private_file(const std::string &path);
 // line saying so. Returns an error text if it exists and cannot be changed.
 tl::expected<void, std::string>
 make_private_if_present(const std::string &path);
+
+// Why read_secret_line failed: errnum, if the file could not be read, or
+// else the mode of a file that group or others may access.
+struct SecretLineError {
+  int errnum = 0;
+  mode_t mode = 0;
+};
+
+// Reads a secret: the first line of the file path, of which at most 4 KiB
+// are read, without surrounding white space; the rest is wiped from memory.
+// With require_private, refuses a link, and a file that group or others may
+// access. Returns the line, or why it could not be read.
+tl::expected<std::string, SecretLineError>
+read_secret_line(const std::string &path, bool require_private);
 
 } // namespace dovewarden::util

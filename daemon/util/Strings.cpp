@@ -71,4 +71,10 @@ std::string quote(std::string_view text) {
   return out;
 }
 
+std::string octal_mode(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", mode & 07777);
+  return text;
+}
+
 } // namespace dovewarden::util

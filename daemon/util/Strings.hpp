@@ -32,4 +32,7 @@ void append_printable(std::string &out, char byte);
 // error lines that quote what an operator typed.
 std::string quote(std::string_view text);
 
+// Returns a file mode's permission bits as four octal digits, e.g. "0640".
+std::string octal_mode(unsigned mode);
+
 } // namespace dovewarden::util

@@ -354,14 +354,8 @@ RedisWebhookStore::Result<void> RedisWebhookStore::do_ping() {
   return {};
 }
 
-// a server out of disk (MISCONF) or memory (OOM) still answers PING and
-// reads, and refuses this
 RedisWebhookStore::Result<void> RedisWebhookStore::do_probe() {
-  auto reply =
-      m_connection.command({"SET", m_prefix + "probe", "1", "PX", "60000"});
-  if (!reply)
-    return tl::unexpected(reply.error());
-  return {};
+  return m_connection.write_probe(m_prefix + "probe");
 }
 
 RedisWebhookStore::Result<bool>
