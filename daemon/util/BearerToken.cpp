@@ -6,7 +6,6 @@
 #include "util/System.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <strings.h>
 
 #include <utility>
@@ -19,7 +18,7 @@ constexpr std::string_view k_scheme = "Bearer";
 
 } // namespace
 
-BearerToken::BearerToken(std::string_view token) : m_digest(digest(token)) {}
+BearerToken::BearerToken(std::string_view token) : m_digest(sha256(token)) {}
 
 std::optional<std::string_view>
 BearerToken::from_header(std::string_view authorization) {
@@ -44,20 +43,10 @@ BearerToken::read_file(const std::string &path) {
 
 bool BearerToken::verify(std::string_view presented) const {
   // comparing digests of equal length hides the token's length too
-  const auto presented_digest = digest(presented);
+  const auto presented_digest = sha256(presented);
   return !presented.empty() &&
          CRYPTO_memcmp(presented_digest.data(), m_digest.data(),
                        m_digest.size()) == 0;
-}
-
-BearerToken::Digest BearerToken::digest(std::string_view text) {
-  Digest result{};
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), result.data(), &size, EVP_sha256(),
-                 nullptr) != 1 ||
-      size != result.size())
-    throw Fatal("EVP_Digest(sha256) failed");
-  return result;
 }
 
 } // namespace dovewarden::util

@@ -1,8 +1,9 @@
 #pragma once
 
+#include "util/Sha256.hpp"
+
 #include <tl/expected.hpp>
 
-#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,10 +32,8 @@ public:
   bool verify(std::string_view presented) const;
 
 private:
-  using Digest = std::array<unsigned char, 32>;
-  static Digest digest(std::string_view text);
 
-  Digest m_digest;
+  util::Sha256Digest m_digest;
 };
 
 } // namespace dovewarden::util
