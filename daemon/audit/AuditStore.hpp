@@ -28,7 +28,7 @@ struct InstanceMark {
   std::uint64_t last_seq = 0;
   std::int64_t pid = 0;
   std::string service;
-  std::string user; // of the last message
+  std::string user;      // of the last message
   std::int64_t seen = 0; // µs since the epoch
 };
 
@@ -58,10 +58,10 @@ struct Query {
 // two backends (SqliteAuditStore, PostgresAuditStore), one contract test
 // suite (tests/unit/test_audit_store.cpp). Several daemons may share a
 // PostgreSQL database, each writing its own chain; one writer per chain.
-// Every method is thread-safe (one backend call at a time) and returns a failure (db::StoreFailure) if
-// the store cannot be reached or answers wrongly; a failed call changes
-// nothing. Each backend applies its schema's versioned migrations
-// (daemon/audit/migrations/) when it opens.
+// Every method is thread-safe (one backend call at a time) and returns a
+// failure (db::StoreFailure) if the store cannot be reached or answers wrongly;
+// a failed call changes nothing. Each backend applies its schema's versioned
+// migrations (daemon/audit/migrations/) when it opens.
 class AuditStore {
 public:
   template <typename T> using Result = db::Result<T>;

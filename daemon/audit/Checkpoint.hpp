@@ -19,7 +19,7 @@ namespace dovewarden::audit {
 // The key id is the first 4 bytes of SHA-256(key name, "\n", 0x01, the 32
 // public key bytes), as signed notes have it.
 struct Checkpoint {
-  std::string origin;    // the chain's name, e.g. "mx1.example.com/audit"
+  std::string origin; // the chain's name, e.g. "mx1.example.com/audit"
   std::uint64_t size = 0;
   std::string hash;      // 64 hex digits
   std::int64_t time = 0; // when it was signed, µs since the epoch (not signed)

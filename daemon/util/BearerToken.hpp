@@ -32,7 +32,6 @@ public:
   bool verify(std::string_view presented) const;
 
 private:
-
   util::Sha256Digest m_digest;
 };
 

@@ -9,8 +9,8 @@ namespace dovewarden::util {
 Sha256Digest sha256(std::string_view bytes) {
   Sha256Digest result{};
   unsigned int size = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), result.data(), &size,
-                 EVP_sha256(), nullptr) != 1 ||
+  if (EVP_Digest(bytes.data(), bytes.size(), result.data(), &size, EVP_sha256(),
+                 nullptr) != 1 ||
       size != result.size())
     throw Fatal("EVP_Digest(sha256) failed");
   return result;
