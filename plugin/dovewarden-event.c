@@ -72,6 +72,8 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 	dovewarden_sink_add_str(sink, "user", duser->user->username);
 	dovewarden_sink_add_str(sink, "session", duser->user->session_id);
 	dovewarden_sink_add_str(sink, "ip", duser->remote_ip);
+	if (duser->remote_port != 0)
+		dovewarden_sink_add_int(sink, "port", duser->remote_port);
 	dovewarden_sink_add_str(sink, "origin", origin);
 	return sink;
 }

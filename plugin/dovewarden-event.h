@@ -7,8 +7,9 @@ struct dovewarden_user;
 struct dovewarden_sink;
 
 /* Start a message of type for duser, with the common fields (user,
-   session, ip, origin). Returns the sink to add the event's own fields
-   to, or NULL if duser does not want this type or no socket exists. */
+   session, ip, port, origin). Returns the sink to add the event's own
+   fields to, or NULL if duser does not want this type or no socket
+   exists. */
 struct dovewarden_sink *
 dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 		       const char *origin);

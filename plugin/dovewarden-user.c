@@ -97,6 +97,7 @@ void dovewarden_user_created(struct mail_user *user)
 	if (user->conn.remote_ip != NULL && user->conn.remote_ip->family != 0) {
 		duser->remote_ip = p_strdup(user->pool,
 					    net_ip2addr(user->conn.remote_ip));
+		duser->remote_port = user->conn.remote_port;
 	}
 
 	duser->module_ctx.super = *v;

@@ -15,7 +15,9 @@ struct dovewarden_user {
 	struct mail_user *user;
 	struct event *event;
 	struct dovewarden_settings set;
+	/* the client's address and port; NULL and 0 if there is none */
 	const char *remote_ip;
+	in_port_t remote_port;
 	/* a session of its own (imap, pop3): login and logout are events */
 	bool interactive;
 	/* changes are deliveries (lmtp, lda) */

@@ -28,3 +28,5 @@ class Checks(unittest.TestCase):
             self.assertIn(key, event)
         if ip:
             self.assertEqual(event.get("ip"), "127.0.0.1", event)
+            self.assertIsInstance(event.get("port"), int, f"the client's port: {event}")
+            self.assertTrue(0 < event["port"] < 65536, event)
