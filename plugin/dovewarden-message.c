@@ -129,17 +129,19 @@ dovewarden_add_keywords(struct dovewarden_sink *sink, const char *key,
 	dovewarden_sink_add_strv(sink, key, names, count);
 }
 
-static struct dovewarden_sink *
+struct dovewarden_sink *
 dovewarden_message_begin(const struct dovewarden_message *msg,
 			 struct dovewarden_user *duser, const char *type,
-			 const char *origin, const char *mailbox)
+			 const char *origin,
+			 const struct dovewarden_message_box *box)
 {
 	struct dovewarden_sink *sink =
 		dovewarden_event_begin(duser, type, origin);
 
 	if (sink == NULL)
 		return NULL;
-	dovewarden_sink_add_str(sink, "mailbox", mailbox);
+	dovewarden_sink_add_str(sink, "mailbox", box->name);
+	dovewarden_sink_add_str(sink, "mailbox_guid", box->guid);
 	dovewarden_sink_add_int(sink, "uid", msg->uid);
 	dovewarden_sink_add_int(sink, "uidvalidity", msg->uidvalidity);
 	return sink;
@@ -171,7 +173,8 @@ dovewarden_message_send_saved(const struct dovewarden_message *msg,
 static void
 dovewarden_message_send_flags(const struct dovewarden_message *msg,
 			      struct dovewarden_user *duser,
-			      const char *origin, const char *mailbox,
+			      const char *origin,
+			      const struct dovewarden_message_box *box,
 			      const char *type, enum mail_flags flags,
 			      const ARRAY_TYPE(const_string) *keywords)
 {
@@ -179,7 +182,7 @@ dovewarden_message_send_flags(const struct dovewarden_message *msg,
 
 	if (flags == 0 && !array_is_created(keywords))
 		return;
-	sink = dovewarden_message_begin(msg, duser, type, origin, mailbox);
+	sink = dovewarden_message_begin(msg, duser, type, origin, box);
 	if (sink == NULL)
 		return;
 	dovewarden_add_flags(sink, "flags", flags);
@@ -191,10 +194,11 @@ dovewarden_message_send_flags(const struct dovewarden_message *msg,
 static void
 dovewarden_message_send_simple(const struct dovewarden_message *msg,
 			       struct dovewarden_user *duser,
-			       const char *origin, const char *mailbox,
+			       const char *origin,
+			       const struct dovewarden_message_box *box,
 			       const char *type)
 {
-	if (dovewarden_message_begin(msg, duser, type, origin, mailbox) != NULL)
+	if (dovewarden_message_begin(msg, duser, type, origin, box) != NULL)
 		dovewarden_event_send(duser);
 }
 
@@ -219,29 +223,30 @@ dovewarden_message_type(const struct dovewarden_message *msg,
 
 void dovewarden_message_send(const struct dovewarden_message *msg,
 			     struct dovewarden_user *duser,
-			     const char *origin, const char *mailbox,
+			     const char *origin,
+			     const struct dovewarden_message_box *box,
 			     const char *save_type)
 {
 	struct dovewarden_sink *sink;
 
 	if (msg->change == DOVEWARDEN_CHANGE_FLAGS) {
-		dovewarden_message_send_flags(msg, duser, origin, mailbox,
+		dovewarden_message_send_flags(msg, duser, origin, box,
 			"flags.set", msg->flags_added, &msg->keywords_added);
-		dovewarden_message_send_flags(msg, duser, origin, mailbox,
+		dovewarden_message_send_flags(msg, duser, origin, box,
 			"flags.clear", msg->flags_removed,
 			&msg->keywords_removed);
 		if ((msg->flags_added & MAIL_SEEN) != 0) {
 			dovewarden_message_send_simple(msg, duser, origin,
-						       mailbox, "message.read");
+						       box, "message.read");
 		}
 		if ((msg->flags_added & MAIL_DELETED) != 0) {
 			dovewarden_message_send_simple(msg, duser, origin,
-						       mailbox, "message.trash");
+						       box, "message.trash");
 		}
 		return;
 	}
 	sink = dovewarden_message_begin(msg, duser,
-		dovewarden_message_type(msg, save_type), origin, mailbox);
+		dovewarden_message_type(msg, save_type), origin, box);
 	if (sink == NULL)
 		return;
 	if (msg->change == DOVEWARDEN_CHANGE_EXPUNGE) {

@@ -35,6 +35,13 @@ struct dovewarden_message {
 	const char *const *keywords;
 };
 
+/* the mailbox of a transaction's messages */
+struct dovewarden_message_box {
+	const char *name;
+	/* its GUID, or NULL if it cannot be had cheaply */
+	const char *guid;
+};
+
 /* Returns TRUE if msg gets a new UID when its transaction commits. */
 bool dovewarden_message_is_saved(const struct dovewarden_message *msg);
 /* Read the configured optional fields of a message being saved. */
@@ -47,10 +54,19 @@ void dovewarden_message_keywords_diff(struct dovewarden_message *msg,
 				      pool_t pool,
 				      const char *const *old_keywords,
 				      const char *const *new_keywords);
+/* Start an event of type about msg in box: the common fields, then
+   mailbox, mailbox_guid, uid and uidvalidity. Returns NULL if duser does not
+   want it. */
+struct dovewarden_sink *
+dovewarden_message_begin(const struct dovewarden_message *msg,
+			 struct dovewarden_user *duser, const char *type,
+			 const char *origin,
+			 const struct dovewarden_message_box *box);
 /* Send the events msg stands for. */
 void dovewarden_message_send(const struct dovewarden_message *msg,
 			     struct dovewarden_user *duser,
-			     const char *origin, const char *mailbox,
+			     const char *origin,
+			     const struct dovewarden_message_box *box,
 			     const char *save_type);
 
 #endif

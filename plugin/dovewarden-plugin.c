@@ -39,6 +39,7 @@ static const struct notify_vfuncs dovewarden_vfuncs = {
 	.mail_transaction_commit = dovewarden_txn_commit,
 	.mail_transaction_rollback = dovewarden_txn_rollback,
 	.mailbox_create = dovewarden_mailbox_create,
+	.mailbox_delete_begin = dovewarden_mailbox_delete_begin,
 	.mailbox_delete_commit = dovewarden_mailbox_delete_commit,
 	.mailbox_rename = dovewarden_mailbox_rename,
 	.mailbox_set_subscribed = dovewarden_mailbox_set_subscribed,

@@ -8,6 +8,7 @@
 #include "dovewarden-event.h"
 #include "dovewarden-sink.h"
 #include "dovewarden-message.h"
+#include "dovewarden-mailbox.h"
 #include "dovewarden-txn.h"
 
 struct dovewarden_txn {
@@ -169,6 +170,7 @@ void dovewarden_txn_commit(void *_txn,
 {
 	struct dovewarden_txn *txn = _txn;
 	struct dovewarden_message *msg;
+	struct dovewarden_message_box box;
 	struct seq_range_iter iter;
 	struct mailbox_status status;
 	unsigned int n = 0;
@@ -176,6 +178,12 @@ void dovewarden_txn_commit(void *_txn,
 
 	if (txn == NULL)
 		return;
+	if (array_count(&txn->messages) == 0) {
+		dovewarden_txn_free(txn);
+		return;
+	}
+	box.name = mailbox_get_vname(txn->box);
+	box.guid = dovewarden_mailbox_guid(txn->box);
 	mailbox_get_open_status(txn->box, STATUS_UIDVALIDITY, &status);
 	seq_range_array_iter_init(&iter, &changes->saved_uids);
 	array_foreach_modifiable(&txn->messages, msg) {
@@ -186,8 +194,7 @@ void dovewarden_txn_commit(void *_txn,
 		} else {
 			msg->uidvalidity = status.uidvalidity;
 		}
-		dovewarden_message_send(msg, txn->duser, txn->origin,
-					mailbox_get_vname(txn->box),
+		dovewarden_message_send(msg, txn->duser, txn->origin, &box,
 					txn->save_type);
 	}
 	dovewarden_event_end(txn->duser);
