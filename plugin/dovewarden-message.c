@@ -37,6 +37,19 @@ dovewarden_header(struct mail *mail, pool_t pool, const char *name)
 	return p_strdup(pool, value);
 }
 
+const char *dovewarden_message_cached_header(struct mail *mail,
+					     const char *name)
+{
+	enum mail_lookup_abort orig_abort = mail->lookup_abort;
+	const char *value;
+
+	mail->lookup_abort = MAIL_LOOKUP_ABORT_NOT_IN_CACHE;
+	if (mail_get_first_header_utf8(mail, name, &value) <= 0)
+		value = NULL;
+	mail->lookup_abort = orig_abort;
+	return value;
+}
+
 static void
 dovewarden_message_read_headers(struct dovewarden_message *msg, pool_t pool,
 				const struct dovewarden_settings *set,

@@ -49,6 +49,11 @@ void dovewarden_message_read_fields(struct dovewarden_message *msg,
 				    pool_t pool,
 				    const struct dovewarden_settings *set,
 				    struct mail *mail);
+/* The first header name of mail from Dovecot's index cache, or NULL:
+   never reads the message (which may be being opened). The value lasts
+   while mail stays on this message. */
+const char *dovewarden_message_cached_header(struct mail *mail,
+					     const char *name);
 /* Record which keywords were added and removed. */
 void dovewarden_message_keywords_diff(struct dovewarden_message *msg,
 				      pool_t pool,

@@ -8,6 +8,7 @@
 #include "dovewarden-txn.h"
 #include "dovewarden-mailbox.h"
 #include "dovewarden-command.h"
+#include "dovewarden-open.h"
 #include "dovewarden-event.h"
 #include "dovewarden-plugin.h"
 
@@ -48,6 +49,7 @@ static const struct notify_vfuncs dovewarden_vfuncs = {
 static struct mail_storage_hooks dovewarden_mail_storage_hooks = {
 	.mail_user_created = dovewarden_mail_user_created,
 	.mailbox_allocated = dovewarden_mailbox_allocated,
+	.mail_allocated = dovewarden_open_mail_allocated,
 };
 
 void dovewarden_plugin_init(struct module *module)

@@ -138,6 +138,8 @@ dovewarden_settings_parse(pool_t pool,
 	if (strcmp(events, "*") != 0) {
 		set_r->events = (const char *const *)
 			p_strsplit_spaces(pool, events, ", ");
+		set_r->opens = str_array_find(set_r->events,
+					      DOVEWARDEN_OPEN_EVENT);
 	}
 	if (dovewarden_fields_parse(dovewarden_value(values->dovewarden_fields,
 			DOVEWARDEN_DEFAULT_FIELDS),

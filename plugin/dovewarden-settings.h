@@ -11,6 +11,9 @@ struct mail_user;
 #define DOVEWARDEN_DEFAULT_LINGER "100ms"
 #define DOVEWARDEN_DEFAULT_FLUSH_INTERVAL "20ms"
 
+/* the event of each message a client opened */
+#define DOVEWARDEN_OPEN_EVENT "message.open"
+
 #define DOVEWARDEN_MAX_QUEUE_LIMIT 1000000
 /* a long linger or interval would hold mail processes and events */
 #define DOVEWARDEN_MAX_LINGER_MSECS 10000
@@ -34,6 +37,9 @@ struct dovewarden_settings {
 	const char *endpoint;
 	/* event type globs; NULL sends every type */
 	const char *const *events;
+	/* message.open is sent only when events names it: no glob selects
+	   it, for a client's every read is one */
+	bool opens;
 	enum dovewarden_field fields;
 	unsigned int queue_limit;
 	unsigned int linger_msecs;

@@ -75,6 +75,9 @@ void dovewarden_user_created(struct mail_user *user)
 {
 	static const char *const interactive[] = { "imap", "pop3", NULL };
 	static const char *const delivering[] = { "lmtp", "lda", NULL };
+	static const char *const reading[] = {
+		"imap", "pop3", "doveadm", NULL
+	};
 	struct mail_user_vfuncs *v = user->vlast;
 	struct dovewarden_user *duser;
 	const char *error;
@@ -94,6 +97,9 @@ void dovewarden_user_created(struct mail_user *user)
 	duser->interactive = !user->autocreated &&
 		dovewarden_service_is(user->service, interactive);
 	duser->delivering = dovewarden_service_is(user->service, delivering);
+	/* not the indexer's, nor a raw message's (mail_raw_open()) */
+	duser->client_reads = !user->autocreated &&
+		dovewarden_service_is(user->service, reading);
 	if (user->conn.remote_ip != NULL && user->conn.remote_ip->family != 0) {
 		duser->remote_ip = p_strdup(user->pool,
 					    net_ip2addr(user->conn.remote_ip));

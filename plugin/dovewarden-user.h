@@ -22,6 +22,8 @@ struct dovewarden_user {
 	bool interactive;
 	/* changes are deliveries (lmtp, lda) */
 	bool delivering;
+	/* the messages it opens are a client's reads (imap, pop3, doveadm) */
+	bool client_reads;
 };
 
 extern MODULE_CONTEXT_DEFINE(dovewarden_user_module,

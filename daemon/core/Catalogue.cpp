@@ -7,7 +7,7 @@ namespace dovewarden::core {
 
 namespace {
 
-constexpr std::array<std::string_view, 25> k_types{{
+constexpr std::array<std::string_view, 26> k_types{{
     // Dovecot's own names
     "imap_command_finished",
     "mail_delivery_finished",
@@ -19,6 +19,7 @@ constexpr std::array<std::string_view, 25> k_types{{
     "message.expunge",
     "message.read",
     "message.trash",
+    "message.open",
     "flags.set",
     "flags.clear",
     "mailbox.create",

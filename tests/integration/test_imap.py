@@ -107,6 +107,23 @@ class ImapSessionTest(Checks):
         self.assertEqual(m.status("INBOX")["MESSAGES"], before, "nothing was saved")
         m.logout()
 
+    def test_reads_are_not_sent_by_default(self):
+        """The default dovewarden_events (*) sends no message.open: FETCH BODY[] adds no event."""
+        m = Imap(ENV.dovecot)
+        _, uid = m.append("INBOX", make_message("read me")[0])
+        m.logout()
+        mark = ENV.stream.mark(quiet=0.4)
+        m = Imap(ENV.dovecot)
+        m.select("INBOX")
+        m.call("UID FETCH", m.c.uid, "FETCH", str(uid), "(BODY.PEEK[])")
+        m.logout()
+        ENV.stream.wait_for(lambda e: e.get("type") == "user.logout", after=mark)
+        session = one_session(ENV.stream.settle()[mark:])
+        (fetch,) = [(cmd, evs) for cmd, evs in split_by_command(session[1:])
+                    if cmd and cmd["cmd_name"] == "UID FETCH"]
+        self.assertEqual(fetch[0]["tagged_reply_state"], "OK")
+        self.assertEqual(fetch[1], [], "reads are sent only when dovewarden_events names them")
+
     def test_events_survive_doveadm_stats_add(self):
         """`doveadm stats add` replaces the event filter; imap_command_finished keeps coming."""
         name = "dw_it_deliveries"

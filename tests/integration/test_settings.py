@@ -37,12 +37,14 @@ class FieldsAndEventsTest(Checks):
         message, msgid = make_message(subject="quarterly report")
         m.append("INBOX", message, flags="(\\Flagged)")
         m.store("1", "+FLAGS", "(\\Seen)")
+        # message.* does not select message.open: only its name does
+        m.call("FETCH", m.c.fetch, "1", "(BODY.PEEK[])")
         m.logout()
         stream.wait_for(lambda e: e.get("cmd_name") == "LOGOUT", after=mark)
         events = [e for e in stream.settle()[mark:] if "inst" in e]  # the plugin's
         types = {e["type"] for e in events}
         self.assertEqual(types, {"imap_command_finished", "message.append", "message.read"},
-                         "only the selected types: no user.*, no flags.*")
+                         "only the selected types: no user.*, no flags.*, no message.open")
         (append,) = [e for e in events if e["type"] == "message.append"]
         self.assertEqual(append["msgid"].strip("<>"), msgid)
         self.assertEqual(append["subject"], "quarterly report")

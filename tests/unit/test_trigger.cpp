@@ -46,7 +46,8 @@ BOOST_AUTO_TEST_CASE(new_mail_is_high_other_changes_low) {
 }
 
 BOOST_AUTO_TEST_CASE(sessions_and_reads_do_not_trigger) {
-  for (const char *type : {"user.login", "user.logout", "events.lost"})
+  for (const char *type :
+       {"user.login", "user.logout", "message.open", "events.lost"})
     BOOST_TEST(!of(event(type)).has_value(), type);
   BOOST_TEST(!of(command("SELECT")).has_value());
   BOOST_TEST(!of(command("FETCH")).has_value());
