@@ -157,6 +157,7 @@ dovewarden_message_begin(const struct dovewarden_message *msg,
 	dovewarden_sink_add_str(sink, "mailbox_guid", box->guid);
 	dovewarden_sink_add_int(sink, "uid", msg->uid);
 	dovewarden_sink_add_int(sink, "uidvalidity", msg->uidvalidity);
+	dovewarden_sink_add_str(sink, "msgid", msg->msgid);
 	return sink;
 }
 
@@ -168,7 +169,6 @@ dovewarden_message_send_saved(const struct dovewarden_message *msg,
 		dovewarden_sink_add_str(sink, "src_mailbox", msg->src_mailbox);
 		dovewarden_sink_add_int(sink, "src_uid", msg->src_uid);
 	}
-	dovewarden_sink_add_str(sink, "msgid", msg->msgid);
 	dovewarden_sink_add_str(sink, "from", msg->from);
 	dovewarden_sink_add_str(sink, "subject", msg->subject);
 	if (msg->have_size)

@@ -27,7 +27,8 @@ struct dovewarden_message {
 	enum mail_flags old_flags, flags_added, flags_removed;
 	ARRAY_TYPE(const_string) keywords_added, keywords_removed;
 
-	/* the optional dovewarden_fields of a saved message */
+	/* the optional dovewarden_fields of a saved message; msgid, from the
+	   index cache, of the others too */
 	const char *msgid, *from, *subject;
 	uoff_t size, vsize;
 	bool have_size, have_vsize;
@@ -60,8 +61,8 @@ void dovewarden_message_keywords_diff(struct dovewarden_message *msg,
 				      const char *const *old_keywords,
 				      const char *const *new_keywords);
 /* Start an event of type about msg in box: the common fields, then
-   mailbox, mailbox_guid, uid and uidvalidity. Returns NULL if duser does not
-   want it. */
+   mailbox, mailbox_guid, uid, uidvalidity and msgid. Returns NULL if duser
+   does not want it. */
 struct dovewarden_sink *
 dovewarden_message_begin(const struct dovewarden_message *msg,
 			 struct dovewarden_user *duser, const char *type,

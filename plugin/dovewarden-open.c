@@ -55,16 +55,13 @@ static void dovewarden_open_send(struct dovewarden_mail *dmail,
 	i_zero(&msg);
 	msg.uid = mail->uid;
 	msg.uidvalidity = status.uidvalidity;
+	if ((duser->set.fields & DOVEWARDEN_FIELD_MSGID) != 0)
+		msg.msgid = dovewarden_message_cached_header(mail, "Message-ID");
 	box.name = mailbox_get_vname(mail->box);
 	box.guid = dovewarden_open_mailbox_guid(dmail, mail);
 	sink = dovewarden_message_begin(&msg, duser, DOVEWARDEN_OPEN_EVENT,
 		dovewarden_user_origin(duser, FALSE), &box);
 	if (sink != NULL) {
-		if ((duser->set.fields & DOVEWARDEN_FIELD_MSGID) != 0) {
-			dovewarden_sink_add_str(sink, "msgid",
-				dovewarden_message_cached_header(mail,
-								 "Message-ID"));
-		}
 		if (reason != NULL && *reason != '\0')
 			dovewarden_sink_add_str(sink, "reason", reason);
 		dovewarden_event_send(duser);

@@ -65,6 +65,18 @@ dovewarden_txn_add(struct dovewarden_txn *txn, enum dovewarden_change change,
 	return msg;
 }
 
+/* which message a change is about, when the index cache knows: the audit
+   log is asked for a message's history by its Message-ID */
+static void dovewarden_txn_read_msgid(struct dovewarden_txn *txn,
+				      struct dovewarden_message *msg,
+				      struct mail *mail)
+{
+	if ((txn->duser->set.fields & DOVEWARDEN_FIELD_MSGID) != 0) {
+		msg->msgid = p_strdup(txn->pool,
+			dovewarden_message_cached_header(mail, "Message-ID"));
+	}
+}
+
 void dovewarden_txn_save(void *_txn, struct mail *mail)
 {
 	struct dovewarden_txn *txn = _txn;
@@ -89,6 +101,7 @@ void dovewarden_txn_copy(void *_txn, struct mail *src, struct mail *dst)
 				 DOVEWARDEN_CHANGE_COPY, dst);
 	msg->src_mailbox = p_strdup(txn->pool, mailbox_get_vname(src->box));
 	msg->src_uid = src->uid;
+	dovewarden_txn_read_msgid(txn, msg, src);
 	if (moving) {
 		dovewarden_move_source.box = src->box;
 		dovewarden_move_source.uid = src->uid;
@@ -110,6 +123,7 @@ void dovewarden_txn_expunge(void *_txn, struct mail *mail)
 		return;
 	msg = dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_EXPUNGE, mail);
 	msg->autoexpunged = pmail->autoexpunged;
+	dovewarden_txn_read_msgid(txn, msg, mail);
 }
 
 /* flags and keywords of one message arrive as two calls */
@@ -127,6 +141,7 @@ dovewarden_txn_flag_change(struct dovewarden_txn *txn, struct mail *mail)
 	}
 	msg = dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_FLAGS, mail);
 	msg->old_flags = mail_get_flags(mail);
+	dovewarden_txn_read_msgid(txn, msg, mail);
 	return msg;
 }
 

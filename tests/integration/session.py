@@ -13,9 +13,11 @@ def full_session(dovecot, box="Work", newbox="Archive", user="alice"):
     m.unsubscribe(box)
     n, f["uv_inbox"] = m.select("INBOX")
     s1, s2 = n + 1, n + 2
-    uv, f["uid1"] = m.append("INBOX", make_message("first")[0])
+    message, f["msgid1"] = make_message("first")
+    uv, f["uid1"] = m.append("INBOX", message)
     assert uv == f["uv_inbox"], (uv, f["uv_inbox"])
-    uv, f["uid2"] = m.append("INBOX", make_message("second")[0])
+    message, f["msgid2"] = make_message("second")
+    uv, f["uid2"] = m.append("INBOX", message)
     m.store(str(s1), "+FLAGS", r"(\Seen)")
     m.store(str(s1), "+FLAGS", "($Label1)")
     m.store(str(s1), "-FLAGS", r"(\Seen)")
@@ -36,27 +38,30 @@ def expected_commands(f):
 
     The list of events is what the plugin sends for that command (at commit,
     i.e. before the command's own imap_command_finished), compared as a multiset.
+    The plugin is expected to send msgid (dovewarden_fields = msgid).
     """
     box, newbox = f["box"], f["newbox"]
     inbox = {"mailbox": "INBOX", "uidvalidity": f["uv_inbox"]}
-    m1 = dict(inbox, uid=f["uid1"])
+    msgid1, msgid2 = f"<{f['msgid1']}>", f"<{f['msgid2']}>"
+    m1 = dict(inbox, uid=f["uid1"], msgid=msgid1)
     return [
         ("CREATE", {"mailbox": box}, [("mailbox.create", {"mailbox": box})]),
         ("SUBSCRIBE", {"mailbox": box}, [("mailbox.subscribe", {"mailbox": box})]),
         ("UNSUBSCRIBE", {"mailbox": box}, [("mailbox.unsubscribe", {"mailbox": box})]),
         ("SELECT", {"mailbox": "INBOX"}, []),
         ("APPEND", {"mailbox": "INBOX"}, [("message.append", m1)]),
-        ("APPEND", {"mailbox": "INBOX"}, [("message.append", dict(inbox, uid=f["uid2"]))]),
+        ("APPEND", {"mailbox": "INBOX"}, [("message.append", dict(inbox, uid=f["uid2"],
+                                                                  msgid=msgid2))]),
         ("STORE", {"mailbox": "INBOX"}, [("flags.set", dict(m1, flags=["\\Seen"])),
                                          ("message.read", m1)]),
         ("STORE", {"mailbox": "INBOX"}, [("flags.set", dict(m1, keywords=["$Label1"]))]),
         ("STORE", {"mailbox": "INBOX"}, [("flags.clear", dict(m1, flags=["\\Seen"]))]),
         ("COPY", {"mailbox": "INBOX"}, [("message.copy", {
             "mailbox": box, "uid": f["copy_uid"], "uidvalidity": f["uv_box"],
-            "src_mailbox": "INBOX", "src_uid": f["uid1"]})]),
+            "src_mailbox": "INBOX", "src_uid": f["uid1"], "msgid": msgid1})]),
         ("MOVE", {"mailbox": "INBOX"}, [("message.move", {
             "mailbox": box, "uid": f["move_uid"], "uidvalidity": f["uv_box"],
-            "src_mailbox": "INBOX", "src_uid": f["uid2"]})]),
+            "src_mailbox": "INBOX", "src_uid": f["uid2"], "msgid": msgid2})]),
         ("STORE", {"mailbox": "INBOX"}, [("flags.set", dict(m1, flags=["\\Deleted"])),
                                          ("message.trash", m1)]),
         ("EXPUNGE", {"mailbox": "INBOX"}, [("message.expunge", dict(m1, reason="user"))]),
