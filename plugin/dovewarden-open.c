@@ -24,8 +24,8 @@ struct dovewarden_mail {
 static MODULE_CONTEXT_DEFINE_INIT(dovewarden_mail_module,
 				  &mail_module_register);
 
-static const char *dovewarden_open_mailbox_guid(struct dovewarden_mail *dmail,
-						struct mail *mail)
+static const char *
+dovewarden_open_mailbox_guid(struct dovewarden_mail *dmail, struct mail *mail)
 {
 	struct mail_private *pmail = (struct mail_private *)mail;
 	const char *guid;
@@ -56,11 +56,13 @@ static void dovewarden_open_send(struct dovewarden_mail *dmail,
 	msg.uid = mail->uid;
 	msg.uidvalidity = status.uidvalidity;
 	if ((duser->set.fields & DOVEWARDEN_FIELD_MSGID) != 0)
-		msg.msgid = dovewarden_message_cached_header(mail, "Message-ID");
+		msg.msgid = dovewarden_message_cached_header(mail,
+							     "Message-ID");
 	box.name = mailbox_get_vname(mail->box);
 	box.guid = dovewarden_open_mailbox_guid(dmail, mail);
 	sink = dovewarden_message_begin(&msg, duser, DOVEWARDEN_OPEN_EVENT,
-		dovewarden_user_origin(duser, FALSE), &box);
+					dovewarden_user_origin(duser, FALSE),
+					&box);
 	if (sink != NULL) {
 		if (reason != NULL && *reason != '\0')
 			dovewarden_sink_add_str(sink, "reason", reason);
@@ -69,8 +71,8 @@ static void dovewarden_open_send(struct dovewarden_mail *dmail,
 	dovewarden_event_end(duser);
 }
 
-static int dovewarden_open_istream_opened(struct mail *_mail,
-					  struct istream **stream)
+static int
+dovewarden_open_istream_opened(struct mail *_mail, struct istream **stream)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
 	struct dovewarden_mail *dmail = DOVEWARDEN_MAIL_CONTEXT_REQUIRE(mail);
@@ -86,8 +88,8 @@ static int dovewarden_open_istream_opened(struct mail *_mail,
 void dovewarden_open_mail_allocated(struct mail *_mail)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
-	struct dovewarden_user *duser =
-		DOVEWARDEN_USER_CONTEXT(_mail->box->storage->user);
+	struct dovewarden_user *duser = DOVEWARDEN_USER_CONTEXT(
+		_mail->box->storage->user);
 	struct mail_vfuncs *v = mail->vlast;
 	struct dovewarden_mail *dmail;
 
