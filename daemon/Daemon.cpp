@@ -102,7 +102,10 @@ std::string stream_text(const config::Config &config) {
          (config.stream == "-" ? std::string("stdout") : config.stream) +
          " (batches of " + std::to_string(config.stream_flush_bytes) +
          " bytes or " + util::format_duration(config.stream_flush_interval) +
-         ")";
+         ", " +
+         (config.stream_overflow == bus::Bus::Overflow::drop ? "dropping"
+                                                             : "blocking") +
+         " beyond " + std::to_string(config.stream_queue) + " queued)";
 }
 
 std::string replication_text(const replication::ReplicationConfig &config,
@@ -336,7 +339,9 @@ void Daemon::add_stream_sink() {
   auto sink = sinks::StreamSink::open(options);
   if (!sink)
     throw util::Fatal("DOVEWARDEN_STREAM: " + sink.error());
-  m_bus->subscribe(m_config.stream_events, *sink);
+  m_bus->subscribe(
+      m_config.stream_events, *sink,
+      bus::Bus::Options{m_config.stream_queue, m_config.stream_overflow});
 }
 
 void Daemon::start_status_server() {
