@@ -102,7 +102,10 @@ std::string stream_text(const config::Config &config) {
          (config.stream == "-" ? std::string("stdout") : config.stream) +
          " (batches of " + std::to_string(config.stream_flush_bytes) +
          " bytes or " + util::format_duration(config.stream_flush_interval) +
-         ")";
+         ", " +
+         (config.stream_overflow == bus::Bus::Overflow::drop ? "dropping"
+                                                             : "blocking") +
+         " beyond " + std::to_string(config.stream_queue) + " queued)";
 }
 
 std::string replication_text(const replication::ReplicationConfig &config,
@@ -333,10 +336,34 @@ void Daemon::add_stream_sink() {
   options.path = m_config.stream;
   options.flush_interval = m_config.stream_flush_interval;
   options.flush_bytes = m_config.stream_flush_bytes;
+  // a reader that went away drops events as a full queue does
+  auto &dropped = m_metrics->subscriber("stream").dropped;
+  options.on_discard = [&dropped](std::size_t count) {
+    dropped.Increment(static_cast<double>(count));
+  };
   auto sink = sinks::StreamSink::open(options);
   if (!sink)
     throw util::Fatal("DOVEWARDEN_STREAM: " + sink.error());
-  m_bus->subscribe(m_config.stream_events, *sink);
+  m_stream = *sink;
+  m_bus->subscribe(
+      m_config.stream_events, m_stream,
+      bus::Bus::Options{m_config.stream_queue, m_config.stream_overflow});
+}
+
+void Daemon::reopen_stream() {
+  if (!m_stream) {
+    LOG_INFO("SIGHUP: no stream file to reopen; restart dovewardend to apply "
+             "new settings");
+    return;
+  }
+  const auto reopened = m_stream->reopen();
+  if (!reopened)
+    LOG_ERROR("SIGHUP: ", reopened.error(),
+              "; the stream goes on in the old file");
+  else if (*reopened)
+    LOG_INFO("SIGHUP: reopened the stream file ", m_config.stream);
+  else
+    LOG_INFO("SIGHUP: the stream goes to stdout, nothing to reopen");
 }
 
 void Daemon::start_status_server() {

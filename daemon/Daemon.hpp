@@ -30,6 +30,9 @@ class ReplicationFeed;
 class ReplicationMetrics;
 class Replicator;
 } // namespace dovewarden::replication
+namespace dovewarden::sinks {
+class StreamSink;
+}
 namespace dovewarden::sources {
 class Source;
 }
@@ -69,6 +72,9 @@ public:
   // subscribers, then closes the status listener. Idempotent.
   void stop();
 
+  // Reopens the stream file, for logrotate (SIGHUP), and logs what it did.
+  void reopen_stream();
+
   // Returns true while every source is receiving, every store can write
   // and no stop has begun.
   bool ready() const;
@@ -95,6 +101,7 @@ private:
   std::unique_ptr<bus::Bus> m_bus;
   std::unique_ptr<pipeline::Pipeline> m_pipeline;
   std::vector<std::unique_ptr<sources::Source>> m_sources;
+  std::shared_ptr<sinks::StreamSink> m_stream;
   std::unique_ptr<replication::ReplicationMetrics> m_replication_metrics;
   std::unique_ptr<store::ReplicationStore> m_store;
   std::unique_ptr<replication::DoveadmClient> m_doveadm;

@@ -27,13 +27,14 @@ void print_fatal(const std::string &message) {
   std::cerr << "dovewardend: " << message << std::endl;
 }
 
-// Waits for SIGINT or SIGTERM; SIGHUP is noted and ignored.
-int wait_for_stop(util::SignalWaiter &signals) {
+// Waits for SIGINT or SIGTERM; SIGHUP reopens the stream file.
+int wait_for_stop(util::SignalWaiter &signals, Daemon &daemon) {
   while (true) {
     const auto signal = signals.wait();
     if (signal && *signal != SIGHUP)
       return *signal;
-    LOG_INFO("SIGHUP ignored: restart dovewardend to apply new settings");
+    if (signal)
+      daemon.reopen_stream();
   }
 }
 
@@ -104,7 +105,7 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
 
-  const int signal = wait_for_stop(signals);
+  const int signal = wait_for_stop(signals, daemon);
   LOG_INFO("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
   if (!stop_within(daemon, signals, shutdown_timeout))
     std::_Exit(EXIT_FAILURE);

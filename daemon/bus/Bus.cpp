@@ -71,7 +71,8 @@ public:
       : m_id(id), m_filter(std::move(filter)),
         m_subscriber(std::move(subscriber)), m_name(m_subscriber->name()),
         m_options(options), m_queue(options.queue_capacity),
-        m_metrics(metrics.subscriber(m_name)), m_errors(k_error_log_interval) {
+        m_metrics(metrics.subscriber(m_name)), m_errors(k_error_log_interval),
+        m_overflow_log(k_error_log_interval) {
     m_metrics.queue_capacity.Set(static_cast<double>(m_queue.capacity()));
   }
 
@@ -95,6 +96,8 @@ public:
     }
     if (result == Queue::Push::closed || m_options.overflow == Overflow::drop) {
       m_metrics.dropped.Increment();
+      if (result == Queue::Push::full)
+        report_overflow(1);
       return Push::closed;
     }
     return Push::full;
@@ -110,8 +113,11 @@ public:
       m_metrics.queue_depth.Increment(static_cast<double>(queued));
     dropped =
         queued < count && (closed || m_options.overflow == Overflow::drop);
-    if (dropped)
+    if (dropped) {
       m_metrics.dropped.Increment(static_cast<double>(count - queued));
+      if (!closed)
+        report_overflow(count - queued);
+    }
     return queued;
   }
 
@@ -136,6 +142,18 @@ public:
   }
 
 private:
+  // Logs drops of a full queue at most once a minute, from any publisher.
+  void report_overflow(std::size_t dropped) {
+    m_overflowed += dropped;
+    std::unique_lock lock(m_overflow_mutex, std::try_to_lock);
+    if (!lock || !m_overflow_log.allow())
+      return;
+    LOG_WARN("bus: ", m_name, ": queue full (", m_queue.capacity(),
+             " events); dropped ", m_overflowed.exchange(0),
+             " event(s) since the last report, counted in "
+             "dovewarden_bus_dropped_total");
+  }
+
   void run() {
     const auto interval = m_subscriber->flush_interval();
     const bool when_idle = m_subscriber->flush_when_idle();
@@ -208,7 +226,10 @@ private:
   Options m_options;
   Queue m_queue;
   metrics::Metrics::Subscriber m_metrics;
-  util::Throttle m_errors; // used by the worker only
+  util::Throttle m_errors;                    // used by the worker only
+  std::atomic<std::uint64_t> m_overflowed{0}; // not yet reported
+  std::mutex m_overflow_mutex;                // guards m_overflow_log
+  util::Throttle m_overflow_log;
   std::thread m_worker;
 };
 

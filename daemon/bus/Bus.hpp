@@ -26,8 +26,8 @@ namespace dovewarden::bus {
 // pushes back on the source (the ZeroMQ PULL socket stops reading, and the
 // plugin's bounded queue drops and counts); the wait is counted in
 // dovewarden_bus_blocked_seconds_total. A subscription may choose to drop
-// instead; drops are counted in dovewarden_bus_dropped_total. Nothing is
-// dropped silently.
+// instead; drops are counted in dovewarden_bus_dropped_total and logged at
+// most once a minute. Nothing is dropped silently.
 //
 // publish() is safe from any number of threads; so are subscribe() and
 // unsubscribe(), also while events flow. Before start() nothing empties the

@@ -35,6 +35,11 @@ const std::vector<util::Setting> k_intake_settings{
      "200ms", "write the stream's batch at least this often"},
     {"DOVEWARDEN_STREAM_FLUSH_BYTES", "--stream-flush-bytes", "BYTES", "65536",
      "write the stream's batch once it holds this many bytes"},
+    {"DOVEWARDEN_STREAM_QUEUE", "--stream-queue", "EVENTS", "10000",
+     "events waiting for the stream's reader, at most"},
+    {"DOVEWARDEN_STREAM_OVERFLOW", "--stream-overflow", "POLICY", "drop",
+     "when the stream's queue is full: drop (and count) the event, or block "
+     "the intake, and with it replication and webhooks"},
     {"DOVEWARDEN_METRICS_ADDR", "--metrics-addr", "ADDR", "127.0.0.1:9090",
      "HOST:PORT serving /metrics, /healthz and /readyz; empty: off"},
     {"DOVEWARDEN_HTTP_ADDR", "--http-addr", "ADDR", "127.0.0.1:8080",
@@ -76,6 +81,17 @@ std::vector<util::Setting> all_settings() {
   return all;
 }
 
+bus::Bus::Overflow stream_overflow(const SettingValues &values) {
+  const auto &text = values.text("DOVEWARDEN_STREAM_OVERFLOW");
+  if (text == "drop")
+    return bus::Bus::Overflow::drop;
+  if (text == "block")
+    return bus::Bus::Overflow::block;
+  throw ConfigError(
+      "DOVEWARDEN_STREAM_OVERFLOW",
+      SettingValues::invalid("policy", text, "expected drop or block"));
+}
+
 Config convert(const util::SettingValues &values) {
   Config config;
   config.zmq = sources::ZmqConfig::from(values);
@@ -91,6 +107,9 @@ Config convert(const util::SettingValues &values) {
       values.duration("DOVEWARDEN_STREAM_FLUSH_INTERVAL");
   config.stream_flush_bytes = static_cast<std::size_t>(
       values.number("DOVEWARDEN_STREAM_FLUSH_BYTES", 1, 1u << 30));
+  config.stream_queue = static_cast<std::size_t>(
+      values.number("DOVEWARDEN_STREAM_QUEUE", 1, 10000000));
+  config.stream_overflow = stream_overflow(values);
 
   config.metrics_addr = values.optional_address("DOVEWARDEN_METRICS_ADDR");
 

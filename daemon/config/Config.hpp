@@ -1,5 +1,6 @@
 #pragma once
 
+#include "bus/Bus.hpp"
 #include "replication/ReplicationConfig.hpp"
 #include "sources/ZmqConfig.hpp"
 #include "util/HttpLimits.hpp"
@@ -31,6 +32,8 @@ struct Config {
   std::string stream_events = "*"; // comma-separated type globs
   std::chrono::milliseconds stream_flush_interval{200};
   std::size_t stream_flush_bytes = 65536;
+  std::size_t stream_queue = 10000;
+  bus::Bus::Overflow stream_overflow = bus::Bus::Overflow::drop;
 
   std::optional<util::ListenAddress> metrics_addr =
       util::ListenAddress{"127.0.0.1", 9090}; // nothing: off

@@ -4,6 +4,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -15,7 +16,26 @@ import urllib.request
 import msgpack
 import zmq
 
-from harness import Daemon, daemon_path, free_port, wait_until
+from harness import Daemon, Receiver, Stream, daemon_path, free_port, wait_until
+
+
+def push(endpoint, *frames):
+    """Sends frames to the daemon's ZeroMQ socket, as the plugin does."""
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PUSH)
+    s.setsockopt(zmq.LINGER, 2000)
+    s.connect(endpoint)
+    for f in frames:
+        s.send(f)
+    s.close()
+    ctx.term()
+
+
+def numbered(seq, pad=0):
+    """A message.new of alice's, told apart by its seq, padded to make it big."""
+    return msgpack.packb({"v": 1, "type": "message.new", "user": "alice", "svc": "lmtp",
+                          "inst": "00000000000057ea", "seq": seq, "pid": 4242,
+                          "mailbox": "INBOX", "uid": seq, "x_pad": "x" * pad})
 
 
 class DaemonTest(unittest.TestCase):
@@ -27,14 +47,7 @@ class DaemonTest(unittest.TestCase):
         self.addCleanup(self.daemon.kill)
 
     def push(self, *frames):
-        ctx = zmq.Context()
-        s = ctx.socket(zmq.PUSH)
-        s.setsockopt(zmq.LINGER, 2000)
-        s.connect(self.endpoint)
-        for f in frames:
-            s.send(f)
-        s.close()
-        ctx.term()
+        push(self.endpoint, *frames)
 
     def rejected(self, reason):
         return self.daemon.metric("dovewarden_events_rejected_total", reason=reason)
@@ -114,6 +127,95 @@ class DaemonTest(unittest.TestCase):
         events = self.daemon.stream.poll()
         self.assertEqual(events[0]["type"], "daemon.started")
         self.assertEqual(events[-1]["type"], "daemon.stopped")
+
+    def test_sighup_reopens_the_file_after_logrotate_renamed_it(self):
+        """Events before the rename stay in the old file, later ones go to the new
+        one; none is lost, doubled or torn."""
+        self.daemon.start()
+        path = self.daemon.stream.path
+        self.push(*(numbered(seq) for seq in range(1, 51)))
+        self.daemon.stream.wait_for(lambda e: e.get("seq") == 50)
+        rotated = path + ".1"
+        os.rename(path, rotated)
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: os.path.exists(path), 5, what="the stream file made anew")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode) & 0o007, 0,
+                         "others may not read the events")
+        self.push(*(numbered(seq) for seq in range(51, 101)))
+        new = Stream(path)
+        new.wait_for(lambda e: e.get("seq") == 100)
+        rc, _ = self.daemon.stop()
+        self.assertEqual(rc, 0)
+        old = Stream(rotated)
+        seqs = lambda stream: [e["seq"] for e in stream.poll() if e.get("inst") == "00000000000057ea"]
+        self.assertEqual(seqs(old), list(range(1, 51)))
+        self.assertEqual(seqs(new), list(range(51, 101)))
+        self.assertEqual(old.bad_lines + new.bad_lines, [], "torn lines")
+        self.assertEqual(old.events[0]["type"], "daemon.started")
+        self.assertEqual(new.events[-1]["type"], "daemon.stopped")
+        self.assertIn(f"SIGHUP: reopened the stream file {path}", self.daemon.stderr_text())
+
+
+class StreamPipeTest(unittest.TestCase):
+    """dovewardend --stream - | other-tool: a reader that stalls or exits costs
+    the stream its events, counted, and nobody else anything."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="dovewarden-it-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        self.endpoint = f"ipc://{self.root}/events.sock"
+        self.rx = Receiver().start()
+        self.addCleanup(self.rx.stop)
+        self.daemon = Daemon(self.root, self.endpoint, env={
+            "DOVEWARDEN_STREAM": "-",
+            "DOVEWARDEN_STREAM_QUEUE": "20",
+            "DOVEWARDEN_WEBHOOK_ALLOW_NETS": "127.0.0.0/8",
+            "DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE": "0s,300ms",
+        })
+        self.addCleanup(self.daemon.kill)
+
+    def delivered(self, seqs):
+        got = {e["data"].get("seq") for e in self.rx.events("/hook")
+               if e["data"].get("inst") == "00000000000057ea"}
+        return set(seqs) <= got
+
+    def test_a_stalled_then_vanished_reader_stalls_no_one_else(self):
+        reader, writer = os.pipe()
+        self.addCleanup(lambda: reader is None or os.close(reader))
+        self.daemon.start(stdout=writer)
+        os.close(writer)
+        status, answer = self.daemon.admin("POST", "/v1/webhooks",
+                                           {"url": self.rx.url("/hook"), "events": ["message.*"]})
+        self.assertEqual(status, 201, answer)
+        self.rx.secrets.append(answer["secret"])
+
+        # the reader reads nothing: the pipe (64 KiB) and the stream's queue fill up
+        push(self.endpoint, *(numbered(seq, pad=2000) for seq in range(1, 201)))
+        wait_until(lambda: self.delivered(range(1, 201)), 30,
+                   what="all 200 events delivered to the webhook")
+        dropped = self.daemon.metric("dovewarden_bus_dropped_total", subscriber="stream")
+        self.assertGreater(dropped, 0)
+        self.assertIn("bus: stream: queue full (20 events); dropped", self.daemon.stderr_text())
+
+        # SIGHUP has no file to reopen on stdout, and does no harm
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "SIGHUP: the stream goes to stdout" in self.daemon.stderr_text(), 5,
+                   what="SIGHUP noted")
+        self.assertTrue(self.daemon.running())
+
+        # the reader exits: said once, counted, and the rest goes on
+        os.close(reader)
+        reader = None
+        push(self.endpoint, *(numbered(seq) for seq in range(201, 251)))
+        wait_until(lambda: self.delivered(range(201, 251)), 30,
+                   what="the next 50 events delivered to the webhook")
+        wait_until(lambda: self.daemon.metric("dovewarden_bus_dropped_total",
+                                              subscriber="stream") >= dropped + 50, 10,
+                   what="the events after the reader left counted as dropped")
+        self.assertEqual(self.daemon.stderr_text().count("the reader of stdout went away"), 1)
+        self.assertEqual(self.daemon.metric("dovewarden_bus_failed_total", subscriber="stream"), 0)
+        rc, _ = self.daemon.stop()
+        self.assertEqual(rc, 0)
 
 
 class ConfigTest(unittest.TestCase):

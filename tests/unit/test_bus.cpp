@@ -1,3 +1,4 @@
+#include "CapturedLog.hpp"
 #include "MetricValue.hpp"
 #include "Wait.hpp"
 #include "bus/Bus.hpp"
@@ -476,8 +477,12 @@ BOOST_AUTO_TEST_CASE(a_batch_beyond_room_is_dropped_and_counted) {
   std::vector<std::shared_ptr<const core::Event>> batch;
   for (int i = 1; i <= 5; i++)
     batch.push_back(std::make_shared<const core::Event>(event_of("a", i)));
+  dovewarden::test::CapturedLog log;
   const auto taken = bus.publish(batch);
   BOOST_TEST((taken == std::vector<std::size_t>{1, 1, 0, 0, 0}));
+  BOOST_TEST(log.take() == "warn bus: lossy: queue full (2 events); dropped 3 "
+                           "event(s) since the last report, counted in "
+                           "dovewarden_bus_dropped_total\n");
   held->open_gate();
   bus.stop();
   BOOST_TEST(metric(metrics,
@@ -497,9 +502,14 @@ BOOST_AUTO_TEST_CASE(drop_policy_counts_what_it_drops) {
   BOOST_TEST(held->wait_for(0));
   BOOST_TEST(held->wait_for_arrivals(1)); // the worker takes it into handle()
   std::size_t taken = 0;
+  dovewarden::test::CapturedLog log;
   for (int i = 1; i <= 5; i++)
     taken += bus.publish(event_of("a", i));
   BOOST_TEST(taken == 1u);
+  // the first drop is logged; the next ones wait for a minute to pass
+  BOOST_TEST(log.take() == "warn bus: lossy: queue full (1 events); dropped 1 "
+                           "event(s) since the last report, counted in "
+                           "dovewarden_bus_dropped_total\n");
   held->open_gate();
   bus.stop();
   BOOST_TEST(metric(metrics,

@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+namespace bus = dovewarden::bus;
 namespace util = dovewarden::util;
 using dovewarden::config::Config;
 using dovewarden::util::ConfigError;
@@ -83,6 +84,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(c.stream_events == "*");
   BOOST_TEST(c.stream_flush_interval.count() == 200);
   BOOST_TEST(c.stream_flush_bytes == 65536u);
+  BOOST_TEST(c.stream_queue == 10000u);
+  BOOST_TEST((c.stream_overflow == bus::Bus::Overflow::drop));
   BOOST_REQUIRE(c.metrics_addr.has_value());
   BOOST_TEST(c.metrics_addr->to_string() == "127.0.0.1:9090");
   BOOST_TEST((c.log_level == util::LogLevel::info));
@@ -103,6 +106,17 @@ BOOST_AUTO_TEST_CASE(environment_sets_and_flags_override) {
   BOOST_TEST(c.zmq.endpoint == "ipc:///tmp/x.sock");
   BOOST_TEST((c.log_level == util::LogLevel::debug));
   BOOST_TEST(c.stream == "-");
+}
+
+BOOST_AUTO_TEST_CASE(stream_overflow_is_drop_or_block) {
+  const auto c = parse({"--stream-overflow", "block", "--stream-queue", "5"});
+  BOOST_TEST((c.stream_overflow == bus::Bus::Overflow::block));
+  BOOST_TEST(c.stream_queue == 5u);
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_STREAM_OVERFLOW", "wait"}}) ==
+             "DOVEWARDEN_STREAM_OVERFLOW: invalid policy \"wait\": expected "
+             "drop or block");
+  BOOST_TEST(error_of({}, {{"DOVEWARDEN_STREAM_QUEUE", "0"}})
+                 .rfind("DOVEWARDEN_STREAM_QUEUE: ", 0) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(empty_metrics_address_disables_metrics) {
@@ -209,6 +223,7 @@ BOOST_AUTO_TEST_CASE(help_lists_every_setting_with_env_and_default) {
         "DOVEWARDEN_ZMQ_SOCKET_GROUP", "DOVEWARDEN_ZMQ_RCVHWM",
         "DOVEWARDEN_STREAM", "DOVEWARDEN_STREAM_EVENTS",
         "DOVEWARDEN_STREAM_FLUSH_INTERVAL", "DOVEWARDEN_STREAM_FLUSH_BYTES",
+        "DOVEWARDEN_STREAM_QUEUE", "DOVEWARDEN_STREAM_OVERFLOW",
         "DOVEWARDEN_METRICS_ADDR", "127.0.0.1:9090", "DOVEWARDEN_LOG_LEVEL",
         "DOVEWARDEN_SHUTDOWN_TIMEOUT", "--config", "DOVEWARDEN_CONFIG"}) {
     BOOST_TEST_CONTEXT(text) {

@@ -120,7 +120,9 @@ class Daemon:
         self.stderr_path = None
         self.returncode = None
 
-    def start(self, timeout=10, wait_ready=True):
+    def start(self, timeout=10, wait_ready=True, stdout=None):
+        """stdout: where the daemon's stdout goes (for DOVEWARDEN_STREAM=-);
+        by default into the file of its log lines."""
         self.runs += 1
         tag = f"{self.name}-{self.runs}"
         self.stream = Stream(os.path.join(self.root, f"{tag}.ndjson"))
@@ -140,7 +142,8 @@ class Daemon:
         env.update(self.extra_env)
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen([daemon_path()], env=env, stdin=subprocess.DEVNULL,
-                                         stdout=err, stderr=subprocess.STDOUT)
+                                         stdout=err if stdout is None else stdout,
+                                         stderr=err)
         self.returncode = None
         LIVE.append(self)
         if wait_ready:
