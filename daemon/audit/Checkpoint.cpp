@@ -2,13 +2,11 @@
 
 #include "util/Base64.hpp"
 #include "util/Fatal.hpp"
-#include "util/Fd.hpp"
 #include "util/PrivateFiles.hpp"
 #include "util/Sha256.hpp"
 #include "util/Strings.hpp"
 #include "util/System.hpp"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -19,10 +17,11 @@
 #include <array>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace dovewarden::audit {
 
@@ -120,59 +119,21 @@ tl::expected<Pkey, std::string> parse_private_key(const std::string &pem,
 
 // Reads the key file, refusing one that anyone but its owner may use.
 tl::expected<Pkey, std::string> read_private_key(const std::string &path) {
-  const util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd)
-    return failure(file_failure("cannot open", path, errno));
-  struct stat status {};
-  if (::fstat(fd.get(), &status) != 0)
-    return failure(file_failure("cannot read the mode of", path, errno));
-  if (!S_ISREG(status.st_mode))
-    return failure(util::quote(path) + " is not a file");
-  if ((status.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+  auto pem = util::read_secret_file(path, k_max_key_file, true);
+  if (!pem && pem.error().errnum == ELOOP)
+    return failure(util::quote(path) +
+                   " is a symbolic link: name the key file itself");
+  if (!pem && pem.error().errnum != 0)
+    return failure(file_failure("cannot read", path, pem.error().errnum));
+  if (!pem)
     return failure(util::quote(path) + " is mode " +
-                   util::octal_mode(status.st_mode & 07777) +
+                   util::octal_mode(pem.error().mode) +
                    ": the audit key must be dovewardend's user's alone "
                    "(chmod 600 " +
                    path + ")");
-  std::string pem(k_max_key_file, '\0');
-  std::size_t size = 0;
-  while (size < pem.size()) {
-    const auto got = ::read(fd.get(), &pem[size], pem.size() - size);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0) {
-      const int errnum = errno;
-      OPENSSL_cleanse(pem.data(), pem.size());
-      return failure(file_failure("cannot read", path, errnum));
-    }
-    if (got == 0)
-      break;
-    size += static_cast<std::size_t>(got);
-  }
-  pem.resize(size);
-  auto key = parse_private_key(pem, path);
-  OPENSSL_cleanse(pem.data(), pem.size());
+  auto key = parse_private_key(*pem, path);
+  OPENSSL_cleanse(pem->data(), pem->size());
   return key;
-}
-
-tl::expected<void, std::string> write_all(int fd, std::string_view bytes,
-                                          const std::string &path) {
-  while (!bytes.empty()) {
-    const auto wrote = ::write(fd, bytes.data(), bytes.size());
-    if (wrote < 0 && errno == EINTR)
-      continue;
-    if (wrote < 0)
-      return failure(file_failure("cannot write", path, errno));
-    bytes.remove_prefix(static_cast<std::size_t>(wrote));
-  }
-  if (::fsync(fd) != 0)
-    return failure(file_failure("cannot write", path, errno));
-  return {};
-}
-
-std::string directory_of(const std::string &path) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  return parent.empty() ? std::string(".") : parent.string();
 }
 
 std::string pem_of(EVP_PKEY *key) {
@@ -185,58 +146,34 @@ std::string pem_of(EVP_PKEY *key) {
   return std::string(data, static_cast<std::size_t>(size));
 }
 
-// Writes a new key into path, 0600, without replacing a file that appeared
-// meanwhile: the key is written whole under another name and then linked.
+// Makes a new key in path, 0600, and its directory, 0700, if missing; a key
+// that appeared meanwhile is kept.
 tl::expected<void, std::string> create_private_key(const std::string &path) {
-  const auto directory = directory_of(path);
-  if (::access(directory.c_str(), F_OK) != 0)
+  auto directory = std::filesystem::path(path).parent_path().string();
+  if (!directory.empty() && ::access(directory.c_str(), F_OK) != 0)
     if (auto made = util::make_private_directory(directory); !made)
-      return failure(made.error());
+      return made;
   const Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"),
                  &EVP_PKEY_free);
   if (!key)
     throw util::Fatal("EVP_PKEY_Q_keygen(ED25519) failed");
   std::string pem = pem_of(key.get());
-  std::string temporary = path + ".XXXXXX";
-  const util::Fd fd(::mkstemp(temporary.data())); // mode 0600
-  if (!fd) {
-    OPENSSL_cleanse(pem.data(), pem.size());
-    return failure(file_failure("cannot create", temporary, errno));
-  }
-  auto written = write_all(fd.get(), pem, temporary);
+  auto created = util::create_private_file(path, pem);
   OPENSSL_cleanse(pem.data(), pem.size());
-  if (written && ::link(temporary.c_str(), path.c_str()) != 0 &&
-      errno != EEXIST)
-    written = failure(file_failure("cannot create", path, errno));
-  ::unlink(temporary.c_str());
-  return written;
+  return created;
 }
 
-// Leaves path holding text, mode 0644, replacing it whole if it differs.
+// Leaves path holding text, mode 0644, replacing it if it differs.
 tl::expected<void, std::string> write_public_file(const std::string &path,
                                                   const std::string &text) {
-  std::string current(text.size() + 1, '\0');
-  if (const util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); fd) {
-    const auto got = ::read(fd.get(), current.data(), current.size());
-    struct stat status {};
-    if (got == static_cast<ssize_t>(text.size()) &&
-        current.compare(0, text.size(), text) == 0 &&
-        ::fstat(fd.get(), &status) == 0 && (status.st_mode & 0777) == 0644)
-      return {};
-  }
-  std::string temporary = path + ".XXXXXX";
-  const util::Fd fd(::mkstemp(temporary.data()));
-  if (!fd)
-    return failure(file_failure("cannot create", temporary, errno));
-  auto written = write_all(fd.get(), text, temporary);
-  if (written && ::fchmod(fd.get(), 0644) != 0)
-    written =
-        failure(file_failure("cannot change the mode of", temporary, errno));
-  if (written && ::rename(temporary.c_str(), path.c_str()) != 0)
-    written = failure(file_failure("cannot write", path, errno));
-  if (!written)
-    ::unlink(temporary.c_str());
-  return written;
+  struct stat status {};
+  std::ifstream in(path, std::ios::binary);
+  const std::string current((std::istreambuf_iterator<char>(in)),
+                            std::istreambuf_iterator<char>());
+  if (current == text && ::stat(path.c_str(), &status) == 0 &&
+      (status.st_mode & 07777) == 0644)
+    return {};
+  return util::replace_file(path, text, 0644);
 }
 
 std::string sign_bytes(EVP_PKEY *key, std::string_view message) {

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -248,6 +249,17 @@ BOOST_AUTO_TEST_CASE(load_refuses_a_key_others_may_read) {
     BOOST_TEST(contains(refused.error(), "\"" + path + "\""), refused.error());
     BOOST_TEST(contains(refused.error(), "chmod 600"), refused.error());
   }
+}
+
+BOOST_AUTO_TEST_CASE(load_refuses_a_link_to_the_key) {
+  const TempDir dir;
+  const auto key = private_file(dir, "real.key", k_openssl_pem);
+  const auto link = dir.path() + "/audit.key";
+  BOOST_REQUIRE(::symlink(key.c_str(), link.c_str()) == 0);
+  const auto refused = CheckpointSigner::load(link, k_origin);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(contains(refused.error(), "\"" + link + "\" is a symbolic link"),
+             refused.error());
 }
 
 BOOST_AUTO_TEST_CASE(load_refuses_what_is_not_an_ed25519_key) {
