@@ -43,12 +43,6 @@ std::string checkpoints_path(std::uint64_t after) {
          "&limit=" + std::to_string(k_audit_page);
 }
 
-// The checkpoints the verifier checks: those after the base, in size order.
-void add_checkpoint(audit::VerifyInput &input, audit::Checkpoint checkpoint) {
-  if (!input.base || checkpoint.size > input.base->size)
-    input.checkpoints.push_back(std::move(checkpoint));
-}
-
 tl::expected<audit::Checkpoint, std::string> checkpoint_of(const json &value) {
   return audit::checkpoint_from_json(value);
 }
@@ -201,7 +195,7 @@ tl::expected<AuditSource, Failure> api_source(AdminClient &client) {
       auto checkpoint = checkpoint_of(value);
       if (!checkpoint)
         return protocol("checkpoint: " + checkpoint.error());
-      add_checkpoint(input, std::move(*checkpoint));
+      input.checkpoints.push_back(std::move(*checkpoint));
     }
     after = next_of(*page);
   }
@@ -267,8 +261,7 @@ file_source(const std::string &records_path,
   }
   if (checkpoints.bad())
     return cannot_read(checkpoints_path);
-  for (auto &checkpoint : read)
-    add_checkpoint(input, std::move(checkpoint));
+  input.checkpoints = std::move(read);
   if (input.base)
     input.origin = input.base->origin;
   else if (!input.checkpoints.empty())

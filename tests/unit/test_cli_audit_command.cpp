@@ -269,6 +269,28 @@ BOOST_AUTO_TEST_CASE(an_export_verifies_off_the_host_with_the_key_alone) {
   BOOST_TEST(output.find("warning: no --key") != std::string::npos, output);
 }
 
+BOOST_AUTO_TEST_CASE(an_export_after_retention_verifies_from_its_base) {
+  AuditLog log(3); // and a checkpoint of record 3, which retention removes
+  for (int i = 4; i <= 10; i++)
+    log.add("message.open", "alice@example.com", k_noon + i * 1'000'000);
+  const auto sixth = log.store->record(6);
+  BOOST_REQUIRE(sixth);
+  const auto base = log.signer.sign(AuditLog::k_origin, 6, (*sixth)->hash,
+                                    k_noon + 20'000'000);
+  BOOST_REQUIRE(log.store->remove_through(base, 1000));
+  log.add("user.logout", "alice@example.com", k_noon + 30'000'000);
+  log.checkpoint();
+  const auto [records, checkpoints] = log.export_files();
+  BOOST_TEST(lines_of(records).size() == 5u);
+  const auto checkpoint_lines = lines_of(checkpoints);
+  BOOST_REQUIRE(checkpoint_lines.size() == 3u);
+  BOOST_TEST(json::parse(checkpoint_lines[0]).at("base") == true);
+  const auto [code, output] =
+      log.verify_files(records, checkpoints, log.public_key_file());
+  BOOST_TEST(code == 0);
+  BOOST_TEST(output == "OK: 5 records, 2 checkpoints\n");
+}
+
 BOOST_AUTO_TEST_CASE(an_edited_export_fails_naming_the_record) {
   AuditLog log(10);
   const auto [records, checkpoints] = log.export_files();
