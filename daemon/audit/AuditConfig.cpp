@@ -1,10 +1,10 @@
 #include "audit/AuditConfig.hpp"
 
+#include "db/PostgresConnection.hpp"
 #include "filter/TypeFilter.hpp"
 #include "util/ConfigError.hpp"
 
 #include <cctype>
-#include <string_view>
 
 namespace dovewarden::audit {
 
@@ -13,84 +13,12 @@ namespace {
 using util::ConfigError;
 using util::SettingValues;
 
-constexpr std::string_view k_hidden = "***";
-
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)); }
-
-// Returns the end of the value that starts at begin in a key=value
-// connection string: a quoted value ends after its closing quote.
-std::size_t value_end(const std::string &dsn, std::size_t begin) {
-  if (begin < dsn.size() && dsn[begin] == '\'') {
-    for (auto i = begin + 1; i < dsn.size(); ++i) {
-      if (dsn[i] == '\\')
-        ++i;
-      else if (dsn[i] == '\'')
-        return i + 1;
-    }
-    return dsn.size();
-  }
-  auto end = begin;
-  while (end < dsn.size() && !is_space(dsn[end]))
-    ++end;
-  return end;
-}
-
-std::string redact_pairs(const std::string &dsn) {
-  std::string out;
-  std::size_t at = 0;
-  while (at < dsn.size()) {
-    const auto equals = dsn.find('=', at);
-    if (equals == std::string::npos)
-      break;
-    auto key_end = equals;
-    while (key_end > at && is_space(dsn[key_end - 1]))
-      --key_end;
-    auto key_begin = key_end;
-    while (key_begin > at && !is_space(dsn[key_begin - 1]))
-      --key_begin;
-    auto value_begin = equals + 1;
-    while (value_begin < dsn.size() && is_space(dsn[value_begin]))
-      ++value_begin;
-    const auto end = value_end(dsn, value_begin);
-    out.append(dsn, at, value_begin - at);
-    if (std::string_view(dsn).substr(key_begin, key_end - key_begin) ==
-        "password")
-      out += k_hidden;
-    else
-      out.append(dsn, value_begin, end - value_begin);
-    at = end;
-  }
-  out.append(dsn, at, std::string::npos);
-  return out;
-}
-
-std::string redact_uri(std::string dsn, std::size_t authority) {
-  const auto authority_end = dsn.find_first_of("/?", authority);
-  const auto at_sign = dsn.rfind('@', authority_end);
-  if (at_sign != std::string::npos && at_sign >= authority) {
-    const auto colon = dsn.find(':', authority);
-    if (colon < at_sign)
-      dsn.replace(colon + 1, at_sign - colon - 1, k_hidden);
-  }
-  const auto query = dsn.find('?', authority);
-  for (auto at = query; at != std::string::npos && at < dsn.size();) {
-    const auto end = dsn.find('&', at + 1);
-    const auto param = dsn.substr(
-        at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
-    if (param.rfind("password=", 0) == 0) {
-      const auto value = at + 1 + 9;
-      dsn.replace(value, param.size() - 9, k_hidden);
-    }
-    at = dsn.find('&', at + 1);
-  }
-  return dsn;
-}
-
 // the chain's name is the first line of each checkpoint and, as C2SP asks
 // of an origin, holds no white space and no '+'
 void check_origin(const std::string &origin) {
   for (const char c : origin) {
-    if (is_space(c) || c == '+' || std::iscntrl(static_cast<unsigned char>(c)))
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '+' ||
+        std::iscntrl(static_cast<unsigned char>(c)))
       throw ConfigError(
           "DOVEWARDEN_AUDIT_ORIGIN",
           SettingValues::invalid("origin", origin,
@@ -109,14 +37,6 @@ bool on_off(const SettingValues &values, const char *env) {
 
 } // namespace
 
-std::string redact_dsn(const std::string &dsn) {
-  for (const std::string_view scheme : {"postgresql://", "postgres://"}) {
-    if (dsn.rfind(scheme, 0) == 0)
-      return redact_uri(dsn, scheme.size());
-  }
-  return redact_pairs(dsn);
-}
-
 std::string AuditConfig::selection() const {
   return reads ? events + ",message.open" : events;
 }
@@ -125,7 +45,9 @@ std::string AuditConfig::origin_for(const std::string &host) const {
   return origin.empty() ? host + "/dovewarden/audit" : origin;
 }
 
-std::string AuditConfig::dsn_text() const { return redact_dsn(dsn); }
+std::string AuditConfig::dsn_text() const {
+  return db::PostgresConnection::redacted(dsn);
+}
 
 const std::vector<util::Setting> &AuditConfig::settings() {
   static const std::vector<util::Setting> settings{

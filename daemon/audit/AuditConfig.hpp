@@ -43,8 +43,4 @@ struct AuditConfig {
   static AuditConfig from(const util::SettingValues &values);
 };
 
-// Returns a libpq connection string (key=value pairs or a postgresql:// URI)
-// with the password replaced by ***.
-std::string redact_dsn(const std::string &dsn);
-
 } // namespace dovewarden::audit
