@@ -9,6 +9,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
@@ -108,10 +109,12 @@ tl::expected<Pkey, std::string> parse_private_key(const std::string &pem,
     throw util::Fatal("BIO_new_mem_buf failed");
   Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr),
            &EVP_PKEY_free);
-  if (!key)
+  if (!key) {
+    ERR_clear_error(); // leave no stale error for the next OpenSSL user
     return failure(util::quote(path) +
                    " is not a PEM private key (unencrypted, as `openssl "
                    "genpkey -algorithm ed25519` writes it)");
+  }
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
     return failure(util::quote(path) + " is not an Ed25519 key");
   return key;
@@ -204,12 +207,15 @@ bool verify_bytes(const std::string &public_key, std::string_view message,
       EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr,
                            key.get()) != 1)
     throw util::Fatal("EVP_DigestVerifyInit(ED25519) failed");
-  return EVP_DigestVerify(
-             context.get(),
-             reinterpret_cast<const unsigned char *>(signature.data()),
-             signature.size(),
-             reinterpret_cast<const unsigned char *>(message.data()),
-             message.size()) == 1;
+  const bool verified =
+      EVP_DigestVerify(
+          context.get(),
+          reinterpret_cast<const unsigned char *>(signature.data()),
+          signature.size(),
+          reinterpret_cast<const unsigned char *>(message.data()),
+          message.size()) == 1;
+  ERR_clear_error();
+  return verified;
 }
 
 // base64 that encodes back to the same text: one spelling for each value
