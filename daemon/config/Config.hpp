@@ -1,5 +1,6 @@
 #pragma once
 
+#include "audit/AuditConfig.hpp"
 #include "replication/ReplicationConfig.hpp"
 #include "sources/ZmqConfig.hpp"
 #include "util/HttpLimits.hpp"
@@ -51,6 +52,8 @@ struct Config {
   std::string admin_token_file;
 
   webhook::WebhookConfig webhooks;
+
+  audit::AuditConfig audit;
 
   util::LogLevel log_level = util::LogLevel::info;
   std::chrono::milliseconds shutdown_timeout{5000};

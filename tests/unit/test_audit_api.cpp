@@ -279,7 +279,9 @@ BOOST_FIXTURE_TEST_CASE(verify_says_ok_with_the_counts, SqliteAuditApiFixture) {
 BOOST_FIXTURE_TEST_CASE(verify_names_an_edited_record, AuditApiFixture) {
   add_mail_records(*this);
   checkpoint();
-  fake.records()[2].details = R"({"flags":"\\Deleted"})";
+  fake.tamper([](auto &records) {
+    records.at(3).details = R"({"flags":"\\Deleted"})";
+  });
   const auto [status, report] = get("/v1/audit/verify");
   BOOST_REQUIRE(status == 200);
   BOOST_TEST(report.at("ok") == false);
@@ -293,8 +295,7 @@ BOOST_FIXTURE_TEST_CASE(verify_names_an_edited_record, AuditApiFixture) {
 BOOST_FIXTURE_TEST_CASE(verify_names_a_deleted_record, AuditApiFixture) {
   add_mail_records(*this);
   checkpoint();
-  auto &records = fake.records();
-  records.erase(records.begin() + 2);
+  fake.tamper([](auto &records) { records.erase(3); });
   const auto report = get("/v1/audit/verify").second;
   BOOST_TEST(report.at("damage") == "deleted", report.dump());
   BOOST_TEST(report.at("seq") == 3);
@@ -305,7 +306,7 @@ BOOST_FIXTURE_TEST_CASE(verify_names_a_tail_cut_behind_a_checkpoint,
                         AuditApiFixture) {
   add_mail_records(*this);
   checkpoint();
-  fake.records().pop_back();
+  fake.tamper([](auto &records) { records.erase(std::prev(records.end())); });
   const auto report = get("/v1/audit/verify").second;
   BOOST_TEST(report.at("damage") == "truncated", report.dump());
   BOOST_TEST(verification(*this, "truncated") == "1");

@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
@@ -397,6 +398,18 @@ BOOST_AUTO_TEST_CASE(open_reads_only_well_formed_checkpoint_text) {
   BOOST_TEST(extended.hash == k_openssl_hash);
   BOOST_TEST(openssl_signed(std::string(k_openssl_name) + "\n10000\n" +
                             hash_line) == k_openssl_checkpoint);
+}
+
+BOOST_AUTO_TEST_CASE(refusals_leave_no_openssl_error_behind) {
+  const TempDir dir;
+  ERR_clear_error();
+  BOOST_TEST(
+      !CheckpointSigner::load(private_file(dir, "k", "not a key"), k_origin));
+  BOOST_TEST(ERR_peek_error() == 0u);
+  std::string forged = k_openssl_checkpoint;
+  forged[0] = 'n';
+  BOOST_TEST(!ok(CheckpointVerifier::parse(k_openssl_vkey)).open(forged));
+  BOOST_TEST(ERR_peek_error() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(parse_refuses_what_is_not_a_verifier_key) {

@@ -386,7 +386,8 @@ BOOST_AUTO_TEST_CASE(verify_asks_the_daemon_or_checks_its_answers_here) {
   BOOST_TEST(code == 0);
   BOOST_TEST(output == "OK: 10 records, 1 checkpoints\n");
 
-  log.fake.records()[6].user = "mallory@example.com";
+  log.fake.tamper(
+      [](auto &records) { records.at(7).user = "mallory@example.com"; });
   std::tie(code, output) = log.run({"audit", "verify"});
   BOOST_TEST(code == cli::AuditCommand::k_exit_damaged);
   BOOST_TEST(output.rfind("DAMAGED: edited at seq 7: ", 0) == 0, output);
