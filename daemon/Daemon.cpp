@@ -2,6 +2,7 @@
 
 #include "admin/AdminServer.hpp"
 #include "admin/AdminToken.hpp"
+#include "admin/AuditApi.hpp"
 #include "admin/ReplicationApi.hpp"
 #include "admin/WebhookApi.hpp"
 #include "audit/AuditMetrics.hpp"
@@ -385,7 +386,7 @@ void Daemon::add_http_source() {
 }
 
 void Daemon::start_admin_server() {
-  if ((!m_store && !m_webhook_store) || !m_config.admin_addr)
+  if ((!m_store && !m_webhook_store && !m_audit_store) || !m_config.admin_addr)
     return;
   const auto &config = m_config;
   if (config.admin_token.empty() && config.admin_token_file.empty())
@@ -423,6 +424,11 @@ void Daemon::start_admin_server() {
           m_deliverer->endpoints_changed();
         });
     m_admin->add(*m_webhook_api);
+  }
+  if (m_audit_store) {
+    m_audit_api = std::make_unique<admin::AuditApi>(
+        *m_audit_store, m_audit_signer->verifier_key(), m_metrics->registry());
+    m_admin->add(*m_audit_api);
   }
   const auto started = m_admin->start();
   if (!started)

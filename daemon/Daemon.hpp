@@ -45,6 +45,7 @@ class ReplicationStore;
 }
 namespace dovewarden::admin {
 class AdminServer;
+class AuditApi;
 class ReplicationApi;
 class WebhookApi;
 } // namespace dovewarden::admin
@@ -120,6 +121,7 @@ private:
   std::unique_ptr<audit::Retention> m_retention;
   std::unique_ptr<admin::ReplicationApi> m_replication_api;
   std::unique_ptr<admin::WebhookApi> m_webhook_api;
+  std::unique_ptr<admin::AuditApi> m_audit_api;
   std::unique_ptr<admin::AdminServer> m_admin;
   std::unique_ptr<http::StatusServer> m_status;
   prometheus::Family<prometheus::Counter> *m_dropped = nullptr;
