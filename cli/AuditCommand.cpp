@@ -178,8 +178,7 @@ tl::expected<int, Failure> AuditCommand::run_verify(AdminClient *client,
                       : file_source(m_records_file, m_checkpoints_file);
     if (!source)
       return tl::unexpected(source.error());
-    report = audit::report_json(audit::verify(source->input, key),
-                                source->input.origin);
+    report = audit::report_json(audit::verify(*source, key), source->origin);
     if (!key)
       report["warning"] = "no --key: the checkpoints' signatures were not "
                           "checked";

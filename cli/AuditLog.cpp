@@ -43,10 +43,6 @@ std::string checkpoints_path(std::uint64_t after) {
          "&limit=" + std::to_string(k_audit_page);
 }
 
-tl::expected<audit::Checkpoint, std::string> checkpoint_of(const json &value) {
-  return audit::checkpoint_from_json(value);
-}
-
 // Reads an export's records in the file's order, a page at a time: the
 // page after record N is the lines after the line of record N. Reading on
 // from the last page costs nothing; asking for another place (as verify
@@ -174,9 +170,11 @@ tl::expected<std::uint64_t, Failure> export_checkpoints(AdminClient &client,
   return written;
 }
 
-tl::expected<AuditSource, Failure> api_source(AdminClient &client) {
-  AuditSource source;
-  auto &input = source.input;
+namespace {
+
+// Reads the origin, the base and every checkpoint of the API into input.
+tl::expected<void, Failure> read_checkpoints(AdminClient &client,
+                                             audit::VerifyInput &input) {
   std::optional<std::uint64_t> after = 0;
   while (after) {
     const auto page = client.get(checkpoints_path(*after));
@@ -185,46 +183,59 @@ tl::expected<AuditSource, Failure> api_source(AdminClient &client) {
     if (*after == 0) {
       input.origin = page->at("origin").get<std::string>();
       if (!page->at("base").is_null()) {
-        auto base = checkpoint_of(page->at("base"));
+        auto base = audit::checkpoint_from_json(page->at("base"));
         if (!base)
           return protocol("base: " + base.error());
         input.base = std::move(*base);
       }
     }
     for (const auto &value : page->at("checkpoints")) {
-      auto checkpoint = checkpoint_of(value);
+      auto checkpoint = audit::checkpoint_from_json(value);
       if (!checkpoint)
         return protocol("checkpoint: " + checkpoint.error());
       input.checkpoints.push_back(std::move(*checkpoint));
     }
     after = next_of(*page);
   }
-  // fewer records than asked for means the end: fill the page
-  input.pages =
-      [&client](std::uint64_t after_seq,
-                std::size_t limit) -> tl::expected<Records, std::string> {
-    Records records;
-    std::optional<std::uint64_t> after = after_seq;
-    while (after && records.size() < limit) {
-      const auto page = client.get(records_path(
-          "", *after, std::min(limit - records.size(), k_audit_page)));
-      if (!page)
-        return tl::unexpected(page.error().message);
-      for (const auto &value : page->at("records")) {
-        auto record = audit::record_from_json(value);
-        if (!record)
-          return tl::unexpected("the record after " + std::to_string(*after) +
-                                ": " + record.error());
-        records.push_back(std::move(*record));
-      }
-      after = next_of(*page);
-    }
-    return records;
-  };
-  return source;
+  return {};
 }
 
-tl::expected<AuditSource, Failure>
+// Returns up to limit records after after_seq from the API: fewer records
+// than asked for means the end, so it fills the page from several answers.
+tl::expected<Records, std::string>
+read_records(AdminClient &client, std::uint64_t after_seq, std::size_t limit) {
+  Records records;
+  std::optional<std::uint64_t> after = after_seq;
+  while (after && records.size() < limit) {
+    const auto page = client.get(records_path(
+        "", *after, std::min(limit - records.size(), k_audit_page)));
+    if (!page)
+      return tl::unexpected(page.error().message);
+    for (const auto &value : page->at("records")) {
+      auto record = audit::record_from_json(value);
+      if (!record)
+        return tl::unexpected("the record after " + std::to_string(*after) +
+                              ": " + record.error());
+      records.push_back(std::move(*record));
+    }
+    after = next_of(*page);
+  }
+  return records;
+}
+
+} // namespace
+
+tl::expected<audit::VerifyInput, Failure> api_source(AdminClient &client) {
+  audit::VerifyInput input;
+  if (auto read = read_checkpoints(client, input); !read)
+    return tl::unexpected(read.error());
+  input.pages = [&client](std::uint64_t after, std::size_t limit) {
+    return read_records(client, after, limit);
+  };
+  return input;
+}
+
+tl::expected<audit::VerifyInput, Failure>
 file_source(const std::string &records_path,
             const std::string &checkpoints_path) {
   const auto cannot_read = [](const std::string &path) {
@@ -233,22 +244,21 @@ file_source(const std::string &records_path,
   std::ifstream checkpoints(checkpoints_path);
   if (!checkpoints)
     return cannot_read(checkpoints_path);
-  AuditSource source;
-  auto &input = source.input;
+  audit::VerifyInput input;
   std::vector<audit::Checkpoint> read;
   std::string text;
   for (std::uint64_t line = 1; std::getline(checkpoints, text); line++) {
     if (text.empty())
       continue;
     const auto bad = [&](const std::string &why) {
-      return tl::unexpected(Failure{k_exit_usage, checkpoints_path + " line " +
-                                                      std::to_string(line) +
-                                                      ": " + why});
+      auto message = checkpoints_path;
+      message += " line " + std::to_string(line) + ": " + why;
+      return tl::unexpected(Failure{k_exit_usage, std::move(message)});
     };
     const auto parsed = json::parse(text, nullptr, false);
     if (parsed.is_discarded())
       return bad("not JSON");
-    auto checkpoint = checkpoint_of(parsed);
+    auto checkpoint = audit::checkpoint_from_json(parsed);
     if (!checkpoint)
       return bad(checkpoint.error());
     if (parsed.value("base", false)) {
@@ -273,8 +283,7 @@ file_source(const std::string &records_path,
   input.pages = [lines](std::uint64_t after, std::size_t limit) {
     return lines->page(after, limit);
   };
-  source.keep = lines;
-  return source;
+  return input;
 }
 
 tl::expected<audit::CheckpointVerifier, Failure>

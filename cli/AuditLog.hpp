@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <iosfwd>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -35,21 +34,16 @@ tl::expected<std::uint64_t, Failure> export_records(AdminClient &client,
 tl::expected<std::uint64_t, Failure> export_checkpoints(AdminClient &client,
                                                         std::ostream &out);
 
-// What verify walks, with whatever it reads from kept alive.
-struct AuditSource {
-  audit::VerifyInput input;
-  std::shared_ptr<void> keep;
-};
-
-// Returns the chain as the daemon's API gives it, read page by page while
-// verify walks it, or the failure that stopped reading the checkpoints.
-tl::expected<AuditSource, Failure> api_source(AdminClient &client);
+// Returns what verify walks: the chain as the daemon's API gives it, read page
+// by page while verify walks it, or the failure that stopped reading the
+// checkpoints.
+tl::expected<audit::VerifyInput, Failure> api_source(AdminClient &client);
 
 // Returns the chain of two exports (export_records with no query, and
 // export_checkpoints): the records are read line by line while verify walks
 // them, in the order of the file. A failure if a file cannot be opened or a
 // checkpoint line is not one.
-tl::expected<AuditSource, Failure>
+tl::expected<audit::VerifyInput, Failure>
 file_source(const std::string &records_path,
             const std::string &checkpoints_path);
 

@@ -273,9 +273,13 @@ std::string format_audit_records(const json &page) {
     const auto port = record.at("port").get<std::uint32_t>();
     const auto uid = record.at("uid").get<std::uint32_t>();
     std::string from = ip.empty() ? "-" : printable(ip);
-    if (!ip.empty() && port != 0)
-      from = (ip.find(':') != std::string::npos ? "[" + from + "]" : from) +
-             ":" + std::to_string(port);
+    if (!ip.empty() && port != 0) {
+      if (ip.find(':') != std::string::npos) {
+        from.insert(0, "[");
+        from += ']';
+      }
+      from += ":" + std::to_string(port);
+    }
     rows.push_back(
         {std::to_string(record.at("seq").get<std::uint64_t>()),
          util::utc_text(record.at("time").get<std::int64_t>() / 1000000),
