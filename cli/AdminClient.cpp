@@ -64,6 +64,8 @@ AdminClient::AdminClient(const Settings &settings)
 
 AdminClient::~AdminClient() = default;
 
+void AdminClient::wait_long() { m_client->set_read_timeout(3600, 0); }
+
 std::string AdminClient::escape(std::string_view text) {
   static constexpr char k_digits[] = "0123456789ABCDEF";
   std::string escaped;

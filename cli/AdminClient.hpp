@@ -34,6 +34,10 @@ public:
                                               const nlohmann::json &body);
   tl::expected<nlohmann::json, Failure> remove(const std::string &path);
 
+  // Waits up to an hour for each answer from now on, not 30 seconds: for
+  // requests that walk a whole store (GET /v1/audit/verify).
+  void wait_long();
+
   // Returns text with every byte but A-Z a-z 0-9 - . _ ~ percent-encoded,
   // for a path segment or a query value.
   static std::string escape(std::string_view text);

@@ -259,4 +259,50 @@ std::string format_deliveries(const json &deliveries) {
   return format_table(rows);
 }
 
+std::string format_audit_records(const json &page) {
+  // long Message-IDs and mailbox names would push the outcome off screen
+  constexpr std::size_t k_cell_width = 40;
+  std::vector<Row> rows{{"seq", "time", "operation", "user", "actor", "from",
+                         "session", "mailbox", "uid", "msgid", "outcome"}};
+  for (const auto &record : page.at("records")) {
+    const auto text = [&record](const char *key) {
+      const auto value = record.at(key).get<std::string>();
+      return value.empty() ? std::string("-") : excerpt(value, k_cell_width);
+    };
+    const auto ip = record.at("ip").get<std::string>();
+    const auto port = record.at("port").get<std::uint32_t>();
+    const auto uid = record.at("uid").get<std::uint32_t>();
+    std::string from = ip.empty() ? "-" : printable(ip);
+    if (!ip.empty() && port != 0) {
+      if (ip.find(':') != std::string::npos) {
+        from.insert(0, "[");
+        from += ']';
+      }
+      from += ":" + std::to_string(port);
+    }
+    rows.push_back(
+        {std::to_string(record.at("seq").get<std::uint64_t>()),
+         util::utc_text(record.at("time").get<std::int64_t>() / 1000000),
+         text("operation"), text("user"), text("actor"), from, text("session"),
+         text("mailbox"), uid == 0 ? "-" : std::to_string(uid), text("msgid"),
+         text("outcome")});
+  }
+  auto out = format_table(rows);
+  if (!page.at("next").is_null())
+    out += "more: --after " +
+           std::to_string(page.at("next").get<std::uint64_t>()) + "\n";
+  return out;
+}
+
+std::string format_verify_report(const json &report) {
+  const auto records = report.at("records").get<std::uint64_t>();
+  const auto checkpoints = report.at("checkpoints").get<std::uint64_t>();
+  if (report.at("ok").get<bool>())
+    return "OK: " + std::to_string(records) + " records, " +
+           std::to_string(checkpoints) + " checkpoints\n";
+  return "DAMAGED: " + report.at("damage").get<std::string>() + " at seq " +
+         std::to_string(report.at("seq").get<std::uint64_t>()) + ": " +
+         printable(report.at("message").get<std::string>()) + "\n";
+}
+
 } // namespace dovewarden::cli

@@ -47,4 +47,14 @@ std::string format_endpoint(const nlohmann::json &endpoint);
 // Throws nlohmann::json::exception as format_status().
 std::string format_deliveries(const nlohmann::json &deliveries);
 
+// Returns the table of `dovewarden audit query` from the API's page of
+// records: a row per record (its time in UTC to the second, where from as
+// IP:PORT), and if the page is not the last a line saying how to ask for
+// the next. Throws nlohmann::json::exception as format_status().
+std::string format_audit_records(const nlohmann::json &page);
+
+// Returns the line of `dovewarden audit verify` for a verification report:
+// "OK: …" or "DAMAGED: …" naming the first bad record.
+std::string format_verify_report(const nlohmann::json &report);
+
 } // namespace dovewarden::cli

@@ -1,6 +1,7 @@
 // dovewarden: the operator's command for dovewardend's admin API, in the
 // manner of doveadm replicator.
 #include "AdminClient.hpp"
+#include "AuditCommand.hpp"
 #include "Format.hpp"
 #include "Settings.hpp"
 #include "WebhookCommand.hpp"
@@ -30,6 +31,11 @@ struct Command {
 int fail(const cli::Failure &failure) {
   std::cerr << "dovewarden: " << failure.message << "\n";
   return failure.exit_code;
+}
+
+int unexpected_answer(const json::exception &e) {
+  return fail({cli::k_exit_protocol,
+               std::string("unexpected answer from dovewardend: ") + e.what()});
 }
 
 std::int64_t unix_now() {
@@ -79,6 +85,20 @@ int remove(cli::AdminClient &client, const Command &command) {
   return cli::k_exit_ok;
 }
 
+int audit(const cli::AuditCommand &audit_command, cli::AdminClient *client,
+          const Command &command) {
+  try {
+    const auto exit_code =
+        audit_command.run(client, command.json_output, std::cout);
+    std::cout.flush();
+    if (!exit_code)
+      return fail(exit_code.error());
+    return *exit_code;
+  } catch (const json::exception &e) {
+    return unexpected_answer(e);
+  }
+}
+
 std::optional<std::string> process_env(const char *name) {
   const char *value = std::getenv(name);
   if (value == nullptr)
@@ -87,8 +107,8 @@ std::optional<std::string> process_env(const char *name) {
 }
 
 int run(int argc, char **argv) {
-  CLI::App app("dovewarden: the replication queue and the webhook endpoints "
-               "of dovewardend, through its admin API",
+  CLI::App app("dovewarden: the replication queue, the webhook endpoints "
+               "and the audit log of dovewardend, through its admin API",
                "dovewarden");
   app.set_version_flag("--version", PACKAGE_VERSION);
   app.require_subcommand(1);
@@ -125,6 +145,7 @@ int run(int argc, char **argv) {
       "remove", "forget a user: its queue entry and sync record");
   remove_command->add_option("USER", command.user, "user name")->required();
   const cli::WebhookCommand webhook_command(app);
+  const cli::AuditCommand audit_command(app);
 
   try {
     app.parse(argc, argv);
@@ -138,6 +159,8 @@ int run(int argc, char **argv) {
     return fail({cli::k_exit_usage, e.what()});
   }
 
+  if (audit_command.chosen() && !audit_command.needs_daemon())
+    return audit(audit_command, nullptr, command);
   const auto settings = cli::Settings::resolve(process_env, command.sources);
   if (!settings)
     return fail(settings.error());
@@ -154,11 +177,11 @@ int run(int argc, char **argv) {
       std::cout << *output;
       return cli::k_exit_ok;
     }
+    if (audit_command.chosen())
+      return audit(audit_command, &client, command);
     return remove(client, command);
   } catch (const json::exception &e) {
-    return fail(
-        {cli::k_exit_protocol,
-         std::string("unexpected answer from dovewardend: ") + e.what()});
+    return unexpected_answer(e);
   }
 }
 

@@ -2,8 +2,16 @@
 
 #include "admin/AdminServer.hpp"
 #include "admin/AdminToken.hpp"
+#include "admin/AuditApi.hpp"
 #include "admin/ReplicationApi.hpp"
 #include "admin/WebhookApi.hpp"
+#include "audit/AuditMetrics.hpp"
+#include "audit/AuditWriter.hpp"
+#include "audit/Checkpoint.hpp"
+#include "audit/DeferredAuditStore.hpp"
+#include "audit/PostgresAuditStore.hpp"
+#include "audit/Retention.hpp"
+#include "audit/SqliteAuditStore.hpp"
 #include "bus/Bus.hpp"
 #include "dovewarden-config.h"
 #include "http/StatusServer.hpp"
@@ -117,6 +125,52 @@ std::string replication_text(const replication::ReplicationConfig &config,
          store.describe();
 }
 
+// Returns how the audit store is opened: SQLite beside the replication
+// store, or PostgreSQL.
+audit::DeferredAuditStore::Open audit_opener(const config::Config &config,
+                                             const std::string &chain) {
+  using Opened = audit::AuditStore::Result<std::unique_ptr<audit::AuditStore>>;
+  if (config.audit.dsn.empty()) {
+    return [directory = config.replication.store_path, chain]() -> Opened {
+      auto opened = audit::SqliteAuditStore::open(directory, chain);
+      if (!opened)
+        return tl::unexpected(opened.error());
+      return std::unique_ptr<audit::AuditStore>(std::move(*opened));
+    };
+  }
+  return [dsn = config.audit.dsn, chain]() -> Opened {
+    audit::PostgresAuditStore::Options options;
+    options.dsn = dsn;
+    auto opened = audit::PostgresAuditStore::open(std::move(options), chain);
+    if (!opened)
+      return tl::unexpected(opened.error());
+    return std::unique_ptr<audit::AuditStore>(std::move(*opened));
+  };
+}
+
+// Opens the audit store. One that cannot be reached does not stop the
+// start: the writer's first call reports it down, and keeps the records
+// until it opens. A DSN that is not one does.
+std::unique_ptr<audit::AuditStore>
+open_audit_store(const config::Config &config, const std::string &chain) {
+  auto open = audit_opener(config, chain);
+  auto opened = open();
+  const char *setting = config.audit.dsn.empty() ? "DOVEWARDEN_STORE_PATH"
+                                                 : "DOVEWARDEN_AUDIT_DSN";
+  if (!opened && opened.error().kind == db::StoreFailure::Kind::invalid)
+    throw util::Fatal(std::string(setting) + ": " + opened.error().message);
+  return std::make_unique<audit::DeferredAuditStore>(
+      chain, std::move(open),
+      opened ? std::move(*opened) : std::unique_ptr<audit::AuditStore>());
+}
+
+std::string audit_text(const audit::AuditConfig &config,
+                       const std::string &chain) {
+  return "of " + config.selection() + " as " + chain + " in " +
+         (config.dsn.empty() ? std::string("SQLite")
+                             : "PostgreSQL " + config.dsn_text());
+}
+
 } // namespace
 
 Daemon::Daemon(config::Config config)
@@ -136,6 +190,7 @@ void Daemon::start() {
   add_stream_sink();
   add_replication();
   add_webhooks();
+  add_audit();
   add_http_source();
   m_bus->start();
   start_status_server();
@@ -144,6 +199,8 @@ void Daemon::start() {
     m_replicator->start();
   if (m_deliverer)
     m_deliverer->start();
+  if (m_retention)
+    m_retention->start();
   std::string receiving;
   for (auto &source : m_sources) {
     source->start();
@@ -159,7 +216,9 @@ void Daemon::start() {
            "; stream ", stream_text(m_config), "; replication ",
            m_store ? replication_text(m_config.replication, *m_store)
                    : std::string("off"),
-           "; webhooks ", m_webhook_store ? "on" : "off");
+           "; webhooks ", m_webhook_store ? "on" : "off", "; audit ",
+           m_audit_store ? audit_text(m_config.audit, m_audit_store->chain())
+                         : std::string("off"));
 }
 
 void Daemon::add_replication() {
@@ -247,6 +306,47 @@ void Daemon::add_webhooks() {
   m_bus->subscribe(m_dispatcher->filter(), m_dispatcher, bus::Bus::Options{});
 }
 
+void Daemon::add_audit() {
+  const auto &config = m_config.audit;
+  if (!config.enabled)
+    return;
+  const auto chain = config.origin_for(m_host);
+  const auto key_file = config.key_file.empty()
+                            ? m_config.replication.store_path + "/audit.key"
+                            : config.key_file;
+  auto signer = audit::CheckpointSigner::load(key_file, chain);
+  if (!signer)
+    throw util::Fatal("DOVEWARDEN_AUDIT_KEY_FILE: " + signer.error());
+  m_audit_signer =
+      std::make_unique<audit::CheckpointSigner>(std::move(*signer));
+  m_audit_store = open_audit_store(m_config, chain);
+  m_audit_metrics =
+      std::make_unique<audit::AuditMetrics>(m_metrics->registry());
+  audit::Sign sign = [signer = m_audit_signer.get(),
+                      chain](std::uint64_t size, const std::string &hash,
+                             std::int64_t time) {
+    return signer->sign(chain, size, hash, time);
+  };
+
+  audit::AuditWriter::Options options;
+  options.selection = config.selection();
+  options.batch_max = config.batch_max;
+  options.batch_interval = config.batch_interval;
+  options.checkpoint_records = config.checkpoint_records;
+  options.checkpoint_interval = config.checkpoint_interval;
+  options.max_pending = config.queue;
+  m_audit_writer = std::make_shared<audit::AuditWriter>(
+      *m_audit_store, sign, *m_audit_metrics, std::move(options));
+  // the writer sees every event, to find the gaps in each process's seq;
+  // its queue drops rather than hold up the other subscribers
+  m_bus->subscribe("*", m_audit_writer,
+                   bus::Bus::Options{config.queue, bus::Bus::Overflow::drop});
+  audit::Retention::Options retention;
+  retention.days = config.retention_days;
+  m_retention = std::make_unique<audit::Retention>(
+      *m_audit_store, std::move(sign), *m_audit_metrics, retention);
+}
+
 util::HttpListener::DropCounter Daemon::drop_counter(const char *listener) {
   if (!m_dropped)
     m_dropped = &prometheus::BuildCounter()
@@ -289,7 +389,7 @@ void Daemon::add_http_source() {
 }
 
 void Daemon::start_admin_server() {
-  if ((!m_store && !m_webhook_store) || !m_config.admin_addr)
+  if ((!m_store && !m_webhook_store && !m_audit_store) || !m_config.admin_addr)
     return;
   const auto &config = m_config;
   if (config.admin_token.empty() && config.admin_token_file.empty())
@@ -302,6 +402,10 @@ void Daemon::start_admin_server() {
   m_admin = std::make_unique<admin::AdminServer>(
       *config.admin_addr, std::move(*token), config.listener_limits);
   m_admin->on_drop(drop_counter("admin"));
+  m_admin->events().publish_to([this](core::Event event) {
+    event.message.set("host", m_host);
+    m_pipeline->submit(std::move(event));
+  });
   if (m_store) {
     auto &client = *m_doveadm;
     admin::ReplicationApi::UserLister list_users =
@@ -323,6 +427,11 @@ void Daemon::start_admin_server() {
           m_deliverer->endpoints_changed();
         });
     m_admin->add(*m_webhook_api);
+  }
+  if (m_audit_store) {
+    m_audit_api = std::make_unique<admin::AuditApi>(
+        *m_audit_store, m_audit_signer->verifier_key(), m_metrics->registry());
+    m_admin->add(*m_audit_api);
   }
   const auto started = m_admin->start();
   if (!started)
@@ -387,8 +496,11 @@ void Daemon::stop() {
     m_admin->stop();
   if (m_started)
     publish_internal("daemon.stopped");
-  // the bus drains into the feed, which writes its last batch to the store
+  // the bus drains into the feed and the audit writer, which write their
+  // last batches to their stores
   m_bus->stop();
+  if (m_retention)
+    m_retention->stop();
   if (m_replicator)
     m_replicator->stop();
   if (m_deliverer)
@@ -416,6 +528,8 @@ http::Readiness Daemon::readiness() const {
     cannot_write("replication store", m_store->last_failure());
   if (m_webhook_store && !m_webhook_store->writable())
     cannot_write("webhook store", m_webhook_store->last_failure());
+  if (m_audit_store && !m_audit_store->writable())
+    cannot_write("audit store", m_audit_store->last_failure());
   for (const auto &source : m_sources) {
     if (!source->ready()) {
       readiness.ready = false;

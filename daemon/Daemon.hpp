@@ -11,6 +11,13 @@
 #include <string>
 #include <vector>
 
+namespace dovewarden::audit {
+class AuditMetrics;
+class AuditStore;
+class AuditWriter;
+class CheckpointSigner;
+class Retention;
+} // namespace dovewarden::audit
 namespace dovewarden::bus {
 class Bus;
 }
@@ -41,6 +48,7 @@ class ReplicationStore;
 }
 namespace dovewarden::admin {
 class AdminServer;
+class AuditApi;
 class ReplicationApi;
 class WebhookApi;
 } // namespace dovewarden::admin
@@ -55,7 +63,8 @@ namespace dovewarden {
 
 // Wires the stages together: sources -> pipeline (loss detection) -> bus ->
 // subscribers (stream; replication feed -> store <- replicator; webhook
-// dispatcher -> outbox <- deliverer), plus the status and admin listeners.
+// dispatcher -> outbox <- deliverer; audit writer -> audit store <-
+// retention), plus the status and admin listeners.
 // main() owns one.
 class Daemon {
 public:
@@ -87,6 +96,7 @@ private:
   void add_stream_sink();
   void add_replication();
   void add_webhooks();
+  void add_audit();
   // Returns what counts listener's dropped connections in the metrics.
   util::HttpListener::DropCounter drop_counter(const char *listener);
   void add_http_source();
@@ -111,8 +121,14 @@ private:
   std::unique_ptr<webhook::WebhookStore> m_webhook_store;
   std::shared_ptr<webhook::Dispatcher> m_dispatcher;
   std::unique_ptr<webhook::Deliverer> m_deliverer;
+  std::unique_ptr<audit::AuditMetrics> m_audit_metrics;
+  std::unique_ptr<audit::AuditStore> m_audit_store;
+  std::unique_ptr<audit::CheckpointSigner> m_audit_signer;
+  std::shared_ptr<audit::AuditWriter> m_audit_writer;
+  std::unique_ptr<audit::Retention> m_retention;
   std::unique_ptr<admin::ReplicationApi> m_replication_api;
   std::unique_ptr<admin::WebhookApi> m_webhook_api;
+  std::unique_ptr<admin::AuditApi> m_audit_api;
   std::unique_ptr<admin::AdminServer> m_admin;
   std::unique_ptr<http::StatusServer> m_status;
   prometheus::Family<prometheus::Counter> *m_dropped = nullptr;

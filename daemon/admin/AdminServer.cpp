@@ -18,7 +18,7 @@ util::HttpLimits admin_limits(util::HttpLimits limits) {
 AdminServer::AdminServer(util::ListenAddress address, AdminToken token,
                          util::HttpLimits limits)
     : m_listener("admin", std::move(address), admin_limits(limits)),
-      m_token(std::move(token)) {
+      m_token(std::move(token)), m_events(AdminEvents::actor_of(m_token)) {
   auto &router = m_listener.router();
   router.before(
       [this](const util::HttpRequest &request, util::HttpResponse &response) {

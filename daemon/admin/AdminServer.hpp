@@ -32,7 +32,13 @@ public:
 
   // Serves routes, behind the token; call before start(). routes must
   // outlive the server.
-  void add(Routes &routes) { routes.install(m_listener.router()); }
+  void add(Routes &routes) {
+    routes.report_to(m_events);
+    routes.install(m_listener.router());
+  }
+  // The admin.<action> events of the changes the routes make, raised as
+  // the token's name.
+  AdminEvents &events() { return m_events; }
 
   // Counts the connections the listener drops; call before start().
   void on_drop(util::HttpListener::DropCounter count) {
@@ -50,6 +56,7 @@ private:
 
   util::HttpListener m_listener;
   AdminToken m_token;
+  AdminEvents m_events;
 };
 
 } // namespace dovewarden::admin

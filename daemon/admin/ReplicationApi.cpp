@@ -186,6 +186,11 @@ void ReplicationApi::replicate(const util::HttpRequest &request,
            store::priority_name(parsed->priority), parsed->full ? " full" : "",
            ": ", requests.size(), " users queued");
   answer(response, 200, json{{"queued", requests.size()}});
+  changed("replicate", request, response.status,
+          {{"mask", parsed->mask},
+           {"priority", std::string(store::priority_name(parsed->priority))},
+           {"full", parsed->full},
+           {"queued", static_cast<std::uint64_t>(requests.size())}});
 }
 
 void ReplicationApi::remove(const util::HttpRequest &request,
@@ -200,6 +205,7 @@ void ReplicationApi::remove(const util::HttpRequest &request,
     return fail(response, 404, "unknown user " + util::quote(user));
   LOG_INFO("admin: removed user ", util::quote(user));
   response.status = 204;
+  changed("remove_user", request, response.status, {{"user", user}});
 }
 
 tl::expected<std::vector<std::string>, std::string>

@@ -141,7 +141,7 @@ void WebhookApi::install(util::HttpRouter &router) {
              });
 }
 
-void WebhookApi::changed() const {
+void WebhookApi::endpoints_changed() const {
   if (m_on_change)
     m_on_change();
 }
@@ -172,7 +172,10 @@ void WebhookApi::create(const util::HttpRequest &request,
       LOG_INFO("admin: webhook endpoint ", endpoint.id, " created for ",
                webhook::url_host(endpoint.url));
       answer(response, 201, webhook::endpoint_json(endpoint, true));
-      return changed();
+      changed("webhook_add", request, response.status,
+              {{"endpoint_id", endpoint.id},
+               {"url_host", webhook::url_host(endpoint.url)}});
+      return endpoints_changed();
     }
   }
   store_failed(response, "create endpoint", "endpoint id taken");
@@ -229,7 +232,11 @@ void WebhookApi::update(const util::HttpRequest &request,
            rotated ? ", secret rotated" : "");
   answer(response, 200,
          webhook::endpoint_json(endpoint, rotated || wants_secrets(request)));
-  changed();
+  changed("webhook_update", request, response.status,
+          {{"endpoint_id", id},
+           {"enabled", endpoint.enabled},
+           {"secret_rotated", rotated}});
+  endpoints_changed();
 }
 
 void WebhookApi::remove(const util::HttpRequest &request,
@@ -242,7 +249,8 @@ void WebhookApi::remove(const util::HttpRequest &request,
     return unknown(response, "endpoint", id);
   LOG_INFO("admin: webhook endpoint ", id, " removed");
   response.status = 204;
-  changed();
+  changed("webhook_remove", request, response.status, {{"endpoint_id", id}});
+  endpoints_changed();
 }
 
 void WebhookApi::test(const util::HttpRequest &request,
@@ -267,7 +275,9 @@ void WebhookApi::test(const util::HttpRequest &request,
   LOG_INFO("admin: webhook endpoint ", id, ": test delivery ", delivery.id,
            " queued");
   answer(response, 202, json{{"id", delivery.id}});
-  changed();
+  changed("webhook_test", request, response.status,
+          {{"endpoint_id", id}, {"delivery_id", delivery.id}});
+  endpoints_changed();
 }
 
 void WebhookApi::deliveries(const util::HttpRequest &request,
@@ -331,7 +341,10 @@ void WebhookApi::recover(const util::HttpRequest &request,
   LOG_INFO("admin: webhook endpoint ", id, ": ", *recovered,
            " failed deliveries pending again");
   answer(response, 200, json{{"recovered", *recovered}});
-  changed();
+  changed("recover", request, response.status,
+          {{"endpoint_id", id},
+           {"recovered", static_cast<std::uint64_t>(*recovered)}});
+  endpoints_changed();
 }
 
 void WebhookApi::delivery(const util::HttpRequest &request,
@@ -355,7 +368,8 @@ void WebhookApi::redeliver(const util::HttpRequest &request,
     return unknown(response, "delivery", id);
   LOG_INFO("admin: delivery ", id, " pending again");
   answer(response, 202, json{{"id", id}});
-  changed();
+  changed("redeliver", request, response.status, {{"delivery_id", id}});
+  endpoints_changed();
 }
 
 } // namespace dovewarden::admin

@@ -56,7 +56,7 @@ private:
   void delivery(const util::HttpRequest &request, util::HttpResponse &response);
   void redeliver(const util::HttpRequest &request,
                  util::HttpResponse &response);
-  void changed() const;
+  void endpoints_changed() const;
 
   webhook::WebhookStore &m_store;
   const webhook::AddressPolicy &m_policy;

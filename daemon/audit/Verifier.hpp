@@ -58,6 +58,12 @@ const char *damage_name(VerifyReport::Damage damage);
 // hash matches its contents; every checkpoint's hash is the hash of the
 // record at its size, and, with a key, its signature is that key's. Memory
 // stays bounded whatever the chain's length.
+// The first damage is reported: a record whose contents changed is edited;
+// missing numbers, or a record renumbered to fill their place, are a
+// deletion; a record found under another number (within the next 100,000)
+// is a reordering; a chain that ends before a checkpoint's size is
+// truncated (seq: that size). Records removed from the end after the last
+// checkpoint cannot be detected: nothing signed says they existed.
 VerifyReport verify(const VerifyInput &input,
                     const std::optional<CheckpointVerifier> &key);
 

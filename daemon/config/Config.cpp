@@ -75,8 +75,8 @@ std::vector<util::Setting> all_settings() {
   for (const auto *part :
        {&sources::ZmqConfig::settings(), &k_intake_settings,
         &replication::ReplicationConfig::settings(), &k_admin_settings,
-        &webhook::WebhookConfig::settings(), &util::HttpLimits::settings(),
-        &k_logging_settings})
+        &webhook::WebhookConfig::settings(), &audit::AuditConfig::settings(),
+        &util::HttpLimits::settings(), &k_logging_settings})
     all.insert(all.end(), part->begin(), part->end());
   return all;
 }
@@ -128,6 +128,7 @@ Config convert(const util::SettingValues &values) {
   config.admin_token = values.text("DOVEWARDEN_ADMIN_TOKEN");
   config.admin_token_file = values.text("DOVEWARDEN_ADMIN_TOKEN_FILE");
   config.webhooks = webhook::WebhookConfig::from(values);
+  config.audit = audit::AuditConfig::from(values);
 
   const auto &level_text = values.text("DOVEWARDEN_LOG_LEVEL");
   const auto level = util::Logger::parse_level(level_text);

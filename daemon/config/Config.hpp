@@ -1,5 +1,6 @@
 #pragma once
 
+#include "audit/AuditConfig.hpp"
 #include "bus/Bus.hpp"
 #include "replication/ReplicationConfig.hpp"
 #include "sources/ZmqConfig.hpp"
@@ -54,6 +55,8 @@ struct Config {
   std::string admin_token_file;
 
   webhook::WebhookConfig webhooks;
+
+  audit::AuditConfig audit;
 
   util::LogLevel log_level = util::LogLevel::info;
   std::chrono::milliseconds shutdown_timeout{5000};

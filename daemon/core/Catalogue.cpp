@@ -7,7 +7,7 @@ namespace dovewarden::core {
 
 namespace {
 
-constexpr std::array<std::string_view, 26> k_types{{
+constexpr std::array<std::string_view, 34> k_types{{
     // Dovecot's own names
     "imap_command_finished",
     "mail_delivery_finished",
@@ -37,6 +37,15 @@ constexpr std::array<std::string_view, 26> k_types{{
     "events.lost",
     "daemon.started",
     "daemon.stopped",
+    // raised by the admin API after a change
+    "admin.replicate",
+    "admin.remove_user",
+    "admin.webhook_add",
+    "admin.webhook_update",
+    "admin.webhook_remove",
+    "admin.webhook_test",
+    "admin.recover",
+    "admin.redeliver",
 }};
 
 } // namespace

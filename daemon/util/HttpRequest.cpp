@@ -1,5 +1,7 @@
 #include "util/HttpRequest.hpp"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -98,6 +100,18 @@ bool HttpRequest::set_target(std::string_view target) {
                             : decode(pair.substr(equals + 1), true));
   }
   return true;
+}
+
+std::uint16_t HttpRequest::remote_port() const {
+  if (remote_address.ss_family == AF_INET &&
+      remote_length >= sizeof(sockaddr_in))
+    return ntohs(
+        reinterpret_cast<const sockaddr_in &>(remote_address).sin_port);
+  if (remote_address.ss_family == AF_INET6 &&
+      remote_length >= sizeof(sockaddr_in6))
+    return ntohs(
+        reinterpret_cast<const sockaddr_in6 &>(remote_address).sin6_port);
+  return 0;
 }
 
 } // namespace dovewarden::util

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +24,9 @@ struct HttpRequest {
   std::string remote; // the peer's address, for log lines
   sockaddr_storage remote_address{};
   socklen_t remote_length = 0;
+
+  // Returns the peer's port, 0 if it has none (not TCP).
+  std::uint16_t remote_port() const;
 
   // Returns the first field called name (case-insensitive), "" if none.
   std::string header(std::string_view name) const;

@@ -42,6 +42,38 @@ tl::expected<void, std::string> tighten(int fd, const std::string &path) {
   return {};
 }
 
+// Puts a file holding bytes at path: written whole under a temporary name
+// (mode 0600 until it is complete), then renamed over path, or linked to it
+// unless path exists.
+tl::expected<void, std::string> publish(const std::string &path,
+                                        std::string_view bytes, mode_t mode,
+                                        bool replace) {
+  std::string temporary = path + ".XXXXXX";
+  const Fd fd(::mkostemp(temporary.data(), O_CLOEXEC));
+  if (!fd)
+    return failure("cannot create", temporary, errno);
+  tl::expected<void, std::string> written;
+  while (written && !bytes.empty()) {
+    const auto wrote = ::write(fd.get(), bytes.data(), bytes.size());
+    if (wrote < 0 && errno != EINTR)
+      written = failure("cannot write", temporary, errno);
+    else if (wrote > 0)
+      bytes.remove_prefix(static_cast<std::size_t>(wrote));
+  }
+  if (written && ::fsync(fd.get()) != 0)
+    written = failure("cannot write", temporary, errno);
+  if (written && ::fchmod(fd.get(), mode) != 0)
+    written = failure("cannot change the mode of", temporary, errno);
+  if (written && replace && ::rename(temporary.c_str(), path.c_str()) != 0)
+    written = failure("cannot write", path, errno);
+  if (written && !replace && ::link(temporary.c_str(), path.c_str()) != 0 &&
+      errno != EEXIST)
+    written = failure("cannot create", path, errno);
+  if (!written || !replace)
+    ::unlink(temporary.c_str());
+  return written;
+}
+
 } // namespace
 
 tl::expected<void, std::string>
@@ -77,7 +109,8 @@ make_private_if_present(const std::string &path) {
 }
 
 tl::expected<std::string, SecretLineError>
-read_secret_line(const std::string &path, bool require_private) {
+read_secret_file(const std::string &path, std::size_t max,
+                 bool require_private) {
   const int flags = O_RDONLY | O_CLOEXEC | (require_private ? O_NOFOLLOW : 0);
   const Fd fd(::open(path.c_str(), flags));
   if (!fd)
@@ -89,7 +122,7 @@ read_secret_line(const std::string &path, bool require_private) {
     if ((status.st_mode & k_shared_bits) != 0)
       return tl::unexpected(SecretLineError{0, status.st_mode & 07777});
   }
-  std::string text(k_max_secret_file, '\0');
+  std::string text(max, '\0');
   std::size_t size = 0;
   while (size < text.size()) {
     const auto got = ::read(fd.get(), &text[size], text.size() - size);
@@ -104,13 +137,32 @@ read_secret_line(const std::string &path, bool require_private) {
       break;
     size += static_cast<std::size_t>(got);
   }
-  std::string_view line(text.data(), size);
+  text.resize(size);
+  return text;
+}
+
+tl::expected<std::string, SecretLineError>
+read_secret_line(const std::string &path, bool require_private) {
+  auto text = read_secret_file(path, k_max_secret_file, require_private);
+  if (!text)
+    return text;
+  std::string_view line(*text);
   line = line.substr(0, line.find('\n'));
   if (!line.empty() && line.back() == '\r')
     line.remove_suffix(1);
   std::string secret(trim(line));
-  OPENSSL_cleanse(text.data(), text.size());
+  OPENSSL_cleanse(text->data(), text->size());
   return secret;
+}
+
+tl::expected<void, std::string> create_private_file(const std::string &path,
+                                                    std::string_view bytes) {
+  return publish(path, bytes, 0600, false);
+}
+
+tl::expected<void, std::string>
+replace_file(const std::string &path, std::string_view bytes, mode_t mode) {
+  return publish(path, bytes, mode, true);
 }
 
 } // namespace dovewarden::util

@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace dovewarden::util {
 
@@ -38,5 +40,24 @@ struct SecretLineError {
 // access. Returns the line, or why it could not be read.
 tl::expected<std::string, SecretLineError>
 read_secret_line(const std::string &path, bool require_private);
+
+// Reads at most max bytes of the file path, a secret, as read_secret_line
+// does: the caller wipes them. Returns them, or why they could not be read.
+tl::expected<std::string, SecretLineError>
+read_secret_file(const std::string &path, std::size_t max,
+                 bool require_private);
+
+// Creates the file path, mode 0600, holding bytes, unless it exists: they are
+// written whole under a temporary name and linked into place, so that no
+// reader sees half of them and a file another process made meanwhile is
+// kept. Returns an error text naming the file if it can do neither.
+tl::expected<void, std::string> create_private_file(const std::string &path,
+                                                    std::string_view bytes);
+
+// Writes bytes into the file path, mode, replacing it whole: under a
+// temporary name first, renamed into place once complete. Returns an error
+// text naming the file if it cannot.
+tl::expected<void, std::string>
+replace_file(const std::string &path, std::string_view bytes, mode_t mode);
 
 } // namespace dovewarden::util

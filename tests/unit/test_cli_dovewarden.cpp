@@ -1,4 +1,5 @@
 // The dovewarden command, built, against an admin server in this process.
+#include "AuditApiFixture.hpp"
 #include "ReplicationApiFixture.hpp"
 #include "TestUtil.hpp"
 #include "WebhookApiFixture.hpp"
@@ -21,6 +22,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using store::Priority;
 using test::ReplicationApiFixture;
+using test::SqliteAuditApiFixture;
 using test::TempDir;
 using test::WebhookApiFixture;
 using webhook::Clock;
@@ -180,6 +182,40 @@ BOOST_FIXTURE_TEST_CASE(dovewarden_webhook_against_the_server,
   store->failing = true;
   std::tie(code, output) = run("webhook list");
   BOOST_TEST(code == 69);
+}
+
+BOOST_FIXTURE_TEST_CASE(dovewarden_audit_export_verifies_without_the_daemon,
+                        SqliteAuditApiFixture) {
+  for (int i = 0; i < 3; i++)
+    add("message.expunge", "alice@example.com", 1'777'636'800'000'000 + i);
+  checkpoint();
+  const auto config = dir.write("config", settings_for(port, k_token));
+  auto [code, output] = run_dovewarden(config, "audit query --user "
+                                               "alice@example.com --limit 2");
+  BOOST_TEST(code == 0);
+  BOOST_TEST(output.find("more: --after 2\n") != std::string::npos, output);
+
+  const auto records = dir.path() + "/records.ndjson";
+  const auto checkpoints = dir.path() + "/checkpoints.ndjson";
+  std::tie(code, output) = run_dovewarden(config, "audit export > " + records);
+  BOOST_TEST(code == 0, output);
+  std::tie(code, output) =
+      run_dovewarden(config, "audit export --checkpoints > " + checkpoints);
+  BOOST_TEST(code == 0, output);
+
+  // off the host: no daemon, no settings, no token
+  server->stop();
+  const auto offline = "audit verify --records " + records + " --checkpoints " +
+                       checkpoints + " --key " + public_key_file();
+  std::tie(code, output) = run_dovewarden(dir.path() + "/none", offline);
+  BOOST_TEST(code == 0);
+  BOOST_TEST(output == "OK: 3 records, 1 checkpoints\n");
+
+  std::tie(code, output) = run_dovewarden(
+      dir.path() + "/none", "audit verify --records " + checkpoints +
+                                " --checkpoints " + checkpoints);
+  BOOST_TEST(code == 1);
+  BOOST_TEST(output.rfind("DAMAGED: unreadable", 0) == 0, output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -225,7 +225,8 @@ BOOST_AUTO_TEST_CASE(help_lists_every_setting_with_env_and_default) {
         "DOVEWARDEN_STREAM_FLUSH_INTERVAL", "DOVEWARDEN_STREAM_FLUSH_BYTES",
         "DOVEWARDEN_STREAM_QUEUE", "DOVEWARDEN_STREAM_OVERFLOW",
         "DOVEWARDEN_METRICS_ADDR", "127.0.0.1:9090", "DOVEWARDEN_LOG_LEVEL",
-        "DOVEWARDEN_SHUTDOWN_TIMEOUT", "--config", "DOVEWARDEN_CONFIG"}) {
+        "DOVEWARDEN_SHUTDOWN_TIMEOUT", "--config", "DOVEWARDEN_CONFIG",
+        "--audit-dsn", "DOVEWARDEN_AUDIT_RETENTION_DAYS"}) {
     BOOST_TEST_CONTEXT(text) {
       BOOST_TEST(help.find(text) != std::string::npos);
     }
@@ -449,6 +450,68 @@ BOOST_AUTO_TEST_CASE(bad_webhook_settings_name_the_setting) {
                  .rfind("DOVEWARDEN_WEBHOOK_MAX_PAYLOAD: ", 0) == 0);
   BOOST_TEST(error_of({}, {{"DOVEWARDEN_WEBHOOK_RETENTION", "0s"}})
                  .rfind("DOVEWARDEN_WEBHOOK_RETENTION: ", 0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(audit_settings_are_read) {
+  const auto defaults = parse({}).audit;
+  BOOST_TEST(defaults.enabled);
+  BOOST_TEST(defaults.dsn.empty());
+  BOOST_TEST(defaults.origin_for("mx1") == "mx1/dovewarden/audit");
+  BOOST_TEST(defaults.selection().find("message.open") == std::string::npos);
+  BOOST_TEST(defaults.batch_max == 1000u);
+  BOOST_TEST(defaults.batch_interval.count() == 200);
+  BOOST_TEST(defaults.checkpoint_records == 10000u);
+  BOOST_TEST(defaults.checkpoint_interval.count() == 60000);
+  BOOST_TEST(defaults.queue == 100000u);
+  BOOST_TEST(defaults.retention_days == 90u);
+  const auto config =
+      parse({"--audit-batch-max", "50"},
+            {{"DOVEWARDEN_AUDIT", "off"},
+             {"DOVEWARDEN_AUDIT_DSN", "host=db password=secret"},
+             {"DOVEWARDEN_AUDIT_ORIGIN", "mail.example.com/audit"},
+             {"DOVEWARDEN_AUDIT_KEY_FILE", "/etc/dovewarden/audit.key"},
+             {"DOVEWARDEN_AUDIT_EVENTS", "message.expunge"},
+             {"DOVEWARDEN_AUDIT_READS", "yes"},
+             {"DOVEWARDEN_AUDIT_BATCH_INTERVAL", "1s"},
+             {"DOVEWARDEN_AUDIT_CHECKPOINT_RECORDS", "7"},
+             {"DOVEWARDEN_AUDIT_CHECKPOINT_INTERVAL", "5s"},
+             {"DOVEWARDEN_AUDIT_QUEUE", "10"},
+             {"DOVEWARDEN_AUDIT_RETENTION_DAYS", "0"}});
+  const auto &a = config.audit;
+  BOOST_TEST(!a.enabled);
+  BOOST_TEST(a.dsn_text().find("secret") == std::string::npos);
+  BOOST_TEST(a.dsn_text().find("password=***") != std::string::npos);
+  BOOST_TEST(a.origin_for("mx1") == "mail.example.com/audit");
+  BOOST_TEST(a.key_file == "/etc/dovewarden/audit.key");
+  BOOST_TEST(a.selection() == "message.expunge,message.open");
+  BOOST_TEST(a.batch_max == 50u);
+  BOOST_TEST(a.batch_interval.count() == 1000);
+  BOOST_TEST(a.checkpoint_records == 7u);
+  BOOST_TEST(a.checkpoint_interval.count() == 5000);
+  BOOST_TEST(a.queue == 10u);
+  BOOST_TEST(a.retention_days == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_audit_settings_name_the_setting) {
+  for (const auto &[setting, value] :
+       std::vector<std::pair<const char *, const char *>>{
+           {"DOVEWARDEN_AUDIT", "maybe"},
+           {"DOVEWARDEN_AUDIT_ORIGIN", "two words"},
+           {"DOVEWARDEN_AUDIT_ORIGIN", "a+b"},
+           {"DOVEWARDEN_AUDIT_EVENTS", "message.* flags.*"},
+           {"DOVEWARDEN_AUDIT_READS", "sometimes"},
+           {"DOVEWARDEN_AUDIT_BATCH_MAX", "0"},
+           {"DOVEWARDEN_AUDIT_BATCH_INTERVAL", "0s"},
+           {"DOVEWARDEN_AUDIT_CHECKPOINT_RECORDS", "0"},
+           {"DOVEWARDEN_AUDIT_CHECKPOINT_INTERVAL", "soon"},
+           {"DOVEWARDEN_AUDIT_QUEUE", "0"},
+           {"DOVEWARDEN_AUDIT_RETENTION_DAYS", "-1"}}) {
+    const auto error = error_of({}, {{setting, value}});
+    BOOST_TEST_CONTEXT(setting << "=" << value) {
+      BOOST_TEST(error.rfind(std::string(setting) + ": ", 0) == 0);
+      BOOST_TEST(error.find('\n') == std::string::npos);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(listener_and_events_settings_are_read) {
