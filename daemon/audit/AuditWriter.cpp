@@ -5,6 +5,7 @@
 #include "audit/RecordMapping.hpp"
 #include "core/EventJson.hpp"
 #include "util/Logger.hpp"
+#include "util/Time.hpp"
 
 #include <algorithm>
 #include <set>
@@ -23,12 +24,6 @@ constexpr const char *k_not_kept = "not kept while the audit store failed";
 constexpr int k_max_refusals = 3;
 constexpr auto k_prune_interval = std::chrono::minutes(1);
 
-std::int64_t now_micros() {
-  return std::chrono::duration_cast<Micros>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 filter::TypeFilter parse_selection(const std::string &globs) {
   auto parsed = filter::TypeFilter::parse(globs);
   if (!parsed)
@@ -38,17 +33,11 @@ filter::TypeFilter parse_selection(const std::string &globs) {
 
 bool from_daemon(const core::Event &event) { return event.source == "daemon"; }
 
-std::uint64_t unsigned_field(const wire::Message &message,
-                             std::string_view key) {
-  const auto value = message.integer(key, 0);
-  return value > 0 ? static_cast<std::uint64_t>(value) : 0;
-}
-
 // a record made by the writer itself: a gap
 Record daemon_record(std::string operation, std::string user,
                      std::string outcome, const core::Json &details) {
   Record record;
-  record.time = now_micros();
+  record.time = util::unix_micros();
   record.operation = std::move(operation);
   record.user = std::move(user);
   record.actor = "daemon";
@@ -65,7 +54,7 @@ AuditWriter::AuditWriter(AuditStore &store, Sign sign, AuditMetrics &metrics,
     : m_store(store), m_sign(std::move(sign)), m_metrics(metrics),
       m_options(std::move(options)),
       m_selection(parse_selection(m_options.selection)),
-      m_checkpoint_time(now_micros()),
+      m_checkpoint_time(util::unix_micros()),
       m_last_prune(std::chrono::steady_clock::now()) {
   load();
 }
@@ -96,7 +85,7 @@ bool AuditWriter::load() {
 bool AuditWriter::load_marks() {
   const auto window =
       std::chrono::duration_cast<Micros>(m_options.marks_window);
-  auto marks = m_store.instances(now_micros() - window.count());
+  auto marks = m_store.instances(util::unix_micros() - window.count());
   if (!marks)
     return false;
   for (auto &stored : *marks) {
@@ -153,7 +142,7 @@ void AuditWriter::observe(const core::Event &event, const std::string &inst,
     mark.mark.service = std::string(svc);
   if (const auto user = message.str("user"); !user.empty())
     mark.mark.user = std::string(user);
-  mark.mark.seen = now_micros();
+  mark.mark.seen = util::unix_micros();
   mark.dirty = true;
 }
 
@@ -162,18 +151,20 @@ void AuditWriter::observe(const core::Event &event, const std::string &inst,
 void AuditWriter::lost_recorded(const core::Event &event) {
   Pending pending{to_record(event), std::nullopt};
   const auto inst = std::string(event.message.str("inst"));
-  const auto next_seq = unsigned_field(event.message, "next_seq");
+  const auto next_seq =
+      core::unsigned_field(event.message, "next_seq").value_or(0);
   if (!inst.empty() && next_seq > 0) {
     auto [it, added] = m_marks.try_emplace(inst);
     auto &mark = it->second;
     if (added) {
       mark.mark.inst = inst;
-      mark.first_seq = unsigned_field(event.message, "after_seq") + 1;
+      mark.first_seq =
+          core::unsigned_field(event.message, "after_seq").value_or(0) + 1;
       mark.mark.pid = event.message.integer("pid");
       mark.mark.service = std::string(event.message.str("svc"));
     }
     mark.mark.last_seq = std::max(mark.mark.last_seq, next_seq - 1);
-    mark.mark.seen = now_micros();
+    mark.mark.seen = util::unix_micros();
     mark.dirty = true;
     pending.mark = mark.mark;
   }
@@ -261,14 +252,14 @@ void AuditWriter::flush() {
   add_dropped_gaps();
   if (!write(true))
     return;
-  const auto now = now_micros();
+  const auto now = util::unix_micros();
   const auto interval =
       std::chrono::duration_cast<Micros>(m_options.checkpoint_interval);
   if (m_head.seq > m_checkpointed &&
       now - m_checkpoint_time >= interval.count())
     checkpoint();
   m_metrics.checkpoint_age(
-      static_cast<double>(now_micros() - m_checkpoint_time) / 1e6);
+      static_cast<double>(util::unix_micros() - m_checkpoint_time) / 1e6);
   prune_marks();
 }
 
@@ -373,7 +364,7 @@ void AuditWriter::give_up(std::size_t count) {
 bool AuditWriter::checkpoint() {
   if (m_head.seq == 0 || m_head.seq == m_checkpointed)
     return true;
-  const auto time = now_micros();
+  const auto time = util::unix_micros();
   const auto signed_checkpoint = m_sign(m_head.seq, m_head.hash, time);
   if (!m_store.add_checkpoint(signed_checkpoint))
     return false;
@@ -392,7 +383,7 @@ void AuditWriter::prune_marks() {
   m_last_prune = now;
   const auto window =
       std::chrono::duration_cast<Micros>(m_options.marks_window);
-  auto oldest = now_micros() - window.count();
+  auto oldest = util::unix_micros() - window.count();
   if (m_marks.size() > m_options.max_marks) {
     std::vector<std::int64_t> seen;
     seen.reserve(m_marks.size());
