@@ -24,14 +24,38 @@ constexpr const char *k_not_kept = "not kept while the audit store failed";
 constexpr int k_max_refusals = 3;
 constexpr auto k_prune_interval = std::chrono::minutes(1);
 
-filter::TypeFilter parse_selection(const std::string &globs) {
+std::shared_ptr<const filter::TypeFilter>
+parse_selection(const std::string &globs) {
   auto parsed = filter::TypeFilter::parse(globs);
   if (!parsed)
     throw std::invalid_argument("audit selection: " + parsed.error());
-  return std::move(*parsed);
+  return std::make_shared<const filter::TypeFilter>(std::move(*parsed));
 }
 
 bool from_daemon(const core::Event &event) { return event.source == "daemon"; }
+
+bool from_plugin_process(const core::Event &event) {
+  return !from_daemon(event) && !event.message.str("inst").empty() &&
+         event_seq(event).has_value();
+}
+
+// Passes what the selection picks and every plugin event: an event that
+// concerns neither (event_exporter's) is nobody's business here.
+class AuditFilter : public filter::EventFilter {
+public:
+  explicit AuditFilter(std::shared_ptr<const filter::TypeFilter> selection)
+      : m_selection(std::move(selection)) {}
+
+  bool matches(const core::Event &event) const override {
+    return m_selection->matches(event) || from_plugin_process(event);
+  }
+  std::string describe() const override {
+    return "(" + m_selection->describe() + ") OR a plugin event";
+  }
+
+private:
+  std::shared_ptr<const filter::TypeFilter> m_selection;
+};
 
 // a record made by the writer itself: a gap
 Record daemon_record(std::string operation, std::string user,
@@ -104,14 +128,15 @@ bool AuditWriter::load_marks() {
   return true;
 }
 
+std::unique_ptr<filter::EventFilter> AuditWriter::filter() const {
+  return std::make_unique<AuditFilter>(m_selection);
+}
+
 void AuditWriter::handle(const core::Event &event) {
-  const auto selected = m_selection.matches(event);
-  if (!from_daemon(event)) {
-    const auto inst = event.message.str("inst");
-    const auto seq = event_seq(event);
-    if (seq && !inst.empty())
-      observe(event, std::string(inst), *seq);
-  } else if (selected && event.type() == "events.lost") {
+  const auto selected = m_selection->matches(event);
+  if (from_plugin_process(event)) {
+    observe(event, std::string(event.message.str("inst")), *event_seq(event));
+  } else if (from_daemon(event) && selected && event.type() == "events.lost") {
     lost_recorded(event);
     return;
   }
