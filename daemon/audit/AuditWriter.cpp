@@ -123,6 +123,7 @@ bool AuditWriter::load_marks() {
     if (mark.first_seq > stored.last_seq + 1)
       add_gap(mark.mark, stored.last_seq + 1, mark.first_seq - 1,
               k_not_received, true);
+    mark.mark.last_seq = std::max(mark.mark.last_seq, stored.last_seq);
   }
   m_marks_loaded = true;
   return true;

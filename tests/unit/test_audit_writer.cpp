@@ -223,6 +223,30 @@ BOOST_AUTO_TEST_CASE(marks_loaded_late_still_reveal_the_gap) {
   BOOST_TEST(records[2].event_seq == 4u);
 }
 
+BOOST_AUTO_TEST_CASE(marks_loaded_late_are_not_moved_back_by_a_replay) {
+  {
+    auto w = writer();
+    for (std::uint64_t seq = 1; seq <= 5; ++seq)
+      w->handle(plugin_event("a", seq));
+    w->flush();
+  }
+  store.failing = true;
+  auto w = writer();
+  w->handle(plugin_event("a", 4)); // recorded already
+  store.failing = false;
+  BOOST_TEST(wait_until([&] {
+    w->flush();
+    return store.writable();
+  }));
+  w->handle(plugin_event("a", 7));
+  w->flush();
+  const auto records = store.records();
+  BOOST_REQUIRE(records.size() == 7u);
+  BOOST_TEST(records[5].operation == "events.lost");
+  BOOST_TEST(details(records[5]).at("from") == 6);
+  BOOST_TEST(details(records[5]).at("to") == 6);
+}
+
 BOOST_AUTO_TEST_CASE(pipeline_loss_is_recorded_once) {
   auto w = writer();
   w->handle(plugin_event("a", 1));
