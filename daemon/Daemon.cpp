@@ -337,9 +337,9 @@ void Daemon::add_audit() {
   options.max_pending = config.queue;
   m_audit_writer = std::make_shared<audit::AuditWriter>(
       *m_audit_store, sign, *m_audit_metrics, std::move(options));
-  // the writer sees every event, to find the gaps in each process's seq;
-  // its queue drops rather than hold up the other subscribers
-  m_bus->subscribe("*", m_audit_writer,
+  // the writer sees every plugin event, to find the gaps in each process's
+  // seq; its queue drops rather than hold up the other subscribers
+  m_bus->subscribe(m_audit_writer->filter(), m_audit_writer,
                    bus::Bus::Options{config.queue, bus::Bus::Overflow::drop});
   audit::Retention::Options retention;
   retention.days = config.retention_days;

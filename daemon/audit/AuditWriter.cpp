@@ -5,6 +5,7 @@
 #include "audit/RecordMapping.hpp"
 #include "core/EventJson.hpp"
 #include "util/Logger.hpp"
+#include "util/Time.hpp"
 
 #include <algorithm>
 #include <set>
@@ -23,32 +24,44 @@ constexpr const char *k_not_kept = "not kept while the audit store failed";
 constexpr int k_max_refusals = 3;
 constexpr auto k_prune_interval = std::chrono::minutes(1);
 
-std::int64_t now_micros() {
-  return std::chrono::duration_cast<Micros>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-filter::TypeFilter parse_selection(const std::string &globs) {
+std::shared_ptr<const filter::TypeFilter>
+parse_selection(const std::string &globs) {
   auto parsed = filter::TypeFilter::parse(globs);
   if (!parsed)
     throw std::invalid_argument("audit selection: " + parsed.error());
-  return std::move(*parsed);
+  return std::make_shared<const filter::TypeFilter>(std::move(*parsed));
 }
 
 bool from_daemon(const core::Event &event) { return event.source == "daemon"; }
 
-std::uint64_t unsigned_field(const wire::Message &message,
-                             std::string_view key) {
-  const auto value = message.integer(key, 0);
-  return value > 0 ? static_cast<std::uint64_t>(value) : 0;
+bool from_plugin_process(const core::Event &event) {
+  return !from_daemon(event) && !event.message.str("inst").empty() &&
+         event_seq(event).has_value();
 }
+
+// Passes what the selection picks and every plugin event: an event that
+// concerns neither (event_exporter's) is nobody's business here.
+class AuditFilter : public filter::EventFilter {
+public:
+  explicit AuditFilter(std::shared_ptr<const filter::TypeFilter> selection)
+      : m_selection(std::move(selection)) {}
+
+  bool matches(const core::Event &event) const override {
+    return m_selection->matches(event) || from_plugin_process(event);
+  }
+  std::string describe() const override {
+    return "(" + m_selection->describe() + ") OR a plugin event";
+  }
+
+private:
+  std::shared_ptr<const filter::TypeFilter> m_selection;
+};
 
 // a record made by the writer itself: a gap
 Record daemon_record(std::string operation, std::string user,
                      std::string outcome, const core::Json &details) {
   Record record;
-  record.time = now_micros();
+  record.time = util::unix_micros();
   record.operation = std::move(operation);
   record.user = std::move(user);
   record.actor = "daemon";
@@ -65,7 +78,7 @@ AuditWriter::AuditWriter(AuditStore &store, Sign sign, AuditMetrics &metrics,
     : m_store(store), m_sign(std::move(sign)), m_metrics(metrics),
       m_options(std::move(options)),
       m_selection(parse_selection(m_options.selection)),
-      m_checkpoint_time(now_micros()),
+      m_checkpoint_time(util::unix_micros()),
       m_last_prune(std::chrono::steady_clock::now()) {
   load();
 }
@@ -96,7 +109,7 @@ bool AuditWriter::load() {
 bool AuditWriter::load_marks() {
   const auto window =
       std::chrono::duration_cast<Micros>(m_options.marks_window);
-  auto marks = m_store.instances(now_micros() - window.count());
+  auto marks = m_store.instances(util::unix_micros() - window.count());
   if (!marks)
     return false;
   for (auto &stored : *marks) {
@@ -110,19 +123,21 @@ bool AuditWriter::load_marks() {
     if (mark.first_seq > stored.last_seq + 1)
       add_gap(mark.mark, stored.last_seq + 1, mark.first_seq - 1,
               k_not_received, true);
+    mark.mark.last_seq = std::max(mark.mark.last_seq, stored.last_seq);
   }
   m_marks_loaded = true;
   return true;
 }
 
+std::unique_ptr<filter::EventFilter> AuditWriter::filter() const {
+  return std::make_unique<AuditFilter>(m_selection);
+}
+
 void AuditWriter::handle(const core::Event &event) {
-  const auto selected = m_selection.matches(event);
-  if (!from_daemon(event)) {
-    const auto inst = event.message.str("inst");
-    const auto seq = event_seq(event);
-    if (seq && !inst.empty())
-      observe(event, std::string(inst), *seq);
-  } else if (selected && event.type() == "events.lost") {
+  const auto selected = m_selection->matches(event);
+  if (from_plugin_process(event)) {
+    observe(event, std::string(event.message.str("inst")), *event_seq(event));
+  } else if (from_daemon(event) && selected && event.type() == "events.lost") {
     lost_recorded(event);
     return;
   }
@@ -153,7 +168,7 @@ void AuditWriter::observe(const core::Event &event, const std::string &inst,
     mark.mark.service = std::string(svc);
   if (const auto user = message.str("user"); !user.empty())
     mark.mark.user = std::string(user);
-  mark.mark.seen = now_micros();
+  mark.mark.seen = util::unix_micros();
   mark.dirty = true;
 }
 
@@ -162,18 +177,20 @@ void AuditWriter::observe(const core::Event &event, const std::string &inst,
 void AuditWriter::lost_recorded(const core::Event &event) {
   Pending pending{to_record(event), std::nullopt};
   const auto inst = std::string(event.message.str("inst"));
-  const auto next_seq = unsigned_field(event.message, "next_seq");
+  const auto next_seq =
+      core::unsigned_field(event.message, "next_seq").value_or(0);
   if (!inst.empty() && next_seq > 0) {
     auto [it, added] = m_marks.try_emplace(inst);
     auto &mark = it->second;
     if (added) {
       mark.mark.inst = inst;
-      mark.first_seq = unsigned_field(event.message, "after_seq") + 1;
+      mark.first_seq =
+          core::unsigned_field(event.message, "after_seq").value_or(0) + 1;
       mark.mark.pid = event.message.integer("pid");
       mark.mark.service = std::string(event.message.str("svc"));
     }
     mark.mark.last_seq = std::max(mark.mark.last_seq, next_seq - 1);
-    mark.mark.seen = now_micros();
+    mark.mark.seen = util::unix_micros();
     mark.dirty = true;
     pending.mark = mark.mark;
   }
@@ -261,14 +278,14 @@ void AuditWriter::flush() {
   add_dropped_gaps();
   if (!write(true))
     return;
-  const auto now = now_micros();
+  const auto now = util::unix_micros();
   const auto interval =
       std::chrono::duration_cast<Micros>(m_options.checkpoint_interval);
   if (m_head.seq > m_checkpointed &&
       now - m_checkpoint_time >= interval.count())
     checkpoint();
   m_metrics.checkpoint_age(
-      static_cast<double>(now_micros() - m_checkpoint_time) / 1e6);
+      static_cast<double>(util::unix_micros() - m_checkpoint_time) / 1e6);
   prune_marks();
 }
 
@@ -373,7 +390,7 @@ void AuditWriter::give_up(std::size_t count) {
 bool AuditWriter::checkpoint() {
   if (m_head.seq == 0 || m_head.seq == m_checkpointed)
     return true;
-  const auto time = now_micros();
+  const auto time = util::unix_micros();
   const auto signed_checkpoint = m_sign(m_head.seq, m_head.hash, time);
   if (!m_store.add_checkpoint(signed_checkpoint))
     return false;
@@ -392,7 +409,7 @@ void AuditWriter::prune_marks() {
   m_last_prune = now;
   const auto window =
       std::chrono::duration_cast<Micros>(m_options.marks_window);
-  auto oldest = now_micros() - window.count();
+  auto oldest = util::unix_micros() - window.count();
   if (m_marks.size() > m_options.max_marks) {
     std::vector<std::int64_t> seen;
     seen.reserve(m_marks.size());

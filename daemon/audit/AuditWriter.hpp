@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -21,9 +22,9 @@ namespace dovewarden::audit {
 class AuditMetrics;
 
 // The bus subscriber that turns the events the audit selection picks into
-// records of one chain (docs/audit.md). It sees every event, so that it can
-// tell from each plugin process's seq what it never received: a gap becomes
-// an events.lost record of its own.
+// records of one chain (docs/audit.md). It sees every plugin event (filter()),
+// so that it can tell from each process's seq what it never received: a gap
+// becomes an events.lost record of its own.
 //
 // - Group commit: records wait until batch_max of them are ready or the
 //   next flush() (every batch_interval, and whenever the queue runs empty).
@@ -54,6 +55,11 @@ public:
   // Throws std::invalid_argument if the selection does not parse.
   AuditWriter(AuditStore &store, Sign sign, AuditMetrics &metrics,
               Options options);
+
+  // Returns what the writer's subscription passes: the events the
+  // selection picks, and every plugin event (inst and seq), whose seq
+  // shows what the writer did not receive.
+  std::unique_ptr<filter::EventFilter> filter() const;
 
   std::string name() const override { return "audit"; }
   void handle(const core::Event &event) override;
@@ -107,7 +113,7 @@ private:
   Sign m_sign;
   AuditMetrics &m_metrics;
   Options m_options;
-  filter::TypeFilter m_selection;
+  std::shared_ptr<const filter::TypeFilter> m_selection;
 
   bool m_loaded = false;       // the head and the last checkpoint
   bool m_marks_loaded = false; // the marks the last run stored

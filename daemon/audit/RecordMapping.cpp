@@ -1,12 +1,12 @@
 #include "audit/RecordMapping.hpp"
 
 #include "core/EventJson.hpp"
+#include "util/Time.hpp"
 
 #include <algorithm>
 #include <array>
 #include <limits>
 #include <string_view>
-#include <variant>
 
 namespace dovewarden::audit {
 
@@ -19,20 +19,8 @@ constexpr std::array<std::string_view, 11> k_plugin_columns{
     "ts",      "user", "ip",    "port",         "session",    "svc",
     "mailbox", "uid",  "msgid", "mailbox_guid", "uidvalidity"};
 
-std::optional<std::uint64_t> unsigned_value(const wire::Message &message,
-                                            std::string_view key) {
-  const auto *value = message.find(key);
-  if (value == nullptr)
-    return std::nullopt;
-  if (const auto *u = std::get_if<std::uint64_t>(value))
-    return *u;
-  if (const auto *i = std::get_if<std::int64_t>(value); i != nullptr && *i >= 0)
-    return static_cast<std::uint64_t>(*i);
-  return std::nullopt;
-}
-
 std::uint32_t u32(const wire::Message &message, std::string_view key) {
-  const auto value = unsigned_value(message, key);
+  const auto value = core::unsigned_field(message, key);
   if (!value || *value > std::numeric_limits<std::uint32_t>::max())
     return 0;
   return static_cast<std::uint32_t>(*value);
@@ -82,7 +70,7 @@ bool in_column(const core::Event &event, const Record &record,
 } // namespace
 
 std::optional<std::uint64_t> event_seq(const core::Event &event) {
-  auto seq = unsigned_value(event.message, "seq");
+  auto seq = core::unsigned_field(event.message, "seq");
   if (seq && *seq == 0)
     return std::nullopt;
   return seq;
@@ -92,9 +80,7 @@ Record to_record(const core::Event &event) {
   const auto &message = event.message;
   Record record;
   record.operation = event.type();
-  const auto received = std::chrono::duration_cast<std::chrono::microseconds>(
-      event.received.time_since_epoch());
-  record.time = message.integer("ts", received.count());
+  record.time = message.integer("ts", util::unix_micros(event.received));
   record.user = std::string(message.str("user"));
   record.actor = actor_of(event);
   record.ip = std::string(message.str("ip"));

@@ -2,6 +2,7 @@
 
 #include "audit/AuditMetrics.hpp"
 #include "util/Logger.hpp"
+#include "util/Time.hpp"
 
 #include <utility>
 
@@ -10,12 +11,6 @@ namespace dovewarden::audit {
 namespace {
 
 constexpr std::int64_t k_micros_per_day = std::int64_t{86400} * 1000000;
-
-std::int64_t now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 } // namespace
 
@@ -46,7 +41,7 @@ void Retention::loop() {
   std::unique_lock lock(m_mutex);
   while (!m_stopping) {
     lock.unlock();
-    run(now_micros());
+    run(util::unix_micros());
     lock.lock();
     m_wake.wait_for(lock, m_options.interval, [this] { return m_stopping; });
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace dovewarden::core {
 
@@ -32,5 +33,9 @@ struct Event {
   // now, and a "ts" field (µs since the epoch) as plugin events have.
   static Event internal(std::string type);
 };
+
+// Returns the value of key if it is an integer of at least 0, else nothing.
+std::optional<std::uint64_t> unsigned_field(const wire::Message &message,
+                                            std::string_view key);
 
 } // namespace dovewarden::core

@@ -13,19 +13,6 @@ namespace {
 
 constexpr auto k_reset_log_interval = std::chrono::minutes(1);
 
-// Returns the unsigned integer value of key, or nothing.
-std::optional<std::uint64_t> unsigned_field(const wire::Message &message,
-                                            std::string_view key) {
-  const auto *value = message.find(key);
-  if (value == nullptr)
-    return std::nullopt;
-  if (const auto *u = std::get_if<std::uint64_t>(value))
-    return *u;
-  if (const auto *i = std::get_if<std::int64_t>(value); i != nullptr && *i >= 0)
-    return static_cast<std::uint64_t>(*i);
-  return std::nullopt;
-}
-
 void copy_field(const wire::Message &from, wire::Message &to,
                 std::string_view key) {
   if (const auto *value = from.find(key))
@@ -72,7 +59,7 @@ void Pipeline::reject(std::string_view source, std::string_view reason) {
 
 std::optional<core::Event> Pipeline::check_loss(const core::Event &event) {
   const auto inst = event.message.str("inst");
-  const auto seq = unsigned_field(event.message, "seq");
+  const auto seq = core::unsigned_field(event.message, "seq");
   if (inst.empty() || !seq)
     return std::nullopt;
   const auto user = event.message.str("user");

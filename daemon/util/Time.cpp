@@ -92,6 +92,12 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
       .count();
 }
 
+std::int64_t unix_micros(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             time.time_since_epoch())
+      .count();
+}
+
 std::string utc_text(std::chrono::system_clock::time_point time) {
   return utc_text(unix_seconds(time));
 }

@@ -10,6 +10,9 @@ namespace dovewarden::util {
 
 // Returns time as Unix seconds, rounded towards the epoch.
 std::int64_t unix_seconds(std::chrono::system_clock::time_point time);
+// Returns time as µs since the epoch; now if none is given.
+std::int64_t unix_micros(std::chrono::system_clock::time_point time =
+                             std::chrono::system_clock::now());
 
 // Returns time in UTC, to the second: "2024-05-01T12:00:00Z".
 std::string utc_text(std::chrono::system_clock::time_point time);

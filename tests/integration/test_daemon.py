@@ -298,7 +298,8 @@ class StoreTest(unittest.TestCase):
             return e.code, e.read().decode()
 
     def test_store_files_are_private(self):
-        """A store directory left 0755 is made 0700, with a warning; every file in it 0600."""
+        """A store directory left 0755 is made 0700, with a warning; every file in it 0600
+        but the audit log's public key, which verifies it off the host."""
         os.makedirs(self.daemon.store)
         os.chmod(self.daemon.store, 0o755)  # as an earlier version left it
         self.daemon.start()
@@ -307,9 +308,12 @@ class StoreTest(unittest.TestCase):
         files = sorted(os.listdir(self.daemon.store))
         self.assertIn("replication.db", files)
         self.assertIn("webhooks.db", files)
+        self.assertIn("audit.sqlite", files)
+        self.assertIn("audit.key", files)
         for name in files:
             mode = stat.S_IMODE(os.stat(os.path.join(self.daemon.store, name)).st_mode)
-            self.assertEqual(mode, 0o600, f"{name} is mode {mode:o}")
+            expected = 0o644 if name == "audit.key.pub" else 0o600
+            self.assertEqual(mode, expected, f"{name} is mode {mode:o}")
         self.assertIn("was mode 0755; made it 0700", self.daemon.stderr_text())
 
     def test_readyz_is_503_while_the_store_cannot_write(self):

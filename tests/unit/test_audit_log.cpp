@@ -7,6 +7,7 @@
 #include "audit/SqliteAuditStore.hpp"
 #include "audit/Verifier.hpp"
 #include "metrics/Metrics.hpp"
+#include "util/Time.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -29,12 +30,6 @@ namespace {
 
 constexpr const char *k_origin = "mx1.example.com/dovewarden/audit";
 constexpr std::int64_t k_day = std::int64_t{86400} * 1000000;
-
-std::int64_t now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct AuditLog {
   dovewarden::test::TempDir dir;
@@ -116,7 +111,8 @@ BOOST_AUTO_TEST_CASE(retention_leaves_a_base_that_verifies) {
   AuditWriter writer(*store, sign(), audit_metrics, options());
   for (std::uint64_t seq = 1; seq <= 10; ++seq) {
     auto event = plugin_event("a", seq);
-    event.message.set("ts", now_micros() - (seq <= 6 ? 100 * k_day : 0));
+    event.message.set("ts", dovewarden::util::unix_micros() -
+                                (seq <= 6 ? 100 * k_day : 0));
     writer.handle(event);
   }
   writer.flush();
@@ -125,7 +121,7 @@ BOOST_AUTO_TEST_CASE(retention_leaves_a_base_that_verifies) {
   options.step = 4;
   dovewarden::audit::Retention retention(*store, sign(), audit_metrics,
                                          options);
-  BOOST_TEST(ok(retention.run(now_micros())) == 6u);
+  BOOST_TEST(ok(retention.run(dovewarden::util::unix_micros())) == 6u);
   const auto base = ok(store->base());
   BOOST_REQUIRE(base.has_value());
   BOOST_TEST(base->size == 6u);

@@ -3,6 +3,7 @@
 #include "Wait.hpp"
 #include "audit/AuditWriter.hpp"
 #include "audit/Retention.hpp"
+#include "util/Time.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -19,12 +20,6 @@ namespace {
 
 constexpr std::int64_t k_day = std::int64_t{86400} * 1000000;
 
-std::int64_t now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Five records, the first three written 100 days ago, the others now.
 struct RetentionFixture : dovewarden::test::AuditFixture {
   RetentionFixture() {
@@ -33,7 +28,8 @@ struct RetentionFixture : dovewarden::test::AuditFixture {
       writer.handle(plugin_event("a", seq));
     writer.flush();
     for (std::uint64_t seq = 1; seq <= 5; ++seq)
-      store.set_time(seq, now_micros() - (seq <= 3 ? 100 * k_day : 0));
+      store.set_time(seq, dovewarden::util::unix_micros() -
+                              (seq <= 3 ? 100 * k_day : 0));
   }
   Retention::Options options(unsigned days = 90) {
     Retention::Options o;
@@ -52,7 +48,7 @@ BOOST_FIXTURE_TEST_SUITE(audit_retention, RetentionFixture)
 BOOST_AUTO_TEST_CASE(removes_old_records_behind_a_signed_base) {
   const auto third = store.records()[2];
   Retention retention(store, sign(), audit_metrics, options());
-  const auto removed = retention.run(now_micros());
+  const auto removed = retention.run(dovewarden::util::unix_micros());
   BOOST_REQUIRE(removed);
   BOOST_TEST(*removed == 3u);
   const auto records = store.records();
@@ -70,7 +66,7 @@ BOOST_AUTO_TEST_CASE(removes_old_records_behind_a_signed_base) {
              1);
   // nothing more is old: the next run removes nothing and signs nothing
   const auto signed_before = signed_count.load();
-  const auto again = retention.run(now_micros());
+  const auto again = retention.run(dovewarden::util::unix_micros());
   BOOST_REQUIRE(again);
   BOOST_TEST(*again == 0u);
   BOOST_TEST(signed_count.load() == signed_before);
@@ -78,7 +74,7 @@ BOOST_AUTO_TEST_CASE(removes_old_records_behind_a_signed_base) {
 
 BOOST_AUTO_TEST_CASE(keeps_records_younger_than_the_retention) {
   Retention retention(store, sign(), audit_metrics, options(365));
-  const auto removed = retention.run(now_micros());
+  const auto removed = retention.run(dovewarden::util::unix_micros());
   BOOST_REQUIRE(removed);
   BOOST_TEST(*removed == 0u);
   BOOST_TEST(store.records().size() == 5u);
@@ -87,7 +83,7 @@ BOOST_AUTO_TEST_CASE(keeps_records_younger_than_the_retention) {
 BOOST_AUTO_TEST_CASE(a_failed_run_is_counted) {
   Retention retention(store, sign(), audit_metrics, options());
   store.failing = true;
-  BOOST_TEST(!retention.run(now_micros()));
+  BOOST_TEST(!retention.run(dovewarden::util::unix_micros()));
   BOOST_TEST(
       metric("dovewarden_audit_retention_runs_total{result=\"failed\"}") == 1);
   BOOST_TEST(store.records().size() == 5u);

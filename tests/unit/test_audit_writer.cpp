@@ -99,6 +99,21 @@ BOOST_AUTO_TEST_CASE(selected_events_become_linked_records) {
   BOOST_TEST(store.marks().at("a").last_seq == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(subscription_takes_the_selection_and_plugin_events) {
+  auto w = writer();
+  const auto filter = w->filter();
+  BOOST_TEST(filter->matches(plugin_event("a", 1)));
+  BOOST_TEST(filter->matches(plugin_event("a", 2, "imap_command_finished")));
+  BOOST_TEST(filter->matches(Event::internal("events.lost")));
+  // an event_exporter event carries no seq: neither picked nor watched
+  Event exported;
+  exported.source = "http";
+  exported.message.type = "imap_command_finished";
+  exported.message.set("user", std::string("alice"));
+  BOOST_TEST(!filter->matches(exported));
+  BOOST_TEST(!filter->matches(Event::internal("daemon.started")));
+}
+
 BOOST_AUTO_TEST_CASE(group_commit_by_size) {
   auto o = options();
   o.batch_max = 3;
@@ -130,7 +145,7 @@ BOOST_AUTO_TEST_CASE(bus_flushes_on_its_timer) {
   auto o = options();
   o.batch_interval = std::chrono::milliseconds(20);
   std::shared_ptr<AuditWriter> w = writer(o);
-  bus.subscribe("*", w, {100, dovewarden::bus::Bus::Overflow::drop});
+  bus.subscribe(w->filter(), w, {100, dovewarden::bus::Bus::Overflow::drop});
   bus.start();
   bus.publish(plugin_event("a", 1));
   BOOST_TEST(wait_until([&] { return store.records().size() == 1u; }));
@@ -208,6 +223,30 @@ BOOST_AUTO_TEST_CASE(marks_loaded_late_still_reveal_the_gap) {
   BOOST_TEST(records[2].event_seq == 4u);
 }
 
+BOOST_AUTO_TEST_CASE(marks_loaded_late_are_not_moved_back_by_a_replay) {
+  {
+    auto w = writer();
+    for (std::uint64_t seq = 1; seq <= 5; ++seq)
+      w->handle(plugin_event("a", seq));
+    w->flush();
+  }
+  store.failing = true;
+  auto w = writer();
+  w->handle(plugin_event("a", 4)); // recorded already
+  store.failing = false;
+  BOOST_TEST(wait_until([&] {
+    w->flush();
+    return store.writable();
+  }));
+  w->handle(plugin_event("a", 7));
+  w->flush();
+  const auto records = store.records();
+  BOOST_REQUIRE(records.size() == 7u);
+  BOOST_TEST(records[5].operation == "events.lost");
+  BOOST_TEST(details(records[5]).at("from") == 6);
+  BOOST_TEST(details(records[5]).at("to") == 6);
+}
+
 BOOST_AUTO_TEST_CASE(pipeline_loss_is_recorded_once) {
   auto w = writer();
   w->handle(plugin_event("a", 1));
@@ -230,7 +269,7 @@ BOOST_AUTO_TEST_CASE(pipeline_loss_is_recorded_once) {
 BOOST_AUTO_TEST_CASE(bus_overflow_becomes_a_gap_record) {
   dovewarden::bus::Bus bus(metrics);
   std::shared_ptr<AuditWriter> w = writer();
-  bus.subscribe("*", w, {2, dovewarden::bus::Bus::Overflow::drop});
+  bus.subscribe(w->filter(), w, {2, dovewarden::bus::Bus::Overflow::drop});
   // before start() nothing empties the queue: 3 to 5 are dropped
   for (std::uint64_t seq = 1; seq <= 5; ++seq)
     bus.publish(plugin_event("a", seq));
