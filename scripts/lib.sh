@@ -6,9 +6,9 @@ DW_PACKAGES=(
 	dovecot-core dovecot-imapd dovecot-lmtpd dovecot-pop3d dovecot-dev
 	libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libexpected-dev
 	libcli11-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
-	libboost-dev libboost-test-dev libsqlite3-dev libhiredis-dev libcurl4-openssl-dev libssl-dev
+	libboost-dev libboost-test-dev libsqlite3-dev libhiredis-dev libpq-dev libcurl4-openssl-dev libssl-dev
 	libjemalloc-dev
-	redis-server redis-sentinel
+	redis-server redis-sentinel postgresql
 	python3 python3-zmq python3-msgpack curl jq procps
 	clang-format clang-tidy bear
 	# the libFuzzer harnesses (fuzz/): clang and its runtimes, libFuzzer among them
