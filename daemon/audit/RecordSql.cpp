@@ -64,7 +64,17 @@ SqlStatement select_records(SqlDialect dialect, const std::string &chain,
                             const Query &query) {
   Builder builder(dialect);
   builder.append(std::string("SELECT ") + k_record_columns +
-                 " FROM audit_records WHERE true");
+                 " FROM audit_records");
+  // SQLite cannot tell a narrow time range from a wide one, and would read
+  // every record before `since` in seq order; the first page reads the
+  // range instead, and the next ones, after it, start where it ends
+  const bool time_only = query.user.empty() && query.operation.empty() &&
+                         query.mailbox.empty() && query.ip.empty() &&
+                         query.msgid.empty();
+  if (dialect == SqlDialect::sqlite && time_only && query.since &&
+      query.after == 0)
+    builder.append(" INDEXED BY audit_records_time");
+  builder.append(" WHERE true");
   builder.where("chain", "=", chain);
   if (query.after > 0)
     builder.where("seq", ">", signed_of(query.after));

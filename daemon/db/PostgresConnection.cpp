@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <sstream>
 #include <utility>
 
 namespace dovewarden::db {
@@ -73,13 +74,24 @@ bool failed_result(const PGresult *result) {
   return status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK;
 }
 
-// libpq's messages end in a newline
-std::string trimmed(const char *message) {
-  std::string text = message != nullptr ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-    text.pop_back();
+// libpq's messages span lines, each ending in a newline: one line of them
+std::string one_line(const char *message) {
+  std::string text;
+  std::istringstream lines(message != nullptr ? message : "");
+  for (std::string line; std::getline(lines, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos)
+      continue;
+    const auto last = line.find_last_not_of(" \t");
+    if (!text.empty())
+      text += "; ";
+    text += line.substr(first, last - first + 1);
+  }
   return text.empty() ? "no answer" : text;
 }
+
+// a notice ("relation ... already exists, skipping") is no failure
+void ignore_notice(void *, const char *) {}
 
 } // namespace
 
@@ -178,6 +190,7 @@ Result<void> PostgresConnection::connected() {
   m_connection = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(m_connection) != CONNECTION_OK)
     return tl::unexpected(failure(nullptr));
+  PQsetNoticeProcessor(m_connection, ignore_notice, nullptr);
   const std::string settings =
       "SET statement_timeout = " +
       std::to_string(m_options.statement_timeout.count());
@@ -195,13 +208,13 @@ StoreFailure PostgresConnection::failure(pg_result *result) {
   StoreFailure failed;
   if (lost || result == nullptr) {
     failed.kind = StoreFailure::Kind::unavailable;
-    failed.message = m_describe + ": " + trimmed(PQerrorMessage(m_connection));
+    failed.message = m_describe + ": " + one_line(PQerrorMessage(m_connection));
   } else {
     // the primary message only: the detail may quote the rows' values
     failed.kind = kind_of(PQresultErrorField(result, PG_DIAG_SQLSTATE));
     failed.message =
         m_describe + ": " +
-        trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
+        one_line(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
   }
   if (lost && m_connection != nullptr) {
     PQfinish(m_connection);
