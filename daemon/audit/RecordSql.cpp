@@ -60,7 +60,7 @@ std::int64_t signed_of(std::uint64_t value) {
 
 } // namespace
 
-SqlStatement select_records(SqlDialect dialect, const std::string &chain,
+SqlStatement select_records(SqlDialect dialect, std::int64_t chain_id,
                             const Query &query) {
   Builder builder(dialect);
   builder.append(std::string("SELECT ") + k_record_columns +
@@ -75,7 +75,7 @@ SqlStatement select_records(SqlDialect dialect, const std::string &chain,
       query.after == 0)
     builder.append(" INDEXED BY audit_records_time");
   builder.append(" WHERE true");
-  builder.where("chain", "=", chain);
+  builder.where("chain", "=", chain_id);
   if (query.after > 0)
     builder.where("seq", ">", signed_of(query.after));
   if (!query.user.empty())

@@ -21,9 +21,10 @@ struct SqlStatement {
   std::vector<Parameter> parameters;
 };
 
-// Returns the SELECT of k_record_columns that answers query in chain: each
-// filter a condition an index of the schema serves, in seq order.
-SqlStatement select_records(SqlDialect dialect, const std::string &chain,
+// Returns the SELECT of k_record_columns that answers query in the chain of
+// that id (audit_chains): each filter a condition an index of the schema
+// serves, in seq order.
+SqlStatement select_records(SqlDialect dialect, std::int64_t chain_id,
                             const Query &query);
 
 } // namespace dovewarden::audit

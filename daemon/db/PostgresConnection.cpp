@@ -21,8 +21,7 @@ using ConninfoOptions =
 // text is left out: it may quote the DSN, password and all.
 ConninfoOptions parse(const std::string &dsn) {
   char *error = nullptr;
-  ConninfoOptions options(PQconninfoParse(dsn.c_str(), &error),
-                          PQconninfoFree);
+  ConninfoOptions options(PQconninfoParse(dsn.c_str(), &error), PQconninfoFree);
   if (error != nullptr)
     PQfreemem(error);
   return options;
@@ -176,17 +175,16 @@ Result<void> PostgresConnection::connected() {
   const std::string connect_timeout =
       std::to_string(m_options.connect_timeout.count());
   const std::string user_timeout = std::to_string(k_user_timeout.count());
-  const char *keywords[] = {"connect_timeout",  "tcp_user_timeout",
-                            "keepalives_idle",  "keepalives_interval",
-                            "application_name", "dbname",
+  const char *keywords[] = {"connect_timeout",
+                            "tcp_user_timeout",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "application_name",
+                            "dbname",
                             nullptr};
-  const char *values[] = {connect_timeout.c_str(),
-                          user_timeout.c_str(),
-                          "30",
-                          "10",
-                          "dovewardend",
-                          m_options.dsn.c_str(),
-                          nullptr};
+  const char *values[] = {
+      connect_timeout.c_str(), user_timeout.c_str(),  "30",   "10",
+      "dovewardend",           m_options.dsn.c_str(), nullptr};
   m_connection = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(m_connection) != CONNECTION_OK)
     return tl::unexpected(failure(nullptr));
@@ -233,8 +231,8 @@ PostgresConnection::execute(const std::string &sql,
   for (const auto &parameter : parameters)
     values.push_back(parameter.c_str());
   if (PQsendQueryParams(m_connection, sql.c_str(),
-                        static_cast<int>(values.size()), nullptr,
-                        values.data(), nullptr, nullptr, 0) == 0)
+                        static_cast<int>(values.size()), nullptr, values.data(),
+                        nullptr, nullptr, 0) == 0)
     return tl::unexpected(failure(nullptr));
   return answer();
 }
@@ -267,13 +265,13 @@ Result<PostgresConnection::Rows> PostgresConnection::answer() {
       if (ready == 0) {
         PQfinish(m_connection);
         m_connection = nullptr;
-        return unavailable(m_describe + ": no answer within " +
-                           std::to_string(std::chrono::duration_cast<
-                                              std::chrono::milliseconds>(
-                                              m_options.statement_timeout +
-                                              k_answer_margin)
-                                              .count()) +
-                           " ms");
+        return unavailable(
+            m_describe + ": no answer within " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    m_options.statement_timeout + k_answer_margin)
+                    .count()) +
+            " ms");
       }
       if ((ready < 0 && errno != EINTR) || PQconsumeInput(m_connection) == 0)
         return tl::unexpected(failure(nullptr));

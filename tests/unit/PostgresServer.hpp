@@ -3,10 +3,9 @@
 #include "FreePort.hpp"
 #include "Wait.hpp"
 
-#include <libpq-fe.h>
-
 #include <fcntl.h>
 #include <grp.h>
+#include <libpq-fe.h>
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -80,8 +79,8 @@ public:
         throw std::runtime_error("cannot chown " + m_directory);
     }
     m_port = test::free_port();
-    run({m_binaries + "/initdb", "-D", data(), "-U", k_superuser, "-A",
-         "trust", "-E", "UTF8", "--no-sync", "--no-instructions"},
+    run({m_binaries + "/initdb", "-D", data(), "-U", k_superuser, "-A", "trust",
+         "-E", "UTF8", "--no-sync", "--no-instructions"},
         m_directory + "/initdb.log", true);
     start();
   }
@@ -117,8 +116,7 @@ public:
         PQexec(connection.get(), sql.c_str()), PQclear);
     const auto status = PQresultStatus(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-      throw std::runtime_error(sql + ": " +
-                               PQresultErrorMessage(result.get()));
+      throw std::runtime_error(sql + ": " + PQresultErrorMessage(result.get()));
   }
 
   // Creates an empty database; returns its connection string.
@@ -131,10 +129,21 @@ public:
   void start() {
     if (m_pid > 0)
       return;
-    std::vector<std::string> arguments{
-        m_binaries + "/postgres", "-D", data(), "-h", "127.0.0.1", "-p",
-        std::to_string(m_port), "-k", m_directory, "-c", "fsync=off", "-c",
-        "max_connections=50", "-c", "shared_buffers=64MB"};
+    std::vector<std::string> arguments{m_binaries + "/postgres",
+                                       "-D",
+                                       data(),
+                                       "-h",
+                                       "127.0.0.1",
+                                       "-p",
+                                       std::to_string(m_port),
+                                       "-k",
+                                       m_directory,
+                                       "-c",
+                                       "fsync=off",
+                                       "-c",
+                                       "max_connections=50",
+                                       "-c",
+                                       "shared_buffers=64MB"};
     for (const auto &setting : m_settings)
       arguments.insert(arguments.end(), {"-c", setting});
     m_pid = run(arguments, m_directory + "/postgres.log", false);
@@ -185,8 +194,8 @@ private:
     if (pid < 0)
       throw std::runtime_error("fork failed");
     if (pid == 0) {
-      if (m_uid != 0 && (::setgroups(0, nullptr) != 0 ||
-                         ::setgid(m_gid) != 0 || ::setuid(m_uid) != 0))
+      if (m_uid != 0 && (::setgroups(0, nullptr) != 0 || ::setgid(m_gid) != 0 ||
+                         ::setuid(m_uid) != 0))
         ::_exit(126);
       // after setuid, which clears it: an immediate shutdown when the test
       // process dies

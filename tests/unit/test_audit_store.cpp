@@ -75,8 +75,7 @@ std::string new_database_name() {
 // database (PostgreSQL) or, reopened, the same file (SQLite).
 class Subject {
 public:
-  explicit Subject(const std::string &backend,
-                   PostgresServer *server = nullptr)
+  explicit Subject(const std::string &backend, PostgresServer *server = nullptr)
       : m_backend(backend) {
     if (backend == "sqlite") {
       m_directory = make_temp_directory();
@@ -144,7 +143,6 @@ private:
   std::vector<std::string> query(const audit::SqlStatement &select);
 
 public:
-
 private:
   std::string m_backend;
   std::string m_directory;
@@ -167,8 +165,8 @@ std::string Subject::scalar(const std::string &sql) {
 
 std::string Subject::plan(const audit::SqlStatement &select) {
   audit::SqlStatement explain = select;
-  explain.sql = (m_backend == "sqlite" ? "EXPLAIN QUERY PLAN " : "EXPLAIN ") +
-                select.sql;
+  explain.sql =
+      (m_backend == "sqlite" ? "EXPLAIN QUERY PLAN " : "EXPLAIN ") + select.sql;
   std::string plan;
   for (const auto &line : query(explain))
     plan += line + "\n";
@@ -279,8 +277,8 @@ Checkpoint checkpoint(AuditStore &store, std::uint64_t size,
   Checkpoint checkpoint;
   checkpoint.origin = store.chain();
   checkpoint.size = size;
-  checkpoint.hash = size == 0 ? audit::k_genesis_hash
-                              : ok(store.record(size))->hash;
+  checkpoint.hash =
+      size == 0 ? audit::k_genesis_hash : ok(store.record(size))->hash;
   checkpoint.time = time;
   checkpoint.note = store.chain() + "\n" + std::to_string(size) + "\nHASH\n";
   return checkpoint;
@@ -561,9 +559,11 @@ BOOST_DATA_TEST_CASE(each_query_filter_is_served_by_an_index,
                                            : audit::SqlDialect::postgres;
   store.close();
   store.execute("ANALYZE");
+  const auto chain_id = std::stoll(store.scalar(
+      "SELECT id FROM audit_chains WHERE name = '" + k_chain + "'"));
   for (const auto &each : cases) {
     const auto plan =
-        store.plan(audit::select_records(dialect, k_chain, each.query));
+        store.plan(audit::select_records(dialect, chain_id, each.query));
     BOOST_TEST(plan.find(each.index) != std::string::npos,
                each.index << " not in the plan:\n"
                           << plan);
@@ -643,7 +643,8 @@ BOOST_AUTO_TEST_CASE(chains_sharing_a_database_are_kept_apart) {
   BOOST_TEST(ok(second->checkpoints(0, 10)).empty());
   BOOST_TEST(!ok(second->base()));
   BOOST_TEST(ok(second->last_seq_before(event(3).time)) == 2u);
-  BOOST_TEST((ok(second->recorded({{"inst-a", 1}})) == std::vector<bool>{true}));
+  BOOST_TEST(
+      (ok(second->recorded({{"inst-a", 1}})) == std::vector<bool>{true}));
 }
 
 BOOST_AUTO_TEST_CASE(a_stopped_server_is_unavailable_until_it_returns) {
