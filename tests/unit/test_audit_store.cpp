@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <variant>
 
 using namespace dovewarden;
@@ -645,6 +647,28 @@ BOOST_AUTO_TEST_CASE(chains_sharing_a_database_are_kept_apart) {
   BOOST_TEST(ok(second->last_seq_before(event(3).time)) == 2u);
   BOOST_TEST(
       (ok(second->recorded({{"inst-a", 1}})) == std::vector<bool>{true}));
+}
+
+BOOST_AUTO_TEST_CASE(daemons_starting_together_migrate_a_database_once) {
+  const auto dsn = shared_postgres().create_database(new_database_name());
+  std::vector<std::string> failures;
+  std::mutex mutex;
+  std::vector<std::thread> daemons;
+  for (int i = 0; i < 4; ++i) {
+    daemons.emplace_back([&, i] {
+      PostgresAuditStore::Options options;
+      options.dsn = dsn;
+      auto opened = PostgresAuditStore::open(options, "mx" + std::to_string(i) +
+                                                          ".example.com/audit");
+      if (!opened) {
+        const std::lock_guard lock(mutex);
+        failures.push_back(opened.error().message);
+      }
+    });
+  }
+  for (auto &daemon : daemons)
+    daemon.join();
+  BOOST_TEST(failures.empty(), (failures.empty() ? "" : failures.front()));
 }
 
 BOOST_AUTO_TEST_CASE(a_stopped_server_is_unavailable_until_it_returns) {
