@@ -1,6 +1,5 @@
 #include "audit/PostgresAuditStore.hpp"
 
-#include "audit/Chain.hpp"
 #include "audit/Migrations.hpp"
 #include "audit/RecordSql.hpp"
 
@@ -270,14 +269,13 @@ PostgresAuditStore::Result<Head> PostgresAuditStore::do_head() {
   auto rows = m_connection->execute(k_head, {m_chain_id});
   if (!rows)
     return tl::unexpected(rows.error());
+  std::optional<Head> last;
   if (rows->size() > 0)
-    return Head{unsigned_of(*rows, 0, 0), rows->text(0, 1)};
+    last = Head{unsigned_of(*rows, 0, 0), rows->text(0, 1)};
   auto base = do_base();
   if (!base)
     return tl::unexpected(base.error());
-  if (*base)
-    return Head{(*base)->size, (*base)->hash};
-  return Head{0, k_genesis_hash};
+  return head_of(std::move(last), *base);
 }
 
 PostgresAuditStore::Result<std::vector<bool>>
@@ -394,12 +392,7 @@ PostgresAuditStore::do_checkpoints(std::uint64_t after_size,
 
 PostgresAuditStore::Result<std::optional<Checkpoint>>
 PostgresAuditStore::do_latest_checkpoint() {
-  auto found = select_checkpoints(k_latest_checkpoint, {});
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(select_checkpoints(k_latest_checkpoint, {}));
 }
 
 PostgresAuditStore::Result<std::optional<Record>>
@@ -447,12 +440,7 @@ PostgresAuditStore::do_last_seq_before(std::int64_t time) {
 
 PostgresAuditStore::Result<std::optional<Checkpoint>>
 PostgresAuditStore::do_base() {
-  auto found = select_checkpoints(k_base, {});
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(select_checkpoints(k_base, {}));
 }
 
 PostgresAuditStore::Result<std::uint64_t>

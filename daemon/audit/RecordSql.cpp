@@ -1,5 +1,7 @@
 #include "audit/RecordSql.hpp"
 
+#include "audit/Chain.hpp"
+
 #include <utility>
 
 namespace dovewarden::audit {
@@ -59,6 +61,14 @@ std::int64_t signed_of(std::uint64_t value) {
 }
 
 } // namespace
+
+Head head_of(std::optional<Head> last, const std::optional<Checkpoint> &base) {
+  if (last)
+    return std::move(*last);
+  if (base)
+    return Head{base->size, base->hash};
+  return Head{0, k_genesis_hash};
+}
 
 SqlStatement select_records(SqlDialect dialect, std::int64_t chain_id,
                             const Query &query) {

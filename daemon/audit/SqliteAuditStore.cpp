@@ -1,6 +1,5 @@
 #include "audit/SqliteAuditStore.hpp"
 
-#include "audit/Chain.hpp"
 #include "audit/Migrations.hpp"
 #include "audit/RecordSql.hpp"
 
@@ -283,21 +282,20 @@ SqliteAuditStore::read_checkpoints(sqlite3_stmt *statement) {
 
 SqliteAuditStore::Result<Head> SqliteAuditStore::do_head() {
   auto *statement = m_statements->head.get();
+  std::optional<Head> last;
   {
     const Reset reset(statement);
     bind_value(statement, 1, m_chain_id);
     const int rc = sqlite3_step(statement);
     if (rc == SQLITE_ROW)
-      return Head{unsigned_column(statement, 0), column_text(statement, 1)};
-    if (rc != SQLITE_DONE)
+      last = Head{unsigned_column(statement, 0), column_text(statement, 1)};
+    else if (rc != SQLITE_DONE)
       return tl::unexpected(m_database->error("SELECT"));
   }
   auto base = do_base();
   if (!base)
     return tl::unexpected(base.error());
-  if (*base)
-    return Head{(*base)->size, (*base)->hash};
-  return Head{0, k_genesis_hash};
+  return head_of(std::move(last), *base);
 }
 
 SqliteAuditStore::Result<std::vector<bool>>
@@ -410,12 +408,7 @@ SqliteAuditStore::Result<std::optional<Checkpoint>>
 SqliteAuditStore::do_latest_checkpoint() {
   auto *statement = m_statements->latest_checkpoint.get();
   bind_value(statement, 1, m_chain_id);
-  auto found = read_checkpoints(statement);
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(read_checkpoints(statement));
 }
 
 SqliteAuditStore::Result<std::optional<Record>>
@@ -423,12 +416,7 @@ SqliteAuditStore::do_record(std::uint64_t seq) {
   auto *statement = m_statements->record.get();
   bind_value(statement, 1, m_chain_id);
   bind_value(statement, 2, signed_of(seq));
-  auto found = read_records(statement);
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(read_records(statement));
 }
 
 SqliteAuditStore::Result<std::vector<Record>>
@@ -463,12 +451,7 @@ SqliteAuditStore::Result<std::optional<Checkpoint>>
 SqliteAuditStore::do_base() {
   auto *statement = m_statements->base.get();
   bind_value(statement, 1, m_chain_id);
-  auto found = read_checkpoints(statement);
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(read_checkpoints(statement));
 }
 
 SqliteAuditStore::Result<std::uint64_t>

@@ -122,11 +122,8 @@ public:
   // Runs sql on the database, beside the store (closed, for SQLite).
   void execute(const std::string &sql) {
     if (m_backend == "sqlite") {
-      sqlite3 *raw = nullptr;
-      BOOST_REQUIRE(sqlite3_open((m_directory + "/store/audit.sqlite").c_str(),
-                                 &raw) == SQLITE_OK);
-      const std::unique_ptr<sqlite3, decltype(&sqlite3_close)> database(
-          raw, sqlite3_close);
+      const auto database = open_sqlite();
+      sqlite3 *raw = database.get();
       char *message = nullptr;
       const int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &message);
       BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, (message ? message : "?"));
@@ -141,6 +138,17 @@ public:
   std::string plan(const audit::SqlStatement &select);
 
 private:
+  using SqliteHandle = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
+
+  // Opens the store's file beside it.
+  SqliteHandle open_sqlite() const {
+    sqlite3 *raw = nullptr;
+    const int rc =
+        sqlite3_open((m_directory + "/store/audit.sqlite").c_str(), &raw);
+    SqliteHandle database(raw, sqlite3_close);
+    BOOST_REQUIRE(rc == SQLITE_OK);
+    return database;
+  }
   // Returns the last column (EXPLAIN QUERY PLAN's detail) of each row.
   std::vector<std::string> query(const audit::SqlStatement &select);
 
@@ -178,11 +186,8 @@ std::string Subject::plan(const audit::SqlStatement &select) {
 std::vector<std::string> Subject::query(const audit::SqlStatement &select) {
   std::vector<std::string> rows;
   if (m_backend == "sqlite") {
-    sqlite3 *raw = nullptr;
-    BOOST_REQUIRE(sqlite3_open((m_directory + "/store/audit.sqlite").c_str(),
-                               &raw) == SQLITE_OK);
-    const std::unique_ptr<sqlite3, decltype(&sqlite3_close)> database(
-        raw, sqlite3_close);
+    const auto database = open_sqlite();
+    sqlite3 *raw = database.get();
     sqlite3_stmt *statement = nullptr;
     BOOST_REQUIRE_MESSAGE(sqlite3_prepare_v2(raw, select.sql.c_str(), -1,
                                              &statement, nullptr) == SQLITE_OK,
