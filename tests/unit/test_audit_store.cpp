@@ -693,6 +693,19 @@ BOOST_AUTO_TEST_CASE(a_stopped_server_is_unavailable_until_it_returns) {
   BOOST_TEST(ok(store->head()).seq == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(a_statement_past_the_timeout_fails_as_unavailable) {
+  db::PostgresConnection::Options options;
+  options.dsn = shared_postgres().dsn();
+  options.statement_timeout = 100ms;
+  auto connection = ok(db::PostgresConnection::connect(options));
+  const auto started = std::chrono::steady_clock::now();
+  const auto slow = connection->execute("SELECT pg_sleep(5)");
+  BOOST_TEST(kind_of(slow) == "unavailable");
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 4s));
+  // and the connection serves the next call
+  BOOST_TEST(ok(connection->execute("SELECT 1")).number(0, 0) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(the_password_stays_out_of_failures_and_log_lines) {
   const std::string dsn = "host=127.0.0.1 port=1 user=audit "
                           "password=s3cret-Passw0rd dbname=audit";
