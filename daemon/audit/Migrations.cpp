@@ -39,9 +39,9 @@ std::vector<Migration> load(SqlDialect dialect) {
             });
   for (std::size_t i = 0; i < found.size(); ++i) {
     if (found[i].version != static_cast<int>(i) + 1)
-      throw util::Fatal(std::string("audit migrations of ") + dialect_name(dialect) +
-                  ": " + found[i].name + " should be number " +
-                  std::to_string(i + 1));
+      throw util::Fatal(std::string("audit migrations of ") +
+                        dialect_name(dialect) + ": " + found[i].name +
+                        " should be number " + std::to_string(i + 1));
   }
   return found;
 }
@@ -65,11 +65,10 @@ db::Result<void> apply(MigrationTarget &target, const Migration &migration,
     if (!applied)
       return tl::unexpected(applied.error());
     if (*applied > latest) {
-      return db::corrupt(target.describe() + " has audit schema version " +
-                         std::to_string(*applied) +
-                         ", newer than this dovewardend knows (" +
-                         std::to_string(latest) +
-                         "): run the newer dovewardend");
+      return db::corrupt(
+          target.describe() + " has audit schema version " +
+          std::to_string(*applied) + ", newer than this dovewardend knows (" +
+          std::to_string(latest) + "): run the newer dovewardend");
     }
     if (*applied >= migration.version)
       return {};

@@ -1,6 +1,5 @@
 #include "audit/PostgresAuditStore.hpp"
 
-#include "audit/Chain.hpp"
 #include "audit/Migrations.hpp"
 #include "audit/RecordSql.hpp"
 
@@ -18,6 +17,15 @@ using Rows = db::PostgresConnection::Rows;
 // every migrating daemon takes this lock: one at a time
 constexpr const char *k_migration_lock =
     "BEGIN; SELECT pg_advisory_xact_lock(7380451202871461478)";
+
+// the id of a chain, added if it is new
+constexpr const char *k_chain_id = R"(
+WITH added AS (
+  INSERT INTO audit_chains (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
+  RETURNING id
+)
+SELECT id FROM added UNION ALL SELECT id FROM audit_chains WHERE name = $1
+)";
 
 constexpr const char *k_head = R"(
 SELECT seq, hash FROM audit_records WHERE chain = $1 ORDER BY seq DESC LIMIT 1
@@ -174,8 +182,9 @@ Record read_record(const Rows &rows, int row) {
   return record;
 }
 
-std::vector<std::string> checkpoint_parameters(const Checkpoint &checkpoint) {
-  return {checkpoint.origin, number(checkpoint.size), checkpoint.hash,
+std::vector<std::string> checkpoint_parameters(const std::string &chain_id,
+                                               const Checkpoint &checkpoint) {
+  return {chain_id, number(checkpoint.size), checkpoint.hash,
           std::to_string(checkpoint.time), checkpoint.note};
 }
 
@@ -219,20 +228,27 @@ PostgresAuditStore::open(Options options, std::string chain) {
   if (auto migrated = migrate(target, migrations(SqlDialect::postgres));
       !migrated)
     return tl::unexpected(migrated.error());
-  return std::unique_ptr<PostgresAuditStore>(
-      new PostgresAuditStore(std::move(chain), std::move(*connection)));
+  auto id = (*connection)->execute(k_chain_id, {chain});
+  if (!id)
+    return tl::unexpected(id.error());
+  if (id->size() != 1)
+    return db::corrupt((*connection)->describe() + ": no id for the chain");
+  return std::unique_ptr<PostgresAuditStore>(new PostgresAuditStore(
+      std::move(chain), id->text(0, 0), std::move(*connection)));
 }
 
 PostgresAuditStore::PostgresAuditStore(
-    std::string chain, std::unique_ptr<db::PostgresConnection> connection)
-    : AuditStore(std::move(chain)), m_connection(std::move(connection)) {}
+    std::string chain, std::string chain_id,
+    std::unique_ptr<db::PostgresConnection> connection)
+    : AuditStore(std::move(chain)), m_chain_id(std::move(chain_id)),
+      m_connection(std::move(connection)) {}
 
 PostgresAuditStore::~PostgresAuditStore() = default;
 
 PostgresAuditStore::Result<std::vector<Checkpoint>>
 PostgresAuditStore::select_checkpoints(const char *sql,
                                        std::vector<std::string> parameters) {
-  parameters.insert(parameters.begin(), chain());
+  parameters.insert(parameters.begin(), m_chain_id);
   auto rows = m_connection->execute(sql, parameters);
   if (!rows)
     return tl::unexpected(rows.error());
@@ -250,17 +266,16 @@ PostgresAuditStore::select_checkpoints(const char *sql,
 }
 
 PostgresAuditStore::Result<Head> PostgresAuditStore::do_head() {
-  auto rows = m_connection->execute(k_head, {chain()});
+  auto rows = m_connection->execute(k_head, {m_chain_id});
   if (!rows)
     return tl::unexpected(rows.error());
+  std::optional<Head> last;
   if (rows->size() > 0)
-    return Head{unsigned_of(*rows, 0, 0), rows->text(0, 1)};
+    last = Head{unsigned_of(*rows, 0, 0), rows->text(0, 1)};
   auto base = do_base();
   if (!base)
     return tl::unexpected(base.error());
-  if (*base)
-    return Head{(*base)->size, (*base)->hash};
-  return Head{0, k_genesis_hash};
+  return head_of(std::move(last), *base);
 }
 
 PostgresAuditStore::Result<std::vector<bool>>
@@ -270,8 +285,8 @@ PostgresAuditStore::do_recorded(const std::vector<EventKey> &keys) {
     insts.add(key.inst);
     seqs.add(signed_of(key.event_seq));
   }
-  auto rows =
-      m_connection->execute(k_recorded, {chain(), insts.take(), seqs.take()});
+  auto rows = m_connection->execute(k_recorded,
+                                    {m_chain_id, insts.take(), seqs.take()});
   if (!rows)
     return tl::unexpected(rows.error());
   std::vector<bool> found(keys.size(), false);
@@ -329,7 +344,7 @@ PostgresAuditStore::do_append(const std::vector<Record> &records,
     mark_columns[4].add(mark.user);
     mark_columns[5].add(mark.seen);
   }
-  std::vector<std::string> parameters{chain()};
+  std::vector<std::string> parameters{m_chain_id};
   for (auto &column : columns)
     parameters.push_back(column.take());
   for (auto &column : mark_columns)
@@ -343,7 +358,7 @@ PostgresAuditStore::do_append(const std::vector<Record> &records,
 PostgresAuditStore::Result<std::vector<InstanceMark>>
 PostgresAuditStore::do_instances(std::int64_t seen_since) {
   auto rows = m_connection->execute(k_instances,
-                                    {chain(), std::to_string(seen_since)});
+                                    {m_chain_id, std::to_string(seen_since)});
   if (!rows)
     return tl::unexpected(rows.error());
   std::vector<InstanceMark> marks;
@@ -362,8 +377,8 @@ PostgresAuditStore::do_instances(std::int64_t seen_since) {
 
 PostgresAuditStore::Result<void>
 PostgresAuditStore::do_add_checkpoint(const Checkpoint &checkpoint) {
-  auto rows = m_connection->execute(k_add_checkpoint,
-                                    checkpoint_parameters(checkpoint));
+  auto rows = m_connection->execute(
+      k_add_checkpoint, checkpoint_parameters(m_chain_id, checkpoint));
   if (!rows)
     return tl::unexpected(rows.error());
   return {};
@@ -377,12 +392,7 @@ PostgresAuditStore::do_checkpoints(std::uint64_t after_size,
 
 PostgresAuditStore::Result<std::optional<Checkpoint>>
 PostgresAuditStore::do_latest_checkpoint() {
-  auto found = select_checkpoints(k_latest_checkpoint, {});
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(select_checkpoints(k_latest_checkpoint, {}));
 }
 
 PostgresAuditStore::Result<std::optional<Record>>
@@ -400,7 +410,8 @@ PostgresAuditStore::do_record(std::uint64_t seq) {
 
 PostgresAuditStore::Result<std::vector<Record>>
 PostgresAuditStore::do_query(const Query &query) {
-  const auto select = select_records(SqlDialect::postgres, chain(), query);
+  const auto select =
+      select_records(SqlDialect::postgres, std::stoll(m_chain_id), query);
   std::vector<std::string> parameters;
   for (const auto &parameter : select.parameters) {
     if (const auto *text = std::get_if<std::string>(&parameter))
@@ -420,8 +431,8 @@ PostgresAuditStore::do_query(const Query &query) {
 
 PostgresAuditStore::Result<std::uint64_t>
 PostgresAuditStore::do_last_seq_before(std::int64_t time) {
-  auto rows =
-      m_connection->execute(k_last_seq_before, {chain(), std::to_string(time)});
+  auto rows = m_connection->execute(k_last_seq_before,
+                                    {m_chain_id, std::to_string(time)});
   if (!rows)
     return tl::unexpected(rows.error());
   return unsigned_of(*rows, 0, 0);
@@ -429,18 +440,14 @@ PostgresAuditStore::do_last_seq_before(std::int64_t time) {
 
 PostgresAuditStore::Result<std::optional<Checkpoint>>
 PostgresAuditStore::do_base() {
-  auto found = select_checkpoints(k_base, {});
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(select_checkpoints(k_base, {}));
 }
 
 PostgresAuditStore::Result<std::uint64_t>
 PostgresAuditStore::do_remove_through(const Checkpoint &base,
                                       std::size_t step) {
-  auto set = m_connection->execute(k_set_base, checkpoint_parameters(base));
+  auto set = m_connection->execute(k_set_base,
+                                   checkpoint_parameters(m_chain_id, base));
   if (!set)
     return tl::unexpected(set.error());
   auto current = do_base();
@@ -451,7 +458,7 @@ PostgresAuditStore::do_remove_through(const Checkpoint &base,
   std::uint64_t removed = 0;
   for (;;) {
     auto done = m_connection->execute(
-        k_remove, {chain(), number(base.size), number(step)});
+        k_remove, {m_chain_id, number(base.size), number(step)});
     if (!done)
       return tl::unexpected(done.error());
     const auto count = done->changed();

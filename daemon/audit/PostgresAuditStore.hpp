@@ -29,7 +29,7 @@ public:
   ~PostgresAuditStore() override;
 
 private:
-  PostgresAuditStore(std::string chain,
+  PostgresAuditStore(std::string chain, std::string chain_id,
                      std::unique_ptr<db::PostgresConnection> connection);
 
   Result<Head> do_head() override;
@@ -56,6 +56,7 @@ private:
   Result<std::vector<Checkpoint>>
   select_checkpoints(const char *sql, std::vector<std::string> parameters);
 
+  std::string m_chain_id; // in audit_chains, as a parameter
   std::unique_ptr<db::PostgresConnection> m_connection;
 };
 

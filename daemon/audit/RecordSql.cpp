@@ -1,5 +1,7 @@
 #include "audit/RecordSql.hpp"
 
+#include "audit/Chain.hpp"
+
 #include <utility>
 
 namespace dovewarden::audit {
@@ -60,12 +62,30 @@ std::int64_t signed_of(std::uint64_t value) {
 
 } // namespace
 
-SqlStatement select_records(SqlDialect dialect, const std::string &chain,
+Head head_of(std::optional<Head> last, const std::optional<Checkpoint> &base) {
+  if (last)
+    return std::move(*last);
+  if (base)
+    return Head{base->size, base->hash};
+  return Head{0, k_genesis_hash};
+}
+
+SqlStatement select_records(SqlDialect dialect, std::int64_t chain_id,
                             const Query &query) {
   Builder builder(dialect);
   builder.append(std::string("SELECT ") + k_record_columns +
-                 " FROM audit_records WHERE true");
-  builder.where("chain", "=", chain);
+                 " FROM audit_records");
+  // SQLite cannot tell a narrow time range from a wide one, and would read
+  // every record before `since` in seq order; the first page reads the
+  // range instead, and the next ones, after it, start where it ends
+  const bool time_only = query.user.empty() && query.operation.empty() &&
+                         query.mailbox.empty() && query.ip.empty() &&
+                         query.msgid.empty();
+  if (dialect == SqlDialect::sqlite && time_only && query.since &&
+      query.after == 0)
+    builder.append(" INDEXED BY audit_records_time");
+  builder.append(" WHERE true");
+  builder.where("chain", "=", chain_id);
   if (query.after > 0)
     builder.where("seq", ">", signed_of(query.after));
   if (!query.user.empty())

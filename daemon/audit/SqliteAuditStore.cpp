@@ -1,6 +1,5 @@
 #include "audit/SqliteAuditStore.hpp"
 
-#include "audit/Chain.hpp"
 #include "audit/Migrations.hpp"
 #include "audit/RecordSql.hpp"
 
@@ -15,6 +14,12 @@ using db::SqliteDatabase;
 using Reset = SqliteDatabase::Reset;
 using db::sqlite::bind_value;
 using db::sqlite::column_text;
+
+constexpr const char *k_add_chain =
+    "INSERT INTO audit_chains (name) VALUES (?1) ON CONFLICT (name) DO NOTHING";
+
+constexpr const char *k_chain_id =
+    "SELECT id FROM audit_chains WHERE name = ?1";
 
 constexpr const char *k_head = R"(
 SELECT seq, hash FROM audit_records WHERE chain = ?1 ORDER BY seq DESC LIMIT 1
@@ -120,8 +125,9 @@ Record read_record(sqlite3_stmt *statement) {
   return record;
 }
 
-void bind_checkpoint(sqlite3_stmt *statement, const Checkpoint &checkpoint) {
-  bind_value(statement, 1, checkpoint.origin);
+void bind_checkpoint(sqlite3_stmt *statement, std::int64_t chain_id,
+                     const Checkpoint &checkpoint) {
+  bind_value(statement, 1, chain_id);
   bind_value(statement, 2, signed_of(checkpoint.size));
   bind_value(statement, 3, checkpoint.hash);
   bind_value(statement, 4, checkpoint.time);
@@ -143,8 +149,8 @@ public:
     sqlite3_stmt *raw = nullptr;
     if (sqlite3_prepare_v2(
             m_database.handle(),
-            "SELECT coalesce(max(version), 0) FROM audit_schema_migrations",
-            -1, &raw, nullptr) != SQLITE_OK)
+            "SELECT coalesce(max(version), 0) FROM audit_schema_migrations", -1,
+            &raw, nullptr) != SQLITE_OK)
       return tl::unexpected(m_database.error("SELECT"));
     const SqliteDatabase::Statement statement(raw);
     if (sqlite3_step(raw) != SQLITE_ROW)
@@ -157,6 +163,24 @@ public:
 private:
   SqliteDatabase &m_database;
 };
+
+// Returns the id of chain, added if it is new.
+db::Result<std::int64_t> find_chain(SqliteDatabase &database,
+                                    const std::string &chain) {
+  SqliteDatabase::Statement add, find;
+  if (auto prepared =
+          database.prepare({{&add, k_add_chain}, {&find, k_chain_id}});
+      !prepared)
+    return tl::unexpected(prepared.error());
+  bind_value(add.get(), 1, chain);
+  if (auto added = database.run(add.get()); !added)
+    return tl::unexpected(added.error());
+  const Reset reset(find.get());
+  bind_value(find.get(), 1, chain);
+  if (sqlite3_step(find.get()) != SQLITE_ROW)
+    return tl::unexpected(database.error("SELECT"));
+  return sqlite3_column_int64(find.get(), 0);
+}
 
 } // namespace
 
@@ -187,8 +211,11 @@ SqliteAuditStore::open(const std::string &directory, std::string chain) {
   if (auto migrated = migrate(target, migrations(SqlDialect::sqlite));
       !migrated)
     return tl::unexpected(migrated.error());
+  auto chain_id = find_chain(**database, chain);
+  if (!chain_id)
+    return tl::unexpected(chain_id.error());
   std::unique_ptr<SqliteAuditStore> store(
-      new SqliteAuditStore(std::move(chain), std::move(*database)));
+      new SqliteAuditStore(std::move(chain), *chain_id, std::move(*database)));
   const std::string select_record =
       std::string("SELECT ") + k_record_columns +
       " FROM audit_records WHERE chain = ?1 AND seq = ?2";
@@ -213,9 +240,10 @@ SqliteAuditStore::open(const std::string &directory, std::string chain) {
   return store;
 }
 
-SqliteAuditStore::SqliteAuditStore(std::string chain,
+SqliteAuditStore::SqliteAuditStore(std::string chain, std::int64_t chain_id,
                                    std::unique_ptr<SqliteDatabase> database)
-    : AuditStore(std::move(chain)), m_database(std::move(database)),
+    : AuditStore(std::move(chain)), m_chain_id(chain_id),
+      m_database(std::move(database)),
       m_statements(std::make_unique<Statements>()) {}
 
 // the statements must be finalized before the database closes
@@ -254,21 +282,20 @@ SqliteAuditStore::read_checkpoints(sqlite3_stmt *statement) {
 
 SqliteAuditStore::Result<Head> SqliteAuditStore::do_head() {
   auto *statement = m_statements->head.get();
+  std::optional<Head> last;
   {
     const Reset reset(statement);
-    bind_value(statement, 1, chain());
+    bind_value(statement, 1, m_chain_id);
     const int rc = sqlite3_step(statement);
     if (rc == SQLITE_ROW)
-      return Head{unsigned_column(statement, 0), column_text(statement, 1)};
-    if (rc != SQLITE_DONE)
+      last = Head{unsigned_column(statement, 0), column_text(statement, 1)};
+    else if (rc != SQLITE_DONE)
       return tl::unexpected(m_database->error("SELECT"));
   }
   auto base = do_base();
   if (!base)
     return tl::unexpected(base.error());
-  if (*base)
-    return Head{(*base)->size, (*base)->hash};
-  return Head{0, k_genesis_hash};
+  return head_of(std::move(last), *base);
 }
 
 SqliteAuditStore::Result<std::vector<bool>>
@@ -278,7 +305,7 @@ SqliteAuditStore::do_recorded(const std::vector<EventKey> &keys) {
   found.reserve(keys.size());
   for (const auto &key : keys) {
     const Reset reset(statement);
-    bind_value(statement, 1, chain());
+    bind_value(statement, 1, m_chain_id);
     bind_value(statement, 2, key.inst);
     bind_value(statement, 3, signed_of(key.event_seq));
     const int rc = sqlite3_step(statement);
@@ -295,7 +322,7 @@ SqliteAuditStore::do_append(const std::vector<Record> &records,
   return m_database->transaction([&]() -> Result<void> {
     auto *insert = m_statements->insert.get();
     for (const auto &record : records) {
-      bind_value(insert, 1, chain());
+      bind_value(insert, 1, m_chain_id);
       bind_value(insert, 2, signed_of(record.seq));
       bind_value(insert, 3, record.time);
       bind_value(insert, 4, record.operation);
@@ -321,7 +348,7 @@ SqliteAuditStore::do_append(const std::vector<Record> &records,
     }
     auto *mark = m_statements->mark.get();
     for (const auto &instance : marks) {
-      bind_value(mark, 1, chain());
+      bind_value(mark, 1, m_chain_id);
       bind_value(mark, 2, instance.inst);
       bind_value(mark, 3, signed_of(instance.last_seq));
       bind_value(mark, 4, instance.pid);
@@ -339,7 +366,7 @@ SqliteAuditStore::Result<std::vector<InstanceMark>>
 SqliteAuditStore::do_instances(std::int64_t seen_since) {
   auto *statement = m_statements->instances.get();
   const Reset reset(statement);
-  bind_value(statement, 1, chain());
+  bind_value(statement, 1, m_chain_id);
   bind_value(statement, 2, seen_since);
   std::vector<InstanceMark> marks;
   int rc;
@@ -361,7 +388,7 @@ SqliteAuditStore::do_instances(std::int64_t seen_since) {
 SqliteAuditStore::Result<void>
 SqliteAuditStore::do_add_checkpoint(const Checkpoint &checkpoint) {
   auto *statement = m_statements->add_checkpoint.get();
-  bind_checkpoint(statement, checkpoint);
+  bind_checkpoint(statement, m_chain_id, checkpoint);
   auto done = m_database->run(statement);
   if (!done)
     return tl::unexpected(done.error());
@@ -371,7 +398,7 @@ SqliteAuditStore::do_add_checkpoint(const Checkpoint &checkpoint) {
 SqliteAuditStore::Result<std::vector<Checkpoint>>
 SqliteAuditStore::do_checkpoints(std::uint64_t after_size, std::size_t limit) {
   auto *statement = m_statements->checkpoints.get();
-  bind_value(statement, 1, chain());
+  bind_value(statement, 1, m_chain_id);
   bind_value(statement, 2, signed_of(after_size));
   bind_value(statement, 3, signed_of(limit));
   return read_checkpoints(statement);
@@ -380,31 +407,21 @@ SqliteAuditStore::do_checkpoints(std::uint64_t after_size, std::size_t limit) {
 SqliteAuditStore::Result<std::optional<Checkpoint>>
 SqliteAuditStore::do_latest_checkpoint() {
   auto *statement = m_statements->latest_checkpoint.get();
-  bind_value(statement, 1, chain());
-  auto found = read_checkpoints(statement);
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  bind_value(statement, 1, m_chain_id);
+  return first_of(read_checkpoints(statement));
 }
 
 SqliteAuditStore::Result<std::optional<Record>>
 SqliteAuditStore::do_record(std::uint64_t seq) {
   auto *statement = m_statements->record.get();
-  bind_value(statement, 1, chain());
+  bind_value(statement, 1, m_chain_id);
   bind_value(statement, 2, signed_of(seq));
-  auto found = read_records(statement);
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  return first_of(read_records(statement));
 }
 
 SqliteAuditStore::Result<std::vector<Record>>
 SqliteAuditStore::do_query(const Query &query) {
-  const auto select = select_records(SqlDialect::sqlite, chain(), query);
+  const auto select = select_records(SqlDialect::sqlite, m_chain_id, query);
   sqlite3_stmt *raw = nullptr;
   if (sqlite3_prepare_v2(m_database->handle(), select.sql.c_str(), -1, &raw,
                          nullptr) != SQLITE_OK)
@@ -423,7 +440,7 @@ SqliteAuditStore::Result<std::uint64_t>
 SqliteAuditStore::do_last_seq_before(std::int64_t time) {
   auto *statement = m_statements->last_seq_before.get();
   const Reset reset(statement);
-  bind_value(statement, 1, chain());
+  bind_value(statement, 1, m_chain_id);
   bind_value(statement, 2, time);
   if (sqlite3_step(statement) != SQLITE_ROW)
     return tl::unexpected(m_database->error("SELECT"));
@@ -433,13 +450,8 @@ SqliteAuditStore::do_last_seq_before(std::int64_t time) {
 SqliteAuditStore::Result<std::optional<Checkpoint>>
 SqliteAuditStore::do_base() {
   auto *statement = m_statements->base.get();
-  bind_value(statement, 1, chain());
-  auto found = read_checkpoints(statement);
-  if (!found)
-    return tl::unexpected(found.error());
-  if (found->empty())
-    return std::nullopt;
-  return std::move(found->front());
+  bind_value(statement, 1, m_chain_id);
+  return first_of(read_checkpoints(statement));
 }
 
 SqliteAuditStore::Result<std::uint64_t>
@@ -451,7 +463,7 @@ SqliteAuditStore::do_remove_through(const Checkpoint &base, std::size_t step) {
     return db::invalid("remove_through: a base behind the current one");
   auto set = m_database->transaction([&]() -> Result<int> {
     auto *statement = m_statements->set_base.get();
-    bind_checkpoint(statement, base);
+    bind_checkpoint(statement, m_chain_id, base);
     return m_database->run(statement);
   });
   if (!set)
@@ -460,7 +472,7 @@ SqliteAuditStore::do_remove_through(const Checkpoint &base, std::size_t step) {
   for (;;) {
     auto done = m_database->transaction([&]() -> Result<int> {
       auto *statement = m_statements->remove.get();
-      bind_value(statement, 1, chain());
+      bind_value(statement, 1, m_chain_id);
       bind_value(statement, 2, signed_of(base.size));
       bind_value(statement, 3, signed_of(step));
       return m_database->run(statement);

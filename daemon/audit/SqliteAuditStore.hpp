@@ -29,7 +29,7 @@ public:
 private:
   struct Statements;
 
-  SqliteAuditStore(std::string chain,
+  SqliteAuditStore(std::string chain, std::int64_t chain_id,
                    std::unique_ptr<db::SqliteDatabase> database);
 
   Result<Head> do_head() override;
@@ -56,6 +56,7 @@ private:
   // Returns the checkpoints a statement selects (size, hash, time, note).
   Result<std::vector<Checkpoint>> read_checkpoints(sqlite3_stmt *statement);
 
+  std::int64_t m_chain_id; // in audit_chains
   std::unique_ptr<db::SqliteDatabase> m_database;
   std::unique_ptr<Statements> m_statements;
 };

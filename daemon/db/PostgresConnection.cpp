@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <sstream>
 #include <utility>
 
 namespace dovewarden::db {
@@ -20,8 +21,7 @@ using ConninfoOptions =
 // text is left out: it may quote the DSN, password and all.
 ConninfoOptions parse(const std::string &dsn) {
   char *error = nullptr;
-  ConninfoOptions options(PQconninfoParse(dsn.c_str(), &error),
-                          PQconninfoFree);
+  ConninfoOptions options(PQconninfoParse(dsn.c_str(), &error), PQconninfoFree);
   if (error != nullptr)
     PQfreemem(error);
   return options;
@@ -73,13 +73,24 @@ bool failed_result(const PGresult *result) {
   return status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK;
 }
 
-// libpq's messages end in a newline
-std::string trimmed(const char *message) {
-  std::string text = message != nullptr ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-    text.pop_back();
+// libpq's messages span lines, each ending in a newline: one line of them
+std::string one_line(const char *message) {
+  std::string text;
+  std::istringstream lines(message != nullptr ? message : "");
+  for (std::string line; std::getline(lines, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos)
+      continue;
+    const auto last = line.find_last_not_of(" \t");
+    if (!text.empty())
+      text += "; ";
+    text += line.substr(first, last - first + 1);
+  }
   return text.empty() ? "no answer" : text;
 }
+
+// a notice ("relation ... already exists, skipping") is no failure
+void ignore_notice(void *, const char *) {}
 
 } // namespace
 
@@ -164,20 +175,20 @@ Result<void> PostgresConnection::connected() {
   const std::string connect_timeout =
       std::to_string(m_options.connect_timeout.count());
   const std::string user_timeout = std::to_string(k_user_timeout.count());
-  const char *keywords[] = {"connect_timeout",  "tcp_user_timeout",
-                            "keepalives_idle",  "keepalives_interval",
-                            "application_name", "dbname",
+  const char *keywords[] = {"connect_timeout",
+                            "tcp_user_timeout",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "application_name",
+                            "dbname",
                             nullptr};
-  const char *values[] = {connect_timeout.c_str(),
-                          user_timeout.c_str(),
-                          "30",
-                          "10",
-                          "dovewardend",
-                          m_options.dsn.c_str(),
-                          nullptr};
+  const char *values[] = {
+      connect_timeout.c_str(), user_timeout.c_str(),  "30",   "10",
+      "dovewardend",           m_options.dsn.c_str(), nullptr};
   m_connection = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(m_connection) != CONNECTION_OK)
     return tl::unexpected(failure(nullptr));
+  PQsetNoticeProcessor(m_connection, ignore_notice, nullptr);
   const std::string settings =
       "SET statement_timeout = " +
       std::to_string(m_options.statement_timeout.count());
@@ -195,13 +206,13 @@ StoreFailure PostgresConnection::failure(pg_result *result) {
   StoreFailure failed;
   if (lost || result == nullptr) {
     failed.kind = StoreFailure::Kind::unavailable;
-    failed.message = m_describe + ": " + trimmed(PQerrorMessage(m_connection));
+    failed.message = m_describe + ": " + one_line(PQerrorMessage(m_connection));
   } else {
     // the primary message only: the detail may quote the rows' values
     failed.kind = kind_of(PQresultErrorField(result, PG_DIAG_SQLSTATE));
     failed.message =
         m_describe + ": " +
-        trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
+        one_line(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
   }
   if (lost && m_connection != nullptr) {
     PQfinish(m_connection);
@@ -220,8 +231,8 @@ PostgresConnection::execute(const std::string &sql,
   for (const auto &parameter : parameters)
     values.push_back(parameter.c_str());
   if (PQsendQueryParams(m_connection, sql.c_str(),
-                        static_cast<int>(values.size()), nullptr,
-                        values.data(), nullptr, nullptr, 0) == 0)
+                        static_cast<int>(values.size()), nullptr, values.data(),
+                        nullptr, nullptr, 0) == 0)
     return tl::unexpected(failure(nullptr));
   return answer();
 }
@@ -254,13 +265,13 @@ Result<PostgresConnection::Rows> PostgresConnection::answer() {
       if (ready == 0) {
         PQfinish(m_connection);
         m_connection = nullptr;
-        return unavailable(m_describe + ": no answer within " +
-                           std::to_string(std::chrono::duration_cast<
-                                              std::chrono::milliseconds>(
-                                              m_options.statement_timeout +
-                                              k_answer_margin)
-                                              .count()) +
-                           " ms");
+        return unavailable(
+            m_describe + ": no answer within " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    m_options.statement_timeout + k_answer_margin)
+                    .count()) +
+            " ms");
       }
       if ((ready < 0 && errno != EINTR) || PQconsumeInput(m_connection) == 0)
         return tl::unexpected(failure(nullptr));

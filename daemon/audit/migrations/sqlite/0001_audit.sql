@@ -1,8 +1,15 @@
 -- The audit log (daemon/audit/AuditStore.hpp), one chain per daemon.
 -- Times are µs since the epoch; hashes 64 hex digits; a field not known is
 -- '' or 0; details is the exact JSON text the record's hash covers.
+-- The chains by name (a daemon's origin); the other tables refer to a chain by
+-- its id, which keeps the keys of the indexes short.
+CREATE TABLE audit_chains (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+
 CREATE TABLE audit_records (
-  chain TEXT NOT NULL,
+  chain INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   time INTEGER NOT NULL,
   operation TEXT NOT NULL,
@@ -38,7 +45,7 @@ CREATE INDEX audit_records_ip ON audit_records (chain, ip) WHERE ip <> '';
 CREATE INDEX audit_records_msgid ON audit_records (chain, msgid) WHERE msgid <> '';
 
 CREATE TABLE audit_checkpoints (
-  chain TEXT NOT NULL,
+  chain INTEGER NOT NULL,
   size INTEGER NOT NULL,
   hash TEXT NOT NULL,
   time INTEGER NOT NULL,
@@ -48,7 +55,7 @@ CREATE TABLE audit_checkpoints (
 
 -- the checkpoint of the records retention removed
 CREATE TABLE audit_base (
-  chain TEXT PRIMARY KEY NOT NULL,
+  chain INTEGER PRIMARY KEY NOT NULL,
   size INTEGER NOT NULL,
   hash TEXT NOT NULL,
   time INTEGER NOT NULL,
@@ -57,7 +64,7 @@ CREATE TABLE audit_base (
 
 -- the last message number the writer saw from each plugin process instance
 CREATE TABLE audit_instances (
-  chain TEXT NOT NULL,
+  chain INTEGER NOT NULL,
   inst TEXT NOT NULL,
   last_seq INTEGER NOT NULL,
   pid INTEGER NOT NULL,
