@@ -124,6 +124,7 @@ class SessionsTest(unittest.TestCase):
                "message.trash", "message.expunge", "user.logout")
         for op in ops:
             self.wait_records(lambda r: r["operation"] == op, user="alice")
+        logins = self.wait_records(lambda r: r["operation"] == "user.login", count=2, user="alice")
         got = records(self.daemon, user="alice")
         new = next(r for r in got if r["operation"] == "message.new")
         self.assertEqual((new["actor"], new["service"], new["mailbox"], new["msgid"]),
@@ -139,7 +140,6 @@ class SessionsTest(unittest.TestCase):
         expunged = next(r for r in got if r["operation"] == "message.expunge")
         self.assertEqual((expunged["mailbox"], expunged["uid"], expunged["msgid"]),
                          ("INBOX", new["uid"], msgid))
-        logins = [r for r in got if r["operation"] == "user.login"]
         self.assertEqual(sorted(r["service"] for r in logins), ["imap", "pop3"])
         self.assertTrue(all(r["session"] and r["ip"] == "127.0.0.1" for r in logins))
 
@@ -162,7 +162,11 @@ class SessionsTest(unittest.TestCase):
         table = cli(self.daemon, "audit", "query", "--user", "alice", "--type", "message.expunge")
         self.assertEqual(table.returncode, 0, table.stderr)
         self.assertIn("message.expunge", table.stdout)
-        self.assertIn(msgid, table.stdout)
+        self.assertIn(opened["session"], table.stdout)
+        answer = cli(self.daemon, "audit", "query", "--user", "alice", "--type", "message.expunge",
+                     "--json")
+        self.assertEqual(answer.returncode, 0, answer.stderr)
+        self.assertEqual([r["msgid"] for r in json.loads(answer.stdout)["records"]], [msgid])
         export = cli(self.daemon, "audit", "export", "--user", "alice")
         self.assertEqual(export.returncode, 0, export.stderr)
         lines = [json.loads(line) for line in export.stdout.splitlines()]
@@ -179,12 +183,20 @@ class SessionsTest(unittest.TestCase):
         answer = cli(self.daemon, "audit", "verify")
         self.assertEqual(answer.returncode, 0, answer.stdout + answer.stderr)
 
-        db = sqlite3.connect(os.path.join(self.daemon.store, "audit.sqlite"), timeout=10)
-        self.addCleanup(db.close)
         victim, other = last[3]["seq"], last[6]["seq"]
+        path = os.path.join(self.daemon.store, "audit.sqlite")
 
-        def row(seq):
-            return db.execute(f"SELECT * FROM {RECORDS_TABLE} WHERE seq = ?", (seq,)).fetchone()
+        def change(*statements):
+            """Run statements on the store while the daemon, which holds it locked, is stopped."""
+            self.daemon.stop()
+            db = sqlite3.connect(path)
+            try:
+                with db:
+                    for sql, args in statements:
+                        db.execute(sql.format(table=RECORDS_TABLE), args)
+            finally:
+                db.close()
+                self.daemon.start()
 
         def damaged(kind, seq):
             report = verify(self.daemon)
@@ -194,39 +206,38 @@ class SessionsTest(unittest.TestCase):
             self.assertEqual(answer.returncode, 1, answer.stdout + answer.stderr)
             self.assertIn(str(seq), answer.stdout + answer.stderr)
 
-        with db:
-            db.execute(f"UPDATE {RECORDS_TABLE} SET details = '{{\"flags\":[]}}' WHERE seq = ?",
-                       (victim,))
+        def whole():
+            report = verify(self.daemon)
+            self.assertTrue(report["ok"], report)
+
+        self.daemon.stop()
+        db = sqlite3.connect(path)
+        cursor = db.execute(f"SELECT * FROM {RECORDS_TABLE} WHERE seq = ?", (victim,))
+        saved = dict(zip([c[0] for c in cursor.description], cursor.fetchone()))
+        db.close()
+        self.daemon.start()
+
+        change(("UPDATE {table} SET details = '{{\"flags\":[]}}' WHERE seq = ?", (victim,)))
         damaged("edited", victim)
-        saved = dict(zip([c[0] for c in db.execute(f"SELECT * FROM {RECORDS_TABLE}").description],
-                         row(victim)))
-        with db:
-            db.execute(f"DELETE FROM {RECORDS_TABLE} WHERE seq = ?", (victim,))
+        change(("UPDATE {table} SET details = ? WHERE seq = ?", (saved["details"], victim)))
+        whole()
+
+        change(("DELETE FROM {table} WHERE seq = ?", (victim,)))
         damaged("deleted", victim)
-        # put the record back as it was, by hand: the chain is whole again
-        original = [r for r in last if r["seq"] == victim][0]
-        saved["details"] = db.execute("SELECT ?", (saved["details"],)).fetchone()[0]
-        saved.update({"details": original["details"] if isinstance(original["details"], str)
-                      else json.dumps(original["details"], separators=(",", ":"))})
-        with db:
-            db.execute(f"INSERT INTO {RECORDS_TABLE} ({','.join(saved)}) VALUES "
-                       f"({','.join('?' * len(saved))})", list(saved.values()))
-        self.assertTrue(verify(self.daemon)["ok"], verify(self.daemon))
+        change((f"INSERT INTO {{table}} ({','.join(saved)}) VALUES ({','.join('?' * len(saved))})",
+                tuple(saved.values())))
+        whole()
 
-        with db:  # swap two records: each keeps its contents, at the other's place
-            db.execute(f"UPDATE {RECORDS_TABLE} SET seq = -1 WHERE seq = ?", (victim,))
-            db.execute(f"UPDATE {RECORDS_TABLE} SET seq = ? WHERE seq = ?", (victim, other))
-            db.execute(f"UPDATE {RECORDS_TABLE} SET seq = ? WHERE seq = -1", (other,))
+        swap = (("UPDATE {table} SET seq = -1 WHERE seq = ?", (victim,)),
+                ("UPDATE {table} SET seq = ? WHERE seq = ?", (victim, other)),
+                ("UPDATE {table} SET seq = ? WHERE seq = -1", (other,)))
+        change(*swap)  # each keeps its contents, at the other's place
         damaged("reordered", victim)
-        with db:
-            db.execute(f"UPDATE {RECORDS_TABLE} SET seq = -1 WHERE seq = ?", (victim,))
-            db.execute(f"UPDATE {RECORDS_TABLE} SET seq = ? WHERE seq = ?", (victim, other))
-            db.execute(f"UPDATE {RECORDS_TABLE} SET seq = ? WHERE seq = -1", (other,))
-        self.assertTrue(verify(self.daemon)["ok"], verify(self.daemon))
+        change(*swap)
+        whole()
 
-        with db:  # cut the tail behind the last checkpoint
-            db.execute(f"DELETE FROM {RECORDS_TABLE} WHERE seq > ?", (victim,))
-        damaged("truncated", victim + 1)
+        change(("DELETE FROM {table} WHERE seq > ?", (victim,)))  # behind the last checkpoint
+        damaged("truncated", head)
 
 
 class RetentionTest(unittest.TestCase):
