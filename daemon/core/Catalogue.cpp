@@ -54,4 +54,8 @@ bool is_catalogue_type(std::string_view type) {
   return std::find(k_types.begin(), k_types.end(), type) != k_types.end();
 }
 
+bool is_selected_by_name_only(std::string_view type) {
+  return type == "message.open";
+}
+
 } // namespace dovewarden::core

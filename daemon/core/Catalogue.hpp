@@ -9,4 +9,10 @@ namespace dovewarden::core {
 // cannot grow the label set without bound.
 bool is_catalogue_type(std::string_view type);
 
+// Returns true if no glob selects type, only its own name: reads
+// (message.open) come one per message a client opens, too many and too
+// personal to arrive because someone wrote "*". The plugin's
+// dovewarden_events follows the same rule.
+bool is_selected_by_name_only(std::string_view type);
+
 } // namespace dovewarden::core

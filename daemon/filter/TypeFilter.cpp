@@ -1,5 +1,6 @@
 #include "filter/TypeFilter.hpp"
 
+#include "core/Catalogue.hpp"
 #include "util/Glob.hpp"
 #include "util/Strings.hpp"
 
@@ -27,6 +28,8 @@ TypeFilter::parse(std::string_view globs) {
 }
 
 bool TypeFilter::matches_type(std::string_view type) const {
+  if (core::is_selected_by_name_only(type))
+    return std::find(m_globs.begin(), m_globs.end(), type) != m_globs.end();
   if (m_all)
     return true;
   return std::any_of(m_globs.begin(), m_globs.end(), [&](const auto &glob) {

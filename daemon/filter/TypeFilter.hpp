@@ -12,7 +12,9 @@ namespace dovewarden::filter {
 
 // Passes events whose type matches any of a list of globs, written
 // comma-separated: "message.*,flags.*", "*". "*" matches any run of
-// characters (dots included), "?" one character.
+// characters (dots included), "?" one character. A type that is selected
+// by name only (core::is_selected_by_name_only: message.open) matches no
+// glob but its own name.
 class TypeFilter : public EventFilter {
 public:
   // Parses comma-separated globs. Returns the filter, or an error text if

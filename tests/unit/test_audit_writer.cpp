@@ -99,6 +99,21 @@ BOOST_AUTO_TEST_CASE(selected_events_become_linked_records) {
   BOOST_TEST(store.marks().at("a").last_seq == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(reads_are_recorded_only_when_asked_for) {
+  auto w = writer();
+  w->handle(plugin_event("a", 1, "message.open"));
+  w->flush();
+  BOOST_TEST(store.records().empty());
+
+  auto o = options();
+  o.selection += ",message.open";
+  auto reads = writer(o);
+  reads->handle(plugin_event("a", 2, "message.open"));
+  reads->flush();
+  BOOST_REQUIRE(store.records().size() == 1u);
+  BOOST_TEST(store.records()[0].operation == "message.open");
+}
+
 BOOST_AUTO_TEST_CASE(subscription_takes_the_selection_and_plugin_events) {
   auto w = writer();
   const auto filter = w->filter();

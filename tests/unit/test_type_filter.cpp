@@ -25,6 +25,18 @@ BOOST_AUTO_TEST_CASE(star_matches_everything) {
   BOOST_TEST(filter->matches(event));
 }
 
+BOOST_AUTO_TEST_CASE(reads_are_selected_by_their_name_only) {
+  for (const auto *globs : {"*", "message.*", "message.o*", "*.open"}) {
+    const auto filter = filter::TypeFilter::parse(globs);
+    BOOST_REQUIRE(filter);
+    BOOST_TEST(!filter->matches_type("message.open"), globs);
+  }
+  const auto named = filter::TypeFilter::parse("message.*,message.open");
+  BOOST_REQUIRE(named);
+  BOOST_TEST(named->matches_type("message.open"));
+  BOOST_TEST(named->matches_type("message.new"));
+}
+
 BOOST_AUTO_TEST_CASE(bad_filters_are_refused) {
   BOOST_TEST(!filter::TypeFilter::parse("").has_value());
   BOOST_TEST(!filter::TypeFilter::parse(" , ,").has_value());
