@@ -2,6 +2,7 @@
 
 #include "core/EventJson.hpp"
 #include "util/Time.hpp"
+#include "util/Utf8.hpp"
 
 #include <algorithm>
 #include <array>
@@ -26,6 +27,12 @@ std::uint32_t u32(const wire::Message &message, std::string_view key) {
   return static_cast<std::uint32_t>(*value);
 }
 
+// A column's text as it will read back from JSON, so that an export
+// verifies off the host: the sender chooses these bytes.
+std::string text(const wire::Message &message, std::string_view key) {
+  return util::to_valid_utf8(message.str(key));
+}
+
 bool is_admin(const core::Event &event) {
   return event.type().rfind("admin.", 0) == 0;
 }
@@ -35,7 +42,7 @@ bool from_daemon(const core::Event &event) { return event.source == "daemon"; }
 std::string actor_of(const core::Event &event) {
   const auto &message = event.message;
   if (is_admin(event))
-    return std::string(message.str("actor"));
+    return text(message, "actor");
   if (from_daemon(event))
     return "daemon";
   const auto origin = message.str("origin");
@@ -43,7 +50,7 @@ std::string actor_of(const core::Event &event) {
     return std::string(origin);
   if (message.str("svc") == "doveadm")
     return "doveadm";
-  return std::string(message.str("user"));
+  return text(message, "user");
 }
 
 std::string outcome_of(const core::Event &event) {
@@ -79,24 +86,24 @@ std::optional<std::uint64_t> event_seq(const core::Event &event) {
 Record to_record(const core::Event &event) {
   const auto &message = event.message;
   Record record;
-  record.operation = event.type();
+  record.operation = util::to_valid_utf8(event.type());
   record.time = message.integer("ts", util::unix_micros(event.received));
-  record.user = std::string(message.str("user"));
+  record.user = text(message, "user");
   record.actor = actor_of(event);
-  record.ip = std::string(message.str("ip"));
+  record.ip = text(message, "ip");
   record.port = u32(message, "port");
-  record.session = std::string(message.str("session"));
-  record.service = from_daemon(event) ? std::string(k_daemon_service)
-                                      : std::string(message.str("svc"));
-  record.mailbox = std::string(message.str("mailbox"));
-  record.mailbox_guid = std::string(message.str("mailbox_guid"));
+  record.session = text(message, "session");
+  record.service =
+      from_daemon(event) ? std::string(k_daemon_service) : text(message, "svc");
+  record.mailbox = text(message, "mailbox");
+  record.mailbox_guid = text(message, "mailbox_guid");
   record.uid = u32(message, "uid");
   record.uidvalidity = u32(message, "uidvalidity");
-  record.msgid = std::string(message.str("msgid"));
+  record.msgid = text(message, "msgid");
   record.outcome = outcome_of(event);
   const auto seq = event_seq(event);
   if (!from_daemon(event) && seq && !message.str("inst").empty()) {
-    record.inst = std::string(message.str("inst"));
+    record.inst = text(message, "inst");
     record.event_seq = *seq;
   }
   core::Json details = core::Json::object();

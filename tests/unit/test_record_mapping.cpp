@@ -1,3 +1,5 @@
+#include "audit/Chain.hpp"
+#include "audit/RecordJson.hpp"
 #include "audit/RecordMapping.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -31,6 +33,28 @@ Event plugin_event(const std::string &type) {
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(record_mapping)
+
+// An export is verified off the host from its JSON: a field that is not
+// UTF-8 would come back changed and fail as an edit.
+BOOST_AUTO_TEST_CASE(text_that_is_not_utf8_is_recorded_as_it_reads_back) {
+  auto event = plugin_event("message.expunge");
+  event.message.set("mailbox", std::string("Inbox\xFF"));
+  event.message.set("msgid", std::string("<a\xC3(b@example.com>"));
+  event.message.set("x_header", std::string("\xE2\x28"));
+  auto record = to_record(event);
+  BOOST_TEST(record.mailbox == "Inbox\xEF\xBF\xBD");
+  BOOST_TEST(record.msgid == "<a\xEF\xBF\xBD(b@example.com>");
+  dovewarden::audit::link(record, 0, dovewarden::audit::k_genesis_hash);
+
+  const auto line = dovewarden::audit::record_json(
+                        record, dovewarden::audit::DetailsForm::text)
+                        .dump();
+  const auto back =
+      dovewarden::audit::record_from_json(nlohmann::json::parse(line));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(dovewarden::audit::record_hash(back->prev_hash, *back) ==
+             record.hash);
+}
 
 BOOST_AUTO_TEST_CASE(plugin_event_fills_the_columns_and_keeps_the_rest) {
   auto event = plugin_event("message.expunge");
