@@ -217,16 +217,26 @@ BOOST_AUTO_TEST_CASE(help_lists_every_setting_with_env_and_default) {
       Config::from_command_line(2, argv.data(), lookup({}), out);
   BOOST_TEST(!config.has_value());
   const auto help = out.str();
-  for (const char *text :
-       {"--zmq-endpoint", "DOVEWARDEN_ZMQ_ENDPOINT",
-        "ipc:///run/dovewarden/events.sock", "DOVEWARDEN_ZMQ_SOCKET_MODE",
-        "DOVEWARDEN_ZMQ_SOCKET_GROUP", "DOVEWARDEN_ZMQ_RCVHWM",
-        "DOVEWARDEN_STREAM", "DOVEWARDEN_STREAM_EVENTS",
-        "DOVEWARDEN_STREAM_FLUSH_INTERVAL", "DOVEWARDEN_STREAM_FLUSH_BYTES",
-        "DOVEWARDEN_STREAM_QUEUE", "DOVEWARDEN_STREAM_OVERFLOW",
-        "DOVEWARDEN_METRICS_ADDR", "127.0.0.1:9090", "DOVEWARDEN_LOG_LEVEL",
-        "DOVEWARDEN_SHUTDOWN_TIMEOUT", "--config", "DOVEWARDEN_CONFIG",
-        "--audit-dsn", "DOVEWARDEN_AUDIT_RETENTION_DAYS"}) {
+  for (const char *text : {"--zmq-endpoint",
+                           "DOVEWARDEN_ZMQ_ENDPOINT",
+                           "ipc:///run/dovewarden/events.sock",
+                           "DOVEWARDEN_ZMQ_SOCKET_MODE",
+                           "DOVEWARDEN_ZMQ_SOCKET_GROUP",
+                           "DOVEWARDEN_ZMQ_RCVHWM",
+                           "DOVEWARDEN_STREAM",
+                           "DOVEWARDEN_STREAM_EVENTS",
+                           "DOVEWARDEN_STREAM_FLUSH_INTERVAL",
+                           "DOVEWARDEN_STREAM_FLUSH_BYTES",
+                           "DOVEWARDEN_STREAM_QUEUE",
+                           "DOVEWARDEN_STREAM_OVERFLOW",
+                           "DOVEWARDEN_METRICS_ADDR",
+                           "127.0.0.1:9090",
+                           "DOVEWARDEN_LOG_LEVEL",
+                           "DOVEWARDEN_SHUTDOWN_TIMEOUT",
+                           "--config",
+                           "DOVEWARDEN_CONFIG",
+                           "--audit-dsn",
+                           "DOVEWARDEN_AUDIT_RETENTION_DAYS"}) {
     BOOST_TEST_CONTEXT(text) {
       BOOST_TEST(help.find(text) != std::string::npos);
     }
