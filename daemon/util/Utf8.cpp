@@ -28,9 +28,8 @@ std::size_t sequence_length(std::string_view text) {
   if (lead >= 0xF0 && lead <= 0xF4) {
     const unsigned char low = lead == 0xF0 ? 0x90 : 0x80;
     const unsigned char high = lead == 0xF4 ? 0x8F : 0xBF;
-    return continuation(1, low, high) && continuation(2) && continuation(3)
-               ? 4
-               : 0;
+    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4
+                                                                            : 0;
   }
   return 0;
 }

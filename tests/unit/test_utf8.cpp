@@ -1,8 +1,7 @@
 #include "util/Utf8.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -12,8 +11,8 @@ BOOST_AUTO_TEST_SUITE(utf8)
 
 BOOST_AUTO_TEST_CASE(well_formed_text_is_kept) {
   for (const std::string &text : std::initializer_list<std::string>{
-           "", "plain ascii", "Grüße", "\xE2\x82\xAC 20", "\xF0\x9F\x93\xA7 mail",
-        std::string("nul\0inside", 10)})
+           "", "plain ascii", "Grüße", "\xE2\x82\xAC 20",
+           "\xF0\x9F\x93\xA7 mail", std::string("nul\0inside", 10)})
     BOOST_TEST(to_valid_utf8(text) == text);
 }
 
