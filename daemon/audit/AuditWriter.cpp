@@ -304,18 +304,15 @@ bool AuditWriter::write(bool all) {
   return true;
 }
 
-// Writes the first count records waiting, with the marks as of the last of
-// them (all the marks if it is the last).
-bool AuditWriter::write_batch(std::size_t count) {
-  const auto last = count == m_pending.size();
+// Returns the marks as of the last of the first count records waiting (all
+// the marks if last).
+std::vector<InstanceMark> AuditWriter::batch_marks(std::size_t count,
+                                                   bool last) const {
   std::map<std::string, InstanceMark> marks;
-  std::vector<EventKey> keys;
   for (std::size_t i = 0; i < count; ++i) {
     const auto &pending = m_pending[i];
     if (pending.mark)
       marks[pending.mark->inst] = *pending.mark;
-    if (!pending.record.inst.empty())
-      keys.push_back({pending.record.inst, pending.record.event_seq});
   }
   if (last) {
     for (const auto &[inst, mark] : m_marks) {
@@ -323,14 +320,29 @@ bool AuditWriter::write_batch(std::size_t count) {
         marks[inst] = mark.mark;
     }
   }
+  std::vector<InstanceMark> list;
+  list.reserve(marks.size());
+  for (auto &[inst, mark] : marks)
+    list.push_back(std::move(mark));
+  return list;
+}
+
+// Returns the first count records waiting that are not on record yet (nor
+// earlier in the batch), linked after head, which moves to the last.
+db::Result<std::vector<Record>> AuditWriter::link_new(std::size_t count,
+                                                      Head &head) {
+  std::vector<EventKey> keys;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto &record = m_pending[i].record;
+    if (!record.inst.empty())
+      keys.push_back({record.inst, record.event_seq});
+  }
   const auto recorded = m_store.recorded(keys);
   if (!recorded)
-    return false;
-
+    return tl::unexpected(recorded.error());
   std::vector<Record> records;
   records.reserve(count);
   std::set<std::pair<std::string, std::uint64_t>> seen;
-  auto head = m_head;
   std::size_t key = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const auto &record = m_pending[i].record;
@@ -343,18 +355,26 @@ bool AuditWriter::write_batch(std::size_t count) {
     link(records.back(), head.seq, head.hash);
     head = {records.back().seq, records.back().hash};
   }
-  std::vector<InstanceMark> mark_list;
-  mark_list.reserve(marks.size());
-  for (auto &[inst, mark] : marks)
-    mark_list.push_back(std::move(mark));
+  return records;
+}
+
+// Writes the first count records waiting, with the marks as of the last of
+// them (all the marks if it is the last).
+bool AuditWriter::write_batch(std::size_t count) {
+  const auto last = count == m_pending.size();
+  auto head = m_head;
+  const auto records = link_new(count, head);
+  if (!records)
+    return false;
+  const auto mark_list = batch_marks(count, last);
 
   const auto started = std::chrono::steady_clock::now();
-  const auto appended = m_store.append(records, mark_list);
+  const auto appended = m_store.append(*records, mark_list);
   if (!appended) {
     const auto &failure = appended.error();
     if (failure.kind == db::StoreFailure::Kind::unavailable)
       return false;
-    LOG_ERROR("audit: the store refused ", records.size(),
+    LOG_ERROR("audit: the store refused ", records->size(),
               " records: ", failure);
     // the head may have moved under the writer: read it again
     m_loaded = false;
@@ -372,8 +392,8 @@ bool AuditWriter::write_batch(std::size_t count) {
     for (auto &[inst, mark] : m_marks)
       mark.dirty = false;
   }
-  if (!records.empty())
-    m_metrics.written(records.size(), took.count(), m_head.seq);
+  if (!records->empty())
+    m_metrics.written(records->size(), took.count(), m_head.seq);
   if (m_head.seq - m_checkpointed >= m_options.checkpoint_records)
     checkpoint();
   return true;

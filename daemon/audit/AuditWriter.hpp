@@ -105,6 +105,8 @@ private:
   // Writes full batches, or everything if all; returns false on failure.
   bool write(bool all);
   bool write_batch(std::size_t count);
+  std::vector<InstanceMark> batch_marks(std::size_t count, bool last) const;
+  db::Result<std::vector<Record>> link_new(std::size_t count, Head &head);
   void give_up(std::size_t count);
   bool checkpoint();
   void prune_marks();

@@ -38,7 +38,7 @@ constexpr std::size_t k_public_key_size = 32;
 constexpr std::size_t k_key_id_size = 4;
 constexpr std::size_t k_signature_size = 64;
 constexpr std::size_t k_hash_size = 32;
-constexpr std::size_t k_max_key_file = 64 * 1024;
+constexpr std::size_t k_max_key_file = std::size_t{64} * 1024;
 constexpr std::size_t k_max_signatures = 100;
 
 tl::unexpected<std::string> failure(std::string text) {

@@ -151,7 +151,9 @@ std::string PostgresConnection::redacted(const std::string &dsn) {
     std::string value = keyword == "password" ? "***" : option->val;
     if (!text.empty())
       text += ' ';
-    text += keyword + "=" + value;
+    text += keyword;
+    text += '=';
+    text += value;
   }
   return text;
 }
