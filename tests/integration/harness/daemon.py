@@ -133,6 +133,8 @@ class Daemon:
         env.update({
             "DOVEWARDEN_ZMQ_ENDPOINT": self.endpoint,
             "DOVEWARDEN_STREAM": self.stream.path,
+            # everything the plugin sends: reads pass only where named
+            "DOVEWARDEN_STREAM_EVENTS": "*,message.open",
             "DOVEWARDEN_METRICS_ADDR": f"127.0.0.1:{self.metrics_port}",
             "DOVEWARDEN_HTTP_ADDR": f"127.0.0.1:{self.http_port}",
             "DOVEWARDEN_ADMIN_ADDR": f"127.0.0.1:{self.admin_port}",
