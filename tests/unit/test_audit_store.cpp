@@ -260,17 +260,18 @@ Record event(int n) {
   return record;
 }
 
-// Links records after the store's head; returns them.
-std::vector<Record> linked(AuditStore &store, std::vector<Record> records) {
-  const Head head = ok(store.head());
-  std::uint64_t seq = head.seq;
-  std::string hash = head.hash;
+// Links records after head; returns them.
+std::vector<Record> linked(Head head, std::vector<Record> records) {
   for (auto &record : records) {
-    audit::link(record, seq, hash);
-    seq = record.seq;
-    hash = record.hash;
+    audit::link(record, head.seq, head.hash);
+    head = Head{record.seq, record.hash};
   }
   return records;
+}
+
+// Links records after the store's head; returns them.
+std::vector<Record> linked(AuditStore &store, std::vector<Record> records) {
+  return linked(ok(store.head()), std::move(records));
 }
 
 // Appends events first..last (event(n)), linked; returns them.
@@ -646,13 +647,7 @@ BOOST_AUTO_TEST_CASE(a_committed_batch_survives_a_kill_9) {
   std::vector<Record> records;
   for (int n = 1; n <= 2000; ++n)
     records.push_back(event(n));
-  std::uint64_t seq = 0;
-  std::string hash = audit::k_genesis_hash;
-  for (auto &record : records) {
-    audit::link(record, seq, hash);
-    seq = record.seq;
-    hash = record.hash;
-  }
+  records = linked(Head{0, audit::k_genesis_hash}, std::move(records));
   const std::vector<Record> first(records.begin(), records.begin() + 1000);
   const std::vector<Record> second(records.begin() + 1000, records.end());
   int committed[2];
