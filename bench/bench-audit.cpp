@@ -1,13 +1,23 @@
-// How fast the audit stores take records: N records through
-// AuditStore::append, linked by audit::link (SHA-256) in batches of the
-// default size, into a fresh SQLite store and a PostgreSQL server of its own,
-// side by side with a bare batched INSERT of the same rows into the same
-// database (no hashing, no index but the primary key).
+// How fast the audit stores take records, beside what the database itself
+// costs. N records, in batches of the default size, three ways into each
+// backend (SQLite; PostgreSQL on a server of its own), each into a fresh
+// database:
+//   (a) the audit store: audit::link (SHA-256) and AuditStore::append, the
+//       real schema (the migrations) with its indexes, the instance mark;
+//   (b) a bare batched insert of the same rows, hashes precomputed, into the
+//       same schema: the cost of the database and the indexes the queries
+//       need. SQLite: a prepared INSERT per row; PostgreSQL: COPY, the
+//       fastest, shown beside a multi-row INSERT ... VALUES and an INSERT
+//       from unnest (what the store did before COPY);
+//   (c) the same bare insert into a table with the same columns and only the
+//       primary key.
+// PREFILL records go in first, untimed, the same way: a database that
+// already holds months of records.
 //
-//   bench-audit [RECORDS] [BATCH] [ROUNDS] [sqlite|postgres]
-//   (defaults: 200000 1000 3, both)
+//   bench-audit [RECORDS] [BATCH] [ROUNDS] [sqlite|postgres] [PREFILL]
+//   (defaults: 200000 1000 3, both, 0)
 //
-// Each round uses a fresh database; the median round is shown.
+// The median round of each is shown.
 
 #include "CpuTime.hpp"
 #include "PostgresServer.hpp"
@@ -16,6 +26,7 @@
 #include "audit/SqliteAuditStore.hpp"
 #include "db/PostgresConnection.hpp"
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -23,7 +34,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +85,8 @@ struct Rate {
   double per_second = 0;
   double client_us = 0; // CPU of this process per record
   double server_us = 0; // CPU of the PostgreSQL backend per record
+
+  double cpu_us() const { return client_us + server_us; }
 };
 
 // Times body (which returns false on failure) over count records; server:
@@ -97,6 +109,28 @@ Rate timed(std::size_t count, Body body, pid_t server = -1) {
   return rate;
 }
 
+[[noreturn]] void fail(const std::string &what) {
+  std::fprintf(stderr, "%s\n", what.c_str());
+  std::exit(1);
+}
+
+// The rows [first, last) of all, a batch at a time: insert(from, to)
+// returns false on failure. The first `prefill` rows go in untimed.
+template <typename Insert>
+Rate batched(std::size_t count, std::size_t prefill, std::size_t batch,
+             Insert insert, pid_t server = -1) {
+  const auto run = [&](std::size_t first, std::size_t last) {
+    for (std::size_t from = first; from < last; from += batch)
+      if (!insert(from, std::min(last, from + batch)))
+        return false;
+    return true;
+  };
+  if (!run(0, prefill))
+    std::exit(1);
+  return timed(
+      count, [&] { return run(prefill, prefill + count); }, server);
+}
+
 // Returns the pid of the backend serving the other connection of the
 // database (the store's), or of this one.
 pid_t backend(db::PostgresConnection &connection, bool other) {
@@ -105,50 +139,41 @@ pid_t backend(db::PostgresConnection &connection, bool other) {
               "current_database() AND pid <> pg_backend_pid() AND "
               "backend_type = 'client backend'"
             : "SELECT pg_backend_pid()");
-  if (!rows || rows->size() != 1) {
-    std::fprintf(stderr, "cannot find the backend\n");
-    std::exit(1);
-  }
+  if (!rows || rows->size() != 1)
+    fail("cannot find the backend");
   return static_cast<pid_t>(rows->number(0, 0));
 }
 
-// The writer's work: link each batch after the head, append it with the
-// mark of its instance.
+// (a) The writer's work: link each batch after the head, append it with
+// the mark of its instance.
 Rate through_store(audit::AuditStore &store,
-                   const std::vector<audit::Record> &source, std::size_t batch,
-                   pid_t server = -1) {
-  return timed(
-      source.size(),
-      [&] {
-        auto head = store.head();
-        if (!head) {
-          std::fprintf(stderr, "head: %s\n", head.error().message.c_str());
-          return false;
-        }
-        std::uint64_t seq = head->seq;
-        std::string hash = head->hash;
-        for (std::size_t first = 0; first < source.size(); first += batch) {
-          const auto last = std::min(source.size(), first + batch);
-          std::vector<audit::Record> records(
-              source.begin() + static_cast<std::ptrdiff_t>(first),
-              source.begin() + static_cast<std::ptrdiff_t>(last));
-          for (auto &record : records) {
-            audit::link(record, seq, hash);
-            seq = record.seq;
-            hash = record.hash;
-          }
-          audit::InstanceMark mark;
-          mark.inst = records.back().inst;
-          mark.last_seq = records.back().event_seq;
-          mark.seen = records.back().time;
-          if (auto done = store.append(records, {mark}); !done) {
-            std::fprintf(stderr, "append: %s\n", done.error().message.c_str());
-            return false;
-          }
-        }
-        return true;
-      },
-      server);
+                   const std::vector<audit::Record> &source, std::size_t count,
+                   std::size_t prefill, std::size_t batch, pid_t server = -1) {
+  auto head = store.head();
+  if (!head)
+    fail("head: " + head.error().message);
+  std::uint64_t seq = head->seq;
+  std::string hash = head->hash;
+  const auto append = [&](std::size_t first, std::size_t last) {
+    std::vector<audit::Record> records(
+        source.begin() + static_cast<std::ptrdiff_t>(first),
+        source.begin() + static_cast<std::ptrdiff_t>(last));
+    for (auto &record : records) {
+      audit::link(record, seq, hash);
+      seq = record.seq;
+      hash = record.hash;
+    }
+    audit::InstanceMark mark;
+    mark.inst = records.back().inst;
+    mark.last_seq = records.back().event_seq;
+    mark.seen = records.back().time;
+    if (auto done = store.append(records, {mark}); !done) {
+      std::fprintf(stderr, "append: %s\n", done.error().message.c_str());
+      return false;
+    }
+    return true;
+  };
+  return batched(count, prefill, batch, append, server);
 }
 
 // The rows of the store's table, hashes and all, computed beforehand.
@@ -167,6 +192,15 @@ constexpr const char *k_bare_columns =
     "(chain, seq, time, operation, \"user\", actor, ip, port, session, "
     "service, mailbox, mailbox_guid, uid, uidvalidity, msgid, outcome, "
     "details, inst, event_seq, prev_hash, hash)";
+
+// (c)'s table: the columns of audit_records, the primary key alone
+constexpr const char *k_bare_table =
+    "CREATE TABLE bare_records (chain INTEGER NOT NULL, seq BIGINT NOT NULL,"
+    " time BIGINT, operation TEXT, \"user\" TEXT, actor TEXT, ip TEXT,"
+    " port INTEGER, session TEXT, service TEXT, mailbox TEXT,"
+    " mailbox_guid TEXT, uid BIGINT, uidvalidity BIGINT, msgid TEXT,"
+    " outcome TEXT, details TEXT, inst TEXT, event_seq BIGINT,"
+    " prev_hash TEXT, hash TEXT, PRIMARY KEY (chain, seq))";
 
 // the record's columns after chain, as text
 std::vector<std::string> texts(const audit::Record &r) {
@@ -199,220 +233,396 @@ bool sqlite_ok(sqlite3 *database, int rc, const char *what) {
   return false;
 }
 
-// A prepared INSERT per row, a transaction per batch, the store's pragmas.
-Rate bare_sqlite(const std::string &path,
-                 const std::vector<audit::Record> &rows, std::size_t batch) {
+// A prepared INSERT per row, a transaction per batch, the store's pragmas
+// (db/SqliteDatabase) and page size (a new file), into table of the file at
+// path; create: its schema, if the file does not have it yet.
+Rate bare_sqlite(const std::string &path, const char *create,
+                 const std::string &table,
+                 const std::vector<audit::Record> &rows, std::size_t count,
+                 std::size_t prefill, std::size_t batch) {
   sqlite3 *database = nullptr;
   sqlite3_open(path.c_str(), &database);
   const std::string schema =
-      "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
-      "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;"
-      "CREATE TABLE bare_records (chain INTEGER NOT NULL, seq INTEGER NOT NULL,"
-      " time INTEGER, operation TEXT, \"user\" TEXT, actor TEXT, ip TEXT,"
-      " port INTEGER, session TEXT, service TEXT, mailbox TEXT,"
-      " mailbox_guid TEXT, uid INTEGER, uidvalidity INTEGER, msgid TEXT,"
-      " outcome TEXT, details TEXT, inst TEXT, event_seq INTEGER,"
-      " prev_hash TEXT, hash TEXT, PRIMARY KEY (chain, seq)) WITHOUT ROWID";
+      std::string("PRAGMA page_size = 16384;"
+                  "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+                  "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;"
+                  "PRAGMA wal_autocheckpoint = 10000;") +
+      create;
   if (!sqlite_ok(
           database,
           sqlite3_exec(database, schema.c_str(), nullptr, nullptr, nullptr),
           "schema"))
     std::exit(1);
   std::string sql =
-      std::string("INSERT INTO bare_records ") + k_bare_columns + " VALUES (?1";
+      "INSERT INTO " + table + " " + k_bare_columns + " VALUES (?1";
   for (int i = 2; i <= 21; ++i)
     sql += ", ?" + std::to_string(i);
   sql += ")";
   sqlite3_stmt *insert = nullptr;
-  sqlite3_prepare_v2(database, sql.c_str(), -1, &insert, nullptr);
-  const Rate rate = timed(rows.size(), [&] {
-    for (std::size_t first = 0; first < rows.size(); first += batch) {
-      sqlite3_exec(database, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-      const auto last = std::min(rows.size(), first + batch);
-      for (std::size_t i = first; i < last; ++i) {
-        const auto &r = rows[i];
-        sqlite3_bind_int64(insert, 1, k_chain_id);
-        sqlite3_bind_int64(insert, 2, static_cast<sqlite3_int64>(r.seq));
-        sqlite3_bind_int64(insert, 3, r.time);
-        sqlite3_bind_text(insert, 4, r.operation.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 5, r.user.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 6, r.actor.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 7, r.ip.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(insert, 8, r.port);
-        sqlite3_bind_text(insert, 9, r.session.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 10, r.service.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 11, r.mailbox.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 12, r.mailbox_guid.c_str(), -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(insert, 13, r.uid);
-        sqlite3_bind_int64(insert, 14, r.uidvalidity);
-        sqlite3_bind_text(insert, 15, r.msgid.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 16, r.outcome.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 17, r.details.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 18, r.inst.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(insert, 19, static_cast<sqlite3_int64>(r.event_seq));
-        sqlite3_bind_text(insert, 20, r.prev_hash.c_str(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(insert, 21, r.hash.c_str(), -1, SQLITE_STATIC);
-        const int rc = sqlite3_step(insert);
-        sqlite3_reset(insert);
-        if (!sqlite_ok(database, rc, "insert"))
-          return false;
-      }
-      if (!sqlite_ok(
-              database,
-              sqlite3_exec(database, "COMMIT", nullptr, nullptr, nullptr),
-              "commit"))
+  if (!sqlite_ok(
+          database,
+          sqlite3_prepare_v2(database, sql.c_str(), -1, &insert, nullptr),
+          "prepare"))
+    std::exit(1);
+  const auto text = [&](int index, const std::string &value) {
+    sqlite3_bind_text(insert, index, value.data(),
+                      static_cast<int>(value.size()), SQLITE_STATIC);
+  };
+  const auto transaction = [&](std::size_t first, std::size_t last) {
+    sqlite3_exec(database, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    for (std::size_t i = first; i < last; ++i) {
+      const auto &r = rows[i];
+      sqlite3_bind_int64(insert, 1, k_chain_id);
+      sqlite3_bind_int64(insert, 2, static_cast<sqlite3_int64>(r.seq));
+      sqlite3_bind_int64(insert, 3, r.time);
+      text(4, r.operation);
+      text(5, r.user);
+      text(6, r.actor);
+      text(7, r.ip);
+      sqlite3_bind_int64(insert, 8, r.port);
+      text(9, r.session);
+      text(10, r.service);
+      text(11, r.mailbox);
+      text(12, r.mailbox_guid);
+      sqlite3_bind_int64(insert, 13, r.uid);
+      sqlite3_bind_int64(insert, 14, r.uidvalidity);
+      text(15, r.msgid);
+      text(16, r.outcome);
+      text(17, r.details);
+      text(18, r.inst);
+      sqlite3_bind_int64(insert, 19, static_cast<sqlite3_int64>(r.event_seq));
+      text(20, r.prev_hash);
+      text(21, r.hash);
+      const int rc = sqlite3_step(insert);
+      sqlite3_reset(insert);
+      if (!sqlite_ok(database, rc, "insert"))
         return false;
     }
-    return true;
-  });
+    return sqlite_ok(
+        database, sqlite3_exec(database, "COMMIT", nullptr, nullptr, nullptr),
+        "commit");
+  };
+  const Rate rate = batched(count, prefill, batch, transaction);
   sqlite3_finalize(insert);
   sqlite3_close(database);
   return rate;
 }
 
-// One multi-row INSERT ... VALUES per batch, text parameters: one round trip.
-Rate bare_postgres(const std::string &dsn,
-                   const std::vector<audit::Record> &rows, std::size_t batch) {
+// One multi-row INSERT ... VALUES per batch, text parameters: one round
+// trip, one transaction.
+Rate bare_postgres(const std::string &dsn, const char *create,
+                   const std::string &table,
+                   const std::vector<audit::Record> &rows, std::size_t count,
+                   std::size_t prefill, std::size_t batch) {
   auto connection = db::PostgresConnection::connect({dsn});
-  if (!connection ||
-      !(*connection)
-           ->execute_script(
-               "CREATE TABLE bare_records (chain INTEGER NOT NULL,"
-               " seq BIGINT NOT NULL, time BIGINT, operation TEXT,"
-               " \"user\" TEXT, actor TEXT, ip TEXT, port INTEGER,"
-               " session TEXT, service TEXT, mailbox TEXT, mailbox_guid TEXT,"
-               " uid BIGINT, uidvalidity BIGINT, msgid TEXT, outcome TEXT,"
-               " details TEXT, inst TEXT, event_seq BIGINT, prev_hash TEXT,"
-               " hash TEXT, PRIMARY KEY (chain, seq))")) {
-    std::fprintf(stderr, "cannot create the bare table\n");
-    std::exit(1);
-  }
+  if (!connection || (create && !(*connection)->execute_script(create)))
+    fail("cannot create the bare table");
   auto &postgres = **connection;
-  const pid_t server = backend(postgres, false);
-  return timed(
-      rows.size(),
-      [&] {
-        for (std::size_t first = 0; first < rows.size(); first += batch) {
-          const auto last = std::min(rows.size(), first + batch);
-          std::string sql = std::string("INSERT INTO bare_records ") +
-                            k_bare_columns + " VALUES ";
-          std::vector<std::string> parameters;
-          int number = 0;
-          for (std::size_t i = first; i < last; ++i) {
-            sql += i == first ? "(" : ", (";
-            parameters.push_back(std::to_string(k_chain_id));
-            sql += "$" + std::to_string(++number);
-            for (auto &text : texts(rows[i])) {
-              parameters.push_back(std::move(text));
-              sql += ", $" + std::to_string(++number);
-            }
-            sql += ")";
-          }
-          if (auto done = postgres.execute(sql, parameters); !done) {
-            std::fprintf(stderr, "insert: %s\n", done.error().message.c_str());
-            return false;
-          }
-        }
-        return true;
-      },
-      server);
+  const auto insert = [&](std::size_t first, std::size_t last) {
+    std::string sql =
+        "INSERT INTO " + table + " " + k_bare_columns + " VALUES ";
+    std::vector<std::string> parameters;
+    int number = 0;
+    for (std::size_t i = first; i < last; ++i) {
+      sql += i == first ? "(" : ", (";
+      parameters.push_back(std::to_string(k_chain_id));
+      sql += "$" + std::to_string(++number);
+      for (auto &text : texts(rows[i])) {
+        parameters.push_back(std::move(text));
+        sql += ", $" + std::to_string(++number);
+      }
+      sql += ")";
+    }
+    if (auto done = postgres.execute(sql, parameters); !done) {
+      std::fprintf(stderr, "insert: %s\n", done.error().message.c_str());
+      return false;
+    }
+    return true;
+  };
+  return batched(count, prefill, batch, insert, backend(postgres, false));
 }
 
-struct Result {
-  Rate audit;
-  Rate bare;
+// PostgreSQL's text form of an array
+std::string array_text(const std::vector<std::string> &values, bool quoted) {
+  std::string text = "{";
+  for (const auto &value : values) {
+    if (text.size() > 1)
+      text += ',';
+    if (!quoted) {
+      text += value;
+      continue;
+    }
+    text += '"';
+    for (const char c : value) {
+      if (c == '"' || c == '\\')
+        text += '\\';
+      text += c;
+    }
+    text += '"';
+  }
+  return text + "}";
+}
+
+// The statement the store used before COPY: one array per column through
+// unnest, one statement per batch.
+Rate bare_postgres_unnest(const std::string &dsn,
+                          const std::vector<audit::Record> &rows,
+                          std::size_t count, std::size_t prefill,
+                          std::size_t batch) {
+  auto connection = db::PostgresConnection::connect({dsn});
+  if (!connection)
+    fail(connection.error().message);
+  auto &postgres = **connection;
+  const std::string sql =
+      std::string("INSERT INTO audit_records ") + k_bare_columns +
+      " SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[],"
+      " $5::text[], $6::text[], $7::text[], $8::integer[], $9::text[],"
+      " $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],"
+      " $15::text[], $16::text[], $17::text[], $18::text[], $19::bigint[],"
+      " $20::text[], $21::text[])";
+  // the columns that are numbers, after chain
+  const std::vector<bool> number{
+      true,  true, false, false, false, false, true,  false, false, false,
+      false, true, true,  false, false, false, false, true,  false, false};
+  const auto insert = [&](std::size_t first, std::size_t last) {
+    std::vector<std::vector<std::string>> columns(number.size());
+    for (std::size_t i = first; i < last; ++i) {
+      auto values = texts(rows[i]);
+      for (std::size_t c = 0; c < values.size(); ++c)
+        columns[c].push_back(std::move(values[c]));
+    }
+    std::vector<std::string> parameters{std::to_string(k_chain_id)};
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      parameters.push_back(array_text(columns[c], !number[c]));
+    if (auto done = postgres.execute(sql, parameters); !done) {
+      std::fprintf(stderr, "insert: %s\n", done.error().message.c_str());
+      return false;
+    }
+    return true;
+  };
+  return batched(count, prefill, batch, insert, backend(postgres, false));
+}
+
+// One COPY ... FROM STDIN per batch (its own transaction), through libpq.
+Rate bare_postgres_copy(const std::string &dsn, const char *create,
+                        const std::string &table,
+                        const std::vector<audit::Record> &rows,
+                        std::size_t count, std::size_t prefill,
+                        std::size_t batch) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> connection(
+      PQconnectdb(dsn.c_str()), PQfinish);
+  if (PQstatus(connection.get()) != CONNECTION_OK)
+    fail(PQerrorMessage(connection.get()));
+  auto *postgres = connection.get();
+  if (create != nullptr) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> created(
+        PQexec(postgres, create), PQclear);
+    if (PQresultStatus(created.get()) != PGRES_COMMAND_OK)
+      fail(PQerrorMessage(postgres));
+  }
+  const std::string copy =
+      "COPY " + table + " " + k_bare_columns + " FROM STDIN";
+  const auto result_ok = [&](PGresult *result, ExecStatusType expected) {
+    const bool good = PQresultStatus(result) == expected;
+    if (!good)
+      std::fprintf(stderr, "copy: %s", PQerrorMessage(postgres));
+    PQclear(result);
+    return good;
+  };
+  const auto insert = [&](std::size_t first, std::size_t last) {
+    if (!result_ok(PQexec(postgres, copy.c_str()), PGRES_COPY_IN))
+      return false;
+    std::string data;
+    for (std::size_t i = first; i < last; ++i) {
+      data += std::to_string(k_chain_id);
+      for (const auto &text : texts(rows[i])) {
+        data += '\t';
+        db::PostgresConnection::copy_field(data, text);
+      }
+      data += '\n';
+    }
+    if (PQputCopyData(postgres, data.data(), static_cast<int>(data.size())) !=
+            1 ||
+        PQputCopyEnd(postgres, nullptr) != 1)
+      return false;
+    bool good = result_ok(PQgetResult(postgres), PGRES_COMMAND_OK);
+    while (PGresult *more = PQgetResult(postgres))
+      PQclear(more);
+    return good;
+  };
+  return batched(count, prefill, batch, insert, PQbackendPID(postgres));
+}
+
+// The rates of one round: (a) the store; (b) the fastest bare way into its
+// schema (SQLite: INSERT, PostgreSQL: COPY) and, PostgreSQL, the others;
+// (c) the fastest bare way into a table with only the primary key.
+struct Round {
+  Rate store;
+  Rate schema;
+  Rate values; // PostgreSQL: INSERT ... VALUES
+  Rate unnest; // PostgreSQL: INSERT ... SELECT FROM unnest
+  Rate key_only;
 };
 
-Result median(std::vector<Result> rounds) {
-  std::sort(rounds.begin(), rounds.end(), [](const auto &a, const auto &b) {
-    return a.audit.per_second < b.audit.per_second;
-  });
-  Result middle = rounds[rounds.size() / 2];
-  std::sort(rounds.begin(), rounds.end(), [](const auto &a, const auto &b) {
-    return a.bare.per_second < b.bare.per_second;
-  });
-  middle.bare = rounds[rounds.size() / 2].bare;
-  return middle;
+// each rate the median of its own
+Round median(const std::vector<Round> &rounds) {
+  const auto middle = [&](Rate Round::*rate) {
+    std::vector<Rate> rates;
+    for (const auto &round : rounds)
+      rates.push_back(round.*rate);
+    std::sort(rates.begin(), rates.end(), [](const auto &a, const auto &b) {
+      return a.per_second < b.per_second;
+    });
+    return rates[rates.size() / 2];
+  };
+  return Round{middle(&Round::store), middle(&Round::schema),
+               middle(&Round::values), middle(&Round::unnest),
+               middle(&Round::key_only)};
 }
 
-// CPU: of this process + of the PostgreSQL backend, µs per record
-void print(const char *backend, const Result &result) {
-  const auto cpu = [](const Rate &rate) {
-    return rate.client_us + rate.server_us;
+void print_line(const char *backend, const char *what, const Rate &rate) {
+  std::printf("%-9s %-44s %10.0f %8.2f\n", backend, what, rate.per_second,
+              rate.cpu_us());
+}
+
+void print(const char *backend, const Round &round, bool postgres) {
+  print_line(backend, "(a) audit store append", round.store);
+  if (postgres) {
+    print_line(backend, "(b) bare COPY, audit schema", round.schema);
+    print_line(backend, "    bare INSERT ... VALUES, audit schema",
+               round.values);
+    print_line(backend, "    bare INSERT ... unnest, audit schema",
+               round.unnest);
+    print_line(backend, "(c) bare COPY, primary key only", round.key_only);
+  } else {
+    print_line(backend, "(b) bare INSERT, audit schema", round.schema);
+    print_line(backend, "(c) bare INSERT, primary key only", round.key_only);
+  }
+  const auto percent = [&](const Rate &bare) {
+    return 100.0 * round.store.per_second / bare.per_second;
   };
-  std::printf("%-10s %12.0f %8.2f %12.0f %8.2f %7.0f%% %9.0f%%\n", backend,
-              result.audit.per_second, cpu(result.audit),
-              result.bare.per_second, cpu(result.bare),
-              100.0 * result.audit.per_second / result.bare.per_second,
-              100.0 * cpu(result.bare) / cpu(result.audit));
+  std::printf("%-9s a/b %.0f%%   a/c %.0f%%\n", backend, percent(round.schema),
+              percent(round.key_only));
+}
+
+// a fresh directory under /tmp, removed when done
+class Scratch {
+public:
+  Scratch() {
+    char name[] = "/tmp/dovewarden-bench-audit-XXXXXX";
+    if (::mkdtemp(name) == nullptr)
+      fail("mkdtemp failed");
+    m_path = name;
+  }
+  ~Scratch() { std::filesystem::remove_all(m_path); }
+  const std::string &path() const { return m_path; }
+
+private:
+  std::string m_path;
+};
+
+Round sqlite_round(const std::vector<audit::Record> &source,
+                   const std::vector<audit::Record> &rows, std::size_t count,
+                   std::size_t prefill, std::size_t batch) {
+  Round round;
+  {
+    Scratch scratch;
+    auto store = audit::SqliteAuditStore::open(scratch.path(), k_chain);
+    if (!store)
+      fail(store.error().message);
+    round.store = through_store(**store, source, count, prefill, batch);
+  }
+  {
+    // the store's file with its schema, then the store closed: its lock
+    // is exclusive
+    Scratch scratch;
+    if (auto store = audit::SqliteAuditStore::open(scratch.path(), k_chain);
+        !store)
+      fail(store.error().message);
+    round.schema =
+        bare_sqlite(scratch.path() + "/" + audit::SqliteAuditStore::k_file, "",
+                    "audit_records", rows, count, prefill, batch);
+  }
+  {
+    Scratch scratch;
+    round.key_only = bare_sqlite(scratch.path() + "/bare.sqlite", k_bare_table,
+                                 "bare_records", rows, count, prefill, batch);
+  }
+  return round;
+}
+
+Round postgres_round(test::PostgresServer &server, int number,
+                     const std::vector<audit::Record> &source,
+                     const std::vector<audit::Record> &rows, std::size_t count,
+                     std::size_t prefill, std::size_t batch) {
+  const auto database = [&](const char *what) {
+    return server.create_database("bench" + std::to_string(number) + what);
+  };
+  // a fresh database with the store's schema and chain
+  const auto migrated = [&](const char *what) {
+    const std::string dsn = database(what);
+    if (auto store = audit::PostgresAuditStore::open({dsn}, k_chain); !store)
+      fail(store.error().message);
+    return dsn;
+  };
+  Round round;
+  {
+    const std::string dsn = database("store");
+    auto store = audit::PostgresAuditStore::open({dsn}, k_chain);
+    if (!store)
+      fail(store.error().message);
+    auto watcher = db::PostgresConnection::connect({dsn});
+    if (!watcher)
+      fail(watcher.error().message);
+    round.store = through_store(**store, source, count, prefill, batch,
+                                backend(**watcher, true));
+  }
+  round.schema = bare_postgres_copy(migrated("copy"), nullptr, "audit_records",
+                                    rows, count, prefill, batch);
+  round.values = bare_postgres(migrated("values"), nullptr, "audit_records",
+                               rows, count, prefill, batch);
+  round.unnest =
+      bare_postgres_unnest(migrated("unnest"), rows, count, prefill, batch);
+  round.key_only =
+      bare_postgres_copy(database("bare"), k_bare_table, "bare_records", rows,
+                         count, prefill, batch);
+  return round;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  const int count = argc > 1 ? std::atoi(argv[1]) : 200000;
+  const auto count =
+      static_cast<std::size_t>(argc > 1 ? std::atoll(argv[1]) : 200000);
   const std::size_t batch =
       argc > 2 ? static_cast<std::size_t>(std::atoi(argv[2])) : 1000;
   const int rounds = argc > 3 ? std::atoi(argv[3]) : 3;
   const std::string only = argc > 4 ? argv[4] : "";
-  const auto source = make_records(count);
+  const auto prefill =
+      static_cast<std::size_t>(argc > 5 ? std::atoll(argv[5]) : 0);
+  const auto source = make_records(static_cast<int>(prefill + count));
   const auto rows = linked(source);
 
-  std::vector<Result> sqlite_rounds;
-  for (int round = 0; round < rounds && only != "postgres"; ++round) {
-    char name[] = "/tmp/dovewarden-bench-audit-XXXXXX";
-    if (::mkdtemp(name) == nullptr)
-      return 1;
-    const std::string directory = name;
-    Result result;
-    {
-      auto store = audit::SqliteAuditStore::open(directory + "/store", k_chain);
-      if (!store) {
-        std::fprintf(stderr, "%s\n", store.error().message.c_str());
-        return 1;
-      }
-      result.audit = through_store(**store, source, batch);
-    }
-    result.bare = bare_sqlite(
-        directory + "/store/" + audit::SqliteAuditStore::k_file, rows, batch);
-    std::filesystem::remove_all(directory);
-    sqlite_rounds.push_back(result);
-  }
+  std::vector<Round> sqlite_rounds;
+  for (int round = 0; round < rounds && only != "postgres"; ++round)
+    sqlite_rounds.push_back(sqlite_round(source, rows, count, prefill, batch));
 
   // durable commits, as a production server has them
   std::unique_ptr<test::PostgresServer> server;
   if (only != "sqlite")
     server = std::make_unique<test::PostgresServer>(
         std::vector<std::string>{"fsync=on"});
-  std::vector<Result> postgres_rounds;
-  for (int round = 0; round < rounds && server; ++round) {
-    const std::string dsn =
-        server->create_database("bench" + std::to_string(round));
-    Result result;
-    {
-      auto store = audit::PostgresAuditStore::open({dsn}, k_chain);
-      if (!store) {
-        std::fprintf(stderr, "%s\n", store.error().message.c_str());
-        return 1;
-      }
-      auto watcher = db::PostgresConnection::connect({dsn});
-      if (!watcher)
-        return 1;
-      result.audit =
-          through_store(**store, source, batch, backend(**watcher, true));
-    }
-    result.bare = bare_postgres(dsn, rows, batch);
-    postgres_rounds.push_back(result);
-  }
+  std::vector<Round> postgres_rounds;
+  for (int round = 0; round < rounds && server; ++round)
+    postgres_rounds.push_back(
+        postgres_round(*server, round, source, rows, count, prefill, batch));
 
-  std::printf("%d records, batches of %zu, median of %d rounds\n", count, batch,
-              rounds);
-  std::printf("%-10s %12s %8s %12s %8s %8s %10s\n", "store", "audit rec/s",
-              "CPU us", "bare rec/s", "CPU us", "ratio", "CPU ratio");
+  std::printf("%zu records after %zu, batches of %zu, median of %d rounds\n",
+              count, prefill, batch, rounds);
+  std::printf("%-9s %-40s %10s %8s\n", "backend", "what", "rec/s", "CPU us");
   if (!sqlite_rounds.empty())
-    print("sqlite", median(sqlite_rounds));
+    print("sqlite", median(sqlite_rounds), false);
   if (!postgres_rounds.empty())
-    print("postgres", median(postgres_rounds));
+    print("postgres", median(postgres_rounds), true);
   return 0;
 }

@@ -38,30 +38,23 @@ WHERE EXISTS (SELECT 1 FROM audit_records r WHERE r.chain = $1
   AND r.inst = k.inst AND r.event_seq = k.event_seq AND r.inst <> '')
 )";
 
-// the records and the marks in one statement: all or nothing, one round
-// trip; each column's values one array
-constexpr const char *k_append = R"(
-WITH records AS (
-  INSERT INTO audit_records (chain, seq, time, operation, "user", actor, ip,
-    port, session, service, mailbox, mailbox_guid, uid, uidvalidity, msgid,
-    outcome, details, inst, event_seq, prev_hash, hash)
-  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[],
-    $5::text[], $6::text[], $7::text[], $8::integer[], $9::text[],
-    $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
-    $15::text[], $16::text[], $17::text[], $18::text[], $19::bigint[],
-    $20::text[], $21::text[])
-  RETURNING 1
-), marks AS (
-  INSERT INTO audit_instances (chain, inst, last_seq, pid, service, "user",
-    seen)
-  SELECT $1, * FROM unnest($22::text[], $23::bigint[], $24::bigint[],
-    $25::text[], $26::text[], $27::bigint[])
-  ON CONFLICT (chain, inst) DO UPDATE SET last_seq = excluded.last_seq,
-    pid = excluded.pid, service = excluded.service, "user" = excluded."user",
-    seen = excluded.seen
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM marks)
+// the records by COPY, the fastest way in (docs/benchmarks.md), in a
+// transaction that the marks then join
+constexpr const char *k_copy_records = R"(
+BEGIN;
+COPY audit_records (chain, seq, time, operation, "user", actor, ip, port,
+  session, service, mailbox, mailbox_guid, uid, uidvalidity, msgid, outcome,
+  details, inst, event_seq, prev_hash, hash) FROM STDIN
+)";
+
+// each column's values one array
+constexpr const char *k_marks = R"(
+INSERT INTO audit_instances (chain, inst, last_seq, pid, service, "user", seen)
+SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[],
+  $6::text[], $7::bigint[])
+ON CONFLICT (chain, inst) DO UPDATE SET last_seq = excluded.last_seq,
+  pid = excluded.pid, service = excluded.service, "user" = excluded."user",
+  seen = excluded.seen
 )";
 
 constexpr const char *k_instances = R"(
@@ -303,29 +296,38 @@ PostgresAuditStore::do_recorded(const std::vector<EventKey> &keys) {
 PostgresAuditStore::Result<void>
 PostgresAuditStore::do_append(const std::vector<Record> &records,
                               const std::vector<InstanceMark> &marks) {
-  constexpr std::size_t k_record_fields = 20;
-  std::vector<ArrayText> columns(k_record_fields);
+  std::string data;
+  const auto field = [&](const std::string &value) {
+    data += '\t';
+    db::PostgresConnection::copy_field(data, value);
+  };
+  const auto number_field = [&](std::int64_t value) {
+    data += '\t';
+    data += std::to_string(value);
+  };
   for (const auto &r : records) {
-    columns[0].add(signed_of(r.seq));
-    columns[1].add(r.time);
-    columns[2].add(r.operation);
-    columns[3].add(r.user);
-    columns[4].add(r.actor);
-    columns[5].add(r.ip);
-    columns[6].add(std::int64_t{r.port});
-    columns[7].add(r.session);
-    columns[8].add(r.service);
-    columns[9].add(r.mailbox);
-    columns[10].add(r.mailbox_guid);
-    columns[11].add(std::int64_t{r.uid});
-    columns[12].add(std::int64_t{r.uidvalidity});
-    columns[13].add(r.msgid);
-    columns[14].add(r.outcome);
-    columns[15].add(r.details);
-    columns[16].add(r.inst);
-    columns[17].add(signed_of(r.event_seq));
-    columns[18].add(r.prev_hash);
-    columns[19].add(r.hash);
+    data += m_chain_id;
+    number_field(signed_of(r.seq));
+    number_field(r.time);
+    field(r.operation);
+    field(r.user);
+    field(r.actor);
+    field(r.ip);
+    number_field(r.port);
+    field(r.session);
+    field(r.service);
+    field(r.mailbox);
+    field(r.mailbox_guid);
+    number_field(r.uid);
+    number_field(r.uidvalidity);
+    field(r.msgid);
+    field(r.outcome);
+    field(r.details);
+    field(r.inst);
+    number_field(signed_of(r.event_seq));
+    field(r.prev_hash);
+    field(r.hash);
+    data += '\n';
   }
   // one row per inst, the last mark given for it: an upsert may not touch
   // a row twice
@@ -345,14 +347,18 @@ PostgresAuditStore::do_append(const std::vector<Record> &records,
     mark_columns[5].add(mark.seen);
   }
   std::vector<std::string> parameters{m_chain_id};
-  for (auto &column : columns)
-    parameters.push_back(column.take());
   for (auto &column : mark_columns)
     parameters.push_back(column.take());
-  auto rows = m_connection->execute(k_append, parameters);
-  if (!rows)
-    return tl::unexpected(rows.error());
-  return {};
+  auto done = m_connection->copy_in(k_copy_records, data);
+  if (done && !marks.empty()) {
+    if (auto marked = m_connection->execute(k_marks, parameters); !marked)
+      done = tl::unexpected(marked.error());
+  }
+  if (done)
+    done = m_connection->execute_script("COMMIT");
+  if (!done)
+    m_connection->rollback();
+  return done;
 }
 
 PostgresAuditStore::Result<std::vector<InstanceMark>>

@@ -12,8 +12,9 @@ namespace dovewarden::audit {
 // several daemons may share, each writing its own chain. Its schema is the
 // migrations of daemon/audit/migrations/postgres/, applied when it opens
 // (one daemon at a time). One connection, made again on the next call
-// after it is lost; every change is a single statement, so a failed call
-// changes nothing, and an append is one round trip.
+// after it is lost; every change is a single statement or a transaction,
+// so a failed call changes nothing. An append is a COPY of the records and
+// an upsert of the marks in one transaction (four round trips).
 class PostgresAuditStore final : public AuditStore {
 public:
   using Options = db::PostgresConnection::Options;

@@ -2,7 +2,10 @@
 
 #include "audit/Migrations.hpp"
 #include "audit/RecordSql.hpp"
+#include "util/PrivateFiles.hpp"
+#include "util/Strings.hpp"
 
+#include <filesystem>
 #include <utility>
 #include <variant>
 
@@ -164,6 +167,40 @@ private:
   SqliteDatabase &m_database;
 };
 
+// The page size of a new file. Each record adds a key to seven indexes, two
+// of them (user, ip) in no order, and each page a batch changes is written
+// whole to the WAL: larger pages, fewer pages, fewer levels. 16 KiB took
+// ~20% less CPU per record than 4 KiB at the default batch, on a new file
+// and on one of a million records (docs/benchmarks.md).
+constexpr const char *k_page_size = "PRAGMA page_size = 16384";
+
+// Gives a new database file (missing or empty) the page size, which its
+// first write fixes and WAL mode, which SqliteDatabase sets, cannot change.
+db::Result<void> create_with_page_size(const std::string &directory) {
+  const std::string path = directory + "/" + SqliteAuditStore::k_file;
+  std::error_code missing;
+  if (const auto size = std::filesystem::file_size(path, missing);
+      !missing && size > 0)
+    return {};
+  if (auto made = util::make_private_directory(directory); !made)
+    return db::unavailable(made.error());
+  if (auto made = util::make_private_file(path); !made)
+    return db::unavailable(made.error());
+  sqlite3 *raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const std::unique_ptr<sqlite3, decltype(&sqlite3_close)> database(
+      raw, sqlite3_close);
+  const std::string create =
+      std::string(k_page_size) + "; PRAGMA journal_mode = WAL";
+  if (rc != SQLITE_OK ||
+      sqlite3_exec(raw, create.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+    return db::unavailable(
+        "cannot create " + util::quote(path) + ": " +
+        (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  return {};
+}
+
 // Returns the id of chain, added if it is new.
 db::Result<std::int64_t> find_chain(SqliteDatabase &database,
                                     const std::string &chain) {
@@ -203,6 +240,8 @@ struct SqliteAuditStore::Statements {
 
 SqliteAuditStore::Result<std::unique_ptr<SqliteAuditStore>>
 SqliteAuditStore::open(const std::string &directory, std::string chain) {
+  if (auto created = create_with_page_size(directory); !created)
+    return tl::unexpected(created.error());
   // the schema is the migrations', not SqliteDatabase's user_version
   auto database = SqliteDatabase::open(directory, k_file, "", 0);
   if (!database)

@@ -250,34 +250,108 @@ Result<void> PostgresConnection::execute_script(const std::string &sql) {
   return {};
 }
 
-Result<PostgresConnection::Rows> PostgresConnection::answer() {
+Result<void> PostgresConnection::copy_in(const std::string &sql,
+                                         const std::string &data) {
+  if (auto made = connected(); !made)
+    return tl::unexpected(made.error());
+  if (PQsendQuery(m_connection, sql.c_str()) == 0)
+    return tl::unexpected(failure(nullptr));
+  // the statements before the COPY answer first
+  const auto deadline = answer_deadline();
+  for (;;) {
+    if (auto ready = readable(deadline); !ready)
+      return ready;
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(
+        PQgetResult(m_connection), PQclear);
+    if (!result)
+      return unavailable(m_describe + ": COPY did not start");
+    if (PQresultStatus(result.get()) == PGRES_COPY_IN)
+      break;
+    if (failed_result(result.get())) {
+      auto failed = failure(result.get());
+      if (m_connection != nullptr)
+        answer(); // the rest of the script's results
+      return tl::unexpected(failed);
+    }
+  }
+  if (PQputCopyData(m_connection, data.data(), static_cast<int>(data.size())) !=
+          1 ||
+      PQputCopyEnd(m_connection, nullptr) != 1)
+    return tl::unexpected(failure(nullptr));
+  auto rows = answer();
+  if (!rows)
+    return tl::unexpected(rows.error());
+  return {};
+}
+
+void PostgresConnection::rollback() {
+  if (m_connection == nullptr || PQstatus(m_connection) != CONNECTION_OK)
+    return;
+  const auto status = PQtransactionStatus(m_connection);
+  if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR)
+    execute_script("ROLLBACK");
+}
+
+void PostgresConnection::copy_field(std::string &line,
+                                    const std::string &value) {
+  for (const char c : value) {
+    switch (c) {
+    case '\\':
+      line += "\\\\";
+      break;
+    case '\t':
+      line += "\\t";
+      break;
+    case '\n':
+      line += "\\n";
+      break;
+    case '\r':
+      line += "\\r";
+      break;
+    default:
+      line += c;
+    }
+  }
+}
+
+std::chrono::steady_clock::time_point
+PostgresConnection::answer_deadline() const {
   // the server's statement_timeout, and then some for the way back
-  const auto deadline = std::chrono::steady_clock::now() +
-                        m_options.statement_timeout + k_answer_margin;
+  return std::chrono::steady_clock::now() + m_options.statement_timeout +
+         k_answer_margin;
+}
+
+Result<void>
+PostgresConnection::readable(std::chrono::steady_clock::time_point deadline) {
+  while (PQisBusy(m_connection) != 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd readable{PQsocket(m_connection), POLLIN, 0};
+    const int ready = left.count() > 0
+                          ? ::poll(&readable, 1, static_cast<int>(left.count()))
+                          : 0;
+    if (ready == 0) {
+      PQfinish(m_connection);
+      m_connection = nullptr;
+      return unavailable(
+          m_describe + ": no answer within " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             m_options.statement_timeout + k_answer_margin)
+                             .count()) +
+          " ms");
+    }
+    if ((ready < 0 && errno != EINTR) || PQconsumeInput(m_connection) == 0)
+      return tl::unexpected(failure(nullptr));
+  }
+  return {};
+}
+
+Result<PostgresConnection::Rows> PostgresConnection::answer() {
+  const auto deadline = answer_deadline();
   std::unique_ptr<PGresult, decltype(&PQclear)> kept(nullptr, PQclear);
   for (;;) {
-    while (PQisBusy(m_connection) != 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      pollfd readable{PQsocket(m_connection), POLLIN, 0};
-      const int ready =
-          left.count() > 0
-              ? ::poll(&readable, 1, static_cast<int>(left.count()))
-              : 0;
-      if (ready == 0) {
-        PQfinish(m_connection);
-        m_connection = nullptr;
-        return unavailable(
-            m_describe + ": no answer within " +
-            std::to_string(
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    m_options.statement_timeout + k_answer_margin)
-                    .count()) +
-            " ms");
-      }
-      if ((ready < 0 && errno != EINTR) || PQconsumeInput(m_connection) == 0)
-        return tl::unexpected(failure(nullptr));
-    }
+    if (auto ready = readable(deadline); !ready)
+      return tl::unexpected(ready.error());
     PGresult *result = PQgetResult(m_connection);
     if (result == nullptr)
       break;

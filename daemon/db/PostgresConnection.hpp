@@ -65,6 +65,17 @@ public:
                        const std::vector<std::string> &parameters = {});
   // Runs several statements, without parameters.
   Result<void> execute_script(const std::string &sql);
+  // Runs sql, statements without parameters whose last is a COPY ... FROM
+  // STDIN, and sends it data in COPY's text format (copy_field). Returns the
+  // first failure.
+  Result<void> copy_in(const std::string &sql, const std::string &data);
+  // Rolls back the transaction the connection is in, if any; nothing if the
+  // connection is lost (the server rolls it back).
+  void rollback();
+
+  // Adds value to a line of COPY's text format, its backslashes, tabs and
+  // line breaks escaped.
+  static void copy_field(std::string &line, const std::string &value);
 
 private:
   explicit PostgresConnection(Options options, std::string describe);
@@ -84,6 +95,10 @@ private:
   // for the answer to what was sent: the rows of its last statement, or
   // the first failure. Drops the connection if no answer comes.
   Result<Rows> answer();
+  // Returns when a result can be read without blocking, or a failure if
+  // none came by deadline (the connection dropped).
+  Result<void> readable(std::chrono::steady_clock::time_point deadline);
+  std::chrono::steady_clock::time_point answer_deadline() const;
 
   Options m_options;
   std::string m_describe;

@@ -13,8 +13,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -256,17 +260,18 @@ Record event(int n) {
   return record;
 }
 
-// Links records after the store's head; returns them.
-std::vector<Record> linked(AuditStore &store, std::vector<Record> records) {
-  const Head head = ok(store.head());
-  std::uint64_t seq = head.seq;
-  std::string hash = head.hash;
+// Links records after head; returns them.
+std::vector<Record> linked(Head head, std::vector<Record> records) {
   for (auto &record : records) {
-    audit::link(record, seq, hash);
-    seq = record.seq;
-    hash = record.hash;
+    audit::link(record, head.seq, head.hash);
+    head = Head{record.seq, record.hash};
   }
   return records;
+}
+
+// Links records after the store's head; returns them.
+std::vector<Record> linked(AuditStore &store, std::vector<Record> records) {
+  return linked(ok(store.head()), std::move(records));
 }
 
 // Appends events first..last (event(n)), linked; returns them.
@@ -624,6 +629,61 @@ BOOST_AUTO_TEST_CASE(both_dialects_number_their_migrations_from_one) {
     BOOST_TEST(all.front().sql.find("CREATE TABLE audit_records") !=
                std::string::npos);
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sqlite_audit_store)
+
+BOOST_AUTO_TEST_CASE(a_new_file_has_the_large_pages_of_the_audit_log) {
+  Subject store("sqlite");
+  store.close();
+  BOOST_TEST(store.scalar("PRAGMA page_size") == "16384");
+  BOOST_TEST(store.scalar("PRAGMA journal_mode") == "wal");
+}
+
+BOOST_AUTO_TEST_CASE(a_committed_batch_survives_a_kill_9) {
+  const std::string directory = make_temp_directory();
+  std::vector<Record> records;
+  for (int n = 1; n <= 2000; ++n)
+    records.push_back(event(n));
+  records = linked(Head{0, audit::k_genesis_hash}, std::move(records));
+  const std::vector<Record> first(records.begin(), records.begin() + 1000);
+  const std::vector<Record> second(records.begin() + 1000, records.end());
+  int committed[2];
+  BOOST_REQUIRE(::pipe(committed) == 0);
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    // the writer: two batches, then killed before it can close the file
+    ::close(committed[0]);
+    auto store = SqliteAuditStore::open(directory + "/store", k_chain);
+    const bool appended =
+        store && (*store)->append(first, {}) && (*store)->append(second, {});
+    const char answer = appended ? 'y' : 'n';
+    if (::write(committed[1], &answer, 1) != 1)
+      ::_exit(1);
+    for (;;)
+      ::pause();
+  }
+  ::close(committed[1]);
+  char answer = 0;
+  const auto got = ::read(committed[0], &answer, 1);
+  ::close(committed[0]);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_REQUIRE(got == 1);
+  BOOST_REQUIRE(answer == 'y');
+  BOOST_TEST(WIFSIGNALED(status));
+  auto reopened = ok(SqliteAuditStore::open(directory + "/store", k_chain));
+  const Head head = ok(reopened->head());
+  BOOST_TEST(head.seq == 2000u);
+  BOOST_TEST(head.hash == records.back().hash);
+  BOOST_TEST((ok(reopened->record(1000)) == records[999]));
+  BOOST_TEST((ok(reopened->record(2000)) == records.back()));
+  reopened.reset();
+  std::filesystem::remove_all(directory);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
