@@ -326,7 +326,16 @@ class ReplicaDownTest(FaultCase):
         # accepted: the daemon heard of the change and queued the user (its sync failed)
         failed = lambda: {e["user"] for e in d.stream.since(mark)  # noqa: E731
                           if e.get("type") == "replication.failed"}
-        wait_until(lambda: len(failed()) == len(users), 20, what="a failed sync of every changed user")
+        try:
+            wait_until(lambda: len(failed()) == len(users), 20,
+                       what="a failed sync of every changed user")
+        except Timeout:
+            missing = sorted(set(users) - failed())
+            heard = {e["user"] for e in d.stream.since(mark) if e.get("user") in missing}
+            with open(pair.primary.log, errors="replace") as log:
+                plugin = [line.rstrip() for line in log if "dovewarden" in line]
+            raise AssertionError(f"no failed sync of {missing}; events heard of them: {sorted(heard)}; "
+                                 f"the plugin's log lines: {plugin[-10:]}") from None
         accepted = failed()
         time.sleep(self.rng.uniform(0.0, 1.0))
         d.kill()
