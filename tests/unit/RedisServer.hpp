@@ -1,13 +1,11 @@
 #pragma once
 
 #include "FreePort.hpp"
-#include "Wait.hpp"
+#include "ServerProcess.hpp"
 
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -45,91 +43,48 @@ public:
                     sentinel.configuration) {}
   RedisServer(const RedisServer &) = delete;
   RedisServer &operator=(const RedisServer &) = delete;
-  ~RedisServer() {
-    stop();
-    std::error_code ignored;
-    std::filesystem::remove_all(m_directory, ignored);
-  }
 
   int port() const { return m_port; }
-  pid_t pid() const { return m_pid; }
+  pid_t pid() const { return m_process.pid(); }
 
   // Starts the server again on the same port and directory.
   void start() {
-    if (m_pid > 0)
-      return;
+    const std::string &directory = m_process.directory();
     std::vector<std::string> arguments{m_binary};
     if (!m_configuration.empty())
-      arguments.push_back(m_directory + "/redis.conf");
+      arguments.push_back(directory + "/redis.conf");
     arguments.insert(arguments.end(),
                      {"--port", std::to_string(m_port), "--bind", "127.0.0.1",
                       "--save", "", "--appendonly", "no", "--daemonize", "no",
-                      "--dir", m_directory, "--logfile",
-                      m_directory + "/redis.log"});
+                      "--dir", directory, "--logfile",
+                      directory + "/redis.log"});
     arguments.insert(arguments.end(), m_extra.begin(), m_extra.end());
-    std::vector<char *> argv;
-    for (auto &argument : arguments)
-      argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0)
-      throw std::runtime_error("fork failed");
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      ::execv(m_binary.c_str(), argv.data());
-      ::_exit(127);
-    }
-    m_pid = pid;
-    wait_until_answering();
+    m_process.start(
+        std::move(arguments), directory + "/redis.log", {},
+        [this] { return answering(); }, std::chrono::seconds(20));
   }
 
   // Stops the server (SIGTERM: it writes its append-only file, if any).
-  void stop() {
-    if (m_pid <= 0)
-      return;
-    ::kill(m_pid, SIGTERM);
-    int status = 0;
-    ::waitpid(m_pid, &status, 0);
-    m_pid = -1;
-  }
+  void stop() { m_process.stop(); }
 
 private:
   RedisServer(std::string binary, std::vector<std::string> extra,
               std::string configuration = {})
-      : m_binary(std::move(binary)), m_extra(std::move(extra)),
+      : m_binary(installed(std::move(binary))), m_extra(std::move(extra)),
         m_configuration(std::move(configuration)) {
-    if (::access(m_binary.c_str(), X_OK) != 0)
-      throw std::runtime_error(
-          m_binary + " is missing: install " +
-          std::filesystem::path(m_binary).filename().string());
-    char name[] = "/tmp/dovewarden-redis-XXXXXX";
-    if (::mkdtemp(name) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    m_directory = name;
     if (!m_configuration.empty())
-      std::ofstream(m_directory + "/redis.conf") << m_configuration;
+      std::ofstream(m_process.directory() + "/redis.conf") << m_configuration;
     m_port = test::free_port();
     start();
   }
 
-  void wait_until_answering() {
-    bool exited = false;
-    const bool up = wait_until(
-        [&] {
-          int status = 0;
-          exited = ::waitpid(m_pid, &status, WNOHANG) == m_pid;
-          return exited || answering();
-        },
-        std::chrono::seconds(20));
-    if (exited) {
-      m_pid = -1;
-      throw std::runtime_error("redis-server exited at start; see " +
-                               m_directory + "/redis.log");
-    }
-    if (!up) {
-      stop();
-      throw std::runtime_error("redis-server did not start answering");
-    }
+  // Returns binary; throws if it is missing.
+  static std::string installed(std::string binary) {
+    if (::access(binary.c_str(), X_OK) != 0)
+      throw std::runtime_error(
+          binary + " is missing: install " +
+          std::filesystem::path(binary).filename().string());
+    return binary;
   }
 
   // Whether the server answers a PING with other than -LOADING: it takes
@@ -160,9 +115,8 @@ private:
   std::string m_binary;
   std::vector<std::string> m_extra;
   std::string m_configuration; // written to redis.conf, first argument
-  std::string m_directory;
+  ServerProcess m_process{"redis-server", "dovewarden-redis", SIGTERM, SIGTERM};
   int m_port = 0;
-  pid_t m_pid = -1;
 };
 
 } // namespace dovewarden::test

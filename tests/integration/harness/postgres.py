@@ -3,11 +3,9 @@
 import glob
 import os
 import pwd
-import shutil
 import subprocess
-import tempfile
 
-from .util import LIVE, free_port, tail, wait_until
+from .server_process import ServerProcess
 
 
 def _bindir():
@@ -17,7 +15,7 @@ def _bindir():
     return os.path.dirname(found[-1])
 
 
-class Postgres:
+class Postgres(ServerProcess):
     """start(), stop() (a fast shutdown), kill() (SIGKILL), restart(); cleanup() last.
 
     The cluster is made by initdb in `dir`, owned by the `postgres` system user
@@ -26,17 +24,14 @@ class Postgres:
     database `dovewarden`. The port and the data stay the same across restarts.
     """
 
+    program = "postgres"
+    kind = "postgres"
+
     def __init__(self, root=None, name="postgres", password="audit-secret"):
-        self.owns_root = root is None
-        self.root = root or tempfile.mkdtemp(prefix="dovewarden-it-")
-        self.dir = os.path.join(self.root, name)
+        super().__init__(root, name, "postgres.log")
         self.data = os.path.join(self.dir, "data")
-        self.log = os.path.join(self.dir, "postgres.log")
         self.password = password
-        self.port = free_port()
         self.bindir = _bindir()
-        self.proc = None
-        self.returncode = None
         self.account = pwd.getpwnam("postgres")
 
     @property
@@ -65,24 +60,16 @@ class Postgres:
                 "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
                 "-c", "fsync=off", "-c", "max_connections=50"]
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(["runuser", "-u", "postgres", "--", *args],
-                                         stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        self.returncode = None
-        LIVE.append(self)
-        try:
-            wait_until(lambda: self.proc.poll() is not None or self.ready(), timeout,
-                       what=f"PostgreSQL on port {self.port} to accept connections")
-            if self.proc.poll() is not None:
-                raise AssertionError(f"postgres exited with {self.proc.returncode} at start-up")
+            proc = subprocess.Popen(["runuser", "-u", "postgres", "--", *args],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+        def create_database():
             if first:
                 self.sql(f"CREATE ROLE dovewarden LOGIN PASSWORD '{self.password}'")
                 self.sql("CREATE DATABASE dovewarden OWNER dovewarden")
-        except BaseException:
-            print(self.diagnostics())
-            self.kill()
-            raise
-        return self
+
+        return self._watch_start(proc, self.ready, f"PostgreSQL on port {self.port} to accept connections",
+                                 timeout, then=create_database)
 
     def ready(self):
         return subprocess.run([os.path.join(self.bindir, "pg_isready"), "-q", "-h", "127.0.0.1",
@@ -94,48 +81,19 @@ class Postgres:
                                   "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-p", str(self.port),
                                   "-d", db, "-c", statement]).stdout
 
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
+    def _signal_stop(self):
+        # SIGINT: the fast shutdown, which disconnects clients at once
+        self._as_postgres(["kill", "-INT", str(self.server_pid())], timeout=5)
 
     def stop(self, timeout=20):
-        if self.running():
-            # SIGINT: the fast shutdown, which disconnects clients at once
-            self._as_postgres(["kill", "-INT", str(self.server_pid())], timeout=5)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._forget()
+        super().stop(timeout)
 
     def server_pid(self):
         with open(os.path.join(self.data, "postmaster.pid")) as f:
             return int(f.readline())
 
-    def kill(self):
-        if self.running():
-            try:
-                os.kill(self.server_pid(), 9)
-            except (OSError, ValueError):
-                pass
-            self.proc.kill()
-            self.proc.wait()
-        self._forget()
-
-    def restart(self, timeout=30):
-        self.stop()
-        return self.start(timeout)
-
-    def _forget(self):
-        if self.proc is not None:
-            self.returncode = self.proc.returncode
-        self.proc = None
-        if self in LIVE:
-            LIVE.remove(self)
-
-    def cleanup(self):
-        self.kill()
-        if not os.environ.get("DW_KEEP"):
-            shutil.rmtree(self.dir if not self.owns_root else self.root, ignore_errors=True)
-
-    def diagnostics(self):
-        return f"--- tail of postgres log {self.log} ---\n{tail(self.log)}"
+    def _kill_server(self):
+        try:
+            os.kill(self.server_pid(), 9)
+        except (OSError, ValueError):
+            pass

@@ -1,20 +1,18 @@
 """A throw-away redis-server on a free 127.0.0.1 port, in its own dir."""
 
 import os
-import shutil
-import signal
 import socket
 import subprocess
-import tempfile
 
-from .util import LIVE, free_port, tail, wait_until
+from .server_process import ServerProcess
+from .util import wait_until
 
 
 class RedisError(AssertionError):
     pass
 
 
-class Redis:
+class Redis(ServerProcess):
     """start(), stop() (SHUTDOWN by SIGTERM), kill() (SIGKILL), restart(); cleanup() last.
 
     appendonly: keep an AOF in `dir`, so what was acknowledged survives kill()
@@ -23,20 +21,17 @@ class Redis:
     The port and the dir stay the same across restarts.
     """
 
+    program = "redis-server"
+    kind = "redis"
+
     def __init__(self, root=None, appendonly=False, name="redis", replicaof=None,
                  appendfsync="everysec"):
         """replicaof: a Redis this one replicates (a replica of it)."""
-        self.owns_root = root is None
-        self.root = root or tempfile.mkdtemp(prefix="dovewarden-it-")
-        self.dir = os.path.join(self.root, name)
-        self.log = os.path.join(self.dir, "redis.log")
+        super().__init__(root, name, "redis.log")
         self.name = name
         self.appendonly = appendonly
         self.replicaof = replicaof
         self.appendfsync = appendfsync
-        self.port = free_port()
-        self.proc = None
-        self.returncode = None
 
     @property
     def addr(self):
@@ -59,64 +54,15 @@ class Redis:
 
     def start(self, timeout=10):
         os.makedirs(self.dir, exist_ok=True)
-        self.proc = subprocess.Popen(self.arguments(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
-        self.returncode = None
-        LIVE.append(self)
-        try:
-            wait_until(lambda: self.proc.poll() is not None or self.ping(), timeout,
-                       what=f"redis-server on port {self.port} to answer PING")
-            if self.proc.poll() is not None:
-                raise AssertionError(f"redis-server exited with {self.proc.returncode} at start-up")
+        proc = subprocess.Popen(self.arguments(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT, cwd=self.dir)
+
+        def finished_loading():
             # with an AOF, PING answers while the file still loads: wait for it
             wait_until(self.loaded, timeout, what="redis-server to finish loading")
-        except BaseException:
-            print(self.diagnostics())
-            self.kill()
-            raise
-        return self
 
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=10):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._forget()
-
-    def kill(self):
-        """kill -9: nothing flushed beyond what redis already wrote."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._forget()
-
-    def restart(self, timeout=10):
-        self.stop()
-        return self.start(timeout)
-
-    def _forget(self):
-        if self.proc is not None:
-            self.returncode = self.proc.returncode
-        self.proc = None
-        if self in LIVE:
-            LIVE.remove(self)
-
-    def cleanup(self):
-        self.kill()
-        if not os.environ.get("DW_KEEP"):
-            shutil.rmtree(self.dir if not self.owns_root else self.root, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
+        return self._watch_start(proc, self.ping, f"redis-server on port {self.port} to answer PING",
+                                 timeout, then=finished_loading)
 
     # ---- a minimal RESP client ---------------------------------------------
     def command(self, *args, timeout=5):
@@ -169,10 +115,6 @@ class Redis:
 
     def keys(self, pattern="*"):
         return sorted(k.decode() for k in self.command("KEYS", pattern))
-
-    def diagnostics(self):
-        return f"--- tail of redis log {self.log} ---\n{tail(self.log)}"
-
 
 
 class Sentinel(Redis):
