@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct dovewarden_msgpack {
 	unsigned char *data; /* malloc()ed, grown as needed */
 	size_t used, size;
@@ -38,5 +42,9 @@ void dovewarden_msgpack_add_strv(struct dovewarden_msgpack *mp,
    building it failed (no memory). */
 bool dovewarden_msgpack_finish(struct dovewarden_msgpack *mp,
 			       const unsigned char **data_r, size_t *size_r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DOVEWARDEN_ZMTP_GREETING_SIZE 64
 /* our READY command: Socket-Type=PUSH */
 #define DOVEWARDEN_ZMTP_READY_MAX_SIZE 64
@@ -62,5 +66,9 @@ enum dovewarden_zmtp_read_result
 dovewarden_zmtp_reader_feed(struct dovewarden_zmtp_reader *reader,
 			    const unsigned char *data, size_t size,
 			    size_t *consumed_r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct dovewarden_zmtp_queue;
 
 struct dovewarden_zmtp_queue *dovewarden_zmtp_queue_create(unsigned int limit);
@@ -50,5 +54,9 @@ void dovewarden_zmtp_queue_rewind(struct dovewarden_zmtp_queue *queue);
 void dovewarden_zmtp_queue_drop_all(struct dovewarden_zmtp_queue *queue);
 /* Frames (events) dropped since the queue was made. */
 uint64_t dovewarden_zmtp_queue_dropped(const struct dovewarden_zmtp_queue *queue);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
