@@ -129,9 +129,9 @@ void dovewarden_event_end(struct dovewarden_user *duser)
 		dovewarden_event_flush(duser);
 		return;
 	}
-	/* waking ZeroMQ's I/O thread is most of what an event costs: let
-	   the events of the next commands join this batch, and never send
-	   before the client's reply has gone out */
+	/* a write is most of what an event costs: let the events of the
+	   next commands join this batch, and never send before the client's
+	   reply has gone out */
 	dovewarden_flush_to = timeout_add_short_to(io_loop_get_root(),
 		duser->set.flush_interval_msecs, dovewarden_event_flush, duser);
 }
@@ -156,7 +156,8 @@ void dovewarden_event_deinit(void)
 {
 	timeout_remove(&dovewarden_flush_to);
 	if (dovewarden_sink != NULL) {
-		dovewarden_sink_flush(dovewarden_sink);
+		/* what is still queued after dovewarden_linger is reported */
+		dovewarden_sink_linger(dovewarden_sink);
 		dovewarden_drops_log(NULL);
 		dovewarden_sink_destroy(&dovewarden_sink);
 	}
