@@ -351,10 +351,13 @@ static void dovewarden_zmtp_handshake_timeout(struct dovewarden_sink *sink)
 		dovewarden_zmtp_forget(sink);
 		return;
 	}
-	dovewarden_zmtp_error(sink, t_strdup_printf(
-		"%s: no ZMTP handshake within %u ms: is it the daemon's "
-		"ZeroMQ PULL socket?", sink->endpoint,
-		DOVEWARDEN_ZMTP_HANDSHAKE_TIMEOUT_MSECS));
+	/* a connect that takes this long is an absent daemon's */
+	if (sink->state == DOVEWARDEN_ZMTP_HANDSHAKE) {
+		dovewarden_zmtp_error(sink, t_strdup_printf(
+			"%s: no ZMTP handshake within %u ms: is it the "
+			"daemon's ZeroMQ PULL socket?", sink->endpoint,
+			DOVEWARDEN_ZMTP_HANDSHAKE_TIMEOUT_MSECS));
+	}
 	dovewarden_zmtp_disconnect(sink);
 }
 
