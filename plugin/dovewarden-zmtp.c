@@ -541,6 +541,8 @@ dovewarden_zmtp_sink_create(const struct dovewarden_sink_settings *set,
 	sink->pid = getpid();
 	dovewarden_msgpack_init(&sink->msgpack);
 	sink->queue = dovewarden_zmtp_queue_create(set->queue_limit);
+	if (sink->queue == NULL)
+		i_fatal_status(FATAL_OUTOFMEM, "dovewarden: out of memory");
 	sink->linger_msecs = set->linger_msecs;
 
 	sink->fd = -1;
