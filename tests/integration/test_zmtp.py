@@ -39,11 +39,12 @@ class PyzmqPullTest(unittest.TestCase):
     """An unmodified libzmq PULL (pyzmq's) receives the plugin's events as it
     receives a libzmq PUSH's: multipart messages, an event a frame."""
 
-    def receive(self, endpoint, bind, ipc_path=None):
+    def receive(self, endpoint, bind, ipc_path=None, ipv6=False):
         ctx = zmq.Context()
         self.addCleanup(ctx.term)
         pull = ctx.socket(zmq.PULL)
         self.addCleanup(pull.close, 0)
+        pull.ipv6 = ipv6
         pull.bind(bind)
         if ipc_path:
             os.chmod(ipc_path, 0o777)  # the mail processes' uid connects
@@ -81,6 +82,12 @@ class PyzmqPullTest(unittest.TestCase):
     def test_tcp(self):
         port = free_port()
         self.check(*self.receive(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port}"))
+
+    def test_tcp_ipv6(self):
+        if not socket.has_ipv6 or not os.path.exists("/proc/net/if_inet6"):
+            self.skipTest("no IPv6 here")
+        port = free_port()
+        self.check(*self.receive(f"tcp://[::1]:{port}", f"tcp://[::1]:{port}", ipv6=True))
 
     def test_ipc(self):
         tmp = tempfile.mkdtemp(prefix="dovewarden-it-zmtp-")
@@ -170,6 +177,23 @@ class HandshakeTest(unittest.TestCase):
         self.assertEqual(peer.connections[0].client_greeting[:12], b"\xff" + b"\x00" * 8 + b"\x7f\x03\x00")
         self.assertEqual(peer.errors, [])
         self.assertNotRegex(d.log_text(), r"Error: .*dovewarden")
+
+
+class HostNameTest(unittest.TestCase):
+    """A mail process looks up no names: a host name in the endpoint is one clear
+    error, and mail goes on."""
+
+    def test_host_name_is_refused(self):
+        d = plugin_dovecot(self, "tcp://localhost:5555")
+        m = Imap(d)
+        m.select("INBOX")
+        m.noop()
+        m.logout()
+        answered_promptly(self, m, "with a host name for the endpoint")
+        lines = wait_until(lambda: re.findall(r"^.*Error: dovewarden: .*$", d.log_text(), re.M), 5,
+                           what="the plugin's error")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("dovewarden_endpoint=tcp://localhost:5555: localhost is not an IP address", lines[0])
 
 
 class MidFrameCloseTest(unittest.TestCase):
