@@ -4,16 +4,23 @@
 #define _GNU_SOURCE
 #include "lib.h"
 #include "dovewarden-sink.h"
+#include "dovewarden-zmtp.h"
 
 #include <dlfcn.h>
 
-/* loaded once per process and never unloaded: a sink may outlive the
-   plugin's own deinit (a forked child leaks its parent's), and loading
-   it again would cost what leaving it out is for */
+/* The sink behind dovewarden-sink.h: the plugin's own, on the ioloop,
+   unless CURVE keys are set. libzmq's CURVE stays in the sink module,
+   which only then is loaded, with libzmq and libstdc++. */
+
+/* the implementation of the process's sink */
 static const struct dovewarden_sink_api *dovewarden_sink_api = NULL;
+/* the module, loaded once per process and never unloaded: a sink may
+   outlive the plugin's own deinit (a forked child leaks its parent's),
+   and loading it again would cost what leaving it out is for */
+static const struct dovewarden_sink_api *dovewarden_sink_module = NULL;
 
 static const struct dovewarden_sink_api *
-dovewarden_sink_api_load(const char **error_r)
+dovewarden_sink_module_load(const char **error_r)
 {
 	static char error[512];
 	const struct dovewarden_sink_api *api;
@@ -22,9 +29,9 @@ dovewarden_sink_api_load(const char **error_r)
 	void *handle;
 	char *path;
 
-	if (dovewarden_sink_api != NULL)
-		return dovewarden_sink_api;
-	if (dladdr((const void *)dovewarden_sink_api_load, &info) == 0 ||
+	if (dovewarden_sink_module != NULL)
+		return dovewarden_sink_module;
+	if (dladdr((const void *)dovewarden_sink_module_load, &info) == 0 ||
 	    info.dli_fname == NULL ||
 	    (slash = strrchr(info.dli_fname, '/')) == NULL) {
 		*error_r = "cannot find the plugin's own directory (dladdr)";
@@ -52,7 +59,7 @@ dovewarden_sink_api_load(const char **error_r)
 		return NULL;
 	}
 	i_free(path);
-	dovewarden_sink_api = api;
+	dovewarden_sink_module = api;
 	return api;
 }
 
@@ -60,15 +67,18 @@ struct dovewarden_sink *
 dovewarden_sink_create(const struct dovewarden_sink_settings *set,
 		       const char **warning_r, const char **error_r)
 {
-	const struct dovewarden_sink_api *api;
+	const struct dovewarden_sink_api *api = &dovewarden_zmtp_sink_api;
 
 	*warning_r = NULL;
-	if ((api = dovewarden_sink_api_load(error_r)) == NULL)
+	if (set->curve_server_key != NULL && *set->curve_server_key != '\0' &&
+	    (api = dovewarden_sink_module_load(error_r)) == NULL)
 		return NULL;
+	/* a process has one sink at a time */
+	dovewarden_sink_api = api;
 	return api->create(set, warning_r, error_r);
 }
 
-/* every other function takes a sink, which only a loaded module made */
+/* every other function takes a sink, made by the api of the last create */
 
 void dovewarden_sink_destroy(struct dovewarden_sink **sink)
 {
@@ -106,6 +116,11 @@ void dovewarden_sink_queue(struct dovewarden_sink *sink)
 void dovewarden_sink_flush(struct dovewarden_sink *sink)
 {
 	dovewarden_sink_api->flush(sink);
+}
+
+void dovewarden_sink_linger(struct dovewarden_sink *sink)
+{
+	dovewarden_sink_api->linger(sink);
 }
 
 unsigned int dovewarden_sink_batched(const struct dovewarden_sink *sink)

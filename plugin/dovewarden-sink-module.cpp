@@ -19,6 +19,7 @@ const dovewarden_sink_api dovewarden_sink_module_api = {
     dovewarden_sink_add_strv,
     dovewarden_sink_queue,
     dovewarden_sink_flush,
+    dovewarden_sink_linger,
     dovewarden_sink_batched,
     dovewarden_sink_dropped,
     dovewarden_sink_is_foreign,

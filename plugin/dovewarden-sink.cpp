@@ -281,6 +281,11 @@ void dovewarden_sink_flush(dovewarden_sink *sink) {
   sink->m_batched = 0;
 }
 
+// libzmq lingers in destroy, when the context ends
+void dovewarden_sink_linger(dovewarden_sink *sink) {
+  dovewarden_sink_flush(sink);
+}
+
 unsigned int dovewarden_sink_batched(const dovewarden_sink *sink) {
   return sink->m_batched;
 }

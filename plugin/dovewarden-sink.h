@@ -1,16 +1,16 @@
 #ifndef DOVEWARDEN_SINK_H
 #define DOVEWARDEN_SINK_H
 
-/* the C++ core behind a C interface: one ZeroMQ PUSH socket per process,
-   and the wire encoder (shared/wire.hpp) that fills it.
+/* The sink: what encodes a process's events and sends them to the daemon
+   as ZeroMQ messages, one per process. Two implement it, behind the same
+   functions (dovewarden-sink-loader.c picks one at create):
 
-   The core and what it needs (libzmq, libstdc++, and libzmq's own
-   dependencies) live in a module of their own, DOVEWARDEN_SINK_MODULE,
-   which the plugin loads when a process creates its first sink. Loading
-   and unloading those libraries costs a process ~10-20 ms; a doveadm
-   process that only runs dsync and sends nothing never pays it, and
-   neither does a Dovecot process that unloads its mail plugins after
-   each command (doveadm does, before it answers). */
+   - the plugin's own (dovewarden-zmtp.h): ZMTP on the mail process's
+     ioloop, no thread, no library beyond Dovecot's;
+   - for CURVE only, the C++ core in a module of its own,
+     DOVEWARDEN_SINK_MODULE: a libzmq PUSH socket and the wire encoder of
+     shared/wire.hpp. The plugin loads it (and with it libzmq and
+     libstdc++) when a process creates its first sink with CURVE keys. */
 
 #include <stdint.h>
 
@@ -41,7 +41,8 @@ struct dovewarden_sink_settings {
 struct dovewarden_sink *
 dovewarden_sink_create(const struct dovewarden_sink_settings *set,
 		       const char **warning_r, const char **error_r);
-/* Close the socket, waiting at most linger_msecs for queued messages. */
+/* Close the socket and free the sink (libzmq's waits at most
+   linger_msecs for queued messages). */
 void dovewarden_sink_destroy(struct dovewarden_sink **sink);
 
 /* Build one message: begin() adds the common keys (v, type, ts, host,
@@ -62,19 +63,23 @@ void dovewarden_sink_queue(struct dovewarden_sink *sink);
    (counted, see dovewarden_sink_dropped()). */
 void dovewarden_sink_flush(struct dovewarden_sink *sink);
 
+/* The process ends: flush, then hand over what is queued within
+   linger_msecs; the plugin's own sink drops and counts what is left. */
+void dovewarden_sink_linger(struct dovewarden_sink *sink);
+
 /* Messages queued in the open batch. */
 unsigned int dovewarden_sink_batched(const struct dovewarden_sink *sink);
 /* Messages dropped since the sink was created. */
 uint64_t dovewarden_sink_dropped(const struct dovewarden_sink *sink);
-/* Whether this process forked since the sink was created: ZeroMQ's
-   context cannot be used in the child. */
+/* Whether this process forked since the sink was created: the child must
+   not use the parent's connection (nor ZeroMQ's context). */
 int dovewarden_sink_is_foreign(const struct dovewarden_sink *sink);
 
 /* The sink module, relative to the plugin's own directory, and the one
    symbol it exports: the functions above. */
 #define DOVEWARDEN_SINK_MODULE "dovewarden/dovewarden-sink.so"
 #define DOVEWARDEN_SINK_API_SYMBOL "dovewarden_sink_module_api"
-#define DOVEWARDEN_SINK_API_VERSION 2
+#define DOVEWARDEN_SINK_API_VERSION 3
 
 struct dovewarden_sink_api {
 	unsigned int version;
@@ -91,6 +96,7 @@ struct dovewarden_sink_api {
 			 const char *const *values, unsigned int count);
 	void (*queue)(struct dovewarden_sink *sink);
 	void (*flush)(struct dovewarden_sink *sink);
+	void (*linger)(struct dovewarden_sink *sink);
 	unsigned int (*batched)(const struct dovewarden_sink *sink);
 	uint64_t (*dropped)(const struct dovewarden_sink *sink);
 	int (*is_foreign)(const struct dovewarden_sink *sink);

@@ -25,6 +25,12 @@ class DaemonOutageTest(unittest.TestCase):
         slow = [(name, round(secs, 3)) for name, secs, _ in imap.timings if secs >= PROMPT]
         self.assertEqual(slow, [], f"{what}: commands answered in ≥ {PROMPT}s")
 
+    @staticmethod
+    def dropped_by(dovecot, pid):
+        """What process pid reported dropped in Dovecot's log."""
+        return sum(int(n) for n in re.findall(rf"^.*\b{pid}\b.*dovewarden: dropped (\d+) event",
+                                              dovecot.log_text(), re.M))
+
     def test_daemon_down_and_back(self):
         env, d = self.env, self.env.dovecot
         # A long-lived session that spans the outage.
@@ -52,9 +58,8 @@ class DaemonOutageTest(unittest.TestCase):
         self.assertPrompt(long, "long-lived session, daemon down")
 
         # The plugin counts what it could not send (logged at process end at the latest).
-        dropped = wait_until(lambda: d.dropped_total(d.log_since(log_mark)), 10,
-                             what="a `dovewarden: dropped N event(s)` line in Dovecot's log")
-        self.assertGreater(dropped, 0)
+        wait_until(lambda: d.dropped_total(d.log_since(log_mark)), 10,
+                   what="a `dovewarden: dropped N event(s)` line in Dovecot's log")
         outage_log = d.log_since(log_mark)
         self.assertNotRegex(outage_log, r"Error: .*dovewarden",
                             "an absent daemon is a counted drop, not an error")
@@ -63,8 +68,14 @@ class DaemonOutageTest(unittest.TestCase):
         restarted_us = int(time.time() * 1e6)
         env.daemon.start()
         mark = env.stream.mark()
+        # what the queue held goes when the plugin connects again (it tries
+        # after 100 ms, doubling up to 5 s); then a NOOP finds room
+        queued = before[-1] + 4
+        env.stream.wait_for(lambda e: e.get("inst") == inst and e.get("seq") == queued,
+                            after=mark, timeout=10, what="the long-lived session's queued NOOPs")
         long.noop()
-        env.stream.wait_for(lambda e: e.get("inst") == inst and e.get("cmd_name") == "NOOP",
+        env.stream.wait_for(lambda e: e.get("inst") == inst and e.get("cmd_name") == "NOOP"
+                            and e["seq"] > queued,
                             after=mark, timeout=10, what="the long-lived session's NOOP after restart")
         m = Imap(d)
         m.select("INBOX")
@@ -82,13 +93,23 @@ class DaemonOutageTest(unittest.TestCase):
         self.assertEqual([e["type"] for e in fresh],
                          ["user.login", "imap_command_finished", "imap_command_finished", "user.logout"])
 
-        # What the long-lived session sent during the outage beyond the queue
-        # limit is gone: its seq numbers show the gap.
+        # The long-lived session's first 4 messages of the outage (a NOOP's event
+        # each) waited in the queue and came first; the rest of what it sent
+        # during the outage is gone, exactly what its process reports dropped.
         after = [e["seq"] for e in after_events
                  if e.get("inst") == inst and not e["type"].startswith(("events.", "daemon."))]
         seen = before + after
         self.assertEqual(seen, sorted(seen), "seq rises across the outage")
-        self.assertGreater(seen[-1] - seen[0] + 1 - len(seen), 0, "a seq gap spans the outage")
+        self.assertEqual(after[:4], list(range(before[-1] + 1, queued + 1)), "the queued NOOPs come first")
+        outage_gap = after[4] - after[3] - 1
+        pid = first[0]["pid"]
+        wait_until(lambda: self.dropped_by(d, pid) >= outage_gap, 5,
+                   what=f"imap {pid} to report {outage_gap} events dropped")
+        self.assertEqual(self.dropped_by(d, pid), outage_gap,
+                         f"the gap is what imap {pid} reported dropped")
+        # 16 NOOPs beyond the queue's 4, and the APPEND (its message.append and
+        # imap_command_finished)
+        self.assertEqual(outage_gap, 16 + 2)
         # Every gap the restarted daemon could see is reported as events.lost and counted.
         gaps = [(a, b) for a, b in zip(after, after[1:]) if b != a + 1]
         lost_events = [e for e in after_events if e.get("type") == "events.lost" and e.get("inst") == inst]

@@ -81,7 +81,7 @@ def plugin_path():
 
 
 def sink_module_path():
-    """The plugin's sink module (libzmq's side), loaded from
+    """The plugin's sink module (libzmq's, for CURVE), loaded from
     <plugin dir>/dovewarden/dovewarden-sink.so; beside the plugin in the build
     tree, in dovewarden/ beside it where it was installed."""
     if "DW_SINK_MODULE" in os.environ:
