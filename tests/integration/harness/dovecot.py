@@ -11,7 +11,7 @@ import tempfile
 import unittest
 
 from .dovecot_conf import event_exporter, syntax_for
-from .util import LIVE, REPO, free_port, pid_alive, port_answers, port_listening, tail, wait_until
+from .util import LIVE, REPO, free_port, pid_alive, port_answers, port_listening, port_unheld, tail, wait_until
 
 MAIL_UID = 5000
 MAIL_GID = 5000
@@ -279,6 +279,14 @@ class Dovecot:
                 wait_until(lambda: not pid_alive(self.pid), timeout, what="dovecot to stop")
             except AssertionError:
                 os.kill(self.pid, signal.SIGKILL)
+                wait_until(lambda: not pid_alive(self.pid), 5, what="dovecot to die")
+            # A master that had to be killed did not close its children's
+            # listeners: they hold the ports until they see it gone. A start
+            # before then fails with "Address already in use".
+            ports = [p for p in (self.imap_port, self.pop3_port, self.lmtp_port,
+                                 self.doveadm_port, self.doveadm_tcp_port) if p]
+            wait_until(lambda: all(port_unheld(p) for p in ports), timeout,
+                       what=f"Dovecot's ports {ports} to be let go")
         self.pid = None
         if self in LIVE:
             LIVE.remove(self)

@@ -64,8 +64,10 @@ def _claim_block():
     raise RuntimeError(f"every block of ports from {low} to {high} is taken ({PORT_LOCK_DIR})")
 
 
-def _bindable(port):
+def _bindable(port, reuse_addr=False):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        if reuse_addr:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -86,6 +88,12 @@ def free_port():
         port = _ports.pop(0)
         if _bindable(port):  # something outside the harness may use it
             return port
+
+
+def port_unheld(port):
+    """Whether no socket listens on 127.0.0.1:port, as a server that binds
+    with SO_REUSEADDR sees it (connections in TIME_WAIT do not count)."""
+    return _bindable(port, reuse_addr=True)
 
 
 def port_answers(port, host="127.0.0.1"):
