@@ -254,28 +254,46 @@ int main(int argc, char **argv) {
          return sendto(fd, payload.data(), payload.size(), 0,
                        reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) > 0;
        },
-       1, Wait::sleep, {}},
+       1,
+       Wait::sleep,
+       {}},
       {"native: encode only",
        [&] {
          native.build_event();
          return true;
        },
-       1, Wait::ioloop, {}},
-      {"native: encode + send, 1 per send", [&] { return native.send(1); },
-       1, Wait::ioloop, {}},
+       1,
+       Wait::ioloop,
+       {}},
+      {"native: encode + send, 1 per send",
+       [&] { return native.send(1); },
+       1,
+       Wait::ioloop,
+       {}},
       // an IMAP STORE: flags.set, message.read and imap_command_finished
-      {"native: 3 events per send", [&] { return native.send(3); }, 3,
-       Wait::ioloop, {}},
+      {"native: 3 events per send",
+       [&] { return native.send(3); },
+       3,
+       Wait::ioloop,
+       {}},
       {"libzmq module: encode only",
        [&] {
          libzmq.build_event();
          return true;
        },
-       1, Wait::sleep, {}},
+       1,
+       Wait::sleep,
+       {}},
       {"libzmq module: encode + send, 1 per send",
-       [&] { return libzmq.send(1); }, 1, Wait::sleep, {}},
-      {"libzmq module: 3 events per send", [&] { return libzmq.send(3); }, 3,
-       Wait::sleep, {}},
+       [&] { return libzmq.send(1); },
+       1,
+       Wait::sleep,
+       {}},
+      {"libzmq module: 3 events per send",
+       [&] { return libzmq.send(3); },
+       3,
+       Wait::sleep,
+       {}},
   };
   // the loop's own cost, for each way of waiting and length of wait: the
   // ioloop's costs more the longer it runs
@@ -298,11 +316,13 @@ int main(int argc, char **argv) {
       variant.runs.push_back(measure(events / k_rounds, interval, variant.send,
                                      variant.per_send, variant.wait));
   }
-  const auto loop = [&](std::size_t i) { return median(variants[loop_of[i]].runs); };
+  const auto loop = [&](std::size_t i) {
+    return median(variants[loop_of[i]].runs);
+  };
   const double floor_process =
       median(variants[0].runs).process_us - loop(0).process_us;
-  const std::uint64_t dropped = native.api->dropped(native.sink) +
-                                libzmq.api->dropped(libzmq.sink);
+  const std::uint64_t dropped =
+      native.api->dropped(native.sink) + libzmq.api->dropped(libzmq.sink);
   const std::uint64_t sent = native.sent + libzmq.sent;
   bench_dovecot_run(100);
   std::uint64_t received = 0;
