@@ -21,6 +21,8 @@ static uint64_t dovewarden_drops_logged = 0;
 /* the batch goes out when the ioloop comes round again */
 static struct timeout *dovewarden_flush_to = NULL;
 
+static void dovewarden_event_flush(struct dovewarden_user *duser);
+
 static struct dovewarden_sink *
 dovewarden_sink_get(struct dovewarden_user *duser)
 {
@@ -68,6 +70,12 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 		return NULL;
 	if ((sink = dovewarden_sink_get(duser)) == NULL)
 		return NULL;
+	/* dovewarden_flush_interval=0: the change before goes on its own,
+	   also when this one came before the ioloop did (pipelined
+	   commands) */
+	if (dovewarden_flush_to != NULL &&
+	    duser->set.flush_interval_msecs == 0)
+		dovewarden_event_flush(duser);
 	dovewarden_sink_begin(sink, type);
 	dovewarden_sink_add_str(sink, "user", duser->user->username);
 	dovewarden_sink_add_str(sink, "session", duser->user->session_id);

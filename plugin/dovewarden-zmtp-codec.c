@@ -6,6 +6,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Under AddressSanitizer (the fuzzers), the part of buf past the command
+   being parsed is poisoned: reading past a command's end is reported,
+   though it stays inside buf. */
+#if defined(__SANITIZE_ADDRESS__)
+#  define ZMTP_ASAN
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define ZMTP_ASAN
+#  endif
+#endif
+#ifdef ZMTP_ASAN
+#  include <sanitizer/asan_interface.h>
+#  define ZMTP_POISON(addr, size) ASAN_POISON_MEMORY_REGION(addr, size)
+#  define ZMTP_UNPOISON(addr, size) ASAN_UNPOISON_MEMORY_REGION(addr, size)
+#else
+#  define ZMTP_POISON(addr, size) ((void)(addr), (void)(size))
+#  define ZMTP_UNPOISON(addr, size) ((void)(addr), (void)(size))
+#endif
+
 #define ZMTP_FLAG_MORE 0x01
 #define ZMTP_FLAG_LONG 0x02
 #define ZMTP_FLAG_COMMAND 0x04
@@ -310,7 +329,10 @@ static void zmtp_read_complete(struct dovewarden_zmtp_reader *reader)
 		zmtp_read_header(reader);
 		break;
 	case ZMTP_READ_COMMAND:
+		ZMTP_POISON(reader->buf + reader->have,
+			    sizeof(reader->buf) - reader->have);
 		zmtp_read_command(reader);
+		ZMTP_UNPOISON(reader->buf, sizeof(reader->buf));
 		break;
 	case ZMTP_READ_SKIP:
 	case ZMTP_READ_FAILED:

@@ -16,7 +16,7 @@ import unittest
 import msgpack
 import zmq
 
-from harness import DOMAIN, Dovecot, Env, Imap, free_port, make_message, pop3, wait_until
+from harness import DOMAIN, Dovecot, Env, Imap, RawImap, free_port, make_message, pop3, wait_until
 from harness import zmtp_peer
 
 PROMPT = 1.0  # seconds: a generous bound; anything waiting on the plugin would blow it
@@ -39,7 +39,9 @@ class PyzmqPullTest(unittest.TestCase):
     """An unmodified libzmq PULL (pyzmq's) receives the plugin's events as it
     receives a libzmq PUSH's: multipart messages, an event a frame."""
 
-    def receive(self, endpoint, bind, ipc_path=None, ipv6=False):
+    def receive(self, endpoint, bind, ipc_path=None, ipv6=False, session=None, **settings):
+        """The messages (lists of frames) and events a session sends to a pyzmq
+        PULL bound at `bind`."""
         ctx = zmq.Context()
         self.addCleanup(ctx.term)
         pull = ctx.socket(zmq.PULL)
@@ -48,12 +50,15 @@ class PyzmqPullTest(unittest.TestCase):
         pull.bind(bind)
         if ipc_path:
             os.chmod(ipc_path, 0o777)  # the mail processes' uid connects
-        d = plugin_dovecot(self, endpoint)
-        m = Imap(d)
-        m.select("INBOX")
-        m.append("INBOX", make_message("to a pyzmq PULL")[0])
-        m.store("1", "+FLAGS", r"(\Seen)")
-        m.logout()
+        d = plugin_dovecot(self, endpoint, **settings)
+        if session:
+            session(d)
+        else:
+            m = Imap(d)
+            m.select("INBOX")
+            m.append("INBOX", make_message("to a pyzmq PULL")[0])
+            m.store("1", "+FLAGS", r"(\Seen)")
+            m.logout()
 
         messages, events = [], []
         deadline = time.monotonic() + 10
@@ -88,6 +93,24 @@ class PyzmqPullTest(unittest.TestCase):
             self.skipTest("no IPv6 here")
         port = free_port()
         self.check(*self.receive(f"tcp://[::1]:{port}", f"tcp://[::1]:{port}", ipv6=True))
+
+    def test_flush_interval_0_keeps_commands_apart(self):
+        """dovewarden_flush_interval=0: each command's events go on their own,
+        even those of commands that arrive together and run in one go."""
+        def pipelined(d):
+            r = RawImap(d)
+            r.command("LOGIN alice secret")
+            r.s.sendall(b"n1 NOOP\r\nn2 NOOP\r\nn3 NOOP\r\n")
+            while not r.readline().startswith("n3 "):
+                pass
+            r.close()
+
+        port = free_port()
+        messages, events = self.receive(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port}",
+                                        session=pipelined, dovewarden_flush_interval="0")
+        noops = [[msgpack.unpackb(f, raw=False).get("cmd_name") for f in m] for m in messages
+                 if any(b"NOOP" in f for f in m)]
+        self.assertEqual(noops, [["NOOP"], ["NOOP"], ["NOOP"]])
 
     def test_ipc(self):
         tmp = tempfile.mkdtemp(prefix="dovewarden-it-zmtp-")

@@ -94,6 +94,21 @@ msgpack::object_handle unpack(const std::string &bytes) {
   return msgpack::unpack(bytes.data(), bytes.size());
 }
 
+// The integers around each of msgpack's size boundaries that both an
+// int64 and a uint64 hold: fixint, 8, 16, 32 and 64 bits.
+const std::vector<std::uint64_t> k_non_negative{
+    0,
+    1,
+    127,
+    128,
+    255,
+    256,
+    65535,
+    65536,
+    4294967295,
+    4294967296,
+    std::numeric_limits<std::int64_t>::max()};
+
 // The lengths around each of msgpack's size boundaries: fix, 8, 16, 32 bits.
 const std::vector<std::size_t> k_str_lengths{0,   1,     31,    32,   255,
                                              256, 65535, 65536, 70000};
@@ -128,18 +143,7 @@ BOOST_AUTO_TEST_CASE(writes_the_wire_formats_test_vector) {
 }
 
 BOOST_AUTO_TEST_CASE(signed_integers_at_every_size_boundary) {
-  const std::vector<std::int64_t> values{
-      0,
-      1,
-      127,
-      128,
-      255,
-      256,
-      65535,
-      65536,
-      4294967295,
-      4294967296,
-      std::numeric_limits<std::int64_t>::max(),
+  std::vector<std::int64_t> values{
       -1,
       -32,
       -33,
@@ -150,6 +154,8 @@ BOOST_AUTO_TEST_CASE(signed_integers_at_every_size_boundary) {
       std::numeric_limits<std::int32_t>::min(),
       std::int64_t{std::numeric_limits<std::int32_t>::min()} - 1,
       std::numeric_limits<std::int64_t>::min()};
+  for (const auto value : k_non_negative)
+    values.push_back(static_cast<std::int64_t>(value));
   for (const auto value : values) {
     BOOST_TEST_CONTEXT("value " << value) {
       const auto message =
@@ -160,20 +166,9 @@ BOOST_AUTO_TEST_CASE(signed_integers_at_every_size_boundary) {
 }
 
 BOOST_AUTO_TEST_CASE(unsigned_integers_at_every_size_boundary) {
-  const std::vector<std::uint64_t> values{
-      0,
-      1,
-      127,
-      128,
-      255,
-      256,
-      65535,
-      65536,
-      4294967295,
-      4294967296,
-      9223372036854775807ULL,
-      9223372036854775808ULL,
-      std::numeric_limits<std::uint64_t>::max()};
+  auto values = k_non_negative;
+  values.push_back(std::uint64_t{1} << 63);
+  values.push_back(std::numeric_limits<std::uint64_t>::max());
   for (const auto value : values) {
     BOOST_TEST_CONTEXT("value " << value) {
       const auto message =

@@ -256,6 +256,10 @@ BOOST_AUTO_TEST_CASE(a_property_past_the_command_fails) {
   BOOST_TEST(
       failure_of(k_libzmq_pull_greeting + command("READY", "\x0bSocket")) ==
       "peer sent a malformed READY");
+  // a name that ends the command, without its value's size
+  BOOST_TEST(failure_of(k_libzmq_pull_greeting +
+                        command("READY", "\x0bSocket-Type")) ==
+             "peer sent a malformed READY");
 }
 
 BOOST_AUTO_TEST_CASE(a_command_named_past_its_end_fails) {

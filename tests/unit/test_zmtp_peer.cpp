@@ -2,8 +2,8 @@
 // daemon's: it receives every message whole, multipart intact, however the
 // socket takes the bytes and when a connection is lost part-way through.
 #include "TestUtil.hpp"
+#include "ZmtpQueue.hpp"
 #include "plugin/dovewarden-zmtp-codec.h"
-#include "plugin/dovewarden-zmtp-queue.h"
 
 #include <boost/test/unit_test.hpp>
 #include <zmq.hpp>
@@ -27,7 +27,8 @@ namespace test = dovewarden::test;
 
 namespace {
 
-using Message = std::vector<std::string>;
+using Message = test::ZmtpMessage;
+using Queue = test::ZmtpQueue;
 using Clock = std::chrono::steady_clock;
 
 // The plugin's sender reduced to the pure code: a non-blocking AF_UNIX
@@ -128,26 +129,6 @@ private:
   Clock::time_point m_deadline;
 };
 
-struct Queue {
-  explicit Queue(unsigned int limit)
-      : queue(dovewarden_zmtp_queue_create(limit)) {
-    BOOST_REQUIRE(queue != nullptr);
-  }
-  ~Queue() { dovewarden_zmtp_queue_destroy(&queue); }
-  Queue(const Queue &) = delete;
-  Queue &operator=(const Queue &) = delete;
-
-  void add(const Message &message) {
-    for (const auto &frame : message)
-      BOOST_REQUIRE(dovewarden_zmtp_queue_add_frame(
-          queue, reinterpret_cast<const unsigned char *>(frame.data()),
-          frame.size()));
-    dovewarden_zmtp_queue_close(queue);
-  }
-
-  dovewarden_zmtp_queue *queue;
-};
-
 // The daemon's side: a PULL socket bound to an ipc socket in a fresh
 // directory.
 struct Pull {
@@ -207,7 +188,7 @@ BOOST_AUTO_TEST_CASE(libzmq_pull_receives_every_message_whole) {
     queue.add(message_number(i));
   Sender sender(pull.path);
   sender.handshake();
-  const auto writes = sender.write(queue.queue);
+  const auto writes = sender.write(queue.get());
   // the socket took the bytes piecemeal, cutting frames and headers
   BOOST_TEST(writes > count);
   for (unsigned int i = 0; i < count; i++) {
@@ -234,14 +215,14 @@ BOOST_AUTO_TEST_CASE(a_message_cut_by_a_lost_connection_arrives_once_whole) {
       {
         Sender lost(pull.path);
         lost.handshake();
-        lost.write(queue.queue, written);
-        BOOST_REQUIRE(dovewarden_zmtp_queue_count(queue.queue) == 2u);
+        lost.write(queue.get(), written);
+        BOOST_REQUIRE(queue.count() == 2u);
       }
-      dovewarden_zmtp_queue_rewind(queue.queue);
+      dovewarden_zmtp_queue_rewind(queue.get());
       queue.add(marker);
       Sender again(pull.path);
       again.handshake();
-      again.write(queue.queue);
+      again.write(queue.get());
       BOOST_TEST(pull.receive() == cut);
       BOOST_TEST(pull.receive() == next);
       BOOST_TEST(pull.receive() == marker);
