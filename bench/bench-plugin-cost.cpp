@@ -361,6 +361,7 @@ int main(int argc, char **argv) {
   libzmq.api->destroy(&libzmq.sink);
   bench_dovecot_deinit();
   unlink(unix_path.c_str());
+  unlink((dir + "/events.sock").c_str());
   rmdir(dir.c_str());
   return received + dropped == sent ? 0 : 1;
 }
