@@ -5,9 +5,11 @@ One throw-away Dovecot with the dovewarden plugin, its events going to a real
 dovewardend; user alice loads it (userdb_mail_plugins=notify,dovewarden), user plain
 loads no mail plugin at all. One IMAP session each, commands interleaved in random
 order, so both see the same server and the same machine; 2 ms of idle after
-each command, so that the work one leaves behind (ZeroMQ's I/O thread,
+each command, so that the work one leaves behind (the plugin's flush,
 dovewardend) does not land on the other's clock. mail_fsync = never:
-the plugin costs CPU, and fsync's noise would drown it.
+the plugin costs CPU, and fsync's noise would drown it. The Dovecot lives
+in $TMPDIR: TMPDIR=/dev/shm keeps the file system's cost of STORE's and
+APPEND's files the same for both users.
 
     bench/bench-imap-latency.py [ROUNDS] [--plugins LIST] [--events GLOBS]
 
@@ -118,7 +120,7 @@ def main():
             random.shuffle(order)
             for label in order:
                 samples[(label, name)].append(run(clients[label], name))
-                # let what a command leaves behind (ZeroMQ's I/O thread,
+                # let what a command leaves behind (the plugin's flush,
                 # dovewardend) finish: the next command starts from idle
                 time.sleep(IDLE)
 
@@ -126,7 +128,7 @@ def main():
                 for label, user in (("plugin", "alice"), ("plain", "plain"))}
         mem = {label: memory(pid) for label, pid in pids.items()}
         # back to back, one session at a time: what the imap process spends,
-        # ZeroMQ's I/O thread included
+        # a thread the plugin might start included
         cpu = {}
         for label in ("plain", "plugin", "plain", "plugin"):
             before = process_cpu(pids[label])

@@ -3,8 +3,9 @@
 
 One throw-away Dovecot with its lmtp service as the Dovecot version ships it:
 on 2.4 (dovecot_config_version 2.4.1) every LMTP connection gets a process of
-its own, so the plugin's per-process set-up (loading it, its sink module and
-libzmq, opening the socket, lingering at exit) is paid on every delivery; on
+its own, so the plugin's per-process set-up (loading it and notify,
+connecting and greeting the daemon, handing the events over at exit) is paid
+on every delivery; on
 2.3 an lmtp process serves connection after connection. --one-per-process
 gives 2.3 the same. Alice's userdb loads the plugin
 (userdb_mail_plugins=notify,dovewarden), plain's loads no mail plugin; each
