@@ -6,6 +6,7 @@
 #include "dovewarden-compat.h"
 #include "dovewarden-user.h"
 #include "dovewarden-event.h"
+#include "dovewarden-defer.h"
 #include "dovewarden-sink.h"
 #include "dovewarden-command.h"
 
@@ -113,6 +114,14 @@ static void dovewarden_command_send(struct event *event)
 	dovewarden_event_end(duser);
 }
 
+static void dovewarden_command_send_deferred(void *context)
+{
+	struct event *event = context;
+
+	dovewarden_command_send(event);
+	event_unref(&event);
+}
+
 static bool
 dovewarden_command_event(struct event *event, enum event_callback_type type,
 			 struct failure_context *ctx ATTR_UNUSED,
@@ -127,8 +136,11 @@ dovewarden_command_event(struct event *event, enum event_callback_type type,
 	if (type != EVENT_CALLBACK_TYPE_SEND)
 		return TRUE;
 	if (event->sending_name != NULL &&
-	    strcmp(event->sending_name, DOVEWARDEN_COMMAND_EVENT) == 0)
-		dovewarden_command_send(event);
+	    strcmp(event->sending_name, DOVEWARDEN_COMMAND_EVENT) == 0) {
+		/* the tagged reply waits in the client's corked output */
+		event_ref(event);
+		dovewarden_defer(dovewarden_command_send_deferred, event);
+	}
 	return TRUE;
 }
 

@@ -6,6 +6,7 @@
 #include "mail-user.h"
 #include "dovewarden-sink.h"
 #include "dovewarden-user.h"
+#include "dovewarden-defer.h"
 #include "dovewarden-event.h"
 
 #define DOVEWARDEN_DROP_LOG_INTERVAL_SECS 60
@@ -66,6 +67,8 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 {
 	struct dovewarden_sink *sink;
 
+	/* what was deferred goes first: the events keep their order */
+	dovewarden_defer_run();
 	if (!dovewarden_settings_want(&duser->set, type))
 		return NULL;
 	if ((sink = dovewarden_sink_get(duser)) == NULL)
@@ -157,11 +160,13 @@ void dovewarden_event_send_plain(struct dovewarden_user *duser,
 void dovewarden_event_user_done(struct dovewarden_user *duser)
 {
 	/* the sink is the process's: this flushes other users' events too */
+	dovewarden_defer_run();
 	dovewarden_event_flush(duser);
 }
 
 void dovewarden_event_deinit(void)
 {
+	dovewarden_defer_deinit();
 	timeout_remove(&dovewarden_flush_to);
 	if (dovewarden_sink != NULL) {
 		/* what is still queued after dovewarden_linger is reported */

@@ -6,6 +6,7 @@
 #include "mail-storage-private.h"
 #include "dovewarden-user.h"
 #include "dovewarden-event.h"
+#include "dovewarden-defer.h"
 #include "dovewarden-sink.h"
 #include "dovewarden-message.h"
 #include "dovewarden-mailbox.h"
@@ -19,6 +20,9 @@ struct dovewarden_txn {
 	/* message.new for deliveries, message.append for client saves */
 	const char *save_type;
 	ARRAY(struct dovewarden_message) messages;
+	/* the mailbox as it was at commit: it may be closed by the time the
+	   events are sent */
+	struct dovewarden_message_box committed_box;
 };
 
 /* the source of the MOVE whose copy was seen last: its expunge is part
@@ -180,12 +184,24 @@ static void dovewarden_txn_free(struct dovewarden_txn *txn)
 	pool_unref(&txn->pool);
 }
 
+static void dovewarden_txn_send(void *context)
+{
+	struct dovewarden_txn *txn = context;
+	struct dovewarden_message *msg;
+
+	array_foreach_modifiable(&txn->messages, msg) {
+		dovewarden_message_send(msg, txn->duser, txn->origin,
+					&txn->committed_box, txn->save_type);
+	}
+	dovewarden_event_end(txn->duser);
+	pool_unref(&txn->pool);
+}
+
 void dovewarden_txn_commit(void *_txn,
 			   struct mail_transaction_commit_changes *changes)
 {
 	struct dovewarden_txn *txn = _txn;
 	struct dovewarden_message *msg;
-	struct dovewarden_message_box box;
 	struct seq_range_iter iter;
 	struct mailbox_status status;
 	unsigned int n = 0;
@@ -197,8 +213,10 @@ void dovewarden_txn_commit(void *_txn,
 		dovewarden_txn_free(txn);
 		return;
 	}
-	box.name = mailbox_get_vname(txn->box);
-	box.guid = dovewarden_mailbox_guid(txn->box);
+	txn->committed_box.name = p_strdup(txn->pool,
+					   mailbox_get_vname(txn->box));
+	txn->committed_box.guid = p_strdup(txn->pool,
+					   dovewarden_mailbox_guid(txn->box));
 	mailbox_get_open_status(txn->box, STATUS_UIDVALIDITY, &status);
 	seq_range_array_iter_init(&iter, &changes->saved_uids);
 	array_foreach_modifiable(&txn->messages, msg) {
@@ -209,11 +227,9 @@ void dovewarden_txn_commit(void *_txn,
 		} else {
 			msg->uidvalidity = status.uidvalidity;
 		}
-		dovewarden_message_send(msg, txn->duser, txn->origin, &box,
-					txn->save_type);
 	}
-	dovewarden_event_end(txn->duser);
-	dovewarden_txn_free(txn);
+	i_zero(&dovewarden_move_source);
+	dovewarden_defer(dovewarden_txn_send, txn);
 }
 
 void dovewarden_txn_rollback(void *_txn)
