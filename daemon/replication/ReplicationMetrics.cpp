@@ -72,6 +72,18 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
       m_users(gauge(registry, "dovewarden_replication_users",
                     "Users the store knows")) {
   m_doveadm_up.Set(1);
+  for (const char *kind : {"fast", "full"}) {
+    for (const char *result : {"ok", "failed"})
+      m_syncs.Add({{"kind", kind}, {"result", result}});
+  }
+  for (const char *command : k_doveadm_commands) {
+    for (const char *result : k_doveadm_results)
+      m_doveadm.Add({{"command", command}, {"result", result}});
+  }
+  for (const char *operation : k_store_operations)
+    m_store_errors.Add({{"operation", operation}});
+  for (const char *result : {"ok", "failed"})
+    m_sweeps.Add({{"result", result}});
   auto &events = BuildCounter()
                      .Name("dovewarden_replication_events_total")
                      .Help("Events seen by replication, by source and the "
