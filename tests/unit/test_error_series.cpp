@@ -98,6 +98,9 @@ BOOST_AUTO_TEST_CASE(every_store_error_sync_and_sweep_result_exists) {
     for (const char *result : {"ok", "failed"})
       started.expect_zero(series("dovewarden_replication_syncs_total",
                                  {{"kind", kind}, {"result", result}}));
+    started.expect_zero(
+        series("dovewarden_replication_sync_duration_seconds_count",
+               {{"kind", kind}}));
   }
   for (const char *result : {"ok", "failed"})
     started.expect_zero(
