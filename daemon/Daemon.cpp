@@ -355,6 +355,8 @@ util::HttpListener::DropCounter Daemon::drop_counter(const char *listener) {
                            "a limit, by listener and reason")
                      .Register(m_metrics->registry());
   auto &family = *m_dropped;
+  for (const char *reason : util::HttpListener::k_drop_reasons)
+    family.Add({{"listener", listener}, {"reason", reason}});
   return [&family, listener](std::string_view reason) {
     family.Add({{"listener", listener}, {"reason", std::string(reason)}})
         .Increment();

@@ -4,6 +4,7 @@
 
 #include <tl/expected.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -59,6 +60,12 @@ enum class Reject {
   too_large,       // more than k_max_message_bytes
   duplicate_key,   // a key twice ("v" and "type" included)
 };
+
+// Every reason, for the metrics that count each from 0.
+inline constexpr std::array<Reject, 8> k_rejects{
+    Reject::not_msgpack, Reject::not_a_map,       Reject::bad_key,
+    Reject::no_version,  Reject::unknown_version, Reject::no_type,
+    Reject::too_large,   Reject::duplicate_key};
 
 // Returns a short snake_case name for reason, usable as a metric label.
 const char *reject_name(Reject reason);

@@ -5,14 +5,25 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <array>
 #include <type_traits>
 
 namespace dovewarden::metrics {
 
 namespace {
 
-// svc comes from the plugin: imap, lmtp, pop3, lda, doveadm, ...
+// svc comes from the plugin: the usual services, whose events_lost and
+// seq_resets series exist from the start, at 0, and up to k_max_services
+// others
+constexpr std::array<std::string_view, 5> k_usual_services{
+    "imap", "lmtp", "pop3", "lda", "doveadm"};
 constexpr std::size_t k_max_services = 16;
+
+bool is_usual_service(std::string_view svc) {
+  return std::find(k_usual_services.begin(), k_usual_services.end(), svc) !=
+         k_usual_services.end();
+}
 // a type outside the catalogue is labelled "other"
 constexpr std::size_t k_max_unknown_types = 0;
 // (source, type as sent) pairs remembered for event_received()
@@ -71,7 +82,12 @@ Metrics::Metrics()
           *m_registry, "dovewarden_bus_queue_capacity",
           "Size of a subscriber's queue")),
       m_types(k_max_unknown_types, core::is_catalogue_type),
-      m_services(k_max_services) {
+      m_services(k_max_services, is_usual_service) {
+  for (const auto svc : k_usual_services) {
+    const prometheus::Labels labels{{"svc", m_services.admit(svc)}};
+    counter(m_lost, labels);
+    counter(m_seq_resets, labels);
+  }
   family<prometheus::Gauge>(*m_registry, "dovewarden_up",
                             "1 while dovewardend runs")
       .Add({})
@@ -133,6 +149,17 @@ void Metrics::peer_refused(std::string_view source, std::string_view reason) {
   counter(m_refused,
           {{"source", std::string(source)}, {"reason", std::string(reason)}})
       .Increment();
+}
+
+void Metrics::expect_rejection(std::string_view source,
+                               std::string_view reason) {
+  counter(m_rejected,
+          {{"source", std::string(source)}, {"reason", std::string(reason)}});
+}
+
+void Metrics::expect_refusal(std::string_view source, std::string_view reason) {
+  counter(m_refused,
+          {{"source", std::string(source)}, {"reason", std::string(reason)}});
 }
 
 void Metrics::events_lost(std::string_view svc, std::uint64_t count) {

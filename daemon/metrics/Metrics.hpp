@@ -43,6 +43,10 @@ public:
   // Counts a peer source refused to take events from; reason is one of a
   // few fixed names.
   void peer_refused(std::string_view source, std::string_view reason);
+  // Make the series of a rejection or refusal a source can count, at 0, so
+  // that an alert on its increase sees the first one.
+  void expect_rejection(std::string_view source, std::string_view reason);
+  void expect_refusal(std::string_view source, std::string_view reason);
   void events_lost(std::string_view svc, std::uint64_t count);
   // Counts a seq no real process sends (LossDetector's reset).
   void seq_reset(std::string_view svc);

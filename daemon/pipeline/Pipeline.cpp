@@ -57,6 +57,11 @@ void Pipeline::reject(std::string_view source, std::string_view reason) {
   m_metrics.event_rejected(source, reason);
 }
 
+void Pipeline::expect_rejection(std::string_view source,
+                                std::string_view reason) {
+  m_metrics.expect_rejection(source, reason);
+}
+
 std::optional<core::Event> Pipeline::check_loss(const core::Event &event) {
   const auto inst = event.message.str("inst");
   const auto seq = core::unsigned_field(event.message, "seq");

@@ -39,6 +39,8 @@ public:
   void reject(std::string_view source, wire::Reject reason);
   // Counts a message source rejected for reason, a short snake_case name.
   void reject(std::string_view source, std::string_view reason);
+  // Makes the count of source's rejections for reason, at 0.
+  void expect_rejection(std::string_view source, std::string_view reason);
 
 private:
   // Returns the events.lost that event reveals (counted), or nothing. An

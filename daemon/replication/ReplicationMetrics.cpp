@@ -15,6 +15,9 @@ prometheus::Gauge &gauge(prometheus::Registry &registry, const char *name,
   return BuildGauge().Name(name).Help(help).Register(registry).Add({});
 }
 
+const prometheus::Histogram::BucketBoundaries k_sync_buckets{
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+
 // sources, results and operations are words of this code, never of the wire
 std::string label(std::string_view value) { return std::string(value); }
 
@@ -72,6 +75,19 @@ ReplicationMetrics::ReplicationMetrics(prometheus::Registry &registry)
       m_users(gauge(registry, "dovewarden_replication_users",
                     "Users the store knows")) {
   m_doveadm_up.Set(1);
+  for (const char *kind : {"fast", "full"}) {
+    for (const char *result : {"ok", "failed"})
+      m_syncs.Add({{"kind", kind}, {"result", result}});
+    m_sync_seconds.Add({{"kind", kind}}, k_sync_buckets);
+  }
+  for (const char *command : k_doveadm_commands) {
+    for (const char *result : k_doveadm_results)
+      m_doveadm.Add({{"command", command}, {"result", result}});
+  }
+  for (const char *operation : k_store_operations)
+    m_store_errors.Add({{"operation", operation}});
+  for (const char *result : {"ok", "failed"})
+    m_sweeps.Add({{"result", result}});
   auto &events = BuildCounter()
                      .Name("dovewarden_replication_events_total")
                      .Help("Events seen by replication, by source and the "
@@ -110,9 +126,7 @@ void ReplicationMetrics::event(std::string_view source,
 void ReplicationMetrics::sync(bool full, bool ok, double seconds) {
   const char *kind = full ? "full" : "fast";
   m_syncs.Add({{"kind", kind}, {"result", ok ? "ok" : "failed"}}).Increment();
-  static const prometheus::Histogram::BucketBoundaries k_buckets{
-      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
-  m_sync_seconds.Add({{"kind", kind}}, k_buckets).Observe(seconds);
+  m_sync_seconds.Add({{"kind", kind}}, k_sync_buckets).Observe(seconds);
 }
 
 void ReplicationMetrics::doveadm_request(std::string_view command,

@@ -22,6 +22,17 @@ namespace dovewarden::replication {
 // label has a fixed set of values; none carries a user. Thread-safe.
 class ReplicationMetrics {
 public:
+  // The values of the labels of the error and outcome counters: each
+  // series exists from the start, at 0, so that an alert sees the first
+  // error.
+  static constexpr std::array<const char *, 10> k_store_operations{
+      "claim",         "enqueue", "fail",  "lease_owners", "release",
+      "release_owner", "remove",  "renew", "status",       "succeed"};
+  static constexpr std::array<const char *, 2> k_doveadm_commands{"sync",
+                                                                  "user"};
+  static constexpr std::array<const char *, 6> k_doveadm_results{
+      "ok", "unreachable", "temporary", "no_such_user", "auth", "protocol"};
+
   explicit ReplicationMetrics(prometheus::Registry &registry);
   ReplicationMetrics(const ReplicationMetrics &) = delete;
   ReplicationMetrics &operator=(const ReplicationMetrics &) = delete;
@@ -35,6 +46,7 @@ public:
   void doveadm_up(bool up);
   // A sync skipped because the userdb says noreplicate.
   void noreplicate_skip();
+  // operation: one of k_store_operations.
   void store_error(std::string_view operation);
   void sweep(bool ok, double seconds, std::size_t users);
   void uidvalidity_changed();

@@ -4,6 +4,7 @@
 
 #include <tl/expected.hpp>
 
+#include <array>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -36,6 +37,11 @@ public:
     bad_number,    // a number outside a double's range (1e400)
     duplicate_key, // one object has a key twice
   };
+  // Every reason, for the metrics that count each from 0.
+  static constexpr std::array<Reject, 8> k_rejects{
+      Reject::not_json,      Reject::truncated,    Reject::not_an_object,
+      Reject::no_event_name, Reject::no_user,      Reject::bad_time,
+      Reject::bad_number,    Reject::duplicate_key};
   struct Error {
     Reject reason;
     std::string message; // one line for the HTTP answer and the debug log

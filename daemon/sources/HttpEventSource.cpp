@@ -6,6 +6,7 @@
 #include "util/Fatal.hpp"
 #include "util/Logger.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 
@@ -16,6 +17,9 @@ namespace {
 constexpr const char *k_path = "/events";
 constexpr const char *k_text = "text/plain";
 constexpr auto k_log_interval = std::chrono::minutes(1);
+// what reject() and refuse() count besides ExporterEvent's reasons
+constexpr std::array<const char *, 4> k_own_rejects{
+    "too_large", "unreadable", "forbidden", "unauthorized"};
 
 void answer(util::HttpResponse &response, int status, const std::string &line) {
   response.status = status;
@@ -38,6 +42,10 @@ HttpEventSource::HttpEventSource(Options options, pipeline::Pipeline &pipeline,
       m_listener("http", m_options.address, source_limits(m_options)),
       m_rejects("http"), m_store_failures(k_log_interval),
       m_refusals(k_log_interval) {
+  for (const auto reason : ExporterEvent::k_rejects)
+    m_pipeline.expect_rejection(name(), ExporterEvent::reject_name(reason));
+  for (const char *reason : k_own_rejects)
+    m_pipeline.expect_rejection(name(), reason);
   add_routes();
 }
 

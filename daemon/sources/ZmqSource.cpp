@@ -33,6 +33,9 @@ constexpr const char *k_ipc_prefix = "ipc://";
 constexpr std::int64_t k_transport_max_bytes = std::int64_t{16} << 20;
 constexpr const char *k_zap_domain = "dovewarden";
 constexpr auto k_refusal_log_interval = std::chrono::minutes(1);
+// why judge() refuses a peer
+constexpr std::array<const char *, 3> k_refusals{
+    "unknown_key", "no_credentials", "not_allowed"};
 
 // how long a recv waits before looking at m_stopping again
 constexpr int k_poll_millis = 100;
@@ -78,7 +81,12 @@ ZmqSource::ZmqSource(Options options, pipeline::Pipeline &pipeline,
       m_on_failure(std::move(on_failure)), m_context(1),
       m_socket(m_context, zmq::socket_type::pull),
       m_refusal_log(k_refusal_log_interval),
-      m_ipc(m_options.endpoint.rfind(k_ipc_prefix, 0) == 0) {}
+      m_ipc(m_options.endpoint.rfind(k_ipc_prefix, 0) == 0) {
+  for (const auto reason : wire::k_rejects)
+    m_pipeline.expect_rejection(name(), wire::reject_name(reason));
+  for (const char *reason : k_refusals)
+    m_metrics.expect_refusal(name(), reason);
+}
 
 ZmqSource::~ZmqSource() { stop(); }
 

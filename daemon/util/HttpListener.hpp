@@ -6,6 +6,7 @@
 
 #include <tl/expected.hpp>
 
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -31,6 +32,9 @@ public:
   // "body_timeout", "header_too_large", "bad_request", "evicted_idle" or
   // "too_many_connections".
   using DropCounter = std::function<void(std::string_view reason)>;
+  static constexpr std::array<const char *, 6> k_drop_reasons{
+      "head_timeout", "body_timeout", "header_too_large",
+      "bad_request",  "evicted_idle", "too_many_connections"};
 
   HttpRouter &router() { return m_router; }
   // Calls count for each connection dropped; set it before start().
