@@ -11,6 +11,8 @@ DW_PACKAGES=(
 	redis-server redis-sentinel postgresql
 	python3 python3-zmq python3-msgpack curl jq procps
 	clang-format clang-tidy bear
+	# make check renders the man pages (scripts/check-reference)
+	groff-base man-db
 	# the libFuzzer harnesses (fuzz/): clang and its runtimes, libFuzzer among them
 	clang libclang-rt-14-dev
 )
