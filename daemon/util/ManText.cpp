@@ -30,8 +30,9 @@ std::string header(const std::string &title, int section,
   return ".TH " + title + " " + std::to_string(section) +
          " \"\" \"dovewarden\" \"" + manual +
          "\"\n"
-         // ragged right: long values cannot be spread over a justified line
-         ".ad l\n";
+         // ragged right, no hyphenation: long values cannot be spread over a
+         // justified line, and a name split in two cannot be copied
+         ".ad l\n.nh\n";
 }
 
 std::string escape(const std::string &text) {
