@@ -23,8 +23,6 @@ namespace {
 using util::ConfigError;
 using util::SettingValues;
 
-constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
-
 // dovewardend's own settings, around the features' (settings())
 const std::vector<util::Setting> k_intake_settings{
     {"DOVEWARDEN_STREAM", "--stream", "PATH", "",
@@ -192,6 +190,15 @@ void apply_file(const std::string &path, util::SettingValues &values,
 
 } // namespace
 
+const util::Setting k_config_file_setting{
+    "DOVEWARDEN_CONFIG",
+    "--config",
+    "FILE",
+    "",
+    "read settings from an env-style file",
+    "a file of `KEY=value` lines (`#` comments, `export` and quotes allowed) "
+    "for the settings that neither an option nor the environment gives"};
+
 std::vector<SettingGroup> setting_groups() {
   const auto joined =
       [](std::initializer_list<const std::vector<util::Setting> *> parts) {
@@ -248,10 +255,11 @@ std::optional<Config> Config::from_command_line(int argc,
     options[setting.env] = option;
   }
   std::string config_flag;
+  const auto &file = k_config_file_setting;
   auto *config_option =
-      app.add_option("--config", config_flag,
-                     "read settings from an env-style file [default: none]")
-          ->option_text(std::string("FILE (env ") + k_config_env + ")");
+      app.add_option(file.flag, config_flag,
+                     std::string(file.help) + " [default: none]")
+          ->option_text(std::string(file.metavar) + " (env " + file.env + ")");
 
   try {
     app.parse(argc, argv);
@@ -283,7 +291,7 @@ std::optional<Config> Config::from_command_line(int argc,
   std::string config_file;
   if (config_option->count() > 0)
     config_file = config_flag;
-  else if (auto from_env = env(k_config_env))
+  else if (auto from_env = env(k_config_file_setting.env))
     config_file = std::move(*from_env);
   std::vector<std::string> warnings;
   if (!config_file.empty())

@@ -34,6 +34,9 @@ struct SettingGroup {
 // Every setting of dovewardend, in the order of --help.
 std::vector<SettingGroup> setting_groups();
 
+// --config: where the other settings may come from, so none of them.
+extern const util::Setting k_config_file_setting;
+
 // Everything dovewardend is told at start-up. Each setting is an environment
 // variable (DOVEWARDEN_*) with a command-line flag of the same name
 // (--zmq-endpoint); a flag beats the environment, which beats the

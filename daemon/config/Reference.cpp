@@ -21,9 +21,13 @@ std::string code(const std::string &text) {
 void write_table(std::ostream &out,
                  const std::vector<util::Setting> &settings) {
   out << "| variable | flag | default | meaning |\n|---|---|---|---|\n";
-  for (const auto &setting : settings)
-    out << "| " << code(setting.env) << " | " << code(setting.flag) << " | "
-        << code(setting.fallback) << " | " << details(setting) << " |\n";
+  for (const auto &setting : settings) {
+    out << "|";
+    for (const auto &cell : {code(setting.env), code(setting.flag),
+                             code(setting.fallback), details(setting)})
+      out << (cell.empty() ? " " : " " + cell + " ") << "|";
+    out << "\n";
+  }
 }
 
 void write_option(std::ostream &out, const util::Setting &setting) {
@@ -64,10 +68,8 @@ std::string daemon_man_page() {
              "Durations take a unit: `500ms`, `5s`, `1m`, `1h`, `1d`.")
       << "\n.SH OPTIONS\n"
          ".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nprint the options and exit.\n"
-         ".TP\n\\fB\\-\\-version\\fR\nprint the version and exit.\n"
-         ".TP\n\\fB\\-\\-config\\fR \\fIFILE\\fR\n"
-         "read settings from an env-style file.\n"
-         "Environment: \\fBDOVEWARDEN_CONFIG\\fR.\n";
+         ".TP\n\\fB\\-\\-version\\fR\nprint the version and exit.\n";
+  write_option(out, k_config_file_setting);
   for (const auto &group : setting_groups()) {
     out << ".SS " << util::man::escape(group.title) << "\n";
     for (const auto &setting : group.settings)

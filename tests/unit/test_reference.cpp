@@ -43,17 +43,22 @@ BOOST_AUTO_TEST_CASE(help_man_page_and_reference_list_the_same_settings) {
   const auto page = config::daemon_man_page();
   const auto reference =
       config::fill_configuration_reference(page_with_every_group(""));
+  const auto in_help_and_man_page = [&](const dovewarden::util::Setting &s) {
+    BOOST_TEST_CONTEXT(s.env) {
+      BOOST_TEST(help.find(std::string(s.flag) + " " + s.metavar + " (env " +
+                           s.env + ")") != std::string::npos);
+      BOOST_TEST(page.find("\\fB" + man::escape(s.flag) + "\\fR \\fI" +
+                           man::escape(s.metavar) + "\\fR\n") !=
+                 std::string::npos);
+      BOOST_TEST(page.find("Environment: \\fB" + man::escape(s.env)) !=
+                 std::string::npos);
+    }
+  };
+  in_help_and_man_page(config::k_config_file_setting);
   for (const auto &group : config::setting_groups()) {
     for (const auto &setting : group.settings) {
+      in_help_and_man_page(setting);
       BOOST_TEST_CONTEXT(setting.env) {
-        BOOST_TEST(help.find(std::string(setting.flag) + " " + setting.metavar +
-                             " (env " + setting.env + ")") !=
-                   std::string::npos);
-        BOOST_TEST(page.find("\\fB" + man::escape(setting.flag) + "\\fR \\fI" +
-                             man::escape(setting.metavar) + "\\fR\n") !=
-                   std::string::npos);
-        BOOST_TEST(page.find("Environment: \\fB" + man::escape(setting.env)) !=
-                   std::string::npos);
         BOOST_TEST(reference.find(std::string("| `") + setting.env + "` | `" +
                                   setting.flag + "` |") != std::string::npos);
       }
