@@ -1,12 +1,9 @@
 // dovewarden: the operator's command for dovewardend's admin API, in the
 // manner of doveadm replicator.
 #include "AdminClient.hpp"
-#include "AuditCommand.hpp"
+#include "CommandLine.hpp"
 #include "Format.hpp"
-#include "Settings.hpp"
-#include "WebhookCommand.hpp"
 #include "dovewarden-config.h"
-#include "store/Priority.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -18,15 +15,6 @@ namespace cli = dovewarden::cli;
 using nlohmann::json;
 
 namespace {
-
-struct Command {
-  bool json_output = false;
-  cli::Settings::Sources sources;
-  std::string mask;
-  std::string user;
-  bool full = false;
-  std::string priority = "low"; // doveadm replicator replicate's default
-};
 
 int fail(const cli::Failure &failure) {
   std::cerr << "dovewarden: " << failure.message << "\n";
@@ -44,7 +32,7 @@ std::int64_t unix_now() {
       .count();
 }
 
-int status(cli::AdminClient &client, const Command &command) {
+int status(cli::AdminClient &client, const cli::Command &command) {
   const auto answer = command.mask.empty()
                           ? client.get("/v1/replication/status")
                           : client.get("/v1/replication/users?mask=" +
@@ -60,7 +48,7 @@ int status(cli::AdminClient &client, const Command &command) {
   return cli::k_exit_ok;
 }
 
-int replicate(cli::AdminClient &client, const Command &command) {
+int replicate(cli::AdminClient &client, const cli::Command &command) {
   const auto answer = client.post("/v1/replication/replicate",
                                   json{{"mask", command.mask},
                                        {"full", command.full},
@@ -75,7 +63,7 @@ int replicate(cli::AdminClient &client, const Command &command) {
   return cli::k_exit_ok;
 }
 
-int remove(cli::AdminClient &client, const Command &command) {
+int remove(cli::AdminClient &client, const cli::Command &command) {
   const auto answer = client.remove("/v1/replication/users/" +
                                     cli::AdminClient::escape(command.user));
   if (!answer)
@@ -86,7 +74,7 @@ int remove(cli::AdminClient &client, const Command &command) {
 }
 
 int audit(const cli::AuditCommand &audit_command, cli::AdminClient *client,
-          const Command &command) {
+          const cli::Command &command) {
   try {
     const auto exit_code =
         audit_command.run(client, command.json_output, std::cout);
@@ -107,45 +95,11 @@ std::optional<std::string> process_env(const char *name) {
 }
 
 int run(int argc, char **argv) {
-  CLI::App app("dovewarden: the replication queue, the webhook endpoints "
-               "and the audit log of dovewardend, through its admin API",
-               "dovewarden");
-  app.set_version_flag("--version", PACKAGE_VERSION);
-  app.require_subcommand(1);
-  app.fallthrough();
-  Command command;
-  app.add_flag("--json", command.json_output, "print the API's JSON answer");
-  app.add_option("--addr", command.sources.addr_flag,
-                 "the admin API's HOST:PORT (env DOVEWARDEN_ADMIN_ADDR, "
-                 "default 127.0.0.1:9091)")
-      ->type_name("HOST:PORT");
-  app.add_option("--config", command.sources.config_flag,
-                 "dovewardend's KEY=value settings file (env "
-                 "DOVEWARDEN_CONFIG, default /etc/default/dovewardend)")
-      ->type_name("FILE");
-
-  auto *status_command =
-      app.add_subcommand("status", "show the queue, or the users MASK matches");
-  status_command->add_option("MASK", command.mask, "user mask (* and ?)");
-  auto *replicate_command =
-      app.add_subcommand("replicate", "queue a sync of the users MASK matches");
-  replicate_command->add_flag("-f,--full", command.full, "a full sync");
-  replicate_command
-      ->add_option("-p,--priority", command.priority,
-                   "none, low, high or sync (default low)")
-      ->type_name("PRIO")
-      ->check([](const std::string &text) {
-        return dovewarden::store::parse_priority(text)
-                   ? std::string()
-                   : "expected none, low, high or sync";
-      });
-  replicate_command->add_option("MASK", command.mask, "user mask (* and ?)")
-      ->required();
-  auto *remove_command = app.add_subcommand(
-      "remove", "forget a user: its queue entry and sync record");
-  remove_command->add_option("USER", command.user, "user name")->required();
-  const cli::WebhookCommand webhook_command(app);
-  const cli::AuditCommand audit_command(app);
+  cli::CommandLine line;
+  auto &app = line.app;
+  const auto &command = line.command;
+  const auto &webhook_command = line.webhook;
+  const auto &audit_command = line.audit;
 
   try {
     app.parse(argc, argv);
@@ -166,9 +120,9 @@ int run(int argc, char **argv) {
     return fail(settings.error());
   cli::AdminClient client(*settings);
   try {
-    if (status_command->parsed())
+    if (line.status->parsed())
       return status(client, command);
-    if (replicate_command->parsed())
+    if (line.replicate->parsed())
       return replicate(client, command);
     if (webhook_command.chosen()) {
       const auto output = webhook_command.run(client, command.json_output);

@@ -13,6 +13,8 @@ DW_PACKAGES=(
 	clang-format clang-tidy bear
 	# promtool, for the alert rules in contrib/prometheus and their tests
 	prometheus
+	# make check renders the man pages (scripts/check-reference)
+	groff-base man-db
 	# the libFuzzer harnesses (fuzz/): clang and its runtimes, libFuzzer among them
 	clang libclang-rt-14-dev
 )

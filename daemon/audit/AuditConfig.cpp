@@ -52,34 +52,60 @@ std::string AuditConfig::dsn_text() const {
 const std::vector<util::Setting> &AuditConfig::settings() {
   static const std::vector<util::Setting> settings{
       {"DOVEWARDEN_AUDIT", "--audit", "on|off", "on",
-       "keep the audit log of who did what to which mailbox"},
+       "keep the audit log of who did what to which mailbox",
+       "`on` or `off` (also `true`/`false`, `yes`/`no`)"},
       {"DOVEWARDEN_AUDIT_DSN", "--audit-dsn", "DSN", "",
        "PostgreSQL connection string of the audit log; empty: SQLite "
-       "STORE_PATH/audit.sqlite"},
+       "STORE_PATH/audit.sqlite",
+       "a libpq connection string (`host=db dbname=audit user=dw password=…` "
+       "or `postgresql://…`): the records go to PostgreSQL, where several "
+       "daemons may share one database, each with its own chain; empty: "
+       "SQLite, `$DOVEWARDEN_STORE_PATH/audit.sqlite`. Logs show it with the "
+       "password as `***`"},
       {"DOVEWARDEN_AUDIT_ORIGIN", "--audit-origin", "NAME", "",
        "the audit chain's name in its checkpoints; empty: "
-       "HOST/dovewarden/audit"},
+       "HOST/dovewarden/audit",
+       "the chain's name, the first line of each checkpoint; no white space, "
+       "no `+`; empty: `HOST/dovewarden/audit`"},
       {"DOVEWARDEN_AUDIT_KEY_FILE", "--audit-key-file", "PATH", "",
        "Ed25519 key signing the checkpoints (public key in PATH.pub); empty: "
-       "STORE_PATH/audit.key, made if absent"},
+       "STORE_PATH/audit.key, made if absent",
+       "the Ed25519 private key (PEM) that signs the checkpoints, readable by "
+       "the daemon alone; made (0600) if absent, with its public verifier key "
+       "beside it in `PATH.pub`; empty: `$DOVEWARDEN_STORE_PATH/audit.key`"},
       {"DOVEWARDEN_AUDIT_EVENTS", "--audit-events", "GLOBS", k_default_events,
-       "comma-separated event-type globs the audit log records"},
+       "comma-separated event-type globs the audit log records",
+       "comma-separated globs of the event types recorded"},
       {"DOVEWARDEN_AUDIT_READS", "--audit-reads", "BOOL", "no",
-       "also record each message a client opens (message.open)"},
+       "also record each message a client opens (message.open)",
+       "also record each message a client opened (`message.open`); off for "
+       "volume"},
       {"DOVEWARDEN_AUDIT_BATCH_MAX", "--audit-batch-max", "COUNT", "1000",
-       "write the audit records once this many are waiting"},
+       "write the audit records once this many are waiting",
+       "records written in one transaction at most; a batch is written once "
+       "this many wait (1 to 100000)"},
       {"DOVEWARDEN_AUDIT_BATCH_INTERVAL", "--audit-batch-interval", "DURATION",
-       "200ms", "write the audit records at least this often"},
+       "200ms", "write the audit records at least this often",
+       "…or this long after the last write, or as soon as no event waits; more "
+       "than `0s`"},
       {"DOVEWARDEN_AUDIT_CHECKPOINT_RECORDS", "--audit-checkpoint-records",
-       "COUNT", "10000", "sign a checkpoint after this many records"},
+       "COUNT", "10000", "sign a checkpoint after this many records",
+       "sign a checkpoint after this many records"},
       {"DOVEWARDEN_AUDIT_CHECKPOINT_INTERVAL", "--audit-checkpoint-interval",
        "DURATION", "60s",
-       "sign a checkpoint at least this often while records come"},
+       "sign a checkpoint at least this often while records come",
+       "…or this long after the last one, if records came since"},
       {"DOVEWARDEN_AUDIT_QUEUE", "--audit-queue", "COUNT", "100000",
        "events waiting for the audit log; beyond, dropped and recorded as a "
-       "gap"},
+       "gap",
+       "events waiting for the audit log on its own bus queue, and records "
+       "waiting while its store fails; beyond, the oldest are dropped "
+       "(`dovewarden_bus_dropped_total{subscriber=\"audit\"}`) and recorded as "
+       "a gap (`events.lost`)"},
       {"DOVEWARDEN_AUDIT_RETENTION_DAYS", "--audit-retention-days", "DAYS",
-       "90", "remove audit records older than this; 0: keep them for ever"},
+       "90", "remove audit records older than this; 0: keep them for ever",
+       "records older are removed once an hour (and at start), behind a signed "
+       "checkpoint that keeps `verify` passing; `0`: kept for ever"},
   };
   return settings;
 }

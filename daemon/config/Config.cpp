@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -22,49 +23,79 @@ namespace {
 using util::ConfigError;
 using util::SettingValues;
 
-constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
-
 // dovewardend's own settings, around the features' (settings())
 const std::vector<util::Setting> k_intake_settings{
     {"DOVEWARDEN_STREAM", "--stream", "PATH", "",
      "write events as JSON lines to PATH (appending) or - for stdout; empty: "
-     "off"},
+     "off",
+     "JSON lines to a file (appended) or `-` for stdout; empty: off"},
     {"DOVEWARDEN_STREAM_EVENTS", "--stream-events", "GLOBS", "*",
-     "comma-separated event-type globs the stream carries, e.g. message.*"},
+     "comma-separated event-type globs the stream carries, e.g. message.*",
+     "comma-separated type globs the stream carries"},
     {"DOVEWARDEN_STREAM_FLUSH_INTERVAL", "--stream-flush-interval", "DURATION",
-     "200ms", "write the stream's batch at least this often"},
+     "200ms", "write the stream's batch at least this often",
+     "write the stream's batch at least this often"},
     {"DOVEWARDEN_STREAM_FLUSH_BYTES", "--stream-flush-bytes", "BYTES", "65536",
-     "write the stream's batch once it holds this many bytes"},
+     "write the stream's batch once it holds this many bytes",
+     "write the batch once it holds this many bytes"},
     {"DOVEWARDEN_STREAM_QUEUE", "--stream-queue", "EVENTS", "10000",
-     "events waiting for the stream's reader, at most"},
+     "events waiting for the stream's reader, at most",
+     "events waiting for the stream's reader, at most (1 to 10000000)"},
     {"DOVEWARDEN_STREAM_OVERFLOW", "--stream-overflow", "POLICY", "drop",
      "when the stream's queue is full: drop (and count) the event, or block "
-     "the intake, and with it replication and webhooks"},
+     "the intake, and with it replication and webhooks",
+     "when that queue is full: `drop` the event (counted and logged, see "
+     "below), or `block` the intake, and with it replication and webhooks, "
+     "until the reader catches up"},
     {"DOVEWARDEN_METRICS_ADDR", "--metrics-addr", "ADDR", "127.0.0.1:9090",
-     "HOST:PORT serving /metrics, /healthz and /readyz; empty: off"},
+     "HOST:PORT serving /metrics, /healthz and /readyz; empty: off",
+     "`/metrics`, `/healthz`, `/readyz`; `:PORT` means every interface; empty: "
+     "off"},
     {"DOVEWARDEN_HTTP_ADDR", "--http-addr", "ADDR", "127.0.0.1:8080",
      "HOST:PORT taking Dovecot's event_exporter JSON on POST /events; empty: "
-     "off"},
+     "off",
+     "`POST /events` for Dovecot's `event_exporter` JSON "
+     "(`docs/event-exporter.md`); `:PORT` means every interface; empty: off"},
     {"DOVEWARDEN_HTTP_MAX_BODY", "--http-max-body", "BYTES", "10485760",
-     "POST /events bodies larger are refused with 413"},
+     "POST /events bodies larger are refused with 413",
+     "bytes, 1024 to 1073741824; a `POST /events` body that is larger is "
+     "answered 413, and counted (`reason=\"too_large\"`)"},
     {"DOVEWARDEN_HTTP_TOKEN_FILE", "--http-token-file", "PATH", "",
-     "file holding a bearer token POST /events must present; empty: none"},
+     "file holding a bearer token POST /events must present; empty: none",
+     "a file whose first line is a bearer token that every `POST /events` must "
+     "present (`Authorization: Bearer TOKEN`, the scheme in any case); without "
+     "it the answer is 401, counted as `reason=\"unauthorized\"`. The token is "
+     "kept only as its SHA-256 digest, compared in constant time, and never "
+     "logged. Dovecot's `event_exporter` has no setting for such a header: for "
+     "it, use `DOVEWARDEN_HTTP_ALLOW_FROM`, or a proxy in front that adds the "
+     "token; empty: none"},
     {"DOVEWARDEN_HTTP_ALLOW_FROM", "--http-allow-from", "CIDRS", "",
      "networks POST /events takes events from, e.g. 127.0.0.1/32; empty: "
+     "any",
+     "comma-separated CIDRs or addresses, IPv4 or IPv6, that `POST /events` "
+     "takes events from; a peer outside them gets 403, counted as "
+     "`reason=\"forbidden\"`. With a token file too, both are needed; empty: "
      "any"},
 };
 const std::vector<util::Setting> k_admin_settings{
     {"DOVEWARDEN_ADMIN_ADDR", "--admin-addr", "ADDR", "127.0.0.1:9091",
-     "HOST:PORT of the admin API (dovewarden command); empty: off"},
+     "HOST:PORT of the admin API (dovewarden command); empty: off",
+     "where the admin API listens (plain HTTP: keep it on loopback); empty: "
+     "off"},
     {"DOVEWARDEN_ADMIN_TOKEN", "--admin-token", "SECRET", "",
-     "bearer token of the admin API; empty: DOVEWARDEN_ADMIN_TOKEN_FILE"},
+     "bearer token of the admin API; empty: DOVEWARDEN_ADMIN_TOKEN_FILE",
+     "the bearer token; empty: `DOVEWARDEN_ADMIN_TOKEN_FILE`"},
     {"DOVEWARDEN_ADMIN_TOKEN_FILE", "--admin-token-file", "PATH", "",
-     "file holding the token; empty: STORE_PATH/admin.token, made if absent"},
+     "file holding the token; empty: STORE_PATH/admin.token, made if absent",
+     "a file holding the token; empty: `$DOVEWARDEN_STORE_PATH/admin.token`, "
+     "generated if absent"},
 };
 const std::vector<util::Setting> k_logging_settings{
     {"DOVEWARDEN_LOG_LEVEL", "--log-level", "LEVEL", "info",
-     "debug, info, warn or error; logs go to stderr"},
+     "debug, info, warn or error; logs go to stderr",
+     "`debug`, `info`, `warn`, `error`; logs go to stderr"},
     {"DOVEWARDEN_SHUTDOWN_TIMEOUT", "--shutdown-timeout", "DURATION", "5s",
+     "how long SIGTERM may spend draining before exiting anyway",
      "how long SIGTERM may spend draining before exiting anyway"},
 };
 
@@ -72,12 +103,8 @@ const std::vector<util::Setting> k_logging_settings{
 // it, in this order
 std::vector<util::Setting> all_settings() {
   std::vector<util::Setting> all;
-  for (const auto *part :
-       {&sources::ZmqConfig::settings(), &k_intake_settings,
-        &replication::ReplicationConfig::settings(), &k_admin_settings,
-        &webhook::WebhookConfig::settings(), &audit::AuditConfig::settings(),
-        &util::HttpLimits::settings(), &k_logging_settings})
-    all.insert(all.end(), part->begin(), part->end());
+  for (const auto &group : setting_groups())
+    all.insert(all.end(), group.settings.begin(), group.settings.end());
   return all;
 }
 
@@ -163,6 +190,36 @@ void apply_file(const std::string &path, util::SettingValues &values,
 
 } // namespace
 
+const util::Setting k_config_file_setting{
+    "DOVEWARDEN_CONFIG",
+    "--config",
+    "FILE",
+    "",
+    "read settings from an env-style file",
+    "a file of `KEY=value` lines (`#` comments, `export` and quotes allowed) "
+    "for the settings that neither an option nor the environment gives"};
+
+std::vector<SettingGroup> setting_groups() {
+  const auto joined =
+      [](std::initializer_list<const std::vector<util::Setting> *> parts) {
+        std::vector<util::Setting> all;
+        for (const auto *part : parts)
+          all.insert(all.end(), part->begin(), part->end());
+        return all;
+      };
+  return {
+      {"daemon", "Events in and out",
+       joined({&sources::ZmqConfig::settings(), &k_intake_settings,
+               &k_logging_settings})},
+      {"replication", "Replication",
+       replication::ReplicationConfig::settings()},
+      {"webhooks", "Webhooks", webhook::WebhookConfig::settings()},
+      {"audit", "The audit log", audit::AuditConfig::settings()},
+      {"admin", "The admin API", k_admin_settings},
+      {"listeners", "HTTP listeners", util::HttpLimits::settings()},
+  };
+}
+
 Config::EnvLookup Config::process_environment() {
   return [](const char *name) -> std::optional<std::string> {
     const char *value = std::getenv(name);
@@ -198,10 +255,11 @@ std::optional<Config> Config::from_command_line(int argc,
     options[setting.env] = option;
   }
   std::string config_flag;
+  const auto &file = k_config_file_setting;
   auto *config_option =
-      app.add_option("--config", config_flag,
-                     "read settings from an env-style file [default: none]")
-          ->option_text(std::string("FILE (env ") + k_config_env + ")");
+      app.add_option(file.flag, config_flag,
+                     std::string(file.help) + " [default: none]")
+          ->option_text(std::string(file.metavar) + " (env " + file.env + ")");
 
   try {
     app.parse(argc, argv);
@@ -233,7 +291,7 @@ std::optional<Config> Config::from_command_line(int argc,
   std::string config_file;
   if (config_option->count() > 0)
     config_file = config_flag;
-  else if (auto from_env = env(k_config_env))
+  else if (auto from_env = env(k_config_file_setting.env))
     config_file = std::move(*from_env);
   std::vector<std::string> warnings;
   if (!config_file.empty())

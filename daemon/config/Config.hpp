@@ -8,6 +8,7 @@
 #include "util/ListenAddress.hpp"
 #include "util/Logger.hpp"
 #include "util/NetworkList.hpp"
+#include "util/SettingValues.hpp"
 #include "webhook/WebhookConfig.hpp"
 
 #include <sys/types.h>
@@ -21,6 +22,20 @@
 #include <vector>
 
 namespace dovewarden::config {
+
+// A part of dovewardend's settings, as --help, the man page and the
+// configuration reference list them.
+struct SettingGroup {
+  const char *name;  // names its table in docs/configuration.md
+  const char *title; // its heading in the man page
+  std::vector<util::Setting> settings;
+};
+
+// Every setting of dovewardend, in the order of --help.
+std::vector<SettingGroup> setting_groups();
+
+// --config: where the other settings may come from, so none of them.
+extern const util::Setting k_config_file_setting;
 
 // Everything dovewardend is told at start-up. Each setting is an environment
 // variable (DOVEWARDEN_*) with a command-line flag of the same name

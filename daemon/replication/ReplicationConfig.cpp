@@ -142,66 +142,109 @@ const std::vector<util::Setting> &ReplicationConfig::settings() {
       {"DOVEWARDEN_DOVEADM_URL", "--doveadm-url", "URL", "",
        "doveadm on this server: its HTTP API (http://127.0.0.1:8081) or its "
        "server socket (unix:/run/dovecot/doveadm-server, tcp:HOST:PORT); "
-       "empty: no replication"},
+       "empty: no replication",
+       "this server's doveadm: its HTTP API, `http://HOST:PORT` (or "
+       "`https://`), e.g. `http://127.0.0.1:8081`, no credentials in it; or "
+       "its own protocol, `unix:/run/dovecot/doveadm-server` or "
+       "`tcp:HOST:PORT` (`docs/replication.md`); empty: off"},
       {"DOVEWARDEN_DOVEADM_PASSWORD", "--doveadm-password", "SECRET", "",
-       "doveadm_password (HTTP API, tcp:, a unix: socket not of mode 0600)"},
+       "doveadm_password (HTTP API, tcp:, a unix: socket not of mode 0600)",
+       "Dovecot's `doveadm_password` (Basic auth as `doveadm`; required for "
+       "`tcp:`, not needed on a mode 0600 `unix:` socket)"},
       {"DOVEWARDEN_DOVEADM_API_KEY", "--doveadm-api-key", "SECRET", "",
-       "doveadm_api_key, instead of the password"},
+       "doveadm_api_key, instead of the password",
+       "Dovecot's `doveadm_api_key`, instead of the password, HTTP API only; "
+       "there exactly one of the two"},
       {"DOVEWARDEN_DOVEADM_DEST", "--doveadm-dest", "DEST", "",
-       "where dsync replicates to, e.g. tcp:replica.example.com:12345"},
+       "where dsync replicates to, e.g. tcp:replica.example.com:12345",
+       "dsync's destination, e.g. `tcp:replica.example.com:12345`; required "
+       "with `DOVEWARDEN_DOVEADM_URL`"},
       {"DOVEWARDEN_DOVEADM_DEST_FROM_USERDB", "--doveadm-dest-from-userdb",
        "BOOL", "false",
        "replicate each user to its userdb field mail_replica, as 2.3's sync -d "
-       "did; DOVEWARDEN_DOVEADM_DEST for users without one"},
+       "did; DOVEWARDEN_DOVEADM_DEST for users without one",
+       "replicate each user to its userdb field `mail_replica`, as Dovecot "
+       "2.3's `sync -d` did; users without one go to "
+       "`DOVEWARDEN_DOVEADM_DEST`"},
       {"DOVEWARDEN_DOVEADM_TIMEOUT", "--doveadm-timeout", "DURATION", "30m",
-       "the longest one doveadm request may take"},
+       "the longest one doveadm request may take",
+       "the longest one doveadm request (one sync) may take"},
       {"DOVEWARDEN_USERDB_CACHE_TTL", "--userdb-cache-ttl", "DURATION", "1m",
        "how long a user's userdb fields (noreplicate, mail_replica) are kept "
-       "before doveadm user is asked again; 0s: every sync asks"},
+       "before doveadm user is asked again; 0s: every sync asks",
+       "how long a user's userdb fields (`noreplicate`, `mail_replica`), read "
+       "with `doveadm user` before a sync, are kept; `0s`: read before every "
+       "sync"},
       {"DOVEWARDEN_USERDB_CACHE_SIZE", "--userdb-cache-size", "COUNT", "100000",
-       "users whose userdb fields are kept at most"},
+       "users whose userdb fields are kept at most",
+       "users whose userdb fields are kept at most (the oldest go first)"},
       {"DOVEWARDEN_REDIS_MODE", "--redis-mode", "MODE", "embedded",
        "replication store: embedded (SQLite; inmemory is the same) or external "
+       "(Redis)",
+       "the store: `embedded` (SQLite; `inmemory` is the same) or `external` "
        "(Redis)"},
       {"DOVEWARDEN_STORE_PATH", "--store-path", "DIR", "/var/lib/dovewarden",
-       "directory of the embedded store and the generated admin token"},
+       "directory of the embedded store and the generated admin token",
+       "directory of the embedded stores `replication.db` and `webhooks.db` "
+       "and of the generated admin token; made mode 0700 at start, its files "
+       "0600"},
       {"DOVEWARDEN_REDIS_ADDR", "--redis-addr", "HOST:PORT", "127.0.0.1:6379",
-       "Redis server of the external store"},
+       "Redis server of the external store",
+       "the Redis server of the external store, `HOST:PORT`"},
       {"DOVEWARDEN_REDIS_PASSWORD", "--redis-password", "SECRET", "",
-       "Redis AUTH password"},
+       "Redis AUTH password",
+       "Redis `AUTH` password (of the master and its replicas with Sentinel)"},
       {"DOVEWARDEN_REDIS_SENTINELS", "--redis-sentinels", "HOST:PORT,...", "",
        "Redis Sentinels to ask for the master of the external store, which "
-       "then follows failovers; empty: DOVEWARDEN_REDIS_ADDR"},
+       "then follows failovers; empty: DOVEWARDEN_REDIS_ADDR",
+       "Redis Sentinels to ask for the master, `HOST:PORT,HOST:PORT,...`; the "
+       "store then follows failovers and `DOVEWARDEN_REDIS_ADDR` is not used "
+       "(needs `DOVEWARDEN_REDIS_MODE=external`; see `docs/replication.md`)"},
       {"DOVEWARDEN_REDIS_SENTINEL_MASTER", "--redis-sentinel-master", "NAME",
-       "mymaster", "the master's name in the sentinels' configuration"},
+       "mymaster", "the master's name in the sentinels' configuration",
+       "the master's name in the sentinels' `sentinel monitor` line"},
       {"DOVEWARDEN_REDIS_SENTINEL_PASSWORD", "--redis-sentinel-password",
-       "SECRET", "", "the sentinels' own AUTH password, if they have one"},
+       "SECRET", "", "the sentinels' own AUTH password, if they have one",
+       "the sentinels' own `requirepass`, if they have one; keep it in the "
+       "environment or the configuration file rather than on the command line. "
+       "Never logged"},
       {"DOVEWARDEN_NAMESPACE", "--namespace", "NAME", "dovewarden",
-       "prefix of every Redis key; daemons sharing a queue use the same"},
+       "prefix of every Redis key; daemons sharing a queue use the same",
+       "prefix of every Redis key (webhooks' under `NAMESPACE:wh:`); daemons "
+       "sharing one queue use the same"},
       {"DOVEWARDEN_NUM_WORKERS", "--num-workers", "COUNT", "4",
-       "syncs run at once"},
+       "syncs run at once", "syncs run at once (1 to 1000)"},
       {"DOVEWARDEN_FULL_SYNC_INTERVAL", "--full-sync-interval", "DURATION",
-       "24h", "a user's sync is a full one if its last was longer ago"},
+       "24h", "a user's sync is a full one if its last was longer ago",
+       "a user's sync is a full one if its last full sync is older"},
       {"DOVEWARDEN_REPLICATION_RETRY_MIN", "--replication-retry-min",
-       "DURATION", "10s", "wait after a user's first failed sync"},
+       "DURATION", "10s", "wait after a user's first failed sync",
+       "wait after a user's first failed sync"},
       {"DOVEWARDEN_REPLICATION_RETRY_MAX", "--replication-retry-max",
-       "DURATION", "10m",
-       "longest wait between failed syncs (doubling, +-20%)"},
+       "DURATION", "10m", "longest wait between failed syncs (doubling, +-20%)",
+       "longest wait between failed syncs (doubling, ±20 %); not shorter than "
+       "the minimum"},
       {"DOVEWARDEN_REPLICATION_HIGH_EVENTS", "--replication-high-events",
        "TRIGGERS", Trigger::k_default_high,
        "events that queue their user at high priority; see "
-       "docs/replication.md"},
+       "docs/replication.md",
+       "comma-separated triggers that queue their user at `high`: type globs, "
+       "or `imap_command_finished:COMMAND`"},
       {"DOVEWARDEN_REPLICATION_LOW_EVENTS", "--replication-low-events",
        "TRIGGERS", Trigger::k_default_low,
-       "events that queue their user at low priority"},
+       "events that queue their user at low priority",
+       "triggers that queue their user at `low`"},
       {"DOVEWARDEN_BACKGROUND_REPLICATION_ENABLED",
        "--background-replication-enabled", "BOOL", "true",
-       "sweep all users (doveadm user '*') at start and every interval"},
+       "sweep all users (doveadm user '*') at start and every interval",
+       "sweep all users (`doveadm user '*'`) at start and every interval; "
+       "`true`/`yes`/`1` or `false`/`no`/`0`"},
       {"DOVEWARDEN_BACKGROUND_REPLICATION_INTERVAL",
        "--background-replication-interval", "DURATION", "1h",
-       "how often the sweep runs"},
+       "how often the sweep runs", "how often the sweep runs"},
       {"DOVEWARDEN_BACKGROUND_REPLICATION_THRESHOLD",
        "--background-replication-threshold", "DURATION", "24h",
+       "the sweep queues users not synced within this",
        "the sweep queues users not synced within this"},
   };
   return settings;

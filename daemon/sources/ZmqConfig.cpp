@@ -97,24 +97,44 @@ const std::vector<util::Setting> &ZmqConfig::settings() {
   static const std::vector<util::Setting> settings{
       {k_endpoint, "--zmq-endpoint", "ENDPOINT",
        "ipc:///run/dovewarden/events.sock",
-       "ZeroMQ endpoint the PULL socket binds: ipc://PATH or tcp://HOST:PORT"},
+       "ZeroMQ endpoint the PULL socket binds: ipc://PATH or tcp://HOST:PORT",
+       "the PULL socket: `ipc://PATH` or `tcp://HOST:PORT`"},
       {"DOVEWARDEN_ZMQ_SOCKET_MODE", "--zmq-socket-mode", "MODE", "0666",
-       "permissions of the ipc socket file, octal"},
+       "permissions of the ipc socket file, octal",
+       "permissions of the ipc socket file. With system users each user's own "
+       "uid writes, hence 0666; with virtual users prefer `0660` and the mail "
+       "uid's group below"},
       {k_socket_group, "--zmq-socket-group", "GROUP", "",
-       "group (name or gid) of the ipc socket file; empty keeps the daemon's"},
+       "group (name or gid) of the ipc socket file; empty keeps the daemon's",
+       "group of the ipc socket file, name or gid; empty: the daemon's"},
       {k_allow_uids, "--zmq-allow-uids", "UIDS", k_default_uids,
        "users (names, uids, ranges) whose processes may send on the ipc "
-       "socket; * for anyone"},
+       "socket; * for anyone",
+       "users whose processes may send on the ipc socket, judged by the "
+       "kernel's credentials of the connecting process: names, uids and "
+       "ranges, comma-separated; `*` for anyone. The default is what Debian's "
+       "Dovecot runs mail processes as (`docs/security.md`); with virtual "
+       "users, set the mail uid alone (`vmail`)"},
       {k_allow_gids, "--zmq-allow-gids", "GIDS", "",
        "groups (names, gids, ranges) whose processes may send on the ipc "
-       "socket too"},
+       "socket too",
+       "groups (names, gids, ranges) whose processes may send too; the "
+       "process's primary gid is compared"},
       {k_secret_key_file, "--zmq-curve-secret-key-file", "PATH", "",
        "file (mode 0600) with the daemon's CURVE secret key, Z85 or hex; "
-       "empty: no CURVE"},
+       "empty: no CURVE",
+       "a file whose first line is the daemon's CURVE secret key (64 hex "
+       "digits, or ZeroMQ's Z85, 40 characters); mode 0600: dovewardend "
+       "refuses one that its group or others may access. The log's start-up "
+       "line shows the matching public key, in hex, for "
+       "`dovewarden_curve_server_key`; empty: no CURVE"},
       {k_client_keys, "--zmq-curve-client-keys", "KEYS", "",
        "comma-separated CURVE public keys (Z85 or hex) of the plugins that may "
-       "send"},
+       "send",
+       "comma-separated CURVE public keys (hex or Z85) of the plugins that may "
+       "send; required with the secret key"},
       {"DOVEWARDEN_ZMQ_RCVHWM", "--zmq-rcvhwm", "COUNT", "100000",
+       "messages the PULL socket queues before senders find it full",
        "messages the PULL socket queues before senders find it full"},
   };
   return settings;

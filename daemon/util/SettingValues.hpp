@@ -13,13 +13,15 @@
 namespace dovewarden::util {
 
 // One setting of dovewardend: its environment variable, its command-line
-// flag, and what --help says of it.
+// flag, what --help says of it, and what the configuration reference and the
+// man page say (Markdown: `code` only; nothing: the help line).
 struct Setting {
   const char *env;
   const char *flag;
   const char *metavar;
   const char *fallback;
   const char *help;
+  const char *details = nullptr;
 };
 
 // The text each setting was given, by environment variable name, and the
