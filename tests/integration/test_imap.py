@@ -68,6 +68,32 @@ class ImapSessionTest(Checks):
                 unmatched.remove(ev)
         self.assertEqual([e["type"] for e in groups[-1][1]], ["user.logout"])
 
+    def test_pipelined_commands_keep_their_events_in_order(self):
+        """Commands that arrive together run in one go, and their events are
+        encoded after the replies: each command's events still come after
+        the command before it and before its own imap_command_finished."""
+        m = Imap(ENV.dovecot)
+        m.append("INBOX", make_message("pipelined")[0])
+        m.logout()
+        mark = ENV.stream.mark(quiet=0.4)
+        r = RawImap(ENV.dovecot)
+        _, reply = r.command("LOGIN alice secret")
+        self.assertTrue(reply.startswith("OK"), reply)
+        _, reply = r.command("SELECT INBOX")
+        self.assertTrue(reply.startswith("OK"), reply)
+        r.s.sendall(b"p1 STORE 1 +FLAGS ($Pipelined)\r\np2 NOOP\r\n"
+                    b"p3 STORE 1 -FLAGS ($Pipelined)\r\np4 LOGOUT\r\n")
+        while not r.readline().startswith("p4 "):
+            pass
+        r.close()
+        ENV.stream.wait_for(lambda e: e.get("type") == "user.logout", after=mark)
+        session = one_session(ENV.stream.settle()[mark:])
+        seqs = [e["seq"] for e in session]
+        self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))), "seq must have no gaps")
+        tail = [e.get("cmd_tag") or e["type"] for e in session
+                if e.get("cmd_tag", "").startswith("p") or e["type"] in ("flags.set", "flags.clear", "user.logout")]
+        self.assertEqual(tail, ["flags.set", "p1", "p2", "flags.clear", "p3", "p4", "user.logout"])
+
     def test_failed_commands_send_no_message_events(self):
         """SELECT of a missing mailbox reports NO; a rolled-back MULTIAPPEND sends nothing."""
         m = Imap(ENV.dovecot)
