@@ -1,15 +1,23 @@
 # Shared by scripts/demo and scripts/test: what dovewarden needs on Debian 12.
 # shellcheck shell=bash
 
-DW_PACKAGES=(
-	build-essential autoconf automake libtool pkg-config debhelper
+# What building dovewarden and running scripts/demo need.
+DW_BUILD_PACKAGES=(
+	build-essential autoconf automake libtool pkg-config
 	dovecot-core dovecot-imapd dovecot-lmtpd dovecot-pop3d dovecot-dev
 	libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libexpected-dev
 	libcli11-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
 	libboost-dev libboost-test-dev libsqlite3-dev libhiredis-dev libpq-dev libcurl4-openssl-dev libssl-dev
 	libjemalloc-dev
+	python3 procps
+)
+
+# What scripts/test needs besides.
+DW_PACKAGES=(
+	"${DW_BUILD_PACKAGES[@]}"
+	debhelper
 	redis-server redis-sentinel postgresql
-	python3 python3-zmq python3-msgpack curl jq procps
+	python3-zmq python3-msgpack curl jq
 	clang-format clang-tidy bear
 	# promtool, for the alert rules in contrib/prometheus and their tests
 	prometheus
@@ -68,6 +76,39 @@ dw_build() {
 		done
 	fi
 	make -j"$(nproc)"
+}
+
+# dw_build with its output in the file $1 and one line of progress on the
+# terminal instead: a first build prints hundreds of lines, and a failure
+# shows the end of the file.
+dw_build_with_progress() {
+	local log=$1 total built=0 line rc=0
+	shift
+	total=$(find shared plugin daemon cli -name '*.c' -o -name '*.cpp' | wc -l)
+	echo "building dovewarden (the plugin, dovewardend and dovewarden); its output goes to $log"
+	set +e
+	set -o pipefail
+	(set -e; dw_build "$@") 2>&1 | tee "$log" | while IFS= read -r line; do
+		case "$line" in
+		"  CC "* | "  CXX "*)
+			built=$((built + 1))
+			if [ -t 1 ]; then
+				printf '\r  compiled %d of about %d files' "$built" "$total"
+			elif [ $((built % 50)) -eq 0 ]; then
+				printf '  compiled %d of about %d files\n' "$built" "$total"
+			fi
+			;;
+		esac
+	done
+	rc=$?
+	set -e
+	[ -t 1 ] && printf '\n'
+	if [ "$rc" -ne 0 ]; then
+		tail -n 30 "$log" >&2
+		echo "the build failed; its whole output is in $log" >&2
+		return "$rc"
+	fi
+	echo "built"
 }
 
 # A copy of the tree as git knows it in $1, for a build configured otherwise
