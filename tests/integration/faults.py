@@ -220,11 +220,12 @@ class DiskFullTest(FaultCase):
             refusals = lambda: load.answers[500] + load.answers[503]  # noqa: E731
             full_mark = refusals()
             filler = os.path.join(store, "filler")
-            with open(filler, "wb") as f:
+            # unbuffered: a buffer left holding what ENOSPC refused would
+            # fail again when the file is closed
+            with open(filler, "wb", buffering=0) as f:
                 try:
                     while True:
                         f.write(b"\0" * 65536)
-                        f.flush()
                 except OSError:
                     pass  # ENOSPC: full
             wait_until(lambda: refusals() > full_mark, 10, what="intake to refuse events it cannot store")
