@@ -32,7 +32,7 @@ CLI::App &with_options(CLI::App &app, Command &command) {
   app.add_flag("--json", command.json_output, "print the API's JSON answer");
   app.add_option("--addr", command.sources.addr_flag,
                  "the admin API's HOST:PORT (env DOVEWARDEN_ADMIN_ADDR, "
-                 "default 127.0.0.1:9091)")
+                 "default 127.0.0.1:9961)")
       ->type_name("HOST:PORT");
   app.add_option("--config", command.sources.config_flag,
                  "dovewardend's KEY=value settings file (env "

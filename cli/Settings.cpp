@@ -16,7 +16,7 @@ using admin::AdminToken;
 constexpr const char *k_addr_env = "DOVEWARDEN_ADMIN_ADDR";
 constexpr const char *k_config_env = "DOVEWARDEN_CONFIG";
 constexpr const char *k_store_env = "DOVEWARDEN_STORE_PATH";
-constexpr const char *k_default_addr = "127.0.0.1:9091";
+constexpr const char *k_default_addr = "127.0.0.1:9961";
 
 tl::unexpected<Failure> failure(int exit_code, std::string message) {
   return tl::unexpected(Failure{exit_code, std::move(message)});

@@ -47,7 +47,7 @@ const std::vector<util::Setting> k_intake_settings{
      "when that queue is full: `drop` the event (counted and logged, see "
      "below), or `block` the intake, and with it replication and webhooks, "
      "until the reader catches up"},
-    {"DOVEWARDEN_METRICS_ADDR", "--metrics-addr", "ADDR", "127.0.0.1:9090",
+    {"DOVEWARDEN_METRICS_ADDR", "--metrics-addr", "ADDR", "127.0.0.1:9960",
      "HOST:PORT serving /metrics, /healthz and /readyz; empty: off",
      "`/metrics`, `/healthz`, `/readyz`; `:PORT` means every interface; empty: "
      "off"},
@@ -78,7 +78,7 @@ const std::vector<util::Setting> k_intake_settings{
      "any"},
 };
 const std::vector<util::Setting> k_admin_settings{
-    {"DOVEWARDEN_ADMIN_ADDR", "--admin-addr", "ADDR", "127.0.0.1:9091",
+    {"DOVEWARDEN_ADMIN_ADDR", "--admin-addr", "ADDR", "127.0.0.1:9961",
      "HOST:PORT of the admin API (dovewarden command); empty: off",
      "where the admin API listens (plain HTTP: keep it on loopback); empty: "
      "off"},

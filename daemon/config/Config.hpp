@@ -52,7 +52,7 @@ struct Config {
   bus::Bus::Overflow stream_overflow = bus::Bus::Overflow::drop;
 
   std::optional<util::ListenAddress> metrics_addr =
-      util::ListenAddress{"127.0.0.1", 9090}; // nothing: off
+      util::ListenAddress{"127.0.0.1", 9960}; // nothing: off
 
   std::optional<util::ListenAddress> http_addr =
       util::ListenAddress{"127.0.0.1", 8080}; // POST /events; nothing: off
@@ -65,7 +65,7 @@ struct Config {
   replication::ReplicationConfig replication;
 
   std::optional<util::ListenAddress> admin_addr =
-      util::ListenAddress{"127.0.0.1", 9091}; // nothing: off
+      util::ListenAddress{"127.0.0.1", 9961}; // nothing: off
   std::string admin_token;
   std::string admin_token_file;
 

@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(settings_default_token_file_in_store_directory) {
       lookup({{"DOVEWARDEN_STORE_PATH", dir.path()}}), sources);
   BOOST_REQUIRE(settings);
   BOOST_TEST(settings->host == "127.0.0.1");
-  BOOST_TEST(settings->port == 9091);
+  BOOST_TEST(settings->port == 9961);
   BOOST_TEST(settings->token == "stored-token");
 
   settings = cli::Settings::resolve(lookup({}), sources);

@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(c.stream_queue == 10000u);
   BOOST_TEST((c.stream_overflow == bus::Bus::Overflow::drop));
   BOOST_REQUIRE(c.metrics_addr.has_value());
-  BOOST_TEST(c.metrics_addr->to_string() == "127.0.0.1:9090");
+  BOOST_TEST(c.metrics_addr->to_string() == "127.0.0.1:9960");
   BOOST_TEST((c.log_level == util::LogLevel::info));
   BOOST_TEST(c.shutdown_timeout.count() == 5000);
 }
@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(help_lists_every_setting_with_env_and_default) {
                            "DOVEWARDEN_STREAM_QUEUE",
                            "DOVEWARDEN_STREAM_OVERFLOW",
                            "DOVEWARDEN_METRICS_ADDR",
-                           "127.0.0.1:9090",
+                           "127.0.0.1:9960",
                            "DOVEWARDEN_LOG_LEVEL",
                            "DOVEWARDEN_SHUTDOWN_TIMEOUT",
                            "--config",
@@ -279,7 +279,7 @@ BOOST_AUTO_TEST_CASE(replication_is_off_until_doveadm_is_named) {
   BOOST_TEST((config.replication.store ==
               dovewarden::replication::StoreMode::embedded));
   BOOST_TEST(config.http_addr->to_string() == "127.0.0.1:8080");
-  BOOST_TEST(config.admin_addr->to_string() == "127.0.0.1:9091");
+  BOOST_TEST(config.admin_addr->to_string() == "127.0.0.1:9961");
 }
 
 BOOST_AUTO_TEST_CASE(replication_settings_are_read) {
