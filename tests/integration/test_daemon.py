@@ -52,6 +52,22 @@ class DaemonTest(unittest.TestCase):
     def rejected(self, reason):
         return self.daemon.metric("dovewarden_events_rejected_total", reason=reason)
 
+    def ready_line(self):
+        wait_until(lambda: " ready: " in self.daemon.stderr_text(), 5, what="the start-up line")
+        (line,) = [l for l in self.daemon.stderr_text().splitlines() if " ready: " in l]
+        return line
+
+    def test_unknown_dovewarden_variables_are_named_at_start(self):
+        self.daemon.extra_env.update({"DOVEWARDEN_METRIC_ADDR": "127.0.0.1:1",
+                                      "DOVEWARDEN_XYZZY": "1"})
+        self.daemon.start()
+        self.ready_line()
+        warnings = [l for l in self.daemon.stderr_text().splitlines() if "environment:" in l]
+        self.assertEqual(len(warnings), 2, warnings)
+        self.assertIn("ignoring unknown setting DOVEWARDEN_METRIC_ADDR; did you mean "
+                      "'DOVEWARDEN_METRICS_ADDR'?", warnings[0] + warnings[1])
+        self.assertIn("ignoring unknown setting DOVEWARDEN_XYZZY", warnings[0] + warnings[1])
+
     def test_rejects_bad_input_and_keeps_serving(self):
         """Garbage and unknown versions are counted, never fatal; good events still flow."""
         self.daemon.start()
