@@ -154,9 +154,23 @@ std::string format_status(const json &status) {
   return format_table(rows);
 }
 
+namespace {
+
+constexpr std::size_t k_error_width = 60;
+
+// Returns why the user's last sync failed, "-" if it did not.
+std::string last_error(const json &user) {
+  const auto error = user.at("last_error").get<std::string>();
+  if (!user.at("failed").get<bool>() || error.empty())
+    return "-";
+  return excerpt(error, k_error_width);
+}
+
+} // namespace
+
 std::string format_users(const json &users, std::int64_t now) {
   std::vector<Row> rows{{"username", "priority", "fast sync", "full sync",
-                         "success sync", "failed", "next sync"}};
+                         "success sync", "failed", "next sync", "last error"}};
   for (const auto &user : users) {
     rows.push_back({
         printable(user.at("user").get<std::string>()),
@@ -166,6 +180,7 @@ std::string format_users(const json &users, std::int64_t now) {
         time_ago(time_member(user, "last_success"), now),
         user.at("failed").get<bool>() ? "y" : "-",
         next_sync(user, now),
+        last_error(user),
     });
   }
   return format_table(rows);

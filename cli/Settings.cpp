@@ -35,6 +35,20 @@ std::string config_path(const Settings::EnvLookup &env,
   return "";
 }
 
+// Returns what to do when the token file at path cannot be read; named: the
+// path came from DOVEWARDEN_ADMIN_TOKEN_FILE.
+std::string token_advice(const std::string &path, bool named) {
+  std::string advice;
+  if (::access(path.c_str(), F_OK) == 0)
+    advice = "run as root (the file is dovewardend's, mode 0600), or ";
+  else if (!named)
+    advice = std::string("dovewardend creates it when it starts (in ") +
+             k_store_env + "); or ";
+  return advice + "set " + AdminToken::k_token_file_env +
+         " to a token file you can read, or " + AdminToken::k_token_env +
+         ", in the environment or the --config file";
+}
+
 } // namespace
 
 tl::expected<Settings, Failure> Settings::resolve(const EnvLookup &env,
@@ -75,12 +89,14 @@ tl::expected<Settings, Failure> Settings::resolve(const EnvLookup &env,
     return settings;
   }
   auto token_path = lookup(AdminToken::k_token_file_env).value_or("");
-  if (token_path.empty())
+  const bool named = !token_path.empty();
+  if (!named)
     token_path = lookup(k_store_env).value_or(sources.default_store) + "/" +
                  AdminToken::k_file_name;
   auto token = AdminToken::read_file(token_path);
   if (!token)
-    return failure(k_exit_no_permission, token.error());
+    return failure(k_exit_no_permission,
+                   token.error() + "; " + token_advice(token_path, named));
   settings.token = std::move(*token);
   return settings;
 }

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 namespace dovewarden::cli {
 
 namespace {
@@ -244,17 +246,23 @@ WebhookCommand::run_save(AdminClient &client, bool json_output) const {
   const auto body = endpoint_body();
   if (!body)
     return tl::unexpected(body.error());
+  const auto answer = m_update->parsed() ? client.patch(endpoint_path(), *body)
+                                         : client.post("/v1/webhooks", *body);
+  // accepted, but something will not work as it stands (a host that does
+  // not resolve now): on stderr, so that the output stays the same
+  if (answer && !json_output)
+    for (const auto &warning : answer->value("warnings", json::array()))
+      std::cerr << "dovewarden: warning: " << warning.get<std::string>()
+                << "\n";
   if (m_update->parsed())
-    return printed(client.patch(endpoint_path(), *body), json_output,
-                   format_endpoint);
+    return printed(answer, json_output, format_endpoint);
   // the one time the new secret is shown
-  return printed(
-      client.post("/v1/webhooks", *body), json_output, [](const json &answer) {
-        return format_table(
-            {{"id", answer.at("id").get<std::string>()},
-             {"secret",
-              answer.at("secrets").at(0).at("secret").get<std::string>()}});
-      });
+  return printed(answer, json_output, [](const json &answer) {
+    return format_table(
+        {{"id", answer.at("id").get<std::string>()},
+         {"secret",
+          answer.at("secrets").at(0).at("secret").get<std::string>()}});
+  });
 }
 
 tl::expected<std::string, Failure>

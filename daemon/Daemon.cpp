@@ -218,7 +218,8 @@ void Daemon::start() {
                    : std::string("off"),
            "; webhooks ", m_webhook_store ? "on" : "off", "; audit ",
            m_audit_store ? audit_text(m_config.audit, m_audit_store->chain())
-                         : std::string("off"));
+                         : std::string("off"),
+           "; admin API ", m_admin_text);
 }
 
 void Daemon::add_replication() {
@@ -401,6 +402,9 @@ void Daemon::start_admin_server() {
                               config.replication.store_path);
   if (!token)
     throw util::Fatal("DOVEWARDEN_ADMIN_TOKEN_FILE: " + token.error());
+  m_admin_text = "on http://" + listen_text(*config.admin_addr) +
+                 " (token from " + token->origin() +
+                 (token->generated() ? ", generated now)" : ")");
   m_admin = std::make_unique<admin::AdminServer>(
       *config.admin_addr, std::move(*token), config.listener_limits);
   m_admin->on_drop(drop_counter("admin"));

@@ -130,6 +130,7 @@ private:
   std::unique_ptr<admin::WebhookApi> m_webhook_api;
   std::unique_ptr<admin::AuditApi> m_audit_api;
   std::unique_ptr<admin::AdminServer> m_admin;
+  std::string m_admin_text = "off"; // for the start-up line
   std::unique_ptr<http::StatusServer> m_status;
   prometheus::Family<prometheus::Counter> *m_dropped = nullptr;
   std::atomic<bool> m_started{false};

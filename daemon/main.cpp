@@ -3,6 +3,7 @@
 
 #include "Daemon.hpp"
 #include "config/Config.hpp"
+#include "config/UnknownEnvironment.hpp"
 #include "util/ConfigError.hpp"
 #include "util/Duration.hpp"
 #include "util/Logger.hpp"
@@ -93,6 +94,9 @@ int main(int argc, char **argv) {
     return EXIT_SUCCESS; // --help or --version
   util::Logger::set_level(config->log_level);
   for (const auto &warning : config->warnings)
+    LOG_WARN(warning);
+  for (const auto &warning :
+       config::unknown_environment(config::environment_names()))
     LOG_WARN(warning);
   const auto shutdown_timeout = config->shutdown_timeout;
 

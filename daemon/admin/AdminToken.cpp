@@ -84,6 +84,7 @@ AdminToken::load(const std::string &token, const std::string &token_file,
     return AdminToken(trimmed, k_token_env);
   }
   std::string path;
+  bool generated = false;
   if (!token_file.empty()) {
     path = token_file;
   } else {
@@ -92,12 +93,15 @@ AdminToken::load(const std::string &token, const std::string &token_file,
       const auto created = create_file(path);
       if (!created)
         return tl::unexpected(created.error());
+      generated = true;
     }
   }
   const auto stored = read_file(path);
   if (!stored)
     return tl::unexpected(stored.error());
-  return AdminToken(*stored, path);
+  AdminToken loaded(*stored, path);
+  loaded.m_generated = generated;
+  return loaded;
 }
 
 std::string AdminToken::generate() {

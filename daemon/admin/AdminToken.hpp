@@ -51,10 +51,13 @@ public:
   // Returns where the token came from, for the start-up log line: the
   // variable's or the file's name, never the token.
   const std::string &origin() const { return m_origin; }
+  // Returns true if load() created the token file just now.
+  bool generated() const { return m_generated; }
 
 private:
   util::BearerToken m_token;
   std::string m_origin;
+  bool m_generated = false;
 };
 
 } // namespace dovewarden::admin

@@ -11,6 +11,7 @@
 #include "webhook/DeliveryJson.hpp"
 #include "webhook/EndpointJson.hpp"
 #include "webhook/EndpointUrl.hpp"
+#include "webhook/HostCheck.hpp"
 #include "webhook/Payload.hpp"
 #include "webhook/Signature.hpp"
 #include "webhook/WebhookStore.hpp"
@@ -31,6 +32,8 @@ using webhook::TimePoint;
 constexpr auto k_default_grace = std::chrono::milliseconds(24h);
 constexpr std::uint64_t k_default_limit = 20;
 constexpr std::uint64_t k_max_limit = 1000;
+// a request waits this long at most for the URL's host name to resolve
+constexpr auto k_resolve_timeout = std::chrono::milliseconds(3s);
 
 using Error = tl::unexpected<std::string>;
 
@@ -84,6 +87,15 @@ time_member(const std::string &key, const json &value, TimePoint now) {
 
 json parse_body(const util::HttpRequest &request) {
   return json::parse(request.body, nullptr, false);
+}
+
+// Adds the warning, if any, to the answer's body, and logs it.
+void add_warning(json &body, const std::string &id,
+                 const std::optional<std::string> &warning) {
+  if (!warning)
+    return;
+  LOG_WARN("admin: webhook endpoint ", id, ": ", *warning);
+  body["warnings"] = json::array({*warning});
 }
 
 bool wants_secrets(const util::HttpRequest &request) {
@@ -158,6 +170,10 @@ void WebhookApi::create(const util::HttpRequest &request,
       webhook::apply_endpoint_json(body, endpoint, m_policy, false);
   if (!extras)
     return fail(response, 400, extras.error());
+  const auto host =
+      webhook::check_host(endpoint.url, m_policy, k_resolve_timeout);
+  if (host.refusal)
+    return fail(response, 400, *host.refusal);
   endpoint.created = endpoint.updated = now;
   endpoint.enabled = extras->enabled.value_or(true);
   endpoint.secrets = {
@@ -171,7 +187,9 @@ void WebhookApi::create(const util::HttpRequest &request,
     if (*stored) {
       LOG_INFO("admin: webhook endpoint ", endpoint.id, " created for ",
                webhook::url_host(endpoint.url));
-      answer(response, 201, webhook::endpoint_json(endpoint, true));
+      auto created = webhook::endpoint_json(endpoint, true);
+      add_warning(created, endpoint.id, host.warning);
+      answer(response, 201, created);
       changed("webhook_add", request, response.status,
               {{"endpoint_id", endpoint.id},
                {"url_host", webhook::url_host(endpoint.url)}});
@@ -213,10 +231,16 @@ void WebhookApi::update(const util::HttpRequest &request,
   if (!*found)
     return unknown(response, "endpoint", id);
   auto endpoint = **found;
-  const auto extras = webhook::apply_endpoint_json(parse_body(request),
-                                                   endpoint, m_policy, true);
+  const auto body = parse_body(request);
+  const auto extras =
+      webhook::apply_endpoint_json(body, endpoint, m_policy, true);
   if (!extras)
     return fail(response, 400, extras.error());
+  webhook::HostCheck host;
+  if (body.contains("url"))
+    host = webhook::check_host(endpoint.url, m_policy, k_resolve_timeout);
+  if (host.refusal)
+    return fail(response, 400, *host.refusal);
   const auto now = Clock::now();
   if (extras->enabled)
     set_enabled(endpoint, *extras->enabled);
@@ -230,8 +254,10 @@ void WebhookApi::update(const util::HttpRequest &request,
     return store_failed(response, "update endpoint", stored.error());
   LOG_INFO("admin: webhook endpoint ", id, " updated",
            rotated ? ", secret rotated" : "");
-  answer(response, 200,
-         webhook::endpoint_json(endpoint, rotated || wants_secrets(request)));
+  auto updated =
+      webhook::endpoint_json(endpoint, rotated || wants_secrets(request));
+  add_warning(updated, id, host.warning);
+  answer(response, 200, updated);
   changed("webhook_update", request, response.status,
           {{"endpoint_id", id},
            {"enabled", endpoint.enabled},

@@ -48,10 +48,89 @@ constexpr std::array<std::string_view, 34> k_types{{
     "admin.redeliver",
 }};
 
+// by name; docs/events.md describes each
+constexpr std::array<std::string_view, 63> k_fields{{
+    "actor",
+    "after_seq",
+    "categories",
+    "cmd_args",
+    "cmd_name",
+    "cmd_tag",
+    "delivery_id",
+    "duration",
+    "duration_ms",
+    "enabled",
+    "endpoint_id",
+    "error",
+    "flags",
+    "from",
+    "host",
+    "inst",
+    "ip",
+    "keywords",
+    "kind",
+    "lock_wait_usecs",
+    "lost",
+    "mail_from",
+    "mailbox",
+    "mailbox_guid",
+    "mask",
+    "message_from",
+    "message_id",
+    "message_size",
+    "message_subject",
+    "method",
+    "msgid",
+    "net_in_bytes",
+    "next_seq",
+    "old_flags",
+    "old_mailbox",
+    "old_uidvalidity",
+    "origin",
+    "pid",
+    "port",
+    "priority",
+    "rcpt_to",
+    "reason",
+    "recovered",
+    "running_usecs",
+    "seq",
+    "session",
+    "size",
+    "src_mailbox",
+    "src_uid",
+    "started_us",
+    "subject",
+    "svc",
+    "tagged_reply",
+    "tagged_reply_state",
+    "ts",
+    "uid",
+    "uidvalidity",
+    "url",
+    "url_host",
+    "user",
+    "users",
+    "version",
+    "vsize",
+}};
+
 } // namespace
 
 bool is_catalogue_type(std::string_view type) {
   return std::find(k_types.begin(), k_types.end(), type) != k_types.end();
+}
+
+const std::vector<std::string_view> &catalogue_types() {
+  static const std::vector<std::string_view> types(k_types.begin(),
+                                                   k_types.end());
+  return types;
+}
+
+const std::vector<std::string_view> &catalogue_fields() {
+  static const std::vector<std::string_view> fields(k_fields.begin(),
+                                                    k_fields.end());
+  return fields;
 }
 
 bool is_selected_by_name_only(std::string_view type) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 namespace dovewarden::core {
 
@@ -8,6 +9,13 @@ namespace dovewarden::core {
 // daemon's own events). Metrics label only these types by name, so a sender
 // cannot grow the label set without bound.
 bool is_catalogue_type(std::string_view type);
+
+// Returns every type of the catalogue.
+const std::vector<std::string_view> &catalogue_types();
+
+// Returns every field the catalogue's events carry (docs/events.md), by wire
+// name. Events from Dovecot's event_exporter carry Dovecot's own fields too.
+const std::vector<std::string_view> &catalogue_fields();
 
 // Returns true if no glob selects type, only its own name: reads
 // (message.open) come one per message a client opens, too many and too

@@ -498,4 +498,20 @@ bool FilterExpression::matches(const core::Event &event) const {
 
 std::string FilterExpression::describe() const { return m_text; }
 
+std::vector<std::string> FilterExpression::fields() const {
+  std::vector<std::string> names;
+  std::vector<const Node *> pending{m_root.get()};
+  while (!pending.empty()) {
+    const Node *node = pending.back();
+    pending.pop_back();
+    if (node->kind == Node::Kind::comparison &&
+        node->subject == Node::Subject::field)
+      names.push_back(node->key);
+    for (auto child = node->children.rbegin(); child != node->children.rend();
+         ++child)
+      pending.push_back(&*child);
+  }
+  return names;
+}
+
 } // namespace dovewarden::filter

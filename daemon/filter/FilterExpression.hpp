@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dovewarden::filter {
 
@@ -30,6 +31,10 @@ public:
   ~FilterExpression() override;
   bool matches(const core::Event &event) const override;
   std::string describe() const override;
+
+  // Returns the field names the filter compares, in order of appearance
+  // (not "event" nor "source", which are no fields).
+  std::vector<std::string> fields() const;
 
   struct Node;
 

@@ -1,6 +1,7 @@
 #include "webhook/EndpointJson.hpp"
 
 #include "filter/FilterExpression.hpp"
+#include "filter/KnownNames.hpp"
 #include "util/Duration.hpp"
 #include "util/JsonTime.hpp"
 #include "util/Strings.hpp"
@@ -103,6 +104,8 @@ Applied events(const std::string &, const json &value, Target &target) {
     if (glob->empty() || glob->find_first_of(" \t") != std::string::npos)
       return Error("events: " + util::quote(*glob) +
                    " is not a type glob (e.g. message.*)");
+    if (const auto unknown = filter::unknown_type_glob(*glob))
+      return Error("events: " + *unknown);
     globs.push_back(*glob);
   }
   target.endpoint.event_types = std::move(globs);
@@ -120,6 +123,9 @@ Applied filter(const std::string &key, const json &value, Target &target) {
     const auto parsed = filter::FilterExpression::parse(*text);
     if (!parsed)
       return Error("filter: " + parsed.error().message());
+    for (const auto &field : (*parsed)->fields())
+      if (const auto unknown = filter::unknown_field(field))
+        return Error("filter: " + *unknown);
   }
   target.endpoint.filter = std::move(*text);
   return {};

@@ -52,6 +52,44 @@ class DaemonTest(unittest.TestCase):
     def rejected(self, reason):
         return self.daemon.metric("dovewarden_events_rejected_total", reason=reason)
 
+    def ready_line(self):
+        wait_until(lambda: " ready: " in self.daemon.stderr_text(), 5, what="the start-up line")
+        (line,) = [l for l in self.daemon.stderr_text().splitlines() if " ready: " in l]
+        return line
+
+    def test_the_start_up_line_says_where_everything_is(self):
+        """Every listener's address and where the admin token came from, never the token."""
+        d = self.daemon
+        d.start()
+        line = self.ready_line()
+        for where in (f"receiving on zmq {self.endpoint}", f"http POST 127.0.0.1:{d.http_port}/events",
+                      f"metrics on http://127.0.0.1:{d.metrics_port}", "stream ",
+                      f"admin API on http://127.0.0.1:{d.admin_port} (token from DOVEWARDEN_ADMIN_TOKEN)"):
+            self.assertIn(where, line)
+        self.assertNotIn(d.admin_token, d.stderr_text())
+
+        # no token given: the file in the store, generated at the first start only
+        d.stop()
+        d.extra_env["DOVEWARDEN_ADMIN_TOKEN"] = ""
+        for run, generated in ((2, ", generated now"), (3, "")):
+            d.start()
+            path = os.path.join(d.store, "admin.token")
+            self.assertIn(f"(token from {path}{generated})", self.ready_line())
+            with open(path) as f:
+                self.assertNotIn(f.read().strip(), d.stderr_text())
+            d.stop()
+
+    def test_unknown_dovewarden_variables_are_named_at_start(self):
+        self.daemon.extra_env.update({"DOVEWARDEN_METRIC_ADDR": "127.0.0.1:1",
+                                      "DOVEWARDEN_XYZZY": "1"})
+        self.daemon.start()
+        self.ready_line()
+        warnings = [l for l in self.daemon.stderr_text().splitlines() if "environment:" in l]
+        self.assertEqual(len(warnings), 2, warnings)
+        self.assertIn("ignoring unknown setting DOVEWARDEN_METRIC_ADDR; did you mean "
+                      "'DOVEWARDEN_METRICS_ADDR'?", warnings[0] + warnings[1])
+        self.assertIn("ignoring unknown setting DOVEWARDEN_XYZZY", warnings[0] + warnings[1])
+
     def test_rejects_bad_input_and_keeps_serving(self):
         """Garbage and unknown versions are counted, never fatal; good events still flow."""
         self.daemon.start()

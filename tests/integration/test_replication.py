@@ -634,6 +634,16 @@ class DoveadmProtocolTest(ReplicationCase):
         wait_until(lambda: d.metric(REQUESTS, result="auth") >= 1, CONVERGE,
                    what="an auth failure with the wrong password")
         self.assertEqual(d.http_status("/readyz"), 200)
+        # dovewarden status MASK says why, not only that it failed
+        wait_until(lambda: (user_row(d, "alice") or {}).get("failed"), CONVERGE,
+                   what="alice's sync to count as failed")
+        error = user_row(d, "alice")["last_error"]
+        out = run_cli(d, "status", "alice")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        header, row = out.stdout.splitlines()
+        self.assertTrue(header.endswith("last error"), header)
+        self.assertIn(f"  y  ", row)
+        self.assertIn(error[:50], row)
         d.kill()
         self.assertNotIn(wrong, d.stderr_text())
         # the same store, where alice is still queued; the pair's doveadm_password

@@ -368,6 +368,24 @@ class CliTest(WebhookCase):
         wait_until(lambda: not failed(), WITHIN, what="the recovered delivery to succeed")
         self.assertEqual(RX.webhook_ids("/cli")[-1], gave_up["id"])
 
+    def test_mistakes_are_refused_with_the_nearest_name(self):
+        for args, says in ((["--events", "mesage.new"],
+                            "unknown event type 'mesage.new'; did you mean 'message.new'?"),
+                           (["--events", "message.new", "--filter", "User=alice"],
+                            "unknown filter field 'User'; did you mean 'user'?")):
+            out = run_cli(self.daemon, "webhook", "add", "--url", RX.url("/typo"), *args)
+            self.assertEqual(out.returncode, 64, out.stdout + out.stderr)
+            self.assertIn(says, out.stderr)
+
+    def test_a_host_that_does_not_resolve_is_a_warning(self):
+        out = run_cli(self.daemon, "webhook", "add", "--url", "http://dw-nowhere.invalid/hook",
+                      "--events", "message.new")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        endpoint_id = out.stdout.split()[1]
+        self.endpoints.append((self.daemon, endpoint_id))
+        self.assertIn("dovewarden: warning: url: dw-nowhere.invalid does not resolve now", out.stderr)
+        self.assertIn(endpoint_id, self.cli("webhook", "list"), "accepted all the same")
+
     def test_a_private_target_is_refused_with_its_reason(self):
         daemon = Daemon(ENV.root, f"ipc://{ENV.sockdir}/cli.sock", name="cli-ssrf").start()
         try:
@@ -422,28 +440,37 @@ class SsrfTest(unittest.TestCase):
             f.write(self.hosts)
         self.daemon.kill()
 
-    def attempt_of(self, url):
-        status, endpoint = self.daemon.admin("POST", "/v1/webhooks", {"url": url, "events": ["*"]})
-        self.assertEqual(status, 201, endpoint)
-        self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
-
-        def attempted():
-            _, log = self.daemon.admin("GET", f"/v1/webhooks/{endpoint['id']}/deliveries")
-            return log and log[0]["attempts"] and log[0]["attempts"][0]
-        wait_until(attempted, WITHIN, what=f"an attempt on {url}")
-        return attempted()
-
     def test_literal_loopback_is_refused_at_registration(self):
         status, answer = self.daemon.admin("POST", "/v1/webhooks",
                                            {"url": RX.url("/ssrf"), "events": ["*"]})
         self.assertEqual(status, 400, answer)
         self.assertIn("127.0.0.1", answer["error"])
 
-    def test_names_resolving_to_private_addresses_are_refused_when_dialled(self):
-        attempt = self.attempt_of(f"http://localhost:{RX.port}/ssrf")
-        self.assertIn("is a loopback address", attempt["error"])
-        attempt = self.attempt_of(f"http://{self.HOST}:{free_port()}/ssrf")
-        self.assertIn("10.255.0.7", attempt["error"])
+    def test_names_resolving_to_private_addresses_are_refused_at_registration(self):
+        """With the hint a literal address gets."""
+        for url, says in ((f"http://localhost:{RX.port}/ssrf", "localhost: "),
+                          (f"http://{self.HOST}:{free_port()}/ssrf",
+                           f"{self.HOST}: 10.255.0.7 is a private address")):
+            status, answer = self.daemon.admin("POST", "/v1/webhooks", {"url": url, "events": ["*"]})
+            self.assertEqual(status, 400, answer)
+            self.assertIn(says, answer["error"])
+            self.assertIn("(DOVEWARDEN_WEBHOOK_ALLOW_NETS allows it)", answer["error"])
+
+    def test_names_resolving_to_private_addresses_later_are_refused_when_dialled(self):
+        later = "dw-ssrf-later.test"
+        status, endpoint = self.daemon.admin("POST", "/v1/webhooks",
+                                             {"url": f"http://{later}:{RX.port}/ssrf", "events": ["*"]})
+        self.assertEqual(status, 201, endpoint)
+        self.assertIn(f"url: {later} does not resolve now", endpoint["warnings"][0])
+        with open("/etc/hosts", "a") as f:
+            f.write(f"\n127.0.0.1 {later}  # dovewarden test\n")
+        self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
+
+        def attempted():
+            _, log = self.daemon.admin("GET", f"/v1/webhooks/{endpoint['id']}/deliveries")
+            return log and log[0]["attempts"] and log[0]["attempts"][0]
+        wait_until(attempted, WITHIN, what="an attempt")
+        self.assertIn("127.0.0.1 is a loopback address", attempted()["error"])
         self.assertEqual(RX.requests("/ssrf"), [], "a refused address was reached")
 
 

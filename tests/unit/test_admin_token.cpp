@@ -60,6 +60,7 @@ BOOST_AUTO_TEST_CASE(token_generated_once_into_store_directory) {
   const auto first = AdminToken::load("", "", dir.path());
   BOOST_REQUIRE(first);
   BOOST_TEST(first->origin() == path);
+  BOOST_TEST(first->generated(), "the start-up line says so");
   struct stat info {};
   BOOST_REQUIRE(::stat(path.c_str(), &info) == 0);
   BOOST_TEST((info.st_mode & 07777) == 0600u);
@@ -73,6 +74,7 @@ BOOST_AUTO_TEST_CASE(token_generated_once_into_store_directory) {
   const auto second = AdminToken::load("", "", dir.path());
   BOOST_REQUIRE(second);
   BOOST_TEST(second->verify(secret));
+  BOOST_TEST(!second->generated());
   BOOST_TEST(read_file(path) == text);
   // nothing but the token file is left behind
   BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir.path()),

@@ -62,32 +62,33 @@ BOOST_AUTO_TEST_CASE(users_table) {
     {"user":"alice@example.org","queued":true,"priority":"high",
      "last_fast_sync":1700003517,"last_full_sync":1699996400,
      "last_success":1700003517,"failed":false,"next_attempt":null,
-     "running":false},
+     "running":false,"last_error":"an old one"},
     {"user":"bob","queued":true,"priority":"low","last_fast_sync":null,
      "last_full_sync":null,"last_success":null,"failed":true,
-     "next_attempt":1700003690,"running":false},
+     "next_attempt":1700003690,"running":false,
+     "last_error":"doveadm: 403 Forbidden\nfor bob"},
     {"user":"carol","queued":false,"priority":"none",
      "last_fast_sync":1700003000,"last_full_sync":1700003000,
      "last_success":1700003000,"failed":false,"next_attempt":null,
-     "running":false},
+     "running":false,"last_error":""},
     {"user":"dan\u0001","queued":true,"priority":"sync",
      "last_fast_sync":null,"last_full_sync":null,"last_success":null,
-     "failed":false,"next_attempt":null,"running":true}])");
+     "failed":false,"next_attempt":null,"running":true,"last_error":""}])");
   BOOST_TEST(
       cli::format_users(users, now) ==
       "username           priority  fast sync  full sync  success sync  "
-      "failed  next sync\n"
+      "failed  next sync    last error\n"
       "alice@example.org  high      00:01:23   02:00:00   00:01:23      "
-      "-       now\n"
+      "-       now          -\n"
       "bob                low       -          -          -             "
-      "y       in 00:01:30\n"
+      "y       in 00:01:30  doveadm: 403 Forbidden for bob\n"
       "carol              none      00:10:00   00:10:00   00:10:00      "
-      "-       -\n"
+      "-       -            -\n"
       "dan\\x01            sync      -          -          -             "
-      "-       running\n");
+      "-       running      -\n");
   BOOST_TEST(cli::format_users(json::array(), now) ==
              "username  priority  fast sync  full sync  success sync  failed  "
-             "next sync\n");
+             "next sync  last error\n");
 }
 
 BOOST_AUTO_TEST_CASE(time_as_rfc_3339) {

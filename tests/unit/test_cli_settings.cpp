@@ -74,8 +74,41 @@ BOOST_AUTO_TEST_CASE(settings_default_token_file_in_store_directory) {
   settings = cli::Settings::resolve(lookup({}), sources);
   BOOST_REQUIRE(!settings);
   BOOST_TEST(settings.error().exit_code == cli::k_exit_no_permission);
+  BOOST_TEST(settings.error().message ==
+             "cannot read " + dir.path() +
+                 "/absent/admin.token: No such file or directory; "
+                 "dovewardend creates it when it starts (in "
+                 "DOVEWARDEN_STORE_PATH); or set DOVEWARDEN_ADMIN_TOKEN_FILE "
+                 "to a token file you can read, or DOVEWARDEN_ADMIN_TOKEN, in "
+                 "the environment or the --config file");
+}
+
+BOOST_AUTO_TEST_CASE(settings_say_what_to_do_about_an_unreadable_token) {
+  TempDir dir;
+  cli::Settings::Sources sources;
+  sources.default_config = "";
+  // a directory exists but cannot be read as a token file, as a file of
+  // mode 0600 cannot by another user (which root, running the tests, is not)
+  const auto settings = cli::Settings::resolve(
+      lookup({{"DOVEWARDEN_ADMIN_TOKEN_FILE", dir.path()}}), sources);
+  BOOST_REQUIRE(!settings);
+  BOOST_TEST(settings.error().exit_code == cli::k_exit_no_permission);
   BOOST_TEST(settings.error().message.find(
-                 dir.path() + "/absent/admin.token") != std::string::npos);
+                 "; run as root (the file is dovewardend's, mode 0600), or set "
+                 "DOVEWARDEN_ADMIN_TOKEN_FILE to a token file you can read, "
+                 "or DOVEWARDEN_ADMIN_TOKEN, in the environment or the "
+                 "--config file") != std::string::npos,
+             settings.error().message);
+
+  const auto missing = cli::Settings::resolve(
+      lookup({{"DOVEWARDEN_ADMIN_TOKEN_FILE", dir.path() + "/none"}}), sources);
+  BOOST_REQUIRE(!missing);
+  BOOST_TEST(missing.error().message ==
+             "cannot read " + dir.path() +
+                 "/none: No such file or directory; set "
+                 "DOVEWARDEN_ADMIN_TOKEN_FILE to a token file you can read, "
+                 "or DOVEWARDEN_ADMIN_TOKEN, in the environment or the "
+                 "--config file");
 }
 
 BOOST_AUTO_TEST_CASE(settings_refuse_bad_address_and_config) {

@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(applies_the_members_of_a_body) {
   Endpoint endpoint;
   const auto extras =
       apply_endpoint_json(json{{"url", "https://hooks.example/in"},
-                               {"events", {"message.*", "mailbox.created"}},
+                               {"events", {"message.*", "mailbox.create"}},
                                {"filter", "  "},
                                {"description", "CRM"},
                                {"timeout", "2s"},
@@ -80,6 +80,37 @@ BOOST_AUTO_TEST_CASE(applies_the_members_of_a_body) {
   BOOST_TEST(extras->enabled.value_or(true) == false);
   BOOST_TEST(!extras->secret);
   BOOST_TEST(!extras->rotate);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_types_and_fields_are_refused_with_the_nearest) {
+  BOOST_TEST(refusal(json{{"events", {"message.*", "mesage.new"}}}) ==
+             "events: unknown event type 'mesage.new'; did you mean "
+             "'message.new'?");
+  BOOST_TEST(refusal(json{{"events", {"mesage.*"}}}) ==
+             "events: unknown event type 'mesage.*'; did you mean "
+             "'message.*'?");
+  BOOST_TEST(refusal(json{{"events", {"bogus.thing"}}}) ==
+             "events: unknown event type 'bogus.thing'");
+  BOOST_TEST(refusal(json{{"events", {"imap_comand_finished"}}}) ==
+             "events: unknown event type 'imap_comand_finished'; did you "
+             "mean 'imap_command_finished'?");
+  BOOST_TEST(refusal(json{{"filter", "User=alice"}}) ==
+             "filter: unknown filter field 'User'; did you mean 'user'?");
+  BOOST_TEST(refusal(json{{"filter", "event=message.* AND (mailbox=INBOX "
+                                     "OR NOT mailbx=Sent)"}}) ==
+             "filter: unknown filter field 'mailbx'; did you mean "
+             "'mailbox'?");
+  // globs that match some type, and Dovecot's own names from event_exporter
+  for (const auto *events :
+       {"*", "message.*", "*.create", "message.open", "webhook.test",
+        "pop3_command_finished", "smtp_server_transaction_finished"}) {
+    Endpoint endpoint;
+    const auto applied = apply_endpoint_json(
+        json{{"events", {events}},
+             {"filter", "user=alice AND source=zmq AND net_out_bytes>1"}},
+        endpoint, k_policy, true);
+    BOOST_TEST(applied.has_value(), events);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_patch_may_rotate_the_secret_and_a_post_may_not) {

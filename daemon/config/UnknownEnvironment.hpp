@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dovewarden::config {
+
+// Returns a warning for each of names (environment variable names) that
+// starts with DOVEWARDEN_ but names no setting of dovewardend:
+// "environment: ignoring unknown setting DOVEWARDEN_METRIC_ADDR; did you
+// mean 'DOVEWARDEN_METRICS_ADDR'?". A typo would otherwise leave the
+// default in force without a word.
+std::vector<std::string>
+unknown_environment(const std::vector<std::string> &names);
+
+// Returns the names of the process's environment variables.
+std::vector<std::string> environment_names();
+
+} // namespace dovewarden::config
