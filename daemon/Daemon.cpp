@@ -3,6 +3,7 @@
 #include "admin/AdminServer.hpp"
 #include "admin/AdminToken.hpp"
 #include "admin/AuditApi.hpp"
+#include "admin/EventsApi.hpp"
 #include "admin/ReplicationApi.hpp"
 #include "admin/WebhookApi.hpp"
 #include "audit/AuditMetrics.hpp"
@@ -439,6 +440,8 @@ void Daemon::start_admin_server() {
         *m_audit_store, m_audit_signer->verifier_key(), m_metrics->registry());
     m_admin->add(*m_audit_api);
   }
+  m_events_api = std::make_unique<admin::EventsApi>(*m_metrics);
+  m_admin->add(*m_events_api);
   const auto started = m_admin->start();
   if (!started)
     throw util::Fatal("DOVEWARDEN_ADMIN_ADDR: " + started.error());

@@ -49,6 +49,7 @@ class ReplicationStore;
 namespace dovewarden::admin {
 class AdminServer;
 class AuditApi;
+class EventsApi;
 class ReplicationApi;
 class WebhookApi;
 } // namespace dovewarden::admin
@@ -129,6 +130,7 @@ private:
   std::unique_ptr<admin::ReplicationApi> m_replication_api;
   std::unique_ptr<admin::WebhookApi> m_webhook_api;
   std::unique_ptr<admin::AuditApi> m_audit_api;
+  std::unique_ptr<admin::EventsApi> m_events_api;
   std::unique_ptr<admin::AdminServer> m_admin;
   std::string m_admin_text = "off"; // for the start-up line
   std::unique_ptr<http::StatusServer> m_status;

@@ -27,6 +27,10 @@ DW_PACKAGES=(
 	clang libclang-rt-14-dev
 )
 
+# What only scripts/test needs: a headless browser for the status page's test
+# (tests/integration/test_status_page.py).
+DW_TEST_PACKAGES=(chromium chromium-driver python3-selenium)
+
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.
 DW_DOVECOT24_BUILD_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config gettext bison flex

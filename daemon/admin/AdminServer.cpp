@@ -1,6 +1,7 @@
 #include "admin/AdminServer.hpp"
 
 #include "admin/Reply.hpp"
+#include "admin/StatusPage.hpp"
 #include "util/HttpRequest.hpp"
 #include "util/HttpResponse.hpp"
 
@@ -22,12 +23,16 @@ AdminServer::AdminServer(util::ListenAddress address, AdminToken token,
   auto &router = m_listener.router();
   router.before(
       [this](const util::HttpRequest &request, util::HttpResponse &response) {
-        if (authorized(request))
+        if (asks_for_status_page(request) || authorized(request))
           return false;
         response.set_header("WWW-Authenticate", "Bearer");
         fail(response, 401, "unauthorized");
         return true;
       });
+  router.add("GET", std::string(k_status_page_path),
+             [](const util::HttpRequest &, util::HttpResponse &response) {
+               answer_status_page(response);
+             });
   router.on_refusal(
       [](const util::HttpRefusal &refusal, util::HttpResponse &response) {
         fail(response, refusal.status,

@@ -17,7 +17,8 @@ namespace dovewarden::admin {
 
 // The admin API (JSON over HTTP, docs/cli.md), on a listener of its own:
 // every request needs "Authorization: Bearer <token>" (the scheme in any
-// case, RFC 7235), checked here before any route sees it. The routes come from
+// case, RFC 7235), checked here before any route sees it, but for the status
+// page (StatusPage), which holds no data. The routes come from
 // the Routes added: ReplicationApi
 // (/v1/replication…) and WebhookApi (/v1/webhooks…, /v1/deliveries…).
 class AdminServer {

@@ -183,6 +183,12 @@ void AuditApi::install(util::HttpRouter &router) {
              [this](const HttpRequest &request, HttpResponse &response) {
                checkpoints(request, response);
              });
+  router.add("GET", "/v1/audit/head",
+             [this](const HttpRequest &request, HttpResponse &response) {
+               if (auto known = known_params(request, {}); !known)
+                 return fail(response, 400, known.error());
+               head(response);
+             });
   router.add("GET", "/v1/audit/verify",
              [this](const HttpRequest &request, HttpResponse &response) {
                if (auto known = known_params(request, {}); !known)
@@ -239,6 +245,20 @@ void AuditApi::checkpoints(const util::HttpRequest &request,
               {"base", checkpoint_or_null(*base)},
               {"checkpoints", std::move(list)},
               {"next", more ? json(checkpoints->back().size) : json(nullptr)}});
+}
+
+void AuditApi::head(util::HttpResponse &response) {
+  const auto head = m_store.head();
+  if (!head)
+    return store_failed(response, "audit head", head.error());
+  const auto latest = m_store.latest_checkpoint();
+  if (!latest)
+    return store_failed(response, "audit head", latest.error());
+  answer(response, 200,
+         json{{"origin", m_store.chain()},
+              {"seq", head->seq},
+              {"hash", head->hash},
+              {"checkpoint", checkpoint_or_null(*latest)}});
 }
 
 void AuditApi::verify(util::HttpResponse &response) {

@@ -30,6 +30,10 @@ namespace dovewarden::admin {
 //   GET /v1/audit/checkpoints?after=SIZE&limit=N
 //       → {"origin":…, "key": verifier key, "base": checkpoint|null,
 //          "checkpoints":[…], "next": SIZE|null}
+//   GET /v1/audit/head
+//       → {"origin":…, "seq":N, "hash":…, "checkpoint": the latest|null}:
+//         the chain's last record (seq 0 and the genesis hash before the
+//         first) and its latest checkpoint, for the status page
 //   GET /v1/audit/verify
 //       → {"ok":…, "records":N, "checkpoints":N, "damage":…|null,
 //          "seq":N, "message":…}, counted in
@@ -61,6 +65,7 @@ private:
   void records(const util::HttpRequest &request, util::HttpResponse &response);
   void checkpoints(const util::HttpRequest &request,
                    util::HttpResponse &response);
+  void head(util::HttpResponse &response);
   void verify(util::HttpResponse &response);
   void count(const std::string &result);
 

@@ -167,6 +167,16 @@ void Metrics::events_lost(std::string_view svc, std::uint64_t count) {
       .Increment(static_cast<double>(count));
 }
 
+std::map<std::string, std::uint64_t> Metrics::events_lost_by_service() const {
+  std::map<std::string, std::uint64_t> lost;
+  for (const auto &family : m_lost.Collect())
+    for (const auto &metric : family.metric)
+      for (const auto &label : metric.label)
+        if (label.name == "svc")
+          lost[label.value] += static_cast<std::uint64_t>(metric.counter.value);
+  return lost;
+}
+
 void Metrics::seq_reset(std::string_view svc) {
   counter(m_seq_resets, {{"svc", m_services.admit(svc)}}).Increment();
 }

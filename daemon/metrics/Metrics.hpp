@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,6 +49,8 @@ public:
   void expect_rejection(std::string_view source, std::string_view reason);
   void expect_refusal(std::string_view source, std::string_view reason);
   void events_lost(std::string_view svc, std::uint64_t count);
+  // Returns the events lost so far, by service (svc as the label has it).
+  std::map<std::string, std::uint64_t> events_lost_by_service() const;
   // Counts a seq no real process sends (LossDetector's reset).
   void seq_reset(std::string_view svc);
   void event_filtered();

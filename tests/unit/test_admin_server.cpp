@@ -1,4 +1,7 @@
+#include "FreePort.hpp"
 #include "ReplicationApiFixture.hpp"
+#include "admin/EventsApi.hpp"
+#include "metrics/Metrics.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <httplib.h>
@@ -61,6 +64,70 @@ BOOST_FIXTURE_TEST_CASE(a_body_over_64_kib_is_413, ReplicationApiFixture) {
   const auto status = client().Get("/v1/replication/status", auth);
   BOOST_REQUIRE(status);
   BOOST_TEST(status->status == 200);
+}
+
+// It holds no data: it asks for the token and reads the API with it.
+BOOST_FIXTURE_TEST_CASE(the_status_page_is_served_without_the_token,
+                        ReplicationApiFixture) {
+  auto client = this->client();
+  const auto page = client.Get("/status");
+  BOOST_REQUIRE(page);
+  BOOST_TEST(page->status == 200);
+  BOOST_TEST(page->get_header_value("Content-Type") ==
+             "text/html; charset=utf-8");
+  BOOST_TEST(page->body.rfind("<!DOCTYPE html>", 0) == 0U);
+  BOOST_TEST(page->body.find("/v1/replication/status") != std::string::npos);
+  // nothing it could load from elsewhere, and a policy that forbids it
+  for (const char *reference : {"src=", "href=", "@import", "url("})
+    BOOST_TEST(page->body.find(reference) == std::string::npos, reference);
+  const auto policy = page->get_header_value("Content-Security-Policy");
+  BOOST_TEST(policy.find("default-src 'none'") != std::string::npos);
+  BOOST_TEST(policy.find("connect-src 'self'") != std::string::npos);
+  BOOST_TEST(page->get_header_value("Cache-Control") == "no-store");
+  // the page alone: other methods and paths still need the token
+  const auto posted = client.Post("/status", "", "text/plain");
+  BOOST_REQUIRE(posted);
+  BOOST_TEST(posted->status == 401);
+  const auto below = client.Get("/status/x");
+  BOOST_REQUIRE(below);
+  BOOST_TEST(below->status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(lost_events_are_answered_by_service) {
+  dovewarden::metrics::Metrics metrics;
+  metrics.events_lost("imap", 3);
+  metrics.events_lost("imap", 2);
+  metrics.events_lost("lmtp", 1);
+  admin::EventsApi api(metrics);
+  std::unique_ptr<admin::AdminServer> server;
+  std::uint16_t port = 0;
+  for (int attempt = 0; attempt < 5 && !server; attempt++) {
+    port = dovewarden::test::free_port();
+    server = std::make_unique<admin::AdminServer>(
+        dovewarden::util::ListenAddress{"127.0.0.1", port},
+        admin::AdminToken(ReplicationApiFixture::k_token));
+    server->add(api);
+    if (!server->start())
+      server.reset();
+  }
+  BOOST_REQUIRE(server);
+  httplib::Client client("127.0.0.1", port);
+  BOOST_TEST(client.Get("/v1/events/lost")->status == 401);
+  const auto result = client.Get(
+      "/v1/events/lost",
+      httplib::Headers{{"Authorization", std::string("Bearer ") +
+                                             ReplicationApiFixture::k_token}});
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 200);
+  // the usual services from the start, at 0
+  BOOST_TEST(nlohmann::json::parse(result->body) ==
+             (nlohmann::json{{"lost",
+                              {{"doveadm", 0},
+                               {"imap", 5},
+                               {"lda", 0},
+                               {"lmtp", 1},
+                               {"pop3", 0}}}}));
+  server->stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

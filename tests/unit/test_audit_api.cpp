@@ -1,10 +1,12 @@
 #include "AuditApiFixture.hpp"
 #include "MetricValue.hpp"
+#include "audit/Chain.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -67,8 +69,8 @@ BOOST_AUTO_TEST_SUITE(audit_api)
 
 BOOST_FIXTURE_TEST_CASE(every_route_needs_the_token, SqliteAuditApiFixture) {
   add("user.login", "alice@example.com", k_noon);
-  for (const auto *path :
-       {"/v1/audit/records", "/v1/audit/checkpoints", "/v1/audit/verify"}) {
+  for (const auto *path : {"/v1/audit/records", "/v1/audit/checkpoints",
+                           "/v1/audit/head", "/v1/audit/verify"}) {
     BOOST_TEST_CONTEXT(path) {
       BOOST_TEST(get(path, false).first == 401);
       BOOST_TEST(get(path).first == 200);
@@ -234,6 +236,30 @@ BOOST_FIXTURE_TEST_CASE(a_failing_store_answers_503, AuditApiFixture) {
                      "fake audit store down") != std::string::npos);
     }
   }
+}
+
+BOOST_FIXTURE_TEST_CASE(the_head_is_the_last_record_and_latest_checkpoint,
+                        SqliteAuditApiFixture) {
+  auto [status, head] = get("/v1/audit/head");
+  BOOST_TEST(status == 200);
+  BOOST_TEST(head == (json{{"origin", k_origin},
+                           {"seq", 0},
+                           {"hash", audit::k_genesis_hash},
+                           {"checkpoint", nullptr}}));
+  add("user.login", "alice@example.com", k_noon);
+  add("user.logout", "alice@example.com", k_noon + k_hour);
+  const auto signed_checkpoint = checkpoint();
+  add("user.login", "bob@example.com", k_noon + 2 * k_hour);
+  std::tie(status, head) = get("/v1/audit/head");
+  BOOST_TEST(status == 200);
+  const auto last = store->head();
+  BOOST_REQUIRE(last);
+  BOOST_TEST(head.at("seq") == 3);
+  BOOST_TEST(head.at("hash") == last->hash);
+  BOOST_TEST(head.at("checkpoint") ==
+             audit::checkpoint_json(signed_checkpoint));
+  BOOST_TEST(error_of(get("/v1/audit/head?limit=1")) ==
+             "unknown parameter \"limit\"");
 }
 
 BOOST_FIXTURE_TEST_CASE(checkpoints_come_with_the_verifier_key,

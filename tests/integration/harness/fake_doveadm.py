@@ -8,6 +8,8 @@ replicated, at thousands of users a second.
         doveadm.synced()        # {user: times synced}
         doveadm.down()          # connection refused from now on
         doveadm.up()            # the same port answers again
+        doveadm.fail(user)      # that user's syncs end with an error
+        doveadm.hold(user)      # that user's syncs wait until release()
 
 `user` lookups answer plain userdb fields (replicate, no mail_replica), so
 the daemon syncs every user to the destination it was given.
@@ -42,14 +44,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             self.send_error(400)
             return
-        self.server.fake.record(command, params)
+        fake = self.server.fake
+        fake.record(command, params)
+        if command == "sync" and fake.waits_for(params["user"]):
+            self.answer(["error", {"type": "exitCode", "exitCode": fake.exit_code(params["user"])}, tag])
+            return
         if command == "sync":
             payload = [{"state": "fake-state"}]
         elif command == "user":
             payload = {params["userMask"]: {"uid": "5000", "gid": "5000"}}
         else:
             payload = []
-        answer = json.dumps([["doveadmResponse", payload, tag]]).encode()
+        self.answer(["doveadmResponse", payload, tag])
+
+    def answer(self, response):
+        answer = json.dumps([response]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -67,6 +76,35 @@ class FakeDoveadm:
         self._syncs = Counter()
         self._server = None
         self._thread = None
+        self._failing = {}
+        self._released = threading.Event()
+        self._held = set()
+
+    def fail(self, user, exit_code=75):
+        """Answer user's syncs with doveadm's error exit_code (75: tempfail)."""
+        with self._lock:
+            self._failing[user] = exit_code
+
+    def hold(self, user):
+        """Keep user's syncs waiting for an answer until release()."""
+        with self._lock:
+            self._held.add(user)
+
+    def release(self):
+        self._released.set()
+
+    def waits_for(self, user):
+        """Waits while user is held; True if user's sync is to fail."""
+        with self._lock:
+            held = user in self._held
+        if held:
+            self._released.wait()
+        with self._lock:
+            return user in self._failing
+
+    def exit_code(self, user):
+        with self._lock:
+            return self._failing[user]
 
     def record(self, command, params):
         if command == "sync":
@@ -103,6 +141,7 @@ class FakeDoveadm:
             self._server = None
 
     def cleanup(self):
+        self.release()
         self.down()
         if self in LIVE:
             LIVE.remove(self)
