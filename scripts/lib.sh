@@ -25,11 +25,9 @@ DW_PACKAGES=(
 	groff-base man-db
 	# the libFuzzer harnesses (fuzz/): clang and its runtimes, libFuzzer among them
 	clang libclang-rt-14-dev
+	# a headless browser for the status page's test (tests/integration/test_status_page.py)
+	chromium chromium-driver python3-selenium
 )
-
-# What only scripts/test needs: a headless browser for the status page's test
-# (tests/integration/test_status_page.py).
-DW_TEST_PACKAGES=(chromium chromium-driver python3-selenium)
 
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.
 DW_DOVECOT24_BUILD_PACKAGES=(
