@@ -17,6 +17,8 @@ DW_PACKAGES=(
 	groff-base man-db
 	# the libFuzzer harnesses (fuzz/): clang and its runtimes, libFuzzer among them
 	clang libclang-rt-14-dev
+	# systemd-analyze, for the systemd unit's exposure
+	systemd
 )
 
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.
