@@ -17,9 +17,9 @@ DW_PACKAGES=(
 	groff-base man-db
 	# the libFuzzer harnesses (fuzz/): clang and its runtimes, libFuzzer among them
 	clang libclang-rt-14-dev
-	# systemd-analyze, for the systemd unit's exposure; bwrap and strace, for
-	# dovewardend under the unit's restrictions (scripts/hardened-daemon)
-	systemd bubblewrap strace
+	# the packages' checks: lintian, and dovewardend under its unit's
+	# restrictions (scripts/hardened-daemon)
+	lintian bubblewrap strace systemd
 )
 
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.
