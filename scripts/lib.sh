@@ -27,6 +27,9 @@ DW_PACKAGES=(
 	clang libclang-rt-14-dev
 	# a headless browser for the status page's test (tests/integration/test_status_page.py)
 	chromium chromium-driver python3-selenium
+	# the packages' checks: lintian, and dovewardend under its unit's
+	# restrictions (scripts/hardened-daemon)
+	lintian bubblewrap strace systemd
 )
 
 # What scripts/dovecot-2.4 needs to build Debian 13's Dovecot from source.

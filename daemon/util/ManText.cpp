@@ -31,8 +31,9 @@ std::string header(const std::string &title, int section,
          " \"\" \"dovewarden\" \"" + manual +
          "\"\n"
          // ragged right, no hyphenation: long values cannot be spread over a
-         // justified line, and a name split in two cannot be copied
-         ".ad l\n.nh\n";
+         // justified line, and a name split in two cannot be copied. groff's
+         // man macros set the adjustment again at each paragraph, from AD.
+         ".ad l\n.ds AD l\n.nh\n";
 }
 
 std::string escape(const std::string &text) {
