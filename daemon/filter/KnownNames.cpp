@@ -73,15 +73,21 @@ std::optional<std::string> unknown_type_glob(std::string_view glob) {
   return "unknown event type '" + std::string(glob) + "'" + hint;
 }
 
-std::optional<std::string> unknown_field(std::string_view name) {
+std::optional<std::string> unknown_field(std::string_view name,
+                                         bool dovecot_events) {
   const auto &fields = core::catalogue_fields();
   if (name == "event" || name == "source" ||
       std::find(fields.begin(), fields.end(), name) != fields.end())
     return std::nullopt;
-  const auto hint = util::did_you_mean(name, fields, k_open_ended_edits);
-  if (hint.empty())
+  const auto hint = util::did_you_mean(
+      name, fields, dovecot_events ? k_open_ended_edits : SIZE_MAX);
+  if (dovecot_events && hint.empty())
     return std::nullopt;
   return "unknown filter field '" + std::string(name) + "'" + hint;
+}
+
+bool selects_dovecot_events(std::string_view glob) {
+  return glob.find('.') == std::string_view::npos;
 }
 
 } // namespace dovewarden::filter

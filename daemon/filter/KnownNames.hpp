@@ -15,8 +15,13 @@ std::optional<std::string> unknown_type_glob(std::string_view glob);
 
 // Returns why a filter's field name is a mistake ("unknown filter field
 // 'User'; did you mean 'user'?"), or nothing if it is a field of the
-// catalogue or far from all of them (event_exporter events carry Dovecot's
-// own fields, which no list holds).
-std::optional<std::string> unknown_field(std::string_view name);
+// catalogue. With dovecot_events (the filter may see Dovecot's own events,
+// from event_exporter, which carry fields no list holds), a name far from
+// every catalogue field is taken for one of those.
+std::optional<std::string> unknown_field(std::string_view name,
+                                         bool dovecot_events);
+
+// Whether a type glob may select Dovecot's own events: those have no dot.
+bool selects_dovecot_events(std::string_view glob);
 
 } // namespace dovewarden::filter

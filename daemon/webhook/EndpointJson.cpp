@@ -8,6 +8,7 @@
 #include "webhook/EndpointUrl.hpp"
 #include "webhook/Signature.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string_view>
@@ -123,11 +124,28 @@ Applied filter(const std::string &key, const json &value, Target &target) {
     const auto parsed = filter::FilterExpression::parse(*text);
     if (!parsed)
       return Error("filter: " + parsed.error().message());
-    for (const auto &field : (*parsed)->fields())
-      if (const auto unknown = filter::unknown_field(field))
-        return Error("filter: " + *unknown);
   }
   target.endpoint.filter = std::move(*text);
+  return {};
+}
+
+// The filter's fields, against the event types the endpoint has once the
+// whole body is applied: either may come from the body, or be the
+// endpoint's already
+Applied filter_fields(const Endpoint &endpoint) {
+  if (endpoint.filter.empty())
+    return {};
+  const auto parsed = filter::FilterExpression::parse(endpoint.filter);
+  if (!parsed)
+    return Error("filter: " + parsed.error().message());
+  const bool dovecot_events =
+      std::any_of(endpoint.event_types.begin(), endpoint.event_types.end(),
+                  [](const std::string &glob) {
+                    return filter::selects_dovecot_events(glob);
+                  });
+  for (const auto &field : (*parsed)->fields())
+    if (const auto unknown = filter::unknown_field(field, dovecot_events))
+      return Error("filter: " + *unknown);
   return {};
 }
 
@@ -279,6 +297,9 @@ apply_endpoint_json(const json &body, Endpoint &endpoint,
   }
   if (extras.grace && !extras.rotate && !extras.secret)
     return Error("grace: only with rotate_secret or secret");
+  if (body.contains("filter") || body.contains("events"))
+    if (auto checked = filter_fields(endpoint); !checked)
+      return Error(checked.error());
   return extras;
 }
 

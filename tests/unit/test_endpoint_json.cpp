@@ -113,6 +113,35 @@ BOOST_AUTO_TEST_CASE(unknown_types_and_fields_are_refused_with_the_nearest) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(fields_outside_the_catalogue_need_dovecot_events) {
+  // dovewarden's own events carry the catalogue's fields alone
+  const auto refused =
+      refusal(json{{"events", {"message.new"}}, {"filter", "foo=bar"}});
+  BOOST_TEST(
+      refused.rfind("filter: unknown filter field 'foo'; did you mean '", 0) ==
+          0,
+      refused);
+  // Dovecot's own, from event_exporter, carry fields no list holds
+  for (const auto *events : {"*", "imap_command_finished", "mail_delivery_*"}) {
+    Endpoint endpoint;
+    const auto applied = apply_endpoint_json(
+        json{{"events", {events}}, {"filter", "foo=bar"}}, endpoint, k_policy,
+        false);
+    BOOST_TEST(applied.has_value(), events);
+  }
+  // a PATCH is judged by the types the endpoint has after it
+  Endpoint endpoint;
+  BOOST_REQUIRE(apply_endpoint_json(
+      json{{"events", {"*"}}, {"filter", "foo=bar AND net_out_bytes>1"}},
+      endpoint, k_policy, false));
+  const auto narrowed = apply_endpoint_json(json{{"events", {"message.*"}}},
+                                            endpoint, k_policy, true);
+  BOOST_REQUIRE(!narrowed.has_value());
+  BOOST_TEST(narrowed.error().rfind("filter: unknown filter field 'foo'", 0) ==
+                 0,
+             narrowed.error());
+}
+
 BOOST_AUTO_TEST_CASE(a_patch_may_rotate_the_secret_and_a_post_may_not) {
   Endpoint endpoint;
   const auto extras = apply_endpoint_json(
