@@ -115,8 +115,9 @@ BOOST_AUTO_TEST_CASE(unknown_types_and_fields_are_refused_with_the_nearest) {
 
 BOOST_AUTO_TEST_CASE(fields_outside_the_catalogue_need_dovecot_events) {
   // dovewarden's own events carry the catalogue's fields alone
-  BOOST_TEST(refusal(json{{"events", {"message.new"}}, {"filter", "foo=bar"}}) ==
-             "filter: unknown filter field 'foo'");
+  BOOST_TEST(
+      refusal(json{{"events", {"message.new"}}, {"filter", "foo=bar"}}) ==
+      "filter: unknown filter field 'foo'");
   BOOST_TEST(refusal(json{{"events", {"message.new"}},
                           {"filter", "mailboxes=INBOX"}}) ==
              "filter: unknown filter field 'mailboxes'; did you mean "
@@ -124,9 +125,9 @@ BOOST_AUTO_TEST_CASE(fields_outside_the_catalogue_need_dovecot_events) {
   // Dovecot's own, from event_exporter, carry fields no list holds
   for (const auto *events : {"*", "imap_command_finished", "mail_delivery_*"}) {
     Endpoint endpoint;
-    const auto applied = apply_endpoint_json(
-        json{{"events", {events}}, {"filter", "foo=bar"}}, endpoint, k_policy,
-        false);
+    const auto applied =
+        apply_endpoint_json(json{{"events", {events}}, {"filter", "foo=bar"}},
+                            endpoint, k_policy, false);
     BOOST_TEST(applied.has_value(), events);
   }
   // a PATCH is judged by the types the endpoint has after it
