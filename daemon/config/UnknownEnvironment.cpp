@@ -4,7 +4,9 @@
 #include "util/EditDistance.hpp"
 
 #include <algorithm>
+#include <string>
 #include <string_view>
+#include <utility>
 
 extern char **environ; // NOLINT(readability-redundant-declaration)
 
@@ -47,7 +49,10 @@ unknown_environment(const std::vector<std::string> &names) {
     if (!hint.empty())
       hint = "; did you mean '" + std::string(k_prefix) +
              hint.substr(hint.find('\'') + 1);
-    warnings.push_back("environment: ignoring unknown setting " + name + hint);
+    std::string warning = "environment: ignoring unknown setting ";
+    warning += name;
+    warning += hint;
+    warnings.push_back(std::move(warning));
   }
   return warnings;
 }
