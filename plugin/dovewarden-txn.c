@@ -187,9 +187,9 @@ static void dovewarden_txn_free(struct dovewarden_txn *txn)
 static void dovewarden_txn_send(void *context)
 {
 	struct dovewarden_txn *txn = context;
-	struct dovewarden_message *msg;
+	const struct dovewarden_message *msg;
 
-	array_foreach_modifiable(&txn->messages, msg) {
+	array_foreach(&txn->messages, msg) {
 		dovewarden_message_send(msg, txn->duser, txn->origin,
 					&txn->committed_box, txn->save_type);
 	}

@@ -25,7 +25,6 @@
 #  define ZMTP_UNPOISON(addr, size) ((void)(addr), (void)(size))
 #endif
 
-#define ZMTP_FLAG_MORE 0x01
 #define ZMTP_FLAG_LONG 0x02
 #define ZMTP_FLAG_COMMAND 0x04
 
@@ -83,7 +82,7 @@ size_t dovewarden_zmtp_frame_header(
 {
 	unsigned int i;
 
-	out[0] = more ? ZMTP_FLAG_MORE : 0;
+	out[0] = more ? DOVEWARDEN_ZMTP_FLAG_MORE : 0;
 	if (size <= 0xff) {
 		out[1] = (unsigned char)size;
 		return 2;

@@ -20,6 +20,8 @@ extern "C" {
 #define DOVEWARDEN_ZMTP_READY_MAX_SIZE 64
 /* a frame's header: flags and a 1- or 8-byte size */
 #define DOVEWARDEN_ZMTP_FRAME_HEADER_MAX_SIZE 9
+/* the flag that says another frame of the same message follows */
+#define DOVEWARDEN_ZMTP_FLAG_MORE 0x01
 /* the largest handshake command the reader accepts from a peer */
 #define DOVEWARDEN_ZMTP_MAX_COMMAND_SIZE 4096
 

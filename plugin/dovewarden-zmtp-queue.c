@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZMTP_FLAG_MORE 0x01
 /* most batches are an event or two of a few hundred bytes */
 #define DOVEWARDEN_ZMTP_MESSAGE_INITIAL_SIZE 1024
 
@@ -119,7 +118,7 @@ bool dovewarden_zmtp_queue_add_frame(struct dovewarden_zmtp_queue *queue,
 	}
 	msg = queue->open;
 	if (msg->frames > 0)
-		msg->data[msg->last_flags] |= ZMTP_FLAG_MORE;
+		msg->data[msg->last_flags] |= DOVEWARDEN_ZMTP_FLAG_MORE;
 	msg->last_flags = msg->size;
 	memcpy(msg->data + msg->size, header, header_size);
 	if (size > 0)

@@ -120,19 +120,15 @@ Applied filter(const std::string &key, const json &value, Target &target) {
   // only white space is no filter, as "" is
   if (util::trim(*text).empty())
     text->clear();
-  if (!text->empty()) {
-    const auto parsed = filter::FilterExpression::parse(*text);
-    if (!parsed)
-      return Error("filter: " + parsed.error().message());
-  }
+  // parsed, with the fields checked, once the whole body is applied
   target.endpoint.filter = std::move(*text);
   return {};
 }
 
-// The filter's fields, against the event types the endpoint has once the
-// whole body is applied: either may come from the body, or be the
-// endpoint's already
-Applied filter_fields(const Endpoint &endpoint) {
+// The filter's syntax, and its fields against the event types the endpoint
+// has once the whole body is applied: either may come from the body, or be
+// the endpoint's already
+Applied check_filter(const Endpoint &endpoint) {
   if (endpoint.filter.empty())
     return {};
   const auto parsed = filter::FilterExpression::parse(endpoint.filter);
@@ -298,7 +294,7 @@ apply_endpoint_json(const json &body, Endpoint &endpoint,
   if (extras.grace && !extras.rotate && !extras.secret)
     return Error("grace: only with rotate_secret or secret");
   if (body.contains("filter") || body.contains("events"))
-    if (auto checked = filter_fields(endpoint); !checked)
+    if (auto checked = check_filter(endpoint); !checked)
       return Error(checked.error());
   return extras;
 }
