@@ -13,6 +13,8 @@
 #include "dovewarden-txn.h"
 
 struct dovewarden_txn {
+	/* made with the first change: most transactions (each NOOP's sync,
+	   say) change nothing */
 	pool_t pool;
 	struct dovewarden_user *duser;
 	struct mailbox *box;
@@ -37,7 +39,6 @@ void *dovewarden_txn_begin(struct mailbox_transaction_context *t)
 	struct dovewarden_user *duser =
 		DOVEWARDEN_USER_CONTEXT(t->box->storage->user);
 	struct dovewarden_txn *txn;
-	pool_t pool;
 
 	if (duser == NULL)
 		return NULL;
@@ -46,15 +47,12 @@ void *dovewarden_txn_begin(struct mailbox_transaction_context *t)
 	if (duser->delivering)
 		t->flags |= MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS;
 
-	pool = pool_alloconly_create("dovewarden transaction", 1024);
-	txn = p_new(pool, struct dovewarden_txn, 1);
-	txn->pool = pool;
+	txn = i_new(struct dovewarden_txn, 1);
 	txn->duser = duser;
 	txn->box = t->box;
 	txn->origin = dovewarden_user_origin(duser,
 		(t->flags & MAILBOX_TRANSACTION_FLAG_SYNC) != 0);
 	txn->save_type = duser->delivering ? "message.new" : "message.append";
-	p_array_init(&txn->messages, pool, 8);
 	return txn;
 }
 
@@ -62,8 +60,14 @@ static struct dovewarden_message *
 dovewarden_txn_add(struct dovewarden_txn *txn, enum dovewarden_change change,
 		   struct mail *mail)
 {
-	struct dovewarden_message *msg = array_append_space(&txn->messages);
+	struct dovewarden_message *msg;
 
+	if (txn->pool == NULL) {
+		txn->pool = pool_alloconly_create("dovewarden transaction",
+						  1024);
+		p_array_init(&txn->messages, txn->pool, 8);
+	}
+	msg = array_append_space(&txn->messages);
 	msg->change = change;
 	msg->uid = mail->uid;
 	return msg;
@@ -85,11 +89,12 @@ void dovewarden_txn_save(void *_txn, struct mail *mail)
 {
 	struct dovewarden_txn *txn = _txn;
 
+	struct dovewarden_message *msg;
+
 	if (txn == NULL)
 		return;
-	dovewarden_message_read_fields(
-		dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_SAVE, mail),
-		txn->pool, &txn->duser->set, mail);
+	msg = dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_SAVE, mail);
+	dovewarden_message_read_fields(msg, txn->pool, &txn->duser->set, mail);
 }
 
 void dovewarden_txn_copy(void *_txn, struct mail *src, struct mail *dst)
@@ -135,7 +140,8 @@ static struct dovewarden_message *
 dovewarden_txn_flag_change(struct dovewarden_txn *txn, struct mail *mail)
 {
 	struct dovewarden_message *msg;
-	unsigned int count = array_count(&txn->messages);
+	unsigned int count = array_is_created(&txn->messages) ?
+		array_count(&txn->messages) : 0;
 
 	if (count > 0) {
 		msg = array_idx_modifiable(&txn->messages, count - 1);
@@ -168,12 +174,19 @@ void dovewarden_txn_update_keywords(void *_txn, struct mail *mail,
 				    const char *const *old_keywords)
 {
 	struct dovewarden_txn *txn = _txn;
+	struct dovewarden_message *msg;
 
 	if (txn == NULL)
 		return;
-	dovewarden_message_keywords_diff(dovewarden_txn_flag_change(txn, mail),
-					 txn->pool, old_keywords,
+	msg = dovewarden_txn_flag_change(txn, mail);
+	dovewarden_message_keywords_diff(msg, txn->pool, old_keywords,
 					 mail_get_keywords(mail));
+}
+
+static void dovewarden_txn_destroy(struct dovewarden_txn *txn)
+{
+	pool_unref(&txn->pool);
+	i_free(txn);
 }
 
 static void dovewarden_txn_free(struct dovewarden_txn *txn)
@@ -181,7 +194,7 @@ static void dovewarden_txn_free(struct dovewarden_txn *txn)
 	/* a MOVE's expunge comes before its transactions end; a source
 	   left over from a failed MOVE must not hide a later expunge */
 	i_zero(&dovewarden_move_source);
-	pool_unref(&txn->pool);
+	dovewarden_txn_destroy(txn);
 }
 
 static void dovewarden_txn_send(void *context)
@@ -194,7 +207,7 @@ static void dovewarden_txn_send(void *context)
 					&txn->committed_box, txn->save_type);
 	}
 	dovewarden_event_end(txn->duser);
-	pool_unref(&txn->pool);
+	dovewarden_txn_destroy(txn);
 }
 
 void dovewarden_txn_commit(void *_txn,
@@ -209,7 +222,8 @@ void dovewarden_txn_commit(void *_txn,
 
 	if (txn == NULL)
 		return;
-	if (array_count(&txn->messages) == 0) {
+	if (txn->pool == NULL) {
+		/* nothing changed */
 		dovewarden_txn_free(txn);
 		return;
 	}

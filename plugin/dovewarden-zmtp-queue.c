@@ -31,6 +31,9 @@ struct dovewarden_zmtp_queue {
 	size_t head_written;
 	/* the message being built, or NULL */
 	struct dovewarden_zmtp_message *open;
+	/* a message of the initial size, written or dropped, that the next
+	   one is built in: most batches fit, and need no allocation */
+	struct dovewarden_zmtp_message *spare;
 	/* an add_frame() of the open message failed: it is dropped whole */
 	bool open_failed;
 	unsigned int open_frames;
@@ -47,13 +50,23 @@ struct dovewarden_zmtp_queue *dovewarden_zmtp_queue_create(unsigned int limit)
 	return queue;
 }
 
+static void dovewarden_zmtp_queue_release(struct dovewarden_zmtp_queue *queue,
+					  struct dovewarden_zmtp_message *msg)
+{
+	if (queue->spare == NULL &&
+	    msg->alloc_size == DOVEWARDEN_ZMTP_MESSAGE_INITIAL_SIZE)
+		queue->spare = msg;
+	else
+		free(msg);
+}
+
 static void dovewarden_zmtp_queue_free_list(struct dovewarden_zmtp_queue *queue)
 {
 	struct dovewarden_zmtp_message *msg, *next;
 
 	for (msg = queue->head; msg != NULL; msg = next) {
 		next = msg->next;
-		free(msg);
+		dovewarden_zmtp_queue_release(queue, msg);
 	}
 	queue->head = queue->tail = NULL;
 	queue->count = 0;
@@ -69,6 +82,7 @@ void dovewarden_zmtp_queue_destroy(struct dovewarden_zmtp_queue **_queue)
 	*_queue = NULL;
 	dovewarden_zmtp_queue_free_list(queue);
 	free(queue->open);
+	free(queue->spare);
 	free(queue);
 }
 
@@ -77,12 +91,20 @@ static bool
 dovewarden_zmtp_queue_reserve(struct dovewarden_zmtp_queue *queue, size_t size)
 {
 	struct dovewarden_zmtp_message *msg = queue->open;
-	size_t used = msg == NULL ? 0 : msg->size;
-	size_t alloc_size = msg == NULL ? DOVEWARDEN_ZMTP_MESSAGE_INITIAL_SIZE :
-					  msg->alloc_size;
+	size_t used, alloc_size;
 
+	if (msg == NULL && queue->spare != NULL) {
+		msg = queue->open = queue->spare;
+		queue->spare = NULL;
+		msg->next = NULL;
+		msg->size = 0;
+		msg->frames = 0;
+	}
 	if (msg != NULL && size <= msg->alloc_size - msg->size)
 		return true;
+	used = msg == NULL ? 0 : msg->size;
+	alloc_size = msg == NULL ? DOVEWARDEN_ZMTP_MESSAGE_INITIAL_SIZE :
+				   msg->alloc_size;
 	if (size > SIZE_MAX / 2 - sizeof(*msg) - used)
 		return false;
 	while (alloc_size - used < size)
@@ -142,7 +164,8 @@ void dovewarden_zmtp_queue_close(struct dovewarden_zmtp_queue *queue)
 		return;
 	if (queue->open_failed || queue->count >= queue->limit) {
 		queue->dropped += queue->open_frames;
-		free(msg);
+		if (msg != NULL)
+			dovewarden_zmtp_queue_release(queue, msg);
 	} else {
 		msg->next = NULL;
 		if (queue->tail == NULL)
@@ -199,7 +222,7 @@ void dovewarden_zmtp_queue_advance(struct dovewarden_zmtp_queue *queue,
 			queue->tail = NULL;
 		queue->count--;
 		queue->head_written = 0;
-		free(msg);
+		dovewarden_zmtp_queue_release(queue, msg);
 	}
 }
 

@@ -64,6 +64,26 @@ BOOST_AUTO_TEST_CASE(messages_go_in_order) {
   BOOST_TEST(queue.waiting().empty());
 }
 
+// a written or dropped message's memory is built in again: nothing of
+// the one before (its frames, its MORE flags, its length) may show
+BOOST_AUTO_TEST_CASE(a_message_built_after_one_written_or_dropped_is_its_own) {
+  Queue queue(1);
+  queue.add({"first", "of", "three"});
+  BOOST_TEST(queue.write_all() == framed({"first", "of", "three"}));
+  queue.add({"x"});
+  BOOST_TEST(queue.write_all() == framed({"x"}));
+  queue.add({"kept"});
+  queue.add({"dropped", "whole"});
+  BOOST_TEST(queue.dropped() == 2u);
+  queue.add({std::string(2000, 'b')});
+  BOOST_TEST(queue.dropped() == 3u);
+  BOOST_TEST(queue.write_all() == framed({"kept"}));
+  for (const auto &message : k_messages) {
+    queue.add(message);
+    BOOST_TEST(queue.write_all() == framed(message));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(open_message_waits_until_closed) {
   Queue queue(10);
   const std::string frame = "event";
