@@ -23,18 +23,13 @@ void dovewarden_msgpack_free(struct dovewarden_msgpack *mp)
 	memset(mp, 0, sizeof(*mp));
 }
 
-/* Make room for size more bytes; false (and failed) when there is no
-   memory for them. */
+/* the slow way of dovewarden_msgpack_reserve() */
 static bool
-dovewarden_msgpack_reserve(struct dovewarden_msgpack *mp, size_t size)
+dovewarden_msgpack_grow(struct dovewarden_msgpack *mp, size_t size)
 {
 	unsigned char *data;
 	size_t new_size;
 
-	if (mp->failed)
-		return false;
-	if (size <= mp->size - mp->used)
-		return true;
 	new_size = mp->size == 0 ? DOVEWARDEN_MSGPACK_INITIAL_SIZE : mp->size;
 	while (new_size - mp->used < size) {
 		if (new_size > SIZE_MAX / 2) {
@@ -51,6 +46,18 @@ dovewarden_msgpack_reserve(struct dovewarden_msgpack *mp, size_t size)
 	mp->data = data;
 	mp->size = new_size;
 	return true;
+}
+
+/* Make room for size more bytes; false (and failed) when there is no
+   memory for them. Every value asks: the room is mostly there. */
+static inline bool
+dovewarden_msgpack_reserve(struct dovewarden_msgpack *mp, size_t size)
+{
+	if (mp->failed)
+		return false;
+	if (size <= mp->size - mp->used)
+		return true;
+	return dovewarden_msgpack_grow(mp, size);
 }
 
 static void dovewarden_msgpack_put(struct dovewarden_msgpack *mp,
@@ -150,6 +157,24 @@ void dovewarden_msgpack_begin(struct dovewarden_msgpack *mp, const char *type)
 	mp->used = DOVEWARDEN_MSGPACK_HEADER_ROOM;
 	dovewarden_msgpack_add_uint(mp, "v", DOVEWARDEN_WIRE_VERSION);
 	dovewarden_msgpack_add_str(mp, "type", type);
+}
+
+void dovewarden_msgpack_begin_keys(struct dovewarden_msgpack *mp)
+{
+	mp->used = 0;
+	mp->count = 0;
+	mp->failed = false;
+}
+
+void dovewarden_msgpack_add_encoded(struct dovewarden_msgpack *mp,
+				    const struct dovewarden_msgpack *keys)
+{
+	if (keys->failed) {
+		mp->failed = true;
+		return;
+	}
+	dovewarden_msgpack_put(mp, keys->data, keys->used);
+	mp->count += keys->count;
 }
 
 void dovewarden_msgpack_add_str(struct dovewarden_msgpack *mp, const char *key,

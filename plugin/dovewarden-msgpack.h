@@ -38,6 +38,12 @@ void dovewarden_msgpack_add_uint(struct dovewarden_msgpack *mp,
 void dovewarden_msgpack_add_strv(struct dovewarden_msgpack *mp,
 				 const char *key, const char *const *values,
 				 unsigned int count);
+/* Start keys and values that are not an event but are added to many
+   (dovewarden_msgpack_add_encoded()): what every event of a process
+   carries, encoded once. */
+void dovewarden_msgpack_begin_keys(struct dovewarden_msgpack *mp);
+void dovewarden_msgpack_add_encoded(struct dovewarden_msgpack *mp,
+				    const struct dovewarden_msgpack *keys);
 /* The encoded event, valid until the next begin(). Returns false when
    building it failed (no memory). */
 bool dovewarden_msgpack_finish(struct dovewarden_msgpack *mp,

@@ -41,10 +41,9 @@ struct dovewarden_sink {
 	struct ip_addr ip;
 	in_port_t port;
 
-	/* what begin() puts into every event */
-	char *host, *service;
-	char inst[17];
-	pid_t pid;
+	/* what begin() puts into every event: host, svc, pid and inst
+	   encoded once */
+	struct dovewarden_msgpack process_keys;
 	uint64_t seq;
 	struct dovewarden_msgpack msgpack;
 	/* events whose building failed (no memory) */
@@ -534,11 +533,14 @@ dovewarden_zmtp_sink_create(const struct dovewarden_sink_settings *set,
 	dovewarden_zmtp_watch_forks();
 	sink->generation = dovewarden_zmtp_fork_generation;
 	sink->endpoint = i_strdup(set->endpoint);
-	sink->host = i_strdup(set->host);
-	sink->service = i_strdup(set->service);
 	random_fill(&inst, sizeof(inst));
-	i_snprintf(sink->inst, sizeof(sink->inst), "%016"PRIx64, inst);
-	sink->pid = getpid();
+	dovewarden_msgpack_init(&sink->process_keys);
+	dovewarden_msgpack_begin_keys(&sink->process_keys);
+	dovewarden_msgpack_add_str(&sink->process_keys, "host", set->host);
+	dovewarden_msgpack_add_str(&sink->process_keys, "svc", set->service);
+	dovewarden_msgpack_add_int(&sink->process_keys, "pid", getpid());
+	dovewarden_msgpack_add_str(&sink->process_keys, "inst",
+				   t_strdup_printf("%016"PRIx64, inst));
 	dovewarden_msgpack_init(&sink->msgpack);
 	sink->queue = dovewarden_zmtp_queue_create(set->queue_limit);
 	if (sink->queue == NULL)
@@ -578,6 +580,7 @@ static void dovewarden_zmtp_sink_destroy(struct dovewarden_sink **_sink)
 			i_close_fd(&sink->fd);
 	}
 	dovewarden_zmtp_queue_destroy(&sink->queue);
+	dovewarden_msgpack_free(&sink->process_keys);
 	dovewarden_msgpack_free(&sink->msgpack);
 	event_unref(&sink->event);
 	for (i = 0; i < sink->logged_error_count; i++)
@@ -585,8 +588,6 @@ static void dovewarden_zmtp_sink_destroy(struct dovewarden_sink **_sink)
 	i_free(sink->create_warning);
 	i_free(sink->endpoint);
 	i_free(sink->ipc_path);
-	i_free(sink->host);
-	i_free(sink->service);
 	i_free(sink);
 }
 
@@ -598,10 +599,7 @@ static void dovewarden_zmtp_sink_begin(struct dovewarden_sink *sink,
 	dovewarden_msgpack_begin(mp, type);
 	dovewarden_msgpack_add_uint(mp, "ts",
 		dovewarden_zmtp_clock(CLOCK_REALTIME, 1000000));
-	dovewarden_msgpack_add_str(mp, "host", sink->host);
-	dovewarden_msgpack_add_str(mp, "svc", sink->service);
-	dovewarden_msgpack_add_int(mp, "pid", sink->pid);
-	dovewarden_msgpack_add_str(mp, "inst", sink->inst);
+	dovewarden_msgpack_add_encoded(mp, &sink->process_keys);
 	dovewarden_msgpack_add_uint(mp, "seq", ++sink->seq);
 }
 

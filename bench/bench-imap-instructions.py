@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""The imap process's instructions per command, with and without the plugin.
+
+Latency and CPU time move by more than the plugin's share on a shared
+machine (docs/benchmarks.md); instructions do not: callgrind counts them,
+whatever else the machine does. One throw-away Dovecot whose imap processes
+run under callgrind, events going to a real dovewardend; user alice loads
+the plugin (userdb_mail_plugins=notify,dovewarden), user plain loads no mail
+plugin. For each command and user, one session runs it N times and another
+2N times, back to back; (instructions of the second - of the first) / N is
+what one command costs, log-in, SELECT and log-out cancelling out; each
+figure is the lower of two such measurements. Back to back, as no idle
+between commands changes which of Dovecot's timers run; with 2 ms idle
+between (bench-imap-latency.py's way) the counts move by thousands. The work the plugin
+does after the reply (the deferred encoding, the flush every
+dovewarden_flush_interval) is in the session's count: each waits for it
+before logging out.
+
+    bench/bench-imap-instructions.py [N] [--plugins LIST] [--events GLOBS]
+
+N defaults to 300 (about 5 minutes). DW_DOVECOT_PREFIX runs it on that
+Dovecot (2.4), DW_PLUGIN names another build of the plugin; --plugins and
+--events as in bench-imap-latency.py.
+"""
+
+import argparse
+import glob
+import imaplib
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+
+from harness.clients import make_message  # noqa: E402
+from harness.dovecot import install  # noqa: E402
+from harness.env import Env  # noqa: E402
+
+COMMANDS = (("NOOP",), ("STORE +FLAGS", "STORE -FLAGS"), ("FETCH",))
+# long enough for the plugin's flush (dovewarden_flush_interval, 20 ms)
+# to have run under callgrind's slowdown
+SETTLE = 0.3
+# each figure is the lower of this many measurements: a few code paths
+# in Dovecot depend on timing, and one in a few sessions takes them
+REPEATS = 2
+
+
+def run(client, name):
+    if name == "NOOP":
+        typ, _ = client.noop()
+    elif name.startswith("STORE"):
+        typ, _ = client.store("1", name.split()[1], "(\\Seen $Bench)")
+    else:
+        typ, _ = client.fetch("1", "(FLAGS UID)")
+    assert typ == "OK", (name, typ)
+
+
+def imap_binary(prefix):
+    if prefix:
+        return os.path.join(prefix, "libexec", "dovecot", "imap")
+    return "/usr/lib/dovecot/imap"
+
+
+class Profiles:
+    """callgrind's output files, one per imap process."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        # imap opens its file as root and writes it at exit as the mail
+        # user: both must be allowed
+        os.chmod(directory, 0o777)
+
+    def pattern(self):
+        return os.path.join(self.directory, "cg.%p")
+
+    def open_to_all(self):
+        for path in glob.glob(os.path.join(self.directory, "cg.*")):
+            os.chmod(path, 0o666)
+
+    def written(self):
+        return {p for p in glob.glob(os.path.join(self.directory, "cg.*")) if os.path.getsize(p) > 0}
+
+    def wait_for_new(self, before, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for path in self.written() - before:
+                with open(path) as f:
+                    m = re.search(r"^summary:\s+(\d+)", f.read(), re.M)
+                if m:
+                    return int(m.group(1))
+            time.sleep(0.1)
+        raise AssertionError("callgrind wrote no profile for the session")
+
+
+def session(env, profiles, user, commands, n):
+    """Instructions of one imap process that runs commands n times."""
+    c = imaplib.IMAP4("127.0.0.1", env.dovecot.imap_port)
+    c.login(user, "secret")
+    c.select("INBOX")
+    profiles.open_to_all()
+    for i in range(n):
+        run(c, commands[i % len(commands)])
+    time.sleep(SETTLE)
+    before = profiles.written()
+    c.logout()
+    return profiles.wait_for_new(before)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", type=int, nargs="?", default=300)
+    parser.add_argument("--plugins", default="notify,dovewarden")
+    parser.add_argument("--events", default="*")
+    args = parser.parse_args()
+    prefix = os.environ.get("DW_DOVECOT_PREFIX", "")
+    with tempfile.TemporaryDirectory(prefix="dw-callgrind-") as directory:
+        profiles = Profiles(directory)
+        valgrind = (f"/usr/bin/valgrind --tool=callgrind --callgrind-out-file={profiles.pattern()} "
+                    f"{imap_binary(prefix)}")
+        env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
+                  plugin_settings={"dovewarden_events": args.events},
+                  userdb_fields={"alice": f"userdb_mail_plugins={args.plugins}", "plain": ""},
+                  global_plugins=False,
+                  extra_conf=f"mail_fsync = never\nservice imap {{\n  executable = {valgrind}\n}}\n").start()
+        try:
+            for user in ("alice", "plain"):
+                c = imaplib.IMAP4("127.0.0.1", env.dovecot.imap_port)
+                c.login(user, "secret")
+                c.append("INBOX", None, None, make_message("first")[0])
+                c.logout()
+            print(f"imap process instructions per command on Dovecot {install().version}, "
+                  f"callgrind, sessions of {args.n} and {2 * args.n} commands (lower of {REPEATS}), "
+                  f"alice's mail_plugins={args.plugins} dovewarden_events={args.events}\n")
+            print(f"{'command':<28} {'plain':>9} {'plugin':>9} {'added':>8} {'ratio':>6}")
+            for commands in COMMANDS:
+                per = {}
+                for label, user in (("plain", "plain"), ("plugin", "alice")):
+                    per[label] = min(
+                        (session(env, profiles, user, commands, 2 * args.n)
+                         - session(env, profiles, user, commands, args.n)) / args.n
+                        for _ in range(REPEATS))
+                name = " / ".join(commands)
+                print(f"{name:<28} {per['plain']:>9.0f} {per['plugin']:>9.0f}"
+                      f" {per['plugin'] - per['plain']:>8.0f} {per['plugin'] / per['plain']:>6.3f}",
+                      flush=True)
+        finally:
+            env.cleanup()
+
+
+if __name__ == "__main__":
+    main()
