@@ -88,7 +88,6 @@ static void dovewarden_txn_read_msgid(struct dovewarden_txn *txn,
 void dovewarden_txn_save(void *_txn, struct mail *mail)
 {
 	struct dovewarden_txn *txn = _txn;
-
 	struct dovewarden_message *msg;
 
 	if (txn == NULL)
