@@ -147,23 +147,21 @@ dovewarden_msgpack_key(struct dovewarden_msgpack *mp, const char *key)
 	mp->count++;
 }
 
-void dovewarden_msgpack_begin(struct dovewarden_msgpack *mp, const char *type)
-{
-	mp->used = 0;
-	mp->count = 0;
-	mp->failed = false;
-	if (!dovewarden_msgpack_reserve(mp, DOVEWARDEN_MSGPACK_HEADER_ROOM))
-		return;
-	mp->used = DOVEWARDEN_MSGPACK_HEADER_ROOM;
-	dovewarden_msgpack_add_uint(mp, "v", DOVEWARDEN_WIRE_VERSION);
-	dovewarden_msgpack_add_str(mp, "type", type);
-}
-
 void dovewarden_msgpack_begin_keys(struct dovewarden_msgpack *mp)
 {
 	mp->used = 0;
 	mp->count = 0;
 	mp->failed = false;
+}
+
+void dovewarden_msgpack_begin(struct dovewarden_msgpack *mp, const char *type)
+{
+	dovewarden_msgpack_begin_keys(mp);
+	if (!dovewarden_msgpack_reserve(mp, DOVEWARDEN_MSGPACK_HEADER_ROOM))
+		return;
+	mp->used = DOVEWARDEN_MSGPACK_HEADER_ROOM;
+	dovewarden_msgpack_add_uint(mp, "v", DOVEWARDEN_WIRE_VERSION);
+	dovewarden_msgpack_add_str(mp, "type", type);
 }
 
 void dovewarden_msgpack_add_encoded(struct dovewarden_msgpack *mp,
