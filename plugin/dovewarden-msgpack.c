@@ -60,29 +60,43 @@ dovewarden_msgpack_reserve(struct dovewarden_msgpack *mp, size_t size)
 	return dovewarden_msgpack_grow(mp, size);
 }
 
+/* Room for size more bytes at the end, to be written and then counted in
+   used; NULL when there is no memory for them. */
+static inline unsigned char *
+dovewarden_msgpack_room(struct dovewarden_msgpack *mp, size_t size)
+{
+	if (!dovewarden_msgpack_reserve(mp, size))
+		return NULL;
+	return mp->data + mp->used;
+}
+
 static void dovewarden_msgpack_put(struct dovewarden_msgpack *mp,
 				   const void *data, size_t size)
 {
-	if (!dovewarden_msgpack_reserve(mp, size))
+	unsigned char *p = dovewarden_msgpack_room(mp, size);
+
+	if (p == NULL)
 		return;
 	if (size > 0)
-		memcpy(mp->data + mp->used, data, size);
+		memcpy(p, data, size);
 	mp->used += size;
 }
 
 /* A type byte and an n-byte big-endian value: the form of every msgpack
    header and fixed-size integer. */
-static void
+static inline void
 dovewarden_msgpack_put_be(struct dovewarden_msgpack *mp, unsigned char type,
 			  uint64_t value, unsigned int n)
 {
-	unsigned char buf[9];
+	unsigned char *p = dovewarden_msgpack_room(mp, n + 1);
 	unsigned int i;
 
-	buf[0] = type;
+	if (p == NULL)
+		return;
+	p[0] = type;
 	for (i = 0; i < n; i++)
-		buf[n - i] = (unsigned char)(value >> (8 * i));
-	dovewarden_msgpack_put(mp, buf, n + 1);
+		p[n - i] = (unsigned char)(value >> (8 * i));
+	mp->used += n + 1;
 }
 
 static void
@@ -124,10 +138,18 @@ static void
 dovewarden_msgpack_put_str(struct dovewarden_msgpack *mp, const char *str)
 {
 	size_t len = strlen(str);
+	unsigned char *p;
 
-	if (len < 32)
-		dovewarden_msgpack_put_be(mp, 0xa0 | (unsigned char)len, 0, 0);
-	else if (len < 0x100)
+	/* keys and most values: a fixstr, header and bytes in one go */
+	if (len < 32) {
+		if ((p = dovewarden_msgpack_room(mp, len + 1)) == NULL)
+			return;
+		p[0] = 0xa0 | (unsigned char)len;
+		memcpy(p + 1, str, len);
+		mp->used += len + 1;
+		return;
+	}
+	if (len < 0x100)
 		dovewarden_msgpack_put_be(mp, 0xd9, len, 1);
 	else if (len < 0x10000)
 		dovewarden_msgpack_put_be(mp, 0xda, len, 2);
