@@ -80,11 +80,7 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 	    duser->set.flush_interval_msecs == 0)
 		dovewarden_event_flush(duser);
 	dovewarden_sink_begin(sink, type);
-	dovewarden_sink_add_str(sink, "user", duser->user->username);
-	dovewarden_sink_add_str(sink, "session", duser->user->session_id);
-	dovewarden_sink_add_str(sink, "ip", duser->remote_ip);
-	if (duser->remote_port != 0)
-		dovewarden_sink_add_int(sink, "port", duser->remote_port);
+	dovewarden_sink_add_encoded(sink, &duser->keys);
 	dovewarden_sink_add_str(sink, "origin", origin);
 	return sink;
 }

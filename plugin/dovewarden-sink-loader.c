@@ -108,6 +108,12 @@ void dovewarden_sink_add_strv(struct dovewarden_sink *sink, const char *key,
 	dovewarden_sink_api->add_strv(sink, key, values, count);
 }
 
+void dovewarden_sink_add_encoded(struct dovewarden_sink *sink,
+				 const struct dovewarden_msgpack *keys)
+{
+	dovewarden_sink_api->add_encoded(sink, keys);
+}
+
 void dovewarden_sink_queue(struct dovewarden_sink *sink)
 {
 	dovewarden_sink_api->queue(sink);

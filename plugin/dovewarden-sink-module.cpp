@@ -17,6 +17,7 @@ const dovewarden_sink_api dovewarden_sink_module_api = {
     dovewarden_sink_add_str,
     dovewarden_sink_add_int,
     dovewarden_sink_add_strv,
+    dovewarden_sink_add_encoded,
     dovewarden_sink_queue,
     dovewarden_sink_flush,
     dovewarden_sink_linger,

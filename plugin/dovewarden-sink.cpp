@@ -261,6 +261,20 @@ void dovewarden_sink_add_strv(dovewarden_sink *sink, const char *key,
   });
 }
 
+void dovewarden_sink_add_encoded(dovewarden_sink *sink,
+                                 const dovewarden_msgpack *keys) {
+  if (keys->failed) {
+    sink->m_broken = true;
+    return;
+  }
+  guarded(sink, [&] {
+    sink->m_encoder.add_encoded(
+        std::string_view(reinterpret_cast<const char *>(keys->data),
+                         keys->used),
+        keys->count);
+  });
+}
+
 void dovewarden_sink_queue(dovewarden_sink *sink) {
   guarded(sink, [&] {
     const std::string_view message = sink->m_encoder.finish();

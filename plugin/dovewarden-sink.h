@@ -13,6 +13,7 @@
      libstdc++) when a process creates its first sink with CURVE keys. */
 
 #include <stdint.h>
+#include "dovewarden-msgpack.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +55,10 @@ void dovewarden_sink_add_int(struct dovewarden_sink *sink,
 			     const char *key, int64_t value);
 void dovewarden_sink_add_strv(struct dovewarden_sink *sink, const char *key,
 			      const char *const *values, unsigned int count);
+/* Add keys and values encoded once (dovewarden_msgpack_begin_keys()),
+   such as a user's; an encoding that failed drops the message. */
+void dovewarden_sink_add_encoded(struct dovewarden_sink *sink,
+				 const struct dovewarden_msgpack *keys);
 /* Add the message to the open batch. The events of one IMAP command or
    one transaction travel as one multipart ZeroMQ message: it wakes
    ZeroMQ's I/O thread once, not once per event. A batch that reaches
@@ -79,7 +84,7 @@ int dovewarden_sink_is_foreign(const struct dovewarden_sink *sink);
    symbol it exports: the functions above. */
 #define DOVEWARDEN_SINK_MODULE "dovewarden/dovewarden-sink.so"
 #define DOVEWARDEN_SINK_API_SYMBOL "dovewarden_sink_module_api"
-#define DOVEWARDEN_SINK_API_VERSION 3
+#define DOVEWARDEN_SINK_API_VERSION 4
 
 struct dovewarden_sink_api {
 	unsigned int version;
@@ -94,6 +99,8 @@ struct dovewarden_sink_api {
 			int64_t value);
 	void (*add_strv)(struct dovewarden_sink *sink, const char *key,
 			 const char *const *values, unsigned int count);
+	void (*add_encoded)(struct dovewarden_sink *sink,
+			    const struct dovewarden_msgpack *keys);
 	void (*queue)(struct dovewarden_sink *sink);
 	void (*flush)(struct dovewarden_sink *sink);
 	void (*linger)(struct dovewarden_sink *sink);

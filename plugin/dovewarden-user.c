@@ -67,8 +67,22 @@ static void dovewarden_user_deinit(struct mail_user *user)
 		dovewarden_event_send_plain(duser, "user.logout");
 	dovewarden_event_user_done(duser);
 	dovewarden_user_forget(duser);
+	dovewarden_msgpack_free(&duser->keys);
 	event_unref(&duser->event);
 	duser->module_ctx.super.deinit(user);
+}
+
+static void dovewarden_user_keys(struct dovewarden_user *duser)
+{
+	struct dovewarden_msgpack *keys = &duser->keys;
+
+	dovewarden_msgpack_init(keys);
+	dovewarden_msgpack_begin_keys(keys);
+	dovewarden_msgpack_add_str(keys, "user", duser->user->username);
+	dovewarden_msgpack_add_str(keys, "session", duser->user->session_id);
+	dovewarden_msgpack_add_str(keys, "ip", duser->remote_ip);
+	if (duser->remote_port != 0)
+		dovewarden_msgpack_add_int(keys, "port", duser->remote_port);
 }
 
 void dovewarden_user_created(struct mail_user *user)
@@ -105,6 +119,7 @@ void dovewarden_user_created(struct mail_user *user)
 					    net_ip2addr(user->conn.remote_ip));
 		duser->remote_port = user->conn.remote_port;
 	}
+	dovewarden_user_keys(duser);
 
 	duser->module_ctx.super = *v;
 	user->vlast = &duser->module_ctx.super;

@@ -4,6 +4,7 @@
 #include "module-context.h"
 #include "mail-user.h"
 #include "dovewarden-settings.h"
+#include "dovewarden-msgpack.h"
 
 #define DOVEWARDEN_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, dovewarden_user_module)
@@ -18,6 +19,9 @@ struct dovewarden_user {
 	/* the client's address and port; NULL and 0 if there is none */
 	const char *remote_ip;
 	in_port_t remote_port;
+	/* what every event of the user carries (user, session, ip, port),
+	   encoded once */
+	struct dovewarden_msgpack keys;
 	/* a session of its own (imap, pop3): login and logout are events */
 	bool interactive;
 	/* changes are deliveries (lmtp, lda) */

@@ -623,6 +623,13 @@ dovewarden_zmtp_sink_add_strv(struct dovewarden_sink *sink, const char *key,
 	dovewarden_msgpack_add_strv(&sink->msgpack, key, values, count);
 }
 
+static void
+dovewarden_zmtp_sink_add_encoded(struct dovewarden_sink *sink,
+				 const struct dovewarden_msgpack *keys)
+{
+	dovewarden_msgpack_add_encoded(&sink->msgpack, keys);
+}
+
 static void dovewarden_zmtp_sink_flush(struct dovewarden_sink *sink)
 {
 	dovewarden_zmtp_queue_close(sink->queue);
@@ -727,6 +734,7 @@ const struct dovewarden_sink_api dovewarden_zmtp_sink_api = {
 	.add_str = dovewarden_zmtp_sink_add_str,
 	.add_int = dovewarden_zmtp_sink_add_int,
 	.add_strv = dovewarden_zmtp_sink_add_strv,
+	.add_encoded = dovewarden_zmtp_sink_add_encoded,
 	.queue = dovewarden_zmtp_sink_queue,
 	.flush = dovewarden_zmtp_sink_flush,
 	.linger = dovewarden_zmtp_sink_linger,

@@ -551,6 +551,11 @@ void Encoder::add(std::string_view name,
   }
 }
 
+void Encoder::add_encoded(std::string_view pairs, std::uint32_t count) {
+  m_buffer.append(pairs);
+  m_count += count;
+}
+
 std::string_view Encoder::finish() {
   std::string header;
   StringWriter writer{header};

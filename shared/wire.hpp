@@ -88,6 +88,10 @@ public:
   void add(std::string_view key, std::uint64_t value);
   void add(std::string_view key, bool value);
   void add(std::string_view key, const std::vector<std::string_view> &values);
+  // Add count keys and their values, encoded as add() encodes them (the
+  // plugin's dovewarden-msgpack.h writes the same bytes): what many
+  // messages carry, encoded once.
+  void add_encoded(std::string_view pairs, std::uint32_t count);
   // Returns the encoded message; valid until the next begin().
   std::string_view finish();
 

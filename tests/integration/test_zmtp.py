@@ -315,16 +315,21 @@ class DaemonRestartUnderLoadTest(unittest.TestCase):
         for t in threads:
             t.start()
         try:
-            env.stream.wait_for(lambda e: e.get("type") == "flags.clear", count=10,
-                                what="load before the restart")
+            # each session under way, however late its process started
+            for user in ("alice", "bob"):
+                env.stream.wait_for(lambda e, u=user: e.get("type") == "flags.clear"
+                                    and e.get("user") == u, count=5,
+                                    what=f"{user}'s load before the restart")
             before = list(env.stream.poll())
             rc, _ = env.daemon.stop()
             self.assertEqual(rc, 0)
             time.sleep(0.3)
             env.daemon.start()
             mark = env.stream.mark()
-            env.stream.wait_for(lambda e: e.get("type") == "flags.clear", count=10, after=mark,
-                                what="load after the restart")
+            for user in ("alice", "bob"):
+                env.stream.wait_for(lambda e, u=user: e.get("type") == "flags.clear"
+                                    and e.get("user") == u, count=5, after=mark,
+                                    what=f"{user}'s load after the restart")
         finally:
             stop.set()
             for t in threads:

@@ -33,17 +33,27 @@ struct Sink {
     const char *error = nullptr;
     sink = dovewarden_sink_create(&set, &warning, &error);
     BOOST_REQUIRE(sink != nullptr);
+    // the user's keys, as the plugin adds them: encoded once
+    dovewarden_msgpack_init(&keys);
+    dovewarden_msgpack_begin_keys(&keys);
+    dovewarden_msgpack_add_str(&keys, "user", "alice");
   }
-  ~Sink() { dovewarden_sink_destroy(&sink); }
+  ~Sink() {
+    dovewarden_sink_destroy(&sink);
+    dovewarden_msgpack_free(&keys);
+  }
+  Sink(const Sink &) = delete;
+  Sink &operator=(const Sink &) = delete;
 
   void queue(const char *type) {
     dovewarden_sink_begin(sink, type);
-    dovewarden_sink_add_str(sink, "user", "alice");
+    dovewarden_sink_add_encoded(sink, &keys);
     dovewarden_sink_add_int(sink, "uid", 7);
     dovewarden_sink_queue(sink);
   }
 
   dovewarden_sink *sink = nullptr;
+  dovewarden_msgpack keys{};
 };
 
 struct Receiver {

@@ -243,6 +243,66 @@ BOOST_AUTO_TEST_CASE(maps_at_every_size_boundary) {
   }
 }
 
+// a user's keys, encoded once when the user is made
+// (plugin/dovewarden-user.c), in every event of the user, by either sink
+BOOST_AUTO_TEST_CASE(keys_encoded_once_are_the_bytes_of_adding_them) {
+  dovewarden_msgpack keys;
+  dovewarden_msgpack_init(&keys);
+  dovewarden_msgpack_begin_keys(&keys);
+  dovewarden_msgpack_add_str(&keys, "user", "alice");
+  dovewarden_msgpack_add_str(&keys, "session", "D2bgluJguMp/AAAB");
+  dovewarden_msgpack_add_int(&keys, "port", 54321);
+  const std::string_view pairs(reinterpret_cast<const char *>(keys.data),
+                               keys.used);
+
+  dovewarden_msgpack mp;
+  dovewarden_msgpack_init(&mp);
+  wire::Encoder encoder;
+  for (const std::string type : {"message.append", "message.flags"}) {
+    BOOST_TEST_CONTEXT(type) {
+      BothEncoders both;
+      both.begin(type);
+      both.add("seq", std::uint64_t{7});
+      both.add("user", "alice");
+      both.add("session", "D2bgluJguMp/AAAB");
+      both.add("port", std::int64_t{54321});
+      both.add("origin", "client");
+      const auto expected = both.expected();
+
+      dovewarden_msgpack_begin(&mp, type.c_str());
+      dovewarden_msgpack_add_uint(&mp, "seq", 7);
+      dovewarden_msgpack_add_encoded(&mp, &keys);
+      dovewarden_msgpack_add_str(&mp, "origin", "client");
+      BOOST_TEST(to_hex(BothEncoders::finish(mp)) == to_hex(expected));
+
+      encoder.begin(type);
+      encoder.add("seq", std::uint64_t{7});
+      encoder.add_encoded(pairs, keys.count);
+      encoder.add("origin", std::string_view("client"));
+      BOOST_TEST(to_hex(encoder.finish()) == to_hex(expected));
+    }
+  }
+  dovewarden_msgpack_free(&mp);
+  dovewarden_msgpack_free(&keys);
+}
+
+BOOST_AUTO_TEST_CASE(keys_that_failed_to_encode_fail_the_event) {
+  dovewarden_msgpack keys;
+  dovewarden_msgpack_init(&keys);
+  dovewarden_msgpack_begin_keys(&keys);
+  dovewarden_msgpack_add_str(&keys, "user", "alice");
+  keys.failed = true;
+  dovewarden_msgpack mp;
+  dovewarden_msgpack_init(&mp);
+  dovewarden_msgpack_begin(&mp, "message.append");
+  dovewarden_msgpack_add_encoded(&mp, &keys);
+  const unsigned char *data = nullptr;
+  std::size_t size = 0;
+  BOOST_TEST(!dovewarden_msgpack_finish(&mp, &data, &size));
+  dovewarden_msgpack_free(&mp);
+  dovewarden_msgpack_free(&keys);
+}
+
 BOOST_AUTO_TEST_CASE(begin_discards_the_unfinished_event) {
   BothEncoders both;
   both.begin("mailbox.create");
