@@ -1,6 +1,7 @@
 #include "config/Config.hpp"
 
 #include "config/EnvFile.hpp"
+#include "config/UnknownEnvironment.hpp"
 #include "dovewarden-config.h"
 #include "filter/TypeFilter.hpp"
 #include "util/ConfigError.hpp"
@@ -180,7 +181,8 @@ void apply_file(const std::string &path, util::SettingValues &values,
     if (it == given.end()) {
       // once per unknown key, at start: + reads better than append()
       // NOLINTNEXTLINE(performance-inefficient-string-concatenation)
-      warnings.push_back(path + ": ignoring unknown setting " + key);
+      warnings.push_back(path + ": ignoring unknown setting " + key +
+                         nearest_setting_hint(key));
       continue;
     }
     if (!it->second)

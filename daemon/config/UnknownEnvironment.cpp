@@ -33,25 +33,30 @@ std::vector<std::string> setting_names() {
 
 } // namespace
 
+std::string nearest_setting_hint(std::string_view name) {
+  const auto known = setting_names();
+  const std::vector<std::string_view> candidates(known.begin(), known.end());
+  if (name.compare(0, k_prefix.size(), k_prefix) == 0)
+    name.remove_prefix(k_prefix.size());
+  const auto nearest = util::nearest_name(name, candidates);
+  if (!nearest)
+    return "";
+  return "; did you mean '" + std::string(k_prefix) + *nearest + "'?";
+}
+
 std::vector<std::string>
 unknown_environment(const std::vector<std::string> &names) {
   const auto known = setting_names();
-  const std::vector<std::string_view> candidates(known.begin(), known.end());
   std::vector<std::string> warnings;
   for (const auto &name : names) {
     if (name.compare(0, k_prefix.size(), k_prefix) != 0)
       continue;
     const auto rest = std::string_view(name).substr(k_prefix.size());
-    if (std::find(candidates.begin(), candidates.end(), rest) !=
-        candidates.end())
+    if (std::find(known.begin(), known.end(), rest) != known.end())
       continue;
-    auto hint = util::did_you_mean(rest, candidates);
-    if (!hint.empty())
-      hint = "; did you mean '" + std::string(k_prefix) +
-             hint.substr(hint.find('\'') + 1);
     std::string warning = "environment: ignoring unknown setting ";
     warning += name;
-    warning += hint;
+    warning += nearest_setting_hint(name);
     warnings.push_back(std::move(warning));
   }
   return warnings;

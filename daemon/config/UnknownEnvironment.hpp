@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dovewarden::config {
@@ -13,6 +14,9 @@ namespace dovewarden::config {
 std::vector<std::string>
 unknown_environment(const std::vector<std::string> &names);
 
+// Returns "; did you mean 'DOVEWARDEN_METRICS_ADDR'?" when name (with or
+// without DOVEWARDEN_) is near a setting's variable, or "".
+std::string nearest_setting_hint(std::string_view name);
 // Returns the names of the process's environment variables.
 std::vector<std::string> environment_names();
 

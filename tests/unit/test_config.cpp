@@ -264,6 +264,25 @@ BOOST_AUTO_TEST_CASE(file_applies_below_environment_and_flags) {
   BOOST_TEST(c.config_file == file.path());
 }
 
+BOOST_AUTO_TEST_CASE(a_misspelt_key_in_the_file_is_named_with_the_nearest) {
+  const TempFile file("DOVEWARDEN_METRIC_ADDR=127.0.0.1:9101\n"
+                      "DOVEWARDEN_XYZZY=1\n"
+                      "STREAM_EVENTS=message.*\n");
+  const auto c = parse({"--config", file.path()}, {});
+  BOOST_REQUIRE_EQUAL(c.warnings.size(), 3u);
+  BOOST_TEST(c.warnings[0] ==
+             file.path() +
+                 ": ignoring unknown setting DOVEWARDEN_METRIC_ADDR; did you "
+                 "mean 'DOVEWARDEN_METRICS_ADDR'?");
+  BOOST_TEST(c.warnings[1] ==
+             file.path() + ": ignoring unknown setting DOVEWARDEN_XYZZY");
+  // the prefix left out
+  BOOST_TEST(c.warnings[2] ==
+             file.path() +
+                 ": ignoring unknown setting STREAM_EVENTS; did you mean "
+                 "'DOVEWARDEN_STREAM_EVENTS'?");
+}
+
 BOOST_AUTO_TEST_CASE(bad_value_in_file_names_the_setting) {
   const TempFile file("DOVEWARDEN_METRICS_ADDR=foo\n");
   BOOST_TEST(error_of({"--config", file.path()})
