@@ -1,6 +1,7 @@
 """Webhooks: events from a real Dovecot session delivered by dovewardend to a real
 HTTP receiver that checks every Standard Webhooks signature with its own code."""
 
+import fcntl
 import http.server
 import json
 import os
@@ -426,23 +427,39 @@ class SecretTest(WebhookCase):
             self.assertNotIn(text, logs)
 
 
+# this process's lines in /etc/hosts: the runs on 2.3 and 2.4 share the file
+HOSTS_MARK = f"# dovewarden test {os.getpid()}"
+
+
+def edit_hosts(change):
+    """Rewrites /etc/hosts as change(lines) says, under flock(): another
+    test process may be rewriting it too."""
+    with open("/etc/hosts") as locked:
+        fcntl.flock(locked, fcntl.LOCK_EX)
+        lines = change(locked.read().splitlines())
+        with open("/etc/hosts", "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+
+
 class SsrfTest(unittest.TestCase):
     """A daemon without an allow-list: nothing private is reached."""
 
-    HOST = "dw-ssrf-check.test"
+    # names of this process alone: another one maps its own elsewhere
+    HOST = f"dw-ssrf-check-{os.getpid()}.test"
+    LATER = f"dw-ssrf-later-{os.getpid()}.test"
 
     def setUp(self):
         self.daemon = Daemon(ENV.root, f"ipc://{ENV.sockdir}/ssrf.sock", name="ssrf",
                              env={"DOVEWARDEN_LOG_LEVEL": "debug"}).start()
-        with open("/etc/hosts") as f:
-            self.hosts = f.read()
-        with open("/etc/hosts", "a") as f:
-            f.write(f"\n10.255.0.7 {self.HOST}  # dovewarden test\n")
+        self.map_name("10.255.0.7", self.HOST)
 
     def tearDown(self):
-        with open("/etc/hosts", "w") as f:
-            f.write(self.hosts)
+        edit_hosts(lambda lines: [line for line in lines if not line.endswith(HOSTS_MARK)])
         self.daemon.kill()
+
+    @staticmethod
+    def map_name(address, name):
+        edit_hosts(lambda lines: lines + [f"{address} {name}  {HOSTS_MARK}"])
 
     def test_literal_loopback_is_refused_at_registration(self):
         status, answer = self.daemon.admin("POST", "/v1/webhooks",
@@ -461,13 +478,12 @@ class SsrfTest(unittest.TestCase):
             self.assertIn("(DOVEWARDEN_WEBHOOK_ALLOW_NETS allows it)", answer["error"])
 
     def test_names_resolving_to_private_addresses_later_are_refused_when_dialled(self):
-        later = "dw-ssrf-later.test"
+        later = self.LATER
         status, endpoint = self.daemon.admin("POST", "/v1/webhooks",
                                              {"url": f"http://{later}:{RX.port}/ssrf", "events": ["*"]})
         self.assertEqual(status, 201, endpoint)
         self.assertIn(f"url: {later} does not resolve now", endpoint["warnings"][0])
-        with open("/etc/hosts", "a") as f:
-            f.write(f"\n127.0.0.1 {later}  # dovewarden test\n")
+        self.map_name("127.0.0.1", later)
         self.daemon.admin("POST", f"/v1/webhooks/{endpoint['id']}/test")
 
         def attempted():
