@@ -184,8 +184,12 @@ bool Replicator::wait_for_doveadm(std::uint64_t seen) {
 
 void Replicator::run(const store::Claim &claim) {
   const auto started = store::Clock::now();
-  const bool full = claim.full || started - claim.last_full_sync >=
-                                      m_options.full_sync_interval;
+  // A failed sync leaves no state to go on: the HTTP API drops what dsync
+  // printed. The kept one may be what failed it, as dsync says ("Failed to
+  // do incremental sync ..., retry with a full sync"), exit code 2 each time.
+  const bool full =
+      claim.full || claim.failures > 0 ||
+      started - claim.last_full_sync >= m_options.full_sync_interval;
   const auto result = attempt(claim, full); // work() put it in m_running
   bool stopping;
   {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -285,6 +286,39 @@ BOOST_AUTO_TEST_CASE(failures_back_off_instead_of_hot_looping) {
     return tl::expected<std::string, DoveadmFailure>("s");
   };
   BOOST_REQUIRE(wait_until([&] { return !record("alice").queued; }));
+  BOOST_TEST(!record("alice").failed);
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_after_a_failed_sync_is_full_then_fast_again) {
+  // dsync's answer to a stale state: exit code 2, and the same again for as
+  // long as that state is passed
+  auto fulls = std::make_shared<std::atomic<int>>(0);
+  doveadm.answer = [fulls](const FakeDoveadm::Call &call) {
+    using Answer = tl::expected<std::string, DoveadmFailure>;
+    if (call.full)
+      return Answer(++*fulls == 1 ? "stale" : "fresh");
+    if (call.state == "stale")
+      return Answer(tl::unexpected(DoveadmFailure{
+          DoveadmFailure::Kind::temporary, "doveadm sync: exit code 2", 2}));
+    return Answer(call.state);
+  };
+  start();
+  queue("alice");
+  BOOST_REQUIRE(wait_until(
+      [&] { return doveadm.count("alice") == 1 && !record("alice").queued; }));
+  queue("alice");
+  BOOST_REQUIRE(wait_until(
+      [&] { return doveadm.count("alice") == 3 && !record("alice").queued; }));
+  queue("alice");
+  BOOST_REQUIRE(wait_until(
+      [&] { return doveadm.count("alice") == 4 && !record("alice").queued; }));
+  const auto calls = doveadm.history();
+  BOOST_TEST(!calls[1].full);
+  BOOST_TEST(calls[1].state == "stale");
+  BOOST_TEST(calls[2].full);
+  BOOST_TEST(calls[2].state == "");
+  BOOST_TEST(!calls[3].full);
+  BOOST_TEST(calls[3].state == "fresh");
   BOOST_TEST(!record("alice").failed);
 }
 
