@@ -17,6 +17,9 @@ struct dovewarden_deferred {
 static ARRAY(struct dovewarden_deferred) dovewarden_deferred;
 static struct timeout *dovewarden_defer_to = NULL;
 static bool dovewarden_defer_running = FALSE;
+/* the attached context that is active now: it runs the work when it is
+   deactivated */
+static struct ioloop_context *dovewarden_defer_ctx = NULL;
 
 void dovewarden_defer_run(void)
 {
@@ -41,6 +44,13 @@ static void dovewarden_defer_timeout(void *context ATTR_UNUSED)
 	dovewarden_defer_run();
 }
 
+static bool dovewarden_defer_ctx_runs_it(void)
+{
+	return dovewarden_defer_ctx != NULL &&
+		dovewarden_defer_ctx ==
+		io_loop_get_current_context(current_ioloop);
+}
+
 void dovewarden_defer(dovewarden_defer_callback_t *callback, void *context)
 {
 	struct dovewarden_deferred *deferred;
@@ -56,15 +66,47 @@ void dovewarden_defer(dovewarden_defer_callback_t *callback, void *context)
 	deferred = array_append_space(&dovewarden_deferred);
 	deferred->callback = callback;
 	deferred->context = context;
-	if (dovewarden_defer_to == NULL) {
+	if (dovewarden_defer_to == NULL && !dovewarden_defer_ctx_runs_it()) {
 		dovewarden_defer_to = timeout_add_short_to(io_loop_get_root(),
 			0, dovewarden_defer_timeout, NULL);
+	}
+}
+
+static void dovewarden_defer_activated(struct ioloop_context *ctx)
+{
+	dovewarden_defer_ctx = ctx;
+}
+
+static void dovewarden_defer_deactivated(struct ioloop_context *ctx)
+{
+	if (dovewarden_defer_ctx != ctx)
+		return;
+	dovewarden_defer_run();
+	dovewarden_defer_ctx = NULL;
+}
+
+void dovewarden_defer_attach(struct ioloop_context *ctx)
+{
+	/* added while ctx is active, they are first called at its next
+	   activation: until then, the timeout */
+	io_loop_context_add_callbacks(ctx, dovewarden_defer_activated,
+				      dovewarden_defer_deactivated, ctx);
+}
+
+void dovewarden_defer_detach(struct ioloop_context *ctx)
+{
+	io_loop_context_remove_callbacks(ctx, dovewarden_defer_activated,
+					 dovewarden_defer_deactivated, ctx);
+	if (dovewarden_defer_ctx == ctx) {
+		dovewarden_defer_run();
+		dovewarden_defer_ctx = NULL;
 	}
 }
 
 void dovewarden_defer_deinit(void)
 {
 	dovewarden_defer_run();
+	dovewarden_defer_ctx = NULL;
 	if (array_is_created(&dovewarden_deferred))
 		array_free(&dovewarden_deferred);
 }

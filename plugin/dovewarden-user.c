@@ -3,8 +3,10 @@
 #include "lib.h"
 #include "array.h"
 #include "net.h"
+#include "ioloop.h"
 #include "mail-user.h"
 #include "dovewarden-event.h"
+#include "dovewarden-defer.h"
 #include "dovewarden-user.h"
 
 struct dovewarden_user_module dovewarden_user_module =
@@ -66,6 +68,10 @@ static void dovewarden_user_deinit(struct mail_user *user)
 	if (duser->interactive)
 		dovewarden_event_send_plain(duser, "user.logout");
 	dovewarden_event_user_done(duser);
+	if (duser->ioloop_ctx != NULL) {
+		dovewarden_defer_detach(duser->ioloop_ctx);
+		io_loop_context_unref(&duser->ioloop_ctx);
+	}
 	dovewarden_user_forget(duser);
 	dovewarden_msgpack_free(&duser->keys);
 	event_unref(&duser->event);
@@ -120,6 +126,12 @@ void dovewarden_user_created(struct mail_user *user)
 		duser->remote_port = user->conn.remote_port;
 	}
 	dovewarden_user_keys(duser);
+	if (current_ioloop != NULL)
+		duser->ioloop_ctx = io_loop_get_current_context(current_ioloop);
+	if (duser->ioloop_ctx != NULL) {
+		io_loop_context_ref(duser->ioloop_ctx);
+		dovewarden_defer_attach(duser->ioloop_ctx);
+	}
 
 	duser->module_ctx.super = *v;
 	user->vlast = &duser->module_ctx.super;

@@ -22,6 +22,9 @@ struct dovewarden_user {
 	/* what every event of the user carries (user, session, ip, port),
 	   encoded once */
 	struct dovewarden_msgpack keys;
+	/* the ioloop context the user was made in, if any: the deferred
+	   work runs when it is deactivated */
+	struct ioloop_context *ioloop_ctx;
 	/* a session of its own (imap, pop3): login and logout are events */
 	bool interactive;
 	/* changes are deliveries (lmtp, lda) */
