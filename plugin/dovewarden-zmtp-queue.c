@@ -8,6 +8,9 @@
 
 /* most batches are an event or two of a few hundred bytes */
 #define DOVEWARDEN_ZMTP_MESSAGE_INITIAL_SIZE 1024
+/* a busy session's batches are up to DOVEWARDEN_SINK_MAX_BATCH events:
+   the memory they grew to is kept for the next, up to this */
+#define DOVEWARDEN_ZMTP_SPARE_MAX_SIZE (64 * 1024)
 
 /* One ZeroMQ message: its frames, headers and bodies, as they go on the
    wire. The message being built grows in place, so one allocation holds
@@ -31,8 +34,8 @@ struct dovewarden_zmtp_queue {
 	size_t head_written;
 	/* the message being built, or NULL */
 	struct dovewarden_zmtp_message *open;
-	/* a message of the initial size, written or dropped, that the next
-	   one is built in: most batches fit, and need no allocation */
+	/* a message written or dropped, that the next one is built in: it
+	   needs no allocation */
 	struct dovewarden_zmtp_message *spare;
 	/* an add_frame() of the open message failed: it is dropped whole */
 	bool open_failed;
@@ -54,7 +57,7 @@ static void dovewarden_zmtp_queue_release(struct dovewarden_zmtp_queue *queue,
 					  struct dovewarden_zmtp_message *msg)
 {
 	if (queue->spare == NULL &&
-	    msg->alloc_size == DOVEWARDEN_ZMTP_MESSAGE_INITIAL_SIZE)
+	    msg->alloc_size <= DOVEWARDEN_ZMTP_SPARE_MAX_SIZE)
 		queue->spare = msg;
 	else
 		free(msg);

@@ -82,6 +82,14 @@ BOOST_AUTO_TEST_CASE(a_message_built_after_one_written_or_dropped_is_its_own) {
     queue.add(message);
     BOOST_TEST(queue.write_all() == framed(message));
   }
+  // grown past its first size, the memory is kept too
+  const Message grown{std::string(5000, 'g'), "h"};
+  queue.add(grown);
+  BOOST_TEST(queue.write_all() == framed(grown));
+  queue.add({"y"});
+  BOOST_TEST(queue.write_all() == framed({"y"}));
+  queue.add(grown);
+  BOOST_TEST(queue.write_all() == framed(grown));
 }
 
 BOOST_AUTO_TEST_CASE(open_message_waits_until_closed) {
