@@ -5,9 +5,10 @@ typedef void dovewarden_defer_callback_t(void *context);
 
 /* Call callback(context) once the I/O handler or timeout that runs now
    has returned: after the client's reply has gone out, so that encoding
-   events costs the client no time. Deferred work runs in the order it was deferred, and before any
-   event sent directly (dovewarden_event_begin() runs it first). Outside
-   the root ioloop, or with too much waiting, it runs at once. */
+   events costs the client no time. Deferred work runs in the order it was
+   deferred, and before any event sent directly (dovewarden_event_begin()
+   runs it first). Outside the root ioloop, or with too much waiting, it
+   runs at once. */
 void dovewarden_defer(dovewarden_defer_callback_t *callback, void *context);
 /* Run all deferred work now. */
 void dovewarden_defer_run(void);
