@@ -97,10 +97,7 @@ void dovewarden_defer_detach(struct ioloop_context *ctx)
 {
 	io_loop_context_remove_callbacks(ctx, dovewarden_defer_activated,
 					 dovewarden_defer_deactivated, ctx);
-	if (dovewarden_defer_ctx == ctx) {
-		dovewarden_defer_run();
-		dovewarden_defer_ctx = NULL;
-	}
+	dovewarden_defer_deactivated(ctx);
 }
 
 void dovewarden_defer_deinit(void)

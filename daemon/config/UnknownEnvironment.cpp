@@ -38,10 +38,10 @@ std::string nearest_setting_hint(std::string_view name) {
   const std::vector<std::string_view> candidates(known.begin(), known.end());
   if (name.compare(0, k_prefix.size(), k_prefix) == 0)
     name.remove_prefix(k_prefix.size());
-  const auto nearest = util::nearest_name(name, candidates);
-  if (!nearest)
-    return "";
-  return "; did you mean '" + std::string(k_prefix) + *nearest + "'?";
+  auto nearest = util::nearest_name(name, candidates);
+  if (nearest)
+    nearest->insert(0, k_prefix);
+  return util::did_you_mean(nearest);
 }
 
 std::vector<std::string>

@@ -56,11 +56,14 @@ nearest_name(std::string_view name,
   return std::string(*best);
 }
 
+std::string did_you_mean(const std::optional<std::string> &nearest) {
+  return nearest ? "; did you mean '" + *nearest + "'?" : "";
+}
+
 std::string did_you_mean(std::string_view name,
                          const std::vector<std::string_view> &candidates,
                          std::size_t most_edits) {
-  const auto nearest = nearest_name(name, candidates, most_edits);
-  return nearest ? "; did you mean '" + *nearest + "'?" : "";
+  return did_you_mean(nearest_name(name, candidates, most_edits));
 }
 
 } // namespace dovewarden::util

@@ -21,7 +21,10 @@ nearest_name(std::string_view name,
              const std::vector<std::string_view> &candidates,
              std::size_t most_edits = SIZE_MAX);
 
-// Returns "; did you mean 'x'?" for the nearest candidate, or "".
+// Returns "; did you mean 'x'?" for a nearest name x, or "" for none.
+std::string did_you_mean(const std::optional<std::string> &nearest);
+
+// Returns did_you_mean() of the nearest candidate.
 std::string did_you_mean(std::string_view name,
                          const std::vector<std::string_view> &candidates,
                          std::size_t most_edits = SIZE_MAX);
