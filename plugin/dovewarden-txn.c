@@ -63,9 +63,11 @@ dovewarden_txn_add(struct dovewarden_txn *txn, enum dovewarden_change change,
 	struct dovewarden_message *msg;
 
 	if (txn->pool == NULL) {
+		/* most change one message: the array must not outgrow the
+		   pool's first block, which would make another */
 		txn->pool = pool_alloconly_create("dovewarden transaction",
 						  1024);
-		p_array_init(&txn->messages, txn->pool, 8);
+		p_array_init(&txn->messages, txn->pool, 2);
 	}
 	msg = array_append_space(&txn->messages);
 	msg->change = change;
@@ -134,9 +136,11 @@ void dovewarden_txn_expunge(void *_txn, struct mail *mail)
 	dovewarden_txn_read_msgid(txn, msg, mail);
 }
 
-/* flags and keywords of one message arrive as two calls */
+/* flags and keywords of one message arrive as two calls; old_flags are
+   the flags before the first, NULL if they are the mail's now */
 static struct dovewarden_message *
-dovewarden_txn_flag_change(struct dovewarden_txn *txn, struct mail *mail)
+dovewarden_txn_flag_change(struct dovewarden_txn *txn, struct mail *mail,
+			   const enum mail_flags *old_flags)
 {
 	struct dovewarden_message *msg;
 	unsigned int count = array_is_created(&txn->messages) ?
@@ -149,7 +153,7 @@ dovewarden_txn_flag_change(struct dovewarden_txn *txn, struct mail *mail)
 			return msg;
 	}
 	msg = dovewarden_txn_add(txn, DOVEWARDEN_CHANGE_FLAGS, mail);
-	msg->old_flags = mail_get_flags(mail);
+	msg->old_flags = old_flags != NULL ? *old_flags : mail_get_flags(mail);
 	dovewarden_txn_read_msgid(txn, msg, mail);
 	return msg;
 }
@@ -163,8 +167,7 @@ void dovewarden_txn_update_flags(void *_txn, struct mail *mail,
 
 	if (txn == NULL || new_flags == old_flags)
 		return;
-	msg = dovewarden_txn_flag_change(txn, mail);
-	msg->old_flags = old_flags;
+	msg = dovewarden_txn_flag_change(txn, mail, &old_flags);
 	msg->flags_added |= new_flags & ENUM_NEGATE(old_flags);
 	msg->flags_removed |= old_flags & ENUM_NEGATE(new_flags);
 }
@@ -177,7 +180,7 @@ void dovewarden_txn_update_keywords(void *_txn, struct mail *mail,
 
 	if (txn == NULL)
 		return;
-	msg = dovewarden_txn_flag_change(txn, mail);
+	msg = dovewarden_txn_flag_change(txn, mail, NULL);
 	dovewarden_message_keywords_diff(msg, txn->pool, old_keywords,
 					 mail_get_keywords(mail));
 }

@@ -101,6 +101,25 @@ class ImapSessionTest(Checks):
         self.assertEqual(session[-1]["type"], "user.logout")
         self.assertEqual(session[-2].get("cmd_tag"), "p4", session[-2])
 
+    def test_a_store_of_flags_and_keywords_is_one_change(self):
+        """STORE +FLAGS (\\Flagged $Work) reaches the plugin as a flag and a
+        keyword update of one message: one flags.set with both, old_flags as
+        before the command."""
+        m = Imap(ENV.dovecot)
+        uv, uid = m.append("INBOX", make_message("flags and keywords")[0])
+        n, _ = m.select("INBOX")
+        m.store(str(n), "+FLAGS", r"(\Seen)")
+        mark = ENV.stream.mark(quiet=0.4)
+        m.store(str(n), "+FLAGS", r"(\Flagged $Work)")
+        m.logout()
+        ENV.stream.wait_for(lambda e: e.get("type") == "user.logout", after=mark)
+        changes = [e for e in one_session(ENV.stream.settle()[mark:])
+                   if e["type"].startswith("flags.")]
+        self.assertEqual(len(changes), 1, changes)
+        self.assertFields(changes[0], {"type": "flags.set", "uid": uid, "uidvalidity": uv,
+                                       "flags": ["\\Flagged"], "keywords": ["$Work"],
+                                       "old_flags": ["\\Seen"]}, "flags.set")
+
     def test_failed_commands_send_no_message_events(self):
         """SELECT of a missing mailbox reports NO; a rolled-back MULTIAPPEND sends nothing."""
         m = Imap(ENV.dovecot)
