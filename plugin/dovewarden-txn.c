@@ -34,6 +34,10 @@ static struct {
 	uint32_t uid;
 } dovewarden_move_source;
 
+/* the last one freed: every command has a transaction (a NOOP's sync),
+   one allocation fewer each */
+static struct dovewarden_txn *dovewarden_txn_spare = NULL;
+
 void *dovewarden_txn_begin(struct mailbox_transaction_context *t)
 {
 	struct dovewarden_user *duser =
@@ -47,7 +51,12 @@ void *dovewarden_txn_begin(struct mailbox_transaction_context *t)
 	if (duser->delivering)
 		t->flags |= MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS;
 
-	txn = i_new(struct dovewarden_txn, 1);
+	if (dovewarden_txn_spare != NULL) {
+		txn = dovewarden_txn_spare;
+		dovewarden_txn_spare = NULL;
+	} else {
+		txn = i_new(struct dovewarden_txn, 1);
+	}
 	txn->duser = duser;
 	txn->box = t->box;
 	txn->origin = dovewarden_user_origin(duser,
@@ -188,7 +197,12 @@ void dovewarden_txn_update_keywords(void *_txn, struct mail *mail,
 static void dovewarden_txn_destroy(struct dovewarden_txn *txn)
 {
 	pool_unref(&txn->pool);
-	i_free(txn);
+	if (dovewarden_txn_spare == NULL) {
+		i_zero(txn);
+		dovewarden_txn_spare = txn;
+	} else {
+		i_free(txn);
+	}
 }
 
 static void dovewarden_txn_free(struct dovewarden_txn *txn)
@@ -259,4 +273,5 @@ void dovewarden_txn_rollback(void *_txn)
 void dovewarden_txn_deinit(void)
 {
 	i_zero(&dovewarden_move_source);
+	i_free(dovewarden_txn_spare);
 }
