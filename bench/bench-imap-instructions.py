@@ -17,17 +17,23 @@ dovewarden_flush_interval) is in the session's count: each waits for it
 before logging out.
 
     bench/bench-imap-instructions.py [N] [--plugins LIST] [--events GLOBS]
+                                     [--functions K]
 
 N defaults to 300 (about 5 minutes). DW_DOVECOT_PREFIX runs it on that
 Dovecot (2.4), DW_PLUGIN names another build of the plugin; --plugins and
---events as in bench-imap-latency.py.
+--events as in bench-imap-latency.py. --functions K shows, below each
+command, the K functions whose instructions per command (inclusive, as
+`callgrind_annotate --inclusive=yes` counts them, by the same difference
+of two sessions) grew most with the plugin: where its cost goes.
 """
 
 import argparse
+import collections
 import glob
 import imaplib
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -83,19 +89,50 @@ class Profiles:
         return {p for p in glob.glob(os.path.join(self.directory, "cg.*")) if os.path.getsize(p) > 0}
 
     def wait_for_new(self, before, timeout=120):
+        """The instructions in the next profile written, and its path."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for path in self.written() - before:
                 with open(path) as f:
                     m = re.search(r"^summary:\s+(\d+)", f.read(), re.M)
                 if m:
-                    return int(m.group(1))
+                    return int(m.group(1)), path
             time.sleep(0.1)
         raise AssertionError("callgrind wrote no profile for the session")
 
 
+# one line of callgrind_annotate: "  1,234 (12.3%)  file:function [object]"
+ANNOTATED = re.compile(r"^\s*([\d,]+)\s+\([^)]*\)\s+(\S.*:.*)$")
+
+
+def functions(path):
+    """Inclusive instructions of each function in one profile."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                         capture_output=True, text=True, check=True).stdout
+    counts = collections.Counter()
+    for line in out.splitlines():
+        if line.startswith("-- Auto-annotated") or line.startswith("-- User-annotated"):
+            break
+        m = ANNOTATED.match(line)
+        if m and "PROGRAM TOTALS" not in line:
+            # a function is named by its file, with or without its directory
+            # and its object: one name for all
+            where, function = re.sub(r" \[.*\]$", "", m.group(2)).rsplit(":", 1)
+            name = f"{os.path.basename(where)}:{function}"
+            counts[name] = max(counts[name], int(m.group(1).replace(",", "")))
+    return counts
+
+
+def per_command(short, long, n):
+    """Each function's instructions per command from a session of n
+    commands and one of 2n."""
+    a, b = functions(short), functions(long)
+    return {name: (b[name] - a[name]) / n for name in a.keys() | b.keys()}
+
+
 def session(env, profiles, user, commands, n):
-    """Instructions of one imap process that runs commands n times."""
+    """Instructions of one imap process that runs commands n times, and
+    its profile."""
     c = imaplib.IMAP4("127.0.0.1", env.dovecot.imap_port)
     c.login(user, "secret")
     c.select("INBOX")
@@ -113,6 +150,7 @@ def main():
     parser.add_argument("n", type=int, nargs="?", default=300)
     parser.add_argument("--plugins", default="notify,dovewarden")
     parser.add_argument("--events", default="*")
+    parser.add_argument("--functions", type=int, default=0, metavar="K")
     args = parser.parse_args()
     prefix = os.environ.get("DW_DOVECOT_PREFIX", "")
     with tempfile.TemporaryDirectory(prefix="dw-callgrind-") as directory:
@@ -135,16 +173,29 @@ def main():
                   f"alice's mail_plugins={args.plugins} dovewarden_events={args.events}\n")
             print(f"{'command':<28} {'plain':>9} {'plugin':>9} {'added':>8} {'ratio':>6}")
             for commands in COMMANDS:
-                per = {}
+                per, lowest = {}, {}
                 for label, user in (("plain", "plain"), ("plugin", "alice")):
-                    per[label] = min(
-                        (session(env, profiles, user, commands, 2 * args.n)
-                         - session(env, profiles, user, commands, args.n)) / args.n
-                        for _ in range(REPEATS))
+                    for _ in range(REPEATS):
+                        long, long_profile = session(env, profiles, user, commands, 2 * args.n)
+                        short, short_profile = session(env, profiles, user, commands, args.n)
+                        if label not in per or (long - short) / args.n < per[label]:
+                            per[label] = (long - short) / args.n
+                            lowest[label] = (short_profile, long_profile)
                 name = " / ".join(commands)
                 print(f"{name:<28} {per['plain']:>9.0f} {per['plugin']:>9.0f}"
                       f" {per['plugin'] - per['plain']:>8.0f} {per['plugin'] / per['plain']:>6.3f}",
                       flush=True)
+                if args.functions:
+                    plain = per_command(*lowest["plain"], args.n)
+                    plugin = per_command(*lowest["plugin"], args.n)
+                    # main() and the event loop hold all that was added:
+                    # the functions below them say where it went
+                    total = per["plugin"] - per["plain"]
+                    added = sorted(((plugin.get(f, 0) - plain.get(f, 0), f) for f in plain.keys() | plugin.keys()
+                                    if plugin.get(f, 0) - plain.get(f, 0) < 0.9 * total), reverse=True)
+                    for grown, function in added[:args.functions]:
+                        print(f"    {grown:>8.0f}  {function[:100]}")
+                    print(flush=True)
         finally:
             env.cleanup()
 
