@@ -3,6 +3,7 @@
 #include "replication/ReplicationMetrics.hpp"
 #include "util/DependencyBackoff.hpp"
 #include "util/Logger.hpp"
+#include "util/Strings.hpp"
 #include "util/System.hpp"
 
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 
 namespace dovewarden::replication {
 
@@ -37,8 +39,11 @@ bool dead_here(const std::string &owner, const std::string &self) {
     return false;
   if (owner == self)
     return true; // a pid reused: this process holds nothing yet
-  const auto pid = std::atoi(owner.c_str() + colon + 1);
-  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+  const auto pid =
+      util::parse_unsigned(std::string_view(owner).substr(colon + 1),
+                           std::numeric_limits<pid_t>::max());
+  return pid && *pid > 0 && ::kill(static_cast<pid_t>(*pid), 0) != 0 &&
+         errno == ESRCH;
 }
 
 } // namespace
