@@ -34,9 +34,11 @@ parse_selection(const std::string &globs) {
 
 bool from_daemon(const core::Event &event) { return event.source == "daemon"; }
 
-bool from_plugin_process(const core::Event &event) {
-  return !from_daemon(event) && !event.message.str("inst").empty() &&
-         event_seq(event).has_value();
+// the seq of an event from a plugin's process (one with an inst and a seq)
+std::optional<std::uint64_t> plugin_process_seq(const core::Event &event) {
+  if (from_daemon(event) || event.message.str("inst").empty())
+    return std::nullopt;
+  return event_seq(event);
 }
 
 // Passes what the selection picks and every plugin event: an event that
@@ -47,7 +49,7 @@ public:
       : m_selection(std::move(selection)) {}
 
   bool matches(const core::Event &event) const override {
-    return m_selection->matches(event) || from_plugin_process(event);
+    return m_selection->matches(event) || plugin_process_seq(event).has_value();
   }
   std::string describe() const override {
     return "(" + m_selection->describe() + ") OR a plugin event";
@@ -135,8 +137,8 @@ std::unique_ptr<filter::EventFilter> AuditWriter::filter() const {
 
 void AuditWriter::handle(const core::Event &event) {
   const auto selected = m_selection->matches(event);
-  if (from_plugin_process(event)) {
-    observe(event, std::string(event.message.str("inst")), *event_seq(event));
+  if (const auto seq = plugin_process_seq(event)) {
+    observe(event, std::string(event.message.str("inst")), *seq);
   } else if (from_daemon(event) && selected && event.type() == "events.lost") {
     lost_recorded(event);
     return;

@@ -74,20 +74,20 @@ RedisConnection::ScriptId RedisConnection::add_script(std::string body) {
 
 Result<void> RedisConnection::ensure_connected() {
   if (m_context && m_sentinel)
-    check_named_master();
+    check_named_master(*m_sentinel);
   if (m_context)
     return {};
   m_refused = false;
   if (m_sentinel)
-    return connect_to_master();
+    return connect_to_master(*m_sentinel);
   return connect_to(util::ListenAddress{
       m_options.host, static_cast<std::uint16_t>(m_options.port)});
 }
 
-Result<void> RedisConnection::connect_to_master() {
+Result<void> RedisConnection::connect_to_master(RedisSentinel &sentinels) {
   if (std::chrono::steady_clock::now() < m_search_after)
     return tl::unexpected(m_search_failure);
-  auto found = search_master();
+  auto found = search_master(sentinels);
   if (found) {
     m_failed_searches = 0;
     return {};
@@ -101,23 +101,23 @@ Result<void> RedisConnection::connect_to_master() {
   return found;
 }
 
-Result<void> RedisConnection::search_master() {
+Result<void> RedisConnection::search_master(RedisSentinel &sentinels) {
   std::string answers;
   bool refused = true; // until a sentinel or master fails otherwise
-  for (std::size_t turn = 0; turn < m_sentinel->size(); turn++) {
-    const std::size_t sentinel = m_sentinel->in_turn(turn);
-    auto master = m_sentinel->ask(sentinel);
+  for (std::size_t turn = 0; turn < sentinels.size(); turn++) {
+    const std::size_t sentinel = sentinels.in_turn(turn);
+    auto master = sentinels.ask(sentinel);
     std::string answer;
     if (!master) {
       refused = refused && master.error().kind == StoreFailure::Kind::invalid;
       answer = master.error().message;
     } else if (!*master) {
-      answer = m_sentinel->name(sentinel) + ": no master named " +
-               util::quote(m_sentinel->master());
+      answer = sentinels.name(sentinel) + ": no master named " +
+               util::quote(sentinels.master());
     } else {
       auto connected = connect_to(**master);
       if (connected) {
-        m_sentinel->prefer(sentinel);
+        sentinels.prefer(sentinel);
         return {};
       }
       if (m_refused) // the master refused the password
@@ -125,8 +125,7 @@ Result<void> RedisConnection::search_master() {
             StoreFailure{connected.error().kind,
                          m_description + ": " + connected.error().message});
       refused = false;
-      answer =
-          m_sentinel->name(sentinel) + " named " + connected.error().message;
+      answer = sentinels.name(sentinel) + " named " + connected.error().message;
     }
     answers += (answers.empty() ? "" : "; ") + answer;
   }
@@ -187,16 +186,16 @@ Result<void> RedisConnection::connect_to(const util::ListenAddress &server) {
   return {};
 }
 
-void RedisConnection::check_named_master() {
+void RedisConnection::check_named_master(RedisSentinel &sentinels) {
   const auto now = std::chrono::steady_clock::now();
   if (now - m_master_checked < k_master_check_interval)
     return;
   m_master_checked = now;
-  const auto named = m_sentinel->ask(m_sentinel->in_turn(0));
+  const auto named = sentinels.ask(sentinels.in_turn(0));
   if (!named) {
     // the connection stays; the next check asks the next sentinel, so that
     // one that answers late does not slow every check
-    m_sentinel->prefer(m_sentinel->in_turn(1));
+    sentinels.prefer(sentinels.in_turn(1));
     return;
   }
   if (*named && (*named)->to_string() != m_master.to_string())

@@ -114,18 +114,18 @@ private:
   // Connects to server and loads the scripts; with sentinels, confirms
   // that it is the master. Returns a failure if that fails.
   Result<void> connect_to(const util::ListenAddress &server);
-  // Connects to the master the sentinels name, asking them in turn, unless
-  // the backoff after a failed search lasts. Returns a failure if no master
-  // was found.
-  Result<void> connect_to_master();
+  // Connects to the master the sentinels (m_sentinel's) name, asking them
+  // in turn, unless the backoff after a failed search lasts. Returns a
+  // failure if no master was found.
+  Result<void> connect_to_master(RedisSentinel &sentinels);
   // Asks each sentinel in turn for the master and connects to it. Returns
   // a failure naming what each sentinel answered if none led to a master.
-  Result<void> search_master();
+  Result<void> search_master(RedisSentinel &sentinels);
   // Drops the connection if the first sentinel names another master than
   // the one connected, unless it was asked less than a second ago: after a
   // failover the old master may take writes, which are lost, until Sentinel
   // makes it a replica.
-  void check_named_master();
+  void check_named_master(RedisSentinel &sentinels);
   // Drops the connection if a reply says that the server is no longer the
   // master, so that the next call asks the sentinels again.
   void check_master(const redisReply *reply);

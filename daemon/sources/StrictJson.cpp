@@ -90,8 +90,7 @@ public:
     return fail(Failure::syntax, "not JSON");
   }
 
-  bool failed() const { return m_error.has_value(); }
-  StrictJson::Error take_error() { return std::move(*m_error); }
+  std::optional<StrictJson::Error> take_error() { return std::move(m_error); }
   StrictJson::Parsed take_parsed() {
     return {std::move(m_root), std::move(m_number_texts)};
   }
@@ -163,8 +162,8 @@ StrictJson::parse(std::string_view text, int max_depth,
                   const std::vector<std::string_view> &number_keys) {
   Builder builder(text, max_depth, number_keys);
   const bool parsed = Json::sax_parse(text, &builder);
-  if (builder.failed())
-    return tl::unexpected(builder.take_error());
+  if (auto error = builder.take_error())
+    return tl::unexpected(std::move(*error));
   if (!parsed)
     return tl::unexpected(Error{Failure::syntax, "not JSON"});
   return builder.take_parsed();

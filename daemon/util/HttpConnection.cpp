@@ -155,12 +155,12 @@ void HttpConnection::on_head(beast::error_code error) {
   }
   if (!take_head())
     return;
-  if (m_parser->content_length().value_or(0) > m_context.limits.max_body)
+  if (parser().content_length().value_or(0) > m_context.limits.max_body)
     return refuse(HttpRefusal::Reason::too_large);
-  m_parser->body_limit(m_context.limits.max_body); // for chunked bodies
-  if (m_parser->is_done())
+  parser().body_limit(m_context.limits.max_body); // for chunked bodies
+  if (parser().is_done())
     return handle();
-  if (has_token(view(m_parser->get()[http::field::expect]), "100-continue")) {
+  if (has_token(view(parser().get()[http::field::expect]), "100-continue")) {
     m_stream.expires_after(m_context.limits.write_timeout);
     asio::async_write(
         m_stream, asio::buffer(k_continue.data(), k_continue.size()),
@@ -176,11 +176,16 @@ void HttpConnection::on_head(beast::error_code error) {
   read_body();
 }
 
+HttpConnection::Parser &HttpConnection::parser() {
+  // NOLINTNEXTLINE(bugprone-unchecked-optional-access): made by read_head()
+  return *m_parser;
+}
+
 void HttpConnection::read_body() {
   m_state = State::body;
   m_stream.expires_after(m_context.limits.body_timeout);
   http::async_read(
-      m_stream, m_buffer, *m_parser,
+      m_stream, m_buffer, parser(),
       [self = shared_from_this()](beast::error_code error, std::size_t) {
         self->on_body(error);
       });
@@ -204,7 +209,7 @@ void HttpConnection::on_body(beast::error_code error) {
 }
 
 bool HttpConnection::take_head() {
-  const auto &message = m_parser->get();
+  const auto &message = parser().get();
   m_request = m_peer;
   m_request.method = std::string(message.method_string());
   if (!m_request.set_target(view(message.target()))) {
@@ -224,7 +229,7 @@ bool HttpConnection::take_head() {
     return false;
   }
   // a body not read yet is drained by linger()
-  const bool keep_alive = m_parser->is_done() && message.keep_alive() &&
+  const bool keep_alive = parser().is_done() && message.keep_alive() &&
                           ++m_requests < m_context.limits.max_requests;
   const bool head_only = message.method() == http::verb::head;
   const auto version = message.version();
@@ -234,7 +239,7 @@ bool HttpConnection::take_head() {
 }
 
 void HttpConnection::handle() {
-  auto &message = m_parser->get();
+  auto &message = parser().get();
   m_request.body = std::move(message.body());
   const bool keep_alive =
       message.keep_alive() && ++m_requests < m_context.limits.max_requests;
@@ -250,13 +255,13 @@ void HttpConnection::refuse(HttpRefusal::Reason reason) {
   const bool too_large = reason == HttpRefusal::Reason::too_large;
   // a Content-Length over the limit stops the parser inside the head
   const auto announced = std::strtoull(
-      std::string(view(m_parser->get()[http::field::content_length])).c_str(),
+      std::string(view(parser().get()[http::field::content_length])).c_str(),
       nullptr, 10);
   const HttpRefusal refusal{reason, too_large ? 413 : 400,
                             announced > 0 ? static_cast<std::size_t>(announced)
-                                          : m_parser->get().body().size(),
+                                          : parser().get().body().size(),
                             m_context.limits.max_body};
-  const auto version = m_parser->get().version();
+  const auto version = parser().get().version();
   m_parser.reset();
   run([&router = m_context.router,
        refusal](HttpResponse &response) { router.refuse(refusal, response); },

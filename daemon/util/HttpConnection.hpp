@@ -77,6 +77,9 @@ private:
   bool take_head();
   void handle();
   void refuse(HttpRefusal::Reason reason);
+  // The parser of the request being read: read_head() makes it, and it
+  // lasts until the request is taken (take_head(), handle(), refuse()).
+  Parser &parser();
   // Runs work (which fills in an answer) on the pool, then writes it.
   void run(std::function<void(HttpResponse &)> work, bool keep_alive,
            bool head_only, unsigned version);
