@@ -17,7 +17,7 @@ tl::expected<json, Failure> outcome(const httplib::Result &result,
     return tl::unexpected(Failure{
         k_exit_unavailable, "no answer from dovewardend at " + where + ": " +
                                 httplib::to_string(result.error())});
-  const auto body = json::parse(result->body, nullptr, false);
+  auto body = json::parse(result->body, nullptr, false); // not const: moved out
   const int status = result->status;
   if (status >= 200 && status < 300) {
     if (result->body.empty())

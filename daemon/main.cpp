@@ -25,7 +25,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void print_fatal(const std::string &message) {
-  std::cerr << "dovewardend: " << message << std::endl;
+  std::cerr << "dovewardend: " << message << '\n';
 }
 
 // Waits for SIGINT or SIGTERM; SIGHUP reopens the stream file.

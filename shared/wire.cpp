@@ -210,7 +210,9 @@ private:
   }
 
   bool string(std::string_view &out) {
-    return m_at != m_end && string_body(*m_at++, out);
+    if (m_at == m_end)
+      return false;
+    return string_body(*m_at++, out);
   }
 
   bool value(Value &out) {

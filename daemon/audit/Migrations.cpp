@@ -28,6 +28,8 @@ std::vector<Migration> load(SqlDialect dialect) {
     if (std::string(file.dialect) != dialect_name(dialect))
       continue;
     Migration migration;
+    // its leading digits; a file without is 0, which the loop below refuses
+    // NOLINTNEXTLINE(bugprone-unchecked-string-to-number-conversion)
     migration.version = std::atoi(file.name);
     migration.name = file.name;
     migration.sql = file.sql;

@@ -105,8 +105,10 @@ tl::expected<Token, ParseError> lex_quoted(std::string_view text,
       ++pos;
       return token;
     }
-    if (text[pos] == '\\' && ++pos == text.size())
-      break;
+    if (text[pos] == '\\') { // the next character as it is, if there is one
+      if (++pos == text.size())
+        break;
+    }
     token.text += text[pos];
   }
   return tl::unexpected(

@@ -50,7 +50,7 @@ std::optional<gid_t> group(const std::string &text) {
   if (numeric)
     return static_cast<gid_t>(*numeric);
   if (const auto gid = util::group_id(text))
-    return *gid;
+    return gid;
   throw ConfigError(k_socket_group, "unknown group " + util::quote(text));
 }
 

@@ -43,6 +43,7 @@ void ClaimLeases::close(std::uint64_t claim) { done(claim, true); }
 
 std::vector<std::string> ClaimLeases::take_open() {
   std::vector<std::string> owners;
+  owners.reserve(m_claims.size());
   for (const auto &[claim, state] : m_claims)
     owners.push_back(owner(claim));
   m_claims.clear();

@@ -27,7 +27,7 @@ curl_socket_t judge(void *data, curlsocktype, curl_sockaddr *address) {
       seen.allowed = true;
     else if (seen.refusal.empty())
       seen.refusal = *why;
-  } catch (const std::exception &) {
+  } catch (const std::exception &) { // NOLINT(bugprone-empty-catch): see below
     // no exception may cross libcurl; the address counts as unseen
   }
   return CURL_SOCKET_BAD;

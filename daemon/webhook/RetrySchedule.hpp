@@ -17,7 +17,8 @@ namespace dovewarden::webhook {
 // With the schedule used up, the delivery has failed. Not thread-safe.
 class RetrySchedule {
 public:
-  static constexpr std::string_view k_default = "0s,5s,5m,30m,2h,5h,10h,10h";
+  // a C string: the settings table (WebhookConfig) wants one
+  static constexpr const char *k_default = "0s,5s,5m,30m,2h,5h,10h,10h";
   static constexpr double k_jitter = 0.2; // ±20% on every delay but 0
 
   // The default schedule.

@@ -14,7 +14,7 @@ const std::vector<util::Setting> &WebhookConfig::settings() {
        "deliver events to the registered endpoints; `false`: no webhook store, "
        "no webhook routes in the admin API"},
       {"DOVEWARDEN_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule",
-       "DURATIONS", RetrySchedule::k_default.data(),
+       "DURATIONS", RetrySchedule::k_default,
        "wait before each attempt of a delivery (+-20%); failed after the last",
        "comma-separated durations, one per attempt: the wait before each (the "
        "first counted from the event, the others from the failed attempt, ±20 "
