@@ -590,6 +590,19 @@ BOOST_AUTO_TEST_CASE(leases_of_a_dead_daemon_of_this_host_are_given_back) {
   BOOST_TEST(doveadm.count("bob") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_lease_whose_owner_names_no_pid_is_kept) {
+  ok(store->enqueue(
+      {{"alice", Priority::high, dw::store::Clock::now(), false, {}}}));
+  // this host's name, but no number after it: no process to ask about
+  BOOST_REQUIRE(
+      ok(store->claim("test:999999999x", dw::store::Clock::now(), 1h)));
+  options.workers = 1; // for sync_last()
+  start();
+  sync_last("carol");
+  BOOST_TEST(doveadm.count("alice") == 0u);
+  BOOST_TEST(record("alice").owner == "test:999999999x");
+}
+
 BOOST_AUTO_TEST_CASE(the_sweep_queues_users_not_synced_within_the_threshold) {
   options.sweep_enabled = true;
   options.sweep_threshold = 1h;
