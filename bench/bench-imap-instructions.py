@@ -130,6 +130,14 @@ def per_command(short, long, n):
     return {name: (b[name] - a[name]) / n for name in a.keys() | b.keys()}
 
 
+def most_grown(plain, plugin, added, k):
+    """The k functions that grew most from plain to plugin, as (growth,
+    name). main() and the event loop hold all that was added (added): the
+    functions below them say where it went."""
+    grown = ((plugin.get(f, 0) - plain.get(f, 0), f) for f in plain.keys() | plugin.keys())
+    return sorted((g for g in grown if g[0] < 0.9 * added), reverse=True)[:k]
+
+
 def session(env, profiles, user, commands, n):
     """Instructions of one imap process that runs commands n times, and
     its profile."""
@@ -188,12 +196,8 @@ def main():
                 if args.functions:
                     plain = per_command(*lowest["plain"], args.n)
                     plugin = per_command(*lowest["plugin"], args.n)
-                    # main() and the event loop hold all that was added:
-                    # the functions below them say where it went
-                    total = per["plugin"] - per["plain"]
-                    added = sorted(((plugin.get(f, 0) - plain.get(f, 0), f) for f in plain.keys() | plugin.keys()
-                                    if plugin.get(f, 0) - plain.get(f, 0) < 0.9 * total), reverse=True)
-                    for grown, function in added[:args.functions]:
+                    for grown, function in most_grown(plain, plugin, per["plugin"] - per["plain"],
+                                                      args.functions):
                         print(f"    {grown:>8.0f}  {function[:100]}")
                     print(flush=True)
         finally:
