@@ -29,7 +29,6 @@ of two sessions) grew most with the plugin: where its cost goes.
 
 import argparse
 import collections
-import glob
 import imaplib
 import os
 import re
@@ -43,6 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness.clients import make_message  # noqa: E402
 from harness.dovecot import install  # noqa: E402
 from harness.env import Env  # noqa: E402
+from harness.callgrind import Profiles  # noqa: E402
 
 COMMANDS = (("NOOP",), ("STORE +FLAGS", "STORE -FLAGS"), ("FETCH",))
 # long enough for the plugin's flush (dovewarden_flush_interval, 20 ms)
@@ -61,44 +61,6 @@ def run(client, name):
     else:
         typ, _ = client.fetch("1", "(FLAGS UID)")
     assert typ == "OK", (name, typ)
-
-
-def imap_binary(prefix):
-    if prefix:
-        return os.path.join(prefix, "libexec", "dovecot", "imap")
-    return "/usr/lib/dovecot/imap"
-
-
-class Profiles:
-    """callgrind's output files, one per imap process."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        # imap opens its file as root and writes it at exit as the mail
-        # user: both must be allowed
-        os.chmod(directory, 0o777)
-
-    def pattern(self):
-        return os.path.join(self.directory, "cg.%p")
-
-    def open_to_all(self):
-        for path in glob.glob(os.path.join(self.directory, "cg.*")):
-            os.chmod(path, 0o666)
-
-    def written(self):
-        return {p for p in glob.glob(os.path.join(self.directory, "cg.*")) if os.path.getsize(p) > 0}
-
-    def wait_for_new(self, before, timeout=120):
-        """The instructions in the next profile written, and its path."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for path in self.written() - before:
-                with open(path) as f:
-                    m = re.search(r"^summary:\s+(\d+)", f.read(), re.M)
-                if m:
-                    return int(m.group(1)), path
-            time.sleep(0.1)
-        raise AssertionError("callgrind wrote no profile for the session")
 
 
 # one line of callgrind_annotate: "  1,234 (12.3%)  file:function [object]"
@@ -160,11 +122,9 @@ def main():
     parser.add_argument("--events", default="*")
     parser.add_argument("--functions", type=int, default=0, metavar="K")
     args = parser.parse_args()
-    prefix = os.environ.get("DW_DOVECOT_PREFIX", "")
     with tempfile.TemporaryDirectory(prefix="dw-callgrind-") as directory:
         profiles = Profiles(directory)
-        valgrind = (f"/usr/bin/valgrind --tool=callgrind --callgrind-out-file={profiles.pattern()} "
-                    f"{imap_binary(prefix)}")
+        valgrind = profiles.executable(install().service_binary("imap"))
         env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
                   plugin_settings={"dovewarden_events": args.events},
                   userdb_fields={"alice": f"userdb_mail_plugins={args.plugins}", "plain": ""},

@@ -46,6 +46,12 @@ class Install:
         self.series = ".".join(self.version.split(".")[:2])
         self.syntax = syntax_for(self.version)
 
+    def service_binary(self, name):
+        """The binary of the service name (imap, lmtp, ...)."""
+        if self.prefix:
+            return os.path.join(self.prefix, "libexec", "dovecot", name)
+        return os.path.join("/usr/lib/dovecot", name)
+
     def plugin_path(self):
         """The dovewarden plugin built for this Dovecot: the build tree's for
         Debian's, the one `make install` put into the prefix otherwise."""

@@ -129,6 +129,18 @@ def tail(path, lines=40):
     return "\n".join(data[-lines:])
 
 
+def settled(read, quiet=1.0):
+    """read()'s value once it has not changed for quiet seconds: a
+    daemon takes the last events in a moment after they were sent."""
+    value = read()
+    while True:
+        time.sleep(quiet)
+        again = read()
+        if again == value:
+            return value
+        value = again
+
+
 def percentile(values, p):
     """Nearest rank: the smallest value with at least p of all at or below it."""
     values = sorted(values)
