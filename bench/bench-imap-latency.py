@@ -40,6 +40,7 @@ from harness.env import Env  # noqa: E402
 from harness.util import percentile, settled  # noqa: E402
 
 IDLE = 0.002
+WARM_UP = 100
 COMMANDS = ("NOOP", "STORE +FLAGS", "STORE -FLAGS", "FETCH", "APPEND")
 
 
@@ -112,7 +113,7 @@ def main():
             c.select("INBOX")
             clients[label] = c
         samples = {(label, name): [] for label in clients for name in COMMANDS}
-        for _ in range(100):  # warm-up
+        for _ in range(WARM_UP):
             for label, c in clients.items():
                 run(c, "NOOP")
         pids = {label: imap_process(env.dovecot.pid, user)
@@ -131,6 +132,7 @@ def main():
         cpu = {label: (process_cpu(pid) - cpu[label]) / rounds for label, pid in pids.items()}
         mem = {label: memory(pid) for label, pid in pids.items()}
         received = settled(lambda: env.daemon.metric("dovewarden_events_received_total"))
+        commands = env.daemon.metric("dovewarden_events_received_total", type="imap_command_finished")
 
         print(f"IMAP command latency on Dovecot {install().version}, {rounds} rounds, "
               "commands interleaved at random "
@@ -149,7 +151,8 @@ def main():
             p99a, p99b = percentile(a, 0.99) * 1e6, percentile(b, 0.99) * 1e6
             print(f"{name:<14} {len(a):>5} {p50a:>10.0f} {p50b:>11.0f} {p50b / p50a:>6.3f}"
                   f" {p99a:>10.0f} {p99b:>11.0f} {p99b / p99a:>6.3f}")
-        print(f"\nevents received by dovewardend: {received:.0f}")
+        print(f"\nevents received by dovewardend: {received:.0f}, of which imap_command_finished "
+              f"{commands:.0f} (alice's commands: {WARM_UP + rounds} timed and warm-up, and those before)")
         print(f"\nimap process CPU per command over the {rounds} rounds: "
               f"plain {cpu['plain'] * 1e6:.0f} µs, plugin {cpu['plugin'] * 1e6:.0f} µs, "
               f"ratio {cpu['plugin'] / cpu['plain']:.3f}")
