@@ -15,13 +15,15 @@ the plugin costs CPU, and fsync's noise would drown it. The Dovecot lives
 in $TMPDIR: TMPDIR=/dev/shm keeps the file system's cost of STORE's and
 APPEND's files the same for both users.
 
-    bench/bench-imap-latency.py [ROUNDS] [--plugins LIST] [--events GLOBS]
+    bench/bench-imap-latency.py [ROUNDS] [--plugins LIST] [--events GLOBS] [--idle MS]
 
 ROUNDS defaults to 2000. DW_DOVECOT_PREFIX runs it on that Dovecot (2.4). --plugins is alice's userdb mail_plugins (default
 notify,dovewarden; "notify" measures Dovecot's notify plugin alone), --events
 her dovewarden_events (default *; "nothing" never opens a socket, "user.*"
 opens it but sends nothing per command): docs/benchmarks.md takes the
-latency apart with them.
+latency apart with them. --idle is the idle after each command (default
+2 ms); one longer than dovewarden_flush_interval (20 ms) is a session
+that is not busy, whose events no later command's join.
 """
 
 import argparse
@@ -39,7 +41,6 @@ from harness.dovecot import install  # noqa: E402
 from harness.env import Env  # noqa: E402
 from harness.util import percentile, settled  # noqa: E402
 
-IDLE = 0.002
 WARM_UP = 100
 COMMANDS = ("NOOP", "STORE +FLAGS", "STORE -FLAGS", "FETCH", "APPEND")
 
@@ -97,6 +98,7 @@ def main():
     parser.add_argument("rounds", type=int, nargs="?", default=2000)
     parser.add_argument("--plugins", default="notify,dovewarden")
     parser.add_argument("--events", default="*")
+    parser.add_argument("--idle", type=float, default=2.0, metavar="MS")
     args = parser.parse_args()
     rounds = args.rounds
     env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
@@ -127,7 +129,7 @@ def main():
                 samples[(label, name)].append(run(clients[label], name))
                 # let what a command leaves behind (the plugin's flush,
                 # dovewardend) finish: the next command starts from idle
-                time.sleep(IDLE)
+                time.sleep(args.idle / 1000)
         time.sleep(0.1)  # the plugin's last flush
         cpu = {label: (process_cpu(pid) - cpu[label]) / rounds for label, pid in pids.items()}
         mem = {label: memory(pid) for label, pid in pids.items()}
@@ -136,7 +138,7 @@ def main():
 
         print(f"IMAP command latency on Dovecot {install().version}, {rounds} rounds, "
               "commands interleaved at random "
-              "between a user with the plugin and one without, 2 ms idle between (µs)\n")
+              f"between a user with the plugin and one without, {args.idle:g} ms idle between (µs)\n")
         print(f"{'command':<14} {'n':>5} {'p50 plain':>10} {'p50 plugin':>11} {'ratio':>6}"
               f" {'p99 plain':>10} {'p99 plugin':>11} {'ratio':>6}")
         everything = {"plain": [], "plugin": []}

@@ -17,6 +17,7 @@ struct dovewarden_deferred {
 static ARRAY(struct dovewarden_deferred) dovewarden_deferred;
 static struct timeout *dovewarden_defer_to = NULL;
 static bool dovewarden_defer_running = FALSE;
+static bool dovewarden_defer_idle = FALSE;
 /* the attached context that is active now: it runs the work when it is
    deactivated */
 static struct ioloop_context *dovewarden_defer_ctx = NULL;
@@ -39,9 +40,23 @@ void dovewarden_defer_run(void)
 	dovewarden_defer_running = FALSE;
 }
 
+static void dovewarden_defer_run_after_reply(void)
+{
+	bool was_idle = dovewarden_defer_idle;
+
+	dovewarden_defer_idle = TRUE;
+	dovewarden_defer_run();
+	dovewarden_defer_idle = was_idle;
+}
+
+bool dovewarden_defer_after_reply(void)
+{
+	return dovewarden_defer_running && dovewarden_defer_idle;
+}
+
 static void dovewarden_defer_timeout(void *context ATTR_UNUSED)
 {
-	dovewarden_defer_run();
+	dovewarden_defer_run_after_reply();
 }
 
 static bool dovewarden_defer_ctx_runs_it(void)
@@ -66,6 +81,9 @@ void dovewarden_defer(dovewarden_defer_callback_t *callback, void *context)
 	deferred = array_append_space(&dovewarden_deferred);
 	deferred->callback = callback;
 	deferred->context = context;
+	/* work deferred by deferred work runs in the same round */
+	if (dovewarden_defer_running)
+		return;
 	if (dovewarden_defer_to == NULL && !dovewarden_defer_ctx_runs_it()) {
 		dovewarden_defer_to = timeout_add_short_to(io_loop_get_root(),
 			0, dovewarden_defer_timeout, NULL);
@@ -81,7 +99,7 @@ static void dovewarden_defer_deactivated(struct ioloop_context *ctx)
 {
 	if (dovewarden_defer_ctx != ctx)
 		return;
-	dovewarden_defer_run();
+	dovewarden_defer_run_after_reply();
 	dovewarden_defer_ctx = NULL;
 }
 

@@ -12,6 +12,9 @@ typedef void dovewarden_defer_callback_t(void *context);
 void dovewarden_defer(dovewarden_defer_callback_t *callback, void *context);
 /* Run all deferred work now. */
 void dovewarden_defer_run(void);
+/* TRUE while deferred work runs because the handler that ran a command has
+   returned (its reply has gone out), not because an event came first. */
+bool dovewarden_defer_after_reply(void);
 
 /* Run deferred work when ctx, a mail user's ioloop context, is deactivated:
    right after the I/O handler that ran the command. Else a timeout of the

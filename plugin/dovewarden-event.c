@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "ioloop.h"
+#include "time-util.h"
 #include "hostpid.h"
 #include "mail-user.h"
 #include "dovewarden-sink.h"
@@ -19,8 +20,12 @@ static char *dovewarden_sink_endpoint = NULL;
 static unsigned int dovewarden_sink_queue_limit = 0;
 static time_t dovewarden_drop_logged_at = 0;
 static uint64_t dovewarden_drops_logged = 0;
-/* the batch goes out when the ioloop comes round again */
+/* the batch waits at most dovewarden_flush_interval */
 static struct timeout *dovewarden_flush_to = NULL;
+/* when the last batch went, and since when the open one waits */
+static struct timeval dovewarden_flushed_at;
+static struct timeval dovewarden_waiting_since;
+static bool dovewarden_flush_check_deferred = FALSE;
 
 static void dovewarden_event_flush(struct dovewarden_user *duser);
 
@@ -123,13 +128,38 @@ static void dovewarden_event_flush(struct dovewarden_user *duser)
 	timeout_remove(&dovewarden_flush_to);
 	if (dovewarden_sink == NULL)
 		return;
+	dovewarden_flushed_at = ioloop_timeval;
 	dovewarden_sink_flush(dovewarden_sink);
 	dovewarden_drops_log_throttled(duser);
 }
 
+static bool dovewarden_waited(const struct timeval *since, unsigned int msecs)
+{
+	return since->tv_sec == 0 ||
+		timeval_diff_msecs(&ioloop_timeval, since) >= (long long)msecs;
+}
+
+/* Deferred after the events of this round: they have all joined the
+   batch. */
+static void dovewarden_event_flush_due(void *context)
+{
+	struct dovewarden_user *duser = context;
+	unsigned int interval = duser->set.flush_interval_msecs;
+
+	dovewarden_flush_check_deferred = FALSE;
+	if (dovewarden_flush_to == NULL)
+		return;
+	/* the process was quiet, or the batch has waited long enough: it
+	   goes now, in the wake-up that ran the command, not in one of the
+	   timeout's own */
+	if (dovewarden_waited(&dovewarden_flushed_at, interval) ||
+	    dovewarden_waited(&dovewarden_waiting_since, interval / 2))
+		dovewarden_event_flush(duser);
+}
+
 void dovewarden_event_end(struct dovewarden_user *duser)
 {
-	if (dovewarden_flush_to != NULL || dovewarden_sink == NULL ||
+	if (dovewarden_sink == NULL ||
 	    dovewarden_sink_batched(dovewarden_sink) == 0)
 		return;
 	if (current_ioloop == NULL) {
@@ -139,8 +169,17 @@ void dovewarden_event_end(struct dovewarden_user *duser)
 	/* a write is most of what an event costs: let the events of the
 	   next commands join this batch, and never send before the client's
 	   reply has gone out */
-	dovewarden_flush_to = timeout_add_short_to(io_loop_get_root(),
-		duser->set.flush_interval_msecs, dovewarden_event_flush, duser);
+	if (dovewarden_flush_to == NULL) {
+		dovewarden_waiting_since = ioloop_timeval;
+		dovewarden_flush_to = timeout_add_short_to(io_loop_get_root(),
+			duser->set.flush_interval_msecs,
+			dovewarden_event_flush, duser);
+	}
+	if (dovewarden_defer_after_reply() &&
+	    !dovewarden_flush_check_deferred) {
+		dovewarden_flush_check_deferred = TRUE;
+		dovewarden_defer(dovewarden_event_flush_due, duser);
+	}
 }
 
 void dovewarden_event_send_plain(struct dovewarden_user *duser,
@@ -164,6 +203,8 @@ void dovewarden_event_deinit(void)
 {
 	dovewarden_defer_deinit();
 	timeout_remove(&dovewarden_flush_to);
+	i_zero(&dovewarden_flushed_at);
+	dovewarden_flush_check_deferred = FALSE;
 	if (dovewarden_sink != NULL) {
 		/* what is still queued after dovewarden_linger is reported */
 		dovewarden_sink_linger(dovewarden_sink);

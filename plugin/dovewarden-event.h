@@ -16,9 +16,12 @@ dovewarden_event_begin(struct dovewarden_user *duser, const char *type,
 /* Add the message to the batch being built. */
 void dovewarden_event_send(struct dovewarden_user *duser);
 /* The events of one change are complete: send the batch without blocking
-   after dovewarden_flush_interval (the ioloop's next round if 0), so that
-   what several commands or transactions produce travels together. Drops
-   are counted and logged at most once a minute. */
+   within dovewarden_flush_interval (the ioloop's next round if 0), so that
+   what several commands or transactions produce travels together. Once
+   the reply has gone out, it goes at once if nothing was sent for an
+   interval or it has waited half of one: an idle process sends at once,
+   a busy one about twice an interval, neither with a wake-up of its own.
+   Drops are counted and logged at most once a minute. */
 void dovewarden_event_end(struct dovewarden_user *duser);
 /* Send an event that has only the common fields, as a change of its own. */
 void dovewarden_event_send_plain(struct dovewarden_user *duser,

@@ -112,6 +112,45 @@ class PyzmqPullTest(unittest.TestCase):
                  if any(b"NOOP" in f for f in m)]
         self.assertEqual(noops, [["NOOP"], ["NOOP"], ["NOOP"]])
 
+    def test_an_idle_process_sends_at_once_and_a_busy_one_batches(self):
+        """After a quiet dovewarden_flush_interval, a command's events go as soon
+        as its reply has; those of the commands that follow within it wait and
+        travel together."""
+        ctx = zmq.Context()
+        self.addCleanup(ctx.term)
+        pull = ctx.socket(zmq.PULL)
+        self.addCleanup(pull.close, 0)
+        port = free_port()
+        pull.bind(f"tcp://127.0.0.1:{port}")
+        d = plugin_dovecot(self, f"tcp://127.0.0.1:{port}", dovewarden_flush_interval="1s")
+
+        def next_commands():
+            """The NOOPs of the next message, and when it came."""
+            self.assertTrue(pull.poll(5000), "a message within 5 s")
+            events = [msgpack.unpackb(f, raw=False) for f in pull.recv_multipart()]
+            return ([e.get("cmd_name") for e in events if e["type"] == "imap_command_finished"],
+                    time.monotonic())
+
+        r = RawImap(d)
+        self.addCleanup(r.close)
+        r.command("LOGIN alice secret")
+        self.assertTrue(pull.poll(5000), "user.login within 5 s")
+        pull.recv_multipart()
+        time.sleep(1.2)  # quiet for more than an interval
+
+        start = time.monotonic()
+        r.command("NOOP")
+        noops, came = next_commands()
+        self.assertEqual(noops, ["NOOP"])
+        self.assertLess(came - start, 0.5, "after a quiet interval, at once: not after the interval")
+
+        start = time.monotonic()
+        r.command("NOOP")
+        r.command("NOOP")
+        noops, came = next_commands()
+        self.assertEqual(noops, ["NOOP", "NOOP"], "the next commands' events share a message")
+        self.assertGreater(came - start, 0.4, "they waited for the interval, or half of it")
+
     def test_ipc(self):
         tmp = tempfile.mkdtemp(prefix="dovewarden-it-zmtp-")
         self.addCleanup(shutil.rmtree, tmp, True)
