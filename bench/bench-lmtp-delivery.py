@@ -103,20 +103,24 @@ def block_cpu(env, user, count, one_per_process):
     return sum(after[pid] - before.get(pid, 0) for pid in after)
 
 
-ONE_PER_PROCESS_23 = "service lmtp {\n  service_count = 1\n}\n"
+# 2.4's default (restart_request_count = 1) in 2.3's words
+ONE_PER_PROCESS_23 = "service_count = 1"
+
+
+def lmtp_service(*settings):
+    return "service lmtp {\n" + "".join(f"  {line}\n" for line in settings) + "}\n"
 
 
 def instructions(deliveries):
     """Instructions of one lmtp process per delivery, for each user."""
-    extra = "mail_fsync = never\n"
-    if install().series == "2.3":
-        extra += ONE_PER_PROCESS_23
+    one_per_process = [ONE_PER_PROCESS_23] if install().series == "2.3" else []
     with tempfile.TemporaryDirectory(prefix="dw-callgrind-") as directory:
         profiles = Profiles(directory)
         binary = profiles.executable(install().service_binary("lmtp"))
         env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
                   userdb_fields=dict(CPU_USERS.values()), global_plugins=False,
-                  extra_conf=extra + f"service lmtp {{\n  executable = {binary}\n}}\n").start()
+                  extra_conf="mail_fsync = never\n"
+                  + lmtp_service(f"executable = {binary}", *one_per_process)).start()
         try:
             message = make_message("bench")[0]
             counts = {label: [] for label in CPU_USERS}
@@ -156,8 +160,7 @@ def main():
     args.rounds = args.rounds or 500
     extra = "mail_fsync = never\n"
     if args.one_per_process and install().series == "2.3":
-        # 2.4's default (restart_request_count = 1) in 2.3's words
-        extra += ONE_PER_PROCESS_23
+        extra += lmtp_service(ONE_PER_PROCESS_23)
     env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
               userdb_fields=dict(CPU_USERS.values()),
               global_plugins=False, extra_conf=extra).start()
