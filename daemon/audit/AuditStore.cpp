@@ -78,9 +78,9 @@ AuditStore::Result<std::vector<Record>> AuditStore::query(const Query &query) {
 }
 
 AuditStore::Result<std::uint64_t>
-AuditStore::last_seq_before(std::int64_t time) {
+AuditStore::end_of_prefix_before(std::int64_t time) {
   const std::lock_guard lock(m_mutex);
-  return m_health.watch(do_last_seq_before(time));
+  return m_health.watch(do_end_of_prefix_before(time));
 }
 
 AuditStore::Result<std::optional<Checkpoint>> AuditStore::base() {

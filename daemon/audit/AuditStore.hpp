@@ -102,8 +102,9 @@ public:
   Result<std::optional<Record>> record(std::uint64_t seq);
   // Returns the records query selects (see Query).
   Result<std::vector<Record>> query(const Query &query);
-  // Returns the highest seq of a record older than time (µs), or 0.
-  Result<std::uint64_t> last_seq_before(std::int64_t time);
+  // Returns the last seq of the longest prefix of records all older than
+  // time (µs), or 0. A younger record keeps the older ones behind it.
+  Result<std::uint64_t> end_of_prefix_before(std::int64_t time);
 
   // Returns the retention base: the checkpoint of the records removed, the
   // verification's starting point. Nothing if none was removed.
@@ -131,7 +132,7 @@ private:
   virtual Result<std::optional<Checkpoint>> do_latest_checkpoint() = 0;
   virtual Result<std::optional<Record>> do_record(std::uint64_t seq) = 0;
   virtual Result<std::vector<Record>> do_query(const Query &query) = 0;
-  virtual Result<std::uint64_t> do_last_seq_before(std::int64_t time) = 0;
+  virtual Result<std::uint64_t> do_end_of_prefix_before(std::int64_t time) = 0;
   virtual Result<std::optional<Checkpoint>> do_base() = 0;
   virtual Result<std::uint64_t> do_remove_through(const Checkpoint &base,
                                                   std::size_t step) = 0;

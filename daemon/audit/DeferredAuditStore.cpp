@@ -89,9 +89,9 @@ DeferredAuditStore::do_query(const Query &query) {
 }
 
 AuditStore::Result<std::uint64_t>
-DeferredAuditStore::do_last_seq_before(std::int64_t time) {
+DeferredAuditStore::do_end_of_prefix_before(std::int64_t time) {
   return through<std::uint64_t>(
-      backend(), [&](AuditStore &s) { return s.last_seq_before(time); });
+      backend(), [&](AuditStore &s) { return s.end_of_prefix_before(time); });
 }
 
 AuditStore::Result<std::optional<Checkpoint>> DeferredAuditStore::do_base() {

@@ -77,8 +77,11 @@ SELECT size, hash, time, note FROM audit_checkpoints
 WHERE chain = $1 ORDER BY size DESC LIMIT 1
 )";
 
-constexpr const char *k_last_seq_before = R"(
-SELECT coalesce(max(seq), 0) FROM audit_records WHERE chain = $1 AND time < $2
+constexpr const char *k_end_of_prefix_before = R"(
+SELECT coalesce(
+  (SELECT seq - 1 FROM audit_records WHERE chain = $1 AND time >= $2
+   ORDER BY seq LIMIT 1),
+  (SELECT max(seq) FROM audit_records WHERE chain = $1), 0)
 )";
 
 constexpr const char *k_base =
@@ -436,8 +439,8 @@ PostgresAuditStore::do_query(const Query &query) {
 }
 
 PostgresAuditStore::Result<std::uint64_t>
-PostgresAuditStore::do_last_seq_before(std::int64_t time) {
-  auto rows = m_connection->execute(k_last_seq_before,
+PostgresAuditStore::do_end_of_prefix_before(std::int64_t time) {
+  auto rows = m_connection->execute(k_end_of_prefix_before,
                                     {m_chain_id, std::to_string(time)});
   if (!rows)
     return tl::unexpected(rows.error());

@@ -46,7 +46,7 @@ private:
   Result<std::optional<Checkpoint>> do_latest_checkpoint() override;
   Result<std::optional<Record>> do_record(std::uint64_t seq) override;
   Result<std::vector<Record>> do_query(const Query &query) override;
-  Result<std::uint64_t> do_last_seq_before(std::int64_t time) override;
+  Result<std::uint64_t> do_end_of_prefix_before(std::int64_t time) override;
   Result<std::optional<Checkpoint>> do_base() override;
   Result<std::uint64_t> do_remove_through(const Checkpoint &base,
                                           std::size_t step) override;

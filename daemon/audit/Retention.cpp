@@ -65,7 +65,7 @@ db::Result<std::uint64_t> Retention::run(std::int64_t now) {
 
 db::Result<std::uint64_t> Retention::remove_before(std::int64_t cutoff,
                                                    std::int64_t now) {
-  const auto last = m_store.last_seq_before(cutoff);
+  const auto last = m_store.end_of_prefix_before(cutoff);
   if (!last)
     return tl::unexpected(last.error());
   if (*last == 0)

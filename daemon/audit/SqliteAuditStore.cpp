@@ -69,8 +69,11 @@ SELECT size, hash, time, note FROM audit_checkpoints
 WHERE chain = ?1 ORDER BY size DESC LIMIT 1
 )";
 
-constexpr const char *k_last_seq_before = R"(
-SELECT coalesce(max(seq), 0) FROM audit_records WHERE chain = ?1 AND time < ?2
+constexpr const char *k_end_of_prefix_before = R"(
+SELECT coalesce(
+  (SELECT seq - 1 FROM audit_records WHERE chain = ?1 AND +time >= ?2
+   ORDER BY seq LIMIT 1),
+  (SELECT max(seq) FROM audit_records WHERE chain = ?1), 0)
 )";
 
 constexpr const char *k_base =
@@ -232,7 +235,7 @@ struct SqliteAuditStore::Statements {
   Statement checkpoints;
   Statement latest_checkpoint;
   Statement record;
-  Statement last_seq_before;
+  Statement end_of_prefix_before;
   Statement base;
   Statement set_base;
   Statement remove;
@@ -269,7 +272,7 @@ SqliteAuditStore::open(const std::string &directory, std::string chain) {
           {&s.checkpoints, k_checkpoints},
           {&s.latest_checkpoint, k_latest_checkpoint},
           {&s.record, select_record.c_str()},
-          {&s.last_seq_before, k_last_seq_before},
+          {&s.end_of_prefix_before, k_end_of_prefix_before},
           {&s.base, k_base},
           {&s.set_base, k_set_base},
           {&s.remove, k_remove},
@@ -476,8 +479,8 @@ SqliteAuditStore::do_query(const Query &query) {
 }
 
 SqliteAuditStore::Result<std::uint64_t>
-SqliteAuditStore::do_last_seq_before(std::int64_t time) {
-  auto *statement = m_statements->last_seq_before.get();
+SqliteAuditStore::do_end_of_prefix_before(std::int64_t time) {
+  auto *statement = m_statements->end_of_prefix_before.get();
   const Reset reset(statement);
   bind_value(statement, 1, m_chain_id);
   bind_value(statement, 2, time);

@@ -247,6 +247,9 @@ class RetentionTest(unittest.TestCase):
         daemon = env.daemon
         old = int((time.time() - 40 * 86400) * 1e6)
         push(env.endpoint, [fake_event("00000000000a0001", n, ts=old + n) for n in range(1, 21)])
+        # the young ones after the old: retention removes a prefix of old records
+        wait_until(lambda: len(records(daemon, user="carol")) == 20, WITHIN,
+                   what="20 records of carol")
         push(env.endpoint, [fake_event("00000000000a0001", n) for n in range(21, 26)])
         wait_until(lambda: len(records(daemon, user="carol")) == 25, WITHIN,
                    what="25 records of carol")

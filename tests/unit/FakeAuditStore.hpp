@@ -167,15 +167,14 @@ private:
       out.push_back(it->second);
     return out;
   }
-  Result<std::uint64_t> do_last_seq_before(std::int64_t time) override {
+  Result<std::uint64_t> do_end_of_prefix_before(std::int64_t time) override {
     if (failing)
       return down<std::uint64_t>();
     const std::lock_guard lock(m_mutex);
-    std::uint64_t last = 0;
     for (const auto &[seq, record] : m_records)
-      if (record.time < time)
-        last = seq;
-    return last;
+      if (record.time >= time)
+        return seq - 1;
+    return m_records.empty() ? 0 : m_records.rbegin()->first;
   }
   Result<std::optional<audit::Checkpoint>> do_base() override {
     if (failing)

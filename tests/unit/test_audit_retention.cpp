@@ -80,6 +80,18 @@ BOOST_AUTO_TEST_CASE(keeps_records_younger_than_the_retention) {
   BOOST_TEST(store.records().size() == 5u);
 }
 
+BOOST_AUTO_TEST_CASE(an_old_record_behind_a_younger_one_stays) {
+  store.set_time(2, dovewarden::util::unix_micros());
+  Retention retention(store, sign(), audit_metrics, options());
+  const auto removed = retention.run(dovewarden::util::unix_micros());
+  BOOST_REQUIRE(removed);
+  BOOST_TEST(*removed == 1u);
+  const auto records = store.records();
+  BOOST_REQUIRE(records.size() == 4u);
+  BOOST_TEST(records[0].seq == 2u);
+  BOOST_TEST(records[1].seq == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_run_is_counted) {
   Retention retention(store, sign(), audit_metrics, options());
   store.failing = true;

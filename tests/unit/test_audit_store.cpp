@@ -582,14 +582,27 @@ BOOST_DATA_TEST_CASE(each_query_filter_is_served_by_an_index,
   }
 }
 
-BOOST_DATA_TEST_CASE(last_seq_before_finds_the_newest_older_record,
+BOOST_DATA_TEST_CASE(end_of_prefix_before_ends_before_the_first_younger_record,
                      data::make(k_backends()), backend) {
   Subject store(backend);
-  BOOST_TEST(ok(store->last_seq_before(event(5).time)) == 0u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(5).time)) == 0u);
   append_events(*store, 1, 6);
-  BOOST_TEST(ok(store->last_seq_before(event(5).time)) == 4u);
-  BOOST_TEST(ok(store->last_seq_before(event(5).time + 1)) == 5u);
-  BOOST_TEST(ok(store->last_seq_before(event(1).time)) == 0u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(5).time)) == 4u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(5).time + 1)) == 5u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(7).time)) == 6u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(1).time)) == 0u);
+  // a record that came late with an old time stays behind the younger ones
+  auto late = event(2);
+  late.event_seq = 102;
+  ok(store->append(linked(*store, {event(7), late}), {}));
+  BOOST_TEST(ok(store->end_of_prefix_before(event(5).time)) == 4u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(7).time)) == 6u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(8).time)) == 8u);
+  // behind a base, the prefix starts at the base
+  ok(store->add_checkpoint(checkpoint(*store, 3)));
+  ok(store->remove_through(checkpoint(*store, 3), 10));
+  BOOST_TEST(ok(store->end_of_prefix_before(event(1).time)) == 3u);
+  BOOST_TEST(ok(store->end_of_prefix_before(event(5).time)) == 4u);
 }
 
 BOOST_DATA_TEST_CASE(migrations_are_applied_once_and_a_newer_schema_refused,
@@ -709,7 +722,7 @@ BOOST_AUTO_TEST_CASE(chains_sharing_a_database_are_kept_apart) {
   BOOST_TEST(ok(second->instances(0)).empty());
   BOOST_TEST(ok(second->checkpoints(0, 10)).empty());
   BOOST_TEST(!ok(second->base()));
-  BOOST_TEST(ok(second->last_seq_before(event(3).time)) == 2u);
+  BOOST_TEST(ok(second->end_of_prefix_before(event(3).time)) == 2u);
   BOOST_TEST(
       (ok(second->recorded({{"inst-a", 1}})) == std::vector<bool>{true}));
 }
