@@ -11,4 +11,8 @@ namespace dovewarden::util {
 // read back the same after a trip through JSON.
 std::string to_valid_utf8(std::string_view text);
 
+// Returns whether text is well-formed UTF-8, as to_valid_utf8() would leave
+// it.
+bool is_valid_utf8(std::string_view text);
+
 } // namespace dovewarden::util

@@ -1,6 +1,7 @@
 #include "webhook/EndpointUrl.hpp"
 
 #include "util/Curl.hpp"
+#include "util/Utf8.hpp"
 #include "webhook/AddressPolicy.hpp"
 
 namespace dovewarden::webhook {
@@ -27,6 +28,10 @@ check_endpoint_url(const std::string &text, const AddressPolicy &policy) {
   const auto host = util::url_part(url->get(), CURLUPART_HOST);
   if (host.empty())
     return Error("url: no host");
+  // libcurl decodes a host's %XX and refuses only the control characters
+  // below 0x20: the URL it returns would carry the other bytes as they are
+  if (!util::is_valid_utf8(host) || host.find('\x7f') != std::string::npos)
+    return Error("url: the host, decoded, is not UTF-8 text");
   if (const auto refusal = policy.literal_refusal(host))
     return Error("url: " + *refusal +
                  " (DOVEWARDEN_WEBHOOK_ALLOW_NETS allows it)");

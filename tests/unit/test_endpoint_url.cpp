@@ -54,6 +54,20 @@ BOOST_AUTO_TEST_CASE(other_urls_are_refused_with_why) {
              "url: longer than 1024 characters");
 }
 
+BOOST_AUTO_TEST_CASE(a_host_that_decodes_to_bytes_no_text_has_is_refused) {
+  const std::string refused = "url: the host, decoded, is not UTF-8 text";
+  BOOST_TEST(checked("https://crm.example%99/hook") == refused);
+  BOOST_TEST(checked("https://crm%c3.example/hook") == refused);
+  BOOST_TEST(checked("https://crm%7f.example/hook") == refused);
+  // a name in UTF-8 is one, written as it is or escaped
+  BOOST_TEST(checked("https://b%c3%bccher.example/hook") ==
+             "https://b\xc3\xbc"
+             "cher.example/hook");
+  BOOST_TEST(checked("https://b\xc3\xbc"
+                     "cher.example/hook") == "https://b\xc3\xbc"
+                                             "cher.example/hook");
+}
+
 BOOST_AUTO_TEST_CASE(the_host_for_log_lines_leaves_out_credentials) {
   BOOST_TEST(url_host("https://user:secret@hooks.example:8443/in") ==
              "hooks.example");
