@@ -33,7 +33,10 @@ def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
 # process exits: test processes running side by side, and other runs on the
 # machine, never hand out the same port.
 PORT_BLOCK = 64
-PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "dovewarden-it-ports")
+# one place for every run on the machine, whatever its TMPDIR: runs that
+# claimed blocks in two places were given the same ports
+PORT_LOCK_DIR = "/tmp/dovewarden-it-ports" if os.access("/tmp", os.W_OK) else \
+    os.path.join(tempfile.gettempdir(), "dovewarden-it-ports")
 _ports = []  # what is left of this process's current block
 _locks = []  # the open lock files: they hold our blocks
 
