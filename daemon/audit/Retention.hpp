@@ -37,8 +37,9 @@ public:
   // Ends them, waiting for a run under way. Idempotent.
   void stop();
 
-  // Removes what is older than days before now (µs). Returns how many
-  // records it removed, or the store's failure; counted either way.
+  // Removes the prefix of records older than days before now (µs; a
+  // younger record keeps those behind it). Returns how many records it
+  // removed, or the store's failure; counted either way.
   db::Result<std::uint64_t> run(std::int64_t now);
 
 private:

@@ -69,6 +69,8 @@ SELECT size, hash, time, note FROM audit_checkpoints
 WHERE chain = ?1 ORDER BY size DESC LIMIT 1
 )";
 
+// +time keeps the time index out: the primary key's order stops at the
+// first younger record, after reading only what retention removes
 constexpr const char *k_end_of_prefix_before = R"(
 SELECT coalesce(
   (SELECT seq - 1 FROM audit_records WHERE chain = ?1 AND +time >= ?2
