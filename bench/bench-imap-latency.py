@@ -16,6 +16,7 @@ in $TMPDIR: TMPDIR=/dev/shm keeps the file system's cost of STORE's and
 APPEND's files the same for both users.
 
     bench/bench-imap-latency.py [ROUNDS] [--plugins LIST] [--events GLOBS] [--idle MS]
+                                [--flush-interval TIME] [--plain-plugins LIST]
 
 ROUNDS defaults to 2000. DW_DOVECOT_PREFIX runs it on that Dovecot (2.4). --plugins is alice's userdb mail_plugins (default
 notify,dovewarden; "notify" measures Dovecot's notify plugin alone), --events
@@ -23,7 +24,11 @@ her dovewarden_events (default *; "nothing" never opens a socket, "user.*"
 opens it but sends nothing per command): docs/benchmarks.md takes the
 latency apart with them. --idle is the idle after each command (default
 2 ms); one longer than dovewarden_flush_interval (20 ms) is a session
-that is not busy, whose events no later command's join.
+that is not busy, whose events no later command's join. --flush-interval
+sets alice's dovewarden_flush_interval (default: the plugin's): how many
+commands' events share one write. --plain-plugins loads LIST for user plain
+too: with notify,dovewarden both users are alike, and the ratios show the
+method's own spread.
 """
 
 import argparse
@@ -99,11 +104,18 @@ def main():
     parser.add_argument("--plugins", default="notify,dovewarden")
     parser.add_argument("--events", default="*")
     parser.add_argument("--idle", type=float, default=2.0, metavar="MS")
+    parser.add_argument("--flush-interval", metavar="TIME")
+    parser.add_argument("--plain-plugins", metavar="LIST")
     args = parser.parse_args()
     rounds = args.rounds
+    plugin_settings = {"dovewarden_events": args.events}
+    if args.flush_interval is not None:
+        plugin_settings["dovewarden_flush_interval"] = args.flush_interval
     env = Env(name="bench", daemon_env={"DOVEWARDEN_STREAM": "/dev/null"},
-              plugin_settings={"dovewarden_events": args.events},
-              userdb_fields={"alice": f"userdb_mail_plugins={args.plugins}", "plain": ""},
+              plugin_settings=plugin_settings,
+              userdb_fields={"alice": f"userdb_mail_plugins={args.plugins}",
+                             "plain": (f"userdb_mail_plugins={args.plain_plugins}"
+                                       if args.plain_plugins else "")},
               global_plugins=False,
               extra_conf="mail_fsync = never\nverbose_proctitle = yes\n").start()
     try:
@@ -138,7 +150,10 @@ def main():
 
         print(f"IMAP command latency on Dovecot {install().version}, {rounds} rounds, "
               "commands interleaved at random "
-              f"between a user with the plugin and one without, {args.idle:g} ms idle between (µs)\n")
+              f"between alice ({args.plugins}) and plain ({args.plain_plugins or 'no mail plugin'}), "
+              f"{args.idle:g} ms idle between"
+              + (f", dovewarden_flush_interval={args.flush_interval}" if args.flush_interval else "")
+              + " (µs)\n")
         print(f"{'command':<14} {'n':>5} {'p50 plain':>10} {'p50 plugin':>11} {'ratio':>6}"
               f" {'p99 plain':>10} {'p99 plugin':>11} {'ratio':>6}")
         everything = {"plain": [], "plugin": []}
@@ -154,7 +169,8 @@ def main():
             print(f"{name:<14} {len(a):>5} {p50a:>10.0f} {p50b:>11.0f} {p50b / p50a:>6.3f}"
                   f" {p99a:>10.0f} {p99b:>11.0f} {p99b / p99a:>6.3f}")
         print(f"\nevents received by dovewardend: {received:.0f}, of which imap_command_finished "
-              f"{commands:.0f} (alice's commands: {WARM_UP + rounds} timed and warm-up, and those before)")
+              f"{commands:.0f} (alice's commands: {WARM_UP + rounds} timed and warm-up, and those before"
+              + (", and plain's as many" if "dovewarden" in (args.plain_plugins or "") else "") + ")")
         print(f"\nimap process CPU per command over the {rounds} rounds: "
               f"plain {cpu['plain'] * 1e6:.0f} µs, plugin {cpu['plugin'] * 1e6:.0f} µs, "
               f"ratio {cpu['plugin'] / cpu['plain']:.3f}")

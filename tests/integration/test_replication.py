@@ -672,7 +672,7 @@ class DoveadmProtocolTest(ReplicationCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         header, row = out.stdout.splitlines()
         self.assertTrue(header.endswith("last error"), header)
-        self.assertIn(f"  y  ", row)
+        self.assertIn("  y  ", row)
         self.assertIn(error[:50], row)
         d.kill()
         self.assertNotIn(wrong, d.stderr_text())
