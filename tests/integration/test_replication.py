@@ -160,6 +160,18 @@ class ReplicationCase(unittest.TestCase):
     def syncs(self, daemon, **labels):
         return daemon.metric(SYNCS, **labels)
 
+    def sync_reported(self, d, mark, since, user, counted, what, **labels):
+        """A sync of user that started at since (µs) or later succeeded: reported on
+        the stream after mark, and counted in the syncs with labels beyond counted.
+        A sync that ended before since may still reach the stream after mark (the
+        stream goes in batches), and the count moves a moment apart from the
+        report: each is waited for."""
+        kind = labels.get("kind")
+        d.stream.wait_for(lambda e: e.get("type") == "replication.succeeded" and e.get("user") == user
+                          and e["started_us"] >= since and kind in (None, e.get("kind")),
+                          after=mark, timeout=CONVERGE, what=what)
+        wait_until(lambda: self.syncs(d, **labels) > counted, 10, what=f"{what}, counted")
+
     def dsync_says(self):
         """What a sync of alice from the primary says on the command line, where dsync
         logs why it ended with exit code 2 (over doveadm's HTTP API it does not)."""
@@ -256,12 +268,12 @@ class OperationsTest(ReplicationCase):
         self.bring_over("alice")
         ok = self.syncs(d, result="ok")
         mark = d.stream.mark()
+        since = now_us()
         msgid = lmtp_deliver(self.primary, "alice")
         state = self.converged("alice", "an LMTP delivery")
         self.assertIn(f"<{msgid}>", [m[0] for m in state["mailboxes"]["INBOX"]["messages"]])
-        d.stream.wait_for(lambda e: e.get("type") == "replication.succeeded" and e.get("user") == "alice",
-                          after=mark, what="replication.succeeded for alice")
-        self.assertGreater(self.syncs(d, result="ok"), ok)
+        self.sync_reported(d, mark, since, "alice", ok, "replication.succeeded for alice",
+                           result="ok")
 
 
 class TwoWayTest(ReplicationCase):
@@ -701,6 +713,7 @@ class UidValidityTest(ReplicationCase):
         self.assertEqual(state["mailboxes"]["Box"]["uidvalidity"], old)
         full = self.syncs(d, kind="full")
         mark = d.stream.mark()
+        since = now_us()
         self.primary.doveadm("mailbox", "update", "-u", "alice", "--uid-validity", str(old + 100), "Box")
         m = Imap(self.primary)
         new, _ = m.append("Box", make_message("second in Box")[0])
@@ -710,10 +723,7 @@ class UidValidityTest(ReplicationCase):
                                        after=mark, what="mailbox.uidvalidity_changed")
         self.assertEqual((changed["user"], changed["mailbox"], changed["old_uidvalidity"],
                           changed["uidvalidity"]), ("alice", "Box", old, new))
-        d.stream.wait_for(lambda e: e.get("type") == "replication.succeeded" and e.get("user") == "alice"
-                          and e.get("kind") == "full", after=mark, timeout=CONVERGE,
-                          what="a full sync of alice")
-        self.assertGreater(self.syncs(d, kind="full"), full)
+        self.sync_reported(d, mark, since, "alice", full, "a full sync of alice", kind="full")
         state = self.converged("alice", "a new UIDVALIDITY of Box")
         self.assertEqual(state["mailboxes"]["Box"]["uidvalidity"], new)
         self.assertEqual(len(state["mailboxes"]["Box"]["messages"]), 2)
@@ -766,11 +776,10 @@ class CliTest(ReplicationCase):
 
         full = self.syncs(d, kind="full")
         mark = d.stream.mark()
+        since = now_us()
         self.assertEqual(self.cli(d, "replicate", "-f", "alice").stdout.strip(), "1 users updated")
-        d.stream.wait_for(lambda e: e.get("type") == "replication.succeeded" and e.get("user") == "alice"
-                          and e.get("kind") == "full", after=mark, timeout=CONVERGE,
-                          what="the full sync dovewarden queued")
-        self.assertGreater(self.syncs(d, kind="full"), full)
+        self.sync_reported(d, mark, since, "alice", full, "the full sync dovewarden queued",
+                           kind="full")
 
         self.assertEqual(self.cli(d, "remove", "bob").stdout, "")
         out = self.cli(d, "remove", "bob", rc=67)

@@ -331,7 +331,9 @@ class DaemonRestartUnderLoadTest(unittest.TestCase):
     before and after arrives, and every gap the daemon sees is events.lost."""
 
     def test_restart_under_load(self):
-        env = Env().start()
+        # the stream is how the test sees what the daemon received: it must
+        # not drop any itself when the queued events come in at once
+        env = Env(daemon_env={"DOVEWARDEN_STREAM_OVERFLOW": "block"}).start()
         self.addCleanup(env.cleanup)
         d = env.dovecot
         stop = threading.Event()
@@ -393,6 +395,7 @@ class DaemonRestartUnderLoadTest(unittest.TestCase):
             lost += sum(b - a - 1 for a, b in gaps)
             self.assertEqual(new[-1]["type"], "user.logout")
         self.assertEqual(env.daemon.metric("dovewarden_events_lost_total", svc="imap"), lost)
+        self.assertEqual(env.daemon.metric("dovewarden_bus_dropped_total", subscriber="stream"), 0)
 
 
 def linked_libraries(binary):
