@@ -96,8 +96,12 @@ void dovewarden_command_filter_check(void)
 		event_filter_ref(current);
 }
 
-void dovewarden_command_watch(void)
+void dovewarden_command_watch(const struct dovewarden_user *duser)
 {
+	/* the filter makes Dovecot format every command's debug line: not
+	   for users whose dovewarden_events leave the command out */
+	if (!dovewarden_settings_want(&duser->set, DOVEWARDEN_COMMAND_EVENT))
+		return;
 	dovewarden_command_watching = TRUE;
 	dovewarden_command_filter_check();
 }

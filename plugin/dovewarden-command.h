@@ -4,8 +4,11 @@
 /* imap_command_finished: the imap process sends it with e_debug(), which
    reaches event callbacks only while a debug filter matches it */
 
-/* Start watching commands: called when an imap user is created. */
-void dovewarden_command_watch(void);
+struct dovewarden_user;
+
+/* Start watching commands, if the user wants their events: called when
+   an imap user is created. */
+void dovewarden_command_watch(const struct dovewarden_user *duser);
 /* Re-merge our debug filter if the stats process replaced it. */
 void dovewarden_command_filter_check(void);
 

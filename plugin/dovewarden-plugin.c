@@ -19,10 +19,13 @@ static struct notify_context *dovewarden_notify_ctx;
 
 static void dovewarden_mail_user_created(struct mail_user *user)
 {
+	struct dovewarden_user *duser;
+
 	dovewarden_user_created(user);
+	duser = DOVEWARDEN_USER_CONTEXT(user);
 	if (user->service != NULL && strcmp(user->service, "imap") == 0 &&
-	    DOVEWARDEN_USER_CONTEXT(user) != NULL)
-		dovewarden_command_watch();
+	    duser != NULL)
+		dovewarden_command_watch(duser);
 }
 
 static void dovewarden_mailbox_allocated(struct mailbox *box ATTR_UNUSED)
